@@ -1,0 +1,53 @@
+"""The process-wide wiring: deploy settings, the database engine and sessions.
+
+The CLI, the webhooks and the Celery worker each build one ``EnvolContext`` at start and pass it
+down; capability services only ever receive a ``Session`` (and, where needed, an adapter).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from plugin.db import make_engine, make_session_factory
+from plugin.settings import DeploySettings, RuntimeSettingsStore, load_deploy_settings
+
+
+@dataclass
+class EnvolContext:
+    settings: DeploySettings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    runtime: RuntimeSettingsStore = field(default_factory=RuntimeSettingsStore)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+_lock = threading.Lock()
+_context: EnvolContext | None = None
+
+
+def build_context(settings: DeploySettings | None = None) -> EnvolContext:
+    settings = settings or load_deploy_settings()
+    engine = make_engine(settings.database_url)
+    return EnvolContext(settings=settings, engine=engine, sessions=make_session_factory(engine))
+
+
+def get_context() -> EnvolContext:
+    """The context of this process, built from the environment on first use."""
+    global _context
+    with _lock:
+        if _context is None:
+            _context = build_context()
+        return _context
+
+
+def set_context(context: EnvolContext | None) -> None:
+    """Install a context (the CLI with its options, tests with their database)."""
+    global _context
+    with _lock:
+        _context = context

@@ -1,0 +1,51 @@
+"""What every command shares: the root group, error reporting, the console, the context."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import click
+from rich.console import Console
+
+from plugin import __version__
+from plugin import app as envol_app
+from plugin.errors import EnvolError
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+class EnvolGroup(click.Group):
+    """Turns Envol's errors into one clear sentence and exit code 1 (traceback with --debug)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EnvolError as error:
+            if ctx.find_root().params.get("debug"):
+                raise
+            err_console.print(f"[bold red]Error:[/] {error}")
+            problems = getattr(error, "problems", None) or []
+            for problem in problems:
+                err_console.print(f"  • {problem}")
+            sys.exit(1)
+
+
+@click.group(cls=EnvolGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="envol")
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.pass_context
+def root(ctx: click.Context, debug: bool) -> None:
+    """Envol: launch your enterprise social network on Mattermost, the right way."""
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    ctx.ensure_object(dict)
+
+
+def context() -> envol_app.EnvolContext:
+    """The process context (settings from the environment, validated at first use)."""
+    return envol_app.get_context()

@@ -1,0 +1,41 @@
+"""``envol plugin``: the manifest and the bundle for the System Console."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from plugin.bundle.manifest import build_bundle, read_manifest
+from plugin.cli.base import console
+from plugin.settings import PLUGIN_MANIFEST
+
+
+@click.group("plugin")
+def plugin_group() -> None:
+    """The Mattermost plugin that holds Envol's settings page."""
+
+
+@plugin_group.command("validate")
+@click.option("--manifest", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              default=PLUGIN_MANIFEST, show_default=True)
+def validate(manifest: Path) -> None:
+    """Check plugin.json against Mattermost's manifest rules."""
+    data = read_manifest(manifest)
+    console.print(f"[green]{manifest.name} is valid[/]: {data['id']} {data['version']}, "
+                  f"{len(data['settings_schema']['settings'])} settings")
+
+
+@plugin_group.command("bundle")
+@click.option("--manifest", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              default=PLUGIN_MANIFEST, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("dist"),
+              show_default=True)
+def bundle(manifest: Path, out: Path) -> None:
+    """Write dist/<id>-<version>.tar.gz to upload in System Console > Plugins."""
+    target = build_bundle(manifest, out)
+    console.print(f"wrote [bold]{target}[/]: upload it in System Console > Plugin Management")
+
+
+def register(root: click.Group) -> None:
+    root.add_command(plugin_group)

@@ -1,0 +1,91 @@
+"""``envol serve``, ``envol worker`` and ``envol tasks ping``: the long-running processes."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import click
+from sqlalchemy import select
+
+from plugin.audit.models import AuditEvent
+from plugin.cli.base import console, context
+from plugin.errors import EnvolError
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn workers")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the webhooks Mattermost calls (slash commands, buttons, dialogs, /join)."""
+    from gunicorn.app.base import BaseApplication
+
+    from webhooks import create_app
+
+    settings = context().settings
+
+    class _Gunicorn(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("accesslog", "-")
+
+        def load(self) -> Any:
+            return create_app(settings)
+
+    console.print(f"serving webhooks on http://{host}:{port} (public URL {settings.public_url})")
+    _Gunicorn().run()
+
+
+@click.command("worker")
+@click.option("--beat", is_flag=True, help="Also run the scheduler (run it in one worker only).")
+@click.option("--concurrency", default=2, show_default=True, type=int)
+@click.option("--pool", default="prefork", show_default=True,
+              type=click.Choice(["prefork", "threads", "solo"]))
+def worker(beat: bool, concurrency: int, pool: str) -> None:
+    """Run a Celery worker that sends invitations, messages and campaign steps."""
+    from plugin.tasks import configure_celery
+
+    app = configure_celery(context().settings.broker_url)
+    argv = ["worker", "--loglevel=INFO", f"--concurrency={concurrency}", f"--pool={pool}"]
+    if beat:
+        argv.append("--beat")
+    app.worker_main(argv)
+
+
+@click.group("tasks")
+def tasks_group() -> None:
+    """Check the task queue."""
+
+
+@tasks_group.command("ping")
+@click.option("--wait", "wait_seconds", default=0.0, type=float,
+              help="Wait up to this many seconds for a worker to run it.")
+def ping(wait_seconds: float) -> None:
+    """Enqueue a heartbeat task; with --wait, check that a worker ran it."""
+    from plugin.tasks import configure_celery, heartbeat
+
+    ctx = context()
+    configure_celery(ctx.settings.broker_url)
+    note = f"ping-{uuid.uuid4().hex[:12]}"
+    heartbeat.delay(note)
+    console.print(f"enqueued heartbeat [bold]{note}[/] on {ctx.settings.broker_url.split('://')[0]}")
+    if not wait_seconds:
+        return
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        with ctx.sessions() as session:
+            found = session.scalar(select(AuditEvent.id).where(AuditEvent.reason == note))
+        if found:
+            console.print("[green]a worker ran it[/]")
+            return
+        time.sleep(0.2)
+    raise EnvolError(f"no worker ran the heartbeat within {wait_seconds:g}s; is `envol worker` running?")
+
+
+def register(root: click.Group) -> None:
+    root.add_command(serve)
+    root.add_command(worker)
+    root.add_command(tasks_group)

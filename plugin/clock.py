@@ -1,0 +1,49 @@
+"""The one source of "now" for Envol.
+
+Everything that schedules (reminders, campaign steps, gates) asks this module for the time, so
+that the demo can run three months of a launch on an accelerated clock and tests can pin it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+
+_lock = threading.Lock()
+_source: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+
+
+def now() -> dt.datetime:
+    """The current time, timezone-aware in UTC."""
+    return _source()
+
+
+def set_source(source: Callable[[], dt.datetime]) -> None:
+    """Replace the clock (tests, the demo's accelerated time)."""
+    global _source
+    with _lock:
+        _source = source
+
+
+def reset() -> None:
+    set_source(lambda: dt.datetime.now(dt.UTC))
+
+
+class FrozenClock:
+    """A clock that only moves when told to; install it with ``set_source(clock)``."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("FrozenClock needs an aware datetime")
+        self._now = start
+
+    def __call__(self) -> dt.datetime:
+        return self._now
+
+    def advance(self, delta: dt.timedelta) -> dt.datetime:
+        self._now += delta
+        return self._now
+
+    def set(self, moment: dt.datetime) -> None:
+        self._now = moment

@@ -1,0 +1,107 @@
+"""Verifying what Mattermost forwards to Envol.
+
+Mattermost signs nothing it sends to integrations: slash commands carry only a shared token,
+and the ``context`` of buttons and the ``state`` of dialogs travel through the user's client,
+who can read and change them. So Envol signs what it hands out and checks it on the way back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import secrets
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from plugin import clock
+from plugin.errors import EnvolError
+from plugin.security.models import SpentNonce
+
+
+class RequestRejected(EnvolError):
+    """A request that must not be served; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 401) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def command_token_matches(expected_tokens: Iterable[str], form_token: str | None,
+                          authorization: str | None) -> bool:
+    """True when the slash command's token (form field or ``Authorization: Token …``) is known.
+
+    Every candidate is compared in constant time, and both places must agree when both are
+    present, so a request cannot pass by smuggling a good token into only one of them.
+    """
+    header_token = None
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() != "token" or not value.strip():
+            return False
+        header_token = value.strip()
+    given = [t for t in (form_token, header_token) if t]
+    if not given or (len(given) == 2 and not hmac.compare_digest(given[0], given[1])):
+        return False
+    known = False
+    for expected in expected_tokens:
+        # No early exit: the time taken does not say which token was close.
+        known |= bool(expected) and hmac.compare_digest(expected.encode(), given[0].encode())
+    return known
+
+
+class Signer:
+    """Signs button contexts and dialog states, bound to a purpose, a user and a lifetime."""
+
+    def __init__(self, secret_key: str) -> None:
+        self._serializer = URLSafeTimedSerializer(secret_key, salt="envol.integration")
+
+    def sign(self, purpose: str, user_id: str, data: Mapping[str, Any] | None = None,
+             *, single_use: bool = False) -> str:
+        payload = {"p": purpose, "u": user_id, "d": dict(data or {})}
+        if single_use:
+            payload["n"] = secrets.token_hex(16)
+        return str(self._serializer.dumps(payload))
+
+    def verify(self, token: str, *, purpose: str, user_id: str | None, max_age: dt.timedelta,
+               session: Session | None = None) -> dict[str, Any]:
+        """The signed data, or ``RequestRejected``. ``user_id=None`` accepts any user (a poll
+        button is shown to everyone in a channel; who clicked comes from Mattermost)."""
+        if not isinstance(token, str) or len(token) > 4096:
+            raise RequestRejected("malformed signature", status=400)
+        try:
+            payload, signed_at = self._serializer.loads(
+                token, max_age=int(max_age.total_seconds()), return_timestamp=True
+            )
+        except SignatureExpired as error:
+            raise RequestRejected("this form or button has expired; run the command again") from error
+        except BadSignature as error:
+            raise RequestRejected("invalid signature") from error
+        if payload.get("p") != purpose:
+            raise RequestRejected("signature made for another purpose")
+        if user_id is not None and payload.get("u") != user_id:
+            raise RequestRejected("signature made for another user", status=403)
+        nonce = payload.get("n")
+        if nonce:
+            if session is None:
+                raise ValueError("a single-use token needs a session to be spent")
+            _spend(session, nonce, signed_at + max_age)
+        data: dict[str, Any] = payload.get("d", {})
+        return data
+
+
+def _spend(session: Session, nonce: str, expires_at: dt.datetime) -> None:
+    try:
+        with session.begin_nested():
+            session.add(SpentNonce(nonce=nonce, expires_at=expires_at.astimezone(dt.UTC)))
+    except IntegrityError as error:
+        raise RequestRejected("this form was already submitted", status=409) from error
+
+
+def purge_spent_nonces(session: Session) -> int:
+    result = session.execute(delete(SpentNonce).where(SpentNonce.expires_at < clock.now()))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,91 @@
+"""The Celery app, the one beat schedule, and the after-commit enqueue helper.
+
+Tasks live in each capability's ``tasks.py``, take ids (JSON scalars), re-read state and are safe
+to run twice: the database, not the broker, holds what is due and what was done.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Celery, signals
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from plugin import app as envol_app
+from plugin.audit.service import record
+
+log = logging.getLogger(__name__)
+
+# Capability task modules; Celery imports them in the worker.
+TASK_MODULES = ["plugin.tasks"]
+
+celery_app = Celery("envol")
+
+
+def configure_celery(broker_url: str) -> Celery:
+    celery_app.conf.update(
+        broker_url=broker_url,
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        # A task is acknowledged after it ran: a killed worker's task is delivered again, which
+        # is safe because every task is idempotent.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        timezone="UTC",
+        include=TASK_MODULES,
+        beat_schedule=BEAT_SCHEDULE,
+        broker_transport_options={"visibility_timeout": 3600},
+    )
+    return celery_app
+
+
+# The one beat schedule. Each entry is a dispatcher that claims due rows from the database.
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {}
+
+
+@signals.worker_process_init.connect
+def _fresh_connections_after_fork(**_: Any) -> None:
+    # A forked child must not reuse the parent's pooled connections.
+    envol_app.get_context().engine.dispose(close=False)
+
+
+# --------------------------------------------------------------------------- after-commit enqueue
+
+_PENDING = "envol.pending_tasks"
+
+
+def enqueue_after_commit(session: Session, task_name: str, *args: Any, **kwargs: Any) -> None:
+    """Send ``task_name`` once ``session`` commits, never before and never on rollback.
+
+    A task sent before its rows are committed may run first and find nothing: the classic bug.
+    """
+    session.info.setdefault(_PENDING, []).append((task_name, args, kwargs))
+
+
+@event.listens_for(Session, "after_commit")
+def _send_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING, [])
+    for task_name, args, kwargs in pending:
+        celery_app.send_task(task_name, args=list(args), kwargs=kwargs)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, _previous_transaction: Any) -> None:
+    session.info.pop(_PENDING, None)
+
+
+# --------------------------------------------------------------------------- plumbing tasks
+
+
+@celery_app.task(name="envol.heartbeat")
+def heartbeat(note: str) -> None:
+    """Proof that a worker runs: writes one audit event. Used by ``envol worker --check``."""
+    context = envol_app.get_context()
+    with context.sessions.begin() as session:
+        record(session, actor="worker", action="worker.heartbeat", reason=note)
+    log.info("heartbeat %s", note)

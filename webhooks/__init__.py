@@ -1,0 +1,32 @@
+"""The Flask app Mattermost calls: slash commands, buttons, dialogs, the /join page, /healthz.
+
+Handlers are thin: verify the request, parse it into a typed object, call a service, reply.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from plugin.app import EnvolContext, build_context
+from plugin.settings import DeploySettings
+
+CONTEXT_KEY = "envol.context"
+
+
+def create_app(settings: DeploySettings | None = None, *, context: EnvolContext | None = None) -> Flask:
+    """Build the app; ``settings=None`` reads them from the environment."""
+    app = Flask(__name__)
+    app.extensions[CONTEXT_KEY] = context or build_context(settings)
+    # Mattermost's payloads are small; anything bigger is not from Mattermost.
+    app.config["MAX_CONTENT_LENGTH"] = 256 * 1024
+
+    from webhooks import health
+
+    for blueprint in (health.blueprint,):
+        app.register_blueprint(blueprint)
+    return app
+
+
+def envol_context(app: Flask) -> EnvolContext:
+    context: EnvolContext = app.extensions[CONTEXT_KEY]
+    return context
