@@ -1,0 +1,29 @@
+"""Envol's benchmarks. Each figure is a ratio against a baseline measured in the same run.
+
+A benchmark module exposes ``run(quick: bool) -> list[Figure]``; ``bench/__main__.py`` lists the
+modules explicitly, runs them, prints one table and writes ``bench/results.json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured figure next to its baseline; ``ratio = measured / baseline``."""
+
+    benchmark: str
+    what: str
+    measured: float
+    baseline: float
+    baseline_what: str
+    unit: str
+
+    @property
+    def ratio(self) -> float:
+        return self.measured / self.baseline if self.baseline else float("inf")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ratio": self.ratio}

@@ -1,0 +1,54 @@
+"""``python -m bench [--quick] [NAME ...]``: run the benchmarks, print a table, write JSON."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import json
+import platform
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from bench import Figure
+
+# The benchmarks, in the order of the launch. Add a module name here when you add one.
+BENCHMARKS: list[str] = []
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("names", nargs="*", help="run only these benchmarks")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("results.json"))
+    args = parser.parse_args(argv)
+    console = Console()
+    figures: list[Figure] = []
+    for name in BENCHMARKS:
+        if args.names and name not in args.names:
+            continue
+        console.print(f"[bold]bench {name}[/] …")
+        module = importlib.import_module(f"bench.{name}")
+        figures += module.run(quick=args.quick)
+    table = Table(title="Envol benchmarks (ratio = measured / baseline, same run)")
+    for column in ("benchmark", "what", "measured", "baseline", "ratio"):
+        table.add_column(column, justify="right" if column in {"measured", "ratio"} else "left")
+    for f in figures:
+        table.add_row(f.benchmark, f.what, f"{f.measured:,.3g} {f.unit}",
+                      f"{f.baseline:,.3g} {f.unit} ({f.baseline_what})", f"{f.ratio:.2f}")
+    console.print(table)
+    args.out.write_text(json.dumps({
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()} {platform.processor() or ''} {platform.python_version()}".strip(),
+        "quick": args.quick,
+        "figures": [f.as_dict() for f in figures],
+    }, indent=2))
+    console.print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
