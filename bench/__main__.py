@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import importlib
 import json
+import os
 import platform
 import sys
 from pathlib import Path
@@ -17,6 +18,11 @@ from bench import Figure
 
 # The benchmarks, in the order of the launch. Add a module name here when you add one.
 BENCHMARKS: list[str] = []
+
+
+def _machine() -> str:
+    cores = os.cpu_count() or 0
+    return f"{platform.machine()}, {cores} cores, Python {platform.python_version()}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,15 +43,25 @@ def main(argv: list[str] | None = None) -> int:
     for column in ("benchmark", "what", "measured", "baseline", "ratio"):
         table.add_column(column, justify="right" if column in {"measured", "ratio"} else "left")
     for f in figures:
-        table.add_row(f.benchmark, f.what, f"{f.measured:,.3g} {f.unit}",
-                      f"{f.baseline:,.3g} {f.unit} ({f.baseline_what})", f"{f.ratio:.2f}")
+        table.add_row(
+            f.benchmark,
+            f.what,
+            f"{f.measured:,.3g} {f.unit}",
+            f"{f.baseline:,.3g} {f.unit} ({f.baseline_what})",
+            f"{f.ratio:.2f}",
+        )
     console.print(table)
-    args.out.write_text(json.dumps({
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()} {platform.processor() or ''} {platform.python_version()}".strip(),
-        "quick": args.quick,
-        "figures": [f.as_dict() for f in figures],
-    }, indent=2))
+    args.out.write_text(
+        json.dumps(
+            {
+                "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "machine": _machine(),
+                "quick": args.quick,
+                "figures": [f.as_dict() for f in figures],
+            },
+            indent=2,
+        )
+    )
     console.print(f"wrote {args.out}")
     return 0
 

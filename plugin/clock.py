@@ -11,7 +11,13 @@ import threading
 from collections.abc import Callable
 
 _lock = threading.Lock()
-_source: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+
+
+def _system_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+_source: Callable[[], dt.datetime] = _system_now
 
 
 def now() -> dt.datetime:
@@ -27,7 +33,7 @@ def set_source(source: Callable[[], dt.datetime]) -> None:
 
 
 def reset() -> None:
-    set_source(lambda: dt.datetime.now(dt.UTC))
+    set_source(_system_now)
 
 
 class FrozenClock:

@@ -49,7 +49,9 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             raise ValueError("naive datetime given to a UTCDateTime column; use plugin.clock.now()")
         return value.astimezone(dt.UTC)
 
-    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -169,7 +171,9 @@ def schema_drift(database_url: str) -> list[str]:
             problems = []
             current = set(context.get_current_heads())
             if current != heads:
-                problems.append(f"database at {sorted(current) or 'no revision'}, head is {sorted(heads)}")
+                problems.append(
+                    f"database at {sorted(current) or 'no revision'}, head is {sorted(heads)}"
+                )
             problems += [repr(diff) for diff in compare_metadata(context, metadata)]
             return problems
     finally:

@@ -39,9 +39,17 @@ def configure_celery(broker_url: str) -> Celery:
         timezone="UTC",
         include=TASK_MODULES,
         beat_schedule=BEAT_SCHEDULE,
-        broker_transport_options={"visibility_timeout": 3600},
+        broker_transport_options=_transport_options(broker_url),
     )
     return celery_app
+
+
+def _transport_options(broker_url: str) -> dict[str, Any]:
+    if broker_url.startswith("sqla+"):
+        # kombu hands these to SQLAlchemy's create_engine: wait on a busy SQLite file.
+        return {"connect_args": {"timeout": 30}}
+    # Redis redelivers an unacknowledged task after this long (a worker killed mid-task).
+    return {"visibility_timeout": 3600}
 
 
 # The one beat schedule. Each entry is a dispatcher that claims due rows from the database.
@@ -64,6 +72,10 @@ def enqueue_after_commit(session: Session, task_name: str, *args: Any, **kwargs:
 
     A task sent before its rows are committed may run first and find nothing: the classic bug.
     """
+    if not session.in_transaction():
+        # Begin now, so that a rollback before any SQL still ends *this* transaction and drops
+        # the task, instead of a later commit sending it.
+        session.begin()
     session.info.setdefault(_PENDING, []).append((task_name, args, kwargs))
 
 

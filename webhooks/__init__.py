@@ -13,7 +13,9 @@ from plugin.settings import DeploySettings
 CONTEXT_KEY = "envol.context"
 
 
-def create_app(settings: DeploySettings | None = None, *, context: EnvolContext | None = None) -> Flask:
+def create_app(
+    settings: DeploySettings | None = None, *, context: EnvolContext | None = None
+) -> Flask:
     """Build the app; ``settings=None`` reads them from the environment."""
     app = Flask(__name__)
     app.extensions[CONTEXT_KEY] = context or build_context(settings)

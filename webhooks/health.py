@@ -38,7 +38,9 @@ def healthz() -> Any:
         "database": _database_ok(context),
         "broker": _broker_ok(context.settings.broker_url),
     }
-    body = {part: ("ok" if problem is None else f"unreachable: {problem}")
-            for part, problem in checks.items()}
+    body = {
+        part: ("ok" if problem is None else f"unreachable: {problem}")
+        for part, problem in checks.items()
+    }
     healthy = all(problem is None for problem in checks.values())
     return jsonify(status="ok" if healthy else "unhealthy", checks=body), (200 if healthy else 503)

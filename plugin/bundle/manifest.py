@@ -12,8 +12,17 @@ from typing import Any
 from plugin.errors import ValidationFailed
 
 # The types the System Console knows how to render for plugin settings.
-SETTING_TYPES = {"bool", "dropdown", "generated", "radio", "text", "longtext", "number", "username",
-                 "custom"}
+SETTING_TYPES = {
+    "bool",
+    "dropdown",
+    "generated",
+    "radio",
+    "text",
+    "longtext",
+    "number",
+    "username",
+    "custom",
+}
 _PLUGIN_ID = re.compile(r"^[a-zA-Z0-9-_\.]+$")
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
 
@@ -33,8 +42,10 @@ def manifest_problems(manifest: dict[str, Any]) -> list[str]:
     """Every way ``manifest`` breaks Mattermost's manifest rules (empty when valid)."""
     problems = []
     plugin_id = manifest.get("id", "")
-    if not isinstance(plugin_id, str) or not (3 <= len(plugin_id) <= 190) or not _PLUGIN_ID.match(
-        plugin_id
+    if (
+        not isinstance(plugin_id, str)
+        or not (3 <= len(plugin_id) <= 190)
+        or not _PLUGIN_ID.match(plugin_id)
     ):
         problems.append("id: 3 to 190 characters of letters, digits, '-', '_' or '.'")
     if not manifest.get("name"):

@@ -31,6 +31,16 @@ class EnvolGroup(click.Group):
             for problem in problems:
                 err_console.print(f"  • {problem}")
             sys.exit(1)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except Exception as error:  # an unexpected failure: one line, the traceback on --debug
+            if ctx.find_root().params.get("debug"):
+                raise
+            err_console.print(
+                f"[bold red]Unexpected error:[/] {type(error).__name__}: {error} "
+                "(run again with --debug for the details)"
+            )
+            sys.exit(1)
 
 
 @click.group(cls=EnvolGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -38,11 +38,11 @@ def check() -> None:
     problems = database.schema_drift(context().settings.database_url)
     if problems:
         raise EnvolError(
-            "the database does not match the models: " + "; ".join(problems)
+            "the database does not match the models: "
+            + "; ".join(problems)
             + ". Run `envol db upgrade`, or write the missing migration."
         )
     console.print("[green]database matches the models[/]")
-
 
 
 @db_group.command("revision")

@@ -17,9 +17,13 @@ from plugin.settings import load_deploy_settings
 @click.option("--people", default=1500, show_default=True, type=click.IntRange(20, 100_000))
 @click.option("--seed", default=7, show_default=True, type=int)
 @click.option("--faults", is_flag=True, help="Inject 5xx, 429s, latency and dropped connections.")
-@click.option("--workdir", type=click.Path(path_type=Path, file_okay=False),
-              default=Path(".demo"), show_default=True,
-              help="Where the demo keeps its database, broker and outputs (reset at each run).")
+@click.option(
+    "--workdir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path(".demo"),
+    show_default=True,
+    help="Where the demo keeps its database, broker and outputs (reset at each run).",
+)
 def demo(people: int, seed: int, faults: bool, workdir: Path) -> None:
     """Walk a whole launch on the local Mattermost sandbox."""
     import shutil
@@ -33,8 +37,15 @@ def demo(people: int, seed: int, faults: bool, workdir: Path) -> None:
     )
     context = build_context(settings)
     set_context(context)
-    run = DemoRun(context=context, console=console, workdir=workdir, people=people, seed=seed,
-                  faults=faults, started=clock.now())
+    run = DemoRun(
+        context=context,
+        console=console,
+        workdir=workdir,
+        people=people,
+        seed=seed,
+        faults=faults,
+        started=clock.now(),
+    )
     elapsed = run_demo(run)
     console.print(f"\n[bold green]demo finished in {elapsed:.1f}s[/]; outputs in {workdir}/")
 

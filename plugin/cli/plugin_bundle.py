@@ -17,20 +17,34 @@ def plugin_group() -> None:
 
 
 @plugin_group.command("validate")
-@click.option("--manifest", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-              default=PLUGIN_MANIFEST, show_default=True)
+@click.option(
+    "--manifest",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default=PLUGIN_MANIFEST,
+    show_default=True,
+)
 def validate(manifest: Path) -> None:
     """Check plugin.json against Mattermost's manifest rules."""
     data = read_manifest(manifest)
-    console.print(f"[green]{manifest.name} is valid[/]: {data['id']} {data['version']}, "
-                  f"{len(data['settings_schema']['settings'])} settings")
+    console.print(
+        f"[green]{manifest.name} is valid[/]: {data['id']} {data['version']}, "
+        f"{len(data['settings_schema']['settings'])} settings"
+    )
 
 
 @plugin_group.command("bundle")
-@click.option("--manifest", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-              default=PLUGIN_MANIFEST, show_default=True)
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("dist"),
-              show_default=True)
+@click.option(
+    "--manifest",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default=PLUGIN_MANIFEST,
+    show_default=True,
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("dist"),
+    show_default=True,
+)
 def bundle(manifest: Path, out: Path) -> None:
     """Write dist/<id>-<version>.tar.gz to upload in System Console > Plugins."""
     target = build_bundle(manifest, out)

@@ -26,7 +26,7 @@ def serve(host: str, port: int, workers: int) -> None:
 
     settings = context().settings
 
-    class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    class _Gunicorn(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
@@ -42,8 +42,12 @@ def serve(host: str, port: int, workers: int) -> None:
 @click.command("worker")
 @click.option("--beat", is_flag=True, help="Also run the scheduler (run it in one worker only).")
 @click.option("--concurrency", default=2, show_default=True, type=int)
-@click.option("--pool", default="prefork", show_default=True,
-              type=click.Choice(["prefork", "threads", "solo"]))
+@click.option(
+    "--pool",
+    default="prefork",
+    show_default=True,
+    type=click.Choice(["prefork", "threads", "solo"]),
+)
 def worker(beat: bool, concurrency: int, pool: str) -> None:
     """Run a Celery worker that sends invitations, messages and campaign steps."""
     from plugin.tasks import configure_celery
@@ -61,8 +65,13 @@ def tasks_group() -> None:
 
 
 @tasks_group.command("ping")
-@click.option("--wait", "wait_seconds", default=0.0, type=float,
-              help="Wait up to this many seconds for a worker to run it.")
+@click.option(
+    "--wait",
+    "wait_seconds",
+    default=0.0,
+    type=float,
+    help="Wait up to this many seconds for a worker to run it.",
+)
 def ping(wait_seconds: float) -> None:
     """Enqueue a heartbeat task; with --wait, check that a worker ran it."""
     from plugin.tasks import configure_celery, heartbeat
@@ -71,7 +80,9 @@ def ping(wait_seconds: float) -> None:
     configure_celery(ctx.settings.broker_url)
     note = f"ping-{uuid.uuid4().hex[:12]}"
     heartbeat.delay(note)
-    console.print(f"enqueued heartbeat [bold]{note}[/] on {ctx.settings.broker_url.split('://')[0]}")
+    console.print(
+        f"enqueued heartbeat [bold]{note}[/] on {ctx.settings.broker_url.split('://')[0]}"
+    )
     if not wait_seconds:
         return
     deadline = time.monotonic() + wait_seconds
@@ -82,7 +93,9 @@ def ping(wait_seconds: float) -> None:
             console.print("[green]a worker ran it[/]")
             return
         time.sleep(0.2)
-    raise EnvolError(f"no worker ran the heartbeat within {wait_seconds:g}s; is `envol worker` running?")
+    raise EnvolError(
+        f"no worker ran the heartbeat within {wait_seconds:g}s; is `envol worker` running?"
+    )
 
 
 def register(root: click.Group) -> None:

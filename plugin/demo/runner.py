@@ -39,8 +39,10 @@ def step_foundation(run: DemoRun) -> None:
 
     db.upgrade(run.context.settings.database_url)
     drift = db.schema_drift(run.context.settings.database_url)
-    run.console.print(f"database migrated: {run.context.settings.database_url} "
-                      f"({'in step with the models' if not drift else drift})")
+    run.console.print(
+        f"database migrated: {run.context.settings.database_url} "
+        f"({'in step with the models' if not drift else drift})"
+    )
 
 
 def step_plugin_bundle(run: DemoRun) -> None:

@@ -31,8 +31,9 @@ class RequestRejected(EnvolError):
         self.status = status
 
 
-def command_token_matches(expected_tokens: Iterable[str], form_token: str | None,
-                          authorization: str | None) -> bool:
+def command_token_matches(
+    expected_tokens: Iterable[str], form_token: str | None, authorization: str | None
+) -> bool:
     """True when the slash command's token (form field or ``Authorization: Token …``) is known.
 
     Every candidate is compared in constant time, and both places must agree when both are
@@ -60,15 +61,28 @@ class Signer:
     def __init__(self, secret_key: str) -> None:
         self._serializer = URLSafeTimedSerializer(secret_key, salt="envol.integration")
 
-    def sign(self, purpose: str, user_id: str, data: Mapping[str, Any] | None = None,
-             *, single_use: bool = False) -> str:
+    def sign(
+        self,
+        purpose: str,
+        user_id: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        single_use: bool = False,
+    ) -> str:
         payload = {"p": purpose, "u": user_id, "d": dict(data or {})}
         if single_use:
             payload["n"] = secrets.token_hex(16)
         return str(self._serializer.dumps(payload))
 
-    def verify(self, token: str, *, purpose: str, user_id: str | None, max_age: dt.timedelta,
-               session: Session | None = None) -> dict[str, Any]:
+    def verify(
+        self,
+        token: str,
+        *,
+        purpose: str,
+        user_id: str | None,
+        max_age: dt.timedelta,
+        session: Session | None = None,
+    ) -> dict[str, Any]:
         """The signed data, or ``RequestRejected``. ``user_id=None`` accepts any user (a poll
         button is shown to everyone in a channel; who clicked comes from Mattermost)."""
         if not isinstance(token, str) or len(token) > 4096:
@@ -78,7 +92,9 @@ class Signer:
                 token, max_age=int(max_age.total_seconds()), return_timestamp=True
             )
         except SignatureExpired as error:
-            raise RequestRejected("this form or button has expired; run the command again") from error
+            raise RequestRejected(
+                "this form or button has expired; run the command again"
+            ) from error
         except BadSignature as error:
             raise RequestRejected("invalid signature") from error
         if payload.get("p") != purpose:

@@ -23,7 +23,9 @@ def test_deploy_defaults_need_no_server(monkeypatch: pytest.MonkeyPatch) -> None
     assert settings.broker_url.startswith("sqla+sqlite://")
 
 
-def test_bad_deploy_settings_list_every_bad_key_without_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_deploy_settings_list_every_bad_key_without_secrets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("ENVOL_DATABASE_URL", "mysql://db")
     monkeypatch.setenv("ENVOL_BROKER_URL", "kafka://x")
     monkeypatch.setenv("ENVOL_MATTERMOST_URL", "chat.example.com")
@@ -31,7 +33,12 @@ def test_bad_deploy_settings_list_every_bad_key_without_secrets(monkeypatch: pyt
     with pytest.raises(ConfigurationError) as caught:
         load_deploy_settings()
     message = str(caught.value)
-    for key in ("ENVOL_DATABASE_URL", "ENVOL_BROKER_URL", "ENVOL_MATTERMOST_URL", "ENVOL_SECRET_KEY"):
+    for key in (
+        "ENVOL_DATABASE_URL",
+        "ENVOL_BROKER_URL",
+        "ENVOL_MATTERMOST_URL",
+        "ENVOL_SECRET_KEY",
+    ):
         assert key in message
     assert "short-s3cret" not in message
     assert "mysql://db" not in message  # URLs may carry passwords

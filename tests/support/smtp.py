@@ -31,15 +31,27 @@ class RecordingHandler:
     reject_permanently: set[str] = field(default_factory=set)  # recipients answered 550
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope,
-                          hostname: str, responses: list[str]) -> list[str]:
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
         with self.lock:
             self.connections += 1
         session.host_name = hostname
         return responses
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
-                          address: str, rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
         if address.lower() in self.reject_permanently:
             return "550 5.1.1 mailbox unavailable"
         envelope.rcpt_tos.append(address)
