@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from plugin import clock
 from plugin.db import make_engine, make_session_factory
 from plugin.settings import DeploySettings, RuntimeSettingsStore, load_deploy_settings
 
@@ -32,6 +33,7 @@ _context: EnvolContext | None = None
 
 
 def build_context(settings: DeploySettings | None = None) -> EnvolContext:
+    clock.install_from_environment()
     settings = settings or load_deploy_settings()
     engine = make_engine(settings.database_url)
     return EnvolContext(settings=settings, engine=engine, sessions=make_session_factory(engine))

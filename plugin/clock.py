@@ -7,6 +7,7 @@ that the demo can run three months of a launch on an accelerated clock and tests
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 from collections.abc import Callable
 
@@ -53,3 +54,41 @@ class FrozenClock:
 
     def set(self, moment: dt.datetime) -> None:
         self._now = moment
+
+
+class SharedFileClock:
+    """A clock every process of a demo reads from one file, so that the CLI, the webhooks and the
+    workers all live at the same simulated moment. The demo moves time by writing the file."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+
+    def __call__(self) -> dt.datetime:
+        try:
+            with open(self._path, encoding="utf-8") as handle:
+                moment = dt.datetime.fromisoformat(handle.read().strip())
+        except (OSError, ValueError):
+            return _system_now()
+        return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+    def set(self, moment: dt.datetime) -> None:
+        # Write then rename: a reader never sees half a timestamp.
+        temporary = f"{self._path}.tmp"
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(moment.astimezone(dt.UTC).isoformat())
+        os.replace(temporary, self._path)
+
+    def advance(self, delta: dt.timedelta) -> dt.datetime:
+        moment = self() + delta
+        self.set(moment)
+        return moment
+
+
+CLOCK_FILE_ENV = "ENVOL_CLOCK_FILE"
+
+
+def install_from_environment() -> None:
+    """Use the shared simulated clock when ``ENVOL_CLOCK_FILE`` names one (the demo's processes)."""
+    path = os.environ.get(CLOCK_FILE_ENV)
+    if path:
+        set_source(SharedFileClock(path))
