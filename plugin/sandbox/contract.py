@@ -1,0 +1,364 @@
+"""The contract check: every request the sandbox receives and every answer it sends, validated
+against Mattermost's OpenAPI document (``shared/mattermost-openapi/openapi.yaml``).
+
+The 2023 spec lags the real server in known places; ``KNOWN_GAPS`` lists each with its reason
+and the exact exchanges it excuses. Anything else is a violation, recorded by the sandbox.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+# openapi-core matches scheme and host against the spec's `servers`; the sandbox listens on
+# 127.0.0.1, so every exchange is rewritten to this host before validation.
+SPEC_HOST = "https://your-mattermost-url.com"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def default_spec_path() -> Path:
+    """``$ENVOL_MM_OPENAPI``, else ``<project>/../shared/mattermost-openapi/openapi.yaml``."""
+    named = os.environ.get("ENVOL_MM_OPENAPI")
+    if named:
+        return Path(named)
+    return PROJECT_ROOT.parent / "shared" / "mattermost-openapi" / "openapi.yaml"
+
+
+@functools.lru_cache(maxsize=4)
+def load_spec(path: str) -> Any:
+    """Parse and validate the spec once per process: it takes about a second."""
+    import yaml
+    from openapi_core import OpenAPI
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with open(path, encoding="utf-8") as handle:
+        document = yaml.load(handle, Loader=loader)
+    return OpenAPI.from_dict(document)
+
+
+_absent_reported: set[str] = set()
+_absent_lock = threading.Lock()
+
+
+def report_absent_spec_once(path: Path) -> None:
+    with _absent_lock:
+        if str(path) in _absent_reported:
+            return
+        _absent_reported.add(str(path))
+    log.warning(
+        "sandbox contract check skipped: no OpenAPI spec at %s (set ENVOL_MM_OPENAPI)", path
+    )
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request and its answer, as the contract check sees them."""
+
+    method: str
+    path: str
+    route: str
+    args: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+    content_type: str
+    status: int
+    response_body: bytes
+    response_content_type: str
+
+    @functools.cached_property
+    def request_json(self) -> Any:
+        return _json_or_none(self.body, self.content_type)
+
+    @functools.cached_property
+    def response_json(self) -> Any:
+        return _json_or_none(self.response_body, self.response_content_type)
+
+    def flag(self, name: str) -> bool:
+        return any(v.lower() == "true" for v in self.args.get(name, []))
+
+
+def _json_or_none(body: bytes, content_type: str) -> Any:
+    if not body or "json" not in content_type:
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def _is_app_error(body: Any) -> bool:
+    return isinstance(body, dict) and {"id", "message", "status_code"} <= body.keys()
+
+
+@dataclass(frozen=True)
+class KnownGap:
+    """Where the 2023 spec is known to lag the real server: the exchanges it excuses, and why."""
+
+    direction: str  # "request" or "response"
+    method: str  # "*" for any
+    route: str  # "*" for any
+    reason: str
+    applies: Callable[[Exchange], bool] = field(default=lambda exchange: True)
+    problem: str = ""  # when set, excuses only the problems that contain this text
+
+    def excuses(self, direction: str, exchange: Exchange, problem: str) -> bool:
+        return (
+            self.direction == direction
+            and self.method in ("*", exchange.method)
+            and self.route in ("*", exchange.route)
+            and self.problem in problem
+            and self.applies(exchange)
+        )
+
+
+CHANNEL_MEMBERS = "/api/v4/channels/{channel_id}/members"
+INVITE_EMAIL = "/api/v4/teams/{team_id}/invite/email"
+
+KNOWN_GAPS: tuple[KnownGap, ...] = (
+    KnownGap(
+        "request",
+        "POST",
+        CHANNEL_MEMBERS,
+        "newer servers accept {user_ids: [...]} (≤ 1000); the 2023 spec requires user_id",
+        lambda x: isinstance(x.request_json, dict) and "user_ids" in x.request_json,
+    ),
+    KnownGap(
+        "response",
+        "POST",
+        CHANNEL_MEMBERS,
+        "with user_ids the server answers an array of ChannelMember, not one",
+        lambda x: isinstance(x.response_json, list),
+    ),
+    KnownGap(
+        "request",
+        "POST",
+        INVITE_EMAIL,
+        "newer servers parse model.MemberInvite {emails, channel_ids, message}",
+        lambda x: isinstance(x.request_json, dict),
+    ),
+    KnownGap(
+        "response",
+        "POST",
+        INVITE_EMAIL,
+        "?graceful=true answers [{email, error}], not StatusOK",
+        lambda x: x.flag("graceful") and isinstance(x.response_json, list),
+    ),
+    KnownGap(
+        "response",
+        "POST",
+        INVITE_EMAIL,
+        "the invite e-mail rate limiter answers 413 with app.email.rate_limit_exceeded",
+        lambda x: x.status == 413,
+    ),
+    KnownGap(
+        "response",
+        "POST",
+        "/api/v4/teams/{team_id}/members/batch",
+        "?graceful=true answers [{member, user_id, error}], not TeamMember[]",
+        lambda x: x.flag("graceful"),
+    ),
+    KnownGap(
+        "response",
+        "*",
+        "*",
+        "the rate limiter answers 429 text/plain `limit exceeded`; the spec declares JSON "
+        "for one operation only",
+        lambda x: x.status == 429,
+    ),
+    KnownGap(
+        "response",
+        "*",
+        "*",
+        "real servers and proxies answer 500/502/503 on any operation; the spec declares "
+        "5xx for few (the sandbox injects them as faults)",
+        lambda x: x.status >= 500,
+    ),
+    KnownGap(
+        "request",
+        "GET",
+        "/api/v4/limits/server",
+        "GET /api/v4/limits/server is missing from the 2023 spec",
+    ),
+    KnownGap(
+        "response",
+        "GET",
+        "/api/v4/limits/server",
+        "GET /api/v4/limits/server is missing from the 2023 spec",
+    ),
+    KnownGap(
+        "request",
+        "GET",
+        "/api/v4/system/ping",
+        "ping answers without a session (clients probe it before login); the spec "
+        "inherits the global bearer requirement",
+        lambda x: "authorization" not in x.headers,
+    ),
+    KnownGap(
+        "request",
+        "GET",
+        "/api/v4/config/client",
+        "the client config is public (read before login); the spec inherits the global "
+        "bearer requirement",
+        lambda x: "authorization" not in x.headers,
+    ),
+    KnownGap(
+        "request",
+        "GET",
+        "/api/v4/license/client",
+        "the client licence is public (read before login); the spec inherits the global "
+        "bearer requirement",
+        lambda x: "authorization" not in x.headers,
+    ),
+    KnownGap(
+        "request",
+        "GET",
+        "/api/v4/teams/invite/{invite_id}",
+        "invite info is public (the sign-up page reads it); the spec inherits the global "
+        "bearer requirement",
+        lambda x: "authorization" not in x.headers,
+    ),
+    KnownGap(
+        "request",
+        "GET",
+        "/api/v4/brand/image",
+        "the brand image is public (the login page shows it); the spec inherits the "
+        "global bearer requirement",
+        lambda x: "authorization" not in x.headers,
+    ),
+    KnownGap(
+        "response",
+        "GET",
+        "/api/v4/brand/image",
+        "the brand image is answered as image bytes; the spec declares JSON",
+        lambda x: x.status == 200 and x.response_content_type.startswith("image/"),
+    ),
+    KnownGap(
+        "response",
+        "*",
+        "*",
+        "each operation lists only some error statuses; the server answers any AppError "
+        "status (e.g. 404 for a missing post)",
+        lambda x: 400 <= x.status < 500 and _is_app_error(x.response_json),
+        problem="ResponseNotFound: Unknown response http status",
+    ),
+    KnownGap(
+        "response",
+        "GET",
+        "/api/v4/users/{user_id}/teams/{team_id}/channels/categories",
+        "the server answers one OrderedSidebarCategories object; the spec wraps it in an array",
+        lambda x: (
+            isinstance(x.response_json, dict)
+            and isinstance(x.response_json.get("categories"), list)
+        ),
+    ),
+    KnownGap(
+        "request",
+        "POST",
+        "/api/v4/users",
+        "signing up with ?t=<invite token> or ?iid=<invite id> needs no session; the spec "
+        "inherits the global bearer requirement",
+        lambda x: ("t" in x.args or "iid" in x.args) and "authorization" not in x.headers,
+    ),
+    KnownGap(
+        "response",
+        "*",
+        "*",
+        'the server sends user timezones as a map of strings ("true"); the spec says boolean',
+        problem="timezone/useAutomaticTimezone: 'true' is not of type",
+    ),
+    KnownGap(
+        "response",
+        "GET",
+        "/api/v4/channels/{channel_id}/bookmarks",
+        "listing bookmarks answers 200; the newer spec declares only 201",
+        lambda x: x.status == 200,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ContractViolation:
+    direction: str
+    method: str
+    path: str
+    route: str
+    status: int
+    problems: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.method} {self.path} (status {self.status}): " + "; ".join(
+            self.problems
+        )
+
+
+def describe(error: Exception) -> list[str]:
+    """One line per problem, with the JSON path of each schema error."""
+    cause = error.__cause__ or error
+    schema_errors = getattr(cause, "schema_errors", None)
+    if schema_errors:
+        return [
+            f"{type(error).__name__}: "
+            f"{'/'.join(str(p) for p in schema_error.absolute_path) or '(body)'}: "
+            f"{schema_error.message}"[:400]
+            for schema_error in schema_errors
+        ]
+    return [f"{type(error).__name__}: {cause}"[:400]]
+
+
+class ContractChecker:
+    """Validates exchanges against one spec file; thread-safe."""
+
+    def __init__(self, spec_path: Path) -> None:
+        self.spec_path = spec_path
+        self.api = load_spec(str(spec_path))
+        self._lock = threading.Lock()
+
+    def check(self, exchange: Exchange) -> list[ContractViolation]:
+        from openapi_core.testing import MockRequest, MockResponse
+
+        request = MockRequest(
+            SPEC_HOST,
+            exchange.method.lower(),
+            exchange.path,
+            args=exchange.args,
+            headers=exchange.headers,
+            data=exchange.body or None,
+            content_type=exchange.content_type or "application/json",
+        )
+        response = MockResponse(
+            exchange.response_body,
+            status_code=exchange.status,
+            content_type=exchange.response_content_type,
+        )
+        with self._lock:
+            request_errors = list(self.api.iter_request_errors(request))
+            response_errors = list(self.api.iter_response_errors(request, response))
+        violations = []
+        for direction, errors in (("request", request_errors), ("response", response_errors)):
+            problems = [
+                problem
+                for error in errors
+                for problem in describe(error)
+                if not any(g.excuses(direction, exchange, problem) for g in KNOWN_GAPS)
+            ]
+            if problems:
+                violations.append(
+                    ContractViolation(
+                        direction,
+                        exchange.method,
+                        exchange.path,
+                        exchange.route,
+                        exchange.status,
+                        tuple(problems),
+                    )
+                )
+        return violations
