@@ -49,7 +49,13 @@ JSON = dict[str, Any]
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """No access log on stderr: the sandbox keeps its own request log."""
+    """No access log on stderr: the sandbox keeps its own request log.
+
+    HTTP/1.1 keeps connections alive like a real server behind a proxy does: without it every
+    request pays a new TCP connection, and the adapter's connection pool is never exercised.
+    """
+
+    protocol_version = "HTTP/1.1"
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
