@@ -1,0 +1,65 @@
+"""``envol preflight``: what the configured Mattermost server allows, and what Envol will do."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.table import Table
+
+from plugin.cli.base import console, context
+from plugin.preflight import PreflightContext, PreflightReport, run_preflight
+
+_STYLE = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "block": "[bold red]block[/]"}
+
+
+def render(report: PreflightReport, url: str) -> Table:
+    """The preflight table (one row per check)."""
+    table = Table(title=f"Preflight — {url}", show_lines=False)
+    table.add_column("check")
+    table.add_column("status")
+    table.add_column("found")
+    table.add_column("Envol will / you should")
+    for check in report.checks:
+        table.add_row(check.name, _STYLE[check.status], check.found, check.action)
+    return table
+
+
+@click.command("preflight")
+@click.option(
+    "--cohort-size",
+    "cohort_sizes",
+    type=click.IntRange(min=1),
+    multiple=True,
+    help="Planned size of a cohort; repeat for each cohort (e.g. --cohort-size 150 ...).",
+)
+@click.option(
+    "--wave-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Invitations sent at once (defaults to the largest cohort).",
+)
+def preflight_command(cohort_sizes: tuple[int, ...], wave_size: int | None) -> None:
+    """Check the Mattermost server (ENVOL_MATTERMOST_URL/TOKEN) before a launch.
+
+    Exits with status 1 when something blocks the launch, listing what to change.
+    """
+    from plugin.mattermost import MattermostClient
+
+    settings = context().settings
+    with MattermostClient.from_settings(settings, retry_budget_seconds=15) as client:
+        ctx = PreflightContext(
+            client=client, deploy=settings, cohort_sizes=cohort_sizes, wave_size=wave_size
+        )
+        report = run_preflight(ctx)
+    console.print(render(report, settings.mattermost_url))
+    if report.blocked:
+        console.print("[bold red]Blocked.[/] Change this before the launch:")
+        for check in report.blockers:
+            console.print(f"  • {check.name}: {check.action}")
+        sys.exit(1)
+    console.print("[green]Nothing blocks the launch.[/]")
+
+
+def register(root: click.Group) -> None:
+    root.add_command(preflight_command)

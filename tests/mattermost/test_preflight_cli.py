@@ -1,0 +1,52 @@
+"""``envol preflight`` against the sandbox: the table, the exit status, the fixes listed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from plugin.app import EnvolContext, build_context, set_context
+from plugin.cli import root
+from plugin.cli.base import console
+from plugin.sandbox import Sandbox
+from plugin.settings import load_deploy_settings
+
+
+@pytest.fixture
+def cli_context(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[EnvolContext]:
+    monkeypatch.setattr(console, "width", 220)  # one line per row, whatever the terminal
+    settings = load_deploy_settings(
+        database_url=f"sqlite:///{tmp_path / 'envol.db'}",
+        mattermost_url=sandbox.url,
+        mattermost_token=sandbox.admin_token,
+        public_url="https://envol.example.com",
+    )
+    context = build_context(settings)
+    set_context(context)
+    yield context
+    set_context(None)
+    context.dispose()
+
+
+def test_preflight_blocks_and_lists_the_fix(cli_context: EnvolContext) -> None:
+    result = CliRunner().invoke(
+        root, ["preflight", "--cohort-size", "150", "--cohort-size", "1350"], terminal_width=200
+    )
+    assert result.exit_code == 1, result.output
+    assert "MaxUsersPerTeam = 50" in result.output
+    assert "Blocked." in result.output
+    assert '"MaxUsersPerTeam": 1700' in result.output.split("Blocked.")[1]
+
+
+def test_preflight_passes_on_a_ready_server(sandbox: Sandbox, cli_context: EnvolContext) -> None:
+    sandbox.patch_config({"TeamSettings": {"MaxUsersPerTeam": 500}})
+    sandbox.create_bot("envol", "Envol")
+    result = CliRunner().invoke(root, ["preflight", "--cohort-size", "300"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "Nothing blocks the launch." in result.output
+    assert "need a licence" in result.output  # Team Edition: bookmarks warning
