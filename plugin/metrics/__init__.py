@@ -1,0 +1,1 @@
+"""Adoption measures: daily snapshots per person and per group, the gates' measures."""

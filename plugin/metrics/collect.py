@@ -1,0 +1,128 @@
+"""Reading adoption from Mattermost with as few requests as the API allows.
+
+A snapshot needs, for N people on the team and C watched channels:
+
+* the team by name: 1 request;
+* the team's members, 200 a page: ceil(N/200) requests (one more when N is a multiple of 200:
+  only a short page tells the listing is over);
+* the users behind them (names, position, picture), 1000 ids a request: ceil(N/1000);
+* the statuses of the roster's people (``last_activity_at``), 1000 ids a request: ceil(N/1000);
+* the team's public channels, 200 a page: ceil(C/200);
+* each watched channel's posts since the last snapshot: C requests (``since`` answers in one).
+
+``minimum_requests`` is that sum; the benchmark compares the requests made with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from plugin.mattermost import PER_PAGE, MattermostClient
+
+JSON = dict[str, Any]
+
+IDS_PER_REQUEST = 1000  # the adapter's chunk for users/ids and users/status/ids
+# Overlap between two reads of a channel: ``since`` compares update times, and a post stamped
+# in the same millisecond as the cursor must not be skipped. Re-read posts are ignored by id.
+CURSOR_OVERLAP_MS = 1000
+
+
+def minimum_requests(members: int, status_ids: int, public_channels: int, watched: int) -> int:
+    """The fewest requests a snapshot can make (see the module docstring)."""
+    return (
+        1
+        + max(1, math.ceil((members + 1) / PER_PAGE))
+        + math.ceil(members / IDS_PER_REQUEST)
+        + math.ceil(status_ids / IDS_PER_REQUEST)
+        + max(1, math.ceil((public_channels + 1) / PER_PAGE))
+        + watched
+    )
+
+
+@dataclass
+class TeamReading:
+    team: JSON
+    member_ids: list[str]
+    users: dict[str, JSON]
+
+    def users_by_email(self) -> dict[str, JSON]:
+        return {str(u.get("email", "")).lower(): u for u in self.users.values() if u.get("email")}
+
+
+def read_team(mm: MattermostClient, team_name: str) -> TeamReading:
+    """The team, its active members and their user objects (deactivated users left out)."""
+    team = mm.get_team_by_name(team_name)
+    member_ids = [
+        member["user_id"]
+        for member in mm.iter_team_members(team["id"])
+        if not member.get("delete_at")
+    ]
+    users = {
+        user["id"]: user
+        for user in (mm.get_users_by_ids(member_ids) if member_ids else [])
+        if not user.get("delete_at")
+    }
+    return TeamReading(team=team, member_ids=[i for i in member_ids if i in users], users=users)
+
+
+def read_last_activity(mm: MattermostClient, user_ids: Iterable[str]) -> dict[str, int]:
+    """``last_activity_at`` (ms) by user id; 0 when Mattermost never saw the person."""
+    ids = list(dict.fromkeys(user_ids))
+    if not ids:
+        return {}
+    return {
+        status["user_id"]: int(status.get("last_activity_at") or 0)
+        for status in mm.get_statuses(ids)
+    }
+
+
+def public_channels(mm: MattermostClient, team_id: str) -> dict[str, str]:
+    """Open channels of the team: id → display name."""
+    return {
+        channel["id"]: channel.get("display_name") or channel.get("name") or channel["id"]
+        for channel in mm.list_team_channels(team_id)
+        if not channel.get("delete_at")
+    }
+
+
+@dataclass
+class PostReading:
+    """Posts changed since each channel's cursor, and the cursors to store afterwards."""
+
+    posts: list[JSON] = field(default_factory=list)
+    cursors: dict[str, int] = field(default_factory=dict)
+
+
+def read_posts_since(
+    mm: MattermostClient,
+    channel_ids: Iterable[str],
+    cursors: Mapping[str, int],
+    first_read_since: dt.datetime,
+) -> PostReading:
+    """One ``since`` request per channel: from its cursor, or ``first_read_since`` at first."""
+    reading = PostReading()
+    first_ms = int(first_read_since.timestamp() * 1000)
+    for channel_id in channel_ids:
+        cursor = cursors.get(channel_id)
+        since_ms = max(0, cursor - CURSOR_OVERLAP_MS) if cursor else first_ms
+        newest = cursor or first_ms
+        for post in mm.iter_channel_posts(channel_id, since=since_ms):
+            reading.posts.append(post)
+            newest = max(newest, int(post.get("update_at") or 0), int(post.get("create_at") or 0))
+        reading.cursors[channel_id] = newest
+    return reading
+
+
+def is_person_post(post: Mapping[str, Any], bot_ids: set[str]) -> bool:
+    """A message written by a person: not a system message, a bot's post or a webhook's."""
+    props = post.get("props") or {}
+    return not (
+        post.get("type")
+        or post.get("user_id") in bot_ids
+        or str(props.get("from_bot", "")).lower() == "true"
+        or str(props.get("from_webhook", "")).lower() == "true"
+    )

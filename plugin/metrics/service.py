@@ -1,0 +1,482 @@
+"""Taking the daily snapshot, and reading the measures back for gates and reports.
+
+    snapshot = take_snapshot(session, mm, runtime)      # once a day; again the same day replaces it
+    latest = latest_snapshot(session)
+    groups = group_rows(session, latest, "cohort")
+
+The caller owns the transaction: the snapshot, its rows and the channel cursors are stored
+together or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy.orm import Session
+
+from plugin import clock
+from plugin.cohorts.models import Cohort, CohortMember, Wave
+from plugin.invitations.models import Invitation, InvitationState
+from plugin.mattermost import MattermostClient
+from plugin.metrics.collect import (
+    is_person_post,
+    minimum_requests,
+    public_channels,
+    read_last_activity,
+    read_posts_since,
+    read_team,
+)
+from plugin.metrics.measures import (
+    FOUR_WEEKS,
+    SURVEY_QUESTIONS,
+    WEEK,
+    GroupMeasure,
+    PersonMeasure,
+    profile_is_complete,
+)
+from plugin.metrics.models import (
+    ChannelCursor,
+    GroupSnapshot,
+    MetricsSnapshot,
+    ObservedPost,
+    PersonSnapshot,
+    SpaceSnapshot,
+)
+from plugin.people.models import Person, PersonStatus
+from plugin.settings import RuntimeSettings
+from plugin.support.models import SupportTicket, TicketStatus
+from plugin.surveys.models import SurveyResponse
+
+JSON = dict[str, Any]
+Progress = Callable[[str], None]
+
+NO_VALUE_LABEL = "(none)"
+_IN_CHUNK = 500  # ids per IN (...) clause: well under every backend's parameter limit
+
+
+def _chunks(items: Sequence[str], size: int = _IN_CHUNK) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _from_ms(ms: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
+
+
+# --------------------------------------------------------------------------- collection
+
+
+def _store_posts(session: Session, posts: Iterable[JSON], bot_ids: set[str]) -> int:
+    """Remember new posts by id; forget those deleted since. Returns how many were new."""
+    fresh: dict[str, JSON] = {}
+    deleted: list[str] = []
+    for post in posts:
+        if post.get("delete_at"):
+            deleted.append(post["id"])
+        elif is_person_post(post, bot_ids):
+            fresh[post["id"]] = post
+    for chunk in _chunks(deleted):
+        session.execute(delete(ObservedPost).where(ObservedPost.post_id.in_(chunk)))
+    known: set[str] = set()
+    for chunk in _chunks(list(fresh)):
+        known |= set(
+            session.scalars(select(ObservedPost.post_id).where(ObservedPost.post_id.in_(chunk)))
+        )
+    rows = [
+        {
+            "post_id": post_id,
+            "channel_id": post["channel_id"],
+            "user_id": post["user_id"],
+            "is_reply": bool(post.get("root_id")),
+            "created_at": _from_ms(int(post["create_at"])),
+        }
+        for post_id, post in fresh.items()
+        if post_id not in known
+    ]
+    if rows:
+        session.execute(insert(ObservedPost), rows)
+    return len(rows)
+
+
+# Invitation states that mean an invitation really went out (planned ones have not).
+_INVITED_STATES = (
+    InvitationState.SENT,
+    InvitationState.REMINDED,
+    InvitationState.JOINED,
+    InvitationState.ACTIVATED,
+    InvitationState.EXPIRED,
+)
+
+
+def _invited_person_ids(session: Session) -> set[int]:
+    """People an invitation was sent to, for any wave (joined people are added by the caller)."""
+    return {
+        person_id
+        for person_id in session.scalars(
+            select(Invitation.person_id)
+            .where(
+                or_(Invitation.state.in_(_INVITED_STATES), Invitation.sent_at.is_not(None)),
+                Invitation.person_id.is_not(None),
+            )
+            .distinct()
+        )
+        if person_id is not None
+    }
+
+
+@dataclass(frozen=True)
+class _PostCounts:
+    posts_7d: int = 0
+    replies_7d: int = 0
+    posts_28d: int = 0
+    replies_28d: int = 0
+
+
+def _post_counts_by_user(session: Session, now: dt.datetime) -> dict[str, _PostCounts]:
+    week_ago = now - WEEK
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    rows = session.execute(
+        select(ObservedPost.user_id, ObservedPost.is_reply, ObservedPost.created_at).where(
+            ObservedPost.created_at > now - FOUR_WEEKS, ObservedPost.created_at <= now
+        )
+    )
+    for user_id, is_reply, created_at in rows:
+        tally = counts[user_id]
+        tally[3 if is_reply else 2] += 1
+        if created_at > week_ago:
+            tally[1 if is_reply else 0] += 1
+    return {user_id: _PostCounts(*tally) for user_id, tally in counts.items()}
+
+
+def take_snapshot(
+    session: Session,
+    mm: MattermostClient,
+    runtime: RuntimeSettings,
+    *,
+    extra_channel_ids: Iterable[str] = (),
+    progress: Progress | None = None,
+) -> MetricsSnapshot:
+    """Gather today's measures from Mattermost and the database, and store them.
+
+    ``extra_channel_ids`` are watched besides the team's public channels (the seeded private
+    spaces). Taking the snapshot again the same day replaces that day's rows.
+    """
+    say = progress or (lambda _message: None)
+    now = clock.now()
+    requests_before = mm.request_count
+
+    people = session.scalars(
+        select(Person).where(Person.status == PersonStatus.ACTIVE).order_by(Person.id)
+    ).all()
+    say(f"team members of {runtime.team_name}")
+    team = read_team(mm, runtime.team_name)
+    by_email = team.users_by_email()
+    user_of: dict[int, JSON] = {}
+    for person in people:
+        user = team.users.get(person.mattermost_user_id or "") or by_email.get(person.email)
+        if user is not None:
+            user_of[person.id] = user
+    say(f"last activity of {len(user_of)} people")
+    activity = read_last_activity(mm, [user["id"] for user in user_of.values()])
+
+    public = public_channels(mm, team.team["id"])
+    channels = dict(public)
+    cursor_rows = {row.channel_id: row for row in session.scalars(select(ChannelCursor))}
+    for channel_id in extra_channel_ids:
+        channels.setdefault(
+            channel_id, cursor_rows[channel_id].channel_name if channel_id in cursor_rows else ""
+        )
+    say(f"posts in {len(channels)} channels")
+    reading = read_posts_since(
+        mm,
+        channels,
+        {cid: row.read_until_ms for cid, row in cursor_rows.items()},
+        first_read_since=now - FOUR_WEEKS,
+    )
+    bot_ids = {uid for uid, user in team.users.items() if user.get("is_bot")}
+    new_posts = _store_posts(session, reading.posts, bot_ids)
+    for channel_id, read_until in reading.cursors.items():
+        row = cursor_rows.get(channel_id)
+        if row is None:
+            row = ChannelCursor(channel_id=channel_id)
+            session.add(row)
+        row.read_until_ms = read_until
+        row.channel_name = channels.get(channel_id) or row.channel_name or channel_id
+    session.flush()
+
+    say("measures per person")
+    invited_ids = _invited_person_ids(session)
+    post_counts = _post_counts_by_user(session, now)
+    measures: list[PersonMeasure] = []
+    for person in people:
+        user = user_of.get(person.id)
+        measure = PersonMeasure(
+            person_id=person.id,
+            department=person.department,
+            site=person.site,
+            manager_id=person.manager_id,
+        )
+        if user is not None:
+            counts = post_counts.get(user["id"], _PostCounts())
+            last_ms = activity.get(user["id"], 0)
+            measure.joined = True
+            measure.profile_complete = profile_is_complete(user)
+            measure.last_activity_at = _from_ms(last_ms) if last_ms else None
+            measure.posts_7d, measure.replies_7d = counts.posts_7d, counts.replies_7d
+            measure.posts_28d, measure.replies_28d = counts.posts_28d, counts.replies_28d
+            measure.contributed_7d = counts.posts_7d + counts.replies_7d > 0
+            measure.contributed_28d = counts.posts_28d + counts.replies_28d > 0
+            recently_seen = measure.last_activity_at is not None and (
+                measure.last_activity_at > now - WEEK
+            )
+            measure.active_7d = recently_seen or measure.contributed_7d
+        measure.invited = person.id in invited_ids or measure.joined
+        measures.append(measure)
+
+    snapshot = _fresh_snapshot(session, now.date())
+    snapshot.taken_at = now
+    snapshot.people = len(people)
+    snapshot.channels = len(channels)
+    snapshot.posts_fetched = new_posts
+    if measures:
+        session.execute(
+            insert(PersonSnapshot),
+            [{"snapshot_id": snapshot.id, **m.as_row()} for m in measures],
+        )
+    say("measures per group")
+    user_to_person = {user["id"]: pid for pid, user in user_of.items()}
+    groups = _group_measures(session, measures, user_to_person)
+    session.execute(
+        insert(GroupSnapshot),
+        [{"snapshot_id": snapshot.id, "day": snapshot.day, **g.as_row()} for g in groups],
+    )
+    _store_spaces(session, snapshot, channels, now)
+    snapshot.requests = mm.request_count - requests_before
+    snapshot.minimum_requests = minimum_requests(
+        members=len(team.member_ids),
+        status_ids=len(user_of),
+        public_channels=len(public),
+        watched=len(channels),
+    )
+    session.flush()
+    return snapshot
+
+
+def _fresh_snapshot(session: Session, day: dt.date) -> MetricsSnapshot:
+    """Today's snapshot row, emptied of its rows when the snapshot is taken again."""
+    snapshot = session.scalar(select(MetricsSnapshot).where(MetricsSnapshot.day == day))
+    if snapshot is None:
+        snapshot = MetricsSnapshot(day=day)
+        session.add(snapshot)
+        session.flush()
+        return snapshot
+    for model in (PersonSnapshot, GroupSnapshot, SpaceSnapshot):
+        session.execute(delete(model).where(model.snapshot_id == snapshot.id))
+    return snapshot
+
+
+def _store_spaces(
+    session: Session, snapshot: MetricsSnapshot, channels: dict[str, str], now: dt.datetime
+) -> None:
+    week_ago = now - WEEK
+    tallies: dict[str, list[int]] = {cid: [0, 0, 0, 0] for cid in channels}
+    contributors: dict[str, set[str]] = defaultdict(set)
+    rows = session.execute(
+        select(
+            ObservedPost.channel_id,
+            ObservedPost.user_id,
+            ObservedPost.is_reply,
+            ObservedPost.created_at,
+        ).where(ObservedPost.created_at > now - FOUR_WEEKS, ObservedPost.created_at <= now)
+    )
+    for channel_id, user_id, is_reply, created_at in rows:
+        if channel_id not in tallies:
+            continue
+        tally = tallies[channel_id]
+        tally[3 if is_reply else 2] += 1
+        if created_at > week_ago:
+            tally[1 if is_reply else 0] += 1
+            contributors[channel_id].add(user_id)
+    if tallies:
+        session.execute(
+            insert(SpaceSnapshot),
+            [
+                {
+                    "snapshot_id": snapshot.id,
+                    "channel_id": cid,
+                    "channel_name": channels[cid] or cid,
+                    "posts_7d": t[0],
+                    "replies_7d": t[1],
+                    "posts_28d": t[2],
+                    "replies_28d": t[3],
+                    "contributors_7d": len(contributors[cid]),
+                }
+                for cid, t in tallies.items()
+            ],
+        )
+
+
+# --------------------------------------------------------------------------- aggregation
+
+
+def _tickets_by_person(session: Session, user_to_person: dict[str, int]) -> dict[int, list[int]]:
+    tickets: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for person_id, requester, status in session.execute(
+        select(SupportTicket.person_id, SupportTicket.requester_user_id, SupportTicket.status)
+    ):
+        owner = person_id if person_id is not None else user_to_person.get(requester)
+        if owner is None:
+            continue
+        tickets[owner][0] += 1
+        if status in (TicketStatus.RESOLVED, TicketStatus.SELF_SERVED):
+            tickets[owner][1] += 1
+    return tickets
+
+
+def _survey_answers(
+    session: Session, user_to_person: dict[str, int]
+) -> list[tuple[int, int | None, dt.datetime, dict[str, int]]]:
+    """(person id, wave id, submitted at, answers) for every response of a roster person."""
+    answers = []
+    for response in session.scalars(select(SurveyResponse).order_by(SurveyResponse.submitted_at)):
+        person_id = response.person_id
+        if person_id is None:
+            person_id = user_to_person.get(response.user_id)
+        if person_id is None:
+            continue
+        values = {q: int(getattr(response, q)) for q, _, _ in SURVEY_QUESTIONS}
+        answers.append((person_id, response.wave_id, response.submitted_at, values))
+    return answers
+
+
+def _group_measures(
+    session: Session, measures: list[PersonMeasure], user_to_person: dict[str, int]
+) -> list[GroupMeasure]:
+    groups: dict[tuple[str, str], GroupMeasure] = {}
+    members: dict[tuple[str, str], list[int]] = defaultdict(list)
+
+    def group(dimension: str, key: str, label: str) -> GroupMeasure:
+        found = groups.get((dimension, key))
+        if found is None:
+            found = groups[(dimension, key)] = GroupMeasure(dimension, key, label)
+        return found
+
+    cohorts = {c.id: c.name for c in session.scalars(select(Cohort))}
+    cohort_people: dict[int, set[int]] = defaultdict(set)
+    for cohort_id, person_id in session.execute(
+        select(CohortMember.cohort_id, CohortMember.person_id)
+    ):
+        cohort_people[cohort_id].add(person_id)
+    waves = session.scalars(select(Wave).order_by(Wave.position, Wave.id)).all()
+    cohorts_of: dict[int, list[int]] = defaultdict(list)
+    for cohort_id, people in cohort_people.items():
+        for person_id in people:
+            cohorts_of[person_id].append(cohort_id)
+    waves_of_cohort: dict[int, list[Wave]] = defaultdict(list)
+    for wave in waves:
+        waves_of_cohort[wave.cohort_id].append(wave)
+
+    tickets = _tickets_by_person(session, user_to_person)
+    group("all", "all", "all")
+    for cohort_id, name in cohorts.items():
+        group("cohort", str(cohort_id), name)
+    for wave in waves:
+        group("wave", str(wave.id), wave.name)
+
+    for person in measures:
+        keys = [
+            ("all", "all", "all"),
+            ("department", person.department, person.department or NO_VALUE_LABEL),
+            ("site", person.site, person.site or NO_VALUE_LABEL),
+        ]
+        if person.manager_id is not None:
+            keys.append(("manager", str(person.manager_id), ""))
+        for cohort_id in cohorts_of.get(person.person_id, []):
+            keys.append(("cohort", str(cohort_id), cohorts[cohort_id]))
+            keys += [("wave", str(w.id), w.name) for w in waves_of_cohort.get(cohort_id, [])]
+        ticket_counts = tickets.get(person.person_id, [0, 0])
+        for dimension, key, label in keys:
+            group(dimension, key, label).add_person(person, (ticket_counts[0], ticket_counts[1]))
+            members[(dimension, key)].append(person.person_id)
+
+    # Survey: for a wave, the answers given for that wave; elsewhere each person's latest answer.
+    latest: dict[int, dict[str, int]] = {}
+    by_wave: dict[int, dict[int, dict[str, int]]] = defaultdict(dict)
+    for person_id, wave_id, _submitted, values in _survey_answers(session, user_to_person):
+        latest[person_id] = values
+        if wave_id is not None:
+            by_wave[wave_id][person_id] = values
+    for (dimension, key), person_ids in members.items():
+        tally = groups[(dimension, key)].survey
+        source = by_wave.get(int(key), {}) if dimension == "wave" else latest
+        for person_id in person_ids:
+            if person_id in source:
+                tally.add(source[person_id])
+    return list(groups.values())
+
+
+# --------------------------------------------------------------------------- reading back
+
+
+def latest_snapshot(session: Session) -> MetricsSnapshot | None:
+    return session.scalar(select(MetricsSnapshot).order_by(MetricsSnapshot.day.desc()).limit(1))
+
+
+def group_rows(
+    session: Session, snapshot: MetricsSnapshot, dimension: str | None = None
+) -> list[GroupSnapshot]:
+    query = select(GroupSnapshot).where(GroupSnapshot.snapshot_id == snapshot.id)
+    if dimension is not None:
+        query = query.where(GroupSnapshot.dimension == dimension)
+    return list(session.scalars(query.order_by(GroupSnapshot.dimension, GroupSnapshot.label)))
+
+
+def group_history(
+    session: Session, dimension: str, key: str | None = None, since: dt.date | None = None
+) -> list[GroupSnapshot]:
+    """A group's (or every group's of a dimension) rows over time, oldest first."""
+    query = select(GroupSnapshot).where(GroupSnapshot.dimension == dimension)
+    if key is not None:
+        query = query.where(GroupSnapshot.key == key)
+    if since is not None:
+        query = query.where(GroupSnapshot.day >= since)
+    return list(session.scalars(query.order_by(GroupSnapshot.day, GroupSnapshot.key)))
+
+
+def person_rows(session: Session, snapshot: MetricsSnapshot) -> list[PersonSnapshot]:
+    return list(
+        session.scalars(
+            select(PersonSnapshot)
+            .where(PersonSnapshot.snapshot_id == snapshot.id)
+            .order_by(PersonSnapshot.person_id)
+        )
+    )
+
+
+def space_rows(session: Session, snapshot: MetricsSnapshot) -> list[SpaceSnapshot]:
+    return list(
+        session.scalars(
+            select(SpaceSnapshot)
+            .where(SpaceSnapshot.snapshot_id == snapshot.id)
+            .order_by(SpaceSnapshot.posts_7d.desc(), SpaceSnapshot.channel_name)
+        )
+    )
+
+
+def manager_names(session: Session, manager_ids: Iterable[int]) -> dict[int, str]:
+    """Current names of managers (a forgotten one is simply absent)."""
+    ids = sorted(set(manager_ids))
+    names: dict[int, str] = {}
+    for chunk in _chunks([str(i) for i in ids]):
+        for person in session.scalars(select(Person).where(Person.id.in_([int(i) for i in chunk]))):
+            names[person.id] = person.display_name
+    return names
+
+
+def snapshot_count(session: Session) -> int:
+    return int(session.scalar(select(func.count(MetricsSnapshot.id))) or 0)

@@ -1,0 +1,210 @@
+"""The report's charts, drawn with matplotlib's Agg renderer: SVG for the page, PNG for posts.
+
+Figures are built with ``matplotlib.figure.Figure`` directly, never ``pyplot``: no global state,
+no GUI backend (a bare ``Figure`` saves PNG through Agg), safe in a worker thread. SVG text is
+drawn as paths, so the page needs no font and loads nothing. Each chart gets its own
+``svg.hashsalt``: several SVGs inlined in one page must not share clip-path ids, or one chart
+would be clipped by another's rectangle.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+from matplotlib import rc_context
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from plugin.metrics.measures import FUNNEL_STEPS, SURVEY_QUESTIONS, percent
+from plugin.reports.data import ReportData
+from plugin.reports.texts import t
+
+# The report's palette; tests look for the first colours in the rendered page.
+PALETTE = ("#1f6feb", "#f28c28", "#2da44e", "#cf222e", "#8250df", "#bf8700", "#0a7ea4")
+GRID = "#d0d7de"
+TEXT = "#24292f"
+
+_STYLE: dict[Any, Any] = {
+    "svg.fonttype": "path",
+    "font.size": 9,
+    "axes.edgecolor": GRID,
+    "axes.labelcolor": TEXT,
+    "xtick.color": TEXT,
+    "ytick.color": TEXT,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+
+def _no_data(ax: Axes, data: ReportData) -> None:
+    ax.text(0.5, 0.5, t("no_data", data.lang), ha="center", va="center", color=TEXT)
+    ax.set_axis_off()
+
+
+def draw_funnel(ax: Axes, data: ReportData) -> None:
+    """Grouped bars: each funnel step as a % of the cohort, one colour per cohort."""
+    cohorts = [row for row in data.groups.get("cohort", []) if row.population]
+    ax.set_title(t("chart_funnel", data.lang), loc="left", fontsize=11)
+    if not cohorts:
+        _no_data(ax, data)
+        return
+    steps = [(attr, fr if data.lang == "fr" else en) for attr, fr, en in FUNNEL_STEPS]
+    width = 0.8 / len(cohorts)
+    for index, row in enumerate(cohorts):
+        values = [percent(getattr(row, attr), row.population) or 0.0 for attr, _ in steps]
+        positions = [step + (index - (len(cohorts) - 1) / 2) * width for step in range(len(steps))]
+        bars = ax.bar(
+            positions,
+            values,
+            width=width * 0.95,
+            color=PALETTE[index % len(PALETTE)],
+            label=f"{data.label(row)} ({row.population})",
+        )
+        counts = [getattr(row, attr) for attr, _ in steps]
+        ax.bar_label(bars, labels=[str(c) for c in counts], fontsize=7, padding=1)
+    ax.set_xticks(range(len(steps)), [label for _, label in steps], rotation=15, ha="right")
+    ax.set_ylim(0, 110)
+    ax.set_ylabel(t("percent_of_cohort", data.lang))
+    ax.yaxis.grid(True, color=GRID, linewidth=0.5)
+    ax.set_axisbelow(True)
+    ax.legend(fontsize=8, frameon=False, ncols=min(3, len(cohorts)))
+
+
+def draw_weekly_active(ax: Axes, data: ReportData) -> None:
+    """One line per cohort (and everyone, dashed): active in the last 7 days / joined."""
+    ax.set_title(t("chart_weekly", data.lang), loc="left", fontsize=11)
+    series = [(key, rows) for key, rows in data.history.items() if any(r.joined for r in rows)]
+    if not series:
+        _no_data(ax, data)
+        return
+    colour = 0
+    for key, rows in sorted(series, key=lambda item: (item[0] != "all", item[0])):
+        points = [(r.day, percent(r.active_7d, r.joined)) for r in rows if r.joined]
+        days: list[Any] = [day for day, _ in points]  # matplotlib plots dates natively
+        values = [value or 0.0 for _, value in points]
+        if key == "all":
+            # On top of the cohorts' lines, so that it stays visible where they overlap.
+            ax.plot(
+                days,
+                values,
+                color=TEXT,
+                linestyle="--",
+                linewidth=1.5,
+                marker="o",
+                markersize=3,
+                label=t("everyone", data.lang),
+                zorder=5,
+            )
+        else:
+            ax.plot(
+                days,
+                values,
+                color=PALETTE[colour % len(PALETTE)],
+                linewidth=2,
+                marker="o",
+                markersize=3,
+                label=data.names.get(("cohort", key.split(":", 1)[1]), key),
+            )
+            colour += 1
+    ax.set_ylim(0, 105)
+    ax.set_ylabel(t("percent_of_joined", data.lang))
+    ax.yaxis.grid(True, color=GRID, linewidth=0.5)
+    ax.figure.autofmt_xdate(rotation=20)
+    ax.legend(fontsize=8, frameon=False)
+
+
+def draw_profiles_by_department(ax: Axes, data: ReportData) -> None:
+    """Horizontal bars, worst first: complete profiles among joined people per department."""
+    ax.set_title(t("chart_profiles", data.lang), loc="left", fontsize=11)
+    rows = [row for row in data.groups.get("department", []) if row.joined]
+    if not rows:
+        _no_data(ax, data)
+        return
+    # barh draws the first row at the bottom: sort best first so the worst ends up on top.
+    rows.sort(key=lambda r: (-(percent(r.profile_complete, r.joined) or 0.0), data.label(r)))
+    values = [percent(r.profile_complete, r.joined) or 0.0 for r in rows]
+    bars = ax.barh([data.label(r) for r in rows], values, color=PALETTE[2], height=0.6)
+    ax.bar_label(bars, labels=[f"{v:.0f} %" for v in values], fontsize=7, padding=2)
+    ax.set_xlim(0, 110)
+    ax.set_xlabel(t("percent_of_joined", data.lang))
+    ax.xaxis.grid(True, color=GRID, linewidth=0.5)
+    ax.set_axisbelow(True)
+
+
+def draw_survey(ax: Axes, data: ReportData) -> None:
+    """The four launch questions: mean answer per wave, and for everyone."""
+    ax.set_title(t("chart_survey", data.lang), loc="left", fontsize=11)
+    groups = [
+        r for r in data.groups.get("all", []) + data.groups.get("wave", []) if r.survey_responses
+    ]
+    if not groups:
+        _no_data(ax, data)
+        return
+    questions = [(q, fr if data.lang == "fr" else en) for q, fr, en in SURVEY_QUESTIONS]
+    width = 0.8 / len(groups)
+    for index, row in enumerate(groups):
+        values = [getattr(row, f"survey_{q}") or 0.0 for q, _ in questions]
+        positions = [i + (index - (len(groups) - 1) / 2) * width for i in range(len(questions))]
+        ax.bar(
+            positions,
+            values,
+            width=width * 0.95,
+            color=PALETTE[(index + 3) % len(PALETTE)],
+            label=f"{data.label(row)} ({row.survey_responses})",
+        )
+    ax.set_xticks(range(len(questions)), [label for _, label in questions], rotation=10, ha="right")
+    ax.set_ylim(0, 5.4)
+    ax.set_ylabel(t("score", data.lang))
+    ax.yaxis.grid(True, color=GRID, linewidth=0.5)
+    ax.set_axisbelow(True)
+    ax.legend(fontsize=8, frameon=False, ncols=min(3, len(groups)))
+
+
+Drawer = Callable[[Axes, ReportData], None]
+
+# (id in the page, drawer). The HTML report shows them in this order.
+CHARTS: tuple[tuple[str, Drawer], ...] = (
+    ("funnel", draw_funnel),
+    ("weekly-active", draw_weekly_active),
+    ("profiles-by-department", draw_profiles_by_department),
+    ("survey", draw_survey),
+)
+
+
+def _render(figure: Figure, fmt: str, salt: str) -> bytes:
+    buffer = io.BytesIO()
+    with rc_context({"svg.hashsalt": salt}):
+        figure.savefig(buffer, format=fmt, dpi=110, metadata={"Date": None} if fmt == "svg" else {})
+    return buffer.getvalue()
+
+
+def chart_svg(chart_id: str, data: ReportData) -> str:
+    """One chart as an ``<svg>`` element, ready to inline in HTML (no XML prologue)."""
+    drawer = dict(CHARTS)[chart_id]
+    height = 4.2
+    if chart_id == "profiles-by-department":
+        # One bar per department: the chart grows with them instead of squeezing or bloating.
+        height = min(12.0, max(2.4, 1.2 + 0.32 * len(data.groups.get("department", []))))
+    with rc_context(_STYLE):
+        figure = Figure(figsize=(8, height), layout="constrained")
+        drawer(figure.add_subplot(), data)
+        svg = _render(figure, "svg", salt=f"envol-{chart_id}").decode("utf-8")
+    return svg[svg.index("<svg") :]
+
+
+def dashboard_png(data: ReportData) -> bytes:
+    """All four charts on one PNG, for the weekly post in Mattermost."""
+    with rc_context(_STYLE):
+        figure = Figure(figsize=(13, 8.5), layout="constrained")
+        figure.suptitle(
+            t("title", data.lang, company=data.company)
+            + " — "
+            + t("snapshot_of", data.lang, day=data.day.isoformat()),
+            fontsize=13,
+        )
+        axes = figure.subplots(2, 2)
+        for ax, (_chart_id, drawer) in zip(axes.flat, CHARTS, strict=True):
+            drawer(ax, data)
+        return _render(figure, "png", salt="envol-dashboard")

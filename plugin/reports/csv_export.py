@@ -1,0 +1,109 @@
+"""``envol report --csv DIR``: the measures as CSV files a spreadsheet opens directly.
+
+* ``groups.csv``: every group's measures on every snapshot day (the whole history);
+* ``people.csv``: the latest snapshot per person, by Envol id only (no name, no e-mail);
+* ``spaces.csv``: posts and replies per space in the latest snapshot.
+
+UTF-8 with a byte-order mark, so that spreadsheet programs show accents right.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from plugin.errors import EnvolError
+from plugin.metrics.measures import percent
+from plugin.metrics.models import GroupSnapshot
+from plugin.metrics.service import latest_snapshot, manager_names, person_rows, space_rows
+
+GROUP_COLUMNS = (
+    "day", "dimension", "key", "label", "population", "invited", "joined", "profile_complete",
+    "active_7d", "contributed_7d", "contributed_28d", "posts_7d", "replies_7d", "tickets_opened",
+    "tickets_resolved", "survey_responses", "survey_why_network", "survey_what_for_me",
+    "survey_how_to_use", "survey_what_expected",
+)  # fmt: skip
+RATE_COLUMNS = (
+    "activation_rate", "profile_complete_rate", "weekly_active_rate", "contributors_rate_7d",
+)  # fmt: skip
+PERSON_COLUMNS = (
+    "person_id", "department", "site", "manager_id", "invited", "joined", "profile_complete",
+    "active_7d", "contributed_7d", "contributed_28d", "last_activity_at", "posts_7d",
+    "replies_7d", "posts_28d", "replies_28d",
+)  # fmt: skip
+SPACE_COLUMNS = (
+    "channel_id", "channel_name", "posts_7d", "replies_7d", "posts_28d", "replies_28d",
+    "contributors_7d",
+)  # fmt: skip
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, float):
+        return round(value, 2)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _write(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    count = 0
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([_cell(v) for v in row])
+            count += 1
+    return count
+
+
+def export_csv(session: Session, directory: Path) -> dict[str, int]:
+    """Write the three files into ``directory``; returns rows written per file."""
+    snapshot = latest_snapshot(session)
+    if snapshot is None:
+        raise EnvolError("No adoption snapshot yet: run `envol metrics snapshot` first.")
+    directory.mkdir(parents=True, exist_ok=True)
+    groups = list(
+        session.scalars(
+            select(GroupSnapshot).order_by(
+                GroupSnapshot.day, GroupSnapshot.dimension, GroupSnapshot.key
+            )
+        )
+    )
+    managers = manager_names(session, [int(g.key) for g in groups if g.dimension == "manager"])
+
+    def group_row(g: GroupSnapshot) -> list[Any]:
+        values = [getattr(g, column) for column in GROUP_COLUMNS]
+        if g.dimension == "manager":
+            values[GROUP_COLUMNS.index("label")] = managers.get(int(g.key), "")
+        return [
+            *values,
+            percent(g.joined, g.invited),
+            percent(g.profile_complete, g.joined),
+            percent(g.active_7d, g.joined),
+            percent(g.contributed_7d, g.joined),
+        ]
+
+    return {
+        "groups.csv": _write(
+            directory / "groups.csv", GROUP_COLUMNS + RATE_COLUMNS, map(group_row, groups)
+        ),
+        "people.csv": _write(
+            directory / "people.csv",
+            PERSON_COLUMNS,
+            ([getattr(p, c) for c in PERSON_COLUMNS] for p in person_rows(session, snapshot)),
+        ),
+        "spaces.csv": _write(
+            directory / "spaces.csv",
+            SPACE_COLUMNS,
+            ([getattr(s, c) for c in SPACE_COLUMNS] for s in space_rows(session, snapshot)),
+        ),
+    }

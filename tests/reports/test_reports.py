@@ -1,0 +1,195 @@
+"""Reports on a simulated launch: tables, the self-contained HTML page, CSV, the weekly post."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from plugin.metrics.models import WeeklyReportPost
+from plugin.metrics.service import take_snapshot
+from plugin.reports.actions import candidate_actions, things_to_act_on
+from plugin.reports.charts import CHARTS, dashboard_png
+from plugin.reports.csv_export import export_csv
+from plugin.reports.data import ReportData, load_report_data
+from plugin.reports.html import render_html
+from plugin.reports.tables import all_tables, print_tables
+from plugin.reports.weekly import claim_week, deliver, iso_week, marker_for
+from plugin.support.models import SupportTicket, TicketCategory, TicketStatus
+from plugin.surveys.models import SurveyResponse
+from tests.metrics.scenario import first_days, ninth_day
+from tests.metrics.world import LaunchWorld
+
+
+@pytest.fixture
+def reported(world: LaunchWorld) -> LaunchWorld:
+    """Ten days of launch, two snapshots, survey answers and support requests."""
+    first_days(world)
+    for index, score in ((0, 4), (6, 2), (8, 3)):
+        person = world.people[index]
+        user_id = world.simulation.journal[person.id].user_id
+        assert user_id is not None
+        wave = world.waves["managers" if index < 6 else "pilot"]
+        world.session.add(
+            SurveyResponse(
+                user_id=user_id,
+                person_id=person.id,
+                wave_id=wave.id,
+                wave_key=wave.id,
+                why_network=score + 1,
+                what_for_me=score,
+                how_to_use=score,
+                what_expected=max(1, score - 1),
+            )
+        )
+    for index, status in ((6, TicketStatus.OPEN), (8, TicketStatus.RESOLVED)):
+        person = world.people[index]
+        world.session.add(
+            SupportTicket(
+                requester_user_id=world.simulation.journal[person.id].user_id or "",
+                person_id=person.id,
+                category=TicketCategory.QUESTION,
+                description="Comment ajouter ma photo ?",
+                status=status,
+            )
+        )
+    world.session.flush()
+    world.advance(1 / 24)
+    take_snapshot(world.session, world.mm, world.settings)
+    world.advance(9)
+    ninth_day(world)
+    world.advance(1)
+    take_snapshot(world.session, world.mm, world.settings)
+    return world
+
+
+def _data(world: LaunchWorld, lang: str = "fr") -> ReportData:
+    return load_report_data(world.session, company="Exemple SA", lang=lang)  # type: ignore[arg-type]
+
+
+def test_terminal_tables_show_each_dimension(reported: LaunchWorld) -> None:
+    from rich.console import Console
+
+    data = _data(reported)
+    tables = {table.id: table for table in all_tables(data)}
+    assert {
+        "funnel-all",
+        "funnel-cohort",
+        "funnel-wave",
+        "funnel-department",
+        "funnel-site",
+        "funnel-manager",
+        "spaces",
+        "support-survey",
+    } <= set(tables)
+    pilot = next(row for row in tables["funnel-cohort"].rows if row[0] == "Pilote")
+    # Pilote: 12 people, 12 invited, 9 joined (75 %), 5 complete profiles (56 %) by day 10.
+    assert pilot[1:5] == ["12", "12", "9 (75 %)", "5 (56 %)"]
+    managers = [row[0] for row in tables["funnel-manager"].rows]
+    assert managers == ["Prénom0 Nom0", "Prénom1 Nom1", "Prénom2 Nom2"]
+    everyone = tables["support-survey"].rows[0]
+    assert everyone[1:4] == ["2", "1", "3"]  # two requests, one resolved, three answers
+    console = Console(record=True, width=200)
+    print_tables(console, list(tables.values()))
+    assert "Entonnoir — Par cohorte" in console.export_text()
+
+
+def test_three_things_to_act_on_name_the_laggards(reported: LaunchWorld) -> None:
+    data = _data(reported)
+    candidates = [a.text for a in candidate_actions(data, reported.settings)]
+    # Day 10: Ventes and RH have 3 of 6 and 2 of 4 joined people with a full profile (< 60 %).
+    assert any(text.startswith("Ventes a 50 % de profils complets") for text in candidates)
+    assert any(text.startswith("RH a 50 % de profils complets") for text in candidates)
+    assert not any(text.startswith("Informatique a") for text in candidates)  # 60 % holds
+    actions = things_to_act_on(data, reported.settings)
+    assert len(actions) == 3 and len({a.kind for a in actions}) == 3
+    assert [a.score for a in actions] == sorted((a.score for a in actions), reverse=True)
+    # Worst of all: in Paris one of the nine who joined was active this week.
+    assert actions[0].text.startswith("Paris : 11 % d'actifs cette semaine")
+    english = things_to_act_on(_data(reported, "en"), reported.settings)
+    assert english[0].text.startswith("Paris: 11 % active this week")
+
+
+def test_html_report_is_one_self_contained_page_with_the_four_charts(
+    reported: LaunchWorld,
+) -> None:
+    page = render_html(_data(reported), reported.settings)
+    for chart_id, _ in CHARTS:
+        assert re.search(rf'<figure class="chart" id="chart-{chart_id}"[^>]*><svg', page)
+    # Nothing is loaded from anywhere: no script, stylesheet, image or font by URL.
+    assert "<script" not in page and "<link" not in page and "@import" not in page
+    assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', page)
+    assert not re.search(r"url\(\s*['\"]?(https?:)?//", page)
+    assert "Trois choses à faire" in page and "Pilote" in page and "Lancement" in page
+
+
+def test_csv_export_has_the_history_and_no_personal_data(
+    reported: LaunchWorld, tmp_path: Path
+) -> None:
+    written = export_csv(reported.session, tmp_path)
+    assert set(written) == {"groups.csv", "people.csv", "spaces.csv"}
+    with (tmp_path / "groups.csv").open(encoding="utf-8-sig") as handle:
+        groups = list(csv.DictReader(handle))
+    days = sorted({row["day"] for row in groups})
+    assert days == ["2027-01-15", "2027-01-25"]
+    pilot_last = next(
+        row
+        for row in groups
+        if row["dimension"] == "cohort" and row["label"] == "Pilote" and row["day"] == days[-1]
+    )
+    assert (pilot_last["joined"], pilot_last["activation_rate"]) == ("9", "75.0")
+    people = (tmp_path / "people.csv").read_text(encoding="utf-8-sig")
+    assert "@" not in people and "Prénom" not in people
+    assert written["people.csv"] == 24
+
+
+def test_weekly_report_is_posted_once_with_its_chart(reported: LaunchWorld) -> None:
+    session, mm, settings = reported.session, reported.mm, reported.settings
+    week = iso_week(reported.clock())
+    row = claim_week(session, week)
+    first = deliver(session, mm, settings, row)
+    assert not first.already_posted
+    posts = reported.sandbox.posts_in(reported.committee_id)
+    assert [p["id"] for p in posts] == [first.post_id]
+    post = posts[0]
+    assert post["props"]["envol_marker"] == marker_for(week)
+    assert "**Trois choses à faire**" in post["message"]
+    assert re.search(r"\n1\. .+\n2\. .+\n3\. .+", post["message"])
+    (file_id,) = post["file_ids"]
+    with reported.sandbox.state.lock:
+        content = reported.sandbox.state.file_contents[file_id]
+    image = Image.open(io.BytesIO(content))
+    assert image.format == "PNG" and image.width > 1000 and image.height > 700
+
+    # Run again (a duplicate beat): nothing new is posted.
+    again = deliver(session, mm, settings, claim_week(session, week))
+    assert again.already_posted and again.post_id == first.post_id
+    assert len(reported.sandbox.posts_in(reported.committee_id)) == 1
+
+
+def test_a_crash_after_posting_does_not_post_twice(reported: LaunchWorld) -> None:
+    session, mm, settings = reported.session, reported.mm, reported.settings
+    week = iso_week(reported.clock())
+    row = claim_week(session, week)
+    delivered = deliver(session, mm, settings, row)
+    # The worker died before its commit: the row lost the post id.
+    row.post_id, row.posted_at = None, None
+    session.flush()
+    retried = deliver(session, mm, settings, claim_week(session, week))
+    assert retried.already_posted and retried.post_id == delivered.post_id
+    assert len(reported.sandbox.posts_in(reported.committee_id)) == 1
+    stored = session.scalar(select(WeeklyReportPost).where(WeeklyReportPost.week == week))
+    assert stored is not None and stored.post_id == delivered.post_id
+
+
+def test_dashboard_png_uses_the_report_palette(reported: LaunchWorld) -> None:
+    image = Image.open(io.BytesIO(dashboard_png(_data(reported)))).convert("RGB")
+    colours = {colour for _count, colour in image.getcolors(maxcolors=1 << 20) or []}
+    for hex_colour in ("#1f6feb", "#f28c28", "#2da44e"):
+        rgb = tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+        assert rgb in colours, hex_colour
