@@ -1,0 +1,232 @@
+"""``envol commands install``, ``envol survey post|results``, ``envol support list|faq-check``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from rich.table import Table
+
+from plugin.cli.base import console, context
+from plugin.errors import EnvolError
+
+
+def _client() -> Any:
+    from plugin.mattermost import MattermostClient
+
+    return MattermostClient.from_settings(context().settings)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@click.group("commands")
+def commands_group() -> None:
+    """Envol's slash commands on Mattermost."""
+
+
+@commands_group.command("install")
+@click.option(
+    "--trigger",
+    "triggers",
+    multiple=True,
+    metavar="WORD",
+    help="Trigger words (repeatable); default: envol and its French alias aide.",
+)
+@click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
+def install(triggers: tuple[str, ...], dry_run: bool) -> None:
+    """Register the slash commands on the team (idempotent) and store their tokens."""
+    from plugin.commands.service import (
+        DEFAULT_TRIGGERS,
+        TriggerSpec,
+        install_commands,
+        validate_trigger,
+    )
+    from webhooks.commands.registry import autocomplete_hint
+
+    ctx = context()
+    runtime = ctx.runtime.current
+    words = [validate_trigger(w) for w in (triggers or DEFAULT_TRIGGERS)]
+    hint = autocomplete_hint()
+    specs = [
+        TriggerSpec(
+            word,
+            "Envol",
+            "Aide, support, idées, profil, questionnaire"
+            if word != "envol"
+            else "Help, support, ideas, profile, survey",
+            hint,
+        )
+        for word in words
+    ]
+    client = _client()
+    team = client.get_team_by_name(runtime.team_name)
+    with ctx.sessions.begin() as session:
+        outcomes = install_commands(
+            session,
+            client,
+            team_id=team["id"],
+            specs=specs,
+            url=f"{ctx.settings.public_url}/commands",
+            username=runtime.bot_username,
+            dry_run=dry_run,
+        )
+    for outcome in outcomes:
+        console.print(f"/{outcome.trigger}: {outcome.action}")
+    if dry_run:
+        console.print("[yellow]dry run: nothing changed[/]")
+
+
+# --------------------------------------------------------------------------- surveys
+
+
+@click.group("survey")
+def survey_group() -> None:
+    """Polls and the launch survey."""
+
+
+@survey_group.command("post")
+@click.option(
+    "--key", required=True, help="Stable poll key (lowercase, dashes); reposting reuses it."
+)
+@click.option("--question", required=True)
+@click.option(
+    "--option", "options", multiple=True, required=True, help="An answer (repeat, 2 to 8)."
+)
+@click.option("--channel", required=True, help="Channel name (URL name) in the team.")
+@click.option("--language", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
+@click.option("--dry-run", is_flag=True, help="Validate and show the poll; post nothing.")
+def post(
+    key: str, question: str, options: tuple[str, ...], channel: str, language: str, dry_run: bool
+) -> None:
+    """Post a poll with one button per option; votes update the post."""
+    from plugin.security.service import Signer
+    from plugin.surveys import service
+
+    key, question, cleaned = service.validate_poll(key, question, options)
+    if dry_run:
+        console.print(f"[yellow]dry run[/]: poll {key!r}: {question} — " + " / ".join(cleaned))
+        return
+    ctx = context()
+    client = _client()
+    team = client.get_team_by_name(ctx.runtime.current.team_name)
+    channel_id = client.get_channel_by_name(team["id"], channel)["id"]
+    signer = Signer(ctx.settings.secret_key.get_secret_value())
+    with ctx.sessions.begin() as session:
+        poll = service.ensure_poll(
+            session, key, question, cleaned, language=language, created_by="cli"
+        )
+        post_id = service.post_poll(
+            session, client, signer, ctx.settings.public_url, poll, channel_id
+        )
+    console.print(f"poll {key!r} posted in ~{channel} (post {post_id})")
+
+
+@survey_group.command("results")
+@click.option("--wave", "wave_name", default=None, help="Only the answers given for this wave.")
+@click.option("--poll", "poll_key", default=None, help="Show a poll's tally instead.")
+def results(wave_name: str | None, poll_key: str | None) -> None:
+    """Launch survey results per cohort (or a poll's tally)."""
+    from sqlalchemy import select
+
+    from plugin.cohorts.models import Wave
+    from plugin.surveys import service
+
+    ctx = context()
+    with ctx.sessions() as session:
+        if poll_key:
+            poll = service.get_poll(session, poll_key)
+            if poll is None:
+                raise EnvolError(f"no poll {poll_key!r}; `envol survey post` creates one")
+            counts = service.tally(session, poll.id)
+            table = Table(title=poll.question)
+            table.add_column("option")
+            table.add_column("votes", justify="right")
+            for index, option in enumerate(poll.options):
+                table.add_row(option, str(counts.get(index, 0)))
+            console.print(table)
+            return
+        wave_id = None
+        if wave_name:
+            wave_id = session.scalar(select(Wave.id).where(Wave.name == wave_name))
+            if wave_id is None:
+                raise EnvolError(f"no wave named {wave_name!r}; `envol waves list` shows them")
+        rows = service.results_per_cohort(session, wave_id)
+        score = service.survey_score_for_wave(session, wave_id) if wave_id else None
+    table = Table(title="Launch survey per cohort (1 to 5)")
+    for column in ("cohort", "answers", "why", "for me", "how", "expected", "score"):
+        table.add_column(column, justify="left" if column == "cohort" else "right")
+    for row in rows:
+        means = [f"{row.means[q]:.2f}" if row.means else "–" for q in service.QUESTIONS]
+        table.add_row(
+            row.cohort_name,
+            f"{row.respondents}/{row.members}",
+            *means,
+            f"{row.score:.2f}" if row.score is not None else "–",
+        )
+    console.print(table)
+    if wave_id is not None:
+        console.print(f"wave score: {score if score is not None else 'no answers yet'}")
+
+
+# --------------------------------------------------------------------------- support
+
+
+@click.group("support")
+def support_group() -> None:
+    """The support space: requests and FAQ."""
+
+
+@support_group.command("list")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(["suggested", "self_served", "open", "taken", "answered", "resolved"]),
+)
+@click.option("--limit", default=50, show_default=True, type=int)
+def list_tickets(statuses: tuple[str, ...], limit: int) -> None:
+    """The latest support requests (no descriptions: they may be personal)."""
+    from plugin.support import service
+    from plugin.support.models import TicketStatus
+
+    with context().sessions() as session:
+        tickets = service.list_tickets(
+            session, status=[TicketStatus(s) for s in statuses], limit=limit
+        )
+    table = Table(title="Support requests")
+    for column in ("#", "category", "status", "created", "answered", "votes"):
+        table.add_column(column)
+    for ticket in tickets:
+        table.add_row(
+            str(ticket.id),
+            ticket.category.value,
+            ticket.status.value,
+            ticket.created_at.strftime("%Y-%m-%d %H:%M"),
+            ticket.answered_at.strftime("%Y-%m-%d %H:%M") if ticket.answered_at else "",
+            str(ticket.vote_count) if ticket.category.value == "idea" else "",
+        )
+    console.print(table)
+
+
+@support_group.command("faq-check")
+def faq_check() -> None:
+    """Validate the FAQ files under seed_content/faq/."""
+    from plugin.support.faq import FAQ_DIR, load_faq
+
+    entries = load_faq(FAQ_DIR)
+    by_language: dict[str, set[str]] = {}
+    for entry in entries:
+        by_language.setdefault(entry.language, set()).add(entry.slug)
+    missing = by_language.get("fr", set()) ^ by_language.get("en", set())
+    if missing:
+        raise EnvolError(
+            "these FAQ slugs exist in one language only: " + ", ".join(sorted(missing))
+        )
+    console.print(f"[green]{len(entries)} FAQ entries OK[/] in {FAQ_DIR}")
+
+
+def register(root: click.Group) -> None:
+    root.add_command(commands_group)
+    root.add_command(survey_group)
+    root.add_command(support_group)

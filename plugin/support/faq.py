@@ -1,0 +1,232 @@
+"""The support FAQ: entries from ``seed_content/faq/`` (and ones animators add), and matching.
+
+A request is compared with every entry in the requester's language. Both sides are normalised
+the same way (case, accents, punctuation, stop words, plurals and common suffixes through a
+Snowball stemmer) so that "photos de profil" finds "Comment changer ma photo de profil ?", then
+scored with rapidfuzz at the token level, which forgives typos such as "proffil".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import snowballstemmer
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from rapidfuzz import fuzz, process
+
+from plugin.errors import ValidationFailed
+
+Language = Literal["fr", "en"]
+LANGUAGES: tuple[Language, ...] = ("fr", "en")
+FAQ_DIR = Path(__file__).resolve().parent.parent.parent / "seed_content" / "faq"
+
+# Words that carry no meaning for matching a question; kept short on purpose (stemmed below).
+_STOP_WORDS: dict[str, frozenset[str]] = {
+    "fr": frozenset(
+        """
+        a ai as au aux avec avoir bonjour c ce ces cet cette comment d dans de des du elle en es
+        est est-ce et etre être fait faire il j je l la le les leur m ma mais me merci mes mon n
+        ne nous on ou où par pas peut peux plait pour puis-je qu que quel quelle qui s sa se ses
+        si sommes son sont suis sur svp t ta te tes ton tu un une veux voudrais vos votre vous y
+        """.split()  # noqa: SIM905 - a word list reads better as text
+    ),
+    "en": frozenset(
+        """
+        a an and are as at be by can could do does for from have hello hi how i if in is it its
+        me my of on or our please so thank thanks that the this to was we what when where which
+        who why will with would you your
+        """.split()  # noqa: SIM905 - a word list reads better as text
+    ),
+}
+_STEMMER_NAMES = {"fr": "french", "en": "english"}
+_WORD = re.compile(r"[a-z0-9]+")
+# A token must look this much like another (0–100) to count as the same word with a typo.
+_TOKEN_SIMILARITY = 84
+DEFAULT_MIN_SCORE = 55.0
+
+
+@cache
+def _stemmer(language: Language) -> Any:
+    return snowballstemmer.stemmer(_STEMMER_NAMES[language])
+
+
+def strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def normalise(text: str, language: Language) -> tuple[str, ...]:
+    """The meaningful word stems of ``text``: lowercase, no accents, no stop words, no plurals."""
+    lowered = unicodedata.normalize("NFKC", text).casefold()
+    # Elisions ("l'image", "d'un") must split before accents go, so the apostrophe kinds match.
+    lowered = re.sub(r"[’'`´]", " ", lowered)
+    words = re.findall(r"\w+", lowered)
+    stop = _STOP_WORDS[language]
+    stemmer = _stemmer(language)
+    stems = []
+    for word in words:
+        plain = strip_accents(word)
+        if word in stop or plain in stop or len(plain) < 2 or not _WORD.fullmatch(plain):
+            continue
+        # Stem the accented word (Snowball's French rules know accents), then drop them; the
+        # stemmer leaves some plurals ("photos", "canaux"), so a last plural mark goes too.
+        stem = strip_accents(stemmer.stemWord(word))
+        stems.append(_strip_plural(stem))
+    return tuple(stems)
+
+
+def _strip_plural(stem: str) -> str:
+    if len(stem) > 4 and stem.endswith("aux"):
+        return stem[:-3] + "al"
+    if len(stem) > 3 and stem[-1] in "sx" and stem[-2] not in "sux":
+        return stem[:-1]
+    return stem
+
+
+# --------------------------------------------------------------------------- entries
+
+
+class _FrontMatter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    slug: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=80)
+    question: str = Field(min_length=5, max_length=300)
+    keywords: list[str] = Field(default_factory=list, max_length=40)
+
+
+@dataclass(frozen=True)
+class FaqEntry:
+    slug: str
+    language: Language
+    question: str
+    answer: str
+    keywords: tuple[str, ...] = ()
+    source: str = ""
+
+    def search_text(self) -> str:
+        return " ".join((self.question, *self.keywords))
+
+
+def parse_faq_file(path: Path, language: Language) -> FaqEntry:
+    """One entry, or ``ValidationFailed`` naming the file and the field to fix."""
+    text = path.read_text(encoding="utf-8")
+    match = re.match(r"\A---\s*\n(.*?)\n---\s*\n(.*)\Z", text, re.DOTALL)
+    if not match:
+        raise ValidationFailed(
+            f"{path}: line 1: expected YAML front matter between two '---' lines, then the answer"
+        )
+    try:
+        raw = yaml.safe_load(match.group(1)) or {}
+        meta = _FrontMatter.model_validate(raw)
+    except yaml.YAMLError as error:
+        line = getattr(getattr(error, "problem_mark", None), "line", 0) + 2
+        raise ValidationFailed(f"{path}: line {line}: invalid YAML: {error}") from error
+    except ValidationError as error:
+        problems = [
+            f"{path}: {'.'.join(str(p) for p in item['loc']) or 'front matter'}: {item['msg']}"
+            for item in error.errors()
+        ]
+        raise ValidationFailed(f"{path}: invalid FAQ front matter", problems) from error
+    answer = match.group(2).strip()
+    if not answer:
+        raise ValidationFailed(f"{path}: the answer (after the front matter) is empty")
+    if path.stem != meta.slug:
+        raise ValidationFailed(f"{path}: slug {meta.slug!r} must match the file name {path.stem!r}")
+    return FaqEntry(
+        slug=meta.slug,
+        language=language,
+        question=meta.question.strip(),
+        answer=answer,
+        keywords=tuple(k.strip() for k in meta.keywords if k.strip()),
+        source=str(path),
+    )
+
+
+def load_faq(directory: Path = FAQ_DIR) -> list[FaqEntry]:
+    """Every entry of ``directory/<language>/*.md``; all problems reported at once."""
+    entries: list[FaqEntry] = []
+    problems: list[str] = []
+    for language in LANGUAGES:
+        for path in sorted((directory / language).glob("*.md")):
+            try:
+                entries.append(parse_faq_file(path, language))
+            except ValidationFailed as error:
+                problems += error.problems or [str(error)]
+    if problems:
+        raise ValidationFailed(f"{len(problems)} problem(s) in the FAQ under {directory}", problems)
+    return entries
+
+
+@cache
+def seed_faq() -> tuple[FaqEntry, ...]:
+    return tuple(load_faq())
+
+
+# --------------------------------------------------------------------------- matching
+
+
+@dataclass(frozen=True)
+class FaqSuggestion:
+    entry: FaqEntry
+    score: float
+
+
+def _overlap_score(query: Sequence[str], target: Sequence[str]) -> float:
+    """Share of the query's stems found in the target, a typo allowed per word (0–100)."""
+    if not query or not target:
+        return 0.0
+    found = 0.0
+    for token in set(query):
+        best = process.extractOne(token, target, scorer=fuzz.ratio)
+        if best and best[1] >= _TOKEN_SIMILARITY:
+            found += best[1] / 100
+    return 100.0 * found / len(set(query))
+
+
+def score_entry(query: Sequence[str], entry: FaqEntry) -> float:
+    """How well the request's stems match the entry (0–100).
+
+    The question and keywords weigh most; the answer helps a little, so a long description
+    that mentions the right words still finds the entry without the answer's prose dominating.
+    """
+    question = normalise(entry.search_text(), entry.language)
+    answer = normalise(entry.answer, entry.language)
+    # The share of the *entry's* words present too: a one-word query matching one keyword of a
+    # long entry should not beat a query matching most of a short question.
+    coverage = _overlap_score(question, query)
+    overlap = _overlap_score(query, question)
+    by_answer = _overlap_score(query, answer)
+    set_ratio = fuzz.token_set_ratio(" ".join(query), " ".join(question))
+    return max(
+        0.45 * overlap + 0.35 * coverage + 0.20 * set_ratio,
+        0.5 * overlap + 0.3 * by_answer + 0.2 * coverage,
+    )
+
+
+def suggest(
+    text: str,
+    language: Language,
+    entries: Iterable[FaqEntry],
+    *,
+    limit: int = 3,
+    min_score: float = DEFAULT_MIN_SCORE,
+) -> list[FaqSuggestion]:
+    """The ``limit`` entries closest to ``text`` in ``language``, best first, from ``min_score``."""
+    query = normalise(text, language)
+    if not query:
+        return []
+    scored = [
+        FaqSuggestion(entry, round(score_entry(query, entry), 1))
+        for entry in entries
+        if entry.language == language
+    ]
+    scored = [s for s in scored if s.score >= min_score]
+    scored.sort(key=lambda s: (-s.score, s.entry.slug))
+    return scored[:limit]

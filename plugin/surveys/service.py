@@ -1,0 +1,643 @@
+"""Polls and the launch-readiness survey.
+
+Polls: a question posted with one button per option; each click records or changes the
+person's vote, and the post is redrawn with the tally (the action's ``update``).
+
+The launch survey asks the four questions every member should be able to answer at launch —
+why this network, what it brings me, how to use it, what is expected of me — on a 1–5 scale with
+an optional comment. It is sent to each wave ``survey_delay_days`` after the wave opens, and
+anyone can answer (or change their answers) with ``/envol survey``. Results are given per
+cohort; ``survey_score_for_wave`` feeds the wave gates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from plugin import clock
+from plugin.audit.service import record
+from plugin.cohorts.models import Cohort, CohortMember, Wave, WaveStatus
+from plugin.errors import EnvolError
+from plugin.mattermost import MARKER_PROP, MattermostClient
+from plugin.people.models import Person, PersonStatus
+from plugin.security.service import Signer
+from plugin.settings import RuntimeSettings
+from plugin.surveys.models import Poll, PollVote, SurveyDispatch, SurveyResponse
+
+log = logging.getLogger(__name__)
+
+POLL_BUTTON_LIFETIME = dt.timedelta(days=365)
+SURVEY_BUTTON_LIFETIME = dt.timedelta(days=60)
+SURVEY_DIALOG_LIFETIME = dt.timedelta(minutes=30)
+MAX_OPTIONS = 8
+MAX_COMMENT = 2000
+
+QUESTIONS: tuple[str, ...] = ("why_network", "what_for_me", "how_to_use", "what_expected")
+QUESTION_TEXT: dict[str, dict[str, str]] = {
+    "why_network": {
+        "fr": "Je sais pourquoi ce réseau a été mis en place.",
+        "en": "I know why this network was set up.",
+    },
+    "what_for_me": {
+        "fr": "Je sais ce qu'il m'apporte dans mon travail.",
+        "en": "I know what it brings me in my work.",
+    },
+    "how_to_use": {
+        "fr": "Je sais comment l'utiliser.",
+        "en": "I know how to use it.",
+    },
+    "what_expected": {
+        "fr": "Je sais ce qu'on attend de moi sur ce réseau.",
+        "en": "I know what is expected of me on it.",
+    },
+}
+SCALE_TEXT: dict[str, tuple[str, ...]] = {
+    "fr": ("Pas du tout", "Plutôt non", "Moyennement", "Plutôt oui", "Tout à fait"),
+    "en": ("Not at all", "Rather not", "Somewhat", "Rather yes", "Absolutely"),
+}
+TEXTS: dict[str, dict[str, str]] = {
+    "survey.title": {"fr": "Questionnaire de lancement", "en": "Launch survey"},
+    "survey.intro": {
+        "fr": "Quatre questions, une minute : dites-nous où vous en êtes (1 = pas du tout, "
+        "5 = tout à fait). Vos réponses sont comptées par groupe, jamais affichées nommément.",
+        "en": "Four questions, one minute: tell us where you stand (1 = not at all, "
+        "5 = absolutely). Answers are counted per group, never shown by name.",
+    },
+    "survey.comment": {"fr": "Un commentaire ? (facultatif)", "en": "A comment? (optional)"},
+    "survey.submit": {"fr": "Envoyer", "en": "Send"},
+    "survey.invite": {
+        "fr": "Votre avis compte : quatre questions sur le lancement du réseau, une minute.",
+        "en": "Your opinion counts: four questions about the network's launch, one minute.",
+    },
+    "survey.answer": {"fr": "Répondre", "en": "Answer"},
+    "survey.thanks": {
+        "fr": "Merci ! Vos réponses sont enregistrées ; `/envol survey` pour les modifier.",
+        "en": "Thank you! Your answers are saved; `/envol survey` to change them.",
+    },
+    "survey.required": {"fr": "Choisissez une note de 1 à 5.", "en": "Pick a score from 1 to 5."},
+    "poll.votes": {"fr": "{count} vote(s)", "en": "{count} vote(s)"},
+    "poll.voted": {"fr": "Vote enregistré : {option}", "en": "Vote recorded: {option}"},
+}
+
+
+def text(key: str, language: str, **params: Any) -> str:
+    template = TEXTS[key].get(language) or TEXTS[key]["fr"]
+    return template.format(**params) if params else template
+
+
+class PollError(EnvolError):
+    """A poll definition or vote that cannot be accepted."""
+
+
+# --------------------------------------------------------------------------- polls
+
+
+def validate_poll(key: str, question: str, options: Sequence[str]) -> tuple[str, str, list[str]]:
+    key, question = key.strip(), question.strip()
+    cleaned = [o.strip() for o in options if o.strip()]
+    if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", key) or len(key) > 80:
+        raise PollError(f"poll key {key!r}: use lowercase letters, digits and dashes")
+    if not 3 <= len(question) <= 500:
+        raise PollError("a poll question has 3 to 500 characters")
+    if not 2 <= len(cleaned) <= MAX_OPTIONS:
+        raise PollError(f"a poll has 2 to {MAX_OPTIONS} options")
+    if len(set(cleaned)) != len(cleaned) or any(len(o) > 80 for o in cleaned):
+        raise PollError("poll options must be distinct and at most 80 characters")
+    return key, question, cleaned
+
+
+def ensure_poll(
+    session: Session,
+    key: str,
+    question: str,
+    options: Sequence[str],
+    *,
+    language: str = "fr",
+    created_by: str = "",
+) -> Poll:
+    """The poll with this key, created if new. An existing poll keeps its question and options:
+    changing them under existing votes would change what people voted for."""
+    key, question, cleaned = validate_poll(key, question, options)
+    poll = session.scalar(select(Poll).where(Poll.key == key))
+    if poll is None:
+        poll = Poll(
+            key=key,
+            question=question,
+            options=cleaned,
+            language=language,
+            created_by=created_by,
+            created_at=clock.now(),
+        )
+        session.add(poll)
+        session.flush()
+    return poll
+
+
+def get_poll(session: Session, key: str) -> Poll | None:
+    return session.scalar(select(Poll).where(Poll.key == key))
+
+
+def poll_context(
+    signer: Signer,
+    poll: Poll | None,
+    option: int,
+    *,
+    key: str = "",
+    question: str = "",
+    options: Sequence[str] = (),
+    language: str = "fr",
+) -> str:
+    """The signed context of one poll button (purpose ``poll``).
+
+    Seed content may post a poll before Envol has a row for it: the question and options then
+    travel in the signed context, and the first vote creates the row.
+    """
+    if poll is not None:
+        return signer.sign("poll", "*", {"poll": poll.key, "option": option})
+    return signer.sign(
+        "poll",
+        "*",
+        {
+            "poll": key,
+            "option": option,
+            "question": question,
+            "options": list(options),
+            "lang": language,
+        },
+    )
+
+
+def tally(session: Session, poll_id: int) -> dict[int, int]:
+    rows = session.execute(
+        select(PollVote.option_index, func.count())
+        .where(PollVote.poll_id == poll_id)
+        .group_by(PollVote.option_index)
+    )
+    return {int(index): int(count) for index, count in rows}
+
+
+def poll_props(
+    poll: Poll, signer: Signer, public_url: str, counts: Mapping[int, int]
+) -> dict[str, Any]:
+    total = sum(counts.values())
+    url = f"{public_url.rstrip('/')}/actions/poll"
+    lines = []
+    for index, option in enumerate(poll.options):
+        count = counts.get(index, 0)
+        share = round(100 * count / total) if total else 0
+        bar = "█" * (share // 10) + "░" * (10 - share // 10)
+        lines.append(f"{option}: `{bar}` {count} ({share} %)")
+    actions = [
+        {
+            "id": f"option{index}",
+            "name": option,
+            "type": "button",
+            "integration": {"url": url, "context": {"signed": poll_context(signer, poll, index)}},
+        }
+        for index, option in enumerate(poll.options)
+    ]
+    return {
+        "attachments": [
+            {
+                "title": poll.question,
+                "text": "\n".join(lines),
+                "footer": text("poll.votes", poll.language, count=total),
+                "actions": [] if poll.closed_at else actions,
+            }
+        ]
+    }
+
+
+def record_vote(session: Session, poll: Poll, user_id: str, option: int) -> PollVote:
+    """Record or change ``user_id``'s vote: one vote per person and poll."""
+    if poll.closed_at is not None:
+        raise PollError("this poll is closed")
+    if not 0 <= option < len(poll.options):
+        raise PollError("no such option in this poll")
+    vote = session.scalar(
+        select(PollVote)
+        .where(PollVote.poll_id == poll.id, PollVote.user_id == user_id)
+        .with_for_update()
+    )
+    if vote is None:
+        vote = PollVote(poll_id=poll.id, user_id=user_id, option_index=option, voted_at=clock.now())
+        try:
+            with session.begin_nested():
+                session.add(vote)
+        except IntegrityError:
+            # Two clicks raced: the other insert won; change that vote instead.
+            vote = session.scalars(
+                select(PollVote).where(PollVote.poll_id == poll.id, PollVote.user_id == user_id)
+            ).one()
+    vote.option_index = option
+    vote.voted_at = clock.now()
+    return vote
+
+
+def rendered_poll_post(
+    session: Session, poll: Poll, signer: Signer, public_url: str
+) -> dict[str, Any]:
+    """The whole post for an action's ``update``: its text and props kept, the tally redrawn."""
+    props = {
+        **(poll.post_extra_props or {}),
+        **poll_props(poll, signer, public_url, tally(session, poll.id)),
+    }
+    return {"message": poll.post_message or "", "props": props}
+
+
+def remember_post(poll: Poll, post: Mapping[str, Any] | None) -> None:
+    """Keep what a redraw must not lose from a post made by someone else (seed content)."""
+    post = post or {}
+    poll.post_message = str(post.get("message") or "")
+    poll.post_extra_props = {
+        k: v for k, v in (post.get("props") or {}).items() if k != "attachments"
+    }
+
+
+def post_poll(
+    session: Session,
+    client: MattermostClient,
+    signer: Signer,
+    public_url: str,
+    poll: Poll,
+    channel_id: str,
+) -> str:
+    """Post the poll in a channel (once per poll); returns the post id."""
+    if poll.post_id:
+        return poll.post_id
+    post = client.create_post(
+        channel_id,
+        "",
+        props=poll_props(poll, signer, public_url, tally(session, poll.id)),
+        marker=f"poll-{poll.key}",
+    )
+    poll.post_message = ""
+    poll.post_extra_props = {MARKER_PROP: f"poll-{poll.key}"}
+    poll.channel_id = channel_id
+    poll.post_id = post["id"]
+    poll.posted_at = clock.now()
+    record(
+        session,
+        actor=poll.created_by or "envol",
+        action="poll.posted",
+        subject_type="poll",
+        subject_id=poll.id,
+    )
+    return poll.post_id
+
+
+# --------------------------------------------------------------------------- launch survey
+
+
+@dataclass(frozen=True)
+class SurveyAnswers:
+    scores: Mapping[str, int]
+    comment: str = ""
+
+    def __post_init__(self) -> None:
+        if set(self.scores) != set(QUESTIONS):
+            raise EnvolError("the survey needs a score for each of the four questions")
+        if any(not isinstance(v, int) or not 1 <= v <= 5 for v in self.scores.values()):
+            raise EnvolError("survey scores go from 1 to 5")
+        if len(self.comment) > MAX_COMMENT:
+            raise EnvolError(f"a comment has at most {MAX_COMMENT} characters")
+
+
+def wave_of_person(session: Session, person_id: int) -> int | None:
+    """The most recently opened wave whose cohort holds the person."""
+    return session.scalar(
+        select(Wave.id)
+        .join(CohortMember, CohortMember.cohort_id == Wave.cohort_id)
+        .where(CohortMember.person_id == person_id, Wave.opened_at.is_not(None))
+        .order_by(Wave.opened_at.desc(), Wave.id.desc())
+        .limit(1)
+    )
+
+
+def respondent(session: Session, user_id: str) -> tuple[int | None, int | None]:
+    """(person id, wave id) of a Mattermost user, each None when unknown."""
+    person_id = session.scalar(select(Person.id).where(Person.mattermost_user_id == user_id))
+    return person_id, (wave_of_person(session, person_id) if person_id else None)
+
+
+def existing_response(session: Session, user_id: str, wave_id: int | None) -> SurveyResponse | None:
+    return session.scalar(
+        select(SurveyResponse).where(
+            SurveyResponse.user_id == user_id, SurveyResponse.wave_key == (wave_id or 0)
+        )
+    )
+
+
+def survey_dialog(
+    signer: Signer,
+    user_id: str,
+    wave_id: int | None,
+    language: str,
+    previous: SurveyResponse | None = None,
+) -> dict[str, Any]:
+    """The dialog of the four questions; its ``state`` is signed, user-bound and single-use."""
+    options = [
+        {"text": f"{n} — {label}", "value": str(n)}
+        for n, label in enumerate(SCALE_TEXT.get(language, SCALE_TEXT["fr"]), start=1)
+    ]
+    elements: list[dict[str, Any]] = []
+    for name in QUESTIONS:
+        element: dict[str, Any] = {
+            "display_name": QUESTION_TEXT[name].get(language, QUESTION_TEXT[name]["fr"]),
+            "name": name,
+            "type": "select",
+            "options": options,
+        }
+        if previous is not None:
+            element["default"] = str(getattr(previous, name))
+        elements.append(element)
+    elements.append(
+        {
+            "display_name": text("survey.comment", language),
+            "name": "comment",
+            "type": "textarea",
+            "optional": True,
+            "max_length": MAX_COMMENT,
+            "default": previous.comment if previous else "",
+        }
+    )
+    return {
+        "callback_id": "launch_survey",
+        "title": text("survey.title", language),
+        "introduction_text": text("survey.intro", language),
+        "elements": elements,
+        "submit_label": text("survey.submit", language),
+        "notify_on_cancel": False,
+        "state": signer.sign(
+            "dialog.survey", user_id, {"w": wave_id, "l": language}, single_use=True
+        ),
+    }
+
+
+def parse_survey_submission(
+    submission: Mapping[str, Any], language: str
+) -> tuple[SurveyAnswers | None, dict[str, str]]:
+    """Typed answers, or the per-field errors to show in the still-open dialog."""
+    errors: dict[str, str] = {}
+    scores: dict[str, int] = {}
+    for name in QUESTIONS:
+        raw = submission.get(name)
+        value = str(raw).strip() if isinstance(raw, str | int) and not isinstance(raw, bool) else ""
+        if value not in {"1", "2", "3", "4", "5"}:
+            errors[name] = text("survey.required", language)
+        else:
+            scores[name] = int(value)
+    comment_raw = submission.get("comment")
+    comment = comment_raw.strip() if isinstance(comment_raw, str) else ""
+    if len(comment) > MAX_COMMENT:
+        errors["comment"] = f"≤ {MAX_COMMENT}"
+    if errors:
+        return None, errors
+    return SurveyAnswers(scores, comment), {}
+
+
+def record_response(
+    session: Session,
+    user_id: str,
+    answers: SurveyAnswers,
+    *,
+    wave_id: int | None = None,
+    person_id: int | None = None,
+) -> SurveyResponse:
+    """Store (or replace) a person's answers for their wave."""
+    response = existing_response(session, user_id, wave_id)
+    if response is None:
+        response = SurveyResponse(
+            user_id=user_id,
+            wave_id=wave_id,
+            wave_key=wave_id or 0,
+            person_id=person_id,
+            comment="",
+            **answers.scores,
+        )
+        session.add(response)
+    for name, value in answers.scores.items():
+        setattr(response, name, value)
+    response.comment = answers.comment
+    response.person_id = person_id if person_id is not None else response.person_id
+    response.submitted_at = clock.now()
+    session.flush()
+    record(
+        session,
+        actor=user_id,
+        action="survey.answered",
+        subject_type="wave",
+        subject_id=wave_id or "",
+        details={"response": response.id},
+    )
+    return response
+
+
+def survey_score_for_wave(session: Session, wave_id: int) -> float | None:
+    """The mean of every answer (the four questions, 1–5) given for the wave; None without any.
+
+    This is the figure the wave gate compares with ``GateSurveyScore``.
+    """
+    row = session.execute(
+        select(
+            func.count(SurveyResponse.id),
+            func.avg(
+                SurveyResponse.why_network
+                + SurveyResponse.what_for_me
+                + SurveyResponse.how_to_use
+                + SurveyResponse.what_expected
+            ),
+        ).where(SurveyResponse.wave_id == wave_id)
+    ).one()
+    count, mean_sum = row
+    if not count:
+        return None
+    return round(float(mean_sum) / 4, 2)
+
+
+@dataclass(frozen=True)
+class CohortSurveyResult:
+    cohort_id: int
+    cohort_name: str
+    members: int
+    respondents: int
+    means: Mapping[str, float]
+
+    @property
+    def score(self) -> float | None:
+        return round(sum(self.means.values()) / len(self.means), 2) if self.means else None
+
+    @property
+    def response_rate(self) -> float:
+        return round(100 * self.respondents / self.members, 1) if self.members else 0.0
+
+
+def results_per_cohort(session: Session, wave_id: int | None = None) -> list[CohortSurveyResult]:
+    """Per cohort: members, respondents and the mean of each question (one latest answer set
+    per person; a person in two cohorts counts in both)."""
+    members: dict[int, int] = {
+        cohort_id: count
+        for cohort_id, count in session.execute(
+            select(CohortMember.cohort_id, func.count(CohortMember.id)).group_by(
+                CohortMember.cohort_id
+            )
+        ).tuples()
+    }
+    columns = [getattr(SurveyResponse, name) for name in QUESTIONS]
+    query = (
+        select(
+            Cohort.id,
+            Cohort.name,
+            func.count(func.distinct(SurveyResponse.user_id)),
+            *[func.avg(column) for column in columns],
+        )
+        .join(CohortMember, CohortMember.cohort_id == Cohort.id)
+        .join(SurveyResponse, SurveyResponse.person_id == CohortMember.person_id)
+        .group_by(Cohort.id, Cohort.name)
+        .order_by(Cohort.id)
+    )
+    if wave_id is not None:
+        query = query.where(SurveyResponse.wave_id == wave_id)
+    results = []
+    answered = set()
+    for cohort_id, name, respondents, *means in session.execute(query):
+        answered.add(cohort_id)
+        results.append(
+            CohortSurveyResult(
+                cohort_id=cohort_id,
+                cohort_name=name,
+                members=int(members.get(cohort_id, 0)),
+                respondents=int(respondents),
+                means={q: round(float(m), 2) for q, m in zip(QUESTIONS, means, strict=True)},
+            )
+        )
+    for cohort_id, name in session.execute(select(Cohort.id, Cohort.name).order_by(Cohort.id)):
+        if cohort_id not in answered:
+            results.append(
+                CohortSurveyResult(cohort_id, name, int(members.get(cohort_id, 0)), 0, {})
+            )
+    results.sort(key=lambda r: r.cohort_id)
+    return results
+
+
+# --------------------------------------------------------------------------- sending the survey
+
+
+def waves_due_for_survey(
+    session: Session, runtime: RuntimeSettings, now: dt.datetime | None = None
+) -> list[Wave]:
+    now = now or clock.now()
+    cutoff = now - dt.timedelta(days=runtime.survey_delay_days)
+    return list(
+        session.scalars(
+            select(Wave)
+            .where(
+                Wave.status == WaveStatus.OPEN,
+                Wave.opened_at.is_not(None),
+                Wave.opened_at <= cutoff,
+            )
+            .order_by(Wave.position, Wave.id)
+        )
+    )
+
+
+def claim_survey_dispatches(session: Session, wave: Wave) -> int:
+    """One dispatch row per member on Mattermost (the idempotency key); returns how many new."""
+    already = select(SurveyDispatch.person_id).where(SurveyDispatch.wave_id == wave.id)
+    people = session.scalars(
+        select(Person.id)
+        .join(CohortMember, CohortMember.person_id == Person.id)
+        .where(
+            CohortMember.cohort_id == wave.cohort_id,
+            Person.mattermost_user_id.is_not(None),
+            Person.status == PersonStatus.ACTIVE,
+            Person.id.not_in(already),
+        )
+        .order_by(Person.id)
+    ).all()
+    for person_id in people:
+        session.add(SurveyDispatch(wave_id=wave.id, person_id=person_id, claimed_at=clock.now()))
+    session.flush()
+    return len(people)
+
+
+def survey_button_props(
+    signer: Signer, public_url: str, user_id: str, wave_id: int | None, language: str
+) -> dict[str, Any]:
+    return {
+        "attachments": [
+            {
+                "title": text("survey.title", language),
+                "text": text("survey.invite", language),
+                "actions": [
+                    {
+                        "id": "answersurvey",
+                        "name": text("survey.answer", language),
+                        "type": "button",
+                        "style": "primary",
+                        "integration": {
+                            "url": f"{public_url.rstrip('/')}/actions/survey",
+                            "context": {"signed": signer.sign("survey", user_id, {"w": wave_id})},
+                        },
+                    }
+                ],
+            }
+        ]
+    }
+
+
+def send_due_surveys(
+    session: Session,
+    client: MattermostClient,
+    signer: Signer,
+    runtime: RuntimeSettings,
+    public_url: str,
+    *,
+    limit: int = 200,
+) -> int:
+    """Send the launch survey to the members of every due wave; returns how many were sent."""
+    from plugin.support.service import direct_message_once
+
+    for wave in waves_due_for_survey(session, runtime):
+        claim_survey_dispatches(session, wave)
+    query = (
+        select(SurveyDispatch, Person)
+        .join(Person, Person.id == SurveyDispatch.person_id)
+        .where(SurveyDispatch.sent_at.is_(None))
+        .order_by(SurveyDispatch.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=SurveyDispatch)
+    sent = 0
+    for dispatch, person in session.execute(query).all():
+        user_id = person.mattermost_user_id
+        if not user_id:
+            continue
+        language = person.language.value
+        try:
+            post = direct_message_once(
+                client,
+                user_id,
+                text("survey.invite", language),
+                props=survey_button_props(signer, public_url, user_id, dispatch.wave_id, language),
+                marker=f"launch-survey-{dispatch.wave_id}-{person.id}",
+                since=dispatch.claimed_at,
+            )
+        except EnvolError as error:
+            dispatch.error = str(error)[:300]
+            log.warning("launch survey for person %s not sent: %s", person.id, type(error).__name__)
+            continue
+        dispatch.sent_at = clock.now()
+        dispatch.post_id = post["id"]
+        sent += 1
+    return sent

@@ -1,0 +1,21 @@
+"""Celery tasks of polls and surveys."""
+
+from __future__ import annotations
+
+from plugin import app as envol_app
+from plugin.mattermost import MattermostClient
+from plugin.security.service import Signer
+from plugin.surveys import service
+from plugin.tasks import celery_app
+
+
+@celery_app.task(name="surveys.send_due")
+def send_due_surveys() -> int:
+    """Beat: send the launch survey to the members of waves open for ``SurveyDelayDays``."""
+    context = envol_app.get_context()
+    client = MattermostClient.from_settings(context.settings)
+    signer = Signer(context.settings.secret_key.get_secret_value())
+    with context.sessions.begin() as session:
+        return service.send_due_surveys(
+            session, client, signer, context.runtime.current, context.settings.public_url
+        )

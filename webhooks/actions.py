@@ -1,0 +1,201 @@
+"""Button clicks: ``/actions/ticket`` (animators), ``/actions/suggestion`` (the requester's
+FAQ suggestions), ``/actions/poll`` (votes) and ``/actions/survey`` (open the launch survey).
+
+Every button's ``context`` carries a token signed by Envol for one purpose, expiring, bound to
+the user where only one person may click (suggestions, survey), and bound to its post by the
+database (a ticket's or poll's button only works on that ticket's or poll's post).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+
+from plugin.errors import EnvolError
+from plugin.security.service import RequestRejected
+from plugin.support import service as support
+from plugin.support.dialogs import answer_dialog, faq_dialog
+from plugin.support.messages import t
+from plugin.surveys import service as surveys
+from webhooks.commands.env import Integration, integration
+from webhooks.commands.payloads import (
+    ActionRequest,
+    PayloadInvalid,
+    install_error_handlers,
+    parse_action_json,
+)
+from webhooks.commands.survey import open_survey_dialog
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("actions", __name__)
+install_error_handlers(blueprint)
+
+TICKET_ACTIONS = frozenset({"take", "answer", "resolve", "faq"})
+
+
+def _action_request() -> ActionRequest:
+    return parse_action_json(request.get_json(silent=True, force=True))
+
+
+def _int(data: dict[str, Any], key: str) -> int:
+    value = data.get(key)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise PayloadInvalid(f"the signed context has no valid {key!r}")
+    return value
+
+
+def _ephemeral(message: str) -> Any:
+    return jsonify({"ephemeral_text": message})
+
+
+@blueprint.post("/actions/ticket")
+def ticket_action() -> Any:
+    found = integration()
+    action = _action_request()
+    data = found.signer.verify(
+        action.signed, purpose="ticket", user_id=None, max_age=support.TICKET_BUTTON_LIFETIME
+    )
+    ticket_id, verb = _int(data, "t"), data.get("a")
+    if verb not in TICKET_ACTIONS:
+        raise PayloadInvalid("unknown ticket action")
+    with found.context.sessions.begin() as session:
+        ticket = support.get_ticket(session, ticket_id, for_update=True)
+        if ticket.root_post_id != action.post_id:
+            raise RequestRejected("this button belongs to another post", status=403)
+        language = found.language_of(action.user_id)
+        if not found.is_animator(action.user_id):
+            return _ephemeral(t("not_animator", language))
+        try:
+            if verb == "take":
+                support.take(session, ticket, action.user_id)
+            elif verb == "resolve":
+                support.resolve(session, ticket, action.user_id)
+            elif verb in ("answer", "faq"):
+                if ticket.status in support.CLOSED and verb == "answer":
+                    return _ephemeral(t("already_closed", language))
+                dialog = (
+                    answer_dialog(
+                        found.signer, action.user_id, language, ticket.id, ticket.description
+                    )
+                    if verb == "answer"
+                    else faq_dialog(
+                        found.signer,
+                        action.user_id,
+                        language,
+                        ticket.id,
+                        ticket.description,
+                        ticket.answer,
+                    )
+                )
+                _open_dialog(found, action, dialog)
+                return jsonify({})
+        except support.NotAllowed:
+            return _ephemeral(t("already_closed", language))
+        session.flush()
+        update = support.render_ticket_post(found.client, found.signer, found.public_url, ticket)
+    return jsonify({"update": update})
+
+
+def _open_dialog(found: Integration, action: ActionRequest, dialog: dict[str, Any]) -> None:
+    if not action.trigger_id:
+        raise PayloadInvalid("a trigger_id is needed to open a form")
+    try:
+        found.client.open_dialog(action.trigger_id, found.url("dialogs/ticket"), dialog)
+    except EnvolError as error:
+        log.warning("ticket dialog not opened: %s", type(error).__name__)
+        raise RequestRejected("the form could not be opened; click again", status=409) from error
+
+
+@blueprint.post("/actions/suggestion")
+def suggestion_action() -> Any:
+    found = integration()
+    action = _action_request()
+    data = found.signer.verify(
+        action.signed,
+        purpose="ticket.requester",
+        user_id=action.user_id,
+        max_age=support.SUGGESTION_BUTTON_LIFETIME,
+    )
+    ticket_id, verb = _int(data, "t"), data.get("a")
+    if verb not in ("answered", "post"):
+        raise PayloadInvalid("unknown suggestion action")
+    with found.context.sessions.begin() as session:
+        ticket = support.get_ticket(session, ticket_id, for_update=True)
+        if ticket.suggestion_post_id != action.post_id:
+            raise RequestRejected("this button belongs to another post", status=403)
+        language = ticket.language
+        if verb == "answered":
+            slug = data.get("s")
+            support.close_self_served(
+                session, ticket, action.user_id, slug if isinstance(slug, str) else ""
+            )
+            message = t("suggest.closed", language)
+        else:
+            support.request_posting(session, ticket)
+            message = t("suggest.posted", language)
+    # The choice is made: redraw the DM without its buttons.
+    return jsonify({"update": {"message": message, "props": {}}})
+
+
+@blueprint.post("/actions/poll")
+def poll_action() -> Any:
+    found = integration()
+    action = _action_request()
+    data = found.signer.verify(
+        action.signed, purpose="poll", user_id=None, max_age=surveys.POLL_BUTTON_LIFETIME
+    )
+    key, option = data.get("poll"), _int(data, "option")
+    if not isinstance(key, str):
+        raise PayloadInvalid("the signed context names no poll")
+    with found.context.sessions.begin() as session:
+        poll = surveys.get_poll(session, key)
+        if poll is None:
+            question, options = data.get("question"), data.get("options")
+            if not isinstance(question, str) or not isinstance(options, list):
+                raise PayloadInvalid(f"unknown poll {key!r}")
+            lang = data.get("lang") if data.get("lang") in ("fr", "en") else "fr"
+            try:
+                poll = surveys.ensure_poll(
+                    session,
+                    key,
+                    question,
+                    [str(o) for o in options],
+                    language=str(lang),
+                    created_by="seed",
+                )
+            except surveys.PollError as error:
+                raise PayloadInvalid(str(error)) from error
+        if poll.post_id is None:
+            # A seeded poll: its first vote binds it to its post.
+            poll.post_id, poll.channel_id = action.post_id, action.channel_id or None
+        elif poll.post_id != action.post_id:
+            raise RequestRejected("this button belongs to another post", status=403)
+        if poll.post_message is None:
+            surveys.remember_post(poll, found.client.get_post(action.post_id))
+        try:
+            surveys.record_vote(session, poll, action.user_id, option)
+        except surveys.PollError as error:
+            return _ephemeral(str(error))
+        session.flush()
+        update = surveys.rendered_poll_post(session, poll, found.signer, found.public_url)
+        voted = surveys.text("poll.voted", poll.language, option=poll.options[option])
+    return jsonify({"update": update, "ephemeral_text": voted})
+
+
+@blueprint.post("/actions/survey")
+def survey_action() -> Any:
+    found = integration()
+    action = _action_request()
+    found.signer.verify(
+        action.signed,
+        purpose="survey",
+        user_id=action.user_id,
+        max_age=surveys.SURVEY_BUTTON_LIFETIME,
+    )
+    language = found.language_of(action.user_id)
+    if not open_survey_dialog(found, action.user_id, action.trigger_id, language):
+        raise RequestRejected("the survey could not be opened; click again", status=409)
+    return jsonify({})
