@@ -1,0 +1,483 @@
+"""``envol roster``, ``envol people``, ``envol cohorts``, ``envol waves``, ``envol waitlist``."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import select
+
+from plugin.cli.base import console, context
+from plugin.db import transaction
+from plugin.errors import EnvolError, ValidationFailed
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name in some containers
+        return "cli"
+
+
+# --------------------------------------------------------------------------- roster
+
+
+@click.group("roster")
+def roster_group() -> None:
+    """Import the roster exported by HR."""
+
+
+@roster_group.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Validate and count, change nothing.")
+@click.option("--skip-invalid", is_flag=True, help="Import the valid lines and list the others.")
+def roster_import(file: Path, dry_run: bool, skip_invalid: bool) -> None:
+    """Import FILE (CSV: UTF-8 or Windows-1252, ',' or ';'); upsert by e-mail.
+
+    People missing from the new roster are marked as left, never deleted.
+    """
+    from plugin.people.models import Language
+    from plugin.people.service import import_roster
+
+    ctx = context()
+    language = Language(ctx.runtime.current.default_language)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        tasks: dict[str, object] = {}
+
+        def progress(phase: str, done: int, total: int | None) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total)
+            bar.update(tasks[phase], completed=done, total=total)  # type: ignore[arg-type]
+
+        try:
+            with transaction(ctx.sessions) as session:
+                report = import_roster(
+                    session,
+                    file,
+                    actor=_actor(),
+                    skip_invalid=skip_invalid,
+                    dry_run=dry_run,
+                    default_language=language,
+                    progress=progress,
+                )
+        except ValidationFailed:
+            bar.stop()
+            raise
+    console.print(
+        f"{file.name}: {report.rows} lines ({report.encoding}, separator "
+        f"{report.delimiter!r}), {report.valid} valid"
+    )
+    if report.ignored_columns:
+        console.print(f"[dim]columns ignored (not needed): {', '.join(report.ignored_columns)}[/]")
+    for problem in report.problems:
+        console.print(f"  [yellow]skipped[/] {problem}")
+    verb = "would be" if dry_run else "were"
+    table = Table(
+        title=f"Roster {'(dry run: nothing changed)' if dry_run else 'imported'}",
+        title_justify="left",
+    )
+    table.add_column("what")
+    table.add_column("people", justify="right")
+    for label, value in (
+        (f"created ({verb} added)", report.created),
+        ("updated", report.updated),
+        ("of which back after leaving", report.rejoined),
+        ("unchanged", report.unchanged),
+        (f"marked as left ({verb} missing from this roster)", report.marked_left),
+        ("invalid lines skipped", len(report.invalid_lines)),
+    ):
+        table.add_row(label, str(value))
+    console.print(table)
+
+
+# --------------------------------------------------------------------------- people
+
+
+@click.group("people")
+def people_group() -> None:
+    """People in the roster."""
+
+
+@people_group.command("forget")
+@click.argument("email")
+@click.option("--dry-run", is_flag=True, help="Show what would be erased, change nothing.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def people_forget(email: str, dry_run: bool, yes: bool) -> None:
+    """Erase EMAIL everywhere in Envol's database (keeps anonymous counts only)."""
+    from plugin.people.forget import forget_person
+
+    ctx = context()
+    if not dry_run and not yes:
+        click.confirm(
+            f"Erase everything Envol holds about {email}? This cannot be undone", abort=True
+        )
+    with transaction(ctx.sessions) as session:
+        savepoint = session.begin_nested() if dry_run else None
+        report = forget_person(session, email, actor=_actor())
+        if savepoint is not None:
+            savepoint.rollback()
+    if not report.found_in_roster and not report.total:
+        console.print("nothing found for this address; nothing to erase.")
+        return
+    heading = "would erase" if dry_run else "erased"
+    console.print(f"[bold]{heading}[/] (recorded in the audit trail without the address):")
+    for what, count in sorted(report.counts.items()):
+        console.print(f"  {what}: {count}")
+    if not dry_run:
+        console.print(
+            "[dim]Remove them from the HR export too, or the next import adds them back.[/]"
+        )
+
+
+# --------------------------------------------------------------------------- cohorts
+
+
+@click.group("cohorts")
+def cohorts_group() -> None:
+    """The pilot, the managers-and-champions cohort, the waves' cohorts."""
+
+
+@cohorts_group.command("plan")
+@click.option(
+    "--pilot-percent",
+    type=click.FloatRange(0, 100, min_open=True),
+    default=None,
+    help="Share of the roster in the pilot (default: the plugin setting).",
+)
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the random draw.")
+@click.option(
+    "--waves",
+    "general_waves",
+    type=click.IntRange(1, 50),
+    default=3,
+    show_default=True,
+    help="General waves after the pilot.",
+)
+@click.option("--replace", is_flag=True, help="Replace a plan whose waves have not opened.")
+@click.option("--dry-run", is_flag=True, help="Show the plan, write nothing.")
+def cohorts_plan(
+    pilot_percent: float | None, seed: int, general_waves: int, replace: bool, dry_run: bool
+) -> None:
+    """Choose the pilot (stratified by department and site) and plan the waves."""
+    from plugin.cohorts.service import apply_plan, build_plan
+    from plugin.cohorts.views import pilot_table, plan_table
+
+    ctx = context()
+    settings = ctx.runtime.current
+    percent = pilot_percent if pilot_percent is not None else settings.pilot_percent
+    with transaction(ctx.sessions) as session:
+        plan = build_plan(
+            session, settings, percent=percent, seed=seed, general_waves=general_waves
+        )
+        if not dry_run:
+            apply_plan(session, plan, actor=_actor(), replace=replace)
+    console.print(pilot_table(plan.pilot))
+    console.print(plan_table(plan))
+    for warning in plan.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    console.print("[dim]dry run: nothing written[/]" if dry_run else "[green]plan saved[/]")
+
+
+@cohorts_group.command("list")
+def cohorts_list() -> None:
+    """Cohorts and their sizes."""
+    from plugin.cohorts.service import cohort_sizes
+
+    with transaction(context().sessions) as session:
+        rows = cohort_sizes(session)
+    table = Table(title="Cohorts", title_justify="left")
+    for column in ("name", "kind", "people", "description"):
+        table.add_column(column, justify="right" if column == "people" else "left")
+    for cohort, size in rows:
+        table.add_row(cohort.name, cohort.kind.value, str(size), cohort.description)
+    console.print(table)
+
+
+@cohorts_group.command("show")
+@click.argument("name")
+@click.option("--limit", default=50, show_default=True, help="Members shown.")
+def cohorts_show(name: str, limit: int) -> None:
+    """The members of cohort NAME."""
+    from plugin.cohorts.models import CohortMember
+    from plugin.cohorts.service import cohort_by_name
+    from plugin.people.models import Person
+
+    with transaction(context().sessions) as session:
+        cohort = cohort_by_name(session, name)
+        rows = session.execute(
+            select(Person, CohortMember.reason)
+            .join(CohortMember, CohortMember.person_id == Person.id)
+            .where(CohortMember.cohort_id == cohort.id)
+            .order_by(Person.department, Person.site, Person.last_name)
+            .limit(limit)
+        ).all()
+    table = Table(
+        title=f"{cohort.name} ({cohort.kind.value}): {cohort.description}", title_justify="left"
+    )
+    for column in ("name", "department", "site", "role", "volunteer", "why"):
+        table.add_column(column)
+    for person, reason in rows:
+        table.add_row(
+            person.display_name,
+            person.department,
+            person.site,
+            person.role.value,
+            "yes" if person.volunteer else "",
+            reason,
+        )
+    console.print(table)
+
+
+@cohorts_group.command("add")
+@click.argument("cohort")
+@click.argument("emails", nargs=-1, required=True)
+@click.option("--reason", default="", help="Why (recorded in the audit trail).")
+def cohorts_add(cohort: str, emails: tuple[str, ...], reason: str) -> None:
+    """Add people (by e-mail) to COHORT."""
+    from plugin.cohorts.service import add_to_cohort
+
+    with transaction(context().sessions) as session:
+        added = sum(
+            add_to_cohort(session, cohort, e, actor=_actor(), reason=reason) for e in emails
+        )
+    console.print(f"{added} added to {cohort}, {len(emails) - added} were already in it")
+
+
+@cohorts_group.command("remove")
+@click.argument("cohort")
+@click.argument("emails", nargs=-1, required=True)
+@click.option("--reason", default="", help="Why (recorded in the audit trail).")
+def cohorts_remove(cohort: str, emails: tuple[str, ...], reason: str) -> None:
+    """Remove people (by e-mail) from COHORT."""
+    from plugin.cohorts.service import remove_from_cohort
+
+    with transaction(context().sessions) as session:
+        removed = sum(
+            remove_from_cohort(session, cohort, e, actor=_actor(), reason=reason) for e in emails
+        )
+    console.print(f"{removed} removed from {cohort}, {len(emails) - removed} were not in it")
+
+
+# --------------------------------------------------------------------------- waves
+
+_limit_options = [
+    click.option(
+        "--max-users-per-team",
+        type=click.IntRange(1),
+        default=None,
+        help="The server's TeamSettings.MaxUsersPerTeam (default 50 on a new server).",
+    ),
+    click.option(
+        "--user-cap",
+        type=click.IntRange(1),
+        default=None,
+        help="The server's user limit (licence, or /api/v4/limits/server).",
+    ),
+    click.option(
+        "--users-on-server",
+        type=click.IntRange(0),
+        default=0,
+        help="Active users already on the server (they count towards the cap).",
+    ),
+]
+
+
+def _with_limits(command: Any) -> Any:
+    for option in reversed(_limit_options):
+        command = option(command)
+    return command
+
+
+@click.group("waves")
+def waves_group() -> None:
+    """Waves: list, show, gate, launch."""
+
+
+@waves_group.command("list")
+@_with_limits
+def waves_list(max_users_per_team: int | None, user_cap: int | None, users_on_server: int) -> None:
+    """Every wave, in launch order, checked against the server's limits."""
+    from plugin.cohorts.service import ServerLimits, list_waves
+    from plugin.cohorts.views import waves_table
+
+    limits = ServerLimits(max_users_per_team, user_cap, users_on_server)
+    with transaction(context().sessions) as session:
+        summaries = list_waves(session, limits)
+    if not summaries:
+        console.print("no wave planned yet: run `envol cohorts plan`.")
+        return
+    console.print(waves_table(summaries))
+    for summary in summaries:
+        for warning in summary.warnings:
+            console.print(f"[yellow]warning ({summary.wave.name}):[/] {warning}")
+
+
+@waves_group.command("show")
+@click.argument("name")
+@_with_limits
+def waves_show(
+    name: str, max_users_per_team: int | None, user_cap: int | None, users_on_server: int
+) -> None:
+    """One wave: its cohort, dates, channels, gate and limits."""
+    from plugin.cohorts.gates import evaluate_gate
+    from plugin.cohorts.service import ServerLimits, list_waves, wave_by_name
+    from plugin.cohorts.views import gate_table
+
+    limits = ServerLimits(max_users_per_team, user_cap, users_on_server)
+    ctx = context()
+    with transaction(ctx.sessions) as session:
+        wave = wave_by_name(session, name)
+        summary = next(s for s in list_waves(session, limits) if s.wave.id == wave.id)
+        gate = evaluate_gate(session, wave, ctx.runtime.current)
+    console.print(f"[bold]{wave.name}[/] (#{wave.position}, {wave.status.value})")
+    planned = wave.planned_at.strftime("%Y-%m-%d %H:%M") if wave.planned_at else "—"
+    console.print(f"  planned: {planned}; opened: {wave.opened_at or '—'}")
+    console.print(f"  channels: {', '.join(wave.channels) or '—'}")
+    console.print(
+        f"  people: {summary.members}; handed to invitations: {summary.handed_off}; "
+        f"joined: {summary.joined}; team after this wave: {summary.team_size_after}"
+    )
+    if wave.gate_overridden_reason:
+        console.print(
+            f"  gate overridden by {wave.gate_overridden_by}: {wave.gate_overridden_reason}"
+        )
+    for warning in summary.warnings:
+        console.print(f"  [yellow]warning:[/] {warning}")
+    console.print(gate_table(gate))
+
+
+@waves_group.command("gate")
+@click.argument("name")
+@click.option("--override", is_flag=True, help="Let the wave open although the gate fails.")
+@click.option("--reason", default="", help="Why the gate is overridden (required with --override).")
+def waves_gate(name: str, override: bool, reason: str) -> None:
+    """Each criterion of the gate of wave NAME: measured, threshold, pass or fail."""
+    from plugin.cohorts.gates import evaluate_gate
+    from plugin.cohorts.service import override_gate, wave_by_name
+    from plugin.cohorts.views import gate_table
+
+    ctx = context()
+    if reason and not override:
+        raise EnvolError("--reason goes with --override.")
+    with transaction(ctx.sessions) as session:
+        if override:
+            override_gate(session, name, reason=reason, actor=_actor())
+        gate = evaluate_gate(session, wave_by_name(session, name), ctx.runtime.current)
+    console.print(gate_table(gate))
+    if gate.passed:
+        console.print("[green]the gate holds: the wave can open[/]")
+    elif gate.overridden_reason:
+        console.print(f"[yellow]gate overridden[/] ({gate.overridden_reason}): the wave can open")
+    else:
+        if gate.missing:
+            console.print(f"missing measures: {', '.join(gate.missing)}")
+        console.print("[red]the gate fails: the wave cannot open[/]")
+
+
+@waves_group.command("launch")
+@click.argument("name")
+@click.option("--dry-run", is_flag=True, help="Check the gate and count, change nothing.")
+def waves_launch(name: str, dry_run: bool) -> None:
+    """Open wave NAME and hand its people to the invitation engine (safe to repeat)."""
+    from plugin.cohorts.service import launch_wave
+    from plugin.cohorts.views import gate_table
+
+    ctx = context()
+    with transaction(ctx.sessions) as session:
+        result = launch_wave(session, name, ctx.runtime.current, actor=_actor(), dry_run=dry_run)
+    if result.gate is not None:
+        console.print(gate_table(result.gate))
+    skipped = (
+        f" ({result.already_in_earlier_wave} already invited with an earlier wave)"
+        if result.already_in_earlier_wave
+        else ""
+    )
+    if dry_run:
+        console.print(f"dry run: {len(result.person_ids)} people would be invited{skipped}")
+    elif not result.changed:
+        console.print(f"wave {name} is already open and everyone in it was handed over{skipped}")
+    else:
+        opened = "opened; " if result.opened_now else ""
+        console.print(
+            f"[green]wave {name} {opened}{len(result.person_ids)} people handed to the "
+            f"invitation engine[/]{skipped}"
+        )
+
+
+# --------------------------------------------------------------------------- waitlist
+
+
+@click.group("waitlist")
+def waitlist_group() -> None:
+    """Requests to join made on the /join page."""
+
+
+@waitlist_group.command("list")
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "approved", "rejected", "all"]),
+    default="pending",
+    show_default=True,
+)
+def waitlist_list(status: str) -> None:
+    """Requests, oldest first."""
+    from plugin.cohorts.models import WaitlistStatus
+    from plugin.cohorts.waitlist import list_requests
+
+    chosen = None if status == "all" else WaitlistStatus(status)
+    with transaction(context().sessions) as session:
+        requests = list_requests(session, chosen)
+        table = Table(title=f"Waitlist ({status})", title_justify="left")
+        for column in ("#", "e-mail", "in roster", "asked", "status", "why"):
+            table.add_column(column)
+        for r in requests:
+            table.add_row(
+                str(r.id),
+                r.email or "(forgotten)",
+                "yes" if r.person_id else "no",
+                r.created_at.strftime("%Y-%m-%d %H:%M"),
+                r.status.value,
+                r.reason,
+            )
+    console.print(table)
+
+
+@waitlist_group.command("approve")
+@click.argument("request_ids", nargs=-1, type=int, required=True)
+@click.option("--note", default="", help="Recorded in the audit trail.")
+def waitlist_approve(request_ids: tuple[int, ...], note: str) -> None:
+    """Approve requests: each person goes, with priority, into the next wave."""
+    from plugin.cohorts.waitlist import approve_request
+
+    with transaction(context().sessions) as session:
+        approvals = [approve_request(session, i, actor=_actor(), note=note) for i in request_ids]
+    for approval in approvals:
+        console.print(f"#{approval.request_id} approved: {approval.note}")
+
+
+@waitlist_group.command("reject")
+@click.argument("request_ids", nargs=-1, type=int, required=True)
+@click.option("--note", default="", help="Recorded in the audit trail.")
+def waitlist_reject(request_ids: tuple[int, ...], note: str) -> None:
+    """Reject requests."""
+    from plugin.cohorts.waitlist import reject_request
+
+    with transaction(context().sessions) as session:
+        for request_id in request_ids:
+            reject_request(session, request_id, actor=_actor(), note=note)
+    console.print(f"{len(request_ids)} rejected")
+
+
+def register(root: click.Group) -> None:
+    for group in (roster_group, people_group, cohorts_group, waves_group, waitlist_group):
+        root.add_command(group)

@@ -1,0 +1,1 @@
+"""Cohorts, the pilot, gated waves and the request-access waitlist."""

@@ -1,0 +1,175 @@
+"""Wave gates: a wave opens only when the waves before it show real adoption.
+
+Four criteria, thresholds from the plugin settings (``gate_*``): activation rate (joined /
+invited, %), weekly active rate (%), profile completeness (%), launch-survey score (1–5). Each
+must hold on **every** wave already opened before this one, so one struggling site is not hidden
+by an enthusiastic one. A criterion whose threshold is 0 is not required. A measure that does not
+exist yet fails the gate, saying "not measured yet": nobody opens a wave on missing evidence
+without overriding the gate with a written reason.
+
+The measures come through ``GateMeasures``: the metrics capability implements it; until then
+``RosterGateMeasures`` measures what Envol already knows (activation, from the roster).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from plugin.cohorts.models import Wave, WaveHandoff, WaveStatus
+from plugin.people.models import Person
+from plugin.settings import RuntimeSettings
+
+
+@dataclass(frozen=True)
+class WaveMeasures:
+    """What is known about one wave's adoption; ``None`` means not measured yet."""
+
+    activation_rate: float | None = None  # % of the wave's invited people who joined
+    weekly_active_rate: float | None = None  # % of the wave's joined people active this week
+    profile_complete_rate: float | None = None  # % of the wave's joined people with a full profile
+    survey_score: float | None = None  # mean launch-survey score, 1–5
+
+
+class GateMeasures(Protocol):
+    """The metrics capability's side of the gate: one call per opened wave."""
+
+    def measure_wave(self, session: Session, wave_id: int) -> WaveMeasures: ...
+
+
+class RosterGateMeasures:
+    """What can be measured before the metrics capability exists: activation, as the share of
+    the people handed to the invitation engine for this wave who are now on Mattermost."""
+
+    def measure_wave(self, session: Session, wave_id: int) -> WaveMeasures:
+        invited, joined = session.execute(
+            select(
+                func.count(WaveHandoff.id),
+                func.count(Person.mattermost_user_id),
+            )
+            .select_from(WaveHandoff)
+            .join(Person, Person.id == WaveHandoff.person_id)
+            .where(WaveHandoff.wave_id == wave_id)
+        ).one()
+        activation = 100.0 * joined / invited if invited else None
+        return WaveMeasures(activation_rate=activation)
+
+
+def current_gate_measures() -> GateMeasures:
+    """The measures the gate uses. The metrics capability replaces this return value with its
+    own implementation (one line) once it measures activity, profiles and surveys."""
+    return RosterGateMeasures()
+
+
+@dataclass(frozen=True)
+class Criterion:
+    key: str
+    label: str
+    unit: str
+    setting: str
+
+
+CRITERIA = (
+    Criterion("activation_rate", "activation rate (joined / invited)", "%", "gate_activation_rate"),
+    Criterion("weekly_active_rate", "weekly active rate", "%", "gate_weekly_active_rate"),
+    Criterion("profile_complete_rate", "profile completeness", "%", "gate_profile_complete_rate"),
+    Criterion("survey_score", "launch-survey score", "/5", "gate_survey_score"),
+)
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    criterion: Criterion
+    threshold: float
+    measured: float | None
+    worst_wave: str
+    passed: bool
+    note: str
+
+    @property
+    def required(self) -> bool:
+        return self.threshold > 0
+
+
+@dataclass(frozen=True)
+class GateResult:
+    wave: str
+    previous_waves: tuple[str, ...]
+    criteria: tuple[CriterionResult, ...]
+    overridden_reason: str | None
+
+    @property
+    def passed(self) -> bool:
+        return all(result.passed for result in self.criteria)
+
+    @property
+    def may_open(self) -> bool:
+        return self.passed or bool(self.overridden_reason)
+
+    @property
+    def missing(self) -> list[str]:
+        return [r.criterion.label for r in self.criteria if r.required and r.measured is None]
+
+
+def previous_waves(session: Session, wave: Wave) -> Sequence[Wave]:
+    """The waves already opened before ``wave`` in the launch order."""
+    return session.scalars(
+        select(Wave)
+        .where(Wave.position < wave.position, Wave.status != WaveStatus.PLANNED)
+        .order_by(Wave.position)
+    ).all()
+
+
+def evaluate_gate(
+    session: Session,
+    wave: Wave,
+    settings: RuntimeSettings,
+    measures: GateMeasures | None = None,
+) -> GateResult:
+    """Each criterion, its worst value over the previous waves, its threshold, pass or fail."""
+    measures = measures or current_gate_measures()
+    earlier = previous_waves(session, wave)
+    per_wave = [(w.name, measures.measure_wave(session, w.id)) for w in earlier]
+    results = []
+    for criterion in CRITERIA:
+        threshold = float(getattr(settings, criterion.setting))
+        if threshold <= 0:
+            results.append(CriterionResult(criterion, threshold, None, "", True, "not required"))
+            continue
+        if not per_wave:
+            results.append(
+                CriterionResult(
+                    criterion, threshold, None, "", True, "first wave: nothing before it"
+                )
+            )
+            continue
+        unmeasured = [name for name, m in per_wave if getattr(m, criterion.key) is None]
+        if unmeasured:
+            results.append(
+                CriterionResult(
+                    criterion,
+                    threshold,
+                    None,
+                    unmeasured[0],
+                    False,
+                    "not measured yet (" + ", ".join(unmeasured) + ")",
+                )
+            )
+            continue
+        worst_name, worst = min(
+            ((name, float(getattr(m, criterion.key))) for name, m in per_wave),
+            key=lambda item: item[1],
+        )
+        passed = worst >= threshold
+        note = "holds" if passed else f"below the threshold in {worst_name}"
+        results.append(CriterionResult(criterion, threshold, worst, worst_name, passed, note))
+    return GateResult(
+        wave=wave.name,
+        previous_waves=tuple(w.name for w in earlier),
+        criteria=tuple(results),
+        overridden_reason=wave.gate_overridden_reason,
+    )

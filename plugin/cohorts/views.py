@@ -1,0 +1,96 @@
+"""Rich tables for the cohort plan, the waves and the gates (the CLI and the demo share them)."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from plugin.cohorts.gates import GateResult
+from plugin.cohorts.pilot import PilotSelection
+from plugin.cohorts.service import CohortPlan, WaveSummary
+
+
+def pilot_table(selection: PilotSelection) -> Table:
+    table = Table(
+        title=f"Pilot: {len(selection.selected_ids)} of {selection.population} people "
+        f"(target {selection.target} = {selection.percent:g}%, seed {selection.seed})",
+        title_justify="left",
+    )
+    table.add_column("department")
+    table.add_column("site")
+    table.add_column("population", justify="right")
+    table.add_column("selected", justify="right")
+    table.add_column("why")
+    for stratum in sorted(selection.strata, key=lambda s: (s.department, s.site)):
+        table.add_row(
+            stratum.department or "—",
+            stratum.site or "—",
+            str(stratum.population),
+            str(stratum.selected),
+            stratum.why,
+        )
+    table.add_section()
+    table.add_row(
+        f"{len(selection.departments)} departments",
+        f"{len(selection.sites)} sites",
+        str(selection.population),
+        str(len(selection.selected_ids)),
+        "",
+    )
+    return table
+
+
+def plan_table(plan: CohortPlan) -> Table:
+    table = Table(title="Waves planned", title_justify="left")
+    for column in ("#", "wave", "people", "planned", "channels", "what"):
+        table.add_column(column, justify="right" if column in {"#", "people"} else "left")
+    for wave in plan.waves:
+        table.add_row(
+            str(wave.position),
+            wave.name,
+            str(len(wave.person_ids)),
+            wave.planned_at.strftime("%Y-%m-%d"),
+            ", ".join(wave.channels),
+            wave.description,
+        )
+    return table
+
+
+def waves_table(summaries: list[WaveSummary]) -> Table:
+    table = Table(title="Waves", title_justify="left")
+    for column in ("#", "wave", "status", "planned", "people", "invited", "joined", "team after"):
+        table.add_column(
+            column, justify="left" if column in {"wave", "status", "planned"} else "right"
+        )
+    for summary in summaries:
+        wave = summary.wave
+        status = wave.status.value + (" (gate overridden)" if wave.gate_overridden_reason else "")
+        table.add_row(
+            str(wave.position),
+            wave.name,
+            status,
+            wave.planned_at.strftime("%Y-%m-%d") if wave.planned_at else "—",
+            str(summary.members),
+            str(summary.handed_off),
+            str(summary.joined),
+            str(summary.team_size_after) + (" [yellow]⚠[/]" if summary.warnings else ""),
+        )
+    return table
+
+
+def gate_table(gate: GateResult) -> Table:
+    before = ", ".join(gate.previous_waves) or "none"
+    table = Table(
+        title=f"Gate of wave {gate.wave} (waves before it: {before})", title_justify="left"
+    )
+    for column in ("criterion", "measured", "threshold", "result", "note"):
+        table.add_column(column, justify="right" if column in {"measured", "threshold"} else "left")
+    for result in gate.criteria:
+        unit = result.criterion.unit
+        measured = "—" if result.measured is None else f"{result.measured:.1f}{unit}"
+        threshold = f"{result.threshold:g}{unit}" if result.required else "—"
+        verdict = "[green]pass[/]" if result.passed else "[red]FAIL[/]"
+        note = result.note + (
+            f" (worst: {result.worst_wave})" if result.measured is not None else ""
+        )
+        table.add_row(result.criterion.label, measured, threshold, verdict, note)
+    return table

@@ -1,0 +1,1 @@
+"""People: the roster (import, upsert, leavers), audiences, and erasure (``people forget``)."""

@@ -1,0 +1,40 @@
+"""Roster files for tests, written the way HR tools write them."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+FRENCH_HEADER = ["Courriel", "Prénom", "NOM", "Service", "Site", "E-mail du manager", "Rôle",
+                 "Langue", "Volontaire"]  # fmt: skip
+
+
+def person_row(number: int, **overrides: str) -> list[str]:
+    values = {
+        "email": f"Employé{number}@Exemple.FR".replace("é", "e"),
+        "first": "Hélène" if number % 2 else "François",
+        "last": f"Dupré-{number}",
+        "department": "Ventes" if number % 3 else "Recherche & développement",
+        "site": "Lyon" if number % 2 else "Paris",
+        "manager": "employe1@exemple.fr" if number > 1 else "",
+        "role": "manager" if number == 1 else "employé",
+        "language": "fr",
+        "volunteer": "oui" if number % 10 == 0 else "non",
+    }
+    values.update(overrides)
+    return list(values.values())
+
+
+def write_csv(
+    path: Path,
+    rows: list[list[str]],
+    *,
+    header: list[str] | None = None,
+    delimiter: str = ";",
+    encoding: str = "cp1252",
+) -> Path:
+    with path.open("w", encoding=encoding, newline="") as handle:
+        writer = csv.writer(handle, delimiter=delimiter)
+        writer.writerow(header or FRENCH_HEADER)
+        writer.writerows(rows)
+    return path
