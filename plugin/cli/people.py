@@ -361,10 +361,10 @@ def waves_show(
 @click.option("--override", is_flag=True, help="Let the wave open although the gate fails.")
 @click.option("--reason", default="", help="Why the gate is overridden (required with --override).")
 def waves_gate(name: str, override: bool, reason: str) -> None:
-    """Each criterion of the gate of wave NAME: measured, threshold, pass or fail."""
-    from plugin.cohorts.gates import evaluate_gate
+    """Each criterion of the gate of wave NAME: measured, threshold, pass or fail, trend."""
     from plugin.cohorts.service import override_gate, wave_by_name
     from plugin.cohorts.views import gate_table
+    from plugin.metrics.gates import explain_gate
 
     ctx = context()
     if reason and not override:
@@ -372,8 +372,9 @@ def waves_gate(name: str, override: bool, reason: str) -> None:
     with transaction(ctx.sessions) as session:
         if override:
             override_gate(session, name, reason=reason, actor=_actor())
-        gate = evaluate_gate(session, wave_by_name(session, name), ctx.runtime.current)
-    console.print(gate_table(gate))
+        explanation = explain_gate(session, wave_by_name(session, name), ctx.runtime.current)
+    gate = explanation.result
+    console.print(gate_table(gate, explanation.trends))
     if gate.passed:
         console.print("[green]the gate holds: the wave can open[/]")
     elif gate.overridden_reason:

@@ -1,4 +1,4 @@
-"""``envol metrics snapshot|gate NAME`` and ``envol report [--html FILE] [--csv DIR] [--post]``."""
+"""``envol metrics snapshot`` and ``envol report [--html FILE] [--csv DIR] [--post]``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import click
-from rich.table import Table
 
 from plugin.cli.base import console, context
 from plugin.db import transaction
@@ -24,7 +23,7 @@ def _client() -> MattermostClient:
 
 @click.group("metrics")
 def metrics_group() -> None:
-    """Adoption measures: the daily snapshot, the gates' figures."""
+    """Adoption measures: the daily snapshot (gates: `envol waves gate NAME`)."""
 
 
 @metrics_group.command("snapshot")
@@ -57,44 +56,6 @@ def snapshot(channel_ids: tuple[str, ...]) -> None:
             f"{taken.posts_fetched} new posts; {taken.requests} requests to Mattermost "
             f"(fewest possible: {taken.minimum_requests})"
         )
-
-
-@metrics_group.command("gate")
-@click.argument("name")
-def gate(name: str) -> None:
-    """The gate of wave NAME from the snapshots: value, threshold, pass/fail and trend."""
-    from plugin.cohorts.service import wave_by_name
-    from plugin.metrics.gates import explain_gate
-
-    ctx = context()
-    with transaction(ctx.sessions) as session:
-        explanation = explain_gate(session, wave_by_name(session, name), ctx.runtime.current)
-    result = explanation.result
-    table = Table(
-        title=f"Gate of wave {result.wave} "
-        f"(waves before it: {', '.join(result.previous_waves) or 'none'})",
-        title_justify="left",
-    )
-    for column in ("criterion", "measured", "threshold", "result", "trend (7 days)", "note"):
-        table.add_column(column, justify="right" if column in {"measured", "threshold"} else "left")
-    for criterion in result.criteria:
-        unit = criterion.criterion.unit
-        trend = explanation.trends.get(criterion.criterion.key)
-        table.add_row(
-            criterion.criterion.label,
-            "—" if criterion.measured is None else f"{criterion.measured:.1f}{unit}",
-            f"{criterion.threshold:g}{unit}" if criterion.required else "—",
-            "[green]pass[/]" if criterion.passed else "[red]FAIL[/]",
-            trend.describe(unit) if trend is not None else "—",
-            criterion.note + (f" (worst: {criterion.worst_wave})" if criterion.worst_wave else ""),
-        )
-    console.print(table)
-    if result.passed:
-        console.print("[green]the gate holds: the wave can open[/]")
-    elif result.overridden_reason:
-        console.print(f"[yellow]gate overridden[/] ({result.overridden_reason})")
-    else:
-        console.print("[red]the gate fails: the wave cannot open[/]")
 
 
 @click.command("report")

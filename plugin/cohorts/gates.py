@@ -60,9 +60,12 @@ class RosterGateMeasures:
 
 
 def current_gate_measures() -> GateMeasures:
-    """The measures the gate uses. The metrics capability replaces this return value with its
-    own implementation (one line) once it measures activity, profiles and surveys."""
-    return RosterGateMeasures()
+    """The measures the gate uses: the metrics' daily snapshots (which fall back to the roster
+    for a wave that has no snapshot yet)."""
+    # Imported here: the metrics build on this module's protocol and evaluation.
+    from plugin.metrics.gates import MetricsGateMeasures
+
+    return MetricsGateMeasures()
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from rich.table import Table
 
 from plugin.cohorts.gates import GateResult
@@ -77,12 +80,16 @@ def waves_table(summaries: list[WaveSummary]) -> Table:
     return table
 
 
-def gate_table(gate: GateResult) -> Table:
+def gate_table(gate: GateResult, trends: Mapping[str, Any] | None = None) -> Table:
+    """The gate, one criterion a row; ``trends`` (criterion key → an object with
+    ``describe(unit)``) adds the change over the last week of the wave that decides it."""
     before = ", ".join(gate.previous_waves) or "none"
     table = Table(
         title=f"Gate of wave {gate.wave} (waves before it: {before})", title_justify="left"
     )
-    for column in ("criterion", "measured", "threshold", "result", "note"):
+    columns = ["criterion", "measured", "threshold", "result"]
+    columns += ["trend (7 days)", "note"] if trends is not None else ["note"]
+    for column in columns:
         table.add_column(column, justify="right" if column in {"measured", "threshold"} else "left")
     for result in gate.criteria:
         unit = result.criterion.unit
@@ -92,5 +99,9 @@ def gate_table(gate: GateResult) -> Table:
         note = result.note + (
             f" (worst: {result.worst_wave})" if result.measured is not None else ""
         )
-        table.add_row(result.criterion.label, measured, threshold, verdict, note)
+        cells = [result.criterion.label, measured, threshold, verdict]
+        if trends is not None:
+            trend = trends.get(result.criterion.key)
+            cells.append(trend.describe(unit) if trend is not None else "—")
+        table.add_row(*cells, note)
     return table

@@ -21,4 +21,4 @@ def test_commands_are_registered_with_their_help() -> None:
     assert "--html FILE" in report.output and "--csv DIRECTORY" in report.output
     assert "--post" in report.output
     metrics = runner.invoke(root, ["metrics", "--help"])
-    assert "snapshot" in metrics.output and "gate" in metrics.output
+    assert "snapshot" in metrics.output
