@@ -1,0 +1,69 @@
+"""``envol brand apply``: the company's name, logo, texts and colours in Mattermost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from plugin.branding.service import BrandReport
+from plugin.cli.base import console, context
+from plugin.seeding.loader import default_content_dir
+
+
+def print_brand_report(out: Console, report: BrandReport) -> None:
+    verb = "would set" if report.dry_run else "set"
+    for step in report.steps:
+        if step.action == "set":
+            out.print(
+                f"[green]~ {verb}[/] {step.what}"
+                + (f" [dim]({step.detail})[/]" if step.detail else "")
+            )
+        elif step.action == "skipped":
+            out.print(f"[yellow]- skipped[/] {step.what} [dim]— {step.detail}[/]")
+        else:
+            out.print(f"[dim]= unchanged {step.what}[/]")
+    if report.themes:
+        themes = report.themes
+        out.print(
+            f"theme: {themes.get('set', 0)} member(s) {verb}, {themes.get('update', 0)} "
+            f"following a colour change, {themes.get('unchanged', 0)} already themed, "
+            f"{themes.get('personal', 0)} kept their own theme."
+        )
+
+
+@click.group("brand")
+def brand_group() -> None:
+    """The platform's look: site name, brand text and image, team, colour theme."""
+
+
+@brand_group.command("apply")
+@click.option(
+    "--content",
+    "content_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Content folder (default: the project's seed_content/).",
+)
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+def apply_command(content_dir: Path | None, dry_run: bool) -> None:
+    """Apply branding.yaml: idempotent, never overwrites a member's own theme."""
+    from plugin.branding.service import apply_branding
+    from plugin.mattermost import MattermostClient
+    from plugin.seeding.service import require_desired
+
+    ctx = context()
+    desired = require_desired(
+        content_dir or default_content_dir(), ctx.runtime.current, ctx.settings.mattermost_url
+    )
+    assert desired.branding is not None  # branding.yaml is required by validation
+    with MattermostClient.from_settings(ctx.settings) as client, ctx.sessions() as session:
+        report = apply_branding(client, session, desired.branding, dry_run=dry_run)
+    print_brand_report(console, report)
+    if dry_run:
+        console.print("[dim]dry run: nothing was written.[/]")
+
+
+def register(root: click.Group) -> None:
+    root.add_command(brand_group)

@@ -1,0 +1,231 @@
+"""``envol seed``: validate, plan, apply and export the content of ``seed_content/``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from plugin.cli.base import console, context
+from plugin.errors import EnvolError
+from plugin.seeding.loader import default_content_dir
+
+if TYPE_CHECKING:
+    from plugin.mattermost import MattermostClient
+    from plugin.seeding.desired import DesiredState
+    from plugin.seeding.plan import Plan
+
+_SYMBOLS = {
+    "create": ("+", "green"),
+    "update": ("~", "yellow"),
+    "repair": ("↺", "cyan"),
+    "drifted": ("!", "red"),
+    "skipped": ("-", "dim"),
+    "orphaned": ("?", "magenta"),
+    "unchanged": ("=", "dim"),
+}
+
+content_option = click.option(
+    "--content",
+    "content_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Content folder (default: the project's seed_content/).",
+)
+
+
+def print_plan(out: Console, plan: Plan, *, verbose: bool = False) -> None:
+    """Print a plan like an infrastructure plan: one line per change, diffs indented."""
+    for change in plan.changes:
+        if change.action == "unchanged" and not verbose:
+            continue
+        symbol, colour = _SYMBOLS[change.action]
+        line = f"[{colour}]{symbol} {change.action:<9}[/] {change.label}"
+        if change.reason and change.action not in ("skipped",):
+            line += f" [dim]— {change.reason}[/]"
+        out.print(line)
+        for diff_line in change.diff:
+            style = (
+                "red"
+                if diff_line.lstrip().startswith("-")
+                else ("green" if diff_line.lstrip().startswith("+") else "dim")
+            )
+            out.print(f"      [{style}]{diff_line}[/]", markup=True, highlight=False)
+    for notice in plan.notices:
+        out.print(f"[yellow]note:[/] {notice}")
+    out.print(f"[bold]Plan:[/] {plan.summary()}.")
+
+
+def _desired(content_dir: Path | None) -> DesiredState:
+    from plugin.seeding.service import require_desired
+
+    ctx = context()
+    return require_desired(
+        content_dir or default_content_dir(), ctx.runtime.current, ctx.settings.mattermost_url
+    )
+
+
+def _client() -> MattermostClient:
+    from plugin.mattermost import MattermostClient
+
+    return MattermostClient.from_settings(context().settings)
+
+
+@click.group("seed")
+def seed_group() -> None:
+    """Seed Mattermost with the launch content: spaces, guides, first discussions."""
+
+
+@seed_group.command("validate")
+@content_option
+def validate(content_dir: Path | None) -> None:
+    """Check every file (both languages); list every problem with its file and line."""
+    from plugin.seeding.desired import validate_content
+
+    ctx = context()
+    root = content_dir or default_content_dir()
+    content, problems = validate_content(root, ctx.runtime.current, ctx.settings.mattermost_url)
+    if problems:
+        for problem in problems:
+            console.print(f"[red]✗[/] {problem}")
+        raise EnvolError(
+            f"{len(problems)} problem(s) in {root}; nothing can be applied until they are fixed."
+        )
+    assert content is not None
+    replies = sum(len(p.front.replies) for p in content.posts)
+    console.print(
+        f"[green]✓ {root} is valid[/]: {len(content.spaces.teams)} team(s), "
+        f"{len(content.spaces.channels)} channels, {len(content.posts)} posts, "
+        f"{replies} replies, in French and English."
+    )
+
+
+@seed_group.command("plan")
+@content_option
+@click.option("--repair", is_flag=True, help="Plan to restore what drifted in Mattermost.")
+@click.option("-v", "--verbose", is_flag=True, help="List unchanged objects too.")
+def plan_command(content_dir: Path | None, repair: bool, verbose: bool) -> None:
+    """Show what `envol seed apply` would create, update, or report as drift (reads only)."""
+    from plugin.seeding.engine import make_plan
+
+    desired = _desired(content_dir)
+    ctx = context()
+    with _client() as client, ctx.sessions() as session:
+        print_plan(console, make_plan(client, session, desired, repair=repair), verbose=verbose)
+
+
+@seed_group.command("apply")
+@content_option
+@click.option("--repair", is_flag=True, help="Restore what was deleted or edited in Mattermost.")
+@click.option("--dry-run", is_flag=True, help="Show the plan and stop: nothing is written.")
+@click.option(
+    "--secrets",
+    "secrets_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="YAML file with committee members' personal access tokens (never commit it).",
+)
+def apply_command(
+    content_dir: Path | None, repair: bool, dry_run: bool, secrets_file: Path | None
+) -> None:
+    """Make Mattermost match the content, exactly as the plan says."""
+    from plugin.security.service import Signer
+    from plugin.seeding.engine import apply_plan, make_plan
+    from plugin.seeding.service import member_clients, read_secrets
+
+    desired = _desired(content_dir)
+    ctx = context()
+    with _client() as client, ctx.sessions() as session:
+        plan = make_plan(client, session, desired, repair=repair)
+        print_plan(console, plan)
+        if dry_run:
+            console.print("[dim]dry run: nothing was written.[/]")
+            return
+        if plan.nothing_to_do:
+            console.print("[green]Mattermost already matches the content.[/]")
+            return
+        members = {}
+        if secrets_file is not None:
+            members = member_clients(desired, read_secrets(secrets_file), client.url)
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=console,
+            transient=False,
+        ) as progress:
+            task = progress.add_task("applying", total=len(plan.to_apply))
+            result = apply_plan(
+                client,
+                session,
+                desired,
+                plan,
+                signer=Signer(ctx.settings.secret_key.get_secret_value()),
+                public_url=ctx.settings.public_url,
+                member_clients=members,
+                on_step=lambda change: progress.update(
+                    task, advance=1, description=change.label[:50]
+                ),
+            )
+        for notice in result.notices:
+            if notice not in plan.notices:
+                console.print(f"[yellow]note:[/] {notice}")
+        console.print(
+            f"[green]done[/]: {result.created} created, {result.updated} updated, "
+            f"{result.repaired} repaired"
+            + (f" ({result.adopted} found already in Mattermost)" if result.adopted else "")
+            + "."
+        )
+        if plan.drifted:
+            console.print(
+                f"[red]{len(plan.drifted)} object(s) drifted[/] and were left as they "
+                "are; `envol seed apply --repair` restores them."
+            )
+
+
+@seed_group.command("export")
+@content_option
+@click.option(
+    "--format",
+    "export_format",
+    type=click.Choice(["mattermost-import"]),
+    required=True,
+    help="Output format.",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("envol-import/import.jsonl"),
+    show_default=True,
+    help="JSONL file to write; attached files are copied to data/ beside it.",
+)
+def export_command(content_dir: Path | None, export_format: str, output: Path) -> None:
+    """Write the content as a Mattermost bulk-import file, for `mmctl import`."""
+    from plugin.security.service import Signer
+    from plugin.seeding.export import write_bulk_import
+
+    desired = _desired(content_dir)
+    ctx = context()
+    runtime = ctx.runtime.current
+    lines, files = write_bulk_import(
+        desired,
+        output,
+        bot_username=runtime.bot_username,
+        launch_date=runtime.launch_date,
+        signer=Signer(ctx.settings.secret_key.get_secret_value()),
+        public_url=ctx.settings.public_url,
+    )
+    console.print(
+        f"wrote {output} ({lines} lines, {files} attached files in {output.parent / 'data'})."
+    )
+    console.print(
+        f"[dim]Then: cd {output.parent} && zip -r import.zip {output.name} data && "
+        "mmctl import upload import.zip && mmctl import process <id>. The bot and "
+        "the committee members must exist in Mattermost.[/]"
+    )
+
+
+def register(root: click.Group) -> None:
+    root.add_command(seed_group)

@@ -1,0 +1,156 @@
+"""Rendering seed texts with Jinja2: strict about unknown names, errors with file and line.
+
+Template variables come from the runtime settings (company name, launch date, channel names,
+app links) so that the content stays coherent with what the admin set in the System Console.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import jinja2
+from jinja2 import meta, nodes
+
+from plugin.seeding.content import Language
+from plugin.seeding.sources import Problem, TextLocation
+from plugin.settings import RuntimeSettings
+
+_MONTHS = {
+    "fr": (
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ),
+    "en": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
+}
+
+
+def long_date(day: dt.date, language: Language) -> str:
+    """``1 mars 2027`` / ``1 March 2027``."""
+    return f"{day.day} {_MONTHS[language][day.month - 1]} {day.year}"
+
+
+def template_variables(
+    runtime: RuntimeSettings, language: Language, site_url: str = ""
+) -> dict[str, Any]:
+    """Every name a seed text may use; documented in ``seed_content/README.md``."""
+    return {
+        "company_name": runtime.company_name,
+        "launch_date": long_date(runtime.launch_date, language),
+        "launch_date_iso": runtime.launch_date.isoformat(),
+        "team_name": runtime.team_name,
+        "support_channel": runtime.support_channel,
+        "ideas_channel": runtime.ideas_channel,
+        "committee_channel": runtime.committee_channel,
+        "bot_username": runtime.bot_username,
+        "mobile_app_ios_url": runtime.mobile_app_ios_url,
+        "mobile_app_android_url": runtime.mobile_app_android_url,
+        "desktop_app_url": runtime.desktop_app_url,
+        "pilot_weeks": runtime.pilot_weeks,
+        "pilot_percent": f"{runtime.pilot_percent:g}",
+        "site_url": site_url.rstrip("/"),
+        "language": language,
+    }
+
+
+class RenderFailed(Exception):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+class Renderer:
+    """Renders one language's texts; every failure becomes a ``Problem`` with a line."""
+
+    def __init__(self, variables: Mapping[str, Any]) -> None:
+        self.variables = dict(variables)
+        self._env = jinja2.Environment(
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,  # Markdown for Mattermost, not HTML
+            keep_trailing_newline=False,
+        )
+
+    def check(self, text: str, where: TextLocation) -> list[Problem]:
+        """Syntax errors and unknown names, without rendering."""
+        try:
+            tree = self._env.parse(text)
+        except jinja2.TemplateSyntaxError as error:
+            return [
+                _problem(
+                    where,
+                    error.lineno,
+                    f"template error: {error.message}",
+                    "check the {{ … }} and {% … %} around this line",
+                )
+            ]
+        unknown = meta.find_undeclared_variables(tree) - set(self.variables)
+        problems = []
+        for node in tree.find_all(nodes.Name):
+            if node.ctx == "load" and node.name in unknown:
+                problems.append(
+                    _problem(
+                        where,
+                        node.lineno,
+                        f"unknown template variable '{node.name}'",
+                        "use one of: " + ", ".join(sorted(self.variables)),
+                    )
+                )
+                unknown.discard(node.name)
+        return problems
+
+    def render(self, text: str, where: TextLocation) -> str:
+        """The rendered text, or ``RenderFailed`` naming the file and line."""
+        problems = self.check(text, where)
+        if problems:
+            raise RenderFailed(problems[0])
+        try:
+            return self._env.from_string(text).render(self.variables).strip()
+        except jinja2.UndefinedError as error:
+            raise RenderFailed(
+                _problem(
+                    where,
+                    1,
+                    f"template error: {error.message}",
+                    "check the names used in this text",
+                )
+            ) from error
+        except jinja2.TemplateError as error:
+            raise RenderFailed(
+                _problem(
+                    where,
+                    getattr(error, "lineno", 1) or 1,
+                    f"template error: {error}",
+                    "fix the template",
+                )
+            ) from error
+
+
+def _problem(where: TextLocation, template_line: int | None, message: str, hint: str) -> Problem:
+    line = where.line
+    if line is not None and template_line:
+        line += template_line - 1
+    return Problem(where.file, line, message, hint)

@@ -1,0 +1,134 @@
+"""``envol seed …`` and ``envol brand apply`` end to end: CLI → services → sandbox → database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from pydantic import SecretStr
+
+from plugin.app import EnvolContext
+from plugin.cli import root
+from plugin.sandbox import Sandbox
+from tests.seeding.conftest import edit
+
+
+@pytest.fixture
+def cli_context(envol_context: EnvolContext, sandbox: Sandbox) -> EnvolContext:
+    """The test context, pointed at the sandbox with the admin's token."""
+    envol_context.settings = envol_context.settings.model_copy(
+        update={"mattermost_url": sandbox.url, "mattermost_token": SecretStr(sandbox.admin_token)}
+    )
+    return envol_context
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(root, list(args), catch_exceptions=False)
+    # rich wraps at the terminal width: compare words, not line breaks.
+    return result.exit_code, " ".join(result.output.split())
+
+
+def test_validate_plan_apply_plan(
+    cli_context: EnvolContext, sandbox: Sandbox, content_dir: Path
+) -> None:
+    code, out = _run("seed", "validate", "--content", str(content_dir))
+    assert code == 0 and "is valid" in out and "8 channels" in out
+
+    code, out = _run("seed", "plan", "--content", str(content_dir))
+    assert code == 0
+    assert "+ create channel ~bienvenue" in out
+    assert "note: Channel bookmarks need a Mattermost licence" in out
+    assert sandbox.request_log.writes() == 0
+
+    code, out = _run("seed", "apply", "--content", str(content_dir), "--dry-run")
+    assert code == 0 and "dry run: nothing was written" in out
+    assert sandbox.request_log.writes() == 0
+
+    code, out = _run("seed", "apply", "--content", str(content_dir))
+    assert code == 0 and "done: 39 created" in out
+
+    code, out = _run("seed", "apply", "--content", str(content_dir))
+    assert code == 0 and "already matches the content" in out
+
+    edit(
+        content_dir / "posts" / "support" / "guide-people.md",
+        "### 4️⃣ Guide : trouver une",
+        "### 4️⃣ Guide : retrouver une",
+    )
+    code, out = _run("seed", "plan", "--content", str(content_dir))
+    assert "~ update post guide-people in ~support" in out
+    assert "Plan: 1 to update, 38 unchanged, 3 skipped." in out
+
+    code, out = _run("brand", "apply", "--content", str(content_dir), "--dry-run")
+    assert code == 0 and "would set site name and brand text" in out
+
+
+def test_validate_lists_problems_and_fails(cli_context: EnvolContext, content_dir: Path) -> None:
+    edit(content_dir / "branding.yaml", 'buttonBg: "#f28c28"', 'buttonBg: "#f28c2"')
+    code, out = _run("seed", "validate", "--content", str(content_dir))
+    assert code == 1
+    assert "branding.yaml:" in out and "'#f28c2' is not a colour" in out
+
+
+def test_apply_with_invalid_content_writes_nothing(
+    cli_context: EnvolContext, sandbox: Sandbox, content_dir: Path
+) -> None:
+    edit(
+        content_dir / "posts" / "welcome" / "start-here.md", "{{ launch_date }}", "{{ launch_day }}"
+    )
+    result = CliRunner().invoke(root, ["seed", "apply", "--content", str(content_dir)])
+    assert result.exit_code == 1
+    stderr = " ".join(result.stderr.split())
+    assert "posts/welcome/start-here.md:" in stderr
+    assert "unknown template variable 'launch_day'" in stderr
+    assert len(sandbox.request_log) == 0
+
+
+def test_export_mattermost_import(
+    cli_context: EnvolContext, content_dir: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "out" / "import.jsonl"
+    code, _ = _run(
+        "seed",
+        "export",
+        "--content",
+        str(content_dir),
+        "--format",
+        "mattermost-import",
+        "--output",
+        str(output),
+    )
+    assert code == 0
+    lines = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert lines[0] == {"type": "version", "version": 1}
+    kinds = [line["type"] for line in lines]
+    assert kinds == ["version", "team"] + ["channel"] * 8 + ["post"] * 19
+    assert lines[1]["team"]["name"] == "entreprise" and lines[1]["team"]["type"] == "I"
+    posts = {line["post"]["props"]["envol_slug"]: line["post"] for line in lines[10:]}
+    charter = posts["usage-charter"]
+    assert charter["user"] == "claire.martin" and charter["is_pinned"] is True
+    assert charter["attachments"] == [{"path": "data/charte-utilisation.pdf"}]
+    assert (output.parent / "data" / "charte-utilisation.pdf").is_file()
+    assert [r["user"] for r in posts["customer-projects-lessons"]["replies"]] == [
+        "lucas.petit",
+        "amina.diallo",
+        "claire.martin",
+    ]
+    assert posts["start-here"]["user"] == "envol"
+    stamps = [line["post"]["create_at"] for line in lines[10:]]
+    assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+    # Deterministic: a second export gives the same post times (the importer's identity).
+    _run(
+        "seed",
+        "export",
+        "--content",
+        str(content_dir),
+        "--format",
+        "mattermost-import",
+        "--output",
+        str(output),
+    )
+    again = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert [line["post"]["create_at"] for line in again[10:]] == stamps
