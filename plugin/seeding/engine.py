@@ -28,6 +28,7 @@ from plugin.seeding.content import CommitteeMember, Language
 from plugin.seeding.desired import DesiredObject, DesiredState
 from plugin.seeding.models import SeededObject
 from plugin.seeding.plan import Change, Observed, Plan, Recorded, plan_changes
+from plugin.surveys.service import poll_context
 
 JSON = dict[str, Any]
 
@@ -87,9 +88,12 @@ def project(kind: str, obj: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def post_props(obj: DesiredObject, signer: Signer, public_url: str) -> JSON:
+def post_props(obj: DesiredObject, signer: Signer, public_url: str, language: str) -> JSON:
     """A post's props: its slug (found again after an interruption) and its poll, drawn as
-    buttons whose signed context (purpose ``poll``, any user) the votes endpoint verifies."""
+    buttons whose signed context (purpose ``poll``, any user) the votes endpoint verifies.
+
+    The context carries the question and options, so the first vote creates the poll (the
+    surveys capability owns polls; see ``plugin.surveys.service.poll_context``)."""
     props: JSON = {SLUG_PROP: obj.slug}
     poll = obj.fields.get("poll")
     if poll:
@@ -110,8 +114,14 @@ def post_props(obj: DesiredObject, signer: Signer, public_url: str) -> JSON:
                         "integration": {
                             "url": public_url.rstrip("/") + POLL_ACTION_PATH,
                             "context": {
-                                "token": signer.sign(
-                                    "poll", "*", {"poll": obj.slug, "option": index}
+                                "signed": poll_context(
+                                    signer,
+                                    None,
+                                    index,
+                                    key=obj.slug,
+                                    question=poll["question"],
+                                    options=list(poll["options"]),
+                                    language=language,
                                 )
                             },
                         },
@@ -422,7 +432,7 @@ class _Applier:
         return message
 
     def _props(self, obj: DesiredObject) -> JSON:
-        props = post_props(obj, self.signer, self.public_url)
+        props = post_props(obj, self.signer, self.public_url, self.language)
         props[MARKER_PROP] = marker_for(obj.slug)
         return props
 

@@ -83,7 +83,7 @@ def bulk_import_lines(
             "channel": channel.fields["name"],
             "user": username(str(obj.fields["author"])),
             "message": obj.fields["message"],
-            "props": post_props(obj, signer, public_url),
+            "props": post_props(obj, signer, public_url, desired.language),
             "create_at": moment,
             "is_pinned": bool(obj.fields["pinned"]),
         }

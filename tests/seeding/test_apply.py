@@ -317,12 +317,15 @@ def test_poll_buttons_are_signed_for_the_votes_endpoint(seeder: _Seeder, signer:
     action = attachment["actions"][2]
     assert action["integration"]["url"] == PUBLIC_URL + "/actions/poll"
     data = signer.verify(
-        action["integration"]["context"]["token"],
+        action["integration"]["context"]["signed"],
         purpose="poll",
         user_id=None,
         max_age=dt.timedelta(days=365),
     )
-    assert data == {"poll": "know-how-first-poll", "option": 2}
+    # The votes endpoint creates the poll from its first vote: the context carries it whole.
+    assert data["poll"] == "know-how-first-poll" and data["option"] == 2
+    assert data["options"] == post["props"]["envol_poll"]["options"]
+    assert data["question"] == post["props"]["envol_poll"]["question"] and data["lang"] == "fr"
     assert post["props"]["envol_poll"]["options"][2] == "Les bases de la cybersécurité"
 
 
