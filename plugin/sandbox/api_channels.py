@@ -128,6 +128,29 @@ def team_channels(call: Call) -> Result:
     return 200, channels[page * per_page : (page + 1) * per_page]
 
 
+@route("GET", "/api/v4/teams/<team_id>/channels/deleted")
+def deleted_team_channels(call: Call) -> Result:
+    # Mattermost 9 checks no permission here (5.x wanted manage_team): the store answers the
+    # team's archived public channels, plus the archived private ones the caller belongs to,
+    # by display name. An unknown team or a page past the end is an empty list, not a 404.
+    team_id = call.params["team_id"]
+    page, per_page = call.page()
+    channels = sorted(
+        (
+            c
+            for c in call.state.channels.values()
+            if c["team_id"] == team_id
+            and c["delete_at"]
+            and (
+                c["type"] == "O"
+                or (c["type"] == "P" and call.state.channel_member(c["id"], call.user_id))
+            )
+        ),
+        key=lambda c: c["display_name"].lower(),
+    )
+    return 200, channels[page * per_page : (page + 1) * per_page]
+
+
 @route("GET", "/api/v4/channels/<channel_id>/members")
 def channel_members(call: Call) -> Result:
     channel = call.require_channel_read(call.params["channel_id"])
@@ -189,6 +212,31 @@ def add_channel_members(call: Call) -> Result:
     if single:
         return 201, added[0]
     return 201, added
+
+
+@route("DELETE", "/api/v4/channels/<channel_id>/members/<user_id>")
+def remove_channel_member(call: Call) -> Result:
+    state = call.state
+    channel = state.channel(call.params["channel_id"])
+    user_id = call.user_param()
+    state.user(user_id)
+    if channel["type"] not in ("O", "P"):
+        raise AppError(
+            400,
+            "api.channel.remove_channel_member.type.app_error",
+            "Unable to remove user from a channel.",
+        )
+    # Leaving needs no permission; removing someone else needs to manage the channel's
+    # members, which every channel member has by default (channel_user role).
+    others = user_id != call.user_id
+    if others and not call.is_admin and state.channel_member(channel["id"], call.user_id) is None:
+        raise forbidden(
+            "manage_private_channel_members"
+            if channel["type"] == "P"
+            else "manage_public_channel_members"
+        )
+    state.remove_channel_member(channel["id"], user_id)
+    return status_ok()
 
 
 @route("POST", "/api/v4/channels/direct")

@@ -169,6 +169,21 @@ def channel_posts(call: Call) -> Result:
     return 200, post_list(posts)
 
 
+@route("GET", "/api/v4/channels/<channel_id>/pinned")
+def pinned_posts(call: Call) -> Result:
+    channel = call.require_channel_read(call.params["channel_id"])
+    # The store reads pinned, non-deleted posts ORDER BY CreateAt ASC: oldest first.
+    pinned = sorted(
+        (
+            p
+            for p in call.state.posts.values()
+            if p["channel_id"] == channel["id"] and p["is_pinned"] and not p["delete_at"]
+        ),
+        key=lambda p: p["create_at"],
+    )
+    return 200, post_list(pinned)
+
+
 def _pin(call: Call, pinned: bool) -> Result:
     post = call.state.post(call.params["post_id"])
     call.require_channel_member(post["channel_id"], "read_channel")

@@ -276,6 +276,18 @@ KNOWN_GAPS: tuple[KnownGap, ...] = (
         problem="timezone/useAutomaticTimezone: 'true' is not of type",
     ),
     KnownGap(
+        "request",
+        "PUT",
+        "/api/v4/posts/{post_id}/patch",
+        "the spec types the patch's props as a string; the server's model.PostPatch.Props is "
+        "an object (a StringInterface), as Post.props is in the same spec",
+        lambda x: (
+            isinstance(x.request_json, dict) and isinstance(x.request_json.get("props"), dict)
+        ),
+        # The error at path `props` on an object value: the spec's only rule there is the type.
+        problem="InvalidRequestBody: props: {",
+    ),
+    KnownGap(
         "response",
         "GET",
         "/api/v4/channels/{channel_id}/bookmarks",

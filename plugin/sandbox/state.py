@@ -21,6 +21,7 @@ JSON = dict[str, Any]
 NAME_PATTERN = re.compile(r"^[a-z0-9]+([a-z0-9\-_]*[a-z0-9]+)?$")
 USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9.\-_]{2,21}$")
 DEFAULT_CHANNELS = (("town-square", "Town Square"), ("off-topic", "Off-Topic"))
+DEFAULT_CHANNEL_NAME = "town-square"  # model.DefaultChannelName: nobody but guests leaves it
 MAX_POST_LENGTH = 16383
 MAX_BOOKMARKS_PER_CHANNEL = 50
 
@@ -517,6 +518,28 @@ class SandboxState:
                 if category["type"] == "channels" and channel_id not in category["channel_ids"]:
                     category["channel_ids"].insert(0, channel_id)
         return member
+
+    def remove_channel_member(self, channel_id: str, user_id: str) -> None:
+        """Take a user out of a channel, as ``App.removeUserFromChannel`` does: never out of
+        town-square (guests excepted), 404 for a non-member, and out of their sidebar too."""
+        channel = self.channel(channel_id)
+        user = self.user(user_id)
+        if channel["name"] == DEFAULT_CHANNEL_NAME and "system_guest" not in user["roles"].split():
+            raise AppError(
+                400,
+                "api.channel.remove.default.app_error",
+                f"Unable to remove user from the default channel {DEFAULT_CHANNEL_NAME}",
+            )
+        if self.channel_members.pop((channel_id, user_id), None) is None:
+            raise AppError(
+                404,
+                "app.channel.get_member.missing.app_error",
+                "No channel member found for that user ID and channel ID.",
+            )
+        # The store deletes the user's SidebarChannels rows for the channel with the member.
+        for category in self.categories.get((user_id, channel["team_id"]), []):
+            if channel_id in category["channel_ids"]:
+                category["channel_ids"].remove(channel_id)
 
     def direct_channel(self, user_a: str, user_b: str) -> JSON:
         self.user(user_a)

@@ -33,14 +33,6 @@ PNG = (
 
 CALLED: set[str] = set()
 
-# Verbs the sandbox cannot serve yet (reported to the lead); strict, so this list shrinks
-# the day the sandbox grows the endpoint.
-SANDBOX_LACKS = {
-    "get_pinned_posts": "GET /channels/{id}/pinned",
-    "remove_channel_member": "DELETE /channels/{id}/members/{user_id}",
-}
-# list_team_channels(include_deleted=True) also needs GET /teams/{id}/channels/deleted.
-
 
 class Recording:
     """The client, noting each public verb used."""
@@ -53,24 +45,6 @@ class Recording:
         if callable(value) and not name.startswith("_"):
             CALLED.add(name)
         return value
-
-
-def _excuse_patch_post_props_spec_error(sandbox: Sandbox) -> None:
-    """The 2023 spec types ``PUT /posts/{id}/patch`` ``props`` as a *string*; the server's
-    ``model.PostPatch.Props`` is an object (as ``Post.props`` is in the same spec). Excuse
-    exactly that violation until the sandbox lists it among its known gaps."""
-
-    def is_that_error(violation: Any) -> bool:
-        return (
-            violation.method == "PUT"
-            and violation.path.startswith("/api/v4/posts/")
-            and violation.path.endswith("/patch")
-            and all("props" in p and "'string'" in p for p in violation.problems)
-        )
-
-    kept = [v for v in sandbox.violations if not is_that_error(v)]
-    sandbox.clear_violations()
-    sandbox.violations.extend(kept)
 
 
 def _public_verbs() -> set[str]:
@@ -197,10 +171,15 @@ def test_channel_verbs(mm: Any, sandbox: Sandbox, scene: dict[str, Any]) -> None
     results = mm.add_channel_members(channel["id"], ids)
     assert all(r.added for r in results)
     assert {m["user_id"] for m in mm.iter_channel_members(channel["id"])} >= set(ids)
+    mm.remove_channel_member(channel["id"], scene["jo"]["id"])
+    assert scene["jo"]["id"] not in sandbox.channel_member_ids(channel["id"])
     mm.delete_channel(channel["id"])
     with pytest.raises(NotFound):
         mm.get_channel_by_name(team["id"], "entraide")
     assert mm.get_channel_by_name(team["id"], "entraide", include_deleted=True)["delete_at"]
+    assert "entraide" not in {c["name"] for c in mm.list_team_channels(team["id"])}
+    archived = {c["name"]: c for c in mm.list_team_channels(team["id"], include_deleted=True)}
+    assert archived["entraide"]["delete_at"] and "town-square" in archived
     assert mm.restore_channel(channel["id"])["delete_at"] == 0
 
 
@@ -218,13 +197,15 @@ def test_direct_message_and_post_verbs(mm: Any, sandbox: Sandbox, scene: dict[st
     assert found["id"] == root["id"]
     assert mm.get_post(root["id"])["message"] == "Bienvenue !"
     edited = mm.update_post(root["id"], message="Bienvenue à tous !", props={"poll": "open"})
-    _excuse_patch_post_props_spec_error(sandbox)
     assert edited["props"]["poll"] == "open" and edited["edit_at"]
     assert [p["id"] for p in mm.iter_channel_posts(channel["id"])][-2:] == [root["id"], reply["id"]]
     assert [p["id"] for p in mm.get_thread(root["id"])] == [root["id"], reply["id"]]
+    mm.pin_post(reply["id"])
     mm.pin_post(root["id"])
     assert sandbox.state.post(root["id"])["is_pinned"]
+    assert [p["id"] for p in mm.get_pinned_posts(channel["id"])] == [root["id"], reply["id"]]
     mm.unpin_post(root["id"])
+    assert [p["id"] for p in mm.get_pinned_posts(channel["id"])] == [reply["id"]]
     mm.add_reaction(root["id"], "tada")
     assert mm.list_reactions(root["id"])[0]["emoji_name"] == "tada"
     info = mm.upload_file(channel["id"], b"%PDF-1.4 guide", "guide.pdf", "application/pdf")
@@ -232,6 +213,7 @@ def test_direct_message_and_post_verbs(mm: Any, sandbox: Sandbox, scene: dict[st
     assert with_file["file_ids"] == [info["id"]]
     mm.delete_post(reply["id"])
     assert mm.get_post(reply["id"]) is None
+    assert mm.get_pinned_posts(channel["id"]) == []  # a deleted post is no longer listed
     mm.create_ephemeral_post(camille["id"], channel["id"], "Psst")
     assert sandbox.ephemeral_for(camille["id"])[-1]["message"] == "Psst"
 
@@ -312,20 +294,6 @@ def test_command_dialog_and_response_url_verbs(
     assert mm.list_commands(team["id"]) == []
 
 
-@pytest.mark.parametrize("verb", sorted(SANDBOX_LACKS))
-@pytest.mark.xfail(strict=True, raises=NotFound, reason="the sandbox lacks this endpoint")
-def test_verbs_the_sandbox_cannot_serve_yet(
-    mm: Any, sandbox: Sandbox, scene: dict[str, Any], verb: str
-) -> None:
-    channel = sandbox.create_channel(scene["team"]["id"], "divers")
-    if verb == "get_pinned_posts":
-        mm.get_pinned_posts(channel["id"])
-    else:
-        sandbox.add_team_member(scene["team"]["id"], scene["jo"]["id"])
-        sandbox.add_channel_member(channel["id"], scene["jo"]["id"])
-        mm.remove_channel_member(channel["id"], scene["jo"]["id"])
-
-
 def test_a_deliberately_wrong_request_is_caught_by_the_contract_check(
     sandbox: Sandbox, scene: dict[str, Any]
 ) -> None:
@@ -403,5 +371,5 @@ def test_every_verb_was_driven_against_the_sandbox(request: pytest.FixtureReques
     defined = {name for name in globals() if name.startswith("test_")}
     if selected != defined:
         pytest.skip("meaningful only when the whole module runs")
-    missing = _public_verbs() - CALLED - set(SANDBOX_LACKS)
+    missing = _public_verbs() - CALLED
     assert not missing, f"verbs never driven against the sandbox: {sorted(missing)}"

@@ -64,6 +64,20 @@ def test_known_gaps_are_excused(sandbox: Sandbox, admin: Api, team: dict[str, An
 
 
 @needs_spec
+def test_patching_post_props_as_an_object_is_excused_and_nothing_else(
+    sandbox: Sandbox, admin: Api, team: dict[str, Any]
+) -> None:
+    town = sandbox.channel_by_name(team["id"], "town-square")
+    post = admin.post("/posts", json={"channel_id": town["id"], "message": "Sondage"}).json()
+    path = f"/posts/{post['id']}/patch"
+    assert admin.put(path, json={"props": {"poll": "open"}}).json()["props"] == {"poll": "open"}
+    assert take_violations(sandbox) == []
+    admin.put(path, json={"message": 3, "props": {"poll": "closed"}})
+    [violation] = take_violations(sandbox)
+    assert "message: 3 is not of type 'string'" in violation and "props" not in violation
+
+
+@needs_spec
 def test_a_wrong_response_is_a_violation() -> None:
     checker = ContractChecker(default_spec_path())
     exchange = Exchange(
