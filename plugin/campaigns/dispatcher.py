@@ -1,0 +1,708 @@
+"""The dispatcher: plan what became due, claim it under a lease, send it, record the outcome.
+
+One run (the Celery beat task every minute, or ``envol campaign send-due``):
+
+1. **Plan.** Each step whose date has come gets one ``CampaignDelivery`` row per recipient,
+   created once (``CampaignStepRun`` + the unique ``(step_key, recipient_key)``). Rows of a step
+   that the launch date has since pushed into the future wait again; rows already sent never
+   move: changing the launch date re-plans only what has not gone out.
+2. **Claim.** A conditional ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)`` marks due
+   rows ``sending`` with a lease token and expiry and commits. On PostgreSQL, concurrent
+   dispatchers skip each other's rows; on SQLite the UPDATE runs under the database's write lock,
+   so the condition is the claim. A row whose lease expired with no outcome is claimed again
+   and flagged ``in_doubt``.
+3. **Send**, then **record** in a transaction of its own, conditional on still holding the
+   lease. Temporary failures (SMTP 4xx, refused connections, Mattermost 429/5xx) are retried
+   with exponential backoff; permanent ones (SMTP 5xx for this recipient, a template that fails)
+   are recorded for the recipient and never retried.
+
+Delivery guarantee — **at least once, with duplicates detected wherever they can be**:
+
+* E-mail: the Message-ID is derived from the idempotency key and committed to the journal of
+  accepted messages (``plugin.mail.journal``) the moment the server answers 250. An in-doubt row
+  is re-sent only if its Message-ID is not in the journal. The one remaining window is a crash
+  between the server's 250 and that commit (milliseconds): the message then goes out a second
+  time **with the same Message-ID**, which mail clients collapse. We chose this over
+  at-most-once because a launch message that silently never arrives (the CEO's announcement,
+  launch day's links) costs more than a rare duplicate.
+* Platform messages carry a marker in their props; an in-doubt row is looked up on the server
+  by marker before anything is posted again, so they are effectively sent once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from plugin import clock
+from plugin.audit.service import record
+from plugin.campaigns.models import (
+    CampaignDelivery,
+    CampaignOptOut,
+    CampaignStepRun,
+    DeliveryStatus,
+    StepRunStatus,
+)
+from plugin.campaigns.plan import CampaignPlan, Channel, Step
+from plugin.campaigns.platform import PlatformFailure, PlatformSender
+from plugin.campaigns.rendering import RenderSettings, TemplateFailure
+from plugin.campaigns.service import Recipient, recipients_for, resolve_sender
+from plugin.campaigns.validation import render_step_for, validate_plan
+from plugin.db import transaction
+from plugin.errors import EnvolError
+from plugin.mail.errors import MailFailure, MailSendError
+from plugin.mail.journal import AcceptanceJournal, was_accepted
+from plugin.mail.message import Address, OutgoingEmail, deterministic_message_id
+from plugin.people.models import Person
+
+if TYPE_CHECKING:
+    from plugin.mail.sender import SmtpMailer
+
+log = logging.getLogger(__name__)
+
+ACTOR = "campaign-dispatcher"
+
+
+@dataclass(frozen=True)
+class DispatchPolicy:
+    lease: dt.timedelta = dt.timedelta(minutes=10)
+    batch_size: int = 200
+    max_rows_per_run: int = 20_000
+    max_attempts: int = 8
+    backoff_base: dt.timedelta = dt.timedelta(minutes=1)
+    backoff_cap: dt.timedelta = dt.timedelta(hours=6)
+    # A step found due longer ago than this (Envol installed late, a worker down for days) is
+    # reported as missed rather than sent out of order, days late.
+    catch_up: dt.timedelta = dt.timedelta(days=2)
+
+    def backoff(self, attempts: int) -> dt.timedelta:
+        seconds = min(
+            self.backoff_base.total_seconds() * 2 ** max(attempts - 1, 0),
+            self.backoff_cap.total_seconds(),
+        )
+        # Jitter spreads retries of a whole batch so a recovering relay is not hit at once.
+        return dt.timedelta(seconds=seconds * random.uniform(0.8, 1.2))
+
+
+@dataclass
+class DispatchReport:
+    materialised: dict[str, int] = field(default_factory=dict)
+    missed: list[str] = field(default_factory=list)
+    replanned: dict[str, int] = field(default_factory=dict)
+    sent: int = 0
+    recovered: int = 0  # in-doubt rows found already delivered: recorded, not re-sent
+    retried: int = 0
+    failed: int = 0
+    skipped: int = 0
+    blocked: list[str] = field(default_factory=list)  # validation errors that stopped planning
+
+    @property
+    def attempted(self) -> int:
+        return self.sent + self.retried + self.failed
+
+
+class CampaignDispatcher:
+    """Plans and sends one campaign. Build one per run; it holds no state between runs."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        plan: CampaignPlan,
+        settings: RenderSettings,
+        *,
+        mail_from: Address,
+        mailer_factory: Callable[[], SmtpMailer] | None,
+        platform: PlatformSender | None = None,
+        policy: DispatchPolicy | None = None,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.plan = plan
+        self.settings = settings
+        self.mail_from = mail_from
+        self.mailer_factory = mailer_factory
+        self.platform = platform
+        self.policy = policy or DispatchPolicy()
+        self.on_progress = on_progress
+        self._mailer: SmtpMailer | None = None
+        self._pending: list[tuple[CampaignDelivery, dict[str, Any], str]] = []
+        self._acceptances: AcceptanceJournal | None = None
+
+    @property
+    def launch_date(self) -> dt.date:
+        return self.settings.launch_date
+
+    def message_ref(self, step: Step, recipient_key: str) -> str:
+        return deterministic_message_id(
+            f"{self.plan.delivery_key(step)}|{recipient_key}", self.mail_from.domain
+        )
+
+    # ------------------------------------------------------------------ 1. plan
+
+    def plan_due(self, now: dt.datetime, report: DispatchReport) -> None:
+        """Materialise the steps that became due; re-plan unsent rows of moved steps."""
+        with transaction(self.sessions) as session:
+            runs = {run.step_key: run for run in session.scalars(select(CampaignStepRun))}
+        newly_due = []
+        for step in self.plan.steps:
+            key = self.plan.delivery_key(step)
+            due_at = step.due_at(self.launch_date, self.plan.timezone)
+            run = runs.get(key)
+            if run is None:
+                if due_at <= now:
+                    newly_due.append((step, due_at))
+            elif run.status == StepRunStatus.MATERIALISED and run.due_at != due_at:
+                moved = self._replan_step(key, due_at, now)
+                if moved:
+                    report.replanned[step.key] = moved
+        if not newly_due:
+            return
+        # Check the plan before anything new goes out; the "in the past" rule does not apply to
+        # steps that are due now, and a sample render per language is enough here (send-time
+        # failures are recorded per recipient).
+        with transaction(self.sessions) as session:
+            check = validate_plan(
+                session,
+                self.plan,
+                launch_date=self.launch_date,
+                now=now,
+                settings=self.settings,
+                default_from=self.mail_from.email,
+                render_for_every_recipient=False,
+            )
+        blocking = [p for p in check.errors if "is in the past" not in p.message]
+        if blocking:
+            report.blocked = [str(p) for p in blocking]
+            log.error(
+                "campaign %s not planned: %d error(s), first: %s",
+                self.plan.name,
+                len(blocking),
+                blocking[0],
+            )
+            return
+        for step, due_at in newly_due:
+            if due_at < now - self.policy.catch_up:
+                self._record_missed(step, due_at)
+                report.missed.append(step.key)
+            else:
+                count = self._materialise(step, due_at, now)
+                if count is not None:
+                    report.materialised[step.key] = count
+
+    def _replan_step(self, key: str, due_at: dt.datetime, now: dt.datetime) -> int:
+        with transaction(self.sessions) as session:
+            run = session.get(CampaignStepRun, key)
+            if run is None:
+                return 0
+            moved = 0
+            if due_at > now:
+                # Pushed into the future: what has not gone out waits for the new date.
+                moved = session.execute(
+                    update(CampaignDelivery)
+                    .where(
+                        CampaignDelivery.step_key == key,
+                        CampaignDelivery.status == DeliveryStatus.PLANNED,
+                    )
+                    .values(due_at=due_at, next_attempt_at=due_at)
+                ).rowcount  # type: ignore[attr-defined]
+            run.due_at = due_at
+            run.launch_date = self.launch_date
+            record(
+                session,
+                actor=ACTOR,
+                action="campaign.step_replanned",
+                subject_type="step",
+                subject_id=key,
+                details={
+                    "due_at": due_at.isoformat(),
+                    "rows_moved": moved,
+                    "launch_date": self.launch_date.isoformat(),
+                },
+            )
+        return moved
+
+    def _record_missed(self, step: Step, due_at: dt.datetime) -> None:
+        key = self.plan.delivery_key(step)
+        try:
+            with transaction(self.sessions) as session:
+                session.add(
+                    CampaignStepRun(
+                        step_key=key,
+                        status=StepRunStatus.MISSED,
+                        due_at=due_at,
+                        launch_date=self.launch_date,
+                        recipients=0,
+                        materialised_at=clock.now(),
+                    )
+                )
+                record(
+                    session,
+                    actor=ACTOR,
+                    action="campaign.step_missed",
+                    subject_type="step",
+                    subject_id=key,
+                    reason="due before Envol could send it; not sent late",
+                )
+        except IntegrityError:
+            pass  # another dispatcher recorded it first
+
+    def _materialise(self, step: Step, due_at: dt.datetime, now: dt.datetime) -> int | None:
+        key = self.plan.delivery_key(step)
+        try:
+            with transaction(self.sessions) as session:
+                rows = self._rows_for(session, step, due_at)
+                session.add(
+                    CampaignStepRun(
+                        step_key=key,
+                        status=StepRunStatus.MATERIALISED,
+                        due_at=due_at,
+                        launch_date=self.launch_date,
+                        recipients=len(rows),
+                        materialised_at=now,
+                    )
+                )
+                session.add_all(rows)
+                details: dict[str, Any] = {"recipients": len(rows), "due_at": due_at.isoformat()}
+                reason = ""
+                if step.kind == "announcement" and self.plan.announcement_override is not None:
+                    notice = (self.launch_date - due_at.astimezone(self.plan.timezone).date()).days
+                    if notice < 30:
+                        reason = self.plan.announcement_override.reason
+                        details["notice_days"] = notice
+                record(
+                    session,
+                    actor=ACTOR,
+                    action="campaign.step_planned",
+                    subject_type="step",
+                    subject_id=key,
+                    reason=reason,
+                    details=details,
+                )
+        except IntegrityError:
+            return None  # another dispatcher materialised it in the meantime
+        return len(rows)
+
+    def _rows_for(
+        self, session: Session, step: Step, due_at: dt.datetime
+    ) -> list[CampaignDelivery]:
+        key = self.plan.delivery_key(step)
+        if step.channel == Channel.POST:
+            recipient_key = f"channel:{step.post_channel}"
+            return [
+                CampaignDelivery(
+                    step_key=key,
+                    recipient_key=recipient_key,
+                    person_id=None,
+                    channel=Channel.POST.value,
+                    language=self.plan.languages[0],
+                    status=DeliveryStatus.PLANNED,
+                    due_at=due_at,
+                    next_attempt_at=due_at,
+                    message_ref=self.message_ref(step, recipient_key),
+                )
+            ]
+        opted_out = set(session.scalars(select(CampaignOptOut.person_id)))
+        rows = []
+        for recipient in recipients_for(session, step):
+            person = recipient.person
+            recipient_key = f"person:{person.id}"
+            channel = step.channel.value
+            if step.channel == Channel.DM and not person.mattermost_user_id:
+                channel = Channel.EMAIL.value  # not on the platform yet: e-mail reaches them
+            status, error = DeliveryStatus.PLANNED, ""
+            if not step.mandatory and person.id in opted_out:
+                status, error = DeliveryStatus.SKIPPED, "opted out of optional messages"
+            language = (
+                recipient.language
+                if recipient.language in step.templates
+                else (self.plan.languages[0])
+            )
+            rows.append(
+                CampaignDelivery(
+                    step_key=key,
+                    recipient_key=recipient_key,
+                    person_id=person.id,
+                    channel=channel,
+                    language=language,
+                    status=status,
+                    error=error,
+                    due_at=due_at,
+                    next_attempt_at=due_at,
+                    message_ref=self.message_ref(step, recipient_key),
+                )
+            )
+        return rows
+
+    # ------------------------------------------------------------------ 2. claim
+
+    def claim(self, now: dt.datetime, limit: int) -> list[CampaignDelivery]:
+        token = secrets.token_hex(16)
+        prefix = f"{self.plan.name}/%"
+        eligible = and_(
+            CampaignDelivery.step_key.like(prefix),
+            or_(
+                and_(
+                    CampaignDelivery.status == DeliveryStatus.PLANNED,
+                    CampaignDelivery.next_attempt_at <= now,
+                ),
+                and_(
+                    CampaignDelivery.status == DeliveryStatus.SENDING,
+                    CampaignDelivery.lease_expires_at <= now,
+                ),
+            ),
+        )
+        # PostgreSQL: FOR UPDATE SKIP LOCKED locks the candidates until the commit, so concurrent
+        # dispatchers pick different rows; the UPDATE then takes exactly those. (One UPDATE …
+        # WHERE id IN (SELECT … LIMIT n FOR UPDATE) is avoided: PostgreSQL may re-run the
+        # subquery and update more than n rows.)
+        # SQLite has no row locks: one UPDATE with the subquery runs under the database's write
+        # lock, and its repeated condition is the claim. A select-then-update there would read
+        # a snapshot that another writer can make stale (SQLITE_BUSY_SNAPSHOT).
+        candidates = (
+            select(CampaignDelivery.id)
+            .where(eligible)
+            .order_by(CampaignDelivery.next_attempt_at, CampaignDelivery.id)
+            .limit(limit)
+        )
+        claim = (
+            update(CampaignDelivery)
+            .values(
+                # A row still "sending" here lost its outcome: look for it before re-sending.
+                in_doubt=case(
+                    (CampaignDelivery.status == DeliveryStatus.SENDING, True), else_=False
+                ),
+                status=DeliveryStatus.SENDING,
+                lease_token=token,
+                lease_expires_at=now + self.policy.lease,
+                attempts=CampaignDelivery.attempts + 1,
+                last_attempt_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        with transaction(self.sessions) as session:
+            if session.get_bind().dialect.name == "postgresql":
+                ids = list(session.scalars(candidates.with_for_update(skip_locked=True)))
+                if not ids:
+                    return []
+                session.execute(claim.where(CampaignDelivery.id.in_(ids), eligible))
+            else:
+                session.execute(
+                    claim.where(CampaignDelivery.id.in_(candidates.scalar_subquery()), eligible)
+                )
+            claimed = list(
+                session.scalars(
+                    select(CampaignDelivery)
+                    .where(CampaignDelivery.lease_token == token)
+                    .order_by(CampaignDelivery.next_attempt_at, CampaignDelivery.id)
+                )
+            )
+            session.expunge_all()
+        return claimed
+
+    # ------------------------------------------------------------------ 3. send and record
+
+    def run(self, now: dt.datetime | None = None) -> DispatchReport:
+        """Plan, then send everything due, batch after batch, within ``max_rows_per_run``."""
+        report = DispatchReport()
+        self.plan_due(now or clock.now(), report)
+        handled = 0
+        with self._mailer_session():
+            while handled < self.policy.max_rows_per_run:
+                batch = self.claim(clock.now(), self.policy.batch_size)
+                if not batch:
+                    break
+                handled += len(batch)
+                stop = self._send_batch(batch, report)
+                if stop:
+                    break
+        return report
+
+    def _journal(self) -> AcceptanceJournal:
+        if self._acceptances is None:
+            self._acceptances = AcceptanceJournal(self.sessions.kw["bind"])
+        return self._acceptances
+
+    @contextmanager
+    def _mailer_session(self) -> Iterator[None]:
+        self._mailer = self.mailer_factory() if self.mailer_factory is not None else None
+        # A connection held for the run also spares SQLite a WAL checkpoint at every close.
+        keep_open = self.sessions.kw["bind"].connect()
+        try:
+            yield
+        finally:
+            if self._mailer is not None:
+                self._mailer.close()
+                self._mailer = None
+            if self._acceptances is not None:
+                self._acceptances.close()
+                self._acceptances = None
+            keep_open.close()
+
+    def _send_batch(self, batch: list[CampaignDelivery], report: DispatchReport) -> bool:
+        """Send a claimed batch; True when a connection-level failure stopped it.
+
+        Outcomes are written for the whole batch in one transaction at its end (each e-mail's
+        acceptance is already in the journal, committed at once): a crash in between leaves
+        rows "sending", which the journal then settles without re-sending.
+        """
+        people = self._people_for(batch)
+        try:
+            for index, row in enumerate(batch):
+                try:
+                    self._send_row(row, report, people)
+                except _ConnectionLevel as stop:
+                    self._retry(row, stop.reason, stop.code, report)
+                    self._release(batch[index + 1 :], stop.reason)
+                    return True
+                finally:
+                    if self.on_progress is not None:
+                        self.on_progress(1)
+            return False
+        finally:
+            self._flush(report)
+
+    def _people_for(self, batch: list[CampaignDelivery]) -> dict[int, Person]:
+        ids = {row.person_id for row in batch if row.person_id is not None}
+        if not ids:
+            return {}
+        with transaction(self.sessions) as session:
+            people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(ids)))}
+            manager_ids = {p.manager_id for p in people.values() if p.manager_id} - set(people)
+            if manager_ids:
+                people.update(
+                    {
+                        m.id: m
+                        for m in session.scalars(select(Person).where(Person.id.in_(manager_ids)))
+                    }
+                )
+            session.expunge_all()
+        return people
+
+    def _send_row(
+        self, row: CampaignDelivery, report: DispatchReport, people: dict[int, Person]
+    ) -> None:
+        step = self.plan.step(row.step_key.split("/", 1)[1])
+        in_doubt = row.in_doubt
+        person = people.get(row.person_id) if row.person_id is not None else None
+        manager = people.get(person.manager_id) if person and person.manager_id else None
+        if row.channel != Channel.POST and (person is None or not person.is_active):
+            self._finish(row, DeliveryStatus.SKIPPED, "the person left or was forgotten", report)
+            return
+        if step.sender == "manager" and manager is None:
+            self._finish(row, DeliveryStatus.SKIPPED, "the person no longer has a manager", report)
+            return
+        recipient = Recipient(person, manager) if person is not None else None
+        if in_doubt and self._already_delivered(row, person):
+            self._finish(row, DeliveryStatus.SENT, "", report, recovered=True)
+            return
+        try:
+            if row.channel == Channel.POST:
+                bodies = [
+                    render_step_for(
+                        self.plan, step, language, self.settings, None, self.mail_from.email
+                    ).as_platform_post()
+                    for language in self.plan.languages
+                ]
+                self._platform().post_to_channel(
+                    step.post_channel or "", "\n\n---\n\n".join(bodies), marker=row.message_ref
+                )
+            else:
+                assert person is not None
+                rendered = render_step_for(
+                    self.plan, step, row.language, self.settings, recipient, self.mail_from.email
+                )
+                if row.channel == Channel.DM:
+                    self._platform().send_direct_message(
+                        person.mattermost_user_id or "",
+                        rendered.as_platform_post(),
+                        marker=row.message_ref,
+                    )
+                else:
+                    self._send_email(row, step, recipient, rendered)
+        except TemplateFailure as failure:
+            self._finish(row, DeliveryStatus.FAILED, f"template: {failure}", report)
+            return
+        except MailSendError as error:
+            self._mail_failed(row, error.failure, report)
+            return
+        except PlatformFailure as failure:
+            if failure.connection_level:
+                raise _ConnectionLevel(failure.reason, None) from failure
+            if failure.temporary:
+                self._retry(row, failure.reason, None, report)
+            else:
+                self._finish(row, DeliveryStatus.FAILED, failure.reason, report)
+            return
+        self._finish(row, DeliveryStatus.SENT, "", report)
+
+    def _send_email(
+        self, row: CampaignDelivery, step: Step, recipient: Recipient | None, rendered: Any
+    ) -> None:
+        assert recipient is not None and self._mailer is not None, "no mailer for e-mail steps"
+        person = recipient.person
+        sender = resolve_sender(self.plan, step, recipient, row.language, self.mail_from.email)
+        outgoing = OutgoingEmail(
+            sender=Address(sender.from_email, sender.name),
+            recipient=Address(person.email, person.display_name),
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            message_id=row.message_ref,
+            reply_to=Address(sender.reply_to) if sender.reply_to else None,
+            mandatory=step.mandatory,
+            unsubscribe_mailto=self.plan.unsubscribe_mailto,
+            language=row.language,
+            envelope_sender=self.mail_from.email,
+        )
+        message_id = self._mailer.send(outgoing)
+        # Committed at once, before the row: an expired lease re-checks this before re-sending.
+        self._journal().record(message_id, purpose="campaign")
+
+    def _already_delivered(self, row: CampaignDelivery, person: Person | None) -> bool:
+        if row.channel == Channel.EMAIL:
+            with transaction(self.sessions) as session:
+                return was_accepted(session, row.message_ref)
+        # No attempt can be older than the row itself (the claim overwrote the last attempt's time).
+        since = row.created_at - dt.timedelta(minutes=1)
+        try:
+            found = self._platform().find_delivered(
+                user_id=person.mattermost_user_id if person and row.channel == Channel.DM else None,
+                channel_name=self.plan.step(row.step_key.split("/", 1)[1]).post_channel
+                if row.channel == Channel.POST
+                else None,
+                marker=row.message_ref,
+                since=since,
+            )
+        except PlatformFailure as failure:
+            raise _ConnectionLevel(failure.reason, None) from failure
+        return found is not None
+
+    def _platform(self) -> PlatformSender:
+        if self.platform is None:
+            raise PlatformFailure(
+                True,
+                "no Mattermost connection configured for platform messages",
+                connection_level=True,
+            )
+        return self.platform
+
+    def _mail_failed(
+        self, row: CampaignDelivery, failure: MailFailure, report: DispatchReport
+    ) -> None:
+        if failure.connection_level:
+            raise _ConnectionLevel(failure.reason, failure.code)
+        if failure.temporary:
+            self._retry(row, failure.reason, failure.code, report)
+        else:
+            self._finish(row, DeliveryStatus.FAILED, failure.reason, report, code=failure.code)
+
+    # ------------------------------------------------------------------ recording
+
+    def _finish(
+        self,
+        row: CampaignDelivery,
+        status: DeliveryStatus,
+        error: str,
+        report: DispatchReport,
+        *,
+        code: int | None = None,
+        recovered: bool = False,
+    ) -> None:
+        values: dict[str, Any] = {
+            "status": status,
+            "error": error[:500],
+            "error_code": code,
+            "lease_token": None,
+            "lease_expires_at": None,
+        }
+        if status == DeliveryStatus.SENT:
+            values["sent_at"] = clock.now()
+            counter = "recovered" if recovered else "sent"
+        else:
+            counter = "failed" if status == DeliveryStatus.FAILED else "skipped"
+        self._pending.append((row, values, counter))
+
+    def _retry(
+        self, row: CampaignDelivery, reason: str, code: int | None, report: DispatchReport
+    ) -> None:
+        if row.attempts >= self.policy.max_attempts:
+            self._finish(
+                row,
+                DeliveryStatus.FAILED,
+                f"gave up after {row.attempts} attempts: {reason}",
+                report,
+                code=code,
+            )
+            return
+        values = {
+            "status": DeliveryStatus.PLANNED,
+            "error": reason[:500],
+            "error_code": code,
+            "lease_token": None,
+            "lease_expires_at": None,
+            "next_attempt_at": clock.now() + self.policy.backoff(row.attempts),
+        }
+        self._pending.append((row, values, "retried"))
+
+    def _release(self, rows: list[CampaignDelivery], reason: str) -> None:
+        """Give back claimed rows that were not tried (the relay is down): no attempt counted."""
+        delay = self.policy.backoff(1)
+        for row in rows:
+            self._pending.append(
+                (
+                    row,
+                    {
+                        "status": DeliveryStatus.PLANNED,
+                        "lease_token": None,
+                        "lease_expires_at": None,
+                        "attempts": row.attempts - 1,
+                        "error": f"not tried: {reason}"[:500],
+                        "next_attempt_at": clock.now() + delay,
+                    },
+                    "",
+                )
+            )
+
+    def _flush(self, report: DispatchReport) -> None:
+        """Write the batch's outcomes where we still hold the lease (one transaction)."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        with transaction(self.sessions) as session:
+            for row, values, counter in pending:
+                changed = session.execute(
+                    update(CampaignDelivery)
+                    .where(
+                        CampaignDelivery.id == row.id,
+                        CampaignDelivery.lease_token == row.lease_token,
+                    )
+                    .values(**values)
+                    .execution_options(synchronize_session=False)
+                ).rowcount  # type: ignore[attr-defined]
+                if not changed:
+                    log.warning(
+                        "campaign delivery %s: lease lost before its outcome was recorded", row.id
+                    )
+                    continue
+                if counter == "recovered":
+                    report.sent += 1
+                    report.recovered += 1
+                elif counter:
+                    setattr(report, counter, getattr(report, counter) + 1)
+
+
+class _ConnectionLevel(EnvolError):
+    def __init__(self, reason: str, code: int | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code

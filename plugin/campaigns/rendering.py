@@ -1,0 +1,361 @@
+"""Rendering a step's template for one recipient: Jinja2 (StrictUndefined) over Markdown.
+
+The Markdown is the platform message as is; for e-mail it becomes the text part (links spelled
+out) and, through markdown-it-py, the HTML part. Raw HTML in templates is disabled: a name with
+``<`` in the roster must not inject markup into thousands of e-mails.
+
+Templates see a fixed set of variables (``TEMPLATE_VARIABLES``); the validator rejects any other
+name or attribute with its line, before anything is sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import jinja2
+from jinja2 import meta, nodes
+from markdown_it import MarkdownIt
+
+from plugin.campaigns.plan import CampaignPlan, Step, Template
+
+_PERSON_FIELDS = (
+    "first_name",
+    "last_name",
+    "display_name",
+    "department",
+    "site",
+    "language",
+    "role",
+)
+# name -> allowed attributes (None: a plain value, no attributes)
+TEMPLATE_VARIABLES: dict[str, tuple[str, ...] | None] = {
+    "person": _PERSON_FIELDS,
+    "manager": _PERSON_FIELDS,
+    "sender": ("name", "email", "title"),
+    "company": None,
+    "launch": ("date", "iso", "weekday", "days_left"),
+    "links": ("platform", "team", "ios", "android", "desktop", "support_channel"),
+    "event": ("date", "start", "end", "place"),
+    "campaign": None,  # the plan's variables: checked against the plan, not here
+    "language": None,
+}
+
+_MONTHS = {
+    "fr": [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ],
+    "en": [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+}
+_WEEKDAYS = {
+    "fr": ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"],
+    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+}
+
+
+def long_date(day: dt.date, language: str) -> str:
+    """``lundi 1er mars 2027`` / ``Monday 1 March 2027``, without depending on the OS locale."""
+    weekday = _WEEKDAYS[language][day.weekday()]
+    month = _MONTHS[language][day.month - 1]
+    if language == "fr":
+        number = "1er" if day.day == 1 else str(day.day)
+        return f"{weekday} {number} {month} {day.year}"
+    return f"{weekday} {day.day} {month} {day.year}"
+
+
+@dataclass(frozen=True)
+class PersonView:
+    """What a template may know about a person (never the e-mail address)."""
+
+    first_name: str
+    last_name: str
+    department: str
+    site: str
+    language: str
+    role: str
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @classmethod
+    def of(cls, person: Any) -> PersonView:
+        return cls(
+            first_name=person.first_name,
+            last_name=person.last_name,
+            department=person.department or "",
+            site=person.site or "",
+            language=str(getattr(person.language, "value", person.language)),
+            role=str(getattr(person.role, "value", person.role)),
+        )
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """What the templates need from the runtime and deploy settings."""
+
+    company: str
+    launch_date: dt.date
+    platform_url: str
+    team_name: str
+    ios_url: str
+    android_url: str
+    desktop_url: str
+    support_channel: str
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    language: str
+    subject: str
+    markdown: str
+
+    @property
+    def text(self) -> str:
+        return markdown_to_text(self.markdown)
+
+    @property
+    def html(self) -> str:
+        return markdown_to_html(self.markdown, title=self.subject, language=self.language)
+
+    def as_platform_post(self) -> str:
+        return f"#### {self.subject}\n\n{self.markdown.strip()}"
+
+
+class TemplateFailure(Exception):
+    """A template failed to render; ``line`` is in ``path`` when known."""
+
+    def __init__(self, path: Path, line: int, message: str) -> None:
+        super().__init__(f"{path}:{line}: {message}")
+        self.path = path
+        self.line = line
+        self.message = message
+
+
+# --------------------------------------------------------------------------- Jinja
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # Markdown, not HTML: markdown-it escapes when making the HTML part
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _compile(template: Template, source: str, *, first_line: int) -> jinja2.Template:
+    # Padding with newlines keeps Jinja's line numbers equal to the file's.
+    padded = "\n" * (first_line - 1) + source
+    try:
+        return _environment().from_string(padded)
+    except jinja2.TemplateSyntaxError as error:
+        raise TemplateFailure(
+            template.path, error.lineno, f"template syntax: {error.message}"
+        ) from None
+
+
+@cache
+def _compiled(template: Template) -> tuple[jinja2.Template, jinja2.Template]:
+    subject_line = _subject_line(template.path)
+    return (
+        _compile(template, template.subject, first_line=subject_line),
+        _compile(template, template.body, first_line=template.body_first_line),
+    )
+
+
+def _subject_line(path: Path) -> int:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.lstrip().startswith("subject:"):
+            return number
+    return 2
+
+
+def _template_line(traceback: TracebackType | None) -> int:
+    line = 0
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename == "<template>":
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    return line
+
+
+def undeclared_names(template: Template, plan: CampaignPlan) -> list[tuple[int, str]]:
+    """Names and attributes the template uses that no recipient will ever have, with lines."""
+    problems: list[tuple[int, str]] = []
+    for source, first_line in (
+        (template.subject, _subject_line(template.path)),
+        (template.body, template.body_first_line),
+    ):
+        try:
+            tree = _environment().parse("\n" * (first_line - 1) + source)
+        except jinja2.TemplateSyntaxError as error:
+            problems.append((error.lineno, f"template syntax: {error.message}"))
+            continue
+        unknown = meta.find_undeclared_variables(tree) - set(TEMPLATE_VARIABLES)
+        for name_node in tree.find_all(nodes.Name):
+            if name_node.ctx == "load" and name_node.name in unknown:
+                problems.append(
+                    (
+                        name_node.lineno,
+                        f"unknown variable {name_node.name!r}; known: "
+                        f"{', '.join(sorted(TEMPLATE_VARIABLES))}",
+                    )
+                )
+                unknown.discard(name_node.name)
+        for attribute in tree.find_all(nodes.Getattr):
+            if not isinstance(attribute.node, nodes.Name):
+                continue
+            owner = attribute.node.name
+            if owner == "campaign":
+                allowed: tuple[str, ...] | None = tuple(plan.variables)
+            else:
+                allowed = TEMPLATE_VARIABLES.get(owner, ())
+            if allowed is None or owner not in TEMPLATE_VARIABLES:
+                continue
+            if attribute.attr not in allowed:
+                problems.append(
+                    (
+                        attribute.lineno,
+                        f"unknown variable {owner}.{attribute.attr}; "
+                        f"{owner} has {', '.join(allowed) or 'nothing'}",
+                    )
+                )
+    return sorted(problems)
+
+
+def build_context(
+    plan: CampaignPlan,
+    step: Step,
+    language: str,
+    settings: RenderSettings,
+    *,
+    person: PersonView | None,
+    manager: PersonView | None,
+    sender_name: str,
+    sender_email: str,
+    sender_title: str,
+) -> dict[str, Any]:
+    launch = settings.launch_date
+    step_day = step.when.resolve(launch)
+    team_url = f"{settings.platform_url.rstrip('/')}/{settings.team_name}"
+    event = None
+    if step.event is not None:
+        event = {
+            "date": long_date(step.event.date.resolve(launch), language),
+            "start": step.event.start,
+            "end": step.event.end,
+            "place": step.event.place.get(language),
+        }
+    return {
+        "person": person,
+        "manager": manager,
+        "sender": {"name": sender_name, "email": sender_email, "title": sender_title},
+        "company": settings.company,
+        "launch": {
+            "date": long_date(launch, language),
+            "iso": launch.isoformat(),
+            "weekday": _WEEKDAYS[language][launch.weekday()],
+            "days_left": (launch - step_day).days,
+        },
+        "links": {
+            "platform": settings.platform_url,
+            "team": team_url,
+            "ios": settings.ios_url,
+            "android": settings.android_url,
+            "desktop": settings.desktop_url,
+            "support_channel": f"{team_url}/channels/{settings.support_channel}",
+        },
+        "event": event,
+        "campaign": {key: text.get(language) for key, text in plan.variables.items()},
+        "language": language,
+    }
+
+
+def render(template: Template, context: dict[str, Any]) -> RenderedMessage:
+    """Render subject and body; any failure becomes ``TemplateFailure`` with the line."""
+    subject_template, body_template = _compiled(template)
+    try:
+        subject = " ".join(subject_template.render(context).split())
+        body = body_template.render(context).strip("\n") + "\n"
+    except jinja2.UndefinedError as error:
+        raise TemplateFailure(
+            template.path, _template_line(error.__traceback__), str(error)
+        ) from None
+    except (TypeError, ValueError, AttributeError) as error:
+        raise TemplateFailure(
+            template.path, _template_line(error.__traceback__), str(error)
+        ) from None
+    if not subject:
+        raise TemplateFailure(
+            template.path, _subject_line(template.path), "the subject renders empty"
+        )
+    return RenderedMessage(language=template.language, subject=subject, markdown=body)
+
+
+# --------------------------------------------------------------------------- Markdown
+
+
+@cache
+def _markdown() -> MarkdownIt:
+    return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(
+        "table"
+    )
+
+
+_LINK = re.compile(r"\[([^\]]+)\]\((\S+?)\)")
+_EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
+
+
+def markdown_to_text(markdown: str) -> str:
+    """The plain-text part: Markdown is readable as is; links are spelled out for text readers."""
+
+    def link(match: re.Match[str]) -> str:
+        label, url = match.group(1), match.group(2)
+        return url if label == url else f"{label} ({url})"
+
+    return _EMPHASIS.sub(r"\2", _LINK.sub(link, markdown))
+
+
+def markdown_to_html(markdown: str, *, title: str, language: str) -> str:
+    body = _markdown().render(markdown)
+    return (
+        f'<!DOCTYPE html>\n<html lang="{language}">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(title)}</title>\n</head>\n"
+        '<body style="font-family: -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif;'
+        " font-size: 15px; line-height: 1.5; color: #1f2329; max-width: 640px; margin: 0 auto;"
+        ' padding: 16px;">\n'
+        f"{body}</body>\n</html>\n"
+    )

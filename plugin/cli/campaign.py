@@ -1,0 +1,250 @@
+"""``envol campaign``: check, show, export and send the launch communication plan."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+from sqlalchemy import func, select
+
+from plugin import clock
+from plugin.campaigns.dispatcher import DispatchReport
+from plugin.campaigns.models import CampaignDelivery, CampaignStepRun, DeliveryStatus
+from plugin.campaigns.plan import load_plan
+from plugin.campaigns.runner import build_dispatcher, load_checked_plan
+from plugin.campaigns.service import calendar, record_opt_out, render_settings, status_by_step
+from plugin.campaigns.validation import validate_plan
+from plugin.cli.base import console, context, err_console
+from plugin.db import transaction
+from plugin.errors import EnvolError, ValidationFailed
+from plugin.mail.message import Address
+from plugin.people.models import Person
+
+_plan_option = click.option(
+    "--plan",
+    "plan_dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    default=None,
+    help="Folder with plan.yaml and templates/ (default: seed_content/campaign).",
+)
+_launch_option = click.option(
+    "--launch-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Launch day YYYY-MM-DD (default: the LaunchDate setting). Previews only.",
+)
+
+
+def _launch(value: dt.datetime | None) -> dt.date:
+    return value.date() if value is not None else context().runtime.current.launch_date
+
+
+@click.group("campaign")
+def campaign_group() -> None:
+    """The launch communication plan: teasers, the CEO's announcement, events, launch day."""
+
+
+@campaign_group.command("validate")
+@_plan_option
+@_launch_option
+def validate(plan_dir: Path | None, launch_date: dt.datetime | None) -> None:
+    """Check the plan against the rules and the roster; exit 1 on any error."""
+    ctx = context()
+    launch = _launch(launch_date)
+    plan = load_plan(plan_dir)
+    with transaction(ctx.sessions) as session:
+        report = validate_plan(
+            session,
+            plan,
+            launch_date=launch,
+            now=clock.now(),
+            settings=render_settings(ctx, launch_date=launch),
+            default_from=Address.parse(ctx.settings.mail_from).email,
+        )
+    for problem in report.problems:
+        colour = "red" if problem.severity == "error" else "yellow"
+        err_console.print(f"[{colour}]{problem}[/]", soft_wrap=True)
+    summary = (
+        f"{len(plan.steps)} steps, launch {launch}: {len(report.errors)} error(s), "
+        f"{len(report.warnings)} warning(s)"
+    )
+    if report.errors:
+        raise EnvolError(f"the plan is not valid ({summary}); fix the errors above.")
+    console.print(f"[green]plan valid[/] ({summary})")
+
+
+@campaign_group.command("plan")
+@_plan_option
+@_launch_option
+@click.option("--dry-run", is_flag=True, help="Show the calendar only; change nothing.")
+def plan_command(plan_dir: Path | None, launch_date: dt.datetime | None, dry_run: bool) -> None:
+    """Print the calendar (date, step, audience size, channel, sender) and plan what is due.
+
+    Without --dry-run, steps that are due get their per-recipient rows, and rows not yet sent
+    follow a changed launch date. Nothing is sent: that is `send-due` (or the worker).
+    """
+    ctx = context()
+    launch = _launch(launch_date)
+    plan = load_checked_plan(plan_dir)
+    with transaction(ctx.sessions) as session:
+        entries = calendar(session, plan, launch)
+    table = Table(title=f"Communication plan '{plan.name}' — launch {launch}")
+    for column in ("date", "when", "step", "audience", "size", "channel", "sender", "state"):
+        table.add_column(
+            column,
+            justify="right" if column == "size" else "left",
+            overflow="fold",
+            no_wrap=column in {"step", "when"},
+        )
+    for entry in entries:
+        step = entry.step
+        sender = plan.senders.get(step.sender)
+        table.add_row(
+            f"{entry.local_due:%a %d/%m/%y %H:%M}",
+            step.when.label(),
+            step.key,
+            f"#{step.post_channel}" if step.post_channel else step.audience,
+            "?" if entry.audience_size is None else f"{entry.audience_size:,}",
+            step.channel.value,
+            sender.name.get("fr") if sender else "each one's manager",
+            entry.state,
+        )
+    console.print(table)
+    if dry_run or launch_date is not None:
+        if launch_date is not None and not dry_run:
+            console.print(
+                "[yellow]--launch-date previews only: change LaunchDate in the System "
+                "Console to re-plan.[/]"
+            )
+        return
+    dispatcher = build_dispatcher(ctx, plan=plan)
+    report = DispatchReport()
+    dispatcher.plan_due(clock.now(), report)
+    _print_planning(report)
+
+
+def _print_planning(report: DispatchReport) -> None:
+    if report.blocked:
+        raise ValidationFailed(
+            "nothing planned: the plan has errors (`envol campaign validate` shows them all).",
+            report.blocked,
+        )
+    for key, count in report.materialised.items():
+        console.print(f"planned [bold]{key}[/] for {count:,} recipient(s)")
+    for key, count in report.replanned.items():
+        console.print(f"re-planned [bold]{key}[/]: {count:,} unsent message(s) follow the new date")
+    for key in report.missed:
+        console.print(f"[yellow]missed {key}[/]: due too long ago to be sent late")
+
+
+@campaign_group.command("ics")
+@_plan_option
+@_launch_option
+def ics(plan_dir: Path | None, launch_date: dt.datetime | None) -> None:
+    """Write the calendar as iCalendar to standard output: envol campaign ics > launch.ics"""
+    from plugin.campaigns.ics import calendar_ics
+
+    ctx = context()
+    launch = _launch(launch_date)
+    plan = load_checked_plan(plan_dir)
+    with transaction(ctx.sessions) as session:
+        entries = calendar(session, plan, launch)
+    sys.stdout.buffer.write(calendar_ics(plan, entries, launch))
+    sys.stdout.flush()
+
+
+@campaign_group.command("status")
+@_plan_option
+def status(plan_dir: Path | None) -> None:
+    """Per step: planned, sending, sent, failed, skipped."""
+    ctx = context()
+    plan = load_checked_plan(plan_dir)
+    with transaction(ctx.sessions) as session:
+        rows = status_by_step(session, plan)
+        runs = {run.step_key: run for run in session.scalars(select(CampaignStepRun))}
+    table = Table(title=f"Campaign '{plan.name}'")
+    columns = ["planned", "sending", "sent", "failed", "skipped"]
+    for column in ("step", "due", *columns):
+        table.add_column(column, justify="left" if column in {"step", "due"} else "right")
+    for row in rows:
+        run = runs.get(f"{plan.name}/{row.step_key}")
+        due = (
+            "to come"
+            if run is None
+            else (
+                f"{run.due_at.astimezone(plan.timezone):%Y-%m-%d %H:%M}"
+                + (" (missed)" if run.status == "missed" else "")
+            )
+        )
+        table.add_row(row.step_key, due, *(f"{row.count(c):,}" for c in columns))
+    console.print(table)
+
+
+@campaign_group.command("send-due")
+@_plan_option
+@click.option("--dry-run", is_flag=True, help="Show what would be planned and sent; send nothing.")
+def send_due(plan_dir: Path | None, dry_run: bool) -> None:
+    """Plan and send everything that is due now (what the worker does every minute)."""
+    ctx = context()
+    plan = load_checked_plan(plan_dir)
+    now = clock.now()
+    launch = ctx.runtime.current.launch_date
+    if dry_run:
+        with transaction(ctx.sessions) as session:
+            runs = set(session.scalars(select(CampaignStepRun.step_key)))
+            entries = {e.step.key: e for e in calendar(session, plan, launch)}
+            due_rows: dict[str, int] = {
+                key: count
+                for key, count in session.execute(
+                    select(CampaignDelivery.step_key, func.count())
+                    .where(
+                        CampaignDelivery.status == DeliveryStatus.PLANNED,
+                        CampaignDelivery.next_attempt_at <= now,
+                    )
+                    .group_by(CampaignDelivery.step_key)
+                ).tuples()
+            }
+        for step in plan.steps:
+            key = plan.delivery_key(step)
+            if key not in runs and entries[step.key].due_at <= now:
+                size = entries[step.key].audience_size
+                console.print(f"would plan [bold]{step.key}[/] for {size or 0:,} recipient(s)")
+            elif due_rows.get(key):
+                console.print(f"would send [bold]{step.key}[/]: {due_rows[key]:,} message(s)")
+        console.print("[yellow]dry run: nothing planned, nothing sent[/]")
+        return
+    with Progress(
+        TextColumn("sending"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
+    ) as progress:
+        task = progress.add_task("send", total=None)
+        dispatcher = build_dispatcher(
+            ctx, plan=plan, on_progress=lambda n: progress.advance(task, n)
+        )
+        report = dispatcher.run(now)
+    _print_planning(report)
+    console.print(
+        f"sent {report.sent:,}, to retry {report.retried:,}, failed {report.failed:,}, "
+        f"skipped {report.skipped:,}"
+        + (f", {report.recovered} found already delivered" if report.recovered else "")
+    )
+
+
+@campaign_group.command("opt-out")
+@click.argument("email")
+def opt_out(email: str) -> None:
+    """Stop the optional messages to EMAIL (an answer to List-Unsubscribe)."""
+    ctx = context()
+    with transaction(ctx.sessions) as session:
+        person = session.scalar(select(Person).where(Person.email == email.strip().lower()))
+        if person is None:
+            raise EnvolError(f"nobody with the address {email} in the roster.")
+        added = record_opt_out(session, person.id, actor="cli")
+    console.print("opted out of optional messages" if added else "already opted out")
+
+
+def register(root: click.Group) -> None:
+    root.add_command(campaign_group)

@@ -1,0 +1,124 @@
+"""``envol campaign validate|plan|ics|status|send-due|opt-out`` through click."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from icalendar import Calendar
+
+from plugin import clock
+from plugin.app import EnvolContext
+from plugin.cli import root
+from plugin.db import transaction
+from tests.campaigns.conftest import PLANNING_TIME, Roster, add_roster, edit, line_of
+from tests.support.smtp import SmtpServer
+
+
+@pytest.fixture
+def cli_world(
+    envol_context: EnvolContext, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Roster]:
+    monkeypatch.setattr(
+        envol_context,
+        "settings",
+        envol_context.settings.model_copy(update={"smtp_url": smtp_server.url}),
+    )
+    clock.set_source(clock.FrozenClock(PLANNING_TIME))
+    with transaction(envol_context.sessions) as session:
+        roster = add_roster(session)
+        session.expunge_all()
+    yield roster
+    clock.reset()
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(root, ["campaign", *args])
+    return result.exit_code, result.output
+
+
+def test_validate_passes_on_the_default_plan(cli_world: Roster) -> None:
+    code, output = invoke("validate")
+    assert code == 0 and "plan valid (11 steps, launch 2027-03-01" in output
+
+
+def test_validate_fails_with_file_and_line(cli_world: Roster, plan_copy: Path) -> None:
+    edit(plan_copy / "plan.yaml", "    when: J-32\n", "    when: J-25\n")
+    code, output = invoke("validate", "--plan", str(plan_copy))
+    line = line_of(plan_copy / "plan.yaml", "J-25")
+    assert code == 1
+    assert (
+        f"plan.yaml:{line}: error: the official announcement ('announcement', 2027-02-04) "
+        "is only 25 days" in output.replace("\n", "")
+    )
+
+
+def test_plan_prints_the_calendar_and_plans_nothing_before_the_first_step(
+    cli_world: Roster,
+) -> None:
+    code, output = invoke("plan")
+    assert code == 0
+    assert "teaser-1" in output and "J-45" in output and "announcement" in output
+    assert "planned" not in output.split("┘")[-1]
+
+
+def test_ics_exports_one_event_per_step_and_per_launch_event(cli_world: Roster) -> None:
+    code, output = invoke("ics")
+    assert code == 0 and output.startswith("BEGIN:VCALENDAR")
+    assert output.count("BEGIN:VEVENT") == 11 + 3 and "BEGIN:VTIMEZONE" in output
+
+
+def test_ics_content(cli_world: Roster, envol_context: EnvolContext) -> None:
+    from plugin.campaigns.ics import calendar_ics
+    from plugin.campaigns.plan import load_plan
+    from plugin.campaigns.service import calendar
+
+    plan = load_plan()
+    with transaction(envol_context.sessions) as session:
+        entries = calendar(session, plan, dt.date(2027, 3, 1))
+    parsed = Calendar.from_ical(calendar_ics(plan, entries, dt.date(2027, 3, 1)))
+    events = list(parsed.walk("VEVENT"))
+    assert len(events) == 11 + 3
+    first = next(e for e in events if str(e["uid"]) == "lancement-teaser-1@envol")
+    assert first.decoded("dtstart") == dt.datetime(2027, 1, 15, 8, 30, tzinfo=dt.UTC)
+    assert "everyone (5)" in str(first["summary"])
+    party = next(e for e in events if str(e["uid"]) == "lancement-invite-party-event@envol")
+    assert str(party["location"]) == "le hall d'accueil"
+
+
+def test_send_due_dry_run_then_for_real_then_status(
+    cli_world: Roster, smtp_server: SmtpServer
+) -> None:
+    clock.set_source(clock.FrozenClock(dt.datetime(2027, 1, 15, 10, 0, tzinfo=dt.UTC)))
+    code, output = invoke("send-due", "--dry-run")
+    assert code == 0 and "would plan teaser-1 for 5 recipient(s)" in output
+    assert smtp_server.messages == []
+    code, output = invoke("send-due")
+    assert code == 0 and "planned teaser-1 for 5 recipient(s)" in output and "sent 5" in output
+    assert len(smtp_server.messages) == 5
+    code, output = invoke("status")
+    assert code == 0
+    teaser_line = next(line for line in output.splitlines() if "teaser-1" in line)
+    assert teaser_line.split("│")[3:8] == [
+        "       0 ",
+        "       0 ",
+        "    5 ",
+        "      0 ",
+        "       0 ",
+    ]
+
+
+def test_opt_out_skips_optional_messages_only(cli_world: Roster, smtp_server: SmtpServer) -> None:
+    code, output = invoke("opt-out", cli_world.employees[0].email.upper())
+    assert code == 0 and "opted out" in output
+    clock.set_source(clock.FrozenClock(dt.datetime(2027, 1, 15, 10, 0, tzinfo=dt.UTC)))
+    invoke("send-due")
+    assert len(smtp_server.messages) == 4  # the teaser is optional
+    clock.set_source(clock.FrozenClock(dt.datetime(2027, 1, 16, 10, 0, tzinfo=dt.UTC)))
+    clock.set_source(clock.FrozenClock(dt.datetime(2027, 1, 28, 10, 0, tzinfo=dt.UTC)))
+    code, output = invoke("send-due")
+    # Teasers 2 and 3 were missed (more than two days late); the announcement is mandatory.
+    assert "missed teaser-2" in output and "sent 5" in output

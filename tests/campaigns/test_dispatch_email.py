@@ -1,0 +1,356 @@
+"""The dispatcher end to end: a real SMTP server on loopback, both databases, a frozen clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import select
+
+from plugin import clock
+from plugin.app import EnvolContext
+from plugin.campaigns import dispatcher as dispatcher_module
+from plugin.campaigns.dispatcher import CampaignDispatcher, DispatchPolicy
+from plugin.campaigns.models import CampaignDelivery, DeliveryStatus
+from plugin.campaigns.plan import CampaignPlan, load_plan
+from plugin.campaigns.rendering import RenderSettings
+from plugin.campaigns.service import status_by_step
+from plugin.db import transaction
+from plugin.mail.config import SmtpConfig
+from plugin.mail.journal import AcceptanceJournal
+from plugin.mail.message import Address
+from plugin.mail.sender import SmtpMailer
+from tests.campaigns.conftest import LAUNCH, PLANNING_TIME, Roster, add_roster
+from tests.support.smtp import SmtpServer, free_port
+
+PARIS_MORNING = dt.time(11, 0)  # UTC: after every step's time of day in Paris
+
+
+class SimulatedCrash(BaseException):
+    """A worker killed mid-run: not an Exception, so nothing in the dispatcher catches it."""
+
+
+@pytest.fixture
+def world(envol_context: EnvolContext) -> Iterator[Roster]:
+    frozen = clock.FrozenClock(PLANNING_TIME)
+    clock.set_source(frozen)
+    with transaction(envol_context.sessions) as session:
+        roster = add_roster(session)
+        session.expunge_all()
+    yield roster
+    clock.reset()
+
+
+def make_dispatcher(
+    context: EnvolContext,
+    url: str,
+    settings: RenderSettings,
+    *,
+    launch: dt.date = LAUNCH,
+    plan: CampaignPlan | None = None,
+    lease: dt.timedelta = dt.timedelta(minutes=10),
+) -> CampaignDispatcher:
+    return CampaignDispatcher(
+        context.sessions,
+        plan or load_plan(),
+        replace(settings, launch_date=launch),
+        mail_from=Address("envol@exemple.fr", "Envol"),
+        mailer_factory=lambda: SmtpMailer(SmtpConfig.from_url(url)),
+        platform=None,
+        policy=DispatchPolicy(lease=lease, batch_size=3),
+    )
+
+
+def at(day: dt.date) -> None:
+    clock.set_source(clock.FrozenClock(dt.datetime.combine(day, PARIS_MORNING, tzinfo=dt.UTC)))
+
+
+def run_days(
+    context: EnvolContext,
+    url: str,
+    settings: RenderSettings,
+    first: dt.date,
+    last: dt.date,
+    *,
+    launch: dt.date = LAUNCH,
+) -> None:
+    day = first
+    while day <= last:
+        at(day)
+        make_dispatcher(context, url, settings, launch=launch).run()
+        day += dt.timedelta(days=1)
+
+
+def deliveries(context: EnvolContext) -> list[CampaignDelivery]:
+    with transaction(context.sessions) as session:
+        rows = list(session.scalars(select(CampaignDelivery).order_by(CampaignDelivery.id)))
+        session.expunge_all()
+    return rows
+
+
+def test_the_whole_campaign_reaches_everyone_once_in_their_language(
+    envol_context: EnvolContext,
+    world: Roster,
+    smtp_server: SmtpServer,
+    render_settings: RenderSettings,
+) -> None:
+    run_days(
+        envol_context, smtp_server.url, render_settings, dt.date(2027, 1, 10), dt.date(2027, 3, 12)
+    )
+    messages = smtp_server.messages
+    # 11 steps to 5 people, except the manager message (4 people have a manager).
+    assert len(messages) == 10 * 5 + 4
+    assert len({m["Message-ID"] for m in messages}) == len(messages)
+    per_person = Counter(m["To"].addresses[0].addr_spec for m in messages)
+    assert per_person[world.ceo.email] == 10
+    assert all(per_person[p.email] == 11 for p in [world.manager, *world.employees])
+    assert len({(m["To"].addresses[0].addr_spec, m["Subject"]) for m in messages}) == len(messages)
+
+    def received(person_email: str, subject_start: str) -> list:  # type: ignore[type-arg]
+        return [
+            m
+            for m in messages
+            if m["To"].addresses[0].addr_spec == person_email
+            and m["Subject"].startswith(subject_start)
+        ]
+
+    zoe, john, francois = world.employees
+    [announcement] = received(zoe.email, "Passerelle : notre nouvelle façon")
+    assert announcement["From"].addresses[0].display_name == "Claire Martin"
+    assert announcement["List-Unsubscribe"] is None  # mandatory
+    assert announcement["Content-Language"] == "fr"
+    text = announcement.get_body(("plain",)).get_content()
+    assert "Bonjour Zoé," in text and "Présidente-directrice générale" in text
+    html = announcement.get_body(("html",)).get_content()
+    assert "<h2>Pourquoi</h2>" in html and "lundi 1er mars 2027" in html
+    [english] = received(john.email, "Passerelle: our new way of working together")
+    assert "Hello John," in english.get_body(("plain",)).get_content()
+    assert english["Content-Language"] == "en"
+    [manager_message] = received(francois.email, "Passerelle et notre équipe")
+    assert manager_message["From"].addresses[0].display_name == "Hélène Dupré"
+    assert manager_message["From"].addresses[0].addr_spec == "lancement@exemple.fr"
+    assert manager_message["Reply-To"].addresses[0].addr_spec == world.manager.email
+    [teaser] = received(francois.email, "Vos idées méritent d'aller plus loin.")
+    assert teaser["List-Unsubscribe"].startswith("<mailto:lancement@exemple.fr?subject=")
+    assert "Bonjour François," in teaser.get_body(("plain",)).get_content()
+    # Bounces go to Envol's address, whoever the message is from.
+    assert {envelope[0] for envelope in smtp_server.handler.envelopes} == {"envol@exemple.fr"}
+    # Running again sends nothing more.
+    make_dispatcher(envol_context, smtp_server.url, render_settings).run()
+    assert len(smtp_server.messages) == 54
+    with transaction(envol_context.sessions) as session:
+        statuses = status_by_step(session, load_plan())
+    assert {s.step_key: s.counts for s in statuses}["manager-message"] == {"sent": 4}
+    assert all(s.counts == {"sent": 5} for s in statuses if s.step_key != "manager-message")
+
+
+def test_moving_launch_day_replans_what_was_not_sent_without_duplicates(
+    envol_context: EnvolContext,
+    world: Roster,
+    smtp_server: SmtpServer,
+    render_settings: RenderSettings,
+) -> None:
+    # Teasers and the announcement go out for a launch on 1 March...
+    run_days(
+        envol_context, smtp_server.url, render_settings, dt.date(2027, 1, 10), dt.date(2027, 1, 31)
+    )
+    assert len(smtp_server.messages) == 4 * 5
+    # ...on 1 February (J-28) the relay refuses: the manager message is planned, not sent.
+    smtp_server.handler.refuse = True
+    run_days(
+        envol_context, smtp_server.url, render_settings, dt.date(2027, 2, 1), dt.date(2027, 2, 1)
+    )
+    assert len(smtp_server.messages) == 20
+    smtp_server.handler.refuse = False
+    # The launch moves two weeks later: the unsent manager message moves with it (J-28 = 15 Feb).
+    later = dt.date(2027, 3, 15)
+    at(dt.date(2027, 2, 2))
+    report = make_dispatcher(envol_context, smtp_server.url, render_settings, launch=later).run()
+    assert report.replanned == {"manager-message": 4} and report.sent == 0
+    run_days(
+        envol_context,
+        smtp_server.url,
+        render_settings,
+        dt.date(2027, 2, 3),
+        dt.date(2027, 2, 14),
+        launch=later,
+    )
+    assert len(smtp_server.messages) == 20
+    run_days(
+        envol_context,
+        smtp_server.url,
+        render_settings,
+        dt.date(2027, 2, 15),
+        dt.date(2027, 3, 25),
+        launch=later,
+    )
+    messages = smtp_server.messages
+    assert len(messages) == 54
+    assert len({(m["To"].addresses[0].addr_spec, m["Subject"]) for m in messages}) == 54
+    launch_day = [m for m in messages if m["Subject"].startswith("C'est aujourd'hui")]
+    assert {m["Date"].datetime.date() for m in launch_day} == {later}
+    reminders = {m["Subject"] for m in messages if m["Subject"].startswith("J-7")}
+    assert reminders == {"J-7 : Passerelle ouvre le lundi 15 mars 2027"}
+    # The teasers kept their original date and were not sent again for the new launch.
+    teasers = [r for r in deliveries(envol_context) if r.step_key.startswith("lancement/teaser")]
+    assert len(teasers) == 15 and all(r.attempts == 1 for r in teasers)
+
+
+def test_temporary_refusals_are_retried_with_backoff_and_sent_once(
+    envol_context: EnvolContext,
+    world: Roster,
+    smtp_server: SmtpServer,
+    render_settings: RenderSettings,
+) -> None:
+    smtp_server.handler.refuse = True
+    at(dt.date(2027, 1, 15))
+    report = make_dispatcher(envol_context, smtp_server.url, render_settings).run()
+    assert (report.materialised, report.retried, report.sent) == ({"teaser-1": 5}, 5, 0)
+    rows = deliveries(envol_context)
+    assert {(r.status, r.attempts, r.error_code) for r in rows} == {("planned", 1, 451)}
+    assert all(r.next_attempt_at > clock.now() for r in rows)
+    # Not due again yet: nothing is attempted.
+    assert make_dispatcher(envol_context, smtp_server.url, render_settings).run().attempted == 0
+    smtp_server.handler.refuse = False
+    clock.set_source(clock.FrozenClock(clock.now() + dt.timedelta(minutes=5)))
+    report = make_dispatcher(envol_context, smtp_server.url, render_settings).run()
+    assert report.sent == 5 and len(smtp_server.messages) == 5
+    assert {(r.status, r.attempts) for r in deliveries(envol_context)} == {("sent", 2)}
+
+
+def test_a_permanent_refusal_is_recorded_for_the_recipient_and_never_retried(
+    envol_context: EnvolContext,
+    world: Roster,
+    smtp_server: SmtpServer,
+    render_settings: RenderSettings,
+) -> None:
+    john = world.employees[1]
+    smtp_server.handler.reject_permanently.add(john.email)
+    at(dt.date(2027, 1, 15))
+    report = make_dispatcher(envol_context, smtp_server.url, render_settings).run()
+    assert (report.sent, report.failed) == (4, 1)
+    for _ in range(3):
+        clock.set_source(clock.FrozenClock(clock.now() + dt.timedelta(hours=7)))
+        assert make_dispatcher(envol_context, smtp_server.url, render_settings).run().attempted == 0
+    [failed] = [r for r in deliveries(envol_context) if r.status == DeliveryStatus.FAILED]
+    assert (failed.person_id, failed.error_code, failed.attempts) == (john.id, 550, 1)
+    assert "mailbox unavailable" in failed.error and john.email not in failed.error
+    assert len(smtp_server.messages) == 4
+
+
+def test_a_relay_that_is_down_delays_everything_and_fails_nobody(
+    envol_context: EnvolContext,
+    world: Roster,
+    smtp_server: SmtpServer,
+    render_settings: RenderSettings,
+) -> None:
+    at(dt.date(2027, 1, 15))
+    down = f"smtp://127.0.0.1:{free_port()}?timeout=2"
+    report = make_dispatcher(envol_context, down, render_settings).run()
+    assert (report.sent, report.failed, report.retried) == (0, 0, 1)
+    rows = deliveries(envol_context)
+    # One row was tried; the rest of its batch was given back untried; two were never claimed.
+    assert sorted(r.attempts for r in rows) == [0, 0, 0, 0, 1]
+    assert {r.status for r in rows} == {"planned"}
+    clock.set_source(clock.FrozenClock(clock.now() + dt.timedelta(minutes=5)))
+    report = make_dispatcher(envol_context, smtp_server.url, render_settings).run()
+    assert report.sent == 5 and len(smtp_server.messages) == 5
+
+
+def test_a_crash_after_the_claim_and_before_the_send_sends_once_after_the_lease(
+    envol_context: EnvolContext,
+    world: Roster,
+    smtp_server: SmtpServer,
+    render_settings: RenderSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    at(dt.date(2027, 1, 15))
+
+    def killed(self: SmtpMailer, outgoing: object) -> str:
+        raise SimulatedCrash
+
+    with monkeypatch.context() as patch:
+        patch.setattr(SmtpMailer, "send", killed)
+        with pytest.raises(SimulatedCrash):
+            make_dispatcher(envol_context, smtp_server.url, render_settings).run()
+    assert sorted(r.status for r in deliveries(envol_context)).count("sending") == 3
+    # While the lease holds, nobody touches the claimed rows; the others go out.
+    make_dispatcher(envol_context, smtp_server.url, render_settings).run()
+    assert len(smtp_server.messages) == 2
+    clock.set_source(clock.FrozenClock(clock.now() + dt.timedelta(minutes=11)))
+    report = make_dispatcher(envol_context, smtp_server.url, render_settings).run()
+    assert (report.sent, report.recovered) == (3, 0)
+    assert Counter(m["To"].addresses[0].addr_spec for m in smtp_server.messages) == Counter(
+        p.email for p in world.everyone
+    )
+
+
+def test_a_crash_after_acceptance_is_recovered_from_the_journal_without_resending(
+    envol_context: EnvolContext,
+    world: Roster,
+    smtp_server: SmtpServer,
+    render_settings: RenderSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    at(dt.date(2027, 1, 15))
+    original = CampaignDispatcher._finish
+
+    def crash_when_recording_a_send(self, row, status, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if status == DeliveryStatus.SENT:
+            raise SimulatedCrash
+        return original(self, row, status, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(CampaignDispatcher, "_finish", crash_when_recording_a_send)
+        with pytest.raises(SimulatedCrash):
+            make_dispatcher(envol_context, smtp_server.url, render_settings).run()
+    assert len(smtp_server.messages) == 1  # accepted by the server, not recorded on the row
+    clock.set_source(clock.FrozenClock(clock.now() + dt.timedelta(minutes=11)))
+    report = make_dispatcher(envol_context, smtp_server.url, render_settings).run()
+    assert (report.sent, report.recovered) == (5, 1)
+    assert len(smtp_server.messages) == 5
+    assert len({m["Message-ID"] for m in smtp_server.messages}) == 5
+
+
+def test_the_one_window_left_duplicates_with_the_same_message_id(
+    envol_context: EnvolContext,
+    world: Roster,
+    smtp_server: SmtpServer,
+    render_settings: RenderSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At least once: a crash between the server's 250 and the journal's commit re-sends that
+    one message after the lease, with the same Message-ID (documented in dispatcher.py)."""
+    at(dt.date(2027, 1, 15))
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise SimulatedCrash
+
+    with monkeypatch.context() as patch:
+        patch.setattr(AcceptanceJournal, "record", crash)
+        with pytest.raises(SimulatedCrash):
+            make_dispatcher(envol_context, smtp_server.url, render_settings).run()
+    clock.set_source(clock.FrozenClock(clock.now() + dt.timedelta(minutes=11)))
+    make_dispatcher(envol_context, smtp_server.url, render_settings).run()
+    ids = Counter(m["Message-ID"] for m in smtp_server.messages)
+    assert len(smtp_server.messages) == 6 and sorted(ids.values()) == [1, 1, 1, 1, 2]
+
+
+def test_claims_are_disjoint_and_never_take_a_leased_row(
+    envol_context: EnvolContext,
+    world: Roster,
+    smtp_server: SmtpServer,
+    render_settings: RenderSettings,
+) -> None:
+    at(dt.date(2027, 1, 15))
+    first = make_dispatcher(envol_context, smtp_server.url, render_settings)
+    first.plan_due(clock.now(), dispatcher_module.DispatchReport())
+    second = make_dispatcher(envol_context, smtp_server.url, render_settings)
+    a = {r.id for r in first.claim(clock.now(), 2)}
+    b = {r.id for r in second.claim(clock.now(), 2)}
+    c = {r.id for r in first.claim(clock.now(), 10)}
+    assert len(a) == 2 and len(b) == 2 and len(c) == 1 and not (a & b or a & c or b & c)
+    assert second.claim(clock.now(), 10) == []

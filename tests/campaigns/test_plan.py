@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from plugin.campaigns.plan import Channel, PlanDate, StepKind, load_plan, parse_plan_date
+from plugin.errors import ValidationFailed
+from tests.campaigns.conftest import edit, line_of
+
+
+def test_the_default_plan_loads_without_problems() -> None:
+    plan = load_plan()
+    assert plan.problems == []
+    kinds = [step.kind for step in plan.steps]
+    assert kinds.count(StepKind.TEASER) == 3
+    assert kinds.count(StepKind.ANNOUNCEMENT) == 1
+    assert {
+        StepKind.MANAGER,
+        StepKind.EVENT,
+        StepKind.REMINDER,
+        StepKind.LAUNCH,
+        StepKind.FOLLOW_UP,
+    } <= set(kinds)
+    assert all(set(step.templates) == {"fr", "en"} for step in plan.steps)
+    announcement = plan.step("announcement")
+    assert announcement.sender == "ceo" and announcement.mandatory
+    assert plan.step("follow-up").channel == Channel.DM
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("J-45", PlanDate(offset_days=-45)),
+        ("D-30", PlanDate(offset_days=-30)),
+        ("j - 7", PlanDate(offset_days=-7)),
+        ("J0", PlanDate(offset_days=0)),
+        ("D", PlanDate(offset_days=0)),
+        ("J+7", PlanDate(offset_days=7)),
+        ("2027-01-15", PlanDate(absolute=dt.date(2027, 1, 15))),
+        (dt.date(2027, 1, 15), PlanDate(absolute=dt.date(2027, 1, 15))),
+        ("J7", None),
+        ("X-3", None),
+        ("2027-13-01", None),
+        (45, None),
+    ],
+)
+def test_dates_relative_to_launch_or_absolute(text: object, expected: PlanDate | None) -> None:
+    assert parse_plan_date(text) == expected
+
+
+def test_relative_dates_resolve_against_the_launch_day() -> None:
+    assert PlanDate(offset_days=-30).resolve(dt.date(2027, 3, 1)) == dt.date(2027, 1, 30)
+    assert PlanDate(offset_days=7).label("en") == "D+7"
+    assert PlanDate(offset_days=-45).label("fr") == "J-45"
+
+
+def test_every_structural_problem_is_reported_with_its_line(plan_copy: Path) -> None:
+    plan_file = plan_copy / "plan.yaml"
+    edit(plan_file, "    when: J-40\n", "    when: next week\n")
+    edit(
+        plan_file, "    channel: email\n    sender: ceo\n", "    channel: pigeon\n    sender: ceo\n"
+    )
+    edit(plan_file, "  - key: reminder\n", "  - key: reminder\n    colour: blue\n")
+    plan = load_plan(plan_copy)
+    found = {(p.line, p.message.split(":")[0]) for p in plan.errors}
+    assert (line_of(plan_file, "when: next week"), "step 'teaser-2'") in found
+    assert (line_of(plan_file, "channel: pigeon"), "step 'announcement'") in found
+    assert any(
+        p.line == line_of(plan_file, "colour: blue") and "colour" in p.message for p in plan.errors
+    )
+    assert all(p.file == plan_file for p in plan.errors)
+
+
+def test_a_missing_template_is_named(plan_copy: Path) -> None:
+    (plan_copy / "templates" / "reminder.en.md").unlink()
+    plan = load_plan(plan_copy)
+    assert [p.message for p in plan.errors] == [
+        "step 'reminder': missing template reminder.en.md (one per language: fr, en)"
+    ]
+
+
+def test_yaml_syntax_errors_and_duplicate_keys_name_the_line(plan_copy: Path) -> None:
+    plan_file = plan_copy / "plan.yaml"
+    edit(plan_file, "timezone: Europe/Paris\n", "timezone: Europe/Paris\ntimezone: UTC\n")
+    with pytest.raises(
+        ValidationFailed, match=rf"plan.yaml:{line_of(plan_file, 'timezone: UTC')}:"
+    ):
+        load_plan(plan_copy)
+
+
+def test_an_override_needs_a_real_reason(plan_copy: Path) -> None:
+    plan_file = plan_copy / "plan.yaml"
+    edit(plan_file, "variables:\n", "announcement_override:\n  reason: ok\nvariables:\n")
+    plan = load_plan(plan_copy)
+    assert [p.line for p in plan.errors] == [line_of(plan_file, "announcement_override:")]
