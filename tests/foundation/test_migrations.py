@@ -40,12 +40,22 @@ def test_drift_is_reported_when_the_database_lags(empty_database: str) -> None:
     assert db.schema_drift(empty_database)  # nothing migrated yet: pending migrations
 
 
-def test_downgrade_and_upgrade_round_trip_keeps_working_with_rows(empty_database: str) -> None:
+def _count(url: str, table: str) -> int:
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def test_round_trip_with_rows_keeps_the_rows_of_the_tables_it_does_not_touch(
+    empty_database: str,
+) -> None:
     db.upgrade(empty_database)
+    head = db.current_revision(empty_database)
     engine = db.make_engine(empty_database)
     now = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
-    # Put a row in every table that can take one with only defaults for the other columns;
-    # the audit trail is the one every capability writes to.
     with engine.begin() as connection:
         connection.execute(
             metadata.tables["audit_event"].insert(),
@@ -57,26 +67,38 @@ def test_downgrade_and_upgrade_round_trip_keeps_working_with_rows(empty_database
                     "subject_type": "",
                     "subject_id": "",
                     "reason": "",
-                    "details": {},
+                    "details": {"n": 1},
+                }
+            ],
+        )
+        connection.execute(
+            metadata.tables["person"].insert(),
+            [
+                {
+                    "email": "ana@example.com",
+                    "first_name": "Ana",
+                    "last_name": "Lopez",
+                    "department": "R&D",
+                    "site": "Lyon",
+                    "role": "employee",
+                    "language": "fr",
+                    "volunteer": False,
+                    "status": "active",
+                    "created_at": now,
+                    "updated_at": now,
                 }
             ],
         )
     engine.dispose()
+    # Down one step (the capabilities' tables go, with their rows), then up again.
+    db.downgrade(empty_database, "-1")
+    assert _count(empty_database, "audit_event") == 1
+    db.upgrade(empty_database)
+    assert db.current_revision(empty_database) == head
+    assert db.schema_drift(empty_database) == []
+    assert _count(empty_database, "audit_event") == 1
+    assert _count(empty_database, "person") == 0
+    # And all the way down and up: an empty, usable schema.
     db.downgrade(empty_database, "base")
     db.upgrade(empty_database)
     assert db.schema_drift(empty_database) == []
-    engine = db.make_engine(empty_database)
-    try:
-        with engine.connect() as connection:
-            count = connection.execute(text("SELECT count(*) FROM audit_event")).scalar_one()
-    finally:
-        engine.dispose()
-    assert count == 0  # base drops the tables; head recreates them empty and usable
-
-
-def test_downgrade_one_step_with_rows_keeps_earlier_tables(empty_database: str) -> None:
-    db.upgrade(empty_database)
-    heads = db.current_revision(empty_database)
-    db.downgrade(empty_database, "-1")
-    db.upgrade(empty_database)
-    assert db.current_revision(empty_database) == heads
