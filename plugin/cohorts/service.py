@@ -447,10 +447,14 @@ def hand_over_to_invitations(session: Session, wave: Wave, person_ids: Sequence[
     The rows are the idempotency key of a launch (unique per wave and person). The invitation
     engine schedules its invitations from them in this same transaction.
     """
+    # Imported here: the invitation engine builds on this capability's models.
+    from plugin.invitations.service import plan_wave_invitations
+
     now = clock.now()
     rows = [{"wave_id": wave.id, "person_id": pid, "handed_at": now} for pid in person_ids]
     for start in range(0, len(rows), 5000):
         session.execute(insert(WaveHandoff), rows[start : start + 5000])
+    plan_wave_invitations(session, wave.id)
 
 
 def launch_wave(

@@ -163,23 +163,16 @@ def _authenticator(server, session, envelope, mechanism, auth_data):  # type: ig
 
 @pytest.fixture
 def starttls_server(certificate: tuple[Path, Path]) -> Iterator[SmtpServer]:
-    handler = RecordingHandler()
-    port = free_port()
-    controller = Controller(
-        handler,
-        hostname="127.0.0.1",
-        port=port,
+    server = SmtpServer.start(
         tls_context=_server_tls(certificate),
         require_starttls=True,
         authenticator=_authenticator,
         auth_require_tls=True,
-        ready_timeout=10,
     )
-    controller.start()
     try:
-        yield SmtpServer(handler=handler, host="127.0.0.1", port=port)
+        yield server
     finally:
-        controller.stop()
+        server.stop()
 
 
 def test_starttls_then_login(starttls_server: SmtpServer) -> None:

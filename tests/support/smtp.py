@@ -1,95 +1,22 @@
-"""A real SMTP server on loopback (aiosmtpd) that records every message it receives."""
+"""The ``smtp_server`` fixture: a real SMTP server on loopback that records every message."""
 
 from __future__ import annotations
 
-import email
-import email.policy
-import socket
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email.message import EmailMessage
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from plugin.mail.catcher import MailCatcher, RecordingHandler, free_port
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class RecordingHandler:
-    messages: list[EmailMessage] = field(default_factory=list)
-    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
-    connections: int = 0
-    refuse: bool = False  # answer 451 to every message (a temporary failure)
-    reject_permanently: set[str] = field(default_factory=set)  # recipients answered 550
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def handle_EHLO(
-        self,
-        server: SMTP,
-        session: Session,
-        envelope: Envelope,
-        hostname: str,
-        responses: list[str],
-    ) -> list[str]:
-        with self.lock:
-            self.connections += 1
-        session.host_name = hostname
-        return responses
-
-    async def handle_RCPT(
-        self,
-        server: SMTP,
-        session: Session,
-        envelope: Envelope,
-        address: str,
-        rcpt_options: list[str],
-    ) -> str:
-        if address.lower() in self.reject_permanently:
-            return "550 5.1.1 mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        if self.refuse:
-            return "451 4.3.0 try again later"
-        raw: Any = envelope.original_content or envelope.content
-        message = email.message_from_bytes(raw, policy=email.policy.default)
-        with self.lock:
-            self.messages.append(message)  # type: ignore[arg-type]
-            self.envelopes.append((envelope.mail_from or "", list(envelope.rcpt_tos)))
-        return "250 Message accepted"
-
-
-@dataclass
-class SmtpServer:
-    handler: RecordingHandler
-    host: str
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"smtp://{self.host}:{self.port}"
-
-    @property
-    def messages(self) -> list[EmailMessage]:
-        return self.handler.messages
+# What tests import from here.
+SmtpServer = MailCatcher
+__all__ = ["RecordingHandler", "SmtpServer", "free_port", "smtp_server"]
 
 
 @pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
-    handler = RecordingHandler()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, ready_timeout=10)
-    controller.start()
+def smtp_server() -> Iterator[MailCatcher]:
+    catcher = MailCatcher.start()
     try:
-        yield SmtpServer(handler=handler, host="127.0.0.1", port=port)
+        yield catcher
     finally:
-        controller.stop()
+        catcher.stop()
