@@ -82,18 +82,24 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            # pysqlite's own transaction handling defers BEGIN; take control so that
-            # "BEGIN IMMEDIATE" can be used by claimers and SAVEPOINTs work in tests.
+            # pysqlite's own transaction handling defers BEGIN; take control so that every
+            # transaction begins IMMEDIATE (below) and SAVEPOINTs work.
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode NORMAL is durable against application crashes and never corrupts;
+            # only a power loss may drop the last commits. FULL would fsync every commit.
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            # IMMEDIATE takes the write lock up front: a deferred transaction that reads and
+            # then writes fails at once with "database is locked" when another process wrote
+            # meanwhile (the busy timeout cannot help an upgrade), whereas IMMEDIATE waits.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)

@@ -24,6 +24,7 @@ from jinja2 import meta, nodes
 from markdown_it import MarkdownIt
 
 from plugin.campaigns.plan import CampaignPlan, Step, Template
+from plugin.i18n import long_date, weekday_name
 
 _PERSON_FIELDS = (
     "first_name",
@@ -46,51 +47,6 @@ TEMPLATE_VARIABLES: dict[str, tuple[str, ...] | None] = {
     "campaign": None,  # the plan's variables: checked against the plan, not here
     "language": None,
 }
-
-_MONTHS = {
-    "fr": [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ],
-    "en": [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
-}
-_WEEKDAYS = {
-    "fr": ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"],
-    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
-}
-
-
-def long_date(day: dt.date, language: str) -> str:
-    """``lundi 1er mars 2027`` / ``Monday 1 March 2027``, without depending on the OS locale."""
-    weekday = _WEEKDAYS[language][day.weekday()]
-    month = _MONTHS[language][day.month - 1]
-    if language == "fr":
-        number = "1er" if day.day == 1 else str(day.day)
-        return f"{weekday} {number} {month} {day.year}"
-    return f"{weekday} {day.day} {month} {day.year}"
 
 
 @dataclass(frozen=True)
@@ -274,7 +230,7 @@ def build_context(
     event = None
     if step.event is not None:
         event = {
-            "date": long_date(step.event.date.resolve(launch), language),
+            "date": long_date(step.event.date.resolve(launch), language, weekday=True),
             "start": step.event.start,
             "end": step.event.end,
             "place": step.event.place.get(language),
@@ -285,9 +241,9 @@ def build_context(
         "sender": {"name": sender_name, "email": sender_email, "title": sender_title},
         "company": settings.company,
         "launch": {
-            "date": long_date(launch, language),
+            "date": long_date(launch, language, weekday=True),
             "iso": launch.isoformat(),
-            "weekday": _WEEKDAYS[language][launch.weekday()],
+            "weekday": weekday_name(launch, language),
             "days_left": (launch - step_day).days,
         },
         "links": {

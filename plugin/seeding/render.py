@@ -6,52 +6,16 @@ app links) so that the content stays coherent with what the admin set in the Sys
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 import jinja2
 from jinja2 import meta, nodes
 
+from plugin.i18n import long_date
 from plugin.seeding.content import Language
 from plugin.seeding.sources import Problem, TextLocation
 from plugin.settings import RuntimeSettings
-
-_MONTHS = {
-    "fr": (
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ),
-    "en": (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ),
-}
-
-
-def long_date(day: dt.date, language: Language) -> str:
-    """``1 mars 2027`` / ``1 March 2027``."""
-    return f"{day.day} {_MONTHS[language][day.month - 1]} {day.year}"
 
 
 def template_variables(

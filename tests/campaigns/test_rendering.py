@@ -4,7 +4,8 @@ import datetime as dt
 
 import pytest
 
-from plugin.campaigns.rendering import long_date, markdown_to_html, markdown_to_text
+from plugin.campaigns.rendering import markdown_to_html, markdown_to_text
+from plugin.i18n import long_date
 
 
 @pytest.mark.parametrize(
@@ -16,6 +17,18 @@ from plugin.campaigns.rendering import long_date, markdown_to_html, markdown_to_
     ],
 )
 def test_long_dates_without_the_os_locale(day: dt.date, language: str, expected: str) -> None:
+    assert long_date(day, language, weekday=True) == expected
+
+
+@pytest.mark.parametrize(
+    ("day", "language", "expected"),
+    [
+        (dt.date(2027, 3, 1), "fr", "1er mars 2027"),
+        (dt.date(2027, 3, 2), "fr", "2 mars 2027"),
+        (dt.date(2027, 3, 1), "en", "1 March 2027"),
+    ],
+)
+def test_long_dates_without_the_weekday(day: dt.date, language: str, expected: str) -> None:
     assert long_date(day, language) == expected
 
 
