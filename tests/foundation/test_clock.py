@@ -34,7 +34,8 @@ def test_shared_file_clock_is_seen_by_another_process(
         [
             sys.executable,
             "-c",
-            "from plugin import clock; clock.install_from_environment(); print(clock.now().isoformat())",
+            "from plugin import clock; clock.install_from_environment(); "
+            "print(clock.now().isoformat())",
         ],
         capture_output=True,
         text=True,
