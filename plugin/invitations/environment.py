@@ -1,0 +1,136 @@
+"""What one dispatcher cycle works with: sessions, the adapter, the settings snapshot, the mailer,
+and the Mattermost objects it resolves once per cycle (team, links, wave channels)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from plugin.errors import ConfigurationError
+from plugin.invitations.leases import LEASE
+from plugin.invitations.strategies import Links
+from plugin.mail import Address, SmtpConfig, SmtpMailer
+from plugin.mattermost import MattermostClient, NotFound
+from plugin.settings import RuntimeSettings
+
+
+def lease_duration() -> dt.timedelta:
+    """``ENVOL_INVITATION_LEASE_SECONDS`` if set (an operations knob), else ``LEASE``."""
+    raw = os.environ.get("ENVOL_INVITATION_LEASE_SECONDS", "").strip()
+    if not raw:
+        return LEASE
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise ConfigurationError(
+            f"ENVOL_INVITATION_LEASE_SECONDS must be a number of seconds (got {raw!r})."
+        ) from None
+    if seconds < 1:
+        raise ConfigurationError("ENVOL_INVITATION_LEASE_SECONDS must be at least 1.")
+    return dt.timedelta(seconds=seconds)
+
+
+def worker_identity() -> str:
+    """A lease owner id unique to this process and call: host, pid and a random suffix."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class CycleEnvironment:
+    sessions: sessionmaker[Session]
+    mm: MattermostClient
+    runtime: RuntimeSettings
+    sender: Address
+    smtp: SmtpConfig | None = None
+    owner: str = field(default_factory=worker_identity)
+    lease: dt.timedelta = field(default_factory=lease_duration)
+    batch_size: int = 500
+    mailer_factory: Callable[[SmtpConfig], SmtpMailer] = SmtpMailer
+    # Close the adapter with the environment (False for a process-wide shared client).
+    owns_client: bool = False
+    _mailer: SmtpMailer | None = None
+    _targets: TeamTargets | None = None
+
+    @property
+    def mailer(self) -> SmtpMailer:
+        if self._mailer is None:
+            if self.smtp is None:
+                raise RuntimeError("no SMTP configuration: set ENVOL_SMTP_URL")
+            self._mailer = self.mailer_factory(self.smtp)
+        return self._mailer
+
+    @property
+    def targets(self) -> TeamTargets:
+        if self._targets is None:
+            self._targets = TeamTargets.resolve(self.mm, self.runtime)
+        return self._targets
+
+    def close(self) -> None:
+        if self._mailer is not None:
+            self._mailer.close()
+            self._mailer = None
+        if self.owns_client:
+            self.mm.close()
+
+
+@dataclass
+class TeamTargets:
+    """The team people are invited to, and the links texts point at."""
+
+    mm: MattermostClient
+    team: dict[str, Any]
+    links: Links
+    _channels: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def team_id(self) -> str:
+        return str(self.team["id"])
+
+    @classmethod
+    def resolve(cls, mm: MattermostClient, runtime: RuntimeSettings) -> TeamTargets:
+        team = mm.get_team_by_name(runtime.team_name)
+        site_url = str(mm.get_client_config().get("SiteURL") or mm.url).rstrip("/")
+        team_url = f"{site_url}/{team['name']}"
+        links = Links(
+            site_url=site_url,
+            team_url=team_url,
+            invite_link=f"{site_url}/signup_user_complete/?id={team.get('invite_id', '')}",
+            support_url=f"{team_url}/channels/{runtime.support_channel}",
+            ios_url=runtime.mobile_app_ios_url,
+            android_url=runtime.mobile_app_android_url,
+            desktop_url=runtime.desktop_app_url,
+        )
+        return cls(mm=mm, team=team, links=links)
+
+    def channel_id(self, name: str) -> str | None:
+        """The id of the team's channel called ``name``; None if it does not exist (logged by
+        the caller once per cycle: a wave naming a channel nobody created)."""
+        if name not in self._channels:
+            try:
+                self._channels[name] = str(self.mm.get_channel_by_name(self.team_id, name)["id"])
+            except NotFound:
+                self._channels[name] = None
+        return self._channels[name]
+
+    def channel_ids(self, names: list[str]) -> list[str]:
+        return [cid for cid in (self.channel_id(n) for n in names) if cid]
+
+
+def build_environment(context: Any, *, mm: MattermostClient | None = None) -> CycleEnvironment:
+    """The environment of a task or CLI run, from the process's ``EnvolContext``."""
+    settings = context.settings
+    return CycleEnvironment(
+        sessions=context.sessions,
+        mm=mm or MattermostClient.from_settings(settings),
+        owns_client=mm is None,
+        runtime=context.runtime.current,
+        sender=Address.parse(settings.mail_from),
+        smtp=SmtpConfig.from_url(settings.smtp_url),
+    )

@@ -1,0 +1,155 @@
+"""The invitation lifecycle: the allowed transitions, each one written to the audit trail.
+
+    planned ─► sent ─► reminded ─► joined ─► activated
+       │         │         │         ▲
+       │         └─────────┴──► expired ──┘ (a late arrival still counts)
+       └──► failed (reason) ──► planned / sent / reminded (retry-failed: back where it
+                                 failed) or joined
+    any state before joined ──► opted_out
+
+``transition`` is the one writer of ``Invitation.state``: it refuses a move the diagram does not
+allow (a bug, not a user error) and records ``invitation.<state>`` with the old state, the
+strategy and the reason, in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from plugin import clock
+from plugin.audit.service import record
+from plugin.invitations.models import Invitation, InvitationState
+
+S = InvitationState
+
+ALLOWED: dict[InvitationState, frozenset[InvitationState]] = {
+    S.PLANNED: frozenset({S.SENT, S.JOINED, S.FAILED, S.OPTED_OUT}),
+    S.SENT: frozenset({S.REMINDED, S.JOINED, S.EXPIRED, S.FAILED, S.OPTED_OUT}),
+    S.REMINDED: frozenset({S.REMINDED, S.JOINED, S.EXPIRED, S.FAILED, S.OPTED_OUT}),
+    S.JOINED: frozenset({S.ACTIVATED}),
+    S.ACTIVATED: frozenset(),
+    S.EXPIRED: frozenset({S.JOINED, S.OPTED_OUT, S.PLANNED}),
+    S.FAILED: frozenset({S.PLANNED, S.SENT, S.REMINDED, S.JOINED, S.OPTED_OUT}),
+    S.OPTED_OUT: frozenset(),
+}
+
+
+_EMAIL = re.compile(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+")
+
+
+def scrub(text: str) -> str:
+    """Error texts from servers may quote the address (Mattermost: "invalid: a@b.c"): mask it,
+    since reasons end up in the audit trail, which must not hold e-mail addresses."""
+    return _EMAIL.sub("***", text or "")[:2000]
+
+
+class IllegalTransition(RuntimeError):
+    """A programming error: the lifecycle does not allow this move."""
+
+
+def transition(
+    session: Session,
+    invitation: Invitation,
+    new_state: InvitationState,
+    *,
+    actor: str = "envol",
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+) -> None:
+    old = invitation.state
+    reason = scrub(reason)
+    if new_state not in ALLOWED[old]:
+        raise IllegalTransition(f"invitation {invitation.id}: {old.value} → {new_state.value}")
+    now = clock.now()
+    invitation.state = new_state
+    if new_state == S.SENT:
+        invitation.sent_at = invitation.sent_at or now
+    elif new_state == S.REMINDED:
+        invitation.reminded_at = now
+    elif new_state == S.JOINED:
+        invitation.joined_at = invitation.joined_at or now
+    elif new_state == S.ACTIVATED:
+        invitation.activated_at = now
+    elif new_state in (S.EXPIRED, S.FAILED, S.OPTED_OUT):
+        invitation.ended_at = now
+        invitation.due_at = None
+    if new_state == S.FAILED:
+        invitation.failure_reason = reason
+    elif old == S.FAILED or new_state == S.PLANNED:
+        invitation.failure_reason = ""
+        invitation.ended_at = None
+    record(
+        session,
+        actor=actor,
+        action=f"invitation.{new_state.value}",
+        subject_type="invitation",
+        subject_id=invitation.id,
+        reason=reason,
+        details={
+            "from": old.value,
+            "wave_id": invitation.wave_id,
+            "person_id": invitation.person_id,
+            "strategy": invitation.strategy.value if invitation.strategy else None,
+            **(details or {}),
+        },
+    )
+
+
+def transition_if(
+    session: Session,
+    invitation_id: int,
+    from_states: tuple[InvitationState, ...],
+    new_state: InvitationState,
+    *,
+    values: dict[str, Any] | None = None,
+    require_free_lease: bool = True,
+    actor: str = "envol",
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+) -> bool:
+    """Compare-and-set: move the row only if it is still in one of ``from_states`` (and, by
+    default, nobody holds its lease). For writers that do not hold a lease (join detection),
+    so that two of them running at once (a duplicate beat) move and audit a row once."""
+    from sqlalchemy import update
+
+    from plugin.invitations.leases import lease_is_free
+
+    now = clock.now()
+    reason = scrub(reason)
+    for old in from_states:
+        if new_state not in ALLOWED[old]:
+            raise IllegalTransition(f"invitation {invitation_id}: {old.value} → {new_state.value}")
+    stamps: dict[str, Any] = {"state": new_state, "updated_at": now}
+    if new_state == S.JOINED:
+        stamps["joined_at"] = now
+    condition = [Invitation.id == invitation_id, Invitation.state.in_(from_states)]
+    if require_free_lease:
+        condition.append(lease_is_free(Invitation, now))
+    result: Any = session.execute(
+        update(Invitation)
+        .where(*condition)
+        .values(**stamps, **(values or {}))
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:
+        return False
+    row = session.get(Invitation, invitation_id)
+    if row is not None:
+        session.refresh(row)
+    record(
+        session,
+        actor=actor,
+        action=f"invitation.{new_state.value}",
+        subject_type="invitation",
+        subject_id=invitation_id,
+        reason=reason,
+        details={
+            "wave_id": row.wave_id if row else None,
+            "person_id": row.person_id if row else None,
+            **(details or {}),
+        },
+    )
+    return True

@@ -1,0 +1,137 @@
+"""The outbox: nothing is sent twice, whatever crashes, redeliveries or duplicate beats happen.
+
+Protocol for every send (e-mail, Mattermost invitation, DM), keyed by a natural idempotency key:
+
+1. ``begin`` in its own transaction, committed *before* the send: inserts the key in state
+   ``sending`` (the unique key makes two concurrent inserts impossible). If the key exists:
+   ``sent``/``uncertain`` → skip (already done); ``failed`` → skip; ``retry`` → send again;
+   ``sending`` → a previous attempt died between step 1 and step 3 (``Interrupted``).
+2. The send.
+3. ``finish`` (``sent``, with the Message-ID or post id) or ``fail`` in a new transaction.
+
+What an interrupted attempt means depends on whether the receiver can be asked:
+
+* **Direct messages**: the post carries the key as a marker in its props; the caller looks for
+  it with ``MattermostClient.find_post_by_marker`` and re-sends only if it is absent.
+  Guarantee: **exactly once** (as long as a worker does not stall longer than the lease, ten
+  minutes, between committing ``sending`` and posting).
+* **E-mails (SMTP) and Mattermost invitation e-mails**: neither an SMTP relay nor Mattermost can
+  be asked whether a message was accepted. The attempt becomes ``uncertain`` and is **never
+  re-sent automatically**. Guarantee: **at most once** per key, and every uncertain message is
+  counted by ``envol invitations status`` (at most one per worker process killed mid-send); the
+  person still gets the next reminder, and ``envol invitations retry-failed --uncertain`` re-sends
+  with the same deterministic Message-ID (mail clients collapse two copies with one Message-ID).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from plugin import clock
+from plugin.invitations.lifecycle import scrub
+from plugin.invitations.models import OutboundChannel, OutboundMessage, OutboundState
+
+
+class Begin(enum.Enum):
+    PROCEED = "proceed"  # send now
+    DONE = "done"  # already sent (or uncertain): do not send
+    FAILED = "failed"  # failed permanently before: do not send
+    INTERRUPTED = "interrupted"  # a previous attempt died mid-send: resolve, then decide
+
+
+@dataclass(frozen=True)
+class BeginResult:
+    outcome: Begin
+    message: OutboundMessage
+
+
+def begin(
+    session: Session,
+    key: str,
+    *,
+    kind: str,
+    channel: OutboundChannel,
+    owner: str,
+    person_id: int | None = None,
+    invitation_id: int | None = None,
+    reference: str = "",
+    channel_ref: str = "",
+) -> BeginResult:
+    """Step 1, in the caller's transaction; the caller commits before sending."""
+    existing = session.scalar(select(OutboundMessage).where(OutboundMessage.key == key))
+    now = clock.now()
+    if existing is None:
+        message = OutboundMessage(
+            key=key,
+            kind=kind,
+            channel=channel,
+            person_id=person_id,
+            invitation_id=invitation_id,
+            state=OutboundState.SENDING,
+            attempts=1,
+            owner=owner,
+            reference=reference,
+            channel_ref=channel_ref,
+            started_at=now,
+        )
+        try:
+            with session.begin_nested():
+                session.add(message)
+        except IntegrityError:
+            # Another worker inserted the key between our read and our insert.
+            existing = session.scalar(select(OutboundMessage).where(OutboundMessage.key == key))
+            assert existing is not None
+            return BeginResult(_outcome_of(existing), existing)
+        return BeginResult(Begin.PROCEED, message)
+    outcome = _outcome_of(existing)
+    if outcome is Begin.PROCEED:  # a retry after a temporary failure
+        existing.state = OutboundState.SENDING
+        existing.attempts += 1
+        existing.owner = owner
+        existing.started_at = now
+        existing.reference = reference or existing.reference
+        existing.channel_ref = channel_ref or existing.channel_ref
+    return BeginResult(outcome, existing)
+
+
+def _outcome_of(message: OutboundMessage) -> Begin:
+    if message.state in (OutboundState.SENT, OutboundState.UNCERTAIN):
+        return Begin.DONE
+    if message.state == OutboundState.FAILED:
+        return Begin.FAILED
+    if message.state == OutboundState.SENDING:
+        return Begin.INTERRUPTED
+    return Begin.PROCEED
+
+
+def restart(session: Session, message: OutboundMessage, owner: str) -> None:
+    """After an interrupted DM was checked and not found: send it again under this owner."""
+    message.state = OutboundState.SENDING
+    message.attempts += 1
+    message.owner = owner
+    message.started_at = clock.now()
+
+
+def finish(session: Session, message: OutboundMessage, reference: str = "") -> None:
+    message.state = OutboundState.SENT
+    message.finished_at = clock.now()
+    message.error = ""
+    if reference:
+        message.reference = reference
+
+
+def mark_uncertain(session: Session, message: OutboundMessage, why: str) -> None:
+    message.state = OutboundState.UNCERTAIN
+    message.finished_at = clock.now()
+    message.error = scrub(why)
+
+
+def fail(session: Session, message: OutboundMessage, error: str, *, temporary: bool) -> None:
+    message.state = OutboundState.RETRY if temporary else OutboundState.FAILED
+    message.finished_at = clock.now()
+    message.error = scrub(error)

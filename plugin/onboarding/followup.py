@@ -1,0 +1,233 @@
+"""Profile follow-up: nudge people at ``profile_nudge_delays_days`` after they joined, until
+their profile is complete, then leave them alone.
+
+Each due row is re-read from Mattermost (``POST /users/ids``, 1,000 a request) before anything
+is sent: someone who completed their profile in the meantime gets nothing. After the last
+nudge the profile is still checked daily for ``FOLLOW_UP_AFTER_LAST_NUDGE`` (for the funnel and
+the managers' digest), without any more messages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from plugin import clock
+from plugin.audit.service import record
+from plugin.db import transaction
+from plugin.invitations import catalogue
+from plugin.invitations.environment import CycleEnvironment
+from plugin.invitations.leases import claim_due, release, still_mine
+from plugin.invitations.models import Invitation
+from plugin.mattermost import MattermostError
+from plugin.onboarding.dm import DmOutcome, send_dm_once
+from plugin.onboarding.models import ProfileFollowUp
+from plugin.onboarding.profile import ProfileScore, profile_score
+from plugin.onboarding.texts import checklist_labels, profile_how, render
+from plugin.people.models import Person
+from plugin.settings import RuntimeSettings
+
+RECHECK_INTERVAL = dt.timedelta(days=1)
+FOLLOW_UP_AFTER_LAST_NUDGE = dt.timedelta(days=14)
+
+
+def _days(n: int) -> dt.timedelta:
+    return dt.timedelta(days=n)
+
+
+def start_follow_up(
+    session: Any,
+    person_id: int,
+    user_id: str,
+    invitation: Invitation,
+    score: ProfileScore,
+    runtime: RuntimeSettings,
+) -> ProfileFollowUp:
+    """Create (once per person) the follow-up row of someone who just arrived."""
+    existing = session.scalar(select(ProfileFollowUp).where(ProfileFollowUp.person_id == person_id))
+    if existing is not None:
+        return existing
+    joined_at = invitation.joined_at or clock.now()
+    delays = runtime.profile_nudge_delays_days
+    row = ProfileFollowUp(
+        person_id=person_id,
+        mattermost_user_id=user_id,
+        joined_at=joined_at,
+        score=score.score,
+        missing=list(score.missing),
+        complete=score.complete,
+        completed_at=clock.now() if score.complete else None,
+        checked_at=clock.now(),
+        nudges_sent=0,
+        due_at=None if score.complete or not delays else joined_at + _days(delays[0]),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+@dataclass
+class FollowUpReport:
+    checked: int = 0
+    completed: int = 0
+    nudged: int = 0
+    left_alone: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def apply_score(session: Any, row: ProfileFollowUp, score: ProfileScore) -> bool:
+    """Store a fresh score; True when the profile just became complete (audited)."""
+    row.score = score.score
+    row.missing = list(score.missing)
+    row.checked_at = clock.now()
+    if score.complete and not row.complete:
+        row.complete = True
+        row.completed_at = clock.now()
+        row.due_at = None
+        record(
+            session,
+            actor="envol",
+            action="profile.completed",
+            subject_type="person",
+            subject_id=row.person_id,
+            details={"nudges_sent": row.nudges_sent},
+        )
+        return True
+    return False
+
+
+def follow_up_profiles(env: CycleEnvironment) -> FollowUpReport:
+    report = FollowUpReport()
+    now = clock.now()
+    with transaction(env.sessions) as session:
+        ids = claim_due(
+            session,
+            ProfileFollowUp,
+            owner=env.owner,
+            lease=env.lease,
+            now=now,
+            limit=env.batch_size,
+            where=ProfileFollowUp.complete.is_(False),
+        )
+    if not ids:
+        return report
+    try:
+        with env.sessions() as session:
+            rows = session.execute(
+                select(ProfileFollowUp, Person.first_name, Person.language)
+                .join(Person, Person.id == ProfileFollowUp.person_id)
+                .where(ProfileFollowUp.id.in_(ids))
+            ).all()
+            work = [(r.id, r.mattermost_user_id, first, lang.value) for r, first, lang in rows]
+        users = {str(u["id"]): u for u in env.mm.get_users_by_ids([w[1] for w in work])}
+        for follow_up_id, user_id, first_name, language in work:
+            report.checked += 1
+            try:
+                _follow_one(env, follow_up_id, users.get(user_id), first_name, language, report)
+            except MattermostError as error:
+                report.errors.append(str(error))
+                with transaction(env.sessions) as session:
+                    row = session.get_one(ProfileFollowUp, follow_up_id)
+                    row.due_at = clock.now() + dt.timedelta(minutes=10)
+    except MattermostError as error:
+        report.errors.append(str(error))
+    finally:
+        with transaction(env.sessions) as session:
+            release(session, ProfileFollowUp, ids, env.owner)
+    return report
+
+
+def _follow_one(
+    env: CycleEnvironment,
+    follow_up_id: int,
+    user: Mapping[str, Any] | None,
+    first_name: str,
+    language: str,
+    report: FollowUpReport,
+) -> None:
+    now = clock.now()
+    delays = env.runtime.profile_nudge_delays_days
+    with transaction(env.sessions) as session:
+        if not still_mine(session, ProfileFollowUp, follow_up_id, env.owner, now, env.lease):
+            return
+        row = session.get_one(ProfileFollowUp, follow_up_id)
+        if user is None or user.get("delete_at"):
+            row.due_at = None  # the account is gone: nothing to follow
+            report.left_alone += 1
+            return
+        score = profile_score(user)
+        if apply_score(session, row, score):
+            report.completed += 1
+            return
+        nudge_number = row.nudges_sent + 1
+        nudge_due = (
+            row.joined_at + _days(delays[row.nudges_sent])
+            if row.nudges_sent < len(delays)
+            else None
+        )
+        person_id, joined_at = row.person_id, row.joined_at
+        if nudge_due is None:
+            last = joined_at + _days(delays[-1]) if delays else joined_at
+            if now >= last + FOLLOW_UP_AFTER_LAST_NUDGE:
+                row.due_at = None
+                report.left_alone += 1
+            else:
+                row.due_at = now + RECHECK_INTERVAL
+            return
+        if now < nudge_due:
+            row.due_at = nudge_due
+            return
+    locale = catalogue.pick_language(
+        str(user.get("locale") or ""), language, default=env.runtime.default_language
+    )
+
+    def count_nudge(session: Session, outcome: DmOutcome) -> None:
+        row = session.get_one(ProfileFollowUp, follow_up_id)
+        row.nudges_sent = max(row.nudges_sent, nudge_number)
+        if row.nudges_sent < len(delays):
+            row.due_at = row.joined_at + _days(delays[row.nudges_sent])
+        else:
+            row.due_at = clock.now() + RECHECK_INTERVAL
+        if outcome is DmOutcome.SENT:
+            report.nudged += 1
+            record(
+                session,
+                actor="envol",
+                action="profile.nudged",
+                subject_type="person",
+                subject_id=person_id,
+                details={"nudge": nudge_number, "score": score.score},
+            )
+
+    send_dm_once(
+        env,
+        f"nudge:{person_id}:{nudge_number}",
+        kind="profile_nudge",
+        user_id=str(user["id"]),
+        message=nudge_text(env, user, first_name, score, locale),
+        person_id=person_id,
+        then=count_nudge,
+    )
+
+
+def nudge_text(
+    env: CycleEnvironment,
+    user: Mapping[str, Any],
+    first_name: str,
+    score: ProfileScore,
+    language: str,
+) -> str:
+    labels = checklist_labels(language)
+    return render(
+        "nudge",
+        language,
+        first_name=str(user.get("first_name") or first_name),
+        score=score.score,
+        missing=[labels[item] for item in score.missing],
+        profile_how=profile_how(env, language),
+    )

@@ -1,0 +1,169 @@
+"""The pieces on their own: planning, the lifecycle, leases, the outbox, pacing, estimates."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from plugin import clock
+from plugin.audit.models import AuditEvent
+from plugin.cohorts.models import Cohort, Wave, WaveHandoff
+from plugin.invitations import outbox
+from plugin.invitations.leases import claim_due, still_mine
+from plugin.invitations.lifecycle import IllegalTransition, scrub, transition
+from plugin.invitations.models import (
+    Invitation,
+    InvitationState,
+    InvitationStrategy,
+    OutboundChannel,
+)
+from plugin.invitations.service import plan_wave_invitations
+from plugin.invitations.strategies import estimate_duration, take_invite_budget
+from plugin.people.models import Person
+
+
+def _wave_with_people(session: Session, count: int) -> int:
+    cohort = Cohort(name="c")
+    session.add(cohort)
+    session.flush()
+    wave = Wave(name="w", cohort_id=cohort.id)
+    session.add(wave)
+    session.flush()
+    session.execute(
+        insert(Person),
+        [{"email": f"p{n}@x.test", "first_name": "P", "last_name": str(n)} for n in range(count)],
+    )
+    ids = list(session.scalars(select(Person.id)))
+    session.execute(insert(WaveHandoff), [{"wave_id": wave.id, "person_id": i} for i in ids])
+    return wave.id
+
+
+def test_planning_is_idempotent_one_row_per_person_and_wave(
+    db_session: Session, frozen_clock: clock.FrozenClock
+) -> None:
+    wave_id = _wave_with_people(db_session, 5)
+    assert plan_wave_invitations(db_session, wave_id) == 5
+    assert plan_wave_invitations(db_session, wave_id) == 0
+    rows = list(db_session.scalars(select(Invitation)))
+    assert len(rows) == 5 and {r.state for r in rows} == {InvitationState.PLANNED}
+    assert all(r.due_at == frozen_clock() for r in rows)
+
+
+def test_transitions_are_checked_and_audited(db_session: Session, frozen_clock: object) -> None:
+    wave_id = _wave_with_people(db_session, 1)
+    plan_wave_invitations(db_session, wave_id)
+    invitation = db_session.scalars(select(Invitation)).one()
+    with pytest.raises(IllegalTransition):
+        transition(db_session, invitation, InvitationState.ACTIVATED)
+    invitation.strategy = InvitationStrategy.ENVOL_EMAIL
+    transition(db_session, invitation, InvitationState.SENT)
+    transition(db_session, invitation, InvitationState.FAILED, reason="550 for bob@x.test")
+    assert invitation.failure_reason == "550 for ***"
+    db_session.flush()
+    events = db_session.scalars(
+        select(AuditEvent).where(AuditEvent.subject_type == "invitation")
+    ).all()
+    assert [e.action for e in events] == ["invitation.sent", "invitation.failed"]
+    assert events[1].details["from"] == "sent" and "bob@" not in events[1].reason
+
+
+def test_two_claimers_never_get_the_same_row_and_an_expired_lease_is_taken_over(
+    db_session: Session, frozen_clock: clock.FrozenClock
+) -> None:
+    wave_id = _wave_with_people(db_session, 10)
+    plan_wave_invitations(db_session, wave_id)
+    now = clock.now()
+    first = claim_due(db_session, Invitation, owner="a", now=now, limit=6)
+    second = claim_due(db_session, Invitation, owner="b", now=now, limit=6)
+    assert len(first) == 6 and len(second) == 4 and not set(first) & set(second)
+    later = now + dt.timedelta(minutes=11)
+    third = claim_due(db_session, Invitation, owner="c", now=later, limit=20)
+    assert sorted(third) == sorted(first + second)
+    assert not still_mine(db_session, Invitation, first[0], "a", later)
+    assert still_mine(db_session, Invitation, first[0], "c", later)
+
+
+def test_the_outbox_tells_a_fresh_send_from_a_done_or_interrupted_one(
+    db_session: Session, frozen_clock: object
+) -> None:
+    begun = outbox.begin(db_session, "k:1", kind="x", channel=OutboundChannel.SMTP, owner="a")
+    assert begun.outcome is outbox.Begin.PROCEED
+    again = outbox.begin(db_session, "k:1", kind="x", channel=OutboundChannel.SMTP, owner="b")
+    assert again.outcome is outbox.Begin.INTERRUPTED
+    outbox.fail(db_session, again.message, "451 later", temporary=True)
+    assert (
+        outbox.begin(db_session, "k:1", kind="x", channel=OutboundChannel.SMTP, owner="b").outcome
+        is outbox.Begin.PROCEED
+    )
+    outbox.finish(db_session, again.message, "<id@x>")
+    assert (
+        outbox.begin(db_session, "k:1", kind="x", channel=OutboundChannel.SMTP, owner="c").outcome
+        is outbox.Begin.DONE
+    )
+
+
+def test_the_mattermost_invitation_allowance_is_20_an_hour(
+    db_session: Session, frozen_clock: clock.FrozenClock
+) -> None:
+    now = clock.now()
+    assert take_invite_budget(db_session, "bot", 15, now) == 15
+    assert take_invite_budget(db_session, "bot", 15, now) == 5
+    assert take_invite_budget(db_session, "bot", 15, now + dt.timedelta(minutes=3)) == 1
+    assert take_invite_budget(db_session, "bot", 50, now + dt.timedelta(hours=5)) == 20
+
+
+def test_the_duration_estimate_recommends_envol_email_for_a_big_wave() -> None:
+    slow = estimate_duration(InvitationStrategy.MATTERMOST_EMAIL, 1500)
+    assert slow.duration == dt.timedelta(hours=75) and slow.too_slow
+    assert "envol_email" in slow.describe()
+    fast = estimate_duration(InvitationStrategy.ENVOL_EMAIL, 1500)
+    assert not fast.too_slow and fast.duration < dt.timedelta(minutes=5)
+
+
+def test_scrub_masks_addresses() -> None:
+    assert scrub("invalid: jean.dupont@acme.fr, then <a@b.c>") == "invalid: ***, then <***>"
+
+
+def test_the_demo_counts_deliveries_by_key_from_the_outside() -> None:
+    from email.message import EmailMessage
+
+    from plugin.invitations.demo import delivered_counts
+
+    mails = []
+    for key in ("invite:1:0", "invite:1:0", "invite:2:0"):
+        message = EmailMessage()
+        message["X-Envol-Key"] = key
+        mails.append(message)
+    posts = [
+        {"props": {"envol_marker": "welcome:1"}},
+        {"props": {"envol_marker": "welcome:1"}, "delete_at": 5},
+        {"props": {}},
+    ]
+    counts = delivered_counts(mails, posts)
+    assert counts["emails"] == {"invite:1:0": 2, "invite:2:0": 1}
+    assert counts["dms"] == {"welcome:1": 1}
+
+
+def test_forgetting_a_person_keeps_an_anonymous_invitation_and_deletes_what_was_sent(
+    db_session: Session, frozen_clock: object
+) -> None:
+    from plugin.invitations.models import OutboundMessage
+    from plugin.people.forget import forget_person
+
+    wave_id = _wave_with_people(db_session, 2)
+    plan_wave_invitations(db_session, wave_id)
+    person = db_session.scalars(select(Person).where(Person.email == "p0@x.test")).one()
+    outbox.begin(
+        db_session, "welcome:x", kind="welcome", channel=OutboundChannel.DIRECT_MESSAGE,
+        owner="a", person_id=person.id,
+    )  # fmt: skip
+    db_session.flush()
+    report = forget_person(db_session, "p0@x.test", actor="test")
+    assert report.counts["invitations anonymised"] == 1
+    assert report.counts["messages sent deleted"] == 1
+    invitations = db_session.scalars(select(Invitation)).all()
+    assert len(invitations) == 2 and sum(i.person_id is None for i in invitations) == 1
+    assert db_session.scalars(select(OutboundMessage)).all() == []

@@ -1,0 +1,66 @@
+"""The managers' weekly digest, and the CLI over a real cycle."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from click.testing import CliRunner
+
+from plugin.app import EnvolContext
+from plugin.cli import root
+from plugin.clock import FrozenClock
+from plugin.onboarding.cycle import run_once
+from plugin.onboarding.digest import send_manager_digests
+from plugin.sandbox import Sandbox
+from tests.invitations.world import build_scene, environment, markers
+from tests.support.smtp import SmtpServer
+
+
+def test_each_manager_gets_one_digest_a_week_listing_incomplete_profiles(
+    sandbox: Sandbox,
+    envol_context: EnvolContext,
+    smtp_server: SmtpServer,
+    frozen_clock: FrozenClock,
+) -> None:
+    scene = build_scene(sandbox, envol_context.sessions, people=9, existing_every=2, managers=1)
+    env = lambda: environment(  # noqa: E731
+        sandbox, envol_context.sessions, smtp_url=smtp_server.url
+    )
+    run_once(env(), digests=False)
+    report = send_manager_digests(env())
+    assert report.sent == 1
+    manager_user = scene.existing_user_ids[scene.manager_ids[0]]
+    (post,) = [
+        p
+        for p in sandbox.state.posts.values()
+        if (p.get("props") or {}).get("envol_marker", "").startswith("digest:")
+    ]
+    assert manager_user in sandbox.state.channels[post["channel_id"]]["name"]
+    assert "Prénom2 Nom2" in post["message"] and "Pas encore arrivés (4)" in post["message"]
+    assert send_manager_digests(env()).sent == 0  # same ISO week
+    frozen_clock.advance(dt.timedelta(days=7))
+    assert send_manager_digests(env()).sent == 1
+    assert len(markers(sandbox, "digest:")) == 2
+
+
+def test_status_shows_the_funnel_and_retry_failed_has_a_dry_run(
+    sandbox: Sandbox,
+    envol_context: EnvolContext,
+    smtp_server: SmtpServer,
+    frozen_clock: FrozenClock,
+) -> None:
+    build_scene(sandbox, envol_context.sessions, people=6, existing_every=3, managers=0)
+    smtp_server.handler.reject_permanently.add("person1@acme.test")
+    run_once(environment(sandbox, envol_context.sessions, smtp_url=smtp_server.url))
+    runner = CliRunner()
+    result = runner.invoke(root, ["invitations", "status", "--wave", "pilote"])
+    assert result.exit_code == 0, result.output
+    for label in ("planned", "sent", "reminded", "joined", "activated", "profile complete"):
+        assert label in result.output
+    assert "550" in result.output and "retry-failed" in result.output
+    unknown = runner.invoke(root, ["invitations", "status", "--wave", "nope"])
+    assert unknown.exit_code == 1 and "no wave named" in unknown.output
+    dry = runner.invoke(root, ["invitations", "retry-failed", "--dry-run"])
+    assert dry.exit_code == 0 and "would retry 1" in dry.output
+    again = runner.invoke(root, ["invitations", "status"])
+    assert "failed: 1" in again.output
