@@ -26,10 +26,10 @@ from sqlalchemy import func, select
 from plugin import clock
 from plugin.campaigns.dispatcher import CampaignDispatcher, DispatchPolicy
 from plugin.campaigns.plan import DEFAULT_PLAN_DIR, load_plan
-from plugin.campaigns.rendering import long_date
 from plugin.campaigns.service import calendar, render_settings, status_by_step
 from plugin.campaigns.validation import validate_plan
 from plugin.db import transaction
+from plugin.i18n import long_date
 from plugin.mail.config import SmtpConfig
 from plugin.mail.message import Address
 from plugin.mail.sender import SmtpMailer
@@ -102,106 +102,93 @@ def step_campaign(run: DemoRun) -> None:
             f"[yellow]launch day moved to {launch} for the demo (the configured one is "
             "less than 50 days away)[/]"
         )
-    frozen = clock.FrozenClock(start)
-    clock.set_source(frozen)
-    try:
-        with transaction(context.sessions) as session:
-            if not session.scalar(select(func.count()).select_from(Person)):
-                console.print(
-                    "[yellow]no roster imported: the campaign step needs the people step[/]"
-                )
-                return
-            report = validate_plan(
-                session,
-                plan,
-                launch_date=launch,
-                now=clock.now(),
-                settings=settings,
-                default_from="envol@localhost",
-                render_for_every_recipient=False,
-            )
-            entries = calendar(session, plan, launch)
-        table = Table(title=f"Communication plan — launch {long_date(launch, 'en')}")
-        for column in ("date", "when", "step", "audience", "size", "channel", "sender"):
-            table.add_column(column, justify="right" if column == "size" else "left")
-        for entry in entries:
-            sender = plan.senders.get(entry.step.sender)
-            table.add_row(
-                f"{entry.local_due:%a %d/%m %H:%M}",
-                entry.step.when.label(),
-                entry.step.key,
-                entry.step.audience,
-                "?" if entry.audience_size is None else f"{entry.audience_size:,}",
-                entry.step.channel.value,
-                sender.name.get("fr") if sender else "each one's manager",
-            )
-        console.print(table)
-        console.print(
-            f"validation: {len(report.errors)} error(s), {len(report.warnings)} warning(s)"
+    frozen = run.clock
+    frozen.set(start)
+    with transaction(context.sessions) as session:
+        if not session.scalar(select(func.count()).select_from(Person)):
+            console.print("[yellow]no roster imported: the campaign step needs the people step[/]")
+            return
+        report = validate_plan(
+            session,
+            plan,
+            launch_date=launch,
+            now=clock.now(),
+            settings=settings,
+            default_from="envol@localhost",
+            render_for_every_recipient=False,
         )
-        for problem in report.problems[:5]:
-            console.print(f"  {problem}")
+        entries = calendar(session, plan, launch)
+    table = Table(title=f"Communication plan — launch {long_date(launch, 'en', weekday=True)}")
+    for column in ("date", "when", "step", "audience", "size", "channel", "sender"):
+        table.add_column(column, justify="right" if column == "size" else "left")
+    for entry in entries:
+        sender = plan.senders.get(entry.step.sender)
+        table.add_row(
+            f"{entry.local_due:%a %d/%m %H:%M}",
+            entry.step.when.label(),
+            entry.step.key,
+            entry.step.audience,
+            "?" if entry.audience_size is None else f"{entry.audience_size:,}",
+            entry.step.channel.value,
+            sender.name.get("fr") if sender else "each one's manager",
+        )
+    console.print(table)
+    console.print(f"validation: {len(report.errors)} error(s), {len(report.warnings)} warning(s)")
+    for problem in report.problems[:5]:
+        console.print(f"  {problem}")
 
-        waves = run.state.get("waves") or []
-        audience = f"wave:{waves[0]}" if waves else "managers"
-        demo_plan = load_plan(_demo_plan_dir(run, audience))
-        inbox = _Inbox()
-        port = _free_port()
-        controller = Controller(inbox, hostname="127.0.0.1", port=port, ready_timeout=10)
-        controller.start()
-        began = time.monotonic()
-        try:
-            day = start
-            end = dt.datetime.combine(launch + dt.timedelta(days=8), dt.time(12), tzinfo=dt.UTC)
-            runs = 0
-            while day <= end:
-                frozen.set(day)
-                CampaignDispatcher(
-                    context.sessions,
-                    demo_plan,
-                    settings,
-                    mail_from=Address("envol@localhost", "Envol"),
-                    mailer_factory=lambda: SmtpMailer(
-                        SmtpConfig.from_url(f"smtp://127.0.0.1:{port}")
-                    ),
-                    platform=None,
-                    policy=DispatchPolicy(batch_size=500),
-                ).run()
-                runs += 1
-                day += dt.timedelta(hours=6)  # the beat every minute, compressed to 4 a day
-        finally:
-            controller.stop()
-        elapsed = time.monotonic() - began
-        with transaction(context.sessions) as session:
-            statuses = status_by_step(session, demo_plan)
-        received = inbox.received
-        duplicates = len(received) - len({(r[0], r[1]) for r in received})
-        console.print(
-            f"campaign sent to {audience} on an accelerated clock: {runs} dispatcher "
-            f"runs over {(end - start).days} days, in {elapsed:.1f}s of real time"
-        )
-        status_table = Table(title="envol campaign status")
-        for column in ("step", "sent", "failed", "skipped"):
-            status_table.add_column(column, justify="left" if column == "step" else "right")
-        for status in statuses:
-            status_table.add_row(
-                status.step_key, *(f"{status.count(c):,}" for c in ("sent", "failed", "skipped"))
-            )
-        console.print(status_table)
-        languages = Counter(language for _, _, language, _ in received)
-        console.print(
-            f"{len(received):,} e-mails received by the SMTP server "
-            f"({', '.join(f'{n:,} {lang}' for lang, n in sorted(languages.items()))}), "
-            f"{duplicates} duplicate(s)"
-        )
-        for language, message in sorted(inbox.samples.items()):
-            body = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
-            console.print(
-                f"[bold]{language}[/] sample — Subject: {message['Subject']}", markup=True
-            )
-            console.print("  " + "\n  ".join(body.strip().splitlines()[:4]), markup=False)
-        run.state["campaign_emails_sent"] = len(received)
+    waves = run.state.get("waves") or []
+    audience = f"wave:{waves[0]}" if waves else "managers"
+    demo_plan = load_plan(_demo_plan_dir(run, audience))
+    inbox = _Inbox()
+    port = _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, ready_timeout=10)
+    controller.start()
+    began = time.monotonic()
+    try:
+        day = start
+        end = dt.datetime.combine(launch + dt.timedelta(days=8), dt.time(12), tzinfo=dt.UTC)
+        runs = 0
+        while day <= end:
+            frozen.set(day)
+            CampaignDispatcher(
+                context.sessions,
+                demo_plan,
+                settings,
+                mail_from=Address("envol@localhost", "Envol"),
+                mailer_factory=lambda: SmtpMailer(SmtpConfig.from_url(f"smtp://127.0.0.1:{port}")),
+                platform=None,
+                policy=DispatchPolicy(batch_size=500),
+            ).run()
+            runs += 1
+            day += dt.timedelta(hours=6)  # the beat every minute, compressed to 4 a day
     finally:
-        # Time goes on from where the campaign ended, for the steps after this one.
-        stop, real_stop = frozen(), time.monotonic()
-        clock.set_source(lambda: stop + dt.timedelta(seconds=time.monotonic() - real_stop))
+        controller.stop()
+    elapsed = time.monotonic() - began
+    with transaction(context.sessions) as session:
+        statuses = status_by_step(session, demo_plan)
+    received = inbox.received
+    duplicates = len(received) - len({(r[0], r[1]) for r in received})
+    console.print(
+        f"campaign sent to {audience} on an accelerated clock: {runs} dispatcher "
+        f"runs over {(end - start).days} days, in {elapsed:.1f}s of real time"
+    )
+    status_table = Table(title="envol campaign status")
+    for column in ("step", "sent", "failed", "skipped"):
+        status_table.add_column(column, justify="left" if column == "step" else "right")
+    for status in statuses:
+        status_table.add_row(
+            status.step_key, *(f"{status.count(c):,}" for c in ("sent", "failed", "skipped"))
+        )
+    console.print(status_table)
+    languages = Counter(language for _, _, language, _ in received)
+    console.print(
+        f"{len(received):,} e-mails received by the SMTP server "
+        f"({', '.join(f'{n:,} {lang}' for lang, n in sorted(languages.items()))}), "
+        f"{duplicates} duplicate(s)"
+    )
+    for language, message in sorted(inbox.samples.items()):
+        body = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+        console.print(f"[bold]{language}[/] sample — Subject: {message['Subject']}", markup=True)
+        console.print("  " + "\n  ".join(body.strip().splitlines()[:4]), markup=False)
+    run.state["campaign_emails_sent"] = len(received)

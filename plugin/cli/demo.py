@@ -7,10 +7,9 @@ from pathlib import Path
 import click
 
 from plugin import clock
-from plugin.app import build_context, set_context
 from plugin.cli.base import console
 from plugin.demo.runner import DemoRun, run_demo
-from plugin.settings import load_deploy_settings
+from plugin.demo.stage import DemoStage
 
 
 @click.command("demo")
@@ -31,22 +30,22 @@ def demo(people: int, seed: int, faults: bool, workdir: Path) -> None:
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
-    settings = load_deploy_settings(
-        database_url=f"sqlite:///{workdir / 'envol.db'}",
-        broker_url=f"sqla+sqlite:///{workdir / 'broker.db'}",
-    )
-    context = build_context(settings)
-    set_context(context)
-    run = DemoRun(
-        context=context,
-        console=console,
-        workdir=workdir,
-        people=people,
-        seed=seed,
-        faults=faults,
-        started=clock.now(),
-    )
-    elapsed = run_demo(run)
+    stage = DemoStage.start(workdir.resolve(), seed=seed, faults=faults)
+    try:
+        run = DemoRun(
+            context=stage.context(),
+            console=console,
+            workdir=workdir,
+            people=people,
+            seed=seed,
+            faults=faults,
+            started=clock.now(),
+            stage=stage,
+            state={"sandbox": stage.sandbox, "mail": stage.mail},
+        )
+        elapsed = run_demo(run)
+    finally:
+        stage.stop()
     console.print(f"\n[bold green]demo finished in {elapsed:.1f}s[/]; outputs in {workdir}/")
 
 

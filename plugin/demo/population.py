@@ -69,6 +69,7 @@ from plugin.demo.simulation_log import (
     SurveyAnswer,
     Visit,
 )
+from plugin.mattermost import MARKER_PROP
 from plugin.sandbox import Sandbox, SandboxCallFailed, SimulatedUser
 
 JSON = dict[str, Any]
@@ -981,8 +982,7 @@ class Population:
             self._recent_roots.setdefault(
                 channel_id, deque(maxlen=RECENT_POSTS_PER_CHANNEL)
             ).append(ref)
-        attachments = (post.get("props") or {}).get("attachments") or []
-        if any(attachment.get("actions") for attachment in attachments):
+        if _asks_everyone(post, self.sandbox.state.channels.get(channel_id) or {}):
             self._interactive.append(ref)
         return ref
 
@@ -1000,6 +1000,17 @@ class Population:
 
 
 # ====================================================================== choosing answers
+
+
+def _asks_everyone(post: JSON, channel: JSON) -> bool:
+    """A post with buttons meant for its readers: a poll, or anything the bot sends in a DM
+    (the launch survey). The animators' buttons on support tickets are not for everyone."""
+    props = post.get("props") or {}
+    if not any(a.get("actions") for a in props.get("attachments") or []):
+        return False
+    if channel.get("type") == "D":
+        return True
+    return "envol_poll" in props or str(props.get(MARKER_PROP, "")).startswith("poll-")
 
 
 def _team_name(state: Any) -> Callable[[str], str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import time
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -26,6 +25,9 @@ from plugin.reports.weekly import claim_week, deliver, iso_week
 
 if TYPE_CHECKING:
     from plugin.demo.runner import DemoRun
+    from plugin.metrics.models import MetricsSnapshot
+    from plugin.sandbox import Sandbox
+    from plugin.settings import RuntimeSettings
 
 PEOPLE_PER_WAVE = 40  # simulated people per wave: enough for real charts, quick to play
 _DEPARTMENTS = ("Ventes", "Informatique", "RH", "Production", "Finance")
@@ -127,6 +129,58 @@ def _play_week(
             sim.visit(person)
 
 
+def _simulate_weeks(
+    run: DemoRun,
+    sandbox: Sandbox,
+    session: Session,
+    mm: MattermostClient,
+    team: dict[str, Any],
+    general_id: str,
+    rng: random.Random,
+) -> MetricsSnapshot:
+    """Four weeks of a small launch, for this step run on its own (without the launch step)."""
+    settings = run.context.runtime.current
+    waves = list(session.scalars(select(Wave).order_by(Wave.position).limit(2)))
+    if not waves or not _wave_people(session, waves[0]):
+        waves = _small_roster(session)
+    sim = LaunchSimulation(sandbox, session, team)
+    roots: list[str] = []
+    for index, wave in enumerate(waves):
+        people = _wave_people(session, wave)
+        for person in people:
+            sim.invite(person, wave.id)
+        for week in range(4 - 2 * index):  # the second wave starts two weeks later
+            _play_week(sim, people, week, general_id, rng, roots)
+        if index == 0:
+            for _ in range(2):
+                take_snapshot(session, mm, settings)
+                run.clock.advance(dt.timedelta(days=7))
+    take_snapshot(session, mm, settings)
+    run.clock.advance(dt.timedelta(days=7))
+    for person_group in (_wave_people(session, w) for w in waves):
+        _play_week(sim, person_group, 3, general_id, rng, roots)
+    return take_snapshot(session, mm, settings)
+
+
+def _report(
+    run: DemoRun, session: Session, snapshot: MetricsSnapshot, settings: RuntimeSettings
+) -> None:
+    run.console.print(
+        f"snapshot of {snapshot.day}: {snapshot.requests} requests to Mattermost "
+        f"(fewest possible {snapshot.minimum_requests})"
+    )
+    for row in group_rows(session, snapshot, "wave"):
+        run.console.print(
+            f"  {row.label}: {row.invited} invited → {row.joined} joined "
+            f"({pct(percent(row.joined, row.invited))}) → "
+            f"{row.profile_complete} complete profiles → {row.active_7d} active "
+            f"→ {row.contributed_7d} contributors this week"
+        )
+    data = load_report_data(session, company=settings.company_name, lang=settings.default_language)
+    page = write_html(data, settings, run.workdir / "rapport-adoption.html")
+    run.console.print(f"HTML report: {page.resolve()}")
+
+
 def step_metrics(run: DemoRun) -> None:
     from plugin.sandbox import Sandbox
 
@@ -136,49 +190,18 @@ def step_metrics(run: DemoRun) -> None:
         sandbox = Sandbox.start(contract=False, seed=run.seed)
     assert isinstance(sandbox, Sandbox)
     settings = run.context.runtime.current
-    frozen = clock.FrozenClock(clock.now())
-    clock.set_source(frozen)
     rng = random.Random(run.seed)
     try:
         team, general_id, committee_id = _team_and_channels(sandbox, settings)
         with MattermostClient(sandbox.url, sandbox.admin_token) as mm:
             with transaction(run.context.sessions) as session:
-                waves = list(session.scalars(select(Wave).order_by(Wave.position).limit(2)))
-                if not waves or not _wave_people(session, waves[0]):
-                    waves = _small_roster(session)
-                sim = LaunchSimulation(sandbox, session, team)
-                roots: list[str] = []
-                for index, wave in enumerate(waves):
-                    people = _wave_people(session, wave)
-                    for person in people:
-                        sim.invite(person, wave.id)
-                    for week in range(4 - 2 * index):  # the second wave starts two weeks later
-                        _play_week(sim, people, week, general_id, rng, roots)
-                    if index == 0:
-                        for _ in range(2):
-                            take_snapshot(session, mm, settings)
-                            frozen.advance(dt.timedelta(days=7))
-                take_snapshot(session, mm, settings)
-                frozen.advance(dt.timedelta(days=7))
-                for person_group in (_wave_people(session, w) for w in waves):
-                    _play_week(sim, person_group, 3, general_id, rng, roots)
-                snapshot = take_snapshot(session, mm, settings)
-                run.console.print(
-                    f"snapshot of {snapshot.day}: {snapshot.requests} requests to Mattermost "
-                    f"(fewest possible {snapshot.minimum_requests})"
-                )
-                for row in group_rows(session, snapshot, "wave"):
-                    run.console.print(
-                        f"  {row.label}: {row.invited} invited → {row.joined} joined "
-                        f"({pct(percent(row.joined, row.invited))}) → "
-                        f"{row.profile_complete} complete profiles → {row.active_7d} active "
-                        f"→ {row.contributed_7d} contributors this week"
-                    )
-                data = load_report_data(
-                    session, company=settings.company_name, lang=settings.default_language
-                )
-                page = write_html(data, settings, run.workdir / "rapport-adoption.html")
-                run.console.print(f"HTML report: {page.resolve()}")
+                if run.state.get("launch_snapshots"):
+                    # The launch step lived through the weeks and took the snapshots.
+                    snapshot = take_snapshot(session, mm, settings)
+                    _report(run, session, snapshot, settings)
+                else:
+                    snapshot = _simulate_weeks(run, sandbox, session, mm, team, general_id, rng)
+                    _report(run, session, snapshot, settings)
             report_week = iso_week(clock.now())
             with transaction(run.context.sessions) as session:
                 claim_week(session, report_week)
@@ -197,8 +220,5 @@ def step_metrics(run: DemoRun) -> None:
         run.console.print(posted["message"], markup=False)
         run.state["metrics_committee_channel_id"] = committee_id
     finally:
-        # Time goes on from where the simulated weeks ended, for the steps after this one.
-        end, real_end = frozen(), time.monotonic()
-        clock.set_source(lambda: end + dt.timedelta(seconds=time.monotonic() - real_end))
         if own_sandbox:
             sandbox.stop()

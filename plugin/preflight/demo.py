@@ -1,5 +1,5 @@
-"""Demo step: preflight on a fresh sandbox (Team Edition, 50 people per team), then again
-after Envol's adapter has applied the config changes it recommends."""
+"""Demo step: preflight on a fresh server (Team Edition, 50 people per team), the fixes an admin
+makes, preflight again, and from then on Envol acts as its bot."""
 
 from __future__ import annotations
 
@@ -16,11 +16,12 @@ def step_preflight(run: DemoRun) -> None:
     from plugin.cli.preflight import render
     from plugin.sandbox import Sandbox
 
-    sandbox = Sandbox.start(contract=False, seed=run.seed)
+    shared = run.state.get("sandbox")
+    sandbox = (
+        shared if isinstance(shared, Sandbox) else Sandbox.start(contract=False, seed=run.seed)
+    )
     try:
-        deploy = run.context.settings.model_copy(
-            update={"mattermost_url": sandbox.url, "public_url": "http://127.0.0.1:8080"}
-        )
+        deploy = run.context.settings.model_copy(update={"mattermost_url": sandbox.url})
         pilot = max(1, run.people // 10)
         cohorts = (pilot, run.people - pilot) if run.people > pilot else (pilot,)
         with MattermostClient(sandbox.url, sandbox.admin_token) as client:
@@ -35,16 +36,23 @@ def step_preflight(run: DemoRun) -> None:
                     "TeamSettings": {"MaxUsersPerTeam": max(100, 2 * sum(cohorts))},
                     "ServiceSettings": {
                         "EnableBotAccountCreation": True,
+                        "EnableUserAccessTokens": True,
                         "AllowedUntrustedInternalConnections": "127.0.0.1",
                     },
                 }
             )
-            client.create_bot(ctx.settings.bot_username, "Envol")
+            bot = client.create_bot(ctx.settings.bot_username, "Envol")
             again = run_preflight(
                 PreflightContext(client=client, deploy=deploy, cohort_sizes=cohorts)
             )
         verdict = "[red]still blocked[/]" if again.blocked else "[green]nothing blocks[/]"
         run.console.print(f"after the config changes and the bot: {verdict}")
         run.state["preflight_blocked"] = again.blocked
+        if run.stage is not None:
+            # As the README asks: the bot gets the system admin role and a token for Envol.
+            sandbox.make_system_admin(bot["user_id"])
+            run.context = run.stage.use_token(sandbox.create_token(bot["user_id"]))
+            run.console.print(f"Envol now acts as @{ctx.settings.bot_username} (system admin bot)")
     finally:
-        sandbox.stop()
+        if sandbox is not shared:
+            sandbox.stop()

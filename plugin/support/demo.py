@@ -189,7 +189,14 @@ def _play(
     )
     alice.click(offer["id"], alice.find_action(offer["id"], "Envoyer ma demande quand même"))
     _drain(queue)
-    root = next(p for p in sandbox.posts_in(support) if not p.get("root_id"))
+    # The ticket: the newest thread in ~support that carries the animators' buttons (the
+    # channel also holds the pinned guides and, in the whole demo, other people's tickets).
+    root = next(
+        p
+        for p in reversed(sandbox.posts_in(support))
+        if not p.get("root_id")
+        and any(a.get("actions") for a in p.get("props", {}).get("attachments", []))
+    )
     say(f"posted in ~support: {root['message']}", markup=False)
     bob.click(root["id"], bob.find_action(root["id"], "Je m'en occupe"))
     bob.click(root["id"], bob.find_action(root["id"], "Répondre"))

@@ -20,6 +20,7 @@ from plugin.demo.arrivals import (
 from plugin.demo.population import username_for
 from plugin.demo.profiles import FAST, LAGGING, BehaviourProfile, profile_for
 from plugin.demo.simulation_log import SimulationLog
+from plugin.mattermost import MARKER_PROP
 from plugin.sandbox import Sandbox
 from tests.demo.conftest import (
     FAST_DEPARTMENTS,
@@ -295,7 +296,11 @@ def _bot_post(
                 user_id=bot_id,
                 channel_id=channel_id,
                 message=f"Sondage {key}",
-                props={"attachments": [{"text": key, "actions": actions}]},
+                # Marked like Envol's polls: people answer polls, not any button they see.
+                props={
+                    "attachments": [{"text": key, "actions": actions}],
+                    MARKER_PROP: f"poll-{key}",
+                },
             )
         )
 
@@ -533,3 +538,36 @@ def test_server_faults_cost_retries_not_the_simulation(sandbox: Sandbox, frozen_
     # Everyone counted as joined really is in the team.
     members = sandbox.team_member_ids(scene.team["id"])
     assert {a.user_id for a in log.acceptances} <= members
+
+
+def test_buttons_meant_for_animators_are_left_alone(scene: Scene) -> None:
+    sandbox = scene.sandbox
+    population = scene.population(seed=8)
+    population.receive(scene.invitations(), START)
+    scene.clock.set(LATER)
+    population.accept_invitations(LATER)
+    bot, _ = _bot(sandbox, scene.team)
+    town_square = sandbox.channel_by_name(scene.team["id"], "town-square")
+    sandbox.add_channel_member(town_square["id"], bot["user_id"])
+    with sandbox.state.lock:
+        sandbox.state.create_post(
+            user_id=bot["user_id"],
+            channel_id=town_square["id"],
+            message="Ticket #1",
+            props={
+                "attachments": [
+                    {
+                        "actions": [
+                            {
+                                "id": "take",
+                                "name": "Je m'en occupe",
+                                "type": "button",
+                                "integration": {"url": "http://127.0.0.1:9/x", "context": {}},
+                            }
+                        ]
+                    }
+                ]
+            },
+        )
+    assert population.answer_surveys_and_polls(LATER) == []
+    population.close()
