@@ -18,6 +18,13 @@ from bench import Figure
 
 # The benchmarks, in the order of the launch. Add a module name here when you add one.
 BENCHMARKS: list[str] = []
+BENCHMARKS.append("bench_roster_import")
+BENCHMARKS.append("bench_metrics_requests")
+BENCHMARKS.append("bench_slash_command")
+BENCHMARKS.append("bench_adapter_batching")
+BENCHMARKS.append("bench_seed")
+BENCHMARKS.append("bench_smtp")  # connection reuse vs one connection per e-mail
+BENCHMARKS.append("bench_wave_invitations")
 
 
 def _machine() -> str:

@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from celery import Celery, signals
+from celery.schedules import crontab
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,12 @@ log = logging.getLogger(__name__)
 
 # Capability task modules; Celery imports them in the worker.
 TASK_MODULES = ["plugin.tasks"]
+TASK_MODULES.append("plugin.cohorts.tasks")
+TASK_MODULES.append("plugin.campaigns.tasks")
+TASK_MODULES.append("plugin.support.tasks")
+TASK_MODULES.append("plugin.surveys.tasks")
+TASK_MODULES.append("plugin.metrics.tasks")
+TASK_MODULES += ["plugin.invitations.tasks", "plugin.onboarding.tasks"]
 
 celery_app = Celery("envol")
 
@@ -54,6 +61,41 @@ def _transport_options(broker_url: str) -> dict[str, Any]:
 
 # The one beat schedule. Each entry is a dispatcher that claims due rows from the database.
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {}
+# Invitations and onboarding: the database says what is due; a tick older than a minute is
+# dropped (the next one does the same work).
+BEAT_SCHEDULE["invitations-dispatch"] = {
+    "task": "invitations.dispatch",
+    "schedule": 60.0,
+    "options": {"expires": 55},
+}
+BEAT_SCHEDULE["onboarding-cycle"] = {
+    "task": "onboarding.cycle",
+    "schedule": 60.0,
+    "options": {"expires": 55},
+}
+BEAT_SCHEDULE["onboarding-manager-digests"] = {
+    "task": "onboarding.manager_digests",
+    "schedule": 3600.0,
+}
+# The communication plan: what became due is planned and sent; missed ticks catch up.
+BEAT_SCHEDULE["campaigns-dispatch"] = {
+    "task": "campaigns.dispatch",
+    "schedule": 60.0,
+    "options": {"expires": 55},
+}
+BEAT_SCHEDULE["support-remind-animators"] = {"task": "support.remind_animators", "schedule": 900.0}
+BEAT_SCHEDULE["support-count-idea-votes"] = {"task": "support.count_idea_votes", "schedule": 1800.0}
+BEAT_SCHEDULE["surveys-send-due"] = {"task": "surveys.send_due", "schedule": 3600.0}
+# Metrics: one snapshot a day before office hours; the weekly report (Monday morning) posts only
+# when EnableWeeklyReport is on, and once per ISO week whatever the beat does.
+BEAT_SCHEDULE["metrics-daily-snapshot"] = {
+    "task": "metrics.take_daily_snapshot",
+    "schedule": crontab(minute=30, hour=5),
+}
+BEAT_SCHEDULE["metrics-weekly-report"] = {
+    "task": "metrics.post_weekly_report",
+    "schedule": crontab(minute=0, hour=8, day_of_week="mon"),
+}
 
 
 @signals.worker_process_init.connect

@@ -24,7 +24,12 @@ from plugin.models import metadata
 from plugin.settings import load_deploy_settings
 
 # Capability fixtures live in their own pytest plugins; list them here.
-pytest_plugins = ["tests.support.smtp"]
+pytest_plugins = [
+    "tests.support.smtp",
+    "tests.support.sandbox",
+    "tests.support_space.world",
+    "tests.metrics.world",
+]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -72,7 +77,9 @@ def _drop_postgres_database(admin: Engine, url: str) -> None:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """An empty database of each kind, for the whole session, with the models' tables."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'envol.db'}"
@@ -102,8 +109,9 @@ def db_session(db_engine: Engine) -> Iterator[Session]:
     """
     connection = db_engine.connect()
     outer = connection.begin()
-    session = Session(bind=connection, join_transaction_mode="create_savepoint",
-                      expire_on_commit=False)
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
     try:
         yield session
     finally:

@@ -26,6 +26,13 @@ def create_app(
 
     for blueprint in (health.blueprint,):
         app.register_blueprint(blueprint)
+    from webhooks import join as join_page  # the public request-access page
+
+    app.register_blueprint(join_page.blueprint)
+    from webhooks import actions, commands, dialogs  # slash commands, buttons, dialogs
+
+    for blueprint in (commands.blueprint, actions.blueprint, dialogs.blueprint):
+        app.register_blueprint(blueprint)
     return app
 
 

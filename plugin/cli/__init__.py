@@ -12,9 +12,32 @@ from plugin.cli.base import EnvolGroup, console, root
 
 def _register() -> None:
     from plugin.cli import db, demo, plugin_bundle, server
+    from plugin.cli import sandbox as sandbox_cli
 
-    for module in (db, server, plugin_bundle, demo):
+    for module in (db, server, plugin_bundle, demo, sandbox_cli):
         module.register(root)
+    from plugin.cli import people  # roster, people, cohorts, waves, waitlist
+
+    people.register(root)
+    from plugin.cli import campaign  # the launch communication plan
+
+    campaign.register(root)
+    from plugin.cli import support  # slash commands, polls and survey, support requests
+
+    support.register(root)
+    from plugin.cli import brand, seed  # declarative seeding and branding
+
+    seed.register(root)
+    brand.register(root)
+    from plugin.cli import report  # metrics snapshot and gate, adoption reports
+
+    report.register(root)
+    from plugin.cli import invitations  # invitations funnel, retries, onboarding cycle
+
+    invitations.register(root)
+    from plugin.cli import preflight  # envol preflight: what the server allows
+
+    preflight.register(root)
 
 
 _register()
