@@ -28,6 +28,8 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+_BEGIN_IMMEDIATE = "envol_begin_immediate"
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 
@@ -96,10 +98,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            # IMMEDIATE takes the write lock up front: a deferred transaction that reads and
-            # then writes fails at once with "database is locked" when another process wrote
-            # meanwhile (the busy timeout cannot help an upgrade), whereas IMMEDIATE waits.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A unit of work (``transaction()``) takes the write lock up front: a deferred
+            # transaction that reads and then writes fails at once with "database is locked"
+            # when another connection wrote meanwhile (the busy timeout cannot help that
+            # upgrade), whereas IMMEDIATE waits its turn. Reads stay deferred and concurrent.
+            immediate = conn.get_execution_options().get(_BEGIN_IMMEDIATE)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
@@ -114,6 +118,8 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session committed on success and rolled back on any error: one unit of work."""
     session = factory()
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection(execution_options={_BEGIN_IMMEDIATE: True})
     try:
         yield session
         session.commit()
