@@ -164,6 +164,22 @@ class MattermostClient:
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         return self._transport.call(method, path, **kwargs)
 
+    @staticmethod
+    def _found(lookup: Callable[[], JSON]) -> Callable[[], JSON | None]:
+        """For a create whose answer was lost: the object under its unique name, if it exists.
+
+        Names are unique in Mattermost (users, teams, a team's channels), so the lookup tells
+        whether the create was applied; the transport sends it again only when it was not.
+        """
+
+        def already_applied() -> JSON | None:
+            try:
+                return lookup()
+            except NotFound:
+                return None
+
+        return already_applied
+
     def _paged(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[JSON]:
         page = 0
         while True:
@@ -327,7 +343,10 @@ class MattermostClient:
         body: JSON = {"email": email, "username": username, **fields}
         if password is not None:
             body["password"] = password
-        result: JSON = self._call("post", "/users", json=body)
+        result: JSON = self._call(
+            "post", "/users", json=body, idempotent=False,
+            already_applied=self._found(lambda: self.get_user_by_username(username)),
+        )  # fmt: skip
         return result
 
     def patch_user(self, user_id: str, patch: Mapping[str, Any]) -> JSON:
@@ -365,7 +384,10 @@ class MattermostClient:
     def create_bot(self, username: str, display_name: str, description: str = "") -> JSON:
         """``POST /bots``: ``{user_id, username, …}``."""
         body = {"username": username, "display_name": display_name, "description": description}
-        result: JSON = self._call("post", "/bots", json=body)
+        result: JSON = self._call(
+            "post", "/bots", json=body, idempotent=False,
+            already_applied=lambda: self.find_bot(username),
+        )  # fmt: skip
         return result
 
     # ------------------------------------------------------------------ teams
@@ -383,7 +405,10 @@ class MattermostClient:
     def create_team(self, name: str, display_name: str, *, type: str = "I", **fields: Any) -> JSON:
         """``POST /teams``; ``type`` is ``O`` (open) or ``I`` (invite only)."""
         body = {"name": name, "display_name": display_name, "type": type, **fields}
-        result: JSON = self._call("post", "/teams", json=body)
+        result: JSON = self._call(
+            "post", "/teams", json=body, idempotent=False,
+            already_applied=self._found(lambda: self.get_team_by_name(name)),
+        )  # fmt: skip
         return result
 
     def patch_team(self, team_id: str, patch: Mapping[str, Any]) -> JSON:
@@ -516,7 +541,10 @@ class MattermostClient:
             "purpose": purpose,
             "header": header,
         }
-        result: JSON = self._call("post", "/channels", json=body)
+        result: JSON = self._call(
+            "post", "/channels", json=body, idempotent=False,
+            already_applied=self._found(lambda: self.get_channel_by_name(team_id, name)),
+        )  # fmt: skip
         return result
 
     def patch_channel(self, channel_id: str, patch: Mapping[str, Any]) -> JSON:
@@ -860,9 +888,15 @@ class MattermostClient:
             "type": "custom",
             "channel_ids": list(channel_ids),
         }
+
+        def already_applied() -> JSON | None:
+            categories = self.get_sidebar_categories(user_id, team_id).get("categories") or []
+            return next((c for c in categories if c.get("display_name") == display_name), None)
+
         result: JSON = self._call(
-            "post", f"/users/{user_id}/teams/{team_id}/channels/categories", json=body
-        )
+            "post", f"/users/{user_id}/teams/{team_id}/channels/categories", json=body,
+            idempotent=False, already_applied=already_applied,
+        )  # fmt: skip
         return result
 
     def update_sidebar_category(
