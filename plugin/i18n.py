@@ -1,4 +1,8 @@
-"""Language helpers shared by every capability: dates written out in French and English.
+"""Language helpers shared by every capability: message catalogues and dates, in French and English.
+
+A message catalogue is a YAML file next to the code (``messages.yaml``) mapping a message key to
+``{fr: template, en: template}``. Templates are Jinja2 with ``StrictUndefined`` so a missing
+variable fails in tests, not in someone's inbox; loading checks that every key has both languages.
 
 Babel holds the CLDR data, so month and weekday names never depend on the server's OS locale.
 """
@@ -6,10 +10,62 @@ Babel holds the CLDR data, so month and weekday names never depend on the server
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
+from pathlib import Path
+from typing import Any
 
+import yaml
 from babel.dates import format_date
+from jinja2 import Environment, StrictUndefined, Template
+
+from plugin.errors import ValidationFailed
 
 LANGUAGES = ("fr", "en")
+
+_ENV = Environment(undefined=StrictUndefined, keep_trailing_newline=False, autoescape=False)
+
+
+def pick_language(*candidates: str | None, default: str = "fr") -> str:
+    """The first candidate that is a supported language (``fr_CA`` counts as ``fr``)."""
+    for candidate in candidates:
+        if candidate:
+            short = str(candidate).lower().replace("-", "_").split("_", 1)[0]
+            if short in LANGUAGES:
+                return short
+    return default
+
+
+class Catalogue:
+    """One ``messages.yaml``: every key in every language, compiled once."""
+
+    def __init__(self, path: Path) -> None:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        problems = [
+            f"{path.name}: {key}: missing language {language}"
+            for key, texts in raw.items()
+            for language in LANGUAGES
+            if not isinstance(texts, dict) or not str(texts.get(language, "")).strip()
+        ]
+        if problems:
+            raise ValidationFailed(f"message catalogue {path.name} is incomplete", problems)
+        self.path = path
+        self._templates: dict[tuple[str, str], Template] = {
+            (key, language): _ENV.from_string(str(texts[language]))
+            for key, texts in raw.items()
+            for language in LANGUAGES
+        }
+        self.keys = frozenset(raw)
+
+    def render(self, key: str, language: str, **values: Any) -> str:
+        """The text for ``key`` in ``language`` (French when the language is unknown)."""
+        template = self._templates[(key, pick_language(language))]
+        return template.render(**values).strip()
+
+
+@cache
+def load_catalogue(path: Path) -> Catalogue:
+    """The catalogue at ``path``, read and checked once per process."""
+    return Catalogue(path)
 
 
 def long_date(day: dt.date, language: str, *, weekday: bool = False) -> str:

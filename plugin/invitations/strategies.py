@@ -22,9 +22,8 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from plugin import clock
+from plugin import clock, i18n
 from plugin.cohorts.models import CohortKind
-from plugin.invitations import catalogue
 from plugin.invitations.models import InvitationStrategy, InviteBudget
 from plugin.mail import Address, OutgoingEmail, deterministic_message_id
 from plugin.settings import RuntimeSettings
@@ -165,7 +164,7 @@ class Links:
 
 
 def why_you(recipient: Recipient, language: str) -> str:
-    texts = catalogue.load(MESSAGES)
+    texts = i18n.load_catalogue(MESSAGES)
     key = f"why_{recipient.cohort_kind.value}"
     return texts.render(key, language, wave=recipient.wave_name)
 
@@ -180,8 +179,8 @@ def invitation_email(
     reminder: int,
 ) -> OutgoingEmail:
     """Strategy 3's e-mail (``reminder`` 0 is the invitation itself), in the person's language."""
-    language = catalogue.pick_language(recipient.language, default=runtime.default_language)
-    texts = catalogue.load(MESSAGES)
+    language = i18n.pick_language(recipient.language, default=runtime.default_language)
+    texts = i18n.load_catalogue(MESSAGES)
     values = {
         "first_name": recipient.first_name or recipient.display_name,
         "company": runtime.company_name,
@@ -209,8 +208,8 @@ def invitation_email(
 
 
 def mattermost_invite_message(recipient: Recipient, links: Links, runtime: RuntimeSettings) -> str:
-    language = catalogue.pick_language(recipient.language, default=runtime.default_language)
-    return catalogue.load(MESSAGES).render(
+    language = i18n.pick_language(recipient.language, default=runtime.default_language)
+    return i18n.load_catalogue(MESSAGES).render(
         "mattermost_invite_message",
         language,
         why=why_you(recipient, language),

@@ -22,11 +22,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from plugin import clock
+from plugin import clock, i18n
 from plugin.branding.service import apply_theme_to_new_member
 from plugin.cohorts.models import Cohort, Wave
 from plugin.db import transaction
-from plugin.invitations import catalogue
 from plugin.invitations.dispatcher import backoff
 from plugin.invitations.environment import CycleEnvironment
 from plugin.invitations.leases import claim_due, release, still_mine
@@ -173,7 +172,7 @@ def _settle_one(
     with env.sessions() as session:
         if apply_theme_to_new_member(env.mm, session, arrival.user_id, env.targets.team_id):
             report.themed += 1
-    language = catalogue.pick_language(
+    language = i18n.pick_language(
         str(user.get("locale") or ""), arrival.language, default=env.runtime.default_language
     )
     score = profile_score(user)

@@ -14,9 +14,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from plugin import clock
+from plugin import clock, i18n
 from plugin.db import transaction
-from plugin.invitations import catalogue
 from plugin.invitations.environment import CycleEnvironment
 from plugin.invitations.models import AWAITING_STATES, Invitation, OutboundMessage
 from plugin.mattermost import MattermostError
@@ -120,7 +119,7 @@ def send_manager_digests(env: CycleEnvironment) -> DigestReport:
             continue
         report.managers += 1
         manager_user = users.get(str(manager_users[manager_id]), {})
-        language = catalogue.pick_language(
+        language = i18n.pick_language(
             str(manager_user.get("locale") or ""),
             manager_lang[manager_id],
             default=env.runtime.default_language,

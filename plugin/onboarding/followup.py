@@ -17,10 +17,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from plugin import clock
+from plugin import clock, i18n
 from plugin.audit.service import record
 from plugin.db import transaction
-from plugin.invitations import catalogue
 from plugin.invitations.environment import CycleEnvironment
 from plugin.invitations.leases import claim_due, release, still_mine
 from plugin.invitations.models import Invitation
@@ -182,7 +181,7 @@ def _follow_one(
         if now < nudge_due:
             row.due_at = nudge_due
             return
-    locale = catalogue.pick_language(
+    locale = i18n.pick_language(
         str(user.get("locale") or ""), language, default=env.runtime.default_language
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from plugin.invitations import catalogue
+from plugin import i18n
 from plugin.invitations.environment import CycleEnvironment
 from plugin.onboarding.profile import CHECKLIST
 
@@ -12,7 +12,7 @@ MESSAGES = Path(__file__).with_name("messages.yaml")
 
 
 def render(key: str, language: str, **values: object) -> str:
-    return catalogue.load(MESSAGES).render(key, language, **values)
+    return i18n.load_catalogue(MESSAGES).render(key, language, **values)
 
 
 def checklist_labels(language: str) -> dict[str, str]:

@@ -17,13 +17,14 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from plugin import clock
+from plugin import clock, i18n
 from plugin.audit.service import record
 from plugin.cohorts.models import Cohort, CohortMember, Wave, WaveStatus
 from plugin.errors import EnvolError
@@ -42,56 +43,13 @@ MAX_OPTIONS = 8
 MAX_COMMENT = 2000
 
 QUESTIONS: tuple[str, ...] = ("why_network", "what_for_me", "how_to_use", "what_expected")
-QUESTION_TEXT: dict[str, dict[str, str]] = {
-    "why_network": {
-        "fr": "Je sais pourquoi ce réseau a été mis en place.",
-        "en": "I know why this network was set up.",
-    },
-    "what_for_me": {
-        "fr": "Je sais ce qu'il m'apporte dans mon travail.",
-        "en": "I know what it brings me in my work.",
-    },
-    "how_to_use": {
-        "fr": "Je sais comment l'utiliser.",
-        "en": "I know how to use it.",
-    },
-    "what_expected": {
-        "fr": "Je sais ce qu'on attend de moi sur ce réseau.",
-        "en": "I know what is expected of me on it.",
-    },
-}
-SCALE_TEXT: dict[str, tuple[str, ...]] = {
-    "fr": ("Pas du tout", "Plutôt non", "Moyennement", "Plutôt oui", "Tout à fait"),
-    "en": ("Not at all", "Rather not", "Somewhat", "Rather yes", "Absolutely"),
-}
-TEXTS: dict[str, dict[str, str]] = {
-    "survey.title": {"fr": "Questionnaire de lancement", "en": "Launch survey"},
-    "survey.intro": {
-        "fr": "Quatre questions, une minute : dites-nous où vous en êtes (1 = pas du tout, "
-        "5 = tout à fait). Vos réponses sont comptées par groupe, jamais affichées nommément.",
-        "en": "Four questions, one minute: tell us where you stand (1 = not at all, "
-        "5 = absolutely). Answers are counted per group, never shown by name.",
-    },
-    "survey.comment": {"fr": "Un commentaire ? (facultatif)", "en": "A comment? (optional)"},
-    "survey.submit": {"fr": "Envoyer", "en": "Send"},
-    "survey.invite": {
-        "fr": "Votre avis compte : quatre questions sur le lancement du réseau, une minute.",
-        "en": "Your opinion counts: four questions about the network's launch, one minute.",
-    },
-    "survey.answer": {"fr": "Répondre", "en": "Answer"},
-    "survey.thanks": {
-        "fr": "Merci ! Vos réponses sont enregistrées ; `/envol survey` pour les modifier.",
-        "en": "Thank you! Your answers are saved; `/envol survey` to change them.",
-    },
-    "survey.required": {"fr": "Choisissez une note de 1 à 5.", "en": "Pick a score from 1 to 5."},
-    "poll.votes": {"fr": "{count} vote(s)", "en": "{count} vote(s)"},
-    "poll.voted": {"fr": "Vote enregistré : {option}", "en": "Vote recorded: {option}"},
-}
+MESSAGES = Path(__file__).with_name("messages.yaml")
+SCALE = range(1, 6)  # survey scores; their labels are scale.1 to scale.5 in messages.yaml
 
 
 def text(key: str, language: str, **params: Any) -> str:
-    template = TEXTS[key].get(language) or TEXTS[key]["fr"]
-    return template.format(**params) if params else template
+    """The text for ``key`` in ``language`` (French when the language is unknown)."""
+    return i18n.load_catalogue(MESSAGES).render(key, language, **params)
 
 
 class PollError(EnvolError):
@@ -345,14 +303,11 @@ def survey_dialog(
     previous: SurveyResponse | None = None,
 ) -> dict[str, Any]:
     """The dialog of the four questions; its ``state`` is signed, user-bound and single-use."""
-    options = [
-        {"text": f"{n} — {label}", "value": str(n)}
-        for n, label in enumerate(SCALE_TEXT.get(language, SCALE_TEXT["fr"]), start=1)
-    ]
+    options = [{"text": f"{n} — {text(f'scale.{n}', language)}", "value": str(n)} for n in SCALE]
     elements: list[dict[str, Any]] = []
     for name in QUESTIONS:
         element: dict[str, Any] = {
-            "display_name": QUESTION_TEXT[name].get(language, QUESTION_TEXT[name]["fr"]),
+            "display_name": text(f"question.{name}", language),
             "name": name,
             "type": "select",
             "options": options,
