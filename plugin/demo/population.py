@@ -71,6 +71,7 @@ from plugin.demo.simulation_log import (
 )
 from plugin.mattermost import MARKER_PROP
 from plugin.sandbox import Sandbox, SandboxCallFailed, SimulatedUser
+from plugin.sandbox.simulated import PERSON_HEADER
 
 JSON = dict[str, Any]
 T = TypeVar("T")
@@ -484,6 +485,7 @@ class Population:
                 "password": "Sandbox-password-1",
                 **profile,
             },
+            headers={PERSON_HEADER: "1"},
             timeout=30,
         )
         if response.status_code != 201:

@@ -31,6 +31,9 @@ class SandboxCallFailed(RuntimeError):
         self.status_code = response.status_code
 
 
+PERSON_HEADER = "X-Sandbox-Person"
+
+
 class SimulatedUser:
     def __init__(self, sandbox: Sandbox, user_id: str, token: str) -> None:
         self.sandbox = sandbox
@@ -38,6 +41,9 @@ class SimulatedUser:
         self.token = token
         self.http = requests.Session()
         self.http.headers["Authorization"] = f"Bearer {token}"
+        # People use their own devices: the faults and the rate limit aimed at Envol's
+        # connection (``set_faults``, ``set_rate_limit``) do not hit them.
+        self.http.headers[PERSON_HEADER] = "1"
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.http.request(

@@ -209,3 +209,20 @@ def test_timeouts_and_latency(sandbox: Sandbox, admin: Api) -> None:
     sandbox.clear_faults()
     assert admin.get("/users/me").ok
     assert [e.fault for e in sandbox.request_log] == ["timeout", ""]
+
+
+def test_faults_and_rate_limits_aim_at_envol_not_at_simulated_people(sandbox: Sandbox) -> None:
+    user = sandbox.create_user("ana")
+    person = sandbox.as_user(user["id"])
+    sandbox.set_faults(error_rate=1.0, seed=1)
+    sandbox.set_rate_limit(1, burst=1)
+    for _ in range(5):
+        assert person._call("GET", "/users/me")["id"] == user["id"]  # never faulted or limited
+    response = requests.get(
+        f"{sandbox.url}/api/v4/users/me",
+        headers={"Authorization": f"Bearer {sandbox.admin_token}"},
+        timeout=10,
+    )
+    assert response.status_code in (429, 500, 503)
+    sandbox.clear_faults()
+    sandbox.set_rate_limit(None)
