@@ -8,6 +8,7 @@ each person actually received, and shows that nothing went twice.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
@@ -98,7 +99,9 @@ def step_invitations_outcome(run: DemoRun) -> None:
         parseaddr(str(m["To"]))[1].lower() for m in mail.messages if m["X-Envol-Key"]
     )
     for what, counter in counts.items():
-        kinds = Counter(key.split(":", 1)[0] for key in counter)
+        # "nudge:12:1", "launch-survey-3-41", "support-ticket-7-ack": the kind is what comes
+        # before the first id.
+        kinds = Counter(re.split(r":|-(?=\d)", key, maxsplit=1)[0] for key in counter)
         twice = sum(1 for n in counter.values() if n > 1)
         run.console.print(
             f"{what} really delivered: "
