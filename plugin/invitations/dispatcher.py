@@ -32,7 +32,7 @@ from plugin.cohorts.models import Cohort, CohortKind, Wave
 from plugin.db import transaction
 from plugin.invitations import outbox
 from plugin.invitations.environment import CycleEnvironment
-from plugin.invitations.leases import claim_due, release, still_mine
+from plugin.invitations.leases import leased_batch, still_mine
 from plugin.invitations.lifecycle import scrub, transition
 from plugin.invitations.models import (
     AWAITING_STATES,
@@ -110,21 +110,13 @@ class _Row:
 def dispatch_invitations(env: CycleEnvironment) -> DispatchReport:
     """One dispatcher cycle; safe to run in several workers at once."""
     report = DispatchReport()
-    now = clock.now()
-    with transaction(env.sessions) as session:
-        ids = claim_due(
-            session,
-            Invitation,
-            owner=env.owner,
-            lease=env.lease,
-            now=now,
-            limit=env.batch_size,
-            where=Invitation.state.in_(AWAITING_STATES),
-        )
-    report.claimed = len(ids)
-    if not ids:
-        return report
-    try:
+    with leased_batch(
+        env.sessions, Invitation, owner=env.owner, lease=env.lease, limit=env.batch_size,
+        where=Invitation.state.in_(AWAITING_STATES),
+    ) as ids:  # fmt: skip
+        report.claimed = len(ids)
+        if not ids:
+            return report
         rows = _load(env, ids)
         for row in rows:
             if row.recipient is None:  # the person was forgotten since planning
@@ -132,9 +124,6 @@ def dispatch_invitations(env: CycleEnvironment) -> DispatchReport:
         rows = [r for r in rows if r.recipient is not None]
         _dispatch_planned(env, [r for r in rows if r.state == InvitationState.PLANNED], report)
         _dispatch_awaiting(env, [r for r in rows if r.state != InvitationState.PLANNED], report)
-    finally:
-        with transaction(env.sessions) as session:
-            release(session, Invitation, ids, env.owner)
     return report
 
 

@@ -13,13 +13,16 @@ checks it still holds the lease (``still_mine``) before each send.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
-from plugin.db import is_sqlite
+from plugin import clock
+from plugin.db import is_sqlite, transaction
 
 # Longer than any single send can take (the adapter's retry budget is 60 s): a live worker's
 # row is never taken over mid-send. ``ENVOL_INVITATION_LEASE_SECONDS`` overrides it (tests that
@@ -117,3 +120,28 @@ def release(session: Session, model: Any, row_ids: list[int], owner: str) -> Non
         .values(lease_owner=None, lease_expires_at=None)
         .execution_options(synchronize_session=False)
     )
+
+
+@contextlib.contextmanager
+def leased_batch(
+    sessions: sessionmaker[Session],
+    model: Any,
+    *,
+    owner: str,
+    limit: int,
+    where: ColumnElement[bool] | None = None,
+    lease: dt.timedelta = LEASE,
+) -> Iterator[list[int]]:
+    """Claim the due rows (committed at once, so other workers see the lease), yield their ids,
+    and give them back however the work ends. A worker killed inside leaves them leased until
+    the lease expires, then another worker takes them over."""
+    with transaction(sessions) as session:
+        ids = claim_due(
+            session, model, owner=owner, now=clock.now(), limit=limit, where=where, lease=lease
+        )
+    try:
+        yield ids
+    finally:
+        if ids:
+            with transaction(sessions) as session:
+                release(session, model, ids, owner)

@@ -28,7 +28,7 @@ from plugin.cohorts.models import Cohort, Wave
 from plugin.db import transaction
 from plugin.invitations.dispatcher import backoff
 from plugin.invitations.environment import CycleEnvironment
-from plugin.invitations.leases import claim_due, release, still_mine
+from plugin.invitations.leases import leased_batch, still_mine
 from plugin.invitations.lifecycle import scrub, transition
 from plugin.invitations.models import Invitation, InvitationState
 from plugin.mattermost import MattermostError, Retryable
@@ -67,35 +67,27 @@ class _Arrival:
 
 def process_arrivals(env: CycleEnvironment) -> ArrivalReport:
     report = ArrivalReport()
-    now = clock.now()
-    with transaction(env.sessions) as session:
-        ids = claim_due(
-            session,
-            Invitation,
-            owner=env.owner,
-            lease=env.lease,
-            now=now,
-            limit=env.batch_size,
-            where=Invitation.state == InvitationState.JOINED,
-        )
-    report.claimed = len(ids)
-    if not ids:
-        return report
-    try:
-        arrivals = _load(env, ids)
-        users = {str(u["id"]): u for u in env.mm.get_users_by_ids([a.user_id for a in arrivals])}
-        _add_to_channels(env, arrivals, report)
-        for arrival in arrivals:
-            try:
-                _settle_one(env, arrival, users.get(arrival.user_id), report)
-            except MattermostError as error:
-                _defer(env, arrival, str(error), report)
-    except Retryable as error:
-        report.errors.append(str(error))
-        log.warning("arrivals interrupted, retried next cycle: %s", error)
-    finally:
-        with transaction(env.sessions) as session:
-            release(session, Invitation, ids, env.owner)
+    with leased_batch(
+        env.sessions, Invitation, owner=env.owner, lease=env.lease, limit=env.batch_size,
+        where=Invitation.state == InvitationState.JOINED,
+    ) as ids:  # fmt: skip
+        report.claimed = len(ids)
+        if not ids:
+            return report
+        try:
+            arrivals = _load(env, ids)
+            users = {
+                str(u["id"]): u for u in env.mm.get_users_by_ids([a.user_id for a in arrivals])
+            }
+            _add_to_channels(env, arrivals, report)
+            for arrival in arrivals:
+                try:
+                    _settle_one(env, arrival, users.get(arrival.user_id), report)
+                except MattermostError as error:
+                    _defer(env, arrival, str(error), report)
+        except Retryable as error:
+            report.errors.append(str(error))
+            log.warning("arrivals interrupted, retried next cycle: %s", error)
     return report
 
 

@@ -21,7 +21,7 @@ from plugin import clock, i18n
 from plugin.audit.service import record
 from plugin.db import transaction
 from plugin.invitations.environment import CycleEnvironment
-from plugin.invitations.leases import claim_due, release, still_mine
+from plugin.invitations.leases import leased_batch, still_mine
 from plugin.invitations.models import Invitation
 from plugin.mattermost import MattermostError
 from plugin.onboarding.dm import DmOutcome, send_dm_once
@@ -102,19 +102,16 @@ def apply_score(session: Any, row: ProfileFollowUp, score: ProfileScore) -> bool
 
 def follow_up_profiles(env: CycleEnvironment) -> FollowUpReport:
     report = FollowUpReport()
-    now = clock.now()
-    with transaction(env.sessions) as session:
-        ids = claim_due(
-            session,
-            ProfileFollowUp,
-            owner=env.owner,
-            lease=env.lease,
-            now=now,
-            limit=env.batch_size,
-            where=ProfileFollowUp.complete.is_(False),
-        )
-    if not ids:
-        return report
+    with leased_batch(
+        env.sessions, ProfileFollowUp, owner=env.owner, lease=env.lease, limit=env.batch_size,
+        where=ProfileFollowUp.complete.is_(False),
+    ) as ids:  # fmt: skip
+        if ids:
+            _follow_up_batch(env, ids, report)
+    return report
+
+
+def _follow_up_batch(env: CycleEnvironment, ids: list[int], report: FollowUpReport) -> None:
     try:
         with env.sessions() as session:
             rows = session.execute(
@@ -135,10 +132,6 @@ def follow_up_profiles(env: CycleEnvironment) -> FollowUpReport:
                     row.due_at = clock.now() + dt.timedelta(minutes=10)
     except MattermostError as error:
         report.errors.append(str(error))
-    finally:
-        with transaction(env.sessions) as session:
-            release(session, ProfileFollowUp, ids, env.owner)
-    return report
 
 
 def _follow_one(
