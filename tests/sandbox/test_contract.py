@@ -15,11 +15,9 @@ import pytest
 from plugin.sandbox import KNOWN_GAPS, Sandbox
 from plugin.sandbox.contract import ContractChecker, Exchange, default_spec_path
 from tests.sandbox.conftest import Api, take_violations
+from tests.support.sandbox import needs_spec
 
 PROJECT = Path(__file__).resolve().parents[2]
-needs_spec = pytest.mark.skipif(
-    not default_spec_path().is_file(), reason=f"no OpenAPI spec at {default_spec_path()}"
-)
 
 
 @needs_spec
