@@ -51,11 +51,11 @@ JSON = dict[str, Any]
 class _QuietHandler(WSGIRequestHandler):
     """No access log on stderr: the sandbox keeps its own request log.
 
-    HTTP/1.1 keeps connections alive like a real server behind a proxy does: without it every
-    request pays a new TCP connection, and the adapter's connection pool is never exercised.
+    HTTP/1.0 (one request per connection) on purpose: werkzeug's server does not drain a body
+    the handler did not read (an injected fault answers before reading it), and on a kept-alive
+    connection those bytes would be parsed as the next request, pairing answers with the wrong
+    requests.
     """
-
-    protocol_version = "HTTP/1.1"
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
