@@ -54,8 +54,11 @@ class _QuietHandler(WSGIRequestHandler):
     HTTP/1.0 (one request per connection) on purpose: werkzeug's server does not drain a body
     the handler did not read (an injected fault answers before reading it), and on a kept-alive
     connection those bytes would be parsed as the next request, pairing answers with the wrong
-    requests.
+    requests. Set explicitly: werkzeug switches a threaded server's handler to HTTP/1.1 unless
+    the class itself names a version.
     """
+
+    protocol_version = "HTTP/1.0"
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass

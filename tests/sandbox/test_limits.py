@@ -202,6 +202,19 @@ def test_injected_error_does_not_apply_the_write_by_default(
     assert sandbox.request_log.writes("/api/v4/posts") == 2
 
 
+def test_one_request_per_connection(sandbox: Sandbox, admin: Api) -> None:
+    # Bytes a faulted request left unread must never be parsed as the next request: every
+    # answer closes its connection (werkzeug would otherwise upgrade a threaded server to 1.1).
+    sandbox.set_faults(error_rate=1.0, seed=3)
+    faulted = admin.post("/posts", json={"channel_id": "x" * 26, "message": "unread body"})
+    sandbox.clear_faults()
+    plain = admin.get("/users/me")
+    for answer in (faulted, plain):
+        assert answer.raw.version == 10
+        assert answer.headers.get("Connection", "close").lower() == "close"
+    assert plain.json()["username"] == "sysadmin"
+
+
 def test_timeouts_and_latency(sandbox: Sandbox, admin: Api) -> None:
     sandbox.set_faults(timeout_rate=1.0, timeout_seconds=3.0, seed=1)
     with pytest.raises(requests.Timeout):
