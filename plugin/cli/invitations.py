@@ -67,8 +67,9 @@ def status(wave_name: str | None) -> None:
         console.print("fix the cause, then run `envol invitations retry-failed`.")
     if result.uncertain:
         console.print(
-            f"[yellow]{result.uncertain} message(s) uncertain[/]: a worker stopped during the "
-            "send; they are never sent twice, and the next reminder reaches the person."
+            f"[yellow]{result.uncertain} Mattermost invitation(s) uncertain[/]: Mattermost's "
+            "answer was lost and it cannot be asked whether it sent them; they are never sent "
+            "twice, and the next reminder reaches the person."
         )
     if stuck:
         console.print(

@@ -109,6 +109,6 @@ def step_invitations_outcome(run: DemoRun) -> None:
             + f" — sent twice: [{'red' if twice else 'green'}]{twice}[/]"
         )
     run.console.print(
-        f"{len(recipients)} people received Envol's invitation e-mails; uncertain sends "
-        f"(a worker stopped mid-send): {uncertain}"
+        f"{len(recipients)} people received Envol's invitation e-mails; Mattermost invitations "
+        f"whose answer was lost (uncertain): {uncertain}"
     )

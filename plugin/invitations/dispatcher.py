@@ -55,6 +55,8 @@ from plugin.invitations.strategies import (
     take_invite_budget,
 )
 from plugin.mail import MailSendError
+from plugin.mail.journal import was_accepted
+from plugin.mail.message import deterministic_message_id
 from plugin.mattermost import Invalid, MattermostError, Retryable
 from plugin.people.models import Person
 
@@ -295,7 +297,11 @@ def _send_envol_emails(
                     _record_sent_in(session, env, *sent, InvitationStrategy.ENVOL_EMAIL, report)
                     sent = None
                 outcome = _begin_in(session, env, row, key, "invitation", OutboundChannel.SMTP)
-            if outcome is None:
+                if outcome is outbox.Begin.INTERRUPTED:
+                    outcome = _resume_email(session, env, key)
+            if outcome is outbox.Begin.BUSY:
+                _defer_until(env, [row], clock.now() + env.lease, report)
+            if outcome is None or outcome is outbox.Begin.BUSY:
                 continue
             if outcome is not outbox.Begin.PROCEED:
                 _settle_previous(
@@ -313,6 +319,9 @@ def _send_envol_emails(
             )
             try:
                 message_id = env.mailer.send(email)
+                # Committed at once: a worker killed before the outcome below is recorded
+                # leaves the row "sending", and the next attempt finds it here.
+                env.acceptances.record(message_id, purpose="invitation")
             except MailSendError as error:
                 failure = error.failure
                 _record_send_failure(
@@ -330,6 +339,20 @@ def _send_envol_emails(
         if sent is not None:
             with transaction(env.sessions) as session:
                 _record_sent_in(session, env, *sent, InvitationStrategy.ENVOL_EMAIL, report)
+
+
+def _resume_email(session: Session, env: CycleEnvironment, key: str) -> outbox.Begin:
+    """An e-mail whose sender died mid-send: DONE if the relay had accepted it (the journal
+    knows its Message-ID), else taken over to be sent again with the same Message-ID."""
+    message = session.scalars(
+        select(outbox.OutboundMessage).where(outbox.OutboundMessage.key == key)
+    ).one()
+    message_id = deterministic_message_id(key, env.sender.domain)
+    if was_accepted(session, message_id):
+        outbox.finish(session, message, message_id)
+        return outbox.Begin.DONE
+    outbox.restart(session, message, env.owner)
+    return outbox.Begin.PROCEED
 
 
 # --------------------------------------------------------------------------- strategy 2
@@ -361,7 +384,9 @@ def _send_mattermost_invites(
             outcome = _begin(
                 env, row, key, "mattermost_invitation", OutboundChannel.MATTERMOST_INVITE
             )
-            if outcome is None:
+            if outcome is outbox.Begin.BUSY:
+                _defer_until(env, [row], clock.now() + env.lease, report)
+            if outcome is None or outcome is outbox.Begin.BUSY:
                 continue
             if outcome is not outbox.Begin.PROCEED:
                 _settle_previous(
@@ -563,6 +588,7 @@ def _begin_in(
         owner=env.owner,
         person_id=row.recipient.person_id if row.recipient else None,
         invitation_id=row.invitation_id,
+        in_flight=env.lease,
     )
     return result.outcome
 

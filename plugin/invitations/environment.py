@@ -8,7 +8,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +17,7 @@ from plugin.errors import ConfigurationError
 from plugin.invitations.leases import LEASE
 from plugin.invitations.strategies import Links
 from plugin.mail import Address, SmtpConfig, SmtpMailer
+from plugin.mail.journal import AcceptanceJournal
 from plugin.mattermost import MattermostClient, NotFound
 from plugin.settings import RuntimeSettings
 
@@ -35,6 +36,22 @@ def lease_duration() -> dt.timedelta:
     if seconds < 1:
         raise ConfigurationError("ENVOL_INVITATION_LEASE_SECONDS must be at least 1.")
     return dt.timedelta(seconds=seconds)
+
+
+def client_limits(lease: dt.timedelta) -> dict[str, float]:
+    """The adapter's timeout and retry budget, bounded so that one call ends well within the
+    lease: a send that began longer than a lease ago is over, so taking it over (``outbox``)
+    never races a live worker that is still retrying it."""
+    seconds = lease.total_seconds()
+    return {"timeout": min(15.0, seconds / 4), "retry_budget_seconds": min(60.0, seconds / 3)}
+
+
+def smtp_within(config: SmtpConfig | None, lease: dt.timedelta) -> SmtpConfig | None:
+    """The SMTP configuration with its timeout bounded likewise (an exchange is a handful of
+    commands, each allowed the timeout)."""
+    if config is None:
+        return None
+    return replace(config, timeout=min(config.timeout, lease.total_seconds() / 8))
 
 
 def worker_identity() -> str:
@@ -56,6 +73,7 @@ class CycleEnvironment:
     # Close the adapter with the environment (False for a process-wide shared client).
     owns_client: bool = False
     _mailer: SmtpMailer | None = None
+    _acceptances: AcceptanceJournal | None = None
     _targets: TeamTargets | None = None
 
     @property
@@ -67,6 +85,13 @@ class CycleEnvironment:
         return self._mailer
 
     @property
+    def acceptances(self) -> AcceptanceJournal:
+        """The journal of e-mails the relay accepted (see ``plugin.invitations.outbox``)."""
+        if self._acceptances is None:
+            self._acceptances = AcceptanceJournal(self.sessions.kw["bind"])
+        return self._acceptances
+
+    @property
     def targets(self) -> TeamTargets:
         if self._targets is None:
             self._targets = TeamTargets.resolve(self.mm, self.runtime)
@@ -76,6 +101,9 @@ class CycleEnvironment:
         if self._mailer is not None:
             self._mailer.close()
             self._mailer = None
+        if self._acceptances is not None:
+            self._acceptances.close()
+            self._acceptances = None
         if self.owns_client:
             self.mm.close()
 
@@ -126,11 +154,13 @@ class TeamTargets:
 def build_environment(context: Any, *, mm: MattermostClient | None = None) -> CycleEnvironment:
     """The environment of a task or CLI run, from the process's ``EnvolContext``."""
     settings = context.settings
+    lease = lease_duration()
     return CycleEnvironment(
         sessions=context.sessions,
-        mm=mm or MattermostClient.from_settings(settings),
+        mm=mm or MattermostClient.from_settings(settings, **client_limits(lease)),
         owns_client=mm is None,
         runtime=context.runtime.current,
         sender=Address.parse(settings.mail_from),
-        smtp=SmtpConfig.from_url(settings.smtp_url),
+        smtp=smtp_within(SmtpConfig.from_url(settings.smtp_url), lease),
+        lease=lease,
     )

@@ -5,26 +5,37 @@ Protocol for every send (e-mail, Mattermost invitation, DM), keyed by a natural 
 1. ``begin`` in its own transaction, committed *before* the send: inserts the key in state
    ``sending`` (the unique key makes two concurrent inserts impossible). If the key exists:
    ``sent``/``uncertain`` → skip (already done); ``failed`` → skip; ``retry`` → send again;
-   ``sending`` → a previous attempt died between step 1 and step 3 (``Interrupted``).
+   ``sending`` under another owner for less than ``in_flight`` → ``BUSY`` (that worker may be
+   sending right now: leave it alone); ``sending`` for longer → ``INTERRUPTED`` (the attempt
+   died between step 1 and step 3).
 2. The send.
 3. ``finish`` (``sent``, with the Message-ID or post id) or ``fail`` in a new transaction.
+
+``in_flight`` is the caller's lease, which is longer than any single send can take (the
+adapter's retry budget and timeout are bounded by it, see ``plugin.invitations.environment``):
+a send that began longer ago than that has ended, one way or the other.
 
 What an interrupted attempt means depends on whether the receiver can be asked:
 
 * **Direct messages**: the post carries the key as a marker in its props; the caller looks for
   it with ``MattermostClient.find_post_by_marker`` and re-sends only if it is absent.
-  Guarantee: **exactly once** (as long as a worker does not stall longer than the lease, ten
-  minutes, between committing ``sending`` and posting).
-* **E-mails (SMTP) and Mattermost invitation e-mails**: neither an SMTP relay nor Mattermost can
-  be asked whether a message was accepted. The attempt becomes ``uncertain`` and is **never
-  re-sent automatically**. Guarantee: **at most once** per key, and every uncertain message is
-  counted by ``envol invitations status`` (at most one per worker process killed mid-send); the
-  person still gets the next reminder, and ``envol invitations retry-failed --uncertain`` re-sends
-  with the same deterministic Message-ID (mail clients collapse two copies with one Message-ID).
+  Guarantee: **exactly once**.
+* **Envol's e-mails (SMTP)**: the Message-ID is derived from the key, and committed to the
+  acceptance journal (``plugin.mail.journal``) the moment the relay answers 250. An interrupted
+  e-mail whose Message-ID is in the journal is finished without sending; otherwise it is sent
+  again, with the same Message-ID. Guarantee: **at least once, the same policy as the launch
+  campaign**; the one window left is a crash between the relay's 250 and the journal's commit
+  (a millisecond), and then the copy carries the first one's Message-ID, which mail stores
+  collapse. A lost invitation costs more than that rare copy.
+* **Mattermost's invitation e-mails**: Mattermost cannot be asked whether it sent one and has no
+  Message-ID to collapse copies. The attempt becomes ``uncertain`` and is **never re-sent
+  automatically** (at most once); ``envol invitations status`` counts them, and the person
+  still gets the next reminder.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from dataclasses import dataclass
 
@@ -42,6 +53,7 @@ class Begin(enum.Enum):
     DONE = "done"  # already sent (or uncertain): do not send
     FAILED = "failed"  # failed permanently before: do not send
     INTERRUPTED = "interrupted"  # a previous attempt died mid-send: resolve, then decide
+    BUSY = "busy"  # another worker began it moments ago and may be sending: leave it alone
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,7 @@ def begin(
     invitation_id: int | None = None,
     reference: str = "",
     channel_ref: str = "",
+    in_flight: dt.timedelta,
 ) -> BeginResult:
     """Step 1, in the caller's transaction; the caller commits before sending."""
     existing = session.scalar(select(OutboundMessage).where(OutboundMessage.key == key))
@@ -86,9 +99,9 @@ def begin(
             # Another worker inserted the key between our read and our insert.
             existing = session.scalar(select(OutboundMessage).where(OutboundMessage.key == key))
             assert existing is not None
-            return BeginResult(_outcome_of(existing), existing)
+            return BeginResult(_outcome_of(existing, owner, now - in_flight), existing)
         return BeginResult(Begin.PROCEED, message)
-    outcome = _outcome_of(existing)
+    outcome = _outcome_of(existing, owner, now - in_flight)
     if outcome is Begin.PROCEED:  # a retry after a temporary failure
         existing.state = OutboundState.SENDING
         existing.attempts += 1
@@ -99,12 +112,14 @@ def begin(
     return BeginResult(outcome, existing)
 
 
-def _outcome_of(message: OutboundMessage) -> Begin:
+def _outcome_of(message: OutboundMessage, owner: str, in_flight_since: dt.datetime) -> Begin:
     if message.state in (OutboundState.SENT, OutboundState.UNCERTAIN):
         return Begin.DONE
     if message.state == OutboundState.FAILED:
         return Begin.FAILED
     if message.state == OutboundState.SENDING:
+        if message.owner != owner and message.started_at > in_flight_since:
+            return Begin.BUSY
         return Begin.INTERRUPTED
     return Begin.PROCEED
 

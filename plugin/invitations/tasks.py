@@ -7,7 +7,7 @@ import logging
 import threading
 
 from plugin import app as envol_app
-from plugin.invitations.environment import build_environment
+from plugin.invitations.environment import build_environment, client_limits, lease_duration
 from plugin.mattermost import MattermostClient
 from plugin.tasks import celery_app
 
@@ -23,7 +23,9 @@ def shared_client() -> MattermostClient:
     with _clients_lock:
         client = _clients.get(settings.mattermost_url)
         if client is None:
-            client = _clients[settings.mattermost_url] = MattermostClient.from_settings(settings)
+            client = _clients[settings.mattermost_url] = MattermostClient.from_settings(
+                settings, **client_limits(lease_duration())
+            )
         return client
 
 

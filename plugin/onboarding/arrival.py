@@ -199,7 +199,7 @@ def _settle_one(
         with transaction(env.sessions) as session:
             activate(session)
         return
-    send_dm_once(
+    outcome = send_dm_once(
         env,
         f"welcome:{arrival.person_id}",
         kind="welcome",
@@ -208,7 +208,12 @@ def _settle_one(
         person_id=arrival.person_id,
         invitation_id=arrival.invitation_id,
         then=activate,
+        still_held=lambda session: still_mine(
+            session, Invitation, arrival.invitation_id, env.owner, clock.now(), env.lease
+        ),
     )
+    if outcome is DmOutcome.BUSY:
+        _come_back_later(env, arrival)
 
 
 def welcome_text(
@@ -241,6 +246,14 @@ def welcome_text(
         checklist=checklist,
         profile_how=profile_how(env, language),
     )
+
+
+def _come_back_later(env: CycleEnvironment, arrival: _Arrival) -> None:
+    """Another worker is posting this welcome: look again once its send is surely over."""
+    now = clock.now()
+    with transaction(env.sessions) as session:
+        if still_mine(session, Invitation, arrival.invitation_id, env.owner, now, env.lease):
+            session.get_one(Invitation, arrival.invitation_id).due_at = now + env.lease
 
 
 def _defer(env: CycleEnvironment, arrival: _Arrival, error: str, report: ArrivalReport) -> None:

@@ -196,7 +196,7 @@ def _follow_one(
                 details={"nudge": nudge_number, "score": score.score},
             )
 
-    send_dm_once(
+    outcome = send_dm_once(
         env,
         f"nudge:{person_id}:{nudge_number}",
         kind="profile_nudge",
@@ -204,7 +204,15 @@ def _follow_one(
         message=nudge_text(env, user, first_name, score, locale),
         person_id=person_id,
         then=count_nudge,
+        still_held=lambda session: still_mine(
+            session, ProfileFollowUp, follow_up_id, env.owner, clock.now(), env.lease
+        ),
     )
+    if outcome is DmOutcome.BUSY:  # another worker is posting it: look again once it is over
+        with transaction(env.sessions) as session:
+            now = clock.now()
+            if still_mine(session, ProfileFollowUp, follow_up_id, env.owner, now, env.lease):
+                session.get_one(ProfileFollowUp, follow_up_id).due_at = now + env.lease
 
 
 def nudge_text(

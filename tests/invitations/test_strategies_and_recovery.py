@@ -19,6 +19,8 @@ from plugin.invitations.models import (
     OutboundState,
 )
 from plugin.invitations.service import funnel, opt_out, retry_failed
+from plugin.mail.message import deterministic_message_id
+from plugin.mail.models import AcceptedMessage
 from plugin.onboarding.cycle import run_once
 from plugin.people.models import Person
 from plugin.sandbox import Sandbox
@@ -225,7 +227,19 @@ def test_concurrent_dispatchers_send_each_invitation_once(
     assert _states(envol_context) == {"sent": 60}
 
 
-def test_a_crash_mid_send_never_sends_twice(
+def _sending(key: str, kind: str, channel: str, person_id: int, **extra: object) -> OutboundMessage:
+    return OutboundMessage(
+        key=key,
+        kind=kind,
+        channel=channel,
+        person_id=person_id,
+        state=OutboundState.SENDING,
+        attempts=1,
+        **extra,
+    )
+
+
+def test_a_crash_mid_send_loses_nothing_and_sends_nothing_twice(
     sandbox: Sandbox,
     envol_context: EnvolContext,
     smtp_server: SmtpServer,
@@ -234,33 +248,38 @@ def test_a_crash_mid_send_never_sends_twice(
     """Recreate what a SIGKILL leaves behind: e-mails and a welcome DM in ``sending``."""
     scene = build_scene(sandbox, envol_context.sessions, people=4, existing_every=2, managers=0)
     existing_pid, existing_uid = next(iter(scene.existing_user_ids.items()))
-    new_ids = [pid for pid in scene.person_ids if pid not in scene.existing_user_ids]
+    accepted_pid, lost_pid = [pid for pid in scene.person_ids if pid not in scene.existing_user_ids]
     env = environment(sandbox, envol_context.sessions, smtp_url=smtp_server.url)
     welcome = f"welcome:{existing_pid}"
     # The welcome DM was posted but its outcome not recorded (killed right after the post).
     env.mm.send_direct_message(existing_uid, "Bienvenue", marker=welcome)
+    dead_since = frozen_clock() - env.lease - dt.timedelta(seconds=1)
     with transaction(envol_context.sessions) as session:
         ids = dict(session.execute(select(Invitation.person_id, Invitation.id)).all())
-        for pid in new_ids:  # e-mails "sending", outcome unknown
+        for pid in (accepted_pid, lost_pid):
             session.add(
-                OutboundMessage(
-                    key=f"invite:{ids[pid]}:0",
-                    kind="invitation",
-                    channel="smtp",
-                    person_id=pid,
+                _sending(
+                    f"invite:{ids[pid]}:0",
+                    "invitation",
+                    "smtp",
+                    pid,
                     invitation_id=ids[pid],
-                    state=OutboundState.SENDING,
-                    attempts=1,
+                    owner="dead-worker",
+                    started_at=dead_since,
                 )
             )
         session.add(
-            OutboundMessage(
-                key=welcome,
-                kind="welcome",
-                channel="direct_message",
-                person_id=existing_pid,
-                state=OutboundState.SENDING,
-                attempts=1,
+            _sending(
+                welcome, "welcome", "direct_message", existing_pid,
+                owner="dead-worker", started_at=dead_since,
+            )
+        )  # fmt: skip
+        # The relay had accepted one of the two e-mails before the kill: the journal says so.
+        session.add(
+            AcceptedMessage(
+                message_id=deterministic_message_id(f"invite:{ids[accepted_pid]}:0", "acme.test"),
+                purpose="invitation",
+                accepted_at=dead_since,
             )
         )
         # The dead worker's lease has expired.
@@ -270,16 +289,59 @@ def test_a_crash_mid_send_never_sends_twice(
             )
         )
     run_once(env, digests=False)
-    assert smtp_server.messages == []  # uncertain: never re-sent automatically
+    emails = _emails(envol_context)
+    # At least once: the e-mail the relay never accepted goes again, with the same Message-ID;
+    # the accepted one is not re-sent.
+    assert list(recipients(smtp_server.messages)) == [emails[lost_pid]]
+    assert smtp_server.messages[0]["Message-ID"] == deterministic_message_id(
+        f"invite:{ids[lost_pid]}:0", "acme.test"
+    )
     assert markers(sandbox, "welcome:") == {
         welcome: 1,
         **{k: 1 for k in markers(sandbox, "welcome:") if k != welcome},
     }
     with envol_context.sessions() as session:
         result = funnel(session, runtime())
-        welcomed = session.scalar(
-            select(OutboundMessage.state).where(OutboundMessage.key == welcome)
-        )
-    assert result.uncertain == len(new_ids)
-    assert welcomed == OutboundState.SENT
-    assert _states(envol_context) == {"sent": len(new_ids), "activated": 2}
+        states = dict(session.execute(select(OutboundMessage.key, OutboundMessage.state)).all())
+    assert result.uncertain == 0
+    assert set(states.values()) == {OutboundState.SENT}
+    assert _states(envol_context) == {"sent": 2, "activated": 2}
+
+
+def test_a_send_another_live_worker_began_is_left_to_it(
+    sandbox: Sandbox,
+    envol_context: EnvolContext,
+    smtp_server: SmtpServer,
+    frozen_clock: FrozenClock,
+) -> None:
+    """A worker whose lease ran out mid-send may still be sending: within one lease of its
+    start, the new holder of the row does not send again (neither the e-mail nor the DM)."""
+    scene = build_scene(sandbox, envol_context.sessions, people=2, existing_every=2, managers=0)
+    existing_pid = next(iter(scene.existing_user_ids))
+    (newcomer,) = [pid for pid in scene.person_ids if pid not in scene.existing_user_ids]
+    env = environment(sandbox, envol_context.sessions, smtp_url=smtp_server.url)
+    moments_ago = frozen_clock() - dt.timedelta(seconds=5)
+    with transaction(envol_context.sessions) as session:
+        ids = dict(session.execute(select(Invitation.person_id, Invitation.id)).all())
+        session.add(
+            _sending(
+                f"invite:{ids[newcomer]}:0", "invitation", "smtp", newcomer,
+                invitation_id=ids[newcomer], owner="slow-worker", started_at=moments_ago,
+            )
+        )  # fmt: skip
+        session.add(
+            _sending(
+                f"welcome:{existing_pid}", "welcome", "direct_message", existing_pid,
+                owner="slow-worker", started_at=moments_ago,
+            )
+        )  # fmt: skip
+    run_once(env, digests=False)
+    assert smtp_server.messages == []
+    assert markers(sandbox, "welcome:") == {}
+    # Once a lease has passed since it began, the send is over one way or the other: the
+    # journal has no trace of the e-mail and no DM carries the marker, so both go out, once.
+    frozen_clock.advance(env.lease + dt.timedelta(minutes=1))
+    run_once(env, digests=False)
+    run_once(env, digests=False)
+    assert list(recipients(smtp_server.messages)) == [_emails(envol_context)[newcomer]]
+    assert markers(sandbox, "welcome:") == {f"welcome:{existing_pid}": 1}

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from plugin import clock
 from plugin.audit.models import AuditEvent
+from plugin.clock import FrozenClock
 from plugin.cohorts.models import Cohort, Wave, WaveHandoff
 from plugin.invitations import outbox
 from plugin.invitations.leases import claim_due, still_mine
@@ -86,23 +87,27 @@ def test_two_claimers_never_get_the_same_row_and_an_expired_lease_is_taken_over(
     assert still_mine(db_session, Invitation, first[0], "c", later)
 
 
-def test_the_outbox_tells_a_fresh_send_from_a_done_or_interrupted_one(
-    db_session: Session, frozen_clock: object
+def test_the_outbox_tells_a_fresh_send_from_a_busy_done_or_interrupted_one(
+    db_session: Session, frozen_clock: FrozenClock
 ) -> None:
-    begun = outbox.begin(db_session, "k:1", kind="x", channel=OutboundChannel.SMTP, owner="a")
+    lease = dt.timedelta(minutes=10)
+
+    def begin(owner: str) -> outbox.BeginResult:
+        return outbox.begin(
+            db_session, "k:1", kind="x", channel=OutboundChannel.SMTP, owner=owner, in_flight=lease
+        )
+
+    begun = begin("a")
     assert begun.outcome is outbox.Begin.PROCEED
-    again = outbox.begin(db_session, "k:1", kind="x", channel=OutboundChannel.SMTP, owner="b")
+    # "a" may still be sending: another worker leaves it alone for a lease.
+    assert begin("b").outcome is outbox.Begin.BUSY
+    frozen_clock.advance(lease + dt.timedelta(seconds=1))
+    again = begin("b")
     assert again.outcome is outbox.Begin.INTERRUPTED
     outbox.fail(db_session, again.message, "451 later", temporary=True)
-    assert (
-        outbox.begin(db_session, "k:1", kind="x", channel=OutboundChannel.SMTP, owner="b").outcome
-        is outbox.Begin.PROCEED
-    )
+    assert begin("b").outcome is outbox.Begin.PROCEED
     outbox.finish(db_session, again.message, "<id@x>")
-    assert (
-        outbox.begin(db_session, "k:1", kind="x", channel=OutboundChannel.SMTP, owner="c").outcome
-        is outbox.Begin.DONE
-    )
+    assert begin("c").outcome is outbox.Begin.DONE
 
 
 def test_the_mattermost_invitation_allowance_is_20_an_hour(
@@ -158,7 +163,7 @@ def test_forgetting_a_person_keeps_an_anonymous_invitation_and_deletes_what_was_
     person = db_session.scalars(select(Person).where(Person.email == "p0@x.test")).one()
     outbox.begin(
         db_session, "welcome:x", kind="welcome", channel=OutboundChannel.DIRECT_MESSAGE,
-        owner="a", person_id=person.id,
+        owner="a", person_id=person.id, in_flight=dt.timedelta(minutes=10),
     )  # fmt: skip
     db_session.flush()
     report = forget_person(db_session, "p0@x.test", actor="test")

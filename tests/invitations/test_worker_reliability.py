@@ -4,9 +4,9 @@ Two solo workers share a sqla+sqlite broker; the test plays a beat that ticks tw
 needed and twice per tick (duplicate beats). The sandbox answers 20 % of calls with a 5xx, drops
 some connections and rate-limits (429). Worker A is killed with SIGKILL twice while the wave is
 going out, and restarted each time. Counted from the sandbox and the SMTP server: nothing lost,
-nothing sent twice. The one case the guarantee leaves open is an e-mail whose worker died during
-the SMTP exchange: it is never re-sent, and it must be flagged ``uncertain`` (at most one per
-kill); see ``plugin/invitations/outbox.py``.
+nothing sent twice. E-mails are sent at least once (``plugin/invitations/outbox.py``): a kill
+between the relay's 250 and the journal's commit sends a second copy with the same Message-ID,
+so the SMTP server may see at most one extra copy per kill, never a second distinct message.
 """
 
 from __future__ import annotations
@@ -35,8 +35,10 @@ from plugin.sandbox import Sandbox
 from tests.invitations.world import WAVE_CHANNELS, build_scene, markers, recipients
 from tests.support.smtp import SmtpServer
 
-WAVE = 120
-DEADLINE_SECONDS = 480
+# 300 people in CI (about three minutes under the faults); ENVOL_RELIABILITY_WAVE=1500 runs the
+# issue's full wave (about twelve minutes on two cores: every fifth call backs off and retries).
+WAVE = int(os.environ.get("ENVOL_RELIABILITY_WAVE", "300"))
+DEADLINE_SECONDS = 240 + WAVE // 2
 
 
 class Workers:
@@ -116,7 +118,7 @@ def _wait(
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(3600)
 def test_killed_workers_and_a_faulty_server_lose_nothing_and_send_nothing_twice(
     sandbox: Sandbox,
     envol_context: EnvolContext,
@@ -148,7 +150,7 @@ def test_killed_workers_and_a_faulty_server_lose_nothing_and_send_nothing_twice(
 
     def faults_on() -> None:
         sandbox.set_faults(error_rate=0.2, drop_rate=0.05, seed=11)
-        sandbox.set_rate_limit(10, burst=20)
+        sandbox.set_rate_limit(20, burst=20)
 
     def state_count(*states: InvitationState) -> int:
         with sessions() as session:
@@ -225,29 +227,29 @@ def test_killed_workers_and_a_faulty_server_lose_nothing_and_send_nothing_twice(
     assert {e.fault for e in faults} >= {"error", "drop"}  # the faults really happened
     assert any(e.status == 429 for e in sandbox.request_log)
 
-    # E-mails: never twice; every newcomer got one, except e-mails flagged uncertain.
-    received = recipients(smtp_server.messages)
-    assert all(len(subjects) == 1 for subjects in received.values()), "an e-mail went twice"
-    with sessions() as session:
-        uncertain = set(
-            session.scalars(
-                select(OutboundMessage.person_id).where(
-                    OutboundMessage.state == OutboundState.UNCERTAIN
-                )
-            )
+    # E-mails: every newcomer got exactly one message (one Message-ID); a second copy of the
+    # same message only for a kill that fell between the relay's 250 and the journal's commit.
+    message_ids: dict[str, set[str]] = {}
+    for message in smtp_server.messages:
+        message_ids.setdefault(recipients([message]).popitem()[0], set()).add(
+            str(message["Message-ID"])
         )
-        stuck = session.scalar(
-            select(func.count(OutboundMessage.id)).where(
-                OutboundMessage.state == OutboundState.SENDING
-            )
+    assert set(message_ids) == {emails[pid] for pid in newcomers}, "an invitation was lost"
+    assert all(len(ids) == 1 for ids in message_ids.values()), "an invitation went twice"
+    copies = len(smtp_server.messages) - len(message_ids)
+    assert copies <= workers.kills
+    with sessions() as session:
+        unfinished = dict(
+            session.execute(
+                select(OutboundMessage.state, func.count())
+                .where(OutboundMessage.state != OutboundState.SENT)
+                .group_by(OutboundMessage.state)
+            ).all()
         )
         states = dict(
             session.execute(select(Invitation.state, func.count()).group_by(Invitation.state)).all()
         )
-    missing = {pid for pid in newcomers if emails[pid] not in received}
-    assert missing <= uncertain and len(uncertain) <= workers.kills
-    assert set(received) <= {emails[pid] for pid in newcomers}
-    assert stuck == 0
+    assert unfinished == {}  # nothing uncertain, failed or left "sending"
     assert states == {
         InvitationState.ACTIVATED: len(existing) + len(accepting),
         InvitationState.SENT: len(newcomers) - len(accepting),
