@@ -6,12 +6,15 @@ to run twice: the database, not the broker, holds what is due and what was done.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from celery import Celery, signals
 from celery.schedules import crontab
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from plugin import app as envol_app
@@ -107,6 +110,24 @@ def _fresh_connections_after_fork(**_: Any) -> None:
 # --------------------------------------------------------------------------- after-commit enqueue
 
 _PENDING = "envol.pending_tasks"
+
+
+@contextlib.contextmanager
+def database_outage_logged(work: str) -> Iterator[None]:
+    """Around a periodic task: a lost database connection ends this run with one clear line
+    instead of a traceback; what the run had claimed is taken up again when its lease ends,
+    and the next tick starts afresh on a new connection."""
+    try:
+        yield
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        log.warning(
+            "%s: lost the database connection (%s); rows this run claimed resume when their "
+            "lease ends, and the next tick reconnects",
+            work,
+            str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__,
+        )
 
 
 def enqueue_after_commit(session: Session, task_name: str, *args: Any, **kwargs: Any) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -467,21 +467,16 @@ def _send_mattermost_invites(
 
 
 def _await_sso(env: CycleEnvironment, rows: list[_Row], report: DispatchReport) -> None:
-    now = clock.now()
-    with transaction(env.sessions) as session:
-        for row in rows:
-            if not still_mine(session, Invitation, row.invitation_id, env.owner, now, env.lease):
-                continue
-            invitation = session.get_one(Invitation, row.invitation_id)
-            invitation.strategy = InvitationStrategy.SSO
-            transition(
-                session,
-                invitation,
-                InvitationState.SENT,
-                reason="single sign-on: nothing to send; waiting for the person to sign in",
-            )
-            invitation.due_at = now + SSO_PROBE_INTERVAL
-            report.awaiting_sso += 1
+    for session, invitation, now in _held(env, rows):
+        invitation.strategy = InvitationStrategy.SSO
+        transition(
+            session,
+            invitation,
+            InvitationState.SENT,
+            reason="single sign-on: nothing to send; waiting for the person to sign in",
+        )
+        invitation.due_at = now + SSO_PROBE_INTERVAL
+        report.awaiting_sso += 1
 
 
 # --------------------------------------------------------------------------- reminders
@@ -520,31 +515,19 @@ def _dispatch_awaiting(env: CycleEnvironment, rows: list[_Row], report: Dispatch
 
 
 def _reschedule(env: CycleEnvironment, rows: list[_Row], delay: dt.timedelta) -> None:
-    if not rows:
-        return
-    now = clock.now()
-    with transaction(env.sessions) as session:
-        for row in rows:
-            if still_mine(session, Invitation, row.invitation_id, env.owner, now, env.lease):
-                session.get_one(Invitation, row.invitation_id).due_at = now + delay
+    for _, invitation, now in _held(env, rows):
+        invitation.due_at = now + delay
 
 
 def _expire(env: CycleEnvironment, rows: list[_Row], report: DispatchReport) -> None:
-    if not rows:
-        return
-    now = clock.now()
-    with transaction(env.sessions) as session:
-        for row in rows:
-            if not still_mine(session, Invitation, row.invitation_id, env.owner, now, env.lease):
-                continue
-            invitation = session.get_one(Invitation, row.invitation_id)
-            transition(
-                session,
-                invitation,
-                InvitationState.EXPIRED,
-                reason=f"no answer after {invitation.reminders_sent} reminder(s)",
-            )
-            report.expired += 1
+    for session, invitation, _ in _held(env, rows):
+        transition(
+            session,
+            invitation,
+            InvitationState.EXPIRED,
+            reason=f"no answer after {invitation.reminders_sent} reminder(s)",
+        )
+        report.expired += 1
 
 
 def next_due_after_send(invitation: Invitation, delays: Sequence[int]) -> dt.datetime:
@@ -768,26 +751,29 @@ def _defer(
     count_attempt: bool = True,
 ) -> None:
     """A temporary failure before anything was sent: try these rows again later."""
-    if not rows:
-        return
-    now = clock.now()
-    with transaction(env.sessions) as session:
-        for row in rows:
-            if not still_mine(session, Invitation, row.invitation_id, env.owner, now, env.lease):
-                continue
-            invitation = session.get_one(Invitation, row.invitation_id)
-            _after_failure(session, invitation, error, True, report, count_attempt=count_attempt)
-    log.warning("deferred %d invitation(s): %s", len(rows), error)
+    for session, invitation, _ in _held(env, rows):
+        _after_failure(session, invitation, error, True, report, count_attempt=count_attempt)
+    if rows:
+        log.warning("deferred %d invitation(s): %s", len(rows), error)
 
 
 def _defer_until(
     env: CycleEnvironment, rows: Sequence[_Row], moment: dt.datetime, report: DispatchReport
 ) -> None:
+    for _, invitation, _ in _held(env, rows):
+        invitation.due_at = moment
+        report.deferred += 1
+
+
+def _held(
+    env: CycleEnvironment, rows: Sequence[_Row]
+) -> Iterator[tuple[Session, Invitation, dt.datetime]]:
+    """The rows' invitations this worker still holds (the lease renewed), one transaction for
+    all of them, committed when the loop ends; rows taken over by another worker are skipped."""
     if not rows:
         return
     now = clock.now()
     with transaction(env.sessions) as session:
         for row in rows:
             if still_mine(session, Invitation, row.invitation_id, env.owner, now, env.lease):
-                session.get_one(Invitation, row.invitation_id).due_at = moment
-                report.deferred += 1
+                yield session, session.get_one(Invitation, row.invitation_id), now

@@ -9,7 +9,7 @@ import threading
 from plugin import app as envol_app
 from plugin.invitations.environment import build_environment, client_limits, lease_duration
 from plugin.mattermost import MattermostClient
-from plugin.tasks import celery_app
+from plugin.tasks import celery_app, database_outage_logged
 
 log = logging.getLogger("envol.invitations")
 
@@ -35,10 +35,14 @@ def dispatch() -> None:
     from plugin.onboarding.cycle import run_dispatch
 
     env = build_environment(envol_app.get_context(), mm=shared_client())
-    try:
-        report = run_dispatch(env)
-    finally:
-        env.close()
+    report = None
+    with database_outage_logged("invitations"):
+        try:
+            report = run_dispatch(env)
+        finally:
+            env.close()
+    if report is None:
+        return
     if report.claimed:
         log.info(
             "invitations: %d claimed, %d e-mailed, %d invited by Mattermost, %d added, "

@@ -8,7 +8,7 @@ import logging
 from plugin import app as envol_app
 from plugin.invitations.environment import build_environment
 from plugin.invitations.tasks import shared_client
-from plugin.tasks import celery_app
+from plugin.tasks import celery_app, database_outage_logged
 
 log = logging.getLogger("envol.onboarding")
 
@@ -18,10 +18,14 @@ def onboarding_cycle() -> None:
     from plugin.onboarding.cycle import run_onboarding
 
     env = build_environment(envol_app.get_context(), mm=shared_client())
-    try:
-        report = run_onboarding(env)
-    finally:
-        env.close()
+    report = None
+    with database_outage_logged("onboarding"):
+        try:
+            report = run_onboarding(env)
+        finally:
+            env.close()
+    if report is None:
+        return
     if report.detection.joined or report.activated or report.nudged:
         log.info(
             "onboarding: %d joined, %d activated, %d welcomed, %d nudged",
@@ -37,9 +41,13 @@ def manager_digests() -> None:
     from plugin.onboarding.digest import send_manager_digests
 
     env = build_environment(envol_app.get_context(), mm=shared_client())
-    try:
-        report = send_manager_digests(env)
-    finally:
-        env.close()
+    report = None
+    with database_outage_logged("manager digests"):
+        try:
+            report = send_manager_digests(env)
+        finally:
+            env.close()
+    if report is None:
+        return
     if report.sent:
         log.info("manager digests for %s: %d sent", report.week, report.sent)
