@@ -11,34 +11,21 @@ through ticks only the restarted broker can have delivered.
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
 
 import pytest
 from sqlalchemy import func, select
 
-from plugin.app import EnvolContext
 from plugin.invitations.models import Invitation, InvitationState
 from plugin.sandbox import Sandbox
-from tests.resilience.conftest import (
-    Beat,
+from tests.resilience.harness import (
     PrivateRedis,
+    WaveStarter,
     WorkerPool,
-    deliveries,
-    explain_states,
-    launch_wave,
-    state_counts,
-    tick_for,
-    wait_until,
+    accept_invitations,
     welcomes,
-    worker_environment,
 )
 from tests.support.smtp import SmtpServer
 
-WAVE = 210  # 71 already on Mattermost (one in three, and the managers), 139 to e-mail
-# E-mails paced by the relay option ``rate``: the wave's e-mails take about six seconds, so the
-# crash lands while they are going out instead of racing a sub-second burst.
-SMTP_RATE = 25
 BROKER_DOWN_SECONDS = 4
 DEADLINE_SECONDS = 75
 # Celery 5.7.0's worker exits on a lost Redis connection while a late-acknowledged task is
@@ -52,72 +39,29 @@ DEADLINE_SECONDS = 75
 @pytest.mark.timeout(120)
 def test_a_broker_restart_mid_wave_loses_nothing_and_the_worker_carries_on(
     sandbox: Sandbox,
-    envol_context: EnvolContext,
     smtp_server: SmtpServer,
     private_redis: PrivateRedis,
     worker_pool: WorkerPool,
-    beat_for: Callable[[str], Beat],
+    start_wave: WaveStarter,
 ) -> None:
-    sessions = envol_context.sessions
-    wave = launch_wave(sandbox, sessions, people=WAVE, existing_every=3)
-    worker_pool.env = worker_environment(
-        envol_context,
-        sandbox,
-        broker_url=private_redis.url,
-        smtp_url=f"{smtp_server.url}?rate={SMTP_RATE}",
-        lease_seconds=20,
-    )
-    worker_pool.start("a")
-    worker_pool.wait_ready("a")
+    run = start_wave(smtp_server, lease_seconds=20, deadline_seconds=DEADLINE_SECONDS)
+    wave, beat = run.wave, run.beat
     worker_pid = worker_pool.pid("a")
-    beat = beat_for(private_redis.url)
-    explain = explain_states(sessions)
-    deadline = time.monotonic() + DEADLINE_SECONDS
 
-    wait_until(
-        lambda: len(smtp_server.messages) >= len(wave.newcomers) // 3,
-        beat,
-        deadline,
-        "a third of the e-mails",
-        explain,
-        worker_pool,
-    )
+    run.wait_until_emailed(len(wave.newcomers) // 3, "a third of the e-mails")
     private_redis.kill()
     emailed_at_crash = len(smtp_server.messages)
     refused_before = beat.refused
-    tick_for(BROKER_DOWN_SECONDS, beat)
+    beat.keep_ticking(BROKER_DOWN_SECONDS)
     ticks_refused = beat.refused - refused_before
     private_redis.start()
     emailed_at_restart = len(smtp_server.messages)
 
-    wait_until(
-        lambda: (
-            state_counts(sessions)
-            == {
-                InvitationState.SENT: len(wave.newcomers),
-                InvitationState.ACTIVATED: len(wave.existing),
-            }
-        ),
-        beat,
-        deadline,
-        "every newcomer e-mailed and every existing user welcomed",
-        explain,
-        worker_pool,
-    )
+    run.wait_until_settled()
     # Work that only the restarted broker can bring: 40 % of the newcomers sign up now.
-    accepting = wave.newcomers[: int(len(wave.newcomers) * 0.4)]
-    for pid in accepting:
-        sandbox.accept_invite(email=wave.emails[pid], invite_id=wave.scene.team["invite_id"])
-    wait_until(
-        lambda: (
-            state_counts(sessions).get(InvitationState.ACTIVATED, 0)
-            == len(wave.existing) + len(accepting)
-        ),
-        beat,
-        deadline,
-        "every newcomer who accepted welcomed",
-        explain,
-        worker_pool,
+    accepting = accept_invitations(sandbox, wave, 0.4)
+    run.wait_until_activated(
+        len(wave.existing) + len(accepting), "every newcomer who accepted welcomed"
     )
 
     # The crash really happened mid-wave, and the beat really lost ticks meanwhile.
@@ -125,13 +69,13 @@ def test_a_broker_restart_mid_wave_loses_nothing_and_the_worker_carries_on(
     assert 0 < emailed_at_crash < len(wave.newcomers)
     assert ticks_refused > 0
     # E-mails: every newcomer got exactly one invitation, one copy.
-    delivered = deliveries(smtp_server.messages, wave.newcomer_addresses)
+    delivered = run.deliveries()
     assert not delivered.missing and not delivered.unexpected
     assert delivered.several_message_ids == {}, "a newcomer got two different invitations"
     assert delivered.extra_copies == {}, "an invitation was delivered twice"
     # DMs: every existing user and every newcomer who accepted welcomed exactly once.
     assert welcomes(sandbox) == dict.fromkeys(wave.existing | set(accepting), 1)
-    with sessions() as session:
+    with run.sessions() as session:
         activated_after_restart = session.scalar(
             select(func.count(Invitation.id)).where(
                 Invitation.state == InvitationState.ACTIVATED,

@@ -13,31 +13,16 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
 from plugin.app import EnvolContext
 from plugin.db import make_engine
-from plugin.invitations.models import InvitationState, OutboundMessage, OutboundState
 from plugin.sandbox import Sandbox
-from tests.resilience.conftest import (
-    Beat,
-    PrivateRedis,
-    WorkerPool,
-    deliveries,
-    explain_states,
-    launch_wave,
-    state_counts,
-    wait_until,
-    welcomes,
-    worker_environment,
-)
+from tests.resilience.harness import Beat, WaveStarter, WorkerPool, unsettled_outbox, welcomes
 from tests.support.smtp import SmtpServer
 
-WAVE = 210  # 71 already on Mattermost (one in three, and the managers), 139 to e-mail
-SMTP_RATE = 25  # the e-mails take about six seconds: the loss lands while they go out
 OUTAGE_SECONDS = 4
 TERMINATE_EVERY_SECONDS = 0.2
 LEASE_SECONDS = 15  # rows a failed task left leased are taken over after this
@@ -72,60 +57,27 @@ def test_a_lost_database_connection_mid_wave_loses_nothing_and_sends_nothing_twi
     sandbox: Sandbox,
     envol_context: EnvolContext,
     smtp_server: SmtpServer,
-    private_redis: PrivateRedis,
     worker_pool: WorkerPool,
-    beat_for: Callable[[str], Beat],
+    start_wave: WaveStarter,
 ) -> None:
     database_url = envol_context.settings.database_url
     if database_url.startswith("sqlite"):
         pytest.skip("a SQLite database is a file: there is no connection to lose")
-    sessions = envol_context.sessions
-    wave = launch_wave(sandbox, sessions, people=WAVE, existing_every=3)
-    worker_pool.env = worker_environment(
-        envol_context,
-        sandbox,
-        broker_url=private_redis.url,
-        smtp_url=f"{smtp_server.url}?rate={SMTP_RATE}",
-        lease_seconds=LEASE_SECONDS,
-    )
-    worker_pool.start("a")
-    worker_pool.wait_ready("a")
+    run = start_wave(smtp_server, lease_seconds=LEASE_SECONDS, deadline_seconds=DEADLINE_SECONDS)
+    wave = run.wave
     worker_pid = worker_pool.pid("a")
-    beat = beat_for(private_redis.url)
-    explain = explain_states(sessions)
-    deadline = time.monotonic() + DEADLINE_SECONDS
 
-    wait_until(
-        lambda: len(smtp_server.messages) >= len(wave.newcomers) // 3,
-        beat,
-        deadline,
-        "a third of the e-mails",
-        explain,
-        worker_pool,
-    )
+    run.wait_until_emailed(len(wave.newcomers) // 3, "a third of the e-mails")
     emailed_at_loss = len(smtp_server.messages)
-    ended = end_every_other_connection(database_url, OUTAGE_SECONDS, beat)
+    ended = end_every_other_connection(database_url, OUTAGE_SECONDS, run.beat)
     emailed_after_loss = len(smtp_server.messages)
-    wait_until(
-        lambda: (
-            state_counts(sessions)
-            == {
-                InvitationState.SENT: len(wave.newcomers),
-                InvitationState.ACTIVATED: len(wave.existing),
-            }
-        ),
-        beat,
-        deadline,
-        "every newcomer e-mailed and every existing user welcomed",
-        explain,
-        worker_pool,
-    )
+    run.wait_until_settled()
 
     assert 0 < emailed_at_loss < len(wave.newcomers)  # the loss landed mid-wave
     assert ended > 0
     # E-mails: every newcomer got one invitation; a copy re-sent after an interruption carries
     # the first one's Message-ID (mail stores show it once), at most one per failed task.
-    delivered = deliveries(smtp_server.messages, wave.newcomer_addresses)
+    delivered = run.deliveries()
     assert not delivered.missing and not delivered.unexpected
     assert delivered.several_message_ids == {}, "a newcomer got two different invitations"
     log = worker_pool.log("a")
@@ -135,13 +87,7 @@ def test_a_lost_database_connection_mid_wave_loses_nothing_and_sends_nothing_twi
     assert sum(delivered.extra_copies.values()) <= failed_tasks
     # DMs: exactly once (the marker is looked up before a re-send).
     assert welcomes(sandbox) == dict.fromkeys(wave.existing, 1)
-    with sessions() as session:
-        unsettled = session.scalar(
-            select(func.count(OutboundMessage.id)).where(
-                OutboundMessage.state.not_in([OutboundState.SENT])
-            )
-        )
-    assert unsettled == 0
+    assert unsettled_outbox(run.sessions) == {}
     # The worker lived through it and said what happened.
     assert worker_pool.alive("a") and worker_pool.pid("a") == worker_pid
     lost = re.search(r".*terminating connection due to administrator command.*", log)
