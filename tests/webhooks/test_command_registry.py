@@ -3,10 +3,13 @@ hint in both languages, answers ``help`` with its usage, and copes with empty in
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from plugin import i18n
 from tests.support_space.world import SupportWorld
-from webhooks.commands.registry import build_registry, commands_in_order, fold
+from webhooks.commands.registry import MESSAGES, build_registry, commands_in_order, fold
 
 COMMANDS = commands_in_order()
 
@@ -46,3 +49,11 @@ def test_help_and_empty_input(command, support_world: SupportWorld) -> None:  # 
     if command.admin_only:
         world.carol.run_command(world.town_square_id, f"/envol {command.name}")
         assert "administrators only" in world.ephemeral_texts(world.carol)[-1]
+
+
+def test_every_text_key_the_commands_use_is_in_the_catalogue_and_no_other() -> None:
+    # Keys are plain strings in the handlers: a typo would only show as a KeyError in a reply.
+    catalogue = i18n.load_catalogue(MESSAGES)
+    source = "\n".join(path.read_text(encoding="utf-8") for path in MESSAGES.parent.glob("*.py"))
+    used = set(re.findall(r'(?:say|in_every_language)\(\s*"([\w.]+)"', source))
+    assert used == catalogue.keys

@@ -25,12 +25,6 @@ log = logging.getLogger(__name__)
 blueprint = Blueprint("commands", __name__)
 install_error_handlers(blueprint)
 
-TEXTS = {
-    "admins_only": {
-        "fr": "Cette commande est réservée aux administrateurs du lancement.",
-        "en": "This command is for the launch administrators only.",
-    },
-}
 # Tokens change only on ``envol commands install``; re-read them at most this often.
 TOKEN_CACHE_SECONDS = 5.0
 _token_cache: dict[int, tuple[float, list[str]]] = {}
@@ -70,7 +64,7 @@ def dispatch(found: Integration, invocation_words: list[str], invocation: Invoca
     if command is None:
         return Reply(help_text(invocation, unknown=invocation_words[0][:40]))
     if command.admin_only and not found.is_admin(invocation.request.user_id):
-        return Reply(invocation.say(TEXTS["admins_only"]))
+        return Reply(invocation.say("admins_only"))
     args = tuple(invocation_words[1:])
     if command.name != "help" and len(args) == 1 and fold(args[0]) in HELP_WORDS:
         return Reply(

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from webhooks.commands.registry import Invocation, Reply, SubCommand, commands_in_order, fold
-
-TEXTS = {
-    "title": {"fr": "**Commandes d'Envol**", "en": "**Envol commands**"},
-    "unknown": {
-        "fr": "Commande inconnue : `{word}`. Voici ce que je sais faire :",
-        "en": "Unknown command: `{word}`. Here is what I can do:",
-    },
-}
+from webhooks.commands.registry import (
+    Invocation,
+    Reply,
+    SubCommand,
+    commands_in_order,
+    fold,
+    in_every_language,
+)
 
 
 def trigger_of(invocation: Invocation) -> str:
@@ -21,9 +20,7 @@ def help_text(invocation: Invocation, *, unknown: str = "") -> str:
     trigger = trigger_of(invocation)
     admin = invocation.integration.is_admin(invocation.request.user_id)
     lines = [
-        invocation.say(TEXTS["unknown"], word=unknown)
-        if unknown
-        else invocation.say(TEXTS["title"])
+        invocation.say("help.unknown", word=unknown) if unknown else invocation.say("help.title")
     ]
     for command in commands_in_order():
         if command.admin_only and not admin:
@@ -45,11 +42,8 @@ def run(invocation: Invocation) -> Reply:
 COMMAND = SubCommand(
     name="help",
     aliases=("aide",),
-    usage={"fr": "help [commande]", "en": "help [command]"},
-    description={
-        "fr": "la liste des commandes, ou l'aide d'une commande",
-        "en": "the list of commands, or help on one",
-    },
+    usage=in_every_language("help.usage"),
+    description=in_every_language("help.description"),
     hint="[command]",
     handler=run,
 )

@@ -2,74 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from webhooks.commands.registry import Invocation, Reply, SubCommand
-
-CHECKS: tuple[tuple[str, dict[str, str]], ...] = (
-    ("first_name", {"fr": "Prénom", "en": "First name"}),
-    ("last_name", {"fr": "Nom", "en": "Last name"}),
-    ("position", {"fr": "Poste", "en": "Position"}),
-    ("picture", {"fr": "Photo de profil", "en": "Profile picture"}),
-    ("nickname", {"fr": "Surnom", "en": "Nickname"}),
-)
-TEXTS = {
-    "title": {"fr": "**Votre profil : {score} %**", "en": "**Your profile: {score}%**"},
-    "done": {
-        "fr": "Bravo, votre profil est complet : vos collègues vous trouvent facilement.",
-        "en": "Well done, your profile is complete: colleagues find you easily.",
-    },
-    "todo": {
-        "fr": "Complétez-le dans **Profil** (votre photo en haut à droite).",
-        "en": "Complete it under **Profile** (your picture at the top right).",
-    },
-    "unavailable": {
-        "fr": "Votre profil n'a pas pu être lu pour l'instant ; réessayez dans un moment.",
-        "en": "Your profile could not be read right now; try again in a moment.",
-    },
-}
-
-
-def profile_checklist(user: dict[str, Any]) -> list[tuple[str, bool]]:
-    """Each item of a complete profile and whether it is filled in."""
-
-    def filled(name: str) -> bool:
-        if name == "picture":
-            return bool(user.get("last_picture_update"))
-        return bool(str(user.get(name) or "").strip())
-
-    return [(name, filled(name)) for name, _ in CHECKS]
-
-
-def profile_score(user: dict[str, Any]) -> int:
-    checklist = profile_checklist(user)
-    return round(100 * sum(done for _, done in checklist) / len(checklist))
+from plugin.onboarding.profile import CHECKLIST, profile_score
+from plugin.onboarding.texts import checklist_labels
+from webhooks.commands.registry import Invocation, Reply, SubCommand, in_every_language
 
 
 def run(invocation: Invocation) -> Reply:
     user = invocation.integration.users.get(invocation.request.user_id, fresh=True)
     if user is None:
-        return Reply(invocation.say(TEXTS["unavailable"]))
-    labels = dict(CHECKS)
-    lines = [invocation.say(TEXTS["title"], score=profile_score(user))]
-    checklist = profile_checklist(user)
-    for name, done in checklist:
-        lines.append(
-            f"- {':white_check_mark:' if done else ':white_large_square:'} "
-            f"{invocation.say(labels[name])}"
-        )
-    lines.append(invocation.say(TEXTS["done"] if all(d for _, d in checklist) else TEXTS["todo"]))
+        return Reply(invocation.say("profile.unavailable"))
+    # The same score, items and labels as the onboarding messages that ask for them.
+    score = profile_score(user)
+    labels = checklist_labels(invocation.language)
+    lines = [invocation.say("profile.title", score=score.score)]
+    for name, weight in CHECKLIST:
+        if weight > 0:
+            done = name not in score.missing
+            lines.append(
+                f"- {':white_check_mark:' if done else ':white_large_square:'} {labels[name]}"
+            )
+    lines.append(
+        invocation.say("profile.done") if score.complete else invocation.say("profile.todo")
+    )
     return Reply("\n".join(lines))
 
 
 COMMAND = SubCommand(
     name="profile",
     aliases=("profil",),
-    usage={"fr": "profile", "en": "profile"},
-    description={
-        "fr": "ce qu'il reste à remplir dans votre profil, et votre score",
-        "en": "what is left to fill in on your profile, and your score",
-    },
+    usage=in_every_language("profile.usage"),
+    description=in_every_language("profile.description"),
     hint="",
     handler=run,
 )

@@ -1,7 +1,9 @@
 """The sub-commands of ``/envol`` (and its aliases): one module each, listed explicitly here.
 
 Every sub-command has usage text and an autocomplete hint in both languages; one parametrised
-test checks ``help`` and empty input for all of them.
+test checks ``help`` and empty input for all of them. What the commands say, usage and
+description included, lives in ``messages.yaml`` next to this module (a ``plugin.i18n``
+catalogue, like every capability's).
 """
 
 from __future__ import annotations
@@ -9,10 +11,24 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from plugin import i18n
 from webhooks.commands.env import Integration
 from webhooks.commands.payloads import CommandRequest
+
+MESSAGES = Path(__file__).with_name("messages.yaml")
+
+
+def t(key: str, language: str, **params: Any) -> str:
+    """The text for ``key`` in ``language`` (French when the language is unknown)."""
+    return i18n.load_catalogue(MESSAGES).render(key, language, **params)
+
+
+def in_every_language(key: str) -> dict[str, str]:
+    """``{"fr": …, "en": …}`` for ``key``: a command's usage and description."""
+    return {language: t(key, language) for language in i18n.LANGUAGES}
 
 
 @dataclass(frozen=True)
@@ -50,9 +66,9 @@ class Invocation:
         parts = self.request.text.split(None, 1)
         return parts[1].strip() if len(parts) > 1 else ""
 
-    def say(self, texts: Mapping[str, str], **params: Any) -> str:
-        template = texts.get(self.language) or texts["fr"]
-        return template.format(**params) if params else template
+    def say(self, key: str, **params: Any) -> str:
+        """The catalogue text ``key`` in the invoker's language."""
+        return t(key, self.language, **params)
 
 
 Handler = Callable[[Invocation], Reply]

@@ -11,27 +11,7 @@ from plugin.cohorts.models import Wave
 from plugin.people.models import Person, PersonStatus
 from plugin.support.models import SupportTicket, TicketStatus
 from plugin.surveys.models import SurveyResponse
-from webhooks.commands.registry import Invocation, Reply, SubCommand
-
-TEXTS = {
-    "title": {"fr": "**Lancement : où en est-on ?**", "en": "**Launch at a glance**"},
-    "people": {
-        "fr": "- Personnes : {active} au registre, {joined} sur Mattermost ({rate} %)",
-        "en": "- People: {active} on the roster, {joined} on Mattermost ({rate}%)",
-    },
-    "waves": {"fr": "- Vagues : {summary}", "en": "- Waves: {summary}"},
-    "support": {
-        "fr": "- Support : {open} en attente, {answered} répondues, {resolved} résolues, "
-        "{self_served} résolues par la FAQ",
-        "en": "- Support: {open} waiting, {answered} answered, {resolved} resolved, "
-        "{self_served} solved by the FAQ",
-    },
-    "survey": {
-        "fr": "- Questionnaire de lancement : {count} réponse(s), score moyen {score}",
-        "en": "- Launch survey: {count} response(s), average score {score}",
-    },
-    "none": {"fr": "aucune", "en": "none"},
-}
+from webhooks.commands.registry import Invocation, Reply, SubCommand, in_every_language
 
 
 def launch_figures(session: Session) -> dict[str, object]:
@@ -92,23 +72,23 @@ def run(invocation: Invocation) -> Reply:
     summary = ", ".join(f"{n} {status}" for status, n in sorted(waves.items()))
     score = figures["survey_score"]
     lines = [
-        invocation.say(TEXTS["title"]),
+        invocation.say("status.title"),
         invocation.say(
-            TEXTS["people"],
+            "status.people",
             active=figures["active"],
             joined=figures["joined"],
             rate=figures["rate"],
         ),
-        invocation.say(TEXTS["waves"], summary=summary or invocation.say(TEXTS["none"])),
+        invocation.say("status.waves", summary=summary or invocation.say("status.none")),
         invocation.say(
-            TEXTS["support"],
+            "status.support",
             open=tickets.get(TicketStatus.OPEN.value, 0) + tickets.get(TicketStatus.TAKEN.value, 0),
             answered=tickets.get(TicketStatus.ANSWERED.value, 0),
             resolved=tickets.get(TicketStatus.RESOLVED.value, 0),
             self_served=tickets.get(TicketStatus.SELF_SERVED.value, 0),
         ),
         invocation.say(
-            TEXTS["survey"],
+            "status.survey",
             count=figures["survey_count"],
             score="–" if score is None else f"{score}/5",
         ),
@@ -119,11 +99,8 @@ def run(invocation: Invocation) -> Reply:
 COMMAND = SubCommand(
     name="status",
     aliases=("statut", "etat"),
-    usage={"fr": "status", "en": "status"},
-    description={
-        "fr": "le lancement en un coup d'œil (administrateurs)",
-        "en": "the launch at a glance (admins)",
-    },
+    usage=in_every_language("status.usage"),
+    description=in_every_language("status.description"),
     hint="",
     handler=run,
     admin_only=True,

@@ -7,27 +7,16 @@ import logging
 from plugin.errors import EnvolError
 from plugin.support.dialogs import support_dialog
 from plugin.support.models import TicketCategory
-from webhooks.commands.registry import Invocation, Reply, SubCommand
+from webhooks.commands.registry import Invocation, Reply, SubCommand, in_every_language
 
 log = logging.getLogger(__name__)
-
-TEXTS = {
-    "no_trigger": {
-        "fr": "Impossible d'ouvrir le formulaire depuis ici ; réessayez `/envol support`.",
-        "en": "The form cannot be opened from here; try `/envol support` again.",
-    },
-    "failed": {
-        "fr": "Le formulaire n'a pas pu s'ouvrir (Mattermost n'a pas répondu) ; réessayez.",
-        "en": "The form could not open (Mattermost did not answer); please try again.",
-    },
-}
 
 
 def open_support_dialog(invocation: Invocation, category: TicketCategory | None) -> Reply:
     """Open the dialog first thing: the trigger id expires within seconds."""
     request = invocation.request
     if not request.trigger_id:
-        return Reply(invocation.say(TEXTS["no_trigger"]))
+        return Reply(invocation.say("support.no_trigger"))
     integration = invocation.integration
     dialog = support_dialog(
         integration.signer,
@@ -42,7 +31,7 @@ def open_support_dialog(invocation: Invocation, category: TicketCategory | None)
         )
     except EnvolError as error:
         log.warning("support dialog not opened: %s", type(error).__name__)
-        return Reply(invocation.say(TEXTS["failed"]))
+        return Reply(invocation.say("support.failed"))
     return Reply()
 
 
@@ -53,11 +42,8 @@ def run(invocation: Invocation) -> Reply:
 COMMAND = SubCommand(
     name="support",
     aliases=("aide-moi", "question"),
-    usage={"fr": "support [description]", "en": "support [description]"},
-    description={
-        "fr": "signaler une difficulté, poser une question ou proposer une idée",
-        "en": "report a difficulty, ask a question or suggest an idea",
-    },
+    usage=in_every_language("support.usage"),
+    description=in_every_language("support.description"),
     hint="[description]",
     handler=run,
 )

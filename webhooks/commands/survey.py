@@ -7,16 +7,9 @@ import logging
 from plugin.errors import EnvolError
 from plugin.surveys import service
 from webhooks.commands.env import Integration
-from webhooks.commands.registry import Invocation, Reply, SubCommand
+from webhooks.commands.registry import Invocation, Reply, SubCommand, in_every_language
 
 log = logging.getLogger(__name__)
-
-TEXTS = {
-    "failed": {
-        "fr": "Le questionnaire n'a pas pu s'ouvrir ; réessayez `/envol survey`.",
-        "en": "The survey could not open; try `/envol survey` again.",
-    },
-}
 
 
 def open_survey_dialog(
@@ -44,17 +37,14 @@ def run(invocation: Invocation) -> Reply:
         invocation.integration, request.user_id, request.trigger_id, invocation.language
     ):
         return Reply()
-    return Reply(invocation.say(TEXTS["failed"]))
+    return Reply(invocation.say("survey.failed"))
 
 
 COMMAND = SubCommand(
     name="survey",
     aliases=("questionnaire", "sondage"),
-    usage={"fr": "survey", "en": "survey"},
-    description={
-        "fr": "répondre au questionnaire de lancement (quatre questions)",
-        "en": "answer the launch survey (four questions)",
-    },
+    usage=in_every_language("survey.usage"),
+    description=in_every_language("survey.description"),
     hint="",
     handler=run,
 )

@@ -6,22 +6,7 @@ from sqlalchemy import func, select
 
 from plugin.cohorts.models import CohortMember, Wave
 from plugin.surveys.service import results_per_cohort, survey_score_for_wave
-from webhooks.commands.registry import Invocation, Reply, SubCommand
-
-TEXTS = {
-    "title": {"fr": "**Vagues**", "en": "**Waves**"},
-    "none": {"fr": "Aucune vague n'est planifiée.", "en": "No wave is planned yet."},
-    "unknown": {"fr": "Pas de vague nommée « {name} ».", "en": "No wave named “{name}”."},
-    "line": {
-        "fr": "- **{name}** : {status}, {members} personne(s), ouverte le {opened}, "
-        "questionnaire {score}",
-        "en": "- **{name}**: {status}, {members} people, opened {opened}, survey {score}",
-    },
-    "cohort": {
-        "fr": "  - {cohort} : {respondents}/{members} réponses, score {score}",
-        "en": "  - {cohort}: {respondents}/{members} responses, score {score}",
-    },
-}
+from webhooks.commands.registry import Invocation, Reply, SubCommand, in_every_language
 
 
 def run(invocation: Invocation) -> Reply:
@@ -33,11 +18,9 @@ def run(invocation: Invocation) -> Reply:
         waves = list(session.scalars(query))
         if not waves:
             return Reply(
-                invocation.say(TEXTS["unknown"], name=name)
-                if name
-                else invocation.say(TEXTS["none"])
+                invocation.say("wave.unknown", name=name) if name else invocation.say("wave.none")
             )
-        lines = [invocation.say(TEXTS["title"])]
+        lines = [invocation.say("wave.title")]
         for wave in waves:
             members = (
                 session.scalar(
@@ -50,7 +33,7 @@ def run(invocation: Invocation) -> Reply:
             score = survey_score_for_wave(session, wave.id)
             lines.append(
                 invocation.say(
-                    TEXTS["line"],
+                    "wave.line",
                     name=wave.name,
                     status=wave.status.value,
                     members=members,
@@ -61,9 +44,11 @@ def run(invocation: Invocation) -> Reply:
             if name:
                 for result in results_per_cohort(session, wave.id):
                     if result.respondents:
+                        # The per-cohort lines nest under their wave's line.
                         lines.append(
-                            invocation.say(
-                                TEXTS["cohort"],
+                            "  "
+                            + invocation.say(
+                                "wave.cohort",
                                 cohort=result.cohort_name,
                                 respondents=result.respondents,
                                 members=result.members,
@@ -76,11 +61,8 @@ def run(invocation: Invocation) -> Reply:
 COMMAND = SubCommand(
     name="wave",
     aliases=("vague",),
-    usage={"fr": "wave [nom]", "en": "wave [name]"},
-    description={
-        "fr": "l'état des vagues, ou d'une vague (administrateurs)",
-        "en": "the state of the waves, or of one wave (admins)",
-    },
+    usage=in_every_language("wave.usage"),
+    description=in_every_language("wave.description"),
     hint="[name]",
     handler=run,
     admin_only=True,
