@@ -25,6 +25,8 @@ BENCHMARKS: list[str] = [
     "bench_wave_invitations",  # a wave: requests vs the lower bound; strategy 3 vs 2
     "bench_metrics_requests",  # a snapshot: requests vs the minimum
     "bench_slash_command",  # the slash command endpoint vs a bare Flask endpoint
+    "bench_worker_memory",  # a worker's peak memory: roster of 100,000 vs 1,000
+    "bench_worker_kills",  # SIGKILL mid-wave and mid-campaign: nothing lost, nothing doubled
 ]
 
 
