@@ -20,11 +20,13 @@ Delivery guarantee — **at least once, with duplicates detected wherever they c
 
 * E-mail: the Message-ID is derived from the idempotency key and committed to the journal of
   accepted messages (``plugin.mail.journal``) the moment the server answers 250. An in-doubt row
-  is re-sent only if its Message-ID is not in the journal. The one remaining window is a crash
-  between the server's 250 and that commit (milliseconds): the message then goes out a second
-  time **with the same Message-ID**, which mail clients collapse. We chose this over
-  at-most-once because a launch message that silently never arrives (the CEO's announcement,
-  launch day's links) costs more than a rare duplicate.
+  is re-sent only if its Message-ID is not in the journal. The remaining window runs from the
+  end of the message data, through the relay's acceptance (which may reach a connection the dead
+  worker no longer holds: RFC 1047's duplicate), to that commit: a few milliseconds a message.
+  A crash there sends the message a second time **with the same Message-ID**, which mail
+  clients collapse (``bench/bench_worker_kills.py``: at most about one copy per kill). We chose
+  this over at-most-once because a launch message that silently never arrives (the CEO's
+  announcement, launch day's links) costs more than a rare duplicate.
 * Platform messages carry a marker in their props; an in-doubt row is looked up on the server
   by marker before anything is posted again, so they are effectively sent once.
 """

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
-from plugin import clock
 from plugin.cli.base import console
-from plugin.demo.runner import DemoRun, run_demo
-from plugin.demo.stage import DemoStage
+from plugin.demo.runner import StagedOutcome, compare_runs, run_staged_demo
+
+SHOWN_DIFFERENCES = 40
+SHOWN_DUPLICATES = 10
 
 
 @click.command("demo")
@@ -17,36 +19,71 @@ from plugin.demo.stage import DemoStage
 @click.option("--seed", default=7, show_default=True, type=int)
 @click.option("--faults", is_flag=True, help="Inject 5xx, 429s, latency and dropped connections.")
 @click.option(
+    "--compare",
+    is_flag=True,
+    help="Run two launches side by side with the same seed and people, one fault-free, the "
+    "other with --faults (without it, fault-free too: a check that the demo is deterministic), "
+    "and print what the second delivered differently (missing, extra, duplicated keys of the "
+    'delivery ledger); exit 1 if anything differs (an extra "try again" answer is only a '
+    "notice). Runs go to WORKDIR/fault-free and "
+    "WORKDIR/second, transcripts to WORKDIR/*.txt.",
+)
+@click.option(
     "--workdir",
     type=click.Path(path_type=Path, file_okay=False),
     default=Path(".demo"),
     show_default=True,
     help="Where the demo keeps its database, broker and outputs (reset at each run).",
 )
-def demo(people: int, seed: int, faults: bool, workdir: Path) -> None:
-    """Walk a whole launch on the local Mattermost sandbox."""
-    import shutil
+def demo(people: int, seed: int, faults: bool, compare: bool, workdir: Path) -> None:
+    """Walk a whole launch on the local Mattermost sandbox.
 
-    if workdir.exists():
-        shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
-    stage = DemoStage.start(workdir.resolve(), seed=seed, faults=faults)
-    try:
-        run = DemoRun(
-            context=stage.context(),
-            console=console,
-            workdir=workdir,
-            people=people,
-            seed=seed,
-            faults=faults,
-            started=clock.now(),
-            stage=stage,
-            state={"sandbox": stage.sandbox, "mail": stage.mail},
+    At the end, the delivery ledger (every e-mail, DM, post, membership, sidebar category and
+    pin Envol delivered, as the mail catcher and the sandbox recorded them) is written to
+    WORKDIR/ledger.json and summed up in one line, duplicates included.
+    """
+    if not compare:
+        outcome = run_staged_demo(workdir, people=people, seed=seed, faults=faults, console=console)
+        console.print(
+            f"\n[bold green]demo finished in {outcome.elapsed:.1f}s[/]; outputs in {workdir}/"
         )
-        elapsed = run_demo(run)
-    finally:
-        stage.stop()
-    console.print(f"\n[bold green]demo finished in {elapsed:.1f}s[/]; outputs in {workdir}/")
+        _print_outcome("", outcome)
+        return
+    second = "with faults" if faults else "fault-free again"
+    console.print(
+        f"two launches for {people:,} people, seed {seed}, side by side: fault-free and {second} "
+        f"(transcripts in {workdir}/fault-free.txt and {workdir}/second.txt) …"
+    )
+    compared = compare_runs(workdir, people=people, seed=seed, faults=faults)
+    _print_outcome("fault-free", compared.fault_free)
+    _print_outcome(second, compared.second)
+    notices = [d for d in compared.differences if d.is_notice]
+    differences = [d for d in compared.differences if not d.is_notice]
+    for notice in notices[:SHOWN_DIFFERENCES]:
+        console.print(f"  notice: {notice.describe()} (Envol's “try again”)", markup=False)
+    if not differences:
+        console.print("[bold green]same deliveries[/]: nothing lost, nothing twice")
+        return
+    console.print(f"[bold red]{len(differences):,} difference(s)[/] in what was delivered:")
+    for difference in differences[:SHOWN_DIFFERENCES]:
+        console.print(f"  {difference.describe()}", markup=False)
+    if len(differences) > SHOWN_DIFFERENCES:
+        console.print(f"  … and {len(differences) - SHOWN_DIFFERENCES:,} more")
+    sys.exit(1)
+
+
+def _print_outcome(label: str, outcome: StagedOutcome) -> None:
+    prefix = f"{label}: " if label else ""
+    colour = "red" if outcome.ledger.duplicate_count() else "green"
+    console.print(f"{prefix}[{colour}]{outcome.ledger.summary()}[/]")
+    for section, keys in outcome.ledger.duplicates().items():
+        for key, times in list(keys.items())[:SHOWN_DUPLICATES]:
+            console.print(f"  duplicated in {section}: {key} ({times}×)", markup=False)
+    injected = ", ".join(f"{n:,} {kind}" for kind, n in outcome.injected.items()) or "nothing"
+    console.print(
+        f"{prefix}{outcome.envol_requests:,} requests from Envol to the sandbox, injected: "
+        f"{injected}; ledger in {outcome.workdir / 'ledger.json'}"
+    )
 
 
 def register(root: click.Group) -> None:

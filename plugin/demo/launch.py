@@ -56,9 +56,10 @@ class _Launch:
             people = list(
                 session.scalars(select(Person).where(Person.status == PersonStatus.ACTIVE))
             )
+        self.settle = run.stage.settle if run.stage is not None else None
         self.population = Population(
             sandbox, people, seed=run.seed, team_id=self.team["id"],
-            support_channel=self.runtime.support_channel,
+            support_channel=self.runtime.support_channel, settle=self.settle,
         )  # fmt: skip
         self.mails_read = len(mail.messages)
         self.snapshots = 0
@@ -83,6 +84,8 @@ class _Launch:
             new_mail = self.mail.messages[self.mails_read :]
             self.mails_read += len(new_mail)
             self.population.run_day(moment, invitations_from_emails(new_mail, at=moment))
+            if self.settle is not None:
+                self.settle()  # whatever the day's people asked of the worker, done today
             if moment.weekday() == 0:
                 with transaction(self.context.sessions) as session:
                     take_snapshot(session, self.mm, self.runtime)

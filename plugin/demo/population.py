@@ -83,6 +83,9 @@ WEEKEND_FACTOR = 0.08  # a few people look at Mattermost on Saturday and Sunday
 RECENT_POSTS_PER_CHANNEL = 25
 MAX_ATTEMPTS = 3
 RETRY_AFTER_CAP = 2.0  # seconds; a simulated person does not wait for minutes
+# A button or a command that answers an error (Envol's "the form could not open; click again")
+# is tried once more, as a person would; never more, so a broken integration stays visible.
+TRIES_AGAIN = 1
 USERNAME_MAX = 22
 # The automatic daily budget of ``use_the_network``: 1,500 people over 90 days then cost at most
 # 6,750 calls for their daily life (a few seconds of sandbox time), whatever the rates.
@@ -203,6 +206,7 @@ class Population:
         support_command: str = SUPPORT_COMMAND,
         support_channel: str = "",
         quiet_channels: Collection[str] = (),
+        settle: Callable[[], object] | None = None,
     ) -> None:
         """``team_id`` limits direct adds and channels to one team (default: every team);
         ``profiles`` overrides department profiles by department name; ``activity_scale``
@@ -210,7 +214,10 @@ class Population:
         ``daily_call_budget`` caps the calls of ``use_the_network`` per day (a sample of the
         day's active people then act; "auto": one call a day per 20 people, at least 50;
         None: no cap); ``support_channel`` is where people type the support
-        command (town-square when they are not in it); nobody posts in ``quiet_channels``."""
+        command (town-square when they are not in it); nobody posts in ``quiet_channels``;
+        ``settle`` is called after every action that reaches an integration (a command, a
+        click, a dialog): the demo waits there until its worker has done what the action
+        asked, so the worker's posts land at the same point in every run."""
         if activity_scale < 0:
             raise ValueError("activity_scale must be zero or more")
         self.sandbox = sandbox
@@ -222,6 +229,7 @@ class Population:
         )
         self.support_channel = support_channel
         self.quiet_channels = frozenset(quiet_channels)
+        self._settle = settle
         self.log = SimulationLog()
         self.people: list[SimulatedPerson] = []
         self._by_email: dict[str, SimulatedPerson] = {}
@@ -722,23 +730,25 @@ class Population:
         label = str(action.get("name", ""))
         error = ""
         submission: tuple[tuple[str, str], ...] = ()
-        try:
-            self._attempt(
-                person, at, "click", user.click, ref.post_id, str(action["id"]), selected,
-                retry_errors=False,
-            )  # fmt: skip
-        except ActionFailed as failed:
-            error = str(failed)
-        else:
+        for _ in range(1 + TRIES_AGAIN):
+            try:
+                self._use_integration(
+                    person, at, "click", user.click, ref.post_id, str(action["id"]), selected
+                )
+            except ActionFailed as failed:
+                error = str(failed)
+                continue  # the button answered an error: click it again
+            error = ""
+            break
+        if not error:
             dialogs = self.sandbox.dialogs_for(user.user_id)
             if len(dialogs) > before:
                 values = fill_dialog(dialogs[-1].dialog, rng, person.traits.mood, person.language)
                 submission = tuple(sorted(values.items()))
                 try:
-                    reply = self._attempt(
-                        person, at, "dialog", user.submit_dialog, values, dialogs[-1],
-                        retry_errors=False,
-                    )  # fmt: skip
+                    reply = self._use_integration(
+                        person, at, "dialog", user.submit_dialog, values, dialogs[-1]
+                    )
                     error = _dialog_error(reply)
                 except ActionFailed as failed:
                     error = str(failed)
@@ -802,10 +812,18 @@ class Population:
         opened = False
         category = ""
         try:
-            self._attempt(
-                person, moment, "support command", user.run_command, channels[channel],
-                self.support_command, retry_errors=False,
-            )  # fmt: skip
+            for tried in range(1 + TRIES_AGAIN):
+                try:
+                    self._use_integration(
+                        person, moment, "support command", user.run_command, channels[channel],
+                        self.support_command,
+                    )  # fmt: skip
+                except ActionFailed:
+                    if tried == TRIES_AGAIN:
+                        raise
+                    continue  # the command answered an error: type it again
+                if len(self.sandbox.dialogs_for(user.user_id)) > before:
+                    break  # else Envol said the form could not open: type it again
             dialogs = self.sandbox.dialogs_for(user.user_id)
             if len(dialogs) > before:
                 opened = True
@@ -814,10 +832,9 @@ class Population:
                     text=question.text, choice=question.category,
                 )  # fmt: skip
                 category = next((v for v in values.values() if v == question.category), category)
-                reply = self._attempt(
-                    person, moment, "support dialog", user.submit_dialog, values, dialogs[-1],
-                    retry_errors=False,
-                )  # fmt: skip
+                reply = self._use_integration(
+                    person, moment, "support dialog", user.submit_dialog, values, dialogs[-1]
+                )
                 error = _dialog_error(reply)
             else:
                 error = "no dialog opened"
@@ -914,6 +931,18 @@ class Population:
             self._fail(person, at, action, detail)
             raise ActionFailed(f"{action} failed: {detail}")
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _use_integration(
+        self, person: SimulatedPerson, at: dt.datetime, action: str, call: Callable[..., T],
+        *args: Any,
+    ) -> T:  # fmt: skip
+        """A command, a click or a dialog: Mattermost calls Envol, which may hand work to its
+        worker; ``settle`` waits for it before the person does anything else."""
+        try:
+            return self._attempt(person, at, action, call, *args, retry_errors=False)
+        finally:
+            if self._settle is not None:
+                self._settle()
 
     def _fail(self, person: SimulatedPerson, at: dt.datetime, action: str, detail: str) -> None:
         self.log.failures.append(Failure(at, person.email, action, detail[:300]))

@@ -8,6 +8,11 @@ in the order of a real launch, printing what a user would see.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +28,15 @@ from plugin.app import EnvolContext
 from plugin.campaigns.demo import step_campaign
 from plugin.cohorts.demo import step_people_and_waves
 from plugin.demo.launch import step_launch
+from plugin.demo.ledger import (
+    Ledger,
+    LedgerDifference,
+    build_ledger,
+    compare_ledgers,
+    read_ledger,
+    write_ledger,
+)
+from plugin.errors import EnvolError
 from plugin.invitations.demo import step_invitations_outcome
 from plugin.metrics.demo import step_metrics
 from plugin.preflight.demo import step_preflight
@@ -112,3 +126,144 @@ def run_demo(run: DemoRun) -> float:
         timings.add_row(title, f"{time.monotonic() - started:.1f}")
     run.console.print(timings)
     return time.monotonic() - begin
+
+
+OUTCOME_FILE = "run.json"
+LEDGER_FILE = "ledger.json"
+
+
+@dataclass(frozen=True)
+class StagedOutcome:
+    """What one whole demo on the stage left behind, beyond what it printed; written to
+    ``<workdir>/run.json`` and ``<workdir>/ledger.json``."""
+
+    workdir: Path
+    people: int
+    seed: int
+    with_faults: bool
+    elapsed: float  # seconds
+    ledger: Ledger
+    injected: dict[str, int]  # the sandbox's request log: injected faults and 429s, by kind
+    envol_requests: int  # requests Envol sent to the sandbox (simulated people's excluded)
+
+    def write(self) -> None:
+        write_ledger(self.ledger, self.workdir / LEDGER_FILE)
+        figures = {
+            "people": self.people,
+            "seed": self.seed,
+            "faults": self.with_faults,
+            "elapsed_seconds": round(self.elapsed, 1),
+            "envol_requests": self.envol_requests,
+            "injected": self.injected,
+        }
+        (self.workdir / OUTCOME_FILE).write_text(json.dumps(figures, indent=1) + "\n")
+
+    @classmethod
+    def read(cls, workdir: Path) -> StagedOutcome:
+        figures = json.loads((workdir / OUTCOME_FILE).read_text())
+        return cls(
+            workdir=workdir,
+            people=int(figures["people"]),
+            seed=int(figures["seed"]),
+            with_faults=bool(figures["faults"]),
+            elapsed=float(figures["elapsed_seconds"]),
+            ledger=read_ledger(workdir / LEDGER_FILE),
+            injected={str(k): int(v) for k, v in figures["injected"].items()},
+            envol_requests=int(figures["envol_requests"]),
+        )
+
+
+def run_staged_demo(
+    workdir: Path, *, people: int, seed: int, faults: bool, console: Console
+) -> StagedOutcome:
+    """The whole demo on a fresh stage in ``workdir`` (emptied first), then its ledger.
+
+    The ledger is read once the worker has stopped, so a task it finished while shutting down
+    is counted; what it never ran is missing, and a comparison says so.
+    """
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    from plugin.demo.stage import DemoStage
+
+    stage = DemoStage.start(workdir.resolve(), seed=seed, faults=faults)
+    try:
+        run = DemoRun(
+            context=stage.context(),
+            console=console,
+            workdir=workdir,
+            people=people,
+            seed=seed,
+            faults=faults,
+            started=clock.now(),
+            stage=stage,
+            state={"sandbox": stage.sandbox, "mail": stage.mail},
+        )
+        elapsed = run_demo(run)
+        stage.settle()  # the ledger counts what the worker was asked to send
+    finally:
+        stage.stop()
+    ledger = build_ledger(
+        stage.sandbox, list(stage.mail.messages), run_urls=(stage.webhooks_url, stage.mail.url)
+    )
+    outcome = StagedOutcome(
+        workdir=workdir,
+        people=people,
+        seed=seed,
+        with_faults=faults,
+        elapsed=elapsed,
+        ledger=ledger,
+        injected=stage.fault_tally(),
+        envol_requests=stage.envol_request_count(),
+    )
+    outcome.write()
+    return outcome
+
+
+@dataclass(frozen=True)
+class ComparedRuns:
+    """A fault-free launch and a second one (with faults, or not) of the same seed and people."""
+
+    fault_free: StagedOutcome
+    second: StagedOutcome
+    differences: list[LedgerDifference]
+
+
+def compare_runs(
+    workdir: Path, *, people: int, seed: int, faults: bool, timeout: float = 3600
+) -> ComparedRuns:
+    """Run the fault-free launch and the second one side by side, each in its own ``envol
+    demo`` process (``workdir/fault-free``, ``workdir/second``; transcripts next to them as
+    ``.txt``), then compare their ledgers.
+
+    Separate processes because a stage is process-wide (the clock, the Envol context, the
+    Celery app); side by side because most of a faulty run is spent waiting out back-offs.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "COLUMNS": "100", "PYTHONUNBUFFERED": "1"}
+    started: list[tuple[Path, subprocess.Popen[bytes]]] = []
+    try:
+        for name, with_faults in (("fault-free", False), ("second", faults)):
+            target = workdir / name
+            command = [sys.executable, "-m", "plugin.cli", "demo", "--people", str(people)]
+            command += ["--seed", str(seed), "--workdir", str(target)]
+            command += ["--faults"] if with_faults else []
+            with (workdir / f"{name}.txt").open("wb") as transcript:
+                process = subprocess.Popen(
+                    command, stdout=transcript, stderr=subprocess.STDOUT, env=env
+                )
+            started.append((target, process))
+        for target, process in started:
+            if process.wait(timeout=timeout) != 0:
+                raise EnvolError(
+                    f"the demo in {target} failed (exit {process.returncode}); "
+                    f"see {target.parent / (target.name + '.txt')}"
+                )
+    finally:
+        for _, process in started:
+            if process.poll() is None:
+                # Interrupted: each demo's worker leaves with its demo (plugin.demo.worker).
+                process.terminate()
+                process.wait()
+    fault_free, second = (StagedOutcome.read(target) for target, _ in started)
+    return ComparedRuns(fault_free, second, compare_ledgers(fault_free.ledger, second.ledger))

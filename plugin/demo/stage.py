@@ -1,13 +1,23 @@
 """The demo's stage: a shared simulated clock, the Mattermost sandbox, a mail catcher, the
-webhooks and a worker, all on loopback, started once for every step of ``envol demo``."""
+webhooks and a worker, all on loopback, started once for every step of ``envol demo``.
+
+Same seed, same people, same launch: the sandbox's ids are seeded, the simulated people decide
+from hashes, and the worker, which runs on its own, is waited for at fixed points (``settle``),
+so that what it posts lands at the same place among the people's posts in every run. Envol's
+requests then reach the sandbox in one order, so ``--faults`` (seeded draws, and a 429 every
+REQUESTS_PER_429 requests) hits the same requests in every run too. Waiting for the worker
+also keeps it from writing the SQLite database while the demo does.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,14 +27,49 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from plugin import clock, db
 from plugin.app import EnvolContext, build_context, set_context
+from plugin.demo.worker import PROGRESS_ENV, read_progress
 from plugin.mail.catcher import MailCatcher, free_port
 from plugin.sandbox import Sandbox
 from plugin.settings import DeploySettings, runtime_settings_from_config
+
+# With --faults the sandbox also answers 429 to one of Envol's requests in REQUESTS_PER_429
+# (simulated people are never limited): enough for the adapter to show it waits and retries, not
+# so many that a 1,500-person demo spends minutes waiting (it waits at least a second each time).
+REQUESTS_PER_429 = 150
+# How long ``settle`` waits for the worker; a faulty run's retries take a few seconds at most.
+SETTLE_TIMEOUT_SECONDS = 120.0
+
+log = logging.getLogger(__name__)
 
 
 class _QuietHandler(WSGIRequestHandler):
     def log_request(self, *args: Any, **kwargs: Any) -> None:
         pass  # the demo prints what people see, not an access log
+
+
+class _EveryNthRequestLimited:
+    """The rate limiter's clock under ``--faults``: Mattermost's limiter (GCRA) with no burst
+    refuses a request that comes sooner than one emission interval after the previous one, so
+    this clock moves one interval per request, except at every ``n``-th, where it stands still.
+    The interval is a power of two (1/8 s), so that the limiter's sums stay exact.
+
+    On the wall clock, the 429s would depend on the machine's speed (a slow one never bursts)
+    and on timing; on this one every run meets them at the same requests, and the retry that
+    follows a 429 passes.
+    """
+
+    def __init__(self, n: int, interval: float) -> None:
+        self._n, self._interval = n, interval
+        self._requests = 0
+        self._now = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            self._requests += 1
+            if self._requests % self._n:
+                self._now += self._interval
+            return self._now
 
 
 @dataclass
@@ -40,6 +85,9 @@ class DemoStage:
     _server: BaseWSGIServer | None = None
     _worker: subprocess.Popen[bytes] | None = None
     _holder: dict[str, Any] = field(default_factory=dict)
+    # Tasks this process sent to the worker since it started (the webhooks send them).
+    _tasks_sent: int = 0
+    _tasks_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def start(cls, workdir: Path, *, seed: int, faults: bool) -> DemoStage:
@@ -55,6 +103,9 @@ class DemoStage:
         if faults:
             # What a busy production server does now and then; the adapter must absorb it.
             sandbox.set_faults(error_rate=0.05, latency=0.002, drop_rate=0.02, seed=seed)
+            sandbox.set_rate_limit(
+                8, burst=0, clock=_EveryNthRequestLimited(REQUESTS_PER_429, interval=1 / 8)
+            )
         mail = MailCatcher.start()
         port = free_port()
         settings = DeploySettings(
@@ -75,6 +126,9 @@ class DemoStage:
             settings=settings,
             webhooks_url=settings.public_url,
         )
+        from celery import signals
+
+        signals.after_task_publish.connect(stage._task_sent, weak=False)
         stage._serve_webhooks(port)
         stage._start_worker()
         return stage
@@ -86,11 +140,63 @@ class DemoStage:
         return context
 
     def use_token(self, token: str) -> EnvolContext:
-        """From now on Envol acts with this token (the bot's, once it exists)."""
+        """From now on Envol acts with this token (the bot's, once it exists): the webhooks
+        at once, the worker after a restart (it read its token from the environment)."""
         self.settings = self.settings.model_copy(update={"mattermost_token": SecretStr(token)})
         context = self.context()
         self._holder["app"] = _make_app(context)
+        if self._worker is not None:
+            self.settle()
+            self._stop_worker()
+            self._start_worker()
         return context
+
+    def settle(self, timeout: float = SETTLE_TIMEOUT_SECONDS) -> bool:
+        """Wait until the worker has finished every task sent so far, including the ones its
+        own tasks sent; False if it died or ``timeout`` passed (then the run goes on, and two
+        runs may differ: a warning says so)."""
+        if self._worker is None:
+            return True
+        deadline = time.monotonic() + timeout
+        while True:
+            finished, sent_by_worker = read_progress(self._progress_path)
+            with self._tasks_lock:
+                sent = self._tasks_sent
+            if finished >= sent + sent_by_worker:
+                return True
+            if self._worker.poll() is not None or time.monotonic() > deadline:
+                log.warning(
+                    "the demo's worker finished %d of %d tasks (%s); going on without it",
+                    finished, sent + sent_by_worker,
+                    "it stopped" if self._worker.poll() is not None else "timed out",
+                )  # fmt: skip
+                return False
+            time.sleep(0.01)
+
+    def _task_sent(self, **_: Any) -> None:
+        with self._tasks_lock:
+            self._tasks_sent += 1
+
+    def fault_tally(self) -> dict[str, int]:
+        """What the sandbox did to Envol's requests: injected "error", "drop", "timeout" and
+        "rate_limited" (429), by kind, from its request log."""
+        tally: dict[str, int] = {}
+        for entry in self.sandbox.request_log:
+            if entry.fault:
+                tally[entry.fault] = tally.get(entry.fault, 0) + 1
+        return dict(sorted(tally.items()))
+
+    def envol_request_count(self) -> int:
+        """Requests the sandbox received from Envol (a bot or a system admin), retries included;
+        dropped connections are logged without a user, so they are added too."""
+        state = self.sandbox.state
+        with state.lock:
+            envol = {
+                uid for uid, u in state.users.items() if u["is_bot"] or "system_admin" in u["roles"]
+            }
+        return sum(
+            1 for entry in self.sandbox.request_log if entry.user_id in envol or entry.status == 0
+        )
 
     def _serve_webhooks(self, port: int) -> None:
         self._holder["app"] = _make_app(self.context())
@@ -104,6 +210,10 @@ class DemoStage:
         )
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
+    @property
+    def _progress_path(self) -> Path:
+        return self.workdir / "worker.progress"
+
     def _start_worker(self) -> None:
         env = {
             **os.environ,
@@ -113,28 +223,62 @@ class DemoStage:
             "ENVOL_MATTERMOST_TOKEN": self.settings.mattermost_token.get_secret_value(),
             "ENVOL_PUBLIC_URL": self.settings.public_url,
             "ENVOL_SMTP_URL": self.settings.smtp_url,
+            PROGRESS_ENV: str(self._progress_path),
         }
-        log = (self.workdir / "worker.log").open("wb")
-        self._worker = subprocess.Popen(
-            [sys.executable, "-m", "plugin.cli", "worker", "--pool", "solo"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        # A new worker counts from zero: so does this side.
+        self._progress_path.unlink(missing_ok=True)
+        with self._tasks_lock:
+            self._tasks_sent = 0
+        with (self.workdir / "worker.log").open("ab") as worker_log:
+            self._worker = subprocess.Popen(
+                [sys.executable, "-m", "plugin.demo.worker"],
+                env=env,
+                stdout=worker_log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def _stop_worker(self) -> None:
+        if self._worker is None:
+            return
+        self._worker.terminate()
+        try:
+            self._worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self._worker.kill()
+            self._worker.wait()
+        self._worker = None
 
     def stop(self) -> None:
-        if self._worker is not None:
-            self._worker.terminate()
-            try:
-                self._worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self._worker.kill()
+        from celery import signals
+
+        signals.after_task_publish.disconnect(self._task_sent)
+        self._stop_worker()
         if self._server is not None:
             self._server.shutdown()
         self.mail.stop()
         self.sandbox.stop()
         os.environ.pop(clock.CLOCK_FILE_ENV, None)
         clock.reset()
+        _forget_broker_connections()
+
+
+def _forget_broker_connections() -> None:
+    """Drop the Celery app's pooled broker connections, as Celery does after a fork.
+
+    The webhooks configure the process-wide app with this stage's broker, but the connection
+    pool is built once, at the first task sent: a second stage in the same process (``envol
+    demo --compare``, the tests) would otherwise send its tasks to the first stage's broker,
+    which no worker reads any more.
+    """
+    from plugin.tasks import celery_app
+
+    pool = celery_app._pool
+    if pool is not None:
+        pool.force_close_all()
+    celery_app._pool = None
+    amqp = celery_app.__dict__.get("amqp")
+    if amqp is not None:
+        amqp._producer_pool = None
 
 
 def _make_app(context: EnvolContext) -> Any:

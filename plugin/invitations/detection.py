@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from plugin import clock
 from plugin.db import transaction
@@ -50,18 +51,16 @@ def detect_arrivals(env: CycleEnvironment) -> DetectionReport:
         ).all()
         if not waiting:
             return report
-        linked = set(
-            session.scalars(
-                select(Person.mattermost_user_id).where(Person.mattermost_user_id.is_not(None))
-            )
-        )
-    arrivals: dict[int, tuple[int, str]] = {}
-    unlinked: dict[str, list[tuple[int, int]]] = {}
-    for invitation_id, person_id, user_id, email in waiting:
-        if user_id and user_id in member_ids:
-            arrivals[invitation_id] = (person_id, user_id)
-        elif not user_id:
-            unlinked.setdefault(email.lower(), []).append((invitation_id, person_id))
+        arrivals: dict[int, tuple[int, str]] = {}
+        unlinked: dict[str, list[tuple[int, int]]] = {}
+        for invitation_id, person_id, user_id, email in waiting:
+            if user_id and user_id in member_ids:
+                arrivals[invitation_id] = (person_id, user_id)
+            elif not user_id:
+                unlinked.setdefault(email.lower(), []).append((invitation_id, person_id))
+        # Only the members already known need reading (not the whole roster's accounts), so
+        # memory follows the team's size, not the roster's.
+        linked = _linked_among(session, member_ids) if unlinked else set()
     unknown = sorted(member_ids - linked)
     if unlinked and unknown:
         report.looked_up = len(unknown)
@@ -88,3 +87,20 @@ def detect_arrivals(env: CycleEnvironment) -> DetectionReport:
             if person is not None and person.mattermost_user_id != user_id:
                 person.mattermost_user_id = user_id
     return report
+
+
+def _linked_among(session: Session, user_ids: set[str], chunk: int = 1000) -> set[str]:
+    """Which of ``user_ids`` already belong to a person of the roster."""
+    ordered = sorted(user_ids)
+    linked: set[str] = set()
+    for start in range(0, len(ordered), chunk):
+        linked.update(
+            user_id
+            for user_id in session.scalars(
+                select(Person.mattermost_user_id).where(
+                    Person.mattermost_user_id.in_(ordered[start : start + chunk])
+                )
+            )
+            if user_id
+        )
+    return linked

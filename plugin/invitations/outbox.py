@@ -24,9 +24,11 @@ What an interrupted attempt means depends on whether the receiver can be asked:
   acceptance journal (``plugin.mail.journal``) the moment the relay answers 250. An interrupted
   e-mail whose Message-ID is in the journal is finished without sending; otherwise it is sent
   again, with the same Message-ID. Guarantee: **at least once, the same policy as the launch
-  campaign**; the one window left is a crash between the relay's 250 and the journal's commit
-  (a millisecond), and then the copy carries the first one's Message-ID, which mail stores
-  collapse. A lost invitation costs more than that rare copy.
+  campaign**. The window left runs from the end of the message data, through the relay's
+  handling of it (it may answer 250 to a connection the dead worker no longer holds: the
+  classic SMTP duplicate, RFC 1047), to the journal's commit: a few milliseconds per message
+  here, longer with a slow relay. A copy then carries the first one's Message-ID, which mail
+  stores collapse. A lost invitation costs more than that rare copy.
 * **Mattermost's invitation e-mails**: Mattermost cannot be asked whether it sent one and has no
   Message-ID to collapse copies. The attempt becomes ``uncertain`` and is **never re-sent
   automatically** (at most once); ``envol invitations status`` counts them, and the person
