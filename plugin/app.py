@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,6 +38,27 @@ def build_context(settings: DeploySettings | None = None) -> EnvolContext:
     settings = settings or load_deploy_settings()
     engine = make_engine(settings.database_url)
     return EnvolContext(settings=settings, engine=engine, sessions=make_session_factory(engine))
+
+
+def follow_plugin_settings(context: EnvolContext, *, max_age: float = 60.0) -> None:
+    """Read the runtime settings from Mattermost's config (the plugin's System Console page)
+    and re-read them every ``max_age`` seconds, for the long-running processes."""
+    from plugin.mattermost import MattermostClient
+
+    settings = context.settings
+    if not settings.mattermost_token.get_secret_value():
+        return
+    clients: list[MattermostClient] = []
+
+    def read() -> dict[str, Any]:
+        if not clients:
+            # One quick try: an unreachable server keeps the last settings, not a task waiting.
+            clients.append(
+                MattermostClient.from_settings(settings, timeout=5.0, retry_budget_seconds=0.0)
+            )
+        return clients[0].get_plugin_settings(settings.effective_plugin_id)
+
+    context.runtime.follow(read, max_age=max_age)
 
 
 def get_context() -> EnvolContext:

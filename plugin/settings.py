@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
@@ -23,6 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from plugin.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
 
 PLUGIN_MANIFEST = Path(__file__).resolve().parent.parent / "plugin.json"
 
@@ -251,10 +255,38 @@ class RuntimeSettingsStore:
     def __init__(self, initial: RuntimeSettings | None = None) -> None:
         self._lock = threading.Lock()
         self._current = initial or runtime_settings_from_config({})
+        self._source: Callable[[], Mapping[str, Any] | None] | None = None
+        self._max_age = 60.0
+        self._read_at = 0.0
 
     @property
     def current(self) -> RuntimeSettings:
+        """The snapshot; re-read first from the followed source when it is ``max_age`` old."""
+        if self._source is not None and time.monotonic() - self._read_at >= self._max_age:
+            self._reread(self._source)
         return self._current
+
+    def follow(
+        self, source: Callable[[], Mapping[str, Any] | None], *, max_age: float = 60.0
+    ) -> None:
+        """Keep the snapshot in step with ``source`` (the plugin's System Console settings, as
+        Mattermost stores them): re-read at most every ``max_age`` seconds, on use."""
+        self._source = source
+        self._max_age = max_age
+        self._read_at = 0.0
+
+    def _reread(self, source: Callable[[], Mapping[str, Any] | None]) -> None:
+        with self._lock:
+            if time.monotonic() - self._read_at < self._max_age:
+                return  # another thread has just read it
+            self._read_at = time.monotonic()
+        try:
+            if self.refresh(source):
+                log.info("the plugin settings changed in the System Console: now in use")
+        # Anything at all (a typo in the console, Mattermost unreachable): a running launch
+        # goes on with the last good settings, and says why.
+        except Exception as error:
+            log.warning("kept the last good plugin settings: %s", error)
 
     def refresh(self, read_plugin_config: Callable[[], Mapping[str, Any] | None]) -> bool:
         """Re-read the config; returns True when the snapshot changed. A bad config keeps the

@@ -22,7 +22,8 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the webhooks Mattermost calls (slash commands, buttons, dialogs, /join)."""
     from gunicorn.app.base import BaseApplication
 
-    from webhooks import create_app
+    from plugin.app import follow_plugin_settings
+    from webhooks import create_app, envol_context
 
     settings = context().settings
 
@@ -33,7 +34,9 @@ def serve(host: str, port: int, workers: int) -> None:
             self.cfg.set("accesslog", "-")
 
         def load(self) -> Any:
-            return create_app(settings)
+            app = create_app(settings)
+            follow_plugin_settings(envol_context(app))  # the System Console page, every minute
+            return app
 
     console.print(f"serving webhooks on http://{host}:{port} (public URL {settings.public_url})")
     _Gunicorn().run()
@@ -50,9 +53,12 @@ def serve(host: str, port: int, workers: int) -> None:
 )
 def worker(beat: bool, concurrency: int, pool: str) -> None:
     """Run a Celery worker that sends invitations, messages and campaign steps."""
+    from plugin.app import follow_plugin_settings
     from plugin.tasks import configure_celery
 
-    app = configure_celery(context().settings.broker_url)
+    ctx = context()
+    follow_plugin_settings(ctx)  # the System Console page, re-read every minute by the tasks
+    app = configure_celery(ctx.settings.broker_url)
     argv = ["worker", "--loglevel=INFO", f"--concurrency={concurrency}", f"--pool={pool}"]
     if beat:
         argv.append("--beat")

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
+from plugin.app import build_context, follow_plugin_settings
 from plugin.errors import ConfigurationError
+from plugin.sandbox import Sandbox
 from plugin.settings import (
     RuntimeSettings,
     RuntimeSettingsStore,
@@ -95,3 +98,32 @@ def test_snapshot_is_frozen() -> None:
     settings = runtime_settings_from_config({})
     with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen error type is internal
         settings.pilot_percent = 50  # type: ignore[misc]
+
+
+def test_long_running_processes_follow_the_system_console_page(
+    sandbox: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What an admin saves on the plugin's settings page reaches a running worker, and a bad
+    value there keeps the last good settings instead of stopping the launch."""
+    context = build_context(
+        load_deploy_settings(
+            database_url=f"sqlite:///{tmp_path / 'envol.db'}",
+            mattermost_url=sandbox.url,
+            mattermost_token=sandbox.admin_token,
+            secret_key="test-secret-key-0123456789",
+        )
+    )
+    follow_plugin_settings(context, max_age=0.0)
+    assert context.runtime.current.team_name == "entreprise"  # never saved: plugin.json's
+
+    def save(values: dict[str, object]) -> None:
+        # Mattermost stores the keys lowercased, as the System Console saves them.
+        sandbox.patch_config({"PluginSettings": {"Plugins": {"fr.envol.launch": values}}})
+
+    save({"teamname": "acme", "launchdate": "2027-04-01"})
+    assert context.runtime.current.team_name == "acme"
+    assert context.runtime.current.launch_date == dt.date(2027, 4, 1)
+    save({"teamname": "acme", "launchdate": "next spring"})
+    assert context.runtime.current.launch_date == dt.date(2027, 4, 1)
+    assert "kept the last good plugin settings" in caplog.text
+    context.dispose()
