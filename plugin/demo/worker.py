@@ -1,0 +1,103 @@
+"""The demo's worker: ``envol worker --pool solo`` that also says how far it got.
+
+The demo's simulated days pass in a fraction of a second while the worker runs the tasks the
+webhooks enqueue (support tickets, their acknowledgements). Left to itself, the worker would
+post a ticket sometimes before and sometimes after the next day's people had read the channel,
+so two runs of the same launch would differ. The stage therefore waits, at chosen points,
+until the worker has finished every task sent so far (``DemoStage.settle``): this module
+counts, in a small file the stage reads, the tasks the worker finished and the ones it sent
+itself (follow-up tasks, retries).
+
+Run as ``python -m plugin.demo.worker`` with ``ENVOL_DEMO_WORKER_PROGRESS`` naming the file and
+the usual ``ENVOL_*`` settings in the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+PROGRESS_ENV = "ENVOL_DEMO_WORKER_PROGRESS"
+BROKER_POLLING_SECONDS = 0.05
+
+
+class WorkerProgress:
+    """Tasks finished (whatever their outcome) and tasks sent, written on every change."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.finished = 0
+        self.sent = 0
+        self._lock = threading.Lock()
+        self._write()
+
+    def task_finished(self, **_: Any) -> None:
+        with self._lock:
+            self.finished += 1
+            self._write()
+
+    def task_sent(self, **_: Any) -> None:
+        with self._lock:
+            self.sent += 1
+            self._write()
+
+    def _write(self) -> None:
+        # Replaced in one step: the stage never reads half a file.
+        partial = self.path.with_name(self.path.name + ".partial")
+        partial.write_text(f"{self.finished} {self.sent}\n", encoding="ascii")
+        os.replace(partial, self.path)
+
+
+def read_progress(path: Path) -> tuple[int, int]:
+    """(tasks finished, tasks the worker sent itself); (0, 0) before the worker wrote any."""
+    try:
+        finished, sent = path.read_text(encoding="ascii").split()
+    except (FileNotFoundError, ValueError):
+        return 0, 0
+    return int(finished), int(sent)
+
+
+def _stop_with(parent: int) -> None:
+    """Leave with the demo: a demo killed outright cannot stop its worker, which would
+    otherwise poll an abandoned broker forever. SIGTERM is Celery's warm shutdown."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def main() -> None:
+    from celery import signals
+
+    threading.Thread(target=_stop_with, args=(os.getppid(),), daemon=True).start()
+    progress = WorkerProgress(Path(os.environ[PROGRESS_ENV]))
+    # A task ends in task_postrun whether it succeeded, failed or asked for a retry; expired,
+    # rejected and unknown messages end in their own signals and never run.
+    for ended in (
+        signals.task_postrun,
+        signals.task_revoked,
+        signals.task_rejected,
+        signals.task_unknown,
+    ):
+        ended.connect(progress.task_finished, weak=False)
+    signals.after_task_publish.connect(progress.task_sent, weak=False)
+
+    from kombu.transport import sqlalchemy as sqla_transport
+
+    from plugin.app import get_context
+    from plugin.tasks import configure_celery
+
+    # As ``envol worker --pool solo``, but the broker is polled often: the stage waits for this
+    # worker after every support request, and the SQLite broker is polled once a second by
+    # default. Set on the class because this transport hands every transport option, polling
+    # interval included, to SQLAlchemy's create_engine, which refuses unknown ones.
+    sqla_transport.Transport.polling_interval = BROKER_POLLING_SECONDS
+    app = configure_celery(get_context().settings.broker_url)
+    app.worker_main(["worker", "--loglevel=INFO", "--concurrency=1", "--pool=solo"])
+
+
+if __name__ == "__main__":
+    main()
