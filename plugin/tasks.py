@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from plugin import app as envol_app
 from plugin.audit.service import record
+from plugin.db import transaction
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,6 @@ def _drop_pending(session: Session, _previous_transaction: Any) -> None:
 def heartbeat(note: str) -> None:
     """Proof that a worker runs: writes one audit event. Used by ``envol worker --check``."""
     context = envol_app.get_context()
-    with context.sessions.begin() as session:
+    with transaction(context.sessions) as session:
         record(session, actor="worker", action="worker.heartbeat", reason=note)
     log.info("heartbeat %s", note)

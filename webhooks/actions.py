@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
+from plugin.db import transaction
 from plugin.errors import EnvolError
 from plugin.security.service import RequestRejected
 from plugin.support import service as support
@@ -61,7 +62,7 @@ def ticket_action() -> Any:
     ticket_id, verb = _int(data, "t"), data.get("a")
     if verb not in TICKET_ACTIONS:
         raise PayloadInvalid("unknown ticket action")
-    with found.context.sessions.begin() as session:
+    with transaction(found.context.sessions) as session:
         ticket = support.get_ticket(session, ticket_id, for_update=True)
         if ticket.root_post_id != action.post_id:
             raise RequestRejected("this button belongs to another post", status=403)
@@ -122,7 +123,7 @@ def suggestion_action() -> Any:
     ticket_id, verb = _int(data, "t"), data.get("a")
     if verb not in ("answered", "post"):
         raise PayloadInvalid("unknown suggestion action")
-    with found.context.sessions.begin() as session:
+    with transaction(found.context.sessions) as session:
         ticket = support.get_ticket(session, ticket_id, for_update=True)
         if ticket.suggestion_post_id != action.post_id:
             raise RequestRejected("this button belongs to another post", status=403)
@@ -150,7 +151,7 @@ def poll_action() -> Any:
     key, option = data.get("poll"), _int(data, "option")
     if not isinstance(key, str):
         raise PayloadInvalid("the signed context names no poll")
-    with found.context.sessions.begin() as session:
+    with transaction(found.context.sessions) as session:
         poll = surveys.get_poll(session, key)
         if poll is None:
             question, options = data.get("question"), data.get("options")

@@ -17,6 +17,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, make_response, render_template, request
 
 from plugin.cohorts.waitlist import REASON_MAX_LENGTH, submit_request
+from plugin.db import transaction
 from plugin.errors import EnvolError
 from plugin.people.models import Language
 from plugin.people.roster import is_valid_email, normalise_email
@@ -175,7 +176,7 @@ def join_submit() -> Any:
     reason = request.form.get("reason", "")
     context = envol_context(current_app)
     binding = request.cookies.get(COOKIE)
-    with context.sessions.begin() as session:
+    with transaction(context.sessions) as session:
         try:
             if not binding:
                 raise RequestRejected("missing cookie", status=400)

@@ -8,6 +8,7 @@ import click
 from rich.table import Table
 
 from plugin.cli.base import console, context
+from plugin.db import transaction
 from plugin.errors import EnvolError
 
 
@@ -61,7 +62,7 @@ def install(triggers: tuple[str, ...], dry_run: bool) -> None:
     ]
     client = _client()
     team = client.get_team_by_name(runtime.team_name)
-    with ctx.sessions.begin() as session:
+    with transaction(ctx.sessions) as session:
         outcomes = install_commands(
             session,
             client,
@@ -112,7 +113,7 @@ def post(
     team = client.get_team_by_name(ctx.runtime.current.team_name)
     channel_id = client.get_channel_by_name(team["id"], channel)["id"]
     signer = Signer(ctx.settings.secret_key.get_secret_value())
-    with ctx.sessions.begin() as session:
+    with transaction(ctx.sessions) as session:
         poll = service.ensure_poll(
             session, key, question, cleaned, language=language, created_by="cli"
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from plugin import app as envol_app
 from plugin.cohorts.waitlist import CONFIRMATION_TASK, send_waitlist_confirmation
+from plugin.db import transaction
 from plugin.tasks import celery_app
 
 
@@ -16,7 +17,7 @@ from plugin.tasks import celery_app
 def send_waitlist_confirmation_task(request_id: int) -> None:
     context = envol_app.get_context()
     runtime = context.runtime.current
-    with context.sessions.begin() as session:
+    with transaction(context.sessions) as session:
         send_waitlist_confirmation(
             session,
             request_id,

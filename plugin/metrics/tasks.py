@@ -6,6 +6,7 @@ import logging
 
 from plugin import app as envol_app
 from plugin import clock
+from plugin.db import transaction
 from plugin.mattermost import MattermostClient
 from plugin.metrics.service import take_snapshot
 from plugin.reports.weekly import claim_week, deliver, iso_week
@@ -20,7 +21,7 @@ def take_daily_snapshot() -> int:
     context = envol_app.get_context()
     with (
         MattermostClient.from_settings(context.settings) as mm,
-        context.sessions.begin() as session,
+        transaction(context.sessions) as session,
     ):
         snapshot = take_snapshot(session, mm, context.runtime.current)
         log.info("metrics snapshot %s: %s requests", snapshot.day, snapshot.requests)
@@ -36,11 +37,11 @@ def post_weekly_report() -> str:
     if not settings.enable_weekly_report:
         return "disabled"
     week = iso_week(clock.now())
-    with context.sessions.begin() as session:
+    with transaction(context.sessions) as session:
         claim_week(session, week)
     with (
         MattermostClient.from_settings(context.settings) as mm,
-        context.sessions.begin() as session,
+        transaction(context.sessions) as session,
     ):
         row = claim_week(session, week, lock=True)
         delivery = deliver(session, mm, settings, row)

@@ -161,7 +161,8 @@ def _settle_one(
     channel_ids = env.targets.channel_ids(arrival.channels)
     if channel_ids and ensure_sidebar_category(env, arrival.user_id, arrival.category, channel_ids):
         report.categories += 1
-    with env.sessions() as session:
+    # One unit of work (on SQLite, the write lock first): it reads, then records the theme.
+    with transaction(env.sessions) as session:
         if apply_theme_to_new_member(env.mm, session, arrival.user_id, env.targets.team_id):
             report.themed += 1
     language = i18n.pick_language(

@@ -16,6 +16,7 @@ from plugin import clock
 from plugin.app import EnvolContext, build_context
 from plugin.cohorts.models import Cohort, CohortMember, Wave, WaveStatus
 from plugin.commands.service import TriggerSpec, install_commands
+from plugin.db import transaction
 from plugin.mattermost import MattermostClient
 from plugin.people.models import Language, Person
 from plugin.security.service import Signer
@@ -157,7 +158,7 @@ def _play(
 ) -> None:
     say = run.console.print
     client = MattermostClient.from_settings(context.settings)
-    with context.sessions.begin() as session:
+    with transaction(context.sessions) as session:
         outcomes = install_commands(
             session,
             client,
@@ -209,7 +210,7 @@ def _play(
 
     # A poll: posted, voted, a vote changed; the post shows the tally.
     signer = Signer(context.settings.secret_key.get_secret_value())
-    with context.sessions.begin() as session:
+    with transaction(context.sessions) as session:
         poll = surveys.ensure_poll(
             session,
             "demo-lunch",
@@ -231,7 +232,7 @@ def _play(
     say("  " + tally.replace("\n", "\n  "), markup=False)
 
     # The launch survey: a wave opened 14 days ago gets it; three people answer.
-    with context.sessions.begin() as session:
+    with transaction(context.sessions) as session:
         cohort = Cohort(name="Démo support")
         session.add(cohort)
         session.flush()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from plugin import app as envol_app
+from plugin.db import transaction
 from plugin.mattermost import MattermostClient
 from plugin.security.service import Signer
 from plugin.support import service
@@ -25,7 +26,7 @@ def _tools() -> tuple[envol_app.EnvolContext, MattermostClient, Signer]:
 @celery_app.task(name="support.offer_suggestions")
 def offer_suggestions(ticket_id: int) -> bool:
     context, client, signer = _tools()
-    with context.sessions.begin() as session:
+    with transaction(context.sessions) as session:
         return service.offer_suggestions(
             session, client, signer, context.settings.public_url, ticket_id
         )
@@ -34,7 +35,7 @@ def offer_suggestions(ticket_id: int) -> bool:
 @celery_app.task(name="support.post_ticket")
 def post_ticket(ticket_id: int) -> bool:
     context, client, signer = _tools()
-    with context.sessions.begin() as session:
+    with transaction(context.sessions) as session:
         return service.post_ticket(
             session, client, signer, context.runtime.current, context.settings.public_url, ticket_id
         )
@@ -43,14 +44,14 @@ def post_ticket(ticket_id: int) -> bool:
 @celery_app.task(name="support.publish_in_thread")
 def publish_in_thread(ticket_id: int, what: str) -> bool:
     context, client, _ = _tools()
-    with context.sessions.begin() as session:
+    with transaction(context.sessions) as session:
         return service.publish_in_thread(session, client, ticket_id, what)
 
 
 @celery_app.task(name="support.notify_requester")
 def notify_requester(ticket_id: int) -> list[str]:
     context, client, _ = _tools()
-    with context.sessions.begin() as session:
+    with transaction(context.sessions) as session:
         return service.notify_requester(session, client, ticket_id)
 
 
@@ -58,7 +59,7 @@ def notify_requester(ticket_id: int) -> list[str]:
 def remind_animators() -> int:
     """Beat: nudge the animators about requests nobody answered within the delay."""
     context, client, _ = _tools()
-    with context.sessions.begin() as session:
+    with transaction(context.sessions) as session:
         return service.remind_animators(session, client, context.runtime.current)
 
 
@@ -67,5 +68,5 @@ def count_idea_votes() -> int:
     """Beat: count the people who reacted to each idea."""
     context, client, _ = _tools()
     bot_id = client.get_me()["id"]
-    with context.sessions.begin() as session:
+    with transaction(context.sessions) as session:
         return service.count_idea_votes(session, client, bot_user_id=bot_id)

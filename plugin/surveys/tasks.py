@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from plugin import app as envol_app
+from plugin.db import transaction
 from plugin.mattermost import MattermostClient
 from plugin.security.service import Signer
 from plugin.surveys import service
@@ -15,7 +16,7 @@ def send_due_surveys() -> int:
     context = envol_app.get_context()
     client = MattermostClient.from_settings(context.settings)
     signer = Signer(context.settings.secret_key.get_secret_value())
-    with context.sessions.begin() as session:
+    with transaction(context.sessions) as session:
         return service.send_due_surveys(
             session, client, signer, context.runtime.current, context.settings.public_url
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from plugin.db import transaction
 from plugin.errors import EnvolError
 from plugin.support import service
 from plugin.support.models import TicketCategory
@@ -18,7 +19,7 @@ def run(invocation: Invocation) -> Reply:
         return Reply(invocation.say("idea.short", n=service.MIN_DESCRIPTION))
     integration = invocation.integration
     try:
-        with integration.context.sessions.begin() as session:
+        with transaction(integration.context.sessions) as session:
             outcome = service.submit_request(
                 session,
                 user_id=invocation.request.user_id,
