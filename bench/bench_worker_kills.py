@@ -51,7 +51,7 @@ from celery import Celery
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 
-from bench import Figure
+from bench import WORKER_CHANNELS, WORKER_TEAM, Figure, worker_team
 from plugin import clock
 from plugin.campaigns.models import CampaignDelivery, DeliveryStatus
 from plugin.campaigns.runner import load_checked_plan
@@ -72,8 +72,7 @@ from plugin.settings import runtime_settings_from_config
 
 NAME = "worker_kills"
 PROJECT = Path(__file__).resolve().parent.parent
-TEAM = "entreprise"  # the manifest's default TeamName (the worker reads no System Console)
-CHANNELS = ["annonces", "entraide", "vague-retours"]
+TEAM, CHANNELS = WORKER_TEAM, WORKER_CHANNELS
 CAMPAIGN_STEP = "teaser-1"
 ACCEPTING_SHARE = 0.4
 # Longer than the invitation lease (10 min) and the campaign's (10 min): a restarted worker
@@ -259,15 +258,7 @@ class Scene:
 
 
 def _scene(sandbox: Sandbox, sessions: Any, people: int) -> Scene:
-    sandbox.patch_config(
-        {
-            "TeamSettings": {"MaxUsersPerTeam": people + 100},
-            "ServiceSettings": {"EnableEmailInvitations": True},
-        }
-    )
-    team = sandbox.create_team(TEAM, "Entreprise", type="I", admin_id=sandbox.admin_user_id)
-    for name in [*CHANNELS, "support"]:
-        sandbox.create_channel(team["id"], name)
+    team = worker_team(sandbox, max_users=people + 100)
     with transaction(sessions) as session:
         session.execute(
             insert(Person),

@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, text, update
 
-from bench import Figure
+from bench import WORKER_CHANNELS, WORKER_TEAM, Figure, worker_team
 from plugin.cohorts.models import Cohort, CohortKind, CohortMember, Wave, WaveHandoff, WaveStatus
 from plugin.db import make_engine, make_session_factory, transaction
 from plugin.invitations.models import Invitation, InvitationState, InvitationStrategy
@@ -43,8 +43,7 @@ from plugin.sandbox import Sandbox
 
 NAME = "worker_memory"
 PROJECT = Path(__file__).resolve().parent.parent
-TEAM = "entreprise"  # the manifest's default TeamName: the worker reads no System Console here
-CHANNELS = ["annonces", "entraide", "vague-retours"]
+TEAM, CHANNELS = WORKER_TEAM, WORKER_CHANNELS
 ACCEPTING_SHARE = 0.4
 ROUND = "READY-FOR-ARRIVALS"
 CHILD = "from bench.bench_worker_memory import worker_child; worker_child()"
@@ -75,15 +74,7 @@ def _scene(sandbox: Sandbox, database: Path, roster: int, wave: int) -> dict[str
     """The roster, the earlier waves and the current wave's plan; the wave's existing accounts
     on the sandbox. Returns what the parent needs later (who accepts, what to expect)."""
     sandbox.reset()
-    sandbox.patch_config(
-        {
-            "TeamSettings": {"MaxUsersPerTeam": wave + 100},
-            "ServiceSettings": {"EnableEmailInvitations": True},
-        }
-    )
-    team = sandbox.create_team(TEAM, "Entreprise", type="I", admin_id=sandbox.admin_user_id)
-    for name in [*CHANNELS, "support"]:
-        sandbox.create_channel(team["id"], name)
+    team = worker_team(sandbox, max_users=wave + 100)
     engine = make_engine(f"sqlite:///{database}")
     metadata.create_all(engine)
     sessions = make_session_factory(engine)
