@@ -8,11 +8,12 @@ The issue speaks of a minute (``ISSUE_REFUSAL_SECONDS``). What a minute exercise
 outage exercises too, as long as it outlasts the first retry (``backoff(1)``, 15 s): the batch
 is deferred, the first retry meets the dead relay and is deferred again, and the wave resumes
 once the relay is back. A full minute would only add two more refused retries and a minute of
-suite time.
+suite time: ``ENVOL_SMTP_OUTAGE_SECONDS=60`` runs the issue's minute.
 """
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -32,14 +33,14 @@ from tests.resilience.harness import (
 )
 
 ISSUE_REFUSAL_SECONDS = 60
-REFUSAL_SECONDS = 25
-DEADLINE_SECONDS = 100
+REFUSAL_SECONDS = float(os.environ.get("ENVOL_SMTP_OUTAGE_SECONDS", "25"))
+DEADLINE_SECONDS = 75 + REFUSAL_SECONDS
 
 
 @pytest.mark.slow
 @pytest.mark.redis
 @pytest.mark.postgresql
-@pytest.mark.timeout(160)
+@pytest.mark.timeout(300)
 def test_a_relay_down_mid_wave_defers_the_invitations_then_delivers_each_once(
     sandbox: Sandbox,
     envol_context: EnvolContext,
@@ -51,7 +52,7 @@ def test_a_relay_down_mid_wave_defers_the_invitations_then_delivers_each_once(
         # Nearly a minute of waiting on the backoff, and nothing in it depends on the database:
         # run once, on the production database.
         pytest.skip("the relay-outage test runs on PostgreSQL")
-    assert backoff(1).total_seconds() < REFUSAL_SECONDS < ISSUE_REFUSAL_SECONDS
+    assert backoff(1).total_seconds() < REFUSAL_SECONDS <= ISSUE_REFUSAL_SECONDS
     run = start_wave(switchable_smtp, lease_seconds=30, deadline_seconds=DEADLINE_SECONDS)
     sessions, wave = run.sessions, run.wave
 
