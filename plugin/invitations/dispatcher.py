@@ -299,14 +299,9 @@ def _send_envol_emails(
                 outcome = _begin_in(session, env, row, key, "invitation", OutboundChannel.SMTP)
                 if outcome is outbox.Begin.INTERRUPTED:
                     outcome = _resume_email(session, env, key)
-            if outcome is outbox.Begin.BUSY:
-                _defer_until(env, [row], clock.now() + env.lease, report)
-            if outcome is None or outcome is outbox.Begin.BUSY:
-                continue
-            if outcome is not outbox.Begin.PROCEED:
-                _settle_previous(
-                    env, row, key, outcome, report, number, InvitationStrategy.ENVOL_EMAIL
-                )
+            if not _ready_to_send(
+                env, row, key, outcome, report, number, InvitationStrategy.ENVOL_EMAIL
+            ):
                 continue
             assert row.recipient is not None
             email = invitation_email(
@@ -384,14 +379,9 @@ def _send_mattermost_invites(
             outcome = _begin(
                 env, row, key, "mattermost_invitation", OutboundChannel.MATTERMOST_INVITE
             )
-            if outcome is outbox.Begin.BUSY:
-                _defer_until(env, [row], clock.now() + env.lease, report)
-            if outcome is None or outcome is outbox.Begin.BUSY:
-                continue
-            if outcome is not outbox.Begin.PROCEED:
-                _settle_previous(
-                    env, row, key, outcome, report, number, InvitationStrategy.MATTERMOST_EMAIL
-                )
+            if not _ready_to_send(
+                env, row, key, outcome, report, number, InvitationStrategy.MATTERMOST_EMAIL
+            ):
                 continue
             to_send.append((row, key, number))
         if not to_send:
@@ -646,6 +636,27 @@ def _count_sent(report: DispatchReport, number: int, strategy: InvitationStrateg
         report.mattermost_invited += 1
     else:
         report.emailed += 1
+
+
+def _ready_to_send(
+    env: CycleEnvironment,
+    row: _Row,
+    key: str,
+    outcome: outbox.Begin | None,
+    report: DispatchReport,
+    number: int,
+    strategy: InvitationStrategy,
+) -> bool:
+    """True when this worker sends now. Otherwise the row is dealt with here: left to its new
+    holder (None: lease lost), to the worker sending it (BUSY: looked at again after a lease),
+    or settled from what an earlier attempt left (DONE, FAILED, INTERRUPTED)."""
+    if outcome is outbox.Begin.PROCEED:
+        return True
+    if outcome is outbox.Begin.BUSY:
+        _defer_until(env, [row], clock.now() + env.lease, report)
+    elif outcome is not None:
+        _settle_previous(env, row, key, outcome, report, number, strategy)
+    return False
 
 
 def _settle_previous(
