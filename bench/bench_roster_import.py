@@ -12,8 +12,8 @@ from pathlib import Path
 
 from bench import Figure
 from plugin.db import make_engine, make_session_factory, transaction
+from plugin.demo.fake_roster import write_roster_csv
 from plugin.models import metadata
-from plugin.people.fake_roster import write_roster_csv
 from plugin.people.service import import_roster
 
 NAME = "roster_import"

@@ -144,10 +144,10 @@ def _load(url: str, form: dict[str, str], rate: float, seconds: float) -> dict[s
 
 
 def run(quick: bool) -> list[Figure]:
-    from plugin.commands.models import SlashCommandRegistration
     from plugin.db import make_engine, make_session_factory
     from plugin.models import metadata
     from plugin.sandbox import Sandbox
+    from plugin.slash_registration.models import SlashCommandRegistration
 
     rate, seconds = (100.0, 2.0) if quick else (200.0, 5.0)
     sandbox = Sandbox.start(port=0, contract=False)

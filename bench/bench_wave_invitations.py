@@ -24,12 +24,12 @@ from sqlalchemy import insert, select
 from bench import Figure
 from plugin.cohorts.models import Cohort, CohortKind, Wave, WaveHandoff, WaveStatus
 from plugin.db import make_engine, make_session_factory, transaction
+from plugin.demo.mail_catcher import MailCatcher
 from plugin.invitations.dispatcher import dispatch_invitations
 from plugin.invitations.environment import CycleEnvironment
 from plugin.invitations.service import plan_wave_invitations
 from plugin.invitations.strategies import MATTERMOST_INVITES_PER_HOUR
 from plugin.mail import Address, SmtpConfig
-from plugin.mail.catcher import MailCatcher
 from plugin.mattermost import MattermostClient
 from plugin.models import metadata
 from plugin.onboarding.arrival import process_arrivals

@@ -57,6 +57,7 @@ from plugin.campaigns.models import CampaignDelivery, DeliveryStatus
 from plugin.campaigns.runner import load_checked_plan
 from plugin.cohorts.models import Cohort, CohortKind, CohortMember, Wave, WaveHandoff, WaveStatus
 from plugin.db import make_engine, make_session_factory, transaction
+from plugin.demo.mail_catcher import MailCatcher
 from plugin.invitations.models import (
     Invitation,
     InvitationState,
@@ -64,7 +65,6 @@ from plugin.invitations.models import (
     OutboundState,
 )
 from plugin.invitations.service import plan_wave_invitations
-from plugin.mail.catcher import MailCatcher
 from plugin.models import metadata
 from plugin.people.models import Language, Person, PersonRole
 from plugin.sandbox import Sandbox

@@ -33,9 +33,9 @@ from sqlalchemy import insert, select, text, update
 from bench import WORKER_CHANNELS, WORKER_TEAM, Figure, worker_team
 from plugin.cohorts.models import Cohort, CohortKind, CohortMember, Wave, WaveHandoff, WaveStatus
 from plugin.db import make_engine, make_session_factory, transaction
+from plugin.demo.mail_catcher import MailCatcher
 from plugin.invitations.models import Invitation, InvitationState, InvitationStrategy
 from plugin.invitations.service import plan_wave_invitations
-from plugin.mail.catcher import MailCatcher
 from plugin.models import metadata
 from plugin.onboarding.models import ProfileFollowUp
 from plugin.people.models import Language, Person

@@ -164,16 +164,15 @@ def current_revision(database_url: str) -> str | None:
         engine.dispose()
 
 
-def schema_drift(database_url: str) -> list[str]:
-    """Differences between the migrated database and the models; empty when in step.
+def schema_drift(database_url: str, metadata: MetaData) -> list[str]:
+    """Differences between the migrated database and ``metadata`` (``plugin.models.metadata``,
+    every capability's models); empty when in step.
 
     The database must be at head: a pending migration is reported as drift too.
     """
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
-
-    from plugin.models import metadata
 
     heads = set(ScriptDirectory.from_config(alembic_config(database_url)).get_heads())
     engine = make_engine(database_url)

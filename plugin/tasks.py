@@ -1,7 +1,9 @@
-"""The Celery app, the one beat schedule, and the after-commit enqueue helper.
+"""The Celery app and the one beat schedule; it installs Celery as the sender of the tasks
+services enqueue after their commit (``plugin/queue.py``).
 
 Tasks live in each capability's ``tasks.py``, take ids (JSON scalars), re-read state and are safe
-to run twice: the database, not the broker, holds what is due and what was done.
+to run twice: the database, not the broker, holds what is due and what was done. Only task
+modules, the CLI's worker command and the demo import this module (``make lint`` checks it).
 """
 
 from __future__ import annotations
@@ -13,11 +15,10 @@ from typing import Any
 
 from celery import Celery, signals
 from celery.schedules import crontab
-from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 
 from plugin import app as envol_app
+from plugin import queue
 from plugin.audit.service import record
 from plugin.db import transaction
 
@@ -30,6 +31,7 @@ TASK_MODULES.append("plugin.campaigns.tasks")
 TASK_MODULES.append("plugin.support.tasks")
 TASK_MODULES.append("plugin.surveys.tasks")
 TASK_MODULES.append("plugin.metrics.tasks")
+TASK_MODULES.append("plugin.reports.tasks")
 TASK_MODULES += ["plugin.invitations.tasks", "plugin.onboarding.tasks"]
 
 celery_app = Celery("envol")
@@ -96,8 +98,8 @@ BEAT_SCHEDULE["metrics-daily-snapshot"] = {
     "task": "metrics.take_daily_snapshot",
     "schedule": crontab(minute=30, hour=5),
 }
-BEAT_SCHEDULE["metrics-weekly-report"] = {
-    "task": "metrics.post_weekly_report",
+BEAT_SCHEDULE["reports-weekly-report"] = {
+    "task": "reports.post_weekly_report",
     "schedule": crontab(minute=0, hour=8, day_of_week="mon"),
 }
 
@@ -110,7 +112,16 @@ def _fresh_connections_after_fork(**_: Any) -> None:
 
 # --------------------------------------------------------------------------- after-commit enqueue
 
-_PENDING = "envol.pending_tasks"
+
+def _send_with_celery(task_name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    # Looked up at each send: tests and the demo stand in for the broker by patching it.
+    celery_app.send_task(task_name, args=list(args), kwargs=kwargs)
+
+
+queue.install_sender(_send_with_celery)
+
+
+# --------------------------------------------------------------------------- task helpers
 
 
 @contextlib.contextmanager
@@ -129,30 +140,6 @@ def database_outage_logged(work: str) -> Iterator[None]:
             work,
             str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__,
         )
-
-
-def enqueue_after_commit(session: Session, task_name: str, *args: Any, **kwargs: Any) -> None:
-    """Send ``task_name`` once ``session`` commits, never before and never on rollback.
-
-    A task sent before its rows are committed may run first and find nothing: the classic bug.
-    """
-    if not session.in_transaction():
-        # Begin now, so that a rollback before any SQL still ends *this* transaction and drops
-        # the task, instead of a later commit sending it.
-        session.begin()
-    session.info.setdefault(_PENDING, []).append((task_name, args, kwargs))
-
-
-@event.listens_for(Session, "after_commit")
-def _send_pending(session: Session) -> None:
-    pending = session.info.pop(_PENDING, [])
-    for task_name, args, kwargs in pending:
-        celery_app.send_task(task_name, args=list(args), kwargs=kwargs)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_pending(session: Session, _previous_transaction: Any) -> None:
-    session.info.pop(_PENDING, None)
 
 
 # --------------------------------------------------------------------------- plumbing tasks

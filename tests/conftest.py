@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+import plugin.tasks  # noqa: F401 - the Celery app installs the after-commit task sender
 from plugin import clock
 from plugin.app import EnvolContext, build_context, set_context
 from plugin.db import make_engine, make_session_factory
@@ -25,9 +26,9 @@ from plugin.settings import load_deploy_settings
 
 # Capability fixtures live in their own pytest plugins; list them here.
 pytest_plugins = [
-    "tests.support.smtp",
-    "tests.support.sandbox",
-    "tests.support_space.world",
+    "tests.helpers.smtp",
+    "tests.helpers.sandbox",
+    "tests.support.world",
     "tests.metrics.world",
 ]
 

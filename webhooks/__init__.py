@@ -9,8 +9,9 @@ from flask import Flask
 
 from plugin.app import EnvolContext, build_context
 from plugin.settings import DeploySettings
+from webhooks.context import CONTEXT_KEY, envol_context
 
-CONTEXT_KEY = "envol.context"
+__all__ = ["CONTEXT_KEY", "create_app", "envol_context"]
 
 
 def create_app(
@@ -34,8 +35,3 @@ def create_app(
     for blueprint in (commands.blueprint, actions.blueprint, dialogs.blueprint):
         app.register_blueprint(blueprint)
     return app
-
-
-def envol_context(app: Flask) -> EnvolContext:
-    context: EnvolContext = app.extensions[CONTEXT_KEY]
-    return context

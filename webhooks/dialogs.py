@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from plugin.errors import EnvolError
+from plugin.queue import enqueue_after_commit
 from plugin.security.service import RequestRejected
 from plugin.support import service as support
 from plugin.support.dialogs import (
@@ -26,7 +27,6 @@ from plugin.support.dialogs import (
 )
 from plugin.support.messages import t
 from plugin.surveys import service as surveys
-from plugin.tasks import enqueue_after_commit
 from webhooks.commands.env import integration
 from webhooks.commands.payloads import (
     DialogSubmission,

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, jsonify
 from kombu import Connection
 from sqlalchemy import text
 
-from webhooks import envol_context
+from webhooks.context import envol_context
 
 blueprint = Blueprint("health", __name__)
 

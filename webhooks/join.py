@@ -22,7 +22,7 @@ from plugin.errors import EnvolError
 from plugin.people.models import Language
 from plugin.people.roster import is_valid_email, normalise_email
 from plugin.security.service import RequestRejected, Signer
-from webhooks import envol_context
+from webhooks.context import envol_context
 
 blueprint = Blueprint("join", __name__, template_folder="templates")
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from plugin import clock
 from plugin.db import Base
+from plugin.erasure import PERSONAL_DATA
 
 
 class AuditEvent(Base):
@@ -20,7 +21,8 @@ class AuditEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     occurred_at: Mapped[dt.datetime] = mapped_column(default=clock.now, index=True)
-    actor: Mapped[str] = mapped_column(String(120))
+    # A person's Mattermost id when they acted through Envol (a ticket, a vote).
+    actor: Mapped[str] = mapped_column(String(120), info=PERSONAL_DATA)
     action: Mapped[str] = mapped_column(String(80), index=True)
     subject_type: Mapped[str] = mapped_column(String(40), default="")
     subject_id: Mapped[str] = mapped_column(String(80), default="")

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from plugin import clock
 from plugin.db import Base
+from plugin.erasure import PERSONAL_DATA
 
 
 class ThemeAssignment(Base):
@@ -20,7 +21,7 @@ class ThemeAssignment(Base):
 
     __tablename__ = "theme_assignment"
 
-    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True, info=PERSONAL_DATA)
     value: Mapped[str] = mapped_column(Text)
     applied_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
 

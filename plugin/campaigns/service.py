@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from plugin.campaigns.models import CampaignDelivery, CampaignOptOut, CampaignStepRun
 from plugin.campaigns.plan import MANAGER_SENDER, CampaignPlan, Channel, Step
 from plugin.campaigns.rendering import PersonView, RenderSettings
-from plugin.people.audiences import audience_query, check_audience_exists
+from plugin.cohorts.audiences import audience_query, check_audience_exists
 from plugin.people.models import Person
 
 if TYPE_CHECKING:

@@ -35,7 +35,9 @@ def downgrade(revision: str) -> None:
 @db_group.command("check")
 def check() -> None:
     """Fail when the database and the models differ (pending migration or drift)."""
-    problems = database.schema_drift(context().settings.database_url)
+    from plugin.models import metadata  # every capability's models
+
+    problems = database.schema_drift(context().settings.database_url, metadata)
     if problems:
         raise EnvolError(
             "the database does not match the models: "

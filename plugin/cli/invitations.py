@@ -27,7 +27,8 @@ def invitations_group() -> None:
 @click.option("--wave", "wave_name", default=None, help="Only this wave (by name).")
 def status(wave_name: str | None) -> None:
     """The funnel: planned, sent, reminded, joined, activated, profile complete, failed."""
-    from plugin.invitations.service import funnel, overdue_leases
+    from plugin.invitations.service import overdue_leases
+    from plugin.onboarding.funnel import funnel
 
     ctx = context()
     with ctx.sessions() as session:

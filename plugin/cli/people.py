@@ -114,6 +114,7 @@ def people_group() -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def people_forget(email: str, dry_run: bool, yes: bool) -> None:
     """Erase EMAIL everywhere in Envol's database (keeps anonymous counts only)."""
+    from plugin import models  # noqa: F401 - every capability's eraser, registered
     from plugin.people.forget import forget_person
 
     ctx = context()
@@ -332,13 +333,14 @@ def waves_show(
     from plugin.cohorts.gates import evaluate_gate
     from plugin.cohorts.service import ServerLimits, list_waves, wave_by_name
     from plugin.cohorts.views import gate_table
+    from plugin.metrics.gates import MetricsGateMeasures
 
     limits = ServerLimits(max_users_per_team, user_cap, users_on_server)
     ctx = context()
     with transaction(ctx.sessions) as session:
         wave = wave_by_name(session, name)
         summary = next(s for s in list_waves(session, limits) if s.wave.id == wave.id)
-        gate = evaluate_gate(session, wave, ctx.runtime.current)
+        gate = evaluate_gate(session, wave, ctx.runtime.current, MetricsGateMeasures())
     console.print(f"[bold]{wave.name}[/] (#{wave.position}, {wave.status.value})")
     planned = wave.planned_at.strftime("%Y-%m-%d %H:%M") if wave.planned_at else "—"
     console.print(f"  planned: {planned}; opened: {wave.opened_at or '—'}")
@@ -392,10 +394,20 @@ def waves_launch(name: str, dry_run: bool) -> None:
     """Open wave NAME and hand its people to the invitation engine (safe to repeat)."""
     from plugin.cohorts.service import launch_wave
     from plugin.cohorts.views import gate_table
+    from plugin.invitations.service import plan_wave_invitations
+    from plugin.metrics.gates import MetricsGateMeasures
 
     ctx = context()
     with transaction(ctx.sessions) as session:
-        result = launch_wave(session, name, ctx.runtime.current, actor=_actor(), dry_run=dry_run)
+        result = launch_wave(
+            session,
+            name,
+            ctx.runtime.current,
+            actor=_actor(),
+            plan_invitations=plan_wave_invitations,
+            dry_run=dry_run,
+            measures=MetricsGateMeasures(),
+        )
     if result.gate is not None:
         console.print(gate_table(result.gate))
     skipped = (

@@ -5,24 +5,10 @@ from __future__ import annotations
 import sys
 
 import click
-from rich.table import Table
 
 from plugin.cli.base import console, context
-from plugin.preflight import PreflightContext, PreflightReport, run_preflight
-
-_STYLE = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "block": "[bold red]block[/]"}
-
-
-def render(report: PreflightReport, url: str) -> Table:
-    """The preflight table (one row per check)."""
-    table = Table(title=f"Preflight — {url}", show_lines=False)
-    table.add_column("check")
-    table.add_column("status")
-    table.add_column("found")
-    table.add_column("Envol will / you should")
-    for check in report.checks:
-        table.add_row(check.name, _STYLE[check.status], check.found, check.action)
-    return table
+from plugin.preflight import PreflightContext, run_preflight
+from plugin.preflight.views import preflight_table
 
 
 @click.command("preflight")
@@ -52,7 +38,7 @@ def preflight_command(cohort_sizes: tuple[int, ...], wave_size: int | None) -> N
             client=client, deploy=settings, cohort_sizes=cohort_sizes, wave_size=wave_size
         )
         report = run_preflight(ctx)
-    console.print(render(report, settings.mattermost_url))
+    console.print(preflight_table(report, settings.mattermost_url))
     if report.blocked:
         console.print("[bold red]Blocked.[/] Change this before the launch:")
         for check in report.blockers:

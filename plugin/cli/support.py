@@ -37,7 +37,7 @@ def commands_group() -> None:
 @click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
 def install(triggers: tuple[str, ...], dry_run: bool) -> None:
     """Register the slash commands on the team (idempotent) and store their tokens."""
-    from plugin.commands.service import (
+    from plugin.slash_registration.service import (
         DEFAULT_TRIGGERS,
         TriggerSpec,
         install_commands,

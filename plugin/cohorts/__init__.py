@@ -1,1 +1,1 @@
-"""Cohorts, the pilot, gated waves and the request-access waitlist."""
+"""Cohorts, the pilot, gated waves, audiences and the request-access waitlist."""

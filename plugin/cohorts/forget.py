@@ -1,22 +1,15 @@
-"""This capability's eraser for ``people forget`` (see ``plugin/people/forget.py``)."""
+"""This capability's eraser for ``people forget`` (see ``plugin/erasure.py``)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
-
-from sqlalchemy import CursorResult, Result, delete, or_, update
+from sqlalchemy import delete, or_, update
 from sqlalchemy.orm import Session
 
 from plugin.cohorts.models import CohortMember, WaitlistRequest, WaveHandoff
-
-if TYPE_CHECKING:
-    from plugin.people.forget import ForgetSubject
+from plugin.erasure import ForgetSubject, affected_rows, erases
 
 
-def affected_rows(result: Result[Any]) -> int:
-    return cast(CursorResult[Any], result).rowcount
-
-
+@erases("cohort_member", "wave_handoff", "waitlist_request")
 def erase_cohorts_and_waitlist(session: Session, subject: ForgetSubject) -> dict[str, int]:
     """Cohort memberships and wave hand-offs are deleted; waitlist requests are kept as
     anonymous rows (status and dates only) so that the waitlist's counts stay true."""

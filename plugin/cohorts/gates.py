@@ -7,8 +7,10 @@ by an enthusiastic one. A criterion whose threshold is 0 is not required. A meas
 exist yet fails the gate, saying "not measured yet": nobody opens a wave on missing evidence
 without overriding the gate with a written reason.
 
-The measures come through ``GateMeasures``: the metrics capability implements it; until then
-``RosterGateMeasures`` measures what Envol already knows (activation, from the roster).
+The measures come through ``GateMeasures``: the metrics capability implements it
+(``plugin.metrics.gates.MetricsGateMeasures``, which the CLI and the demo pass); without it,
+``RosterGateMeasures`` measures what the roster knows (activation only), so every other required
+criterion reads "not measured yet" and the gate stays closed.
 """
 
 from __future__ import annotations
@@ -57,15 +59,6 @@ class RosterGateMeasures:
         ).one()
         activation = 100.0 * joined / invited if invited else None
         return WaveMeasures(activation_rate=activation)
-
-
-def current_gate_measures() -> GateMeasures:
-    """The measures the gate uses: the metrics' daily snapshots (which fall back to the roster
-    for a wave that has no snapshot yet)."""
-    # Imported here: the metrics build on this module's protocol and evaluation.
-    from plugin.metrics.gates import MetricsGateMeasures
-
-    return MetricsGateMeasures()
 
 
 @dataclass(frozen=True)
@@ -133,8 +126,10 @@ def evaluate_gate(
     settings: RuntimeSettings,
     measures: GateMeasures | None = None,
 ) -> GateResult:
-    """Each criterion, its worst value over the previous waves, its threshold, pass or fail."""
-    measures = measures or current_gate_measures()
+    """Each criterion, its worst value over the previous waves, its threshold, pass or fail.
+
+    ``measures`` defaults to what the roster knows (``RosterGateMeasures``)."""
+    measures = measures or RosterGateMeasures()
     earlier = previous_waves(session, wave)
     per_wave = [(w.name, measures.measure_wave(session, w.id)) for w in earlier]
     results = []

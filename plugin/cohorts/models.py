@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from plugin import clock
 from plugin.db import Base
+from plugin.erasure import PERSONAL_DATA
 from plugin.people.models import Language, string_enum
 
 
@@ -42,7 +43,7 @@ class CohortMember(Base):
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohort.id", ondelete="CASCADE"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     added_by: Mapped[str] = mapped_column(String(120), default="")
-    reason: Mapped[str] = mapped_column(String(200), default="")
+    reason: Mapped[str] = mapped_column(String(200), default="", info=PERSONAL_DATA)
     added_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
 
 
@@ -101,11 +102,11 @@ class WaitlistRequest(Base):
     __tablename__ = "waitlist_request"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    email: Mapped[str] = mapped_column(String(254), index=True)
+    email: Mapped[str] = mapped_column(String(254), index=True, info=PERSONAL_DATA)
     person_id: Mapped[int | None] = mapped_column(
         ForeignKey("person.id", ondelete="SET NULL"), default=None, index=True
     )
-    reason: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text, default="", info=PERSONAL_DATA)
     language: Mapped[Language] = mapped_column(string_enum(Language, 2), default=Language.FR)
     status: Mapped[WaitlistStatus] = mapped_column(
         string_enum(WaitlistStatus), default=WaitlistStatus.PENDING, index=True
@@ -114,7 +115,7 @@ class WaitlistRequest(Base):
     confirmation_sent_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     decided_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     decided_by: Mapped[str | None] = mapped_column(String(120), default=None)
-    decision_note: Mapped[str] = mapped_column(Text, default="")
+    decision_note: Mapped[str] = mapped_column(Text, default="", info=PERSONAL_DATA)
     # The wave the person was placed in, with priority, when the request was approved.
     wave_id: Mapped[int | None] = mapped_column(
         ForeignKey("wave.id", ondelete="SET NULL"), default=None, index=True

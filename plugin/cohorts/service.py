@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -441,20 +441,27 @@ def _people_to_hand_over(session: Session, wave: Wave) -> tuple[list[int], int]:
     return fresh, len(handed - already_here)
 
 
-def hand_over_to_invitations(session: Session, wave: Wave, person_ids: Sequence[int]) -> None:
+class InvitationPlanner(Protocol):
+    """The invitation engine's side of the hand-off: plan the invitations of the people handed
+    over for a wave, in the caller's transaction (``plugin.invitations.service``'s
+    ``plan_wave_invitations``; the invitations build on this capability, not the reverse)."""
+
+    def __call__(self, session: Session, wave_id: int) -> int: ...
+
+
+def hand_over_to_invitations(
+    session: Session, wave: Wave, person_ids: Sequence[int], plan_invitations: InvitationPlanner
+) -> None:
     """THE hand-off: record that these people are the invitation engine's for this wave.
 
     The rows are the idempotency key of a launch (unique per wave and person). The invitation
     engine schedules its invitations from them in this same transaction.
     """
-    # Imported here: the invitation engine builds on this capability's models.
-    from plugin.invitations.service import plan_wave_invitations
-
     now = clock.now()
     rows = [{"wave_id": wave.id, "person_id": pid, "handed_at": now} for pid in person_ids]
     for start in range(0, len(rows), 5000):
         session.execute(insert(WaveHandoff), rows[start : start + 5000])
-    plan_wave_invitations(session, wave.id)
+    plan_invitations(session, wave.id)
 
 
 def launch_wave(
@@ -463,6 +470,7 @@ def launch_wave(
     settings: RuntimeSettings,
     *,
     actor: str,
+    plan_invitations: InvitationPlanner,
     dry_run: bool = False,
     measures: GateMeasures | None = None,
 ) -> LaunchResult:
@@ -470,7 +478,8 @@ def launch_wave(
 
     Idempotent: a second launch finds the wave open and everyone handed over, and changes
     nothing. People added to an open wave later (waitlist approvals) are handed over by the
-    next launch. A planned wave opens only when its gate passes or was overridden.
+    next launch. A planned wave opens only when its gate passes or was overridden, on
+    ``measures`` (the CLI passes the metrics' ``MetricsGateMeasures``; see ``evaluate_gate``).
     """
     wave = wave_by_name(session, name)
     if wave.status == WaveStatus.CLOSED:
@@ -501,7 +510,7 @@ def launch_wave(
         wave.opened_at = clock.now()
         details["gate_passed"] = bool(gate and gate.passed)
         details["gate_overridden"] = bool(gate and not gate.passed)
-    hand_over_to_invitations(session, wave, person_ids)
+    hand_over_to_invitations(session, wave, person_ids, plan_invitations)
     record(
         session,
         actor=actor,

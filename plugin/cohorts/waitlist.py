@@ -29,7 +29,7 @@ from plugin.cohorts.service import next_planned_wave
 from plugin.errors import EnvolError
 from plugin.people.models import Language, Person, PersonStatus
 from plugin.people.roster import is_valid_email, normalise_email
-from plugin.tasks import enqueue_after_commit
+from plugin.queue import enqueue_after_commit
 
 log = logging.getLogger(__name__)
 

@@ -32,13 +32,13 @@ from email.utils import getaddresses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from plugin.jsontypes import JSON
 from plugin.mattermost import MARKER_PROP
 
 if TYPE_CHECKING:
     from plugin.sandbox import Sandbox
     from plugin.sandbox.state import SandboxState
 
-JSON = dict[str, Any]
 LEDGER_VERSION = 1
 
 # A Mattermost id (26 lowercase alphanumerics): random, or in creation order when seeded.

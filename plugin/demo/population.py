@@ -35,7 +35,6 @@ import math
 import random
 import re
 import time
-import unicodedata
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -69,11 +68,12 @@ from plugin.demo.simulation_log import (
     SurveyAnswer,
     Visit,
 )
+from plugin.jsontypes import JSON
 from plugin.mattermost import MARKER_PROP
 from plugin.sandbox import Sandbox, SandboxCallFailed, SimulatedUser
 from plugin.sandbox.simulated import PERSON_HEADER
+from plugin.text import strip_accents
 
-JSON = dict[str, Any]
 T = TypeVar("T")
 
 DEFAULT_HOUR = dt.time(9, 0)
@@ -174,8 +174,7 @@ def _poisson(rng: random.Random, mean: float) -> int:
 
 
 def _ascii_lower(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    return strip_accents(text).lower()
 
 
 def username_for(email: str) -> str:

@@ -13,9 +13,10 @@ import datetime as dt
 import hashlib
 import math
 import random
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from plugin.text import strip_accents
 
 
 @dataclass(frozen=True)
@@ -110,9 +111,7 @@ KEY_PEOPLE_ACCEPT_RATE = 0.97
 
 
 def department_key(department: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", department)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(plain.lower().split())
+    return " ".join(strip_accents(department).lower().split())
 
 
 def profile_for(

@@ -27,8 +27,8 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from plugin import clock, db
 from plugin.app import EnvolContext, build_context, set_context
+from plugin.demo.mail_catcher import MailCatcher, free_port
 from plugin.demo.worker import PROGRESS_ENV, read_progress
-from plugin.mail.catcher import MailCatcher, free_port
 from plugin.sandbox import Sandbox
 from plugin.settings import DeploySettings, runtime_settings_from_config
 

@@ -1,32 +1,24 @@
-"""This capability's eraser for ``people forget`` (see ``plugin/people/forget.py``)."""
+"""This capability's eraser for ``people forget`` (see ``plugin/erasure.py``)."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from plugin.cohorts.forget import affected_rows
+from plugin.erasure import ForgetSubject, affected_rows, erases
 from plugin.invitations.models import Invitation, OutboundMessage
-from plugin.onboarding.models import ProfileFollowUp
-
-if TYPE_CHECKING:
-    from plugin.people.forget import ForgetSubject
 
 
-def erase_invitations_and_onboarding(session: Session, subject: ForgetSubject) -> dict[str, int]:
+@erases("invitation", "outbound_message")
+def erase_invitations(session: Session, subject: ForgetSubject) -> dict[str, int]:
     """Invitations are kept anonymous (state and dates feed the funnel); the record of what was
-    sent to the person and their profile follow-up are deleted."""
+    sent to the person is deleted."""
     if subject.person_id is None:
         return {}
     pid = subject.person_id
     return {
         "messages sent deleted": affected_rows(
             session.execute(delete(OutboundMessage).where(OutboundMessage.person_id == pid))
-        ),
-        "profile follow-ups deleted": affected_rows(
-            session.execute(delete(ProfileFollowUp).where(ProfileFollowUp.person_id == pid))
         ),
         "invitations anonymised": affected_rows(
             session.execute(

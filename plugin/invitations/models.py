@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from plugin import clock
 from plugin.db import Base
+from plugin.erasure import PERSONAL_DATA
 from plugin.people.models import string_enum
 
 
@@ -75,7 +76,7 @@ class Invitation(Base):
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     # Consecutive temporary failures of the current step (reset when the step succeeds).
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str] = mapped_column(Text, default="")
+    last_error: Mapped[str] = mapped_column(Text, default="", info=PERSONAL_DATA)
     reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     # When the last Mattermost invitation (48-hour token) was issued.
@@ -85,7 +86,9 @@ class Invitation(Base):
     activated_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     ended_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     failure_reason: Mapped[str] = mapped_column(Text, default="")
-    mattermost_user_id: Mapped[str | None] = mapped_column(String(26), default=None)
+    mattermost_user_id: Mapped[str | None] = mapped_column(
+        String(26), default=None, info=PERSONAL_DATA
+    )
     created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
     updated_at: Mapped[dt.datetime] = mapped_column(default=clock.now, onupdate=clock.now)
 

@@ -7,6 +7,7 @@ import logging
 import threading
 
 from plugin import app as envol_app
+from plugin.invitations.drain import run_dispatch
 from plugin.invitations.environment import build_environment, client_limits, lease_duration
 from plugin.mattermost import MattermostClient
 from plugin.tasks import celery_app, database_outage_logged
@@ -32,8 +33,6 @@ def shared_client() -> MattermostClient:
 @celery_app.task(name="invitations.dispatch")
 def dispatch() -> None:
     """The beat's minute tick: send the invitations and reminders that are due."""
-    from plugin.onboarding.cycle import run_dispatch
-
     env = build_environment(envol_app.get_context(), mm=shared_client())
     report = None
     with database_outage_logged("invitations"):

@@ -24,6 +24,7 @@ import requests
 from mattermostdriver import Driver
 
 from plugin import clock
+from plugin.jsontypes import JSON
 from plugin.mattermost.driver_fixes import DriverFixes, EnvolDriverClient
 from plugin.mattermost.errors import (
     FeatureDisabled,
@@ -39,7 +40,6 @@ from plugin.mattermost.types import InviteResult, MemberAddResult, ServerLimits
 if TYPE_CHECKING:
     from plugin.settings import DeploySettings
 
-JSON = dict[str, Any]
 
 PER_PAGE = 200  # Mattermost's PerPageMaximum
 TEAM_BATCH_MAX = 256  # MaxAddMembersBatch in api4/team.go

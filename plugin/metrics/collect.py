@@ -21,9 +21,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from plugin.jsontypes import JSON
 from plugin.mattermost import PER_PAGE, MattermostClient
-
-JSON = dict[str, Any]
 
 IDS_PER_REQUEST = 1000  # the adapter's chunk for users/ids and users/status/ids
 # Overlap between two reads of a channel: ``since`` compares update times, and a post stamped

@@ -1,4 +1,4 @@
-"""This capability's eraser for ``people forget`` (see ``plugin/people/forget.py``).
+"""This capability's eraser for ``people forget`` (see ``plugin/erasure.py``).
 
 Daily per-person rows are deleted; the group aggregates stay (anonymous counts). The posts seen
 from the person's Mattermost account are forgotten too, so they leave the next snapshots.
@@ -6,18 +6,14 @@ from the person's Mattermost account are forgotten too, so they leave the next s
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from plugin.cohorts.forget import affected_rows
+from plugin.erasure import ForgetSubject, affected_rows, erases
 from plugin.metrics.models import ObservedPost, PersonSnapshot
 
-if TYPE_CHECKING:
-    from plugin.people.forget import ForgetSubject
 
-
+@erases("metrics_person_snapshot", "metrics_observed_post")
 def erase_metrics(session: Session, subject: ForgetSubject) -> dict[str, int]:
     counts: dict[str, int] = {}
     if subject.person_id is not None:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from plugin import clock
 from plugin.db import Base
+from plugin.erasure import PERSONAL_DATA
 
 
 class MetricsSnapshot(Base):
@@ -135,7 +136,7 @@ class ObservedPost(Base):
 
     post_id: Mapped[str] = mapped_column(String(26), primary_key=True)
     channel_id: Mapped[str] = mapped_column(String(26), index=True)
-    user_id: Mapped[str] = mapped_column(String(26), index=True)
+    user_id: Mapped[str] = mapped_column(String(26), index=True, info=PERSONAL_DATA)
     is_reply: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(index=True)
 

@@ -14,7 +14,6 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session
 from plugin import clock
 from plugin.cohorts.models import Cohort, CohortMember, Wave
 from plugin.invitations.models import Invitation, InvitationState
+from plugin.jsontypes import JSON
 from plugin.mattermost import MattermostClient
 from plugin.metrics.collect import (
     is_person_post,
@@ -52,7 +52,6 @@ from plugin.settings import RuntimeSettings
 from plugin.support.models import SupportTicket, TicketStatus
 from plugin.surveys.models import SurveyResponse
 
-JSON = dict[str, Any]
 Progress = Callable[[str], None]
 
 NO_VALUE_LABEL = "(none)"

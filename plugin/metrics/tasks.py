@@ -1,15 +1,13 @@
-"""Celery tasks: the daily snapshot and the weekly report (both safe to run twice)."""
+"""Celery task: the daily snapshot, safe to run twice (the weekly report: plugin/reports/)."""
 
 from __future__ import annotations
 
 import logging
 
 from plugin import app as envol_app
-from plugin import clock
 from plugin.db import transaction
 from plugin.mattermost import MattermostClient
 from plugin.metrics.service import take_snapshot
-from plugin.reports.weekly import claim_week, deliver, iso_week
 from plugin.tasks import celery_app
 
 log = logging.getLogger(__name__)
@@ -26,23 +24,3 @@ def take_daily_snapshot() -> int:
         snapshot = take_snapshot(session, mm, context.runtime.current)
         log.info("metrics snapshot %s: %s requests", snapshot.day, snapshot.requests)
         return snapshot.id
-
-
-@celery_app.task(name="metrics.post_weekly_report")
-def post_weekly_report() -> str:
-    """Beat, weekly: the report in the launch-committee channel, once per ISO week, when
-    ``EnableWeeklyReport`` is on. The week is claimed (committed) before anything is posted."""
-    context = envol_app.get_context()
-    settings = context.runtime.current
-    if not settings.enable_weekly_report:
-        return "disabled"
-    week = iso_week(clock.now())
-    with transaction(context.sessions) as session:
-        claim_week(session, week)
-    with (
-        MattermostClient.from_settings(context.settings) as mm,
-        transaction(context.sessions) as session,
-    ):
-        row = claim_week(session, week, lock=True)
-        delivery = deliver(session, mm, settings, row)
-    return delivery.post_id

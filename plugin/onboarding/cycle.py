@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from plugin.invitations.detection import DetectionReport, detect_arrivals
-from plugin.invitations.dispatcher import DispatchReport, dispatch_invitations
+from plugin.invitations.dispatcher import DispatchReport
+from plugin.invitations.drain import DRAIN_BUDGET_SECONDS, drain, run_dispatch
 from plugin.invitations.environment import CycleEnvironment
 from plugin.onboarding.arrival import ArrivalReport, process_arrivals
 from plugin.onboarding.digest import DigestReport, send_manager_digests
 from plugin.onboarding.followup import FollowUpReport, follow_up_profiles
-
-# A task stops draining after this long and leaves the rest to the next beat, so a long wave
-# never keeps one task running for minutes (a deploy would have to kill it mid-send).
-DRAIN_BUDGET_SECONDS = 45.0
 
 
 @dataclass
@@ -38,24 +32,6 @@ class CycleReport:
     @property
     def nudged(self) -> int:
         return sum(f.nudged for f in self.follow_ups)
-
-
-def drain(step: Callable[[], Any], claimed: Callable[[Any], int], budget: float) -> list[Any]:
-    """Run ``step`` until it claims nothing or the time budget is spent."""
-    reports = []
-    deadline = time.monotonic() + budget
-    while True:
-        report = step()
-        reports.append(report)
-        if not claimed(report) or time.monotonic() > deadline:
-            return reports
-
-
-def run_dispatch(env: CycleEnvironment, budget: float = DRAIN_BUDGET_SECONDS) -> DispatchReport:
-    total = DispatchReport()
-    for report in drain(lambda: dispatch_invitations(env), lambda r: r.claimed, budget):
-        total.merge(report)
-    return total
 
 
 def run_onboarding(env: CycleEnvironment, budget: float = DRAIN_BUDGET_SECONDS) -> CycleReport:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from plugin import clock
 from plugin.db import Base
+from plugin.erasure import PERSONAL_DATA
 
 
 class ProfileFollowUp(Base):
@@ -22,7 +23,7 @@ class ProfileFollowUp(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), unique=True)
-    mattermost_user_id: Mapped[str] = mapped_column(String(26), index=True)
+    mattermost_user_id: Mapped[str] = mapped_column(String(26), index=True, info=PERSONAL_DATA)
     joined_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
     score: Mapped[int] = mapped_column(Integer, default=0)
     # The checklist items still missing, e.g. ["position", "picture"].

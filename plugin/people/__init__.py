@@ -1,1 +1,1 @@
-"""People: the roster (import, upsert, leavers), audiences, and erasure (``people forget``)."""
+"""People: the roster (import, upsert, leavers) and erasure (``people forget``)."""

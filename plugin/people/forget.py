@@ -1,44 +1,21 @@
 """``envol people forget EMAIL``: erase a person from every table of Envol's database.
 
-Each capability that stores something about a person contributes one eraser to ``ERASERS``
-(an explicit registry: import your function and append it to the list below). An eraser deletes
-or anonymises that capability's rows for the subject and returns what it did as anonymous counts,
-e.g. ``{"invitations anonymised": 2}``; rows that feed statistics are kept without the person.
-The person row itself is deleted last, after every eraser ran, in the same transaction.
+Every capability that stores something about a person registers its eraser
+(``plugin/erasure.py``); ``forget_person`` runs them all, then this capability's own, which
+deletes the roster row last, in the same transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from plugin.audit.service import record
-from plugin.cohorts.forget import affected_rows, erase_cohorts_and_waitlist
-from plugin.invitations.forget import erase_invitations_and_onboarding
+from plugin.erasure import ForgetSubject, affected_rows, erase_everywhere, erases
 from plugin.people.models import Person
 from plugin.people.roster import normalise_email
-
-
-@dataclass(frozen=True)
-class ForgetSubject:
-    """Who to forget. ``person_id`` is None when the address is not (or no longer) in the roster:
-    a waitlist request or a support ticket may still hold it."""
-
-    email: str
-    person_id: int | None
-    mattermost_user_id: str | None
-
-
-Eraser = Callable[[Session, ForgetSubject], dict[str, int]]
-
-# The registry. Capabilities append their eraser here (one import, one line).
-ERASERS: list[Eraser] = [
-    erase_cohorts_and_waitlist,
-    erase_invitations_and_onboarding,
-]
 
 
 @dataclass
@@ -51,8 +28,26 @@ class ForgetReport:
         return sum(self.counts.values())
 
 
+@erases("person", last=True)
+def erase_roster_entry(session: Session, subject: ForgetSubject) -> dict[str, int]:
+    """The roster row, after every other eraser looked the person up; their reports keep no
+    link to them."""
+    if subject.person_id is None:
+        return {}
+    reports = affected_rows(
+        session.execute(
+            update(Person).where(Person.manager_id == subject.person_id).values(manager_id=None)
+        )
+    )
+    deleted = affected_rows(session.execute(delete(Person).where(Person.id == subject.person_id)))
+    return {"manager links removed": reports, "roster entries deleted": deleted}
+
+
 def forget_person(session: Session, email: str, *, actor: str) -> ForgetReport:
     """Erase everything Envol holds about ``email``, in the caller's transaction.
+
+    The process must have imported ``plugin.models`` (every capability's models and erasers);
+    otherwise nothing is erased and ``EnvolError`` says so.
 
     The audit trail records that someone was forgotten, by whom, with the counts, and never the
     address (the audit trail must not become the one place that still remembers it).
@@ -65,20 +60,7 @@ def forget_person(session: Session, email: str, *, actor: str) -> ForgetReport:
         mattermost_user_id=person.mattermost_user_id if person else None,
     )
     report = ForgetReport(found_in_roster=person is not None)
-    for eraser in ERASERS:
-        for what, count in eraser(session, subject).items():
-            if count:
-                report.counts[what] = report.counts.get(what, 0) + count
-    if person is not None:
-        reports = affected_rows(
-            session.execute(
-                update(Person).where(Person.manager_id == person.id).values(manager_id=None)
-            )
-        )
-        if reports:
-            report.counts["manager links removed"] = reports
-        session.execute(delete(Person).where(Person.id == person.id))
-        report.counts["roster entries deleted"] = 1
+    report.counts = erase_everywhere(session, subject)
     session.expire_all()
     record(
         session,

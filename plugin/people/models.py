@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from plugin import clock
 from plugin.db import Base
+from plugin.erasure import PERSONAL_DATA
 
 
 def string_enum(kind: type[enum.Enum], length: int = 20) -> Enum:
@@ -71,9 +72,9 @@ class Person(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     # Always stored trimmed and lowercased: the one identity key of the roster.
-    email: Mapped[str] = mapped_column(String(254), unique=True)
-    first_name: Mapped[str] = mapped_column(String(120))
-    last_name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254), unique=True, info=PERSONAL_DATA)
+    first_name: Mapped[str] = mapped_column(String(120), info=PERSONAL_DATA)
+    last_name: Mapped[str] = mapped_column(String(120), info=PERSONAL_DATA)
     department: Mapped[str] = mapped_column(String(120), default="", index=True)
     site: Mapped[str] = mapped_column(String(120), default="", index=True)
     manager_id: Mapped[int | None] = mapped_column(
@@ -87,7 +88,9 @@ class Person(Base):
     )
     left_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     # Set once the person is found on Mattermost (invitation accepted, or matched by e-mail).
-    mattermost_user_id: Mapped[str | None] = mapped_column(String(26), default=None, index=True)
+    mattermost_user_id: Mapped[str | None] = mapped_column(
+        String(26), default=None, index=True, info=PERSONAL_DATA
+    )
     last_seen_import_id: Mapped[int | None] = mapped_column(
         ForeignKey("roster_import.id", ondelete="SET NULL"), default=None, index=True
     )

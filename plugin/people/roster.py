@@ -9,7 +9,6 @@ from __future__ import annotations
 import codecs
 import csv
 import re
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from plugin.errors import ValidationFailed
 from plugin.people.models import Language, PersonRole
+from plugin.text import strip_accents
 
 FIELDS = (
     "email",
@@ -108,9 +108,7 @@ def value_key(text: str) -> str:
 
 def header_key(text: str) -> str:
     """``"  Prénom "`` → ``"prenom"``; ``"E-mail du Manager"`` → ``"e mail du manager"``."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", bare.lower()).split())
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", strip_accents(text).lower()).split())
 
 
 def _compact(key: str) -> str:

@@ -95,7 +95,7 @@ Time: ``create_at`` and friends, invite budgets and response_url lifetimes follo
 ``plugin.clock`` (so frozen and accelerated clocks apply); rate limiting, latency and the
 trigger_id lifetime use real monotonic time.
 
-Pytest: ``tests/support/sandbox.py`` provides ``sandbox`` (fresh state, contract on, the test
+Pytest: ``tests/helpers/sandbox.py`` provides ``sandbox`` (fresh state, contract on, the test
 fails on a violation) and the session-wide ``sandbox_server``.
 """
 

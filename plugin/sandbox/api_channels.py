@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from plugin.jsontypes import JSON
 from plugin.sandbox.core import AppError, forbidden, invalid_body_param, license_error, now_ms
 from plugin.sandbox.routing import Call, Result, route, status_ok
 from plugin.sandbox.state import MAX_BOOKMARKS_PER_CHANNEL
 
-JSON = dict[str, Any]
 MAX_LIST_SIZE = 1000  # api4/channel.go maxListSize, for user_ids
 
 

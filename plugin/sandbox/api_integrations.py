@@ -16,11 +16,11 @@ from urllib.parse import urlsplit
 
 import requests
 
+from plugin.jsontypes import JSON
 from plugin.sandbox.core import AppError, invalid_body_param, not_found, now_ms
 from plugin.sandbox.routing import Call, Result, route, status_ok
 from plugin.sandbox.state import OpenedDialog, Trigger
 
-JSON = dict[str, Any]
 TRIGGER_PATTERN = re.compile(r"^[a-z0-9_\-.]+$", re.IGNORECASE)
 COMMAND_WEBHOOK_LIFETIME_MS = 30 * 60 * 1000
 COMMAND_WEBHOOK_MAX_USES = 5

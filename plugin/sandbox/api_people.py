@@ -6,11 +6,11 @@ import re
 import time
 from typing import Any
 
+from plugin.jsontypes import JSON
 from plugin.sandbox.core import AppError, forbidden, invalid_body_param, now_ms
 from plugin.sandbox.limits import TokenBucket
 from plugin.sandbox.routing import Call, Result, route, status_ok
 
-JSON = dict[str, Any]
 MAX_ADD_MEMBERS_BATCH = 256
 INVITE_BUCKET = TokenBucket(capacity=20, period=3600.0)  # 20 invite e-mails per hour per sender
 PATCHABLE_USER_FIELDS = (

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import copy
 import mimetypes
-from typing import Any
 
 from werkzeug.wrappers import Response
 
+from plugin.jsontypes import JSON
 from plugin.sandbox.core import AppError, forbidden, invalid_body_param, not_found, now_ms
 from plugin.sandbox.routing import Call, Result, route, status_ok
 
-JSON = dict[str, Any]
 POST_PATCH_FIELDS = ("message", "props", "file_ids", "is_pinned", "has_reactions")
 
 

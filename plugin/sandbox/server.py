@@ -18,6 +18,7 @@ from werkzeug.routing import RequestRedirect
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from plugin.jsontypes import JSON
 from plugin.sandbox import api_channels, api_integrations, api_people, api_posts, api_system
 from plugin.sandbox.contract import (
     ContractChecker,
@@ -45,7 +46,6 @@ log = logging.getLogger(__name__)
 
 # The handler modules register their routes on import; keep them referenced.
 _HANDLER_MODULES = (api_system, api_people, api_channels, api_posts, api_integrations)
-JSON = dict[str, Any]
 
 
 class _QuietHandler(WSGIRequestHandler):

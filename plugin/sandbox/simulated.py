@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
+from plugin.jsontypes import JSON
+
 if TYPE_CHECKING:
     from plugin.sandbox.server import Sandbox
     from plugin.sandbox.state import OpenedDialog
 
-JSON = dict[str, Any]
 # The smallest valid PNG (1×1), for profile pictures.
 TINY_PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"

@@ -14,9 +14,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from plugin.jsontypes import JSON
 from plugin.sandbox.core import AppError, IdSource, invalid_param, not_found, now_ms
-
-JSON = dict[str, Any]
 
 NAME_PATTERN = re.compile(r"^[a-z0-9]+([a-z0-9\-_]*[a-z0-9]+)?$")
 USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9.\-_]{2,21}$")

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin import clock
+from plugin.jsontypes import JSON
 from plugin.mattermost import MARKER_PROP, FeatureNeedsLicense, MattermostClient, NotFound
 from plugin.security.service import Signer
 from plugin.seeding.content import CommitteeMember, Language
@@ -29,8 +30,6 @@ from plugin.seeding.desired import DesiredObject, DesiredState
 from plugin.seeding.models import SeededObject
 from plugin.seeding.plan import Change, Observed, Plan, Recorded, plan_changes
 from plugin.surveys.service import poll_context
-
-JSON = dict[str, Any]
 
 SLUG_PROP = "envol_slug"
 POLL_PROP = "envol_poll"

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rapidfuzz import fuzz, process
 
 from plugin.errors import ValidationFailed
+from plugin.text import strip_accents
 
 Language = Literal["fr", "en"]
 LANGUAGES: tuple[Language, ...] = ("fr", "en")
@@ -55,11 +56,6 @@ DEFAULT_MIN_SCORE = 55.0
 @cache
 def _stemmer(language: Language) -> Any:
     return snowballstemmer.stemmer(_STEMMER_NAMES[language])
-
-
-def strip_accents(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
 def normalise(text: str, language: Language) -> tuple[str, ...]:

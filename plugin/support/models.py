@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from plugin import clock
 from plugin.db import Base
+from plugin.erasure import PERSONAL_DATA
 from plugin.people.models import string_enum
 
 
@@ -36,13 +37,13 @@ class SupportTicket(Base):
     __tablename__ = "support_ticket"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    requester_user_id: Mapped[str] = mapped_column(String(26), index=True)
+    requester_user_id: Mapped[str] = mapped_column(String(26), index=True, info=PERSONAL_DATA)
     # The roster person, when known; ``people forget`` removes their requests with them.
     person_id: Mapped[int | None] = mapped_column(
         ForeignKey("person.id", ondelete="CASCADE"), default=None, index=True
     )
     category: Mapped[TicketCategory] = mapped_column(string_enum(TicketCategory))
-    description: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, info=PERSONAL_DATA)
     language: Mapped[str] = mapped_column(String(2), default="fr")
     status: Mapped[TicketStatus] = mapped_column(
         string_enum(TicketStatus), default=TicketStatus.SUGGESTED, index=True
@@ -57,12 +58,14 @@ class SupportTicket(Base):
     channel_id: Mapped[str | None] = mapped_column(String(26), default=None)
     root_post_id: Mapped[str | None] = mapped_column(String(26), default=None, unique=True)
     posted_at: Mapped[dt.datetime | None] = mapped_column(default=None)
-    assignee_user_id: Mapped[str | None] = mapped_column(String(26), default=None)
+    assignee_user_id: Mapped[str | None] = mapped_column(
+        String(26), default=None, info=PERSONAL_DATA
+    )
     taken_at: Mapped[dt.datetime | None] = mapped_column(default=None)
-    answer: Mapped[str] = mapped_column(Text, default="")
-    answered_by: Mapped[str | None] = mapped_column(String(26), default=None)
+    answer: Mapped[str] = mapped_column(Text, default="", info=PERSONAL_DATA)
+    answered_by: Mapped[str | None] = mapped_column(String(26), default=None, info=PERSONAL_DATA)
     answered_at: Mapped[dt.datetime | None] = mapped_column(default=None, index=True)
-    resolved_by: Mapped[str | None] = mapped_column(String(26), default=None)
+    resolved_by: Mapped[str | None] = mapped_column(String(26), default=None, info=PERSONAL_DATA)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     # What the requester was told, so a retried notification task says nothing twice.
     requester_told_answered_at: Mapped[dt.datetime | None] = mapped_column(default=None)
@@ -93,5 +96,5 @@ class SupportFaqEntry(Base):
     source_ticket_id: Mapped[int | None] = mapped_column(
         ForeignKey("support_ticket.id", ondelete="SET NULL"), default=None
     )
-    created_by: Mapped[str] = mapped_column(String(26), default="")
+    created_by: Mapped[str] = mapped_column(String(26), default="", info=PERSONAL_DATA)
     created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)

@@ -29,13 +29,15 @@ from plugin import clock
 from plugin.audit.service import record
 from plugin.errors import EnvolError
 from plugin.mattermost import MARKER_PROP, MattermostClient
+from plugin.mattermost.once import direct_message_once, post_once
 from plugin.people.models import Person
+from plugin.queue import enqueue_after_commit
 from plugin.security.service import Signer
 from plugin.settings import RuntimeSettings
 from plugin.support import faq
 from plugin.support.messages import t
 from plugin.support.models import SupportFaqEntry, SupportTicket, TicketCategory, TicketStatus
-from plugin.tasks import enqueue_after_commit
+from plugin.text import strip_accents
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +248,7 @@ def resolve(session: Session, ticket: SupportTicket, animator_id: str) -> None:
 
 
 def _slugify(text: str) -> str:
-    plain = faq.strip_accents(text).lower()
+    plain = strip_accents(text).lower()
     slug = re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:60].strip("-")
     return slug or "entry"
 
@@ -465,37 +467,6 @@ def _ticket_usernames(client: MattermostClient, ticket: SupportTicket) -> dict[s
         client,
         [ticket.requester_user_id, ticket.assignee_user_id, ticket.answered_by, ticket.resolved_by],
     )
-
-
-def post_once(
-    client: MattermostClient,
-    channel_id: str,
-    message: str,
-    *,
-    marker: str,
-    since: dt.datetime,
-    props: dict[str, Any] | None = None,
-    root_id: str = "",
-) -> dict[str, Any]:
-    """Post unless a post with ``marker`` is already there: a task retried after a crash
-    (posted, but died before its commit) finds its post instead of posting again."""
-    existing = client.find_post_by_marker(channel_id, marker, since - dt.timedelta(minutes=1))
-    if existing is not None:
-        return existing
-    return client.create_post(channel_id, message, props=props, root_id=root_id, marker=marker)
-
-
-def direct_message_once(
-    client: MattermostClient,
-    user_id: str,
-    message: str,
-    *,
-    marker: str,
-    since: dt.datetime,
-    props: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    channel_id = client.get_direct_channel(user_id)["id"]
-    return post_once(client, channel_id, message, marker=marker, since=since, props=props)
 
 
 def offer_suggestions(

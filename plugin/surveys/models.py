@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from plugin import clock
 from plugin.db import Base
+from plugin.erasure import PERSONAL_DATA
 
 
 class Poll(Base):
@@ -44,7 +45,7 @@ class PollVote(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[str] = mapped_column(String(26))
+    user_id: Mapped[str] = mapped_column(String(26), info=PERSONAL_DATA)
     option_index: Mapped[int] = mapped_column(Integer)
     voted_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
 
@@ -71,7 +72,7 @@ class SurveyResponse(Base):
     __table_args__ = (UniqueConstraint("user_id", "wave_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    user_id: Mapped[str] = mapped_column(String(26), index=True)
+    user_id: Mapped[str] = mapped_column(String(26), index=True, info=PERSONAL_DATA)
     person_id: Mapped[int | None] = mapped_column(
         ForeignKey("person.id", ondelete="CASCADE"), default=None, index=True
     )
@@ -84,7 +85,7 @@ class SurveyResponse(Base):
     what_for_me: Mapped[int] = mapped_column(Integer)
     how_to_use: Mapped[int] = mapped_column(Integer)
     what_expected: Mapped[int] = mapped_column(Integer)
-    comment: Mapped[str] = mapped_column(Text, default="")
+    comment: Mapped[str] = mapped_column(Text, default="", info=PERSONAL_DATA)
     submitted_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
 
     @property

@@ -29,6 +29,7 @@ from plugin.audit.service import record
 from plugin.cohorts.models import Cohort, CohortMember, Wave, WaveStatus
 from plugin.errors import EnvolError
 from plugin.mattermost import MARKER_PROP, MattermostClient
+from plugin.mattermost.once import direct_message_once
 from plugin.people.models import Person, PersonStatus
 from plugin.security.service import Signer
 from plugin.settings import RuntimeSettings
@@ -560,8 +561,6 @@ def send_due_surveys(
     limit: int = 200,
 ) -> int:
     """Send the launch survey to the members of every due wave; returns how many were sent."""
-    from plugin.support.service import direct_message_once
-
     for wave in waves_due_for_survey(session, runtime):
         claim_survey_dispatches(session, wave)
     query = (

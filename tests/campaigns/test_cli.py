@@ -15,7 +15,7 @@ from plugin.app import EnvolContext
 from plugin.cli import root
 from plugin.db import transaction
 from tests.campaigns.conftest import PLANNING_TIME, Roster, add_roster, edit, line_of
-from tests.support.smtp import SmtpServer
+from tests.helpers.smtp import SmtpServer
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from plugin.mail.journal import AcceptanceJournal
 from plugin.mail.message import Address
 from plugin.mail.sender import SmtpMailer
 from tests.campaigns.conftest import LAUNCH, PLANNING_TIME, Roster, add_roster
-from tests.support.smtp import SmtpServer, free_port
+from tests.helpers.smtp import SmtpServer, free_port
 
 PARIS_MORNING = dt.time(11, 0)  # UTC: after every step's time of day in Paris
 

@@ -25,7 +25,7 @@ from plugin.mattermost.client import MattermostClient
 from plugin.people.models import Person
 from plugin.sandbox import Sandbox
 from tests.campaigns.conftest import LAUNCH, PLANNING_TIME, Roster, add_roster
-from tests.support.smtp import SmtpServer
+from tests.helpers.smtp import SmtpServer
 
 POST_STEP = """
   - key: launch-post

@@ -11,7 +11,7 @@ from plugin.app import EnvolContext
 from plugin.db import transaction
 from plugin.tasks import BEAT_SCHEDULE, TASK_MODULES, celery_app
 from tests.campaigns.conftest import add_roster
-from tests.support.smtp import SmtpServer
+from tests.helpers.smtp import SmtpServer
 
 
 def test_the_dispatcher_is_registered_and_on_the_beat() -> None:

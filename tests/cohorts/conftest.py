@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from plugin.people.fake_roster import write_roster_csv
+from plugin.demo.fake_roster import write_roster_csv
 from plugin.people.service import import_roster
 from plugin.settings import RuntimeSettings, runtime_settings_from_config
 

@@ -5,7 +5,7 @@ from sqlalchemy.orm import Session
 
 from plugin.cohorts.pilot import Candidate, largest_remainder, select_pilot
 from plugin.cohorts.service import _candidates
-from plugin.people.fake_roster import DEPARTMENTS, SITES
+from plugin.demo.fake_roster import DEPARTMENTS, SITES
 from plugin.people.models import Person, PersonRole
 
 

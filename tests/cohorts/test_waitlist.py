@@ -6,19 +6,19 @@ from sqlalchemy.orm import Session
 
 from plugin.audit.models import AuditEvent
 from plugin.cohorts.models import CohortMember, WaitlistRequest, WaitlistStatus, Wave
-from plugin.cohorts.service import MANAGERS_CHAMPIONS, PILOT, apply_plan, build_plan, launch_wave
+from plugin.cohorts.service import MANAGERS_CHAMPIONS, PILOT, apply_plan, build_plan
 from plugin.cohorts.waitlist import (
     approve_request,
     reject_request,
     send_waitlist_confirmation,
     submit_request,
 )
+from plugin.demo.fake_roster import DOMAIN
 from plugin.errors import EnvolError
-from plugin.people.fake_roster import DOMAIN
 from plugin.people.models import Language, Person
 from plugin.settings import RuntimeSettings
-from tests.cohorts.test_waves import GOOD, KnownMeasures
-from tests.support.smtp import SmtpServer
+from tests.cohorts.test_waves import GOOD, KnownMeasures, launch_wave
+from tests.helpers.smtp import SmtpServer
 
 
 def someone_in(session: Session, wave_name: str) -> Person:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 import pytest
 from sqlalchemy import func, select
@@ -16,15 +17,19 @@ from plugin.cohorts.service import (
     add_to_cohort,
     apply_plan,
     build_plan,
-    launch_wave,
     list_waves,
     override_gate,
     remove_from_cohort,
     wave_by_name,
 )
+from plugin.cohorts.service import launch_wave as launch_wave_alone
 from plugin.errors import EnvolError
+from plugin.invitations.service import plan_wave_invitations
 from plugin.people.models import Person
 from plugin.settings import RuntimeSettings
+
+# A launch hands its people to the real invitation engine, as the CLI's does.
+launch_wave = partial(launch_wave_alone, plan_invitations=plan_wave_invitations)
 
 
 @dataclass
@@ -241,3 +246,28 @@ def test_manual_cohort_edits_are_audited(roster_120: Session, settings: RuntimeS
         ("cohort.member_added", "asked", person.id),
         ("cohort.member_removed", "changed mind", person.id),
     ]
+
+
+def test_a_launch_hands_its_people_to_the_invitation_planner_in_its_transaction(
+    roster_120: Session, settings: RuntimeSettings
+) -> None:
+    plan(roster_120, settings)
+    planned: list[tuple[int, list[int]]] = []
+
+    def planner(session: Session, wave_id: int) -> int:
+        handed = session.scalars(
+            select(WaveHandoff.person_id).where(WaveHandoff.wave_id == wave_id)
+        )
+        planned.append((wave_id, sorted(handed)))
+        return len(planned[-1][1])
+
+    result = launch_wave_alone(
+        roster_120, MANAGERS_CHAMPIONS, settings, actor="t", plan_invitations=planner
+    )
+    again = launch_wave_alone(
+        roster_120, MANAGERS_CHAMPIONS, settings, actor="t", plan_invitations=planner
+    )
+
+    wave = wave_by_name(roster_120, MANAGERS_CHAMPIONS)
+    assert planned == [(wave.id, sorted(result.person_ids))]  # the hand-off rows, already there
+    assert not again.changed  # nothing new to hand over: the planner is not called again

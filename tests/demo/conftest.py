@@ -11,8 +11,8 @@ import pytest
 
 from plugin import clock
 from plugin.demo.arrivals import ReceivedInvitation, invitation_link
+from plugin.demo.fake_roster import DOMAIN, FakeEmployee
 from plugin.demo.population import Population
-from plugin.people.fake_roster import DOMAIN, FakeEmployee
 from plugin.sandbox import Sandbox
 
 START = dt.datetime(2027, 3, 1, 9, 0, tzinfo=dt.UTC)  # a Monday

@@ -29,7 +29,7 @@ from tests.demo.conftest import (
     Scene,
     build_scene,
 )
-from tests.support.sandbox import IntegrationReceiver, ReceivedCall
+from tests.helpers.sandbox import IntegrationReceiver, ReceivedCall
 
 LATER = START + dt.timedelta(days=60)  # past everyone's acceptance delay
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from plugin import __version__
 from plugin.cli import root
-from tests.support.smtp import free_port
+from tests.helpers.smtp import free_port
 
 
 def test_help_lists_the_command_groups() -> None:

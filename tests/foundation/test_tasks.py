@@ -1,4 +1,4 @@
-"""The Celery plumbing: after-commit enqueue, and a real worker on a real broker."""
+"""The Celery plumbing: a real worker on a real broker (after-commit sending: test_queue.py)."""
 
 from __future__ import annotations
 
@@ -9,36 +9,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.orm import Session
 
-from plugin import tasks
 from tests.conftest import REDIS_URL, require_server
 
 
-@pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[Any]]]:
-    calls: list[tuple[str, list[Any]]] = []
-    monkeypatch.setattr(
-        tasks.celery_app, "send_task", lambda name, args, kwargs: calls.append((name, args))
+def test_every_beat_entry_names_a_task_of_the_task_modules() -> None:
+    code = (
+        "import importlib\n"
+        "from plugin.tasks import BEAT_SCHEDULE, TASK_MODULES, celery_app\n"
+        "for name in TASK_MODULES: importlib.import_module(name)\n"
+        "names = [entry['task'] for entry in BEAT_SCHEDULE.values()]\n"
+        "print([name for name in names if name not in celery_app.tasks])\n"
     )
-    return calls
-
-
-def test_task_is_sent_only_after_the_commit(db_session: Session, sent: list) -> None:  # type: ignore[type-arg]
-    tasks.enqueue_after_commit(db_session, "envol.heartbeat", "after-commit")
-    db_session.flush()
-    assert sent == []
-    db_session.commit()
-    assert sent == [("envol.heartbeat", ["after-commit"])]
-    db_session.commit()
-    assert len(sent) == 1  # sent once, not at every later commit
-
-
-def test_task_is_dropped_on_rollback(db_session: Session, sent: list) -> None:  # type: ignore[type-arg]
-    tasks.enqueue_after_commit(db_session, "envol.heartbeat", "rolled-back")
-    db_session.rollback()
-    db_session.commit()
-    assert sent == []
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def _envol(args: list[str], env: dict[str, str], **kwargs: Any) -> subprocess.CompletedProcess[str]:

@@ -18,14 +18,15 @@ from plugin.invitations.models import (
     OutboundMessage,
     OutboundState,
 )
-from plugin.invitations.service import funnel, opt_out, retry_failed
+from plugin.invitations.service import opt_out, retry_failed
 from plugin.mail.message import deterministic_message_id
 from plugin.mail.models import AcceptedMessage
 from plugin.onboarding.cycle import run_once
+from plugin.onboarding.funnel import funnel
 from plugin.people.models import Person
 from plugin.sandbox import Sandbox
+from tests.helpers.smtp import SmtpServer
 from tests.invitations.world import build_scene, environment, markers, recipients, runtime
-from tests.support.smtp import SmtpServer
 
 
 def _states(context: EnvolContext) -> dict[str, int]:

@@ -132,26 +132,6 @@ def test_scrub_masks_addresses() -> None:
     assert scrub("invalid: jean.dupont@acme.fr, then <a@b.c>") == "invalid: ***, then <***>"
 
 
-def test_the_demo_counts_deliveries_by_key_from_the_outside() -> None:
-    from email.message import EmailMessage
-
-    from plugin.invitations.demo import delivered_counts
-
-    mails = []
-    for key in ("invite:1:0", "invite:1:0", "invite:2:0"):
-        message = EmailMessage()
-        message["X-Envol-Key"] = key
-        mails.append(message)
-    posts = [
-        {"props": {"envol_marker": "welcome:1"}},
-        {"props": {"envol_marker": "welcome:1"}, "delete_at": 5},
-        {"props": {}},
-    ]
-    counts = delivered_counts(mails, posts)
-    assert counts["emails"] == {"invite:1:0": 2, "invite:2:0": 1}
-    assert counts["dms"] == {"welcome:1": 1}
-
-
 def test_forgetting_a_person_keeps_an_anonymous_invitation_and_deletes_what_was_sent(
     db_session: Session, frozen_clock: object
 ) -> None:

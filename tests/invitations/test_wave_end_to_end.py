@@ -16,11 +16,12 @@ from sqlalchemy import func, select
 from plugin.app import EnvolContext
 from plugin.clock import FrozenClock
 from plugin.invitations.models import Invitation, InvitationStrategy
-from plugin.invitations.service import funnel
 from plugin.onboarding.cycle import run_once
+from plugin.onboarding.funnel import funnel
 from plugin.onboarding.models import ProfileFollowUp
 from plugin.people.models import Person
 from plugin.sandbox import Sandbox
+from tests.helpers.smtp import SmtpServer
 from tests.invitations.world import (
     WAVE_CHANNELS,
     build_scene,
@@ -29,7 +30,6 @@ from tests.invitations.world import (
     recipients,
     runtime,
 )
-from tests.support.smtp import SmtpServer
 
 
 def _states(context: EnvolContext) -> dict[str, int]:

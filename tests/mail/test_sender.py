@@ -16,7 +16,7 @@ from plugin.mail.config import SmtpConfig
 from plugin.mail.errors import MailSendError
 from plugin.mail.message import Address, OutgoingEmail, deterministic_message_id
 from plugin.mail.sender import SmtpMailer
-from tests.support.smtp import RecordingHandler, SmtpServer, free_port
+from tests.helpers.smtp import RecordingHandler, SmtpServer, free_port
 
 
 def _email(number: int, **overrides) -> OutgoingEmail:  # type: ignore[no-untyped-def]

@@ -23,7 +23,7 @@ from plugin.mattermost import (
 from plugin.preflight import PreflightContext, run_preflight
 from plugin.sandbox import Sandbox
 from plugin.settings import load_deploy_settings
-from tests.support.sandbox import IntegrationReceiver, needs_spec
+from tests.helpers.sandbox import IntegrationReceiver, needs_spec
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"

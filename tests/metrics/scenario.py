@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from plugin import clock
-from plugin.metrics.simulation import Journal
+from plugin.demo.simulation import Journal
 from tests.metrics.world import LaunchWorld
 
 STEPS = ("invited", "joined", "profile_complete", "active_7d", "contributed_7d", "contributed_28d")
@@ -67,7 +67,7 @@ def expected_funnel(journals: list[Journal], now: dt.datetime) -> dict[str, int]
 
 
 def expected_for(world: LaunchWorld, person_ids: list[int]) -> dict[str, int]:
-    from plugin.metrics.simulation import Journal as _Journal
+    from plugin.demo.simulation import Journal as _Journal
 
     journals = [world.simulation.journal.get(pid) or _Journal(pid) for pid in person_ids]
     return expected_funnel(journals, clock.now())

@@ -88,8 +88,8 @@ def test_a_snapshot_makes_the_fewest_requests_possible(world: LaunchWorld) -> No
 
 
 def test_forgetting_a_person_removes_their_daily_rows_and_posts(world: LaunchWorld) -> None:
+    from plugin.erasure import ForgetSubject
     from plugin.metrics.forget import erase_metrics
-    from plugin.people.forget import ForgetSubject
 
     first_days(world)
     world.advance(1 / 24)

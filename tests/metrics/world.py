@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from plugin import clock
 from plugin.cohorts.models import Cohort, CohortKind, CohortMember, Wave, WaveStatus
+from plugin.demo.simulation import LaunchSimulation
 from plugin.mattermost import MattermostClient
-from plugin.metrics.simulation import LaunchSimulation
 from plugin.people.models import Person, PersonRole
 from plugin.sandbox import Sandbox
 from plugin.settings import RuntimeSettings, runtime_settings_from_config

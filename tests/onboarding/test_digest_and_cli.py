@@ -12,8 +12,8 @@ from plugin.clock import FrozenClock
 from plugin.onboarding.cycle import run_once
 from plugin.onboarding.digest import send_manager_digests
 from plugin.sandbox import Sandbox
+from tests.helpers.smtp import SmtpServer
 from tests.invitations.world import build_scene, environment, markers
-from tests.support.smtp import SmtpServer
 
 
 def test_each_manager_gets_one_digest_a_week_listing_incomplete_profiles(

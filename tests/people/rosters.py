@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 FRENCH_HEADER = ["Courriel", "Prénom", "NOM", "Service", "Site", "E-mail du manager", "Rôle",
                  "Langue", "Volontaire"]  # fmt: skip
 
@@ -38,3 +40,19 @@ def write_csv(
         writer.writerow(header or FRENCH_HEADER)
         writer.writerows(rows)
     return path
+
+
+def plan_forty_people(session: Session, folder: Path) -> Session:
+    """Forty people imported (employe1 manages the others, employe5 is a champion), then the
+    pilot and two general waves planned."""
+    from plugin.cohorts.service import apply_plan, build_plan
+    from plugin.people.service import import_roster
+    from plugin.settings import runtime_settings_from_config
+
+    rows = [person_row(n) for n in range(1, 41)]
+    rows[4][6] = "champion"
+    import_roster(session, write_csv(folder / "r.csv", rows), actor="test")
+    settings = runtime_settings_from_config({})
+    apply_plan(session, build_plan(session, settings, percent=10, seed=1, general_waves=2),
+               actor="test")  # fmt: skip
+    return session

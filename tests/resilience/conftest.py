@@ -12,6 +12,7 @@ import pytest
 from plugin.app import EnvolContext
 from plugin.sandbox import Sandbox
 from tests.conftest import IN_CI
+from tests.helpers.smtp import free_port
 from tests.resilience.harness import (
     REDIS_SERVER,
     Beat,
@@ -20,7 +21,6 @@ from tests.resilience.harness import (
     WaveStarter,
     WorkerPool,
 )
-from tests.support.smtp import free_port
 
 
 @pytest.fixture

@@ -37,8 +37,8 @@ from plugin.app import EnvolContext
 from plugin.invitations.models import Invitation, InvitationState, OutboundMessage, OutboundState
 from plugin.people.models import Person
 from plugin.sandbox import Sandbox
+from tests.helpers.smtp import RecordingHandler, free_port
 from tests.invitations.world import Scene, build_scene, markers
-from tests.support.smtp import RecordingHandler, free_port
 
 REDIS_SERVER = shutil.which("redis-server")
 # What the beat sends every minute in production; the test sends it every second.

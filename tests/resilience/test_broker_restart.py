@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from plugin.invitations.models import Invitation, InvitationState
 from plugin.sandbox import Sandbox
+from tests.helpers.smtp import SmtpServer
 from tests.resilience.harness import (
     PrivateRedis,
     WaveStarter,
@@ -24,7 +25,6 @@ from tests.resilience.harness import (
     accept_invitations,
     welcomes,
 )
-from tests.support.smtp import SmtpServer
 
 BROKER_DOWN_SECONDS = 4
 DEADLINE_SECONDS = 75

@@ -20,8 +20,8 @@ from sqlalchemy import text
 from plugin.app import EnvolContext
 from plugin.db import make_engine
 from plugin.sandbox import Sandbox
+from tests.helpers.smtp import SmtpServer
 from tests.resilience.harness import Beat, WaveStarter, WorkerPool, unsettled_outbox, welcomes
-from tests.support.smtp import SmtpServer
 
 OUTAGE_SECONDS = 4
 TERMINATE_EVERY_SECONDS = 0.2

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from plugin.invitations.environment import CycleEnvironment
 from plugin.invitations.models import OutboundMessage, OutboundState
 from plugin.sandbox import Sandbox
+from tests.helpers.smtp import SmtpServer
 from tests.resilience.harness import WaveStarter, WorkerPool, welcomes
-from tests.support.smtp import SmtpServer
 
 WAVE = 640  # 161 already on Mattermost (one in four, and the managers), 479 to e-mail
 # Paced so that the first claim's e-mails take a few seconds: the second worker's tick comes

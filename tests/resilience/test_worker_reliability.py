@@ -22,6 +22,7 @@ from sqlalchemy import select
 from plugin.app import EnvolContext
 from plugin.invitations.models import Invitation, InvitationState
 from plugin.sandbox import Sandbox
+from tests.helpers.smtp import SmtpServer
 from tests.invitations.world import WAVE_CHANNELS
 from tests.resilience.harness import (
     Beat,
@@ -34,7 +35,6 @@ from tests.resilience.harness import (
     welcomes,
     worker_environment,
 )
-from tests.support.smtp import SmtpServer
 
 # 300 people in CI (about three minutes under the faults); ENVOL_RELIABILITY_WAVE=1500 runs the
 # issue's full wave (about twelve minutes on two cores: every fifth call backs off and retries).

@@ -14,8 +14,8 @@ import pytest
 
 from plugin.sandbox import KNOWN_GAPS, Sandbox
 from plugin.sandbox.contract import ContractChecker, Exchange, default_spec_path
+from tests.helpers.sandbox import needs_spec
 from tests.sandbox.conftest import Api, take_violations
-from tests.support.sandbox import needs_spec
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -147,7 +147,7 @@ def test_the_sandbox_fixture_fails_a_test_on_a_violation(tmp_path: Path) -> None
             "pytest",
             str(test_file),
             "-p",
-            "tests.support.sandbox",
+            "tests.helpers.sandbox",
             "-c",
             str(PROJECT / "pyproject.toml"),
             "--rootdir",

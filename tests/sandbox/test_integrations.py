@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from plugin.sandbox import Sandbox, SandboxCallFailed
+from tests.helpers.sandbox import IntegrationReceiver, ReceivedCall
 from tests.sandbox.conftest import Api, as_api
-from tests.support.sandbox import IntegrationReceiver, ReceivedCall
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from plugin.people.models import Person
 from plugin.surveys import service
 from plugin.surveys.models import SurveyDispatch
 from plugin.surveys.tasks import send_due_surveys
-from tests.support_space.world import SupportWorld
+from tests.support.world import SupportWorld
 
 
 def _people_and_wave(session: Session, user_ids: list[str], opened_at: dt.datetime) -> Wave:

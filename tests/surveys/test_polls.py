@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from plugin.surveys import service
-from tests.support_space.world import SupportWorld
+from tests.support.world import SupportWorld
 
 
 def test_votes_are_one_per_person_and_changeable(db_session: Session) -> None:
@@ -42,7 +42,7 @@ def test_invalid_polls_are_refused(key: str, question: str, options: list[str]) 
 def test_clicks_update_the_post_with_the_tally(support_world: SupportWorld) -> None:
     world = support_world
     from plugin.security.service import Signer
-    from tests.support_space.world import SECRET
+    from tests.support.world import SECRET
 
     with world.context.sessions.begin() as session:
         poll = service.ensure_poll(

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from plugin import i18n
-from tests.support_space.world import SupportWorld
+from tests.support.world import SupportWorld
 from webhooks.commands.registry import MESSAGES, build_registry, commands_in_order, fold
 
 COMMANDS = commands_in_order()

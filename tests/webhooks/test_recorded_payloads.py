@@ -25,7 +25,7 @@ from plugin.support import service as support
 from plugin.support.models import SupportFaqEntry, SupportTicket, TicketCategory
 from plugin.surveys import service as surveys
 from plugin.surveys.models import Poll, PollVote, SurveyResponse
-from tests.support_space.world import SECRET, SupportWorld
+from tests.support.world import SECRET, SupportWorld
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "mattermost"
 CASES = sorted(

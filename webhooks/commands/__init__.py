@@ -13,12 +13,13 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
-from plugin.commands.service import known_tokens
 from plugin.security.service import RequestRejected, command_token_matches
-from webhooks import envol_context
+from plugin.slash_registration.service import known_tokens
+from webhooks.commands.base import HELP_WORDS, Invocation, Reply, fold
 from webhooks.commands.env import Integration, integration
 from webhooks.commands.payloads import install_error_handlers, parse_command_form
-from webhooks.commands.registry import HELP_WORDS, Invocation, Reply, build_registry, fold
+from webhooks.commands.registry import build_registry, help_text
+from webhooks.context import envol_context
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,6 @@ def clear_token_cache() -> None:
 
 
 def dispatch(found: Integration, invocation_words: list[str], invocation: Invocation) -> Reply:
-    from webhooks.commands.help_command import help_text
-
     if not invocation_words:
         return Reply(help_text(invocation))
     registry = build_registry()

@@ -19,7 +19,7 @@ from plugin.mattermost import MattermostClient
 from plugin.people.models import Person, PersonRole
 from plugin.security.service import Signer
 from plugin.settings import RuntimeSettings
-from webhooks import envol_context
+from webhooks.context import envol_context
 
 INTEGRATION_KEY = "envol.integration"
 USER_CACHE_SECONDS = 300.0

@@ -6,7 +6,7 @@ from plugin.db import transaction
 from plugin.errors import EnvolError
 from plugin.support import service
 from plugin.support.models import TicketCategory
-from webhooks.commands.registry import Invocation, Reply, SubCommand, in_every_language
+from webhooks.commands.base import Invocation, Reply, SubCommand, in_every_language
 from webhooks.commands.support import open_support_dialog
 
 

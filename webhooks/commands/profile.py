@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from plugin.onboarding.profile import CHECKLIST, profile_score
 from plugin.onboarding.texts import checklist_labels
-from webhooks.commands.registry import Invocation, Reply, SubCommand, in_every_language
+from webhooks.commands.base import Invocation, Reply, SubCommand, in_every_language
 
 
 def run(invocation: Invocation) -> Reply:

@@ -11,7 +11,7 @@ from plugin.cohorts.models import Wave
 from plugin.people.models import Person, PersonStatus
 from plugin.support.models import SupportTicket, TicketStatus
 from plugin.surveys.models import SurveyResponse
-from webhooks.commands.registry import Invocation, Reply, SubCommand, in_every_language
+from webhooks.commands.base import Invocation, Reply, SubCommand, in_every_language
 
 
 def launch_figures(session: Session) -> dict[str, object]:

@@ -7,7 +7,7 @@ import logging
 from plugin.errors import EnvolError
 from plugin.support.dialogs import support_dialog
 from plugin.support.models import TicketCategory
-from webhooks.commands.registry import Invocation, Reply, SubCommand, in_every_language
+from webhooks.commands.base import Invocation, Reply, SubCommand, in_every_language
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from plugin.cohorts.models import CohortMember, Wave
 from plugin.surveys.service import results_per_cohort, survey_score_for_wave
-from webhooks.commands.registry import Invocation, Reply, SubCommand, in_every_language
+from webhooks.commands.base import Invocation, Reply, SubCommand, in_every_language
 
 
 def run(invocation: Invocation) -> Reply:

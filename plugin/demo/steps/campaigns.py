@@ -1,0 +1,194 @@
+"""Demo step: the communication plan's calendar, then the whole campaign on an accelerated clock.
+
+The calendar is the default plan against the roster the people step imported. The sending runs
+day by day from before the first teaser to after the follow-up, through a real SMTP server on
+loopback (aiosmtpd). To keep the demo quick it sends to the first wave (managers and champions)
+rather than to everyone: same plan, same templates, only the audience differs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import shutil
+import socket
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.table import Table
+from sqlalchemy import func, select
+
+from plugin import clock
+from plugin.campaigns.dispatcher import CampaignDispatcher, DispatchPolicy
+from plugin.campaigns.plan import DEFAULT_PLAN_DIR, load_plan
+from plugin.campaigns.service import calendar, render_settings, status_by_step
+from plugin.campaigns.validation import validate_plan
+from plugin.db import transaction
+from plugin.i18n import long_date
+from plugin.mail.config import SmtpConfig
+from plugin.mail.message import Address
+from plugin.mail.sender import SmtpMailer
+from plugin.people.models import Person
+
+if TYPE_CHECKING:
+    from plugin.demo.run import DemoRun
+
+
+@dataclass
+class _Inbox:
+    """What the demo's SMTP server received: (recipient, subject, language, Message-ID)."""
+
+    received: list[tuple[str, str, str, str]] = field(default_factory=list)
+    samples: dict[str, Any] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        language = str(message["Content-Language"] or "")
+        with self.lock:
+            self.received.append(
+                (
+                    envelope.rcpt_tos[0],
+                    str(message["Subject"]),
+                    language,
+                    str(message["Message-ID"]),
+                )
+            )
+            self.samples.setdefault(language, message)
+        return "250 Message accepted"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _demo_plan_dir(run: DemoRun, audience: str) -> Path:
+    target = run.workdir / "campaign"
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(DEFAULT_PLAN_DIR, target)
+    plan_file = target / "plan.yaml"
+    plan_file.write_text(
+        plan_file.read_text(encoding="utf-8").replace(
+            "audience: everyone", f"audience: {audience}"
+        ),
+        encoding="utf-8",
+    )
+    return target
+
+
+def step_campaign(run: DemoRun) -> None:
+    from aiosmtpd.controller import Controller
+
+    context, console = run.context, run.console
+    runtime = context.runtime.current
+    launch = runtime.launch_date
+    plan = load_plan()
+    settings = render_settings(context, runtime, launch)
+    start = dt.datetime.combine(launch - dt.timedelta(days=50), dt.time(8, 0), tzinfo=dt.UTC)
+    if clock.now() > start:
+        # The configured launch is too close for a 45-day campaign: the demo moves it.
+        launch = clock.now().date() + dt.timedelta(days=60)
+        settings = render_settings(context, runtime, launch)
+        start = dt.datetime.combine(launch - dt.timedelta(days=50), dt.time(8, 0), tzinfo=dt.UTC)
+        console.print(
+            f"[yellow]launch day moved to {launch} for the demo (the configured one is "
+            "less than 50 days away)[/]"
+        )
+    frozen = run.clock
+    frozen.set(start)
+    with transaction(context.sessions) as session:
+        if not session.scalar(select(func.count()).select_from(Person)):
+            console.print("[yellow]no roster imported: the campaign step needs the people step[/]")
+            return
+        report = validate_plan(
+            session,
+            plan,
+            launch_date=launch,
+            now=clock.now(),
+            settings=settings,
+            default_from="envol@localhost",
+            render_for_every_recipient=False,
+        )
+        entries = calendar(session, plan, launch)
+    table = Table(title=f"Communication plan — launch {long_date(launch, 'en', weekday=True)}")
+    for column in ("date", "when", "step", "audience", "size", "channel", "sender"):
+        table.add_column(column, justify="right" if column == "size" else "left")
+    for entry in entries:
+        sender = plan.senders.get(entry.step.sender)
+        table.add_row(
+            f"{entry.local_due:%a %d/%m %H:%M}",
+            entry.step.when.label(),
+            entry.step.key,
+            entry.step.audience,
+            "?" if entry.audience_size is None else f"{entry.audience_size:,}",
+            entry.step.channel.value,
+            sender.name.get("fr") if sender else "each one's manager",
+        )
+    console.print(table)
+    console.print(f"validation: {len(report.errors)} error(s), {len(report.warnings)} warning(s)")
+    for problem in report.problems[:5]:
+        console.print(f"  {problem}")
+
+    waves = run.state.get("waves") or []
+    audience = f"wave:{waves[0]}" if waves else "managers"
+    demo_plan = load_plan(_demo_plan_dir(run, audience))
+    inbox = _Inbox()
+    port = _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, ready_timeout=10)
+    controller.start()
+    began = time.monotonic()
+    try:
+        day = start
+        end = dt.datetime.combine(launch + dt.timedelta(days=8), dt.time(12), tzinfo=dt.UTC)
+        runs = 0
+        while day <= end:
+            frozen.set(day)
+            CampaignDispatcher(
+                context.sessions,
+                demo_plan,
+                settings,
+                mail_from=Address("envol@localhost", "Envol"),
+                mailer_factory=lambda: SmtpMailer(SmtpConfig.from_url(f"smtp://127.0.0.1:{port}")),
+                platform=None,
+                policy=DispatchPolicy(batch_size=500),
+            ).run()
+            runs += 1
+            day += dt.timedelta(hours=6)  # the beat every minute, compressed to 4 a day
+    finally:
+        controller.stop()
+    elapsed = time.monotonic() - began
+    with transaction(context.sessions) as session:
+        statuses = status_by_step(session, demo_plan)
+    received = inbox.received
+    duplicates = len(received) - len({(r[0], r[1]) for r in received})
+    console.print(
+        f"campaign sent to {audience} on an accelerated clock: {runs} dispatcher "
+        f"runs over {(end - start).days} days, in {elapsed:.1f}s of real time"
+    )
+    status_table = Table(title="envol campaign status")
+    for column in ("step", "sent", "failed", "skipped"):
+        status_table.add_column(column, justify="left" if column == "step" else "right")
+    for status in statuses:
+        status_table.add_row(
+            status.step_key, *(f"{status.count(c):,}" for c in ("sent", "failed", "skipped"))
+        )
+    console.print(status_table)
+    languages = Counter(language for _, _, language, _ in received)
+    console.print(
+        f"{len(received):,} e-mails received by the SMTP server "
+        f"({', '.join(f'{n:,} {lang}' for lang, n in sorted(languages.items()))}), "
+        f"{duplicates} duplicate(s)"
+    )
+    for language, message in sorted(inbox.samples.items()):
+        body = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+        console.print(f"[bold]{language}[/] sample — Subject: {message['Subject']}", markup=True)
+        console.print("  " + "\n  ".join(body.strip().splitlines()[:4]), markup=False)
+    run.state["campaign_emails_sent"] = len(received)

@@ -1,0 +1,196 @@
+"""Demo step: the launch itself, on the simulated clock.
+
+Managers and champions are invited first; two weeks later the pilot opens; the simulated
+employees (``plugin.demo.population``) accept, fill in their profiles, post, answer surveys and
+ask for help while Envol's dispatcher invites, reminds, welcomes and nudges, and the metrics take
+a snapshot every week. After three months the gate of the next wave decides, and it opens.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from plugin import clock
+from plugin.cohorts.models import Wave, WaveStatus
+from plugin.cohorts.service import (
+    MANAGERS_CHAMPIONS,
+    PILOT,
+    LaunchResult,
+    launch_wave,
+    override_gate,
+)
+from plugin.cohorts.views import gate_table
+from plugin.db import transaction
+from plugin.demo.arrivals import invitations_from_emails
+from plugin.demo.population import Population
+from plugin.errors import EnvolError
+from plugin.invitations.environment import build_environment
+from plugin.invitations.service import plan_wave_invitations
+from plugin.mattermost import MattermostClient
+from plugin.metrics.gates import MetricsGateMeasures, explain_gate
+from plugin.metrics.service import take_snapshot
+from plugin.onboarding.cycle import run_once
+from plugin.onboarding.funnel import funnel
+from plugin.people.models import Person, PersonStatus
+from plugin.security.service import Signer
+from plugin.slash_registration.service import TriggerSpec, install_commands
+from plugin.surveys.service import send_due_surveys
+
+if TYPE_CHECKING:
+    from plugin.demo.mail_catcher import MailCatcher
+    from plugin.demo.run import DemoRun
+    from plugin.sandbox import Sandbox
+
+MANAGERS_HEAD_START_DAYS = 14
+PILOT_DAYS = 91  # "150 of 1,500 people for three months"
+NEXT_WAVE_DAYS = 7
+
+
+class _Launch:
+    """The day-by-day loop: Envol's cycle, then the people's day, then the weekly snapshot."""
+
+    def __init__(self, run: DemoRun, sandbox: Sandbox, mail: MailCatcher) -> None:
+        self.run, self.sandbox, self.mail = run, sandbox, mail
+        self.context = run.context
+        self.runtime = run.context.runtime.current
+        self.mm = MattermostClient.from_settings(self.context.settings)
+        self.team = self.mm.get_team_by_name(self.runtime.team_name)
+        with self.context.sessions() as session:
+            people = list(
+                session.scalars(select(Person).where(Person.status == PersonStatus.ACTIVE))
+            )
+        self.settle = run.stage.settle if run.stage is not None else None
+        self.population = Population(
+            sandbox, people, seed=run.seed, team_id=self.team["id"],
+            support_channel=self.runtime.support_channel, settle=self.settle,
+        )  # fmt: skip
+        self.mails_read = len(mail.messages)
+        self.snapshots = 0
+        self.totals: dict[str, int] = {"invited": 0, "reminded": 0, "welcomed": 0, "nudged": 0}
+
+    def live(self, days: int) -> None:
+        for _ in range(days):
+            moment = self.run.clock.advance(dt.timedelta(days=1))
+            report = run_once(
+                build_environment(self.context, mm=self.mm), digests=moment.weekday() == 0
+            )
+            self.totals["welcomed"] += report.welcomed
+            self.totals["nudged"] += report.nudged
+            sent = report.dispatch
+            self.totals["invited"] += sent.emailed + sent.mattermost_invited + sent.added_existing
+            self.totals["reminded"] += sent.reminded
+            with transaction(self.context.sessions) as session:
+                send_due_surveys(
+                    session, self.mm, Signer(self.context.settings.secret_key.get_secret_value()),
+                    self.runtime, self.context.settings.public_url,
+                )  # fmt: skip
+            new_mail = self.mail.messages[self.mails_read :]
+            self.mails_read += len(new_mail)
+            self.population.run_day(moment, invitations_from_emails(new_mail, at=moment))
+            if self.settle is not None:
+                self.settle()  # whatever the day's people asked of the worker, done today
+            if moment.weekday() == 0:
+                with transaction(self.context.sessions) as session:
+                    take_snapshot(session, self.mm, self.runtime)
+                self.snapshots += 1
+
+    def open_wave(self, name: str, reason: str) -> None:
+        """Open a wave through its gate; when it fails, the committee overrides it, with a
+        reason recorded in the audit trail (as an admin would with --override --reason)."""
+        say = self.run.console.print
+        with transaction(self.context.sessions) as session:
+            wave = session.scalars(select(Wave).where(Wave.name == name)).one()
+            explanation = explain_gate(session, wave, self.runtime)
+        say(gate_table(explanation.result, explanation.trends))
+        with transaction(self.context.sessions) as session:
+            try:
+                result = self._launch(session, name)
+            except EnvolError as refused:
+                say(f"[yellow]the gate holds the wave back:[/] {refused}")
+                override_gate(session, name, reason=reason, actor="comité de lancement")
+                result = self._launch(session, name)
+                say(f"overridden by the launch committee: “{reason}” (in the audit trail)")
+        say(f"wave [bold]{name}[/] opened on {clock.now():%d %B %Y}: "
+            f"{len(result.person_ids)} people handed to the invitation engine")  # fmt: skip
+
+    def _launch(self, session: Session, name: str) -> LaunchResult:
+        return launch_wave(
+            session,
+            name,
+            self.runtime,
+            actor="demo",
+            plan_invitations=plan_wave_invitations,
+            measures=MetricsGateMeasures(),
+        )
+
+    def funnel_table(self) -> Table:
+        table = Table(title=f"envol invitations status — {clock.now():%d %B %Y}")
+        for column in ("wave", "invited", "joined", "activated", "profile complete", "failed"):
+            table.add_column(column, justify="left" if column == "wave" else "right")
+        with self.context.sessions() as session:
+            waves = session.scalars(
+                select(Wave).where(Wave.status == WaveStatus.OPEN).order_by(Wave.position)
+            ).all()
+            for wave in waves:
+                f = funnel(session, self.runtime, wave.name)
+                table.add_row(wave.name, *(str(n) for n in _funnel_numbers(f)))
+        return table
+
+
+def _funnel_numbers(f: Any) -> tuple[int, ...]:
+    return (f.sent, f.joined, f.activated, f.profile_complete, f.failed)
+
+
+def step_launch(run: DemoRun) -> None:
+    from plugin.demo.mail_catcher import MailCatcher
+    from plugin.sandbox import Sandbox
+
+    sandbox, mail = run.state.get("sandbox"), run.state.get("mail")
+    if not isinstance(sandbox, Sandbox) or not isinstance(mail, MailCatcher):
+        run.console.print("[yellow]the launch step needs the demo's stage (envol demo)[/]")
+        return
+    say = run.console.print
+    launch = _Launch(run, sandbox, mail)
+    with transaction(run.context.sessions) as session:
+        install_commands(
+            session, launch.mm, team_id=launch.team["id"],
+            specs=[TriggerSpec("envol", "Envol", "Aide, support, idées", "[help|support]"),
+                   TriggerSpec("aide", "Envol", "Aide, support, idées", "[help|support]")],
+            url=f"{run.context.settings.public_url}/commands",
+        )  # fmt: skip
+    say(f"/envol and /aide installed on ~{launch.runtime.team_name}; "
+        f"invitation strategy: {launch.runtime.invitation_strategy}")  # fmt: skip
+
+    say(f"[bold]{MANAGERS_CHAMPIONS}[/] were handed over by the people step; "
+        f"{MANAGERS_HEAD_START_DAYS} days for them first")  # fmt: skip
+    launch.live(MANAGERS_HEAD_START_DAYS)
+    say(launch.funnel_table())
+
+    launch.open_wave(PILOT, "the pilot opens on the planned date; managers are trained")
+    launch.live(PILOT_DAYS // 2)
+    say(f"half-way through the pilot ({clock.now():%d %B %Y}):")
+    launch.live(PILOT_DAYS - PILOT_DAYS // 2)
+    say(launch.funnel_table())
+    log = launch.population.log.summary()
+    say("what the simulated employees did: " + ", ".join(f"{k} {v}" for k, v in log.items()))
+    say(f"Envol sent {launch.totals['invited']} invitations and {launch.totals['reminded']} "
+        f"reminders, welcomed {launch.totals['welcomed']} "
+        f"people, nudged {launch.totals['nudged']} incomplete profiles; "
+        f"{launch.snapshots} weekly snapshots")  # fmt: skip
+
+    with run.context.sessions() as session:
+        next_wave = session.scalars(
+            select(Wave).where(Wave.status == WaveStatus.PLANNED).order_by(Wave.position)
+        ).first()
+    if next_wave is not None:
+        launch.open_wave(next_wave.name, "the committee opens the wave after three months")
+        launch.live(NEXT_WAVE_DAYS)
+        say(launch.funnel_table())
+    run.state["launch_snapshots"] = launch.snapshots
+    launch.population.close()
+    launch.mm.close()

@@ -1,0 +1,291 @@
+"""Demo step: the support space, a poll and the launch survey, played over real HTTP.
+
+Simulated people use the sandbox; the sandbox calls Envol's webhooks, served here by werkzeug
+on a loopback port; Envol calls the sandbox back. Tasks run in-process as they are enqueued.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from plugin import clock
+from plugin.app import EnvolContext, build_context
+from plugin.cohorts.models import Cohort, CohortMember, Wave, WaveStatus
+from plugin.db import transaction
+from plugin.mattermost import MattermostClient
+from plugin.people.models import Language, Person
+from plugin.sandbox import SandboxCallFailed, SimulatedUser
+from plugin.security.service import Signer
+from plugin.settings import RuntimeSettingsStore, runtime_settings_from_config
+from plugin.slash_registration.service import TriggerSpec, install_commands
+from plugin.surveys import service as surveys
+
+if TYPE_CHECKING:
+    from plugin.demo.run import DemoRun
+    from plugin.sandbox import Sandbox
+
+
+@contextmanager
+def _tasks_inline() -> Iterator[list[tuple[str, tuple[Any, ...]]]]:
+    """No worker in the demo: capture what is enqueued; ``_drain`` runs it here."""
+    from plugin import tasks as envol_tasks
+    from plugin.support import tasks as _support  # noqa: F401 - registers the tasks
+    from plugin.surveys import tasks as _surveys  # noqa: F401
+
+    queue: list[tuple[str, tuple[Any, ...]]] = []
+    app = envol_tasks.celery_app
+    original = app.send_task
+
+    def record(name: str, args: Any = None, kwargs: Any = None, **_: Any) -> None:
+        queue.append((name, tuple(args or ())))
+
+    app.send_task = record
+    try:
+        yield queue
+    finally:
+        app.send_task = original
+
+
+def _drain(queue: list[tuple[str, tuple[Any, ...]]]) -> None:
+    from plugin import tasks as envol_tasks
+
+    while queue:
+        name, args = queue.pop(0)
+        envol_tasks.celery_app.tasks[name](*args)
+
+
+def _scene(sandbox: Sandbox, team_name: str) -> dict[str, Any]:
+    envol = sandbox.create_user("envol-support", first_name="Envol")
+    sandbox.make_system_admin(envol["id"])
+    with sandbox.state.lock:
+        team = next((dict(t) for t in sandbox.state.teams.values() if t["name"] == team_name), None)
+    if team is None:
+        team = sandbox.create_team(team_name, admin_id=envol["id"])
+    sandbox.patch_config({"TeamSettings": {"MaxUsersPerTeam": 100_000}})
+    sandbox.add_team_member(team["id"], envol["id"])
+    channels = {}
+    for name in ("support", "idees", "town-square"):
+        try:
+            channel = sandbox.channel_by_name(team["id"], name)
+        except Exception:  # the sandbox raises its own not-found error
+            channel = sandbox.create_channel(team["id"], name)
+        sandbox.add_channel_member(channel["id"], envol["id"])
+        channels[name] = channel["id"]
+    people = {}
+    for username, first, last, locale in (
+        ("demo-alice", "Alice", "Martin", "fr"),
+        ("demo-bob", "Bob", "Durand", "fr"),
+        ("demo-carol", "Carole", "Petit", "fr"),
+    ):
+        user = sandbox.create_user(username, first_name=first, last_name=last, locale=locale)
+        sandbox.add_team_member(team["id"], user["id"])
+        for channel_id in channels.values():
+            sandbox.add_channel_member(channel_id, user["id"])
+        people[username] = user
+    return {"envol": envol, "team": team, "channels": channels, "people": people}
+
+
+def step_support(run: DemoRun) -> None:
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class _Quiet(WSGIRequestHandler):
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            pass  # the demo prints what people see, not an access log
+
+    from plugin.sandbox import Sandbox
+    from webhooks import create_app
+
+    shared = run.state.get("sandbox")
+    sandbox = (
+        shared if isinstance(shared, Sandbox) else Sandbox.start(contract=False, seed=run.seed)
+    )
+    runtime = run.context.runtime.current
+    scene = _scene(sandbox, runtime.team_name)
+    holder: dict[str, Any] = {}
+    server = make_server(
+        "127.0.0.1", 0, lambda e, s: holder["app"](e, s), threaded=True, request_handler=_Quiet
+    )
+    app_url = f"http://127.0.0.1:{server.server_port}"
+    settings = run.context.settings.model_copy(
+        update={
+            "public_url": app_url,
+            "mattermost_url": sandbox.url,
+            "mattermost_token": type(run.context.settings.mattermost_token)(
+                sandbox.create_token(scene["envol"]["id"])
+            ),
+        }
+    )
+    context: EnvolContext = build_context(settings)
+    context.runtime = RuntimeSettingsStore(
+        runtime.model_copy(
+            update={
+                "animators_group": ("demo-bob",),
+                "support_channel": "support",
+                "ideas_channel": "idees",
+            }
+        )
+        if runtime
+        else runtime_settings_from_config({})
+    )
+    from plugin.app import get_context, set_context
+
+    previous = get_context()
+    set_context(context)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    try:
+        with _tasks_inline() as queue:
+            holder["app"] = create_app(context=context)
+            thread.start()
+            _play(run, sandbox, scene, context, app_url, queue)
+    finally:
+        server.shutdown()
+        set_context(previous)
+        context.dispose()
+        if not isinstance(shared, Sandbox):
+            sandbox.stop()
+
+
+def _play(
+    run: DemoRun,
+    sandbox: Sandbox,
+    scene: dict[str, Any],
+    context: EnvolContext,
+    app_url: str,
+    queue: list[tuple[str, tuple[Any, ...]]],
+) -> None:
+    say = run.console.print
+    client = MattermostClient.from_settings(context.settings)
+    with transaction(context.sessions) as session:
+        outcomes = install_commands(
+            session,
+            client,
+            team_id=scene["team"]["id"],
+            specs=[
+                TriggerSpec("envol", "Envol", "Aide, support, idées", "[help|support]"),
+                TriggerSpec("aide", "Envol", "Aide, support, idées", "[help|support]"),
+            ],
+            url=f"{app_url}/commands",
+        )
+    say("slash commands: " + ", ".join(f"/{o.trigger} ({o.action})" for o in outcomes))
+    people = scene["people"]
+    alice, bob, carol = (
+        sandbox.as_user(people[n]["id"]) for n in ("demo-alice", "demo-bob", "demo-carol")
+    )
+    town, support = scene["channels"]["town-square"], scene["channels"]["support"]
+
+    # A ticket: dialog, FAQ suggestions, posted anyway, taken, answered, resolved.
+    alice.run_command(town, "/envol support")
+    alice.submit_dialog(
+        {"category": "question", "description": "Je n'arrive pas à changer mes photos de profil"}
+    )
+    _drain(queue)
+    dm_channel = client.get_direct_channel(alice.user_id)["id"]
+    offer = sandbox.posts_in(dm_channel)[-1]
+    say(
+        "[bold]Alice[/] asks for help; Envol first suggests: "
+        + "; ".join(a["title"] for a in offer["props"]["attachments"] if a.get("title"))
+    )
+    alice.click(offer["id"], alice.find_action(offer["id"], "Envoyer ma demande quand même"))
+    _drain(queue)
+    # The ticket: the newest thread in ~support that carries the animators' buttons (the
+    # channel also holds the pinned guides and, in the whole demo, other people's tickets).
+    root = next(
+        p
+        for p in reversed(sandbox.posts_in(support))
+        if not p.get("root_id")
+        and any(a.get("actions") for a in p.get("props", {}).get("attachments", []))
+    )
+    say(f"posted in ~support: {root['message']}", markup=False)
+    bob.click(root["id"], bob.find_action(root["id"], "Je m'en occupe"))
+    _click_like_a_person(bob, root["id"], "Répondre")
+    bob.submit_dialog({"answer": "Profil > Photo de profil > Modifier, puis une image carrée."})
+    _drain(queue)
+    bob.click(root["id"], bob.find_action(root["id"], "Résolu"))
+    _drain(queue)
+    for post in sandbox.posts_in(dm_channel)[-2:]:
+        say(f"  DM to Alice: {post['message'].splitlines()[0]}", markup=False)
+
+    # A poll: posted, voted, a vote changed; the post shows the tally.
+    signer = Signer(context.settings.secret_key.get_secret_value())
+    with transaction(context.sessions) as session:
+        poll = surveys.ensure_poll(
+            session,
+            "demo-lunch",
+            "Quel jour pour le déjeuner d'équipe ?",
+            ["Jeudi", "Vendredi"],
+            language="fr",
+            created_by="demo",
+        )
+        post_id = surveys.post_poll(session, client, signer, app_url, poll, town)
+    for user, option in (
+        (alice, "Vendredi"),
+        (bob, "Vendredi"),
+        (carol, "Jeudi"),
+        (carol, "Vendredi"),
+    ):
+        user.click(post_id, user.find_action(post_id, option))
+    tally = sandbox.state.posts[post_id]["props"]["attachments"][0]["text"]
+    say("poll “Quel jour pour le déjeuner d'équipe ?” after 4 clicks (Carole changed her mind):")
+    say("  " + tally.replace("\n", "\n  "), markup=False)
+
+    # The launch survey: a wave opened 14 days ago gets it; three people answer.
+    with transaction(context.sessions) as session:
+        cohort = Cohort(name="Démo support")
+        session.add(cohort)
+        session.flush()
+        for username, user in people.items():
+            person = Person(
+                email=f"{username}@exemple.fr",
+                first_name=user["first_name"],
+                last_name=user["last_name"],
+                language=Language.FR,
+                mattermost_user_id=user["id"],
+            )
+            session.add(person)
+            session.flush()
+            session.add(CohortMember(cohort_id=cohort.id, person_id=person.id))
+        delay = context.runtime.current.survey_delay_days
+        wave = Wave(
+            name="Démo support",
+            cohort_id=cohort.id,
+            status=WaveStatus.OPEN,
+            position=99,
+            opened_at=clock.now() - dt.timedelta(days=delay),
+        )
+        session.add(wave)
+        session.flush()
+        wave_id = wave.id
+        sent = surveys.send_due_surveys(session, client, signer, context.runtime.current, app_url)
+    say(f"launch survey sent to {sent} people {delay} days after their wave opened")
+    for user, scores in ((alice, "4453"), (bob, "5554"), (carol, "3242")):
+        dm = client.get_direct_channel(user.user_id)["id"]
+        invitation = sandbox.posts_in(dm)[-1]
+        _click_like_a_person(user, invitation["id"], "Répondre")
+        user.submit_dialog(dict(zip(surveys.QUESTIONS, scores, strict=True)))
+    with context.sessions() as session:
+        for result in surveys.results_per_cohort(session, wave_id):
+            if not result.respondents:
+                continue
+            means = ", ".join(f"{q} {result.means[q]:.2f}" for q in surveys.QUESTIONS)
+            say(
+                f"  cohort {result.cohort_name}: {result.respondents}/{result.members} answers; "
+                f"{means}; score {result.score}/5"
+            )
+        score = surveys.survey_score_for_wave(session, wave_id)
+    say(
+        f"  wave score for the gate: {score}/5 "
+        f"(GateSurveyScore {context.runtime.current.gate_survey_score})"
+    )
+
+
+def _click_like_a_person(user: SimulatedUser, post_id: str, label: str) -> None:
+    """Click a button that opens a form; once more if the form could not open (a dropped
+    request under ``--faults``: Envol answers "click again", and a person does)."""
+    try:
+        user.click(post_id, user.find_action(post_id, label))
+    except SandboxCallFailed:
+        user.click(post_id, user.find_action(post_id, label))

@@ -1,0 +1,30 @@
+"""Celery task: the weekly report in the launch committee's channel (safe to run twice)."""
+
+from __future__ import annotations
+
+from plugin import app as envol_app
+from plugin import clock
+from plugin.db import transaction
+from plugin.mattermost import MattermostClient
+from plugin.reports.weekly import claim_week, deliver, iso_week
+from plugin.tasks import celery_app
+
+
+@celery_app.task(name="reports.post_weekly_report")
+def post_weekly_report() -> str:
+    """Beat, weekly: the report in the launch-committee channel, once per ISO week, when
+    ``EnableWeeklyReport`` is on. The week is claimed (committed) before anything is posted."""
+    context = envol_app.get_context()
+    settings = context.runtime.current
+    if not settings.enable_weekly_report:
+        return "disabled"
+    week = iso_week(clock.now())
+    with transaction(context.sessions) as session:
+        claim_week(session, week)
+    with (
+        MattermostClient.from_settings(context.settings) as mm,
+        transaction(context.sessions) as session,
+    ):
+        row = claim_week(session, week, lock=True)
+        delivery = deliver(session, mm, settings, row)
+    return delivery.post_id
