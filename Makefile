@@ -24,10 +24,11 @@ test: $(STAMP) ## Run the tests (SQLite and PostgreSQL; Redis for the worker tes
 	$(BIN)/python -m pytest
 
 .PHONY: lint
-lint: $(STAMP) ## ruff (lint + format check) and mypy
+lint: $(STAMP) ## ruff (lint + format check), mypy and the import contracts (lint-imports)
 	$(BIN)/ruff check plugin webhooks tests bench migrations
 	$(BIN)/ruff format --check plugin webhooks tests bench migrations
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 .PHONY: bench
 bench: $(STAMP) ## Run every benchmark and write bench/results.json

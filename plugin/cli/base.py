@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import sys
+from importlib.util import find_spec
 from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from plugin import __version__
 from plugin import app as envol_app
@@ -26,10 +28,11 @@ class EnvolGroup(click.Group):
         except EnvolError as error:
             if ctx.find_root().params.get("debug"):
                 raise
-            err_console.print(f"[bold red]Error:[/] {error}")
+            # Escaped: a message may hold brackets (``envol[demo]``), which are not markup.
+            err_console.print(f"[bold red]Error:[/] {escape(str(error))}")
             problems = getattr(error, "problems", None) or []
             for problem in problems:
-                err_console.print(f"  • {problem}")
+                err_console.print(f"  • {escape(str(problem))}")
             sys.exit(1)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
@@ -59,3 +62,18 @@ def root(ctx: click.Context, debug: bool) -> None:
 def context() -> envol_app.EnvolContext:
     """The process context (settings from the environment, validated at first use)."""
     return envol_app.get_context()
+
+
+# What the ``demo`` extra installs (pyproject.toml): the simulation's own dependencies.
+DEMO_EXTRA_MODULES = ("aiosmtpd", "openapi_core")
+
+
+def require_demo_extra(command: str) -> None:
+    """The simulation (``envol demo``, ``envol sandbox``) needs the ``demo`` extra, which a
+    production install leaves out: say so in one sentence rather than fail on an import."""
+    missing = [name for name in DEMO_EXTRA_MODULES if find_spec(name) is None]
+    if missing:
+        raise EnvolError(
+            f"`envol {command}` needs Envol's demo extra, not installed here "
+            f"({', '.join(missing)} missing): run `pip install 'envol[demo]'`."
+        )

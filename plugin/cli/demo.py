@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from plugin.cli.base import console
-from plugin.demo.runner import StagedOutcome, compare_runs, run_staged_demo
+from plugin.cli.base import console, require_demo_extra
+
+if TYPE_CHECKING:
+    from plugin.demo.runner import StagedOutcome
 
 SHOWN_DIFFERENCES = 40
 SHOWN_DUPLICATES = 10
@@ -42,6 +45,10 @@ def demo(people: int, seed: int, faults: bool, compare: bool, workdir: Path) -> 
     pin Envol delivered, as the mail catcher and the sandbox recorded them) is written to
     WORKDIR/ledger.json and summed up in one line, duplicates included.
     """
+    require_demo_extra("demo")
+    # The simulation is loaded only here: a production install has no demo extra.
+    from plugin.demo.runner import compare_runs, run_staged_demo
+
     if not compare:
         outcome = run_staged_demo(workdir, people=people, seed=seed, faults=faults, console=console)
         console.print(

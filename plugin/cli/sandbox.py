@@ -6,7 +6,7 @@ import logging
 
 import click
 
-from plugin.cli.base import console
+from plugin.cli.base import console, require_demo_extra
 from plugin.errors import EnvolError
 
 
@@ -53,6 +53,7 @@ def sandbox_command(
     contract: bool,
 ) -> None:
     """Serve a local Mattermost stand-in (API v4 subset) until Ctrl-C."""
+    require_demo_extra("sandbox")
     from plugin.sandbox import Sandbox
 
     limit = _parse_rate(rate)

@@ -177,8 +177,8 @@ def test_a_ledger_reads_back_from_its_file(sandbox: Sandbox, tmp_path: Path) -> 
 def test_demo_compare_exits_1_on_a_loss_and_0_when_only_a_notice_differs(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from plugin.cli import demo as demo_cli
     from plugin.cli import root
+    from plugin.demo import runner
     from plugin.demo.runner import ComparedRuns, StagedOutcome
 
     def outcome(ledger: Ledger) -> StagedOutcome:
@@ -191,7 +191,7 @@ def test_demo_compare_exits_1_on_a_loss_and_0_when_only_a_notice_differs(
     with_notice.section("ephemeral answers").add("@alice | exemple/town-square | try-again")
     for second, exit_code in ((with_notice, 0), (Ledger(), 1)):
         compared = ComparedRuns(outcome(clean), outcome(second), compare_ledgers(clean, second))
-        monkeypatch.setattr(demo_cli, "compare_runs", lambda *a, compared=compared, **k: compared)
+        monkeypatch.setattr(runner, "compare_runs", lambda *a, compared=compared, **k: compared)
 
         result = CliRunner().invoke(root, ["demo", "--compare", "--faults", "--people", "20"])
 

@@ -1,0 +1,63 @@
+"""A production install (``pip install envol``, no ``demo`` extra) runs without the simulation:
+the CLI, the webhooks app and the Celery worker's app never import it, and the commands that
+need it say what to install."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from plugin.cli import base, root
+
+SIMULATION = ("aiosmtpd", "openapi_core", "plugin.demo", "plugin.sandbox")
+
+# What each production process imports at start: `envol` (every command group registered), the
+# app `envol serve` builds, and the worker's Celery app with every task module it includes.
+PRODUCTION_PROCESSES = """
+import importlib, json, sys
+import plugin.cli
+from plugin.settings import load_deploy_settings
+from webhooks import create_app
+create_app(load_deploy_settings(
+    database_url="sqlite:///{tmp}/envol.db", broker_url="sqla+sqlite:///{tmp}/broker.db",
+    secret_key="test-secret-key-0123456789"))
+from plugin.tasks import TASK_MODULES, configure_celery
+app = configure_celery("sqla+sqlite:///{tmp}/broker.db")
+app.loader.import_default_modules()
+for name in TASK_MODULES:
+    importlib.import_module(name)
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_the_production_processes_do_not_import_the_simulation(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", PRODUCTION_PROCESSES.format(tmp=tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout)
+    assert "plugin.tasks" in loaded and "webhooks.commands" in loaded  # the test loads them all
+    assert [m for m in loaded if m.split(".")[0] in SIMULATION or m.startswith(SIMULATION)] == []
+
+
+@pytest.mark.parametrize("command", ["demo", "sandbox"])
+def test_the_simulation_without_the_demo_extra_says_what_to_install(
+    command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(base, "find_spec", lambda name: None)
+
+    result = CliRunner().invoke(root, [command])
+
+    assert result.exit_code == 1
+    assert (
+        f"`envol {command}` needs Envol's demo extra, not installed here (aiosmtpd, openapi_core "
+        "missing): run `pip install 'envol[demo]'`." in " ".join(result.output.split())
+    )
