@@ -57,12 +57,8 @@ from plugin.campaigns.models import CampaignDelivery, DeliveryStatus
 from plugin.campaigns.runner import load_checked_plan
 from plugin.cohorts.models import Cohort, CohortKind, CohortMember, Wave, WaveHandoff, WaveStatus
 from plugin.db import make_engine, make_session_factory, transaction
-from plugin.invitations.models import (
-    Invitation,
-    InvitationState,
-    OutboundMessage,
-    OutboundState,
-)
+from plugin.delivery.models import OutboundMessage, OutboundState
+from plugin.invitations.models import Invitation, InvitationState
 from plugin.invitations.service import plan_wave_invitations
 from plugin.mail.catcher import MailCatcher
 from plugin.models import metadata

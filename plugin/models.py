@@ -10,8 +10,8 @@ from plugin.campaigns import models as campaigns_models  # noqa: F401
 from plugin.cohorts import models as cohorts_models  # noqa: F401
 from plugin.commands import models as commands_models  # noqa: F401
 from plugin.db import Base
+from plugin.delivery import models as delivery_models  # noqa: F401
 from plugin.invitations import models as invitations_models  # noqa: F401
-from plugin.mail import models as mail_models  # noqa: F401
 from plugin.metrics import models as metrics_models  # noqa: F401
 from plugin.onboarding import models as onboarding_models  # noqa: F401
 from plugin.people import models as people_models  # noqa: F401

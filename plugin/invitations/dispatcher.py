@@ -10,10 +10,10 @@ One cycle (``dispatch_invitations``) leases up to ``batch_size`` due rows, then:
   Mattermost invitation, whose token lasts 48 hours), or mark the invitation expired when no
   reminder is left.
 
-Every send goes through the outbox (``plugin/invitations/outbox.py``) with a natural key:
+Every send goes through the outbox (``plugin/delivery/outbox.py``) with a natural key:
 ``invite:<invitation>:<n>`` for Envol's e-mails (n = 0 for the invitation, then the reminder
 number) and ``mminvite:<invitation>:<n>`` for Mattermost's. Temporary failures are retried with
-backoff (``MAX_ATTEMPTS``), permanent ones fail the invitation with the reason.
+``BACKOFF`` (``MAX_ATTEMPTS``), permanent ones fail the invitation with the reason.
 """
 
 from __future__ import annotations
@@ -30,16 +30,19 @@ from sqlalchemy.orm import Session, aliased
 from plugin import clock
 from plugin.cohorts.models import Cohort, CohortKind, Wave
 from plugin.db import transaction
-from plugin.invitations import outbox
+from plugin.delivery import outbox
+from plugin.delivery.backoff import Backoff
+from plugin.delivery.journal import was_accepted
+from plugin.delivery.leases import leased_batch, still_mine
+from plugin.delivery.models import OutboundChannel
+from plugin.delivery.outbox import scrub
 from plugin.invitations.environment import CycleEnvironment
-from plugin.invitations.leases import leased_batch, still_mine
-from plugin.invitations.lifecycle import scrub, transition
+from plugin.invitations.lifecycle import transition
 from plugin.invitations.models import (
     AWAITING_STATES,
     Invitation,
     InvitationState,
     InvitationStrategy,
-    OutboundChannel,
 )
 from plugin.invitations.strategies import (
     ENVOL_EMAIL_GRACE,
@@ -55,7 +58,6 @@ from plugin.invitations.strategies import (
     take_invite_budget,
 )
 from plugin.mail import MailSendError
-from plugin.mail.journal import was_accepted
 from plugin.mail.message import deterministic_message_id
 from plugin.mattermost import Invalid, MattermostError, Retryable
 from plugin.people.models import Person
@@ -63,15 +65,12 @@ from plugin.people.models import Person
 log = logging.getLogger("envol.invitations")
 
 MAX_ATTEMPTS = 8
+# Before the next try of a failed step: 15 s, 30 s, 1 min, 2 min … at most 30 minutes (the adapter
+# already retried within its own budget: this is the slower, second net). Arrivals use it too.
+BACKOFF = Backoff(first=dt.timedelta(seconds=15), ceiling=dt.timedelta(minutes=30))
 # Above this many unknown addresses in one cycle, listing the whole directory (200 users a
 # request) is cheaper than one ``GET /users/email/{email}`` per person.
 DIRECTORY_LISTING_THRESHOLD = 200
-
-
-def backoff(attempts: int) -> dt.timedelta:
-    """15 s, 30 s, 1 min, 2 min … at most 30 minutes, before the next try of a failed step
-    (the adapter already retried within its own budget: this is the slower, second net)."""
-    return dt.timedelta(seconds=min(1800, 15 * 2 ** max(0, attempts - 1)))
 
 
 @dataclass
@@ -251,7 +250,7 @@ def _add_to_team(
                     transition(session, invitation, InvitationState.FAILED, reason=why)
                     report.failed += 1
                 else:
-                    invitation.due_at = now + backoff(invitation.attempts)
+                    invitation.due_at = now + BACKOFF.after(invitation.attempts)
                     report.deferred += 1
                 continue
             if invitation.state == InvitationState.PLANNED:
@@ -313,10 +312,9 @@ def _send_envol_emails(
                 reminder=number,
             )
             try:
-                message_id = env.mailer.send(email)
-                # Committed at once: a worker killed before the outcome below is recorded
-                # leaves the row "sending", and the next attempt finds it here.
-                env.acceptances.record(message_id, purpose="invitation")
+                # Journalled at once: a worker killed before the outcome below is recorded
+                # leaves the row "sending", and the next attempt finds it in the journal.
+                message_id = env.mail.send(email, purpose="invitation")
             except MailSendError as error:
                 failure = error.failure
                 _record_send_failure(
@@ -339,9 +337,7 @@ def _send_envol_emails(
 def _resume_email(session: Session, env: CycleEnvironment, key: str) -> outbox.Begin:
     """An e-mail whose sender died mid-send: DONE if the relay had accepted it (the journal
     knows its Message-ID), else taken over to be sent again with the same Message-ID."""
-    message = session.scalars(
-        select(outbox.OutboundMessage).where(outbox.OutboundMessage.key == key)
-    ).one()
+    message = outbox.message_for(session, key)
     message_id = deterministic_message_id(key, env.sender.domain)
     if was_accepted(session, message_id):
         outbox.finish(session, message, message_id)
@@ -620,9 +616,7 @@ def _record_sent_in(
     strategy: InvitationStrategy,
     report: DispatchReport,
 ) -> None:
-    message = session.scalars(
-        select(outbox.OutboundMessage).where(outbox.OutboundMessage.key == key)
-    ).one()
+    message = outbox.message_for(session, key)
     outbox.finish(session, message, reference)
     invitation = session.get_one(Invitation, row.invitation_id)
     _apply_sent(session, invitation, number, strategy, env.runtime.reminder_delays_days)
@@ -672,9 +666,7 @@ def _settle_previous(
 ) -> None:
     """The key was already used: finish what a crashed or concurrent attempt left behind."""
     with transaction(env.sessions) as session:
-        message = session.scalars(
-            select(outbox.OutboundMessage).where(outbox.OutboundMessage.key == key)
-        ).one()
+        message = outbox.message_for(session, key)
         invitation = session.get_one(Invitation, row.invitation_id)
         if outcome is outbox.Begin.FAILED:
             if invitation.state in AWAITING_STATES:
@@ -710,9 +702,7 @@ def _record_send_failure(
     count_attempt: bool = True,
 ) -> None:
     with transaction(env.sessions) as session:
-        message = session.scalars(
-            select(outbox.OutboundMessage).where(outbox.OutboundMessage.key == key)
-        ).one()
+        message = outbox.message_for(session, key)
         outbox.fail(session, message, error, temporary=temporary)
         invitation = session.get_one(Invitation, row.invitation_id)
         _after_failure(session, invitation, error, temporary, report, retry_at, count_attempt)
@@ -731,7 +721,7 @@ def _after_failure(
     if count_attempt:
         invitation.attempts += 1
     if temporary and invitation.attempts < MAX_ATTEMPTS:
-        invitation.due_at = retry_at or clock.now() + backoff(invitation.attempts)
+        invitation.due_at = retry_at or clock.now() + BACKOFF.after(invitation.attempts)
         report.deferred += 1
         return
     reason = f"gave up after {invitation.attempts} attempts: {error}" if temporary else error

@@ -8,7 +8,8 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from plugin.cohorts.forget import affected_rows
-from plugin.invitations.models import Invitation, OutboundMessage
+from plugin.delivery.models import OutboundMessage
+from plugin.invitations.models import Invitation
 from plugin.onboarding.models import ProfileFollowUp
 
 if TYPE_CHECKING:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from plugin import clock
 from plugin.audit.service import record
 from plugin.cohorts.models import Wave, WaveHandoff
+from plugin.delivery.models import OutboundMessage, OutboundState
 from plugin.errors import EnvolError
 from plugin.invitations.lifecycle import transition
 from plugin.invitations.models import (
@@ -25,8 +26,6 @@ from plugin.invitations.models import (
     Invitation,
     InvitationState,
     InvitationStrategy,
-    OutboundMessage,
-    OutboundState,
 )
 from plugin.invitations.strategies import DurationEstimate, estimate_duration
 from plugin.people.models import Person

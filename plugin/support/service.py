@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from plugin import clock
 from plugin.audit.service import record
+from plugin.delivery.posts import direct_message_once, post_once
 from plugin.errors import EnvolError
 from plugin.mattermost import MARKER_PROP, MattermostClient
 from plugin.people.models import Person
@@ -465,37 +466,6 @@ def _ticket_usernames(client: MattermostClient, ticket: SupportTicket) -> dict[s
         client,
         [ticket.requester_user_id, ticket.assignee_user_id, ticket.answered_by, ticket.resolved_by],
     )
-
-
-def post_once(
-    client: MattermostClient,
-    channel_id: str,
-    message: str,
-    *,
-    marker: str,
-    since: dt.datetime,
-    props: dict[str, Any] | None = None,
-    root_id: str = "",
-) -> dict[str, Any]:
-    """Post unless a post with ``marker`` is already there: a task retried after a crash
-    (posted, but died before its commit) finds its post instead of posting again."""
-    existing = client.find_post_by_marker(channel_id, marker, since - dt.timedelta(minutes=1))
-    if existing is not None:
-        return existing
-    return client.create_post(channel_id, message, props=props, root_id=root_id, marker=marker)
-
-
-def direct_message_once(
-    client: MattermostClient,
-    user_id: str,
-    message: str,
-    *,
-    marker: str,
-    since: dt.datetime,
-    props: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    channel_id = client.get_direct_channel(user_id)["id"]
-    return post_once(client, channel_id, message, marker=marker, since=since, props=props)
 
 
 def offer_suggestions(

@@ -10,17 +10,11 @@ from sqlalchemy import func, select, update
 from plugin.app import EnvolContext
 from plugin.clock import FrozenClock
 from plugin.db import transaction
+from plugin.delivery.models import AcceptedMessage, OutboundMessage, OutboundState
 from plugin.invitations.dispatcher import dispatch_invitations
-from plugin.invitations.models import (
-    Invitation,
-    InvitationState,
-    InvitationStrategy,
-    OutboundMessage,
-    OutboundState,
-)
+from plugin.invitations.models import Invitation, InvitationState, InvitationStrategy
 from plugin.invitations.service import funnel, opt_out, retry_failed
 from plugin.mail.message import deterministic_message_id
-from plugin.mail.models import AcceptedMessage
 from plugin.onboarding.cycle import run_once
 from plugin.people.models import Person
 from plugin.sandbox import Sandbox

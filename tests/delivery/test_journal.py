@@ -6,8 +6,10 @@ import pytest
 from sqlalchemy import func, select, text
 
 from plugin.app import EnvolContext
-from plugin.mail.journal import AcceptanceJournal, was_accepted
-from plugin.mail.models import AcceptedMessage
+from plugin.delivery.journal import AcceptanceJournal, JournalledMailer, was_accepted
+from plugin.delivery.models import AcceptedMessage
+from plugin.mail import Address, MailSendError, OutgoingEmail, SmtpConfig, SmtpMailer
+from tests.support.smtp import SmtpServer
 
 
 def test_recording_twice_is_harmless(envol_context: EnvolContext) -> None:
@@ -39,3 +41,32 @@ def test_a_lost_connection_is_replaced_and_the_acceptance_still_recorded(
     with envol_context.sessions() as session:
         assert was_accepted(session, "<second@acme.test>")
     assert "connection was lost while journalling" in caplog.text
+
+
+def _email(to: str, message_id: str) -> OutgoingEmail:
+    return OutgoingEmail(
+        sender=Address("envol@acme.test"),
+        recipient=Address(to),
+        subject="Bienvenue",
+        text="Bonjour",
+        message_id=message_id,
+    )
+
+
+def test_the_mailer_journals_what_the_relay_accepted_and_only_that(
+    envol_context: EnvolContext, smtp_server: SmtpServer
+) -> None:
+    smtp_server.handler.reject_permanently.add("gone@acme.test")
+    mail = JournalledMailer(
+        envol_context.engine, lambda: SmtpMailer(SmtpConfig.from_url(smtp_server.url))
+    )
+    try:
+        accepted = mail.send(_email("lea@acme.test", "<1@acme.test>"), purpose="invitation")
+        with pytest.raises(MailSendError):
+            mail.send(_email("gone@acme.test", "<2@acme.test>"), purpose="invitation")
+    finally:
+        mail.close()
+    assert accepted == "<1@acme.test>" and len(smtp_server.messages) == 1
+    with envol_context.sessions() as session:
+        assert was_accepted(session, "<1@acme.test>")
+        assert not was_accepted(session, "<2@acme.test>")
