@@ -59,7 +59,7 @@ from plugin.invitations.strategies import (
 )
 from plugin.mail import MailSendError
 from plugin.mail.message import deterministic_message_id
-from plugin.mattermost import Invalid, MattermostError, Retryable
+from plugin.mattermost import Invalid, InviteResult, MattermostError, Retryable
 from plugin.people.models import Person
 
 log = logging.getLogger("envol.invitations")
@@ -353,9 +353,21 @@ def _mm_key(row: _Row, number: int) -> str:
     return f"mminvite:{row.invitation_id}:{number}"
 
 
+@dataclass(frozen=True)
+class _Invite:
+    """One Mattermost invitation e-mail about to be asked for: its row, outbox key and number
+    (0 for the invitation, then the reminder's)."""
+
+    row: _Row
+    key: str
+    number: int
+
+
 def _send_mattermost_invites(
     env: CycleEnvironment, rows: list[_Row], report: DispatchReport, *, reminder: bool = False
 ) -> None:
+    """Mattermost's invitation e-mails, chunk by chunk as the shared allowance (20 an hour,
+    ``take_invite_budget``) permits; what it does not permit yet waits for the next token."""
     sender = str(env.mm.get_me()["id"]) if rows else ""
     remaining = list(rows)
     while remaining:
@@ -368,85 +380,117 @@ def _send_mattermost_invites(
             _defer_until(env, remaining, next_invite_token_at(now), report)
             return
         chunk, remaining = remaining[:taken], remaining[taken:]
-        to_send: list[tuple[_Row, str, int]] = []
-        for row in chunk:
-            number = row.reminders_sent + 1 if reminder else 0
-            key = _mm_key(row, number)
-            outcome = _begin(
-                env, row, key, "mattermost_invitation", OutboundChannel.MATTERMOST_INVITE
+        invites = _begin_invites(env, chunk, report, reminder=reminder)
+        if invites and not _invite(env, sender, invites, report):
+            _defer_until(env, remaining, next_invite_token_at(clock.now()), report)
+            return
+
+
+def _begin_invites(
+    env: CycleEnvironment, chunk: list[_Row], report: DispatchReport, *, reminder: bool
+) -> list[_Invite]:
+    """Step 1 of the outbox for each row; the invitations to ask for now (the others are left
+    to their holder or settled from an earlier attempt, see ``_ready_to_send``)."""
+    invites = []
+    for row in chunk:
+        number = row.reminders_sent + 1 if reminder else 0
+        key = _mm_key(row, number)
+        outcome = _begin(env, row, key, "mattermost_invitation", OutboundChannel.MATTERMOST_INVITE)
+        if _ready_to_send(
+            env, row, key, outcome, report, number, InvitationStrategy.MATTERMOST_EMAIL
+        ):
+            invites.append(_Invite(row, key, number))
+    return invites
+
+
+def _invite(
+    env: CycleEnvironment, sender: str, invites: list[_Invite], report: DispatchReport
+) -> bool:
+    """Ask Mattermost for the chunk's invitations in one request and record each outcome.
+    False when Mattermost's own rate limit refused it: these rows wait for the next token, and
+    so must the rest of the cycle's."""
+    by_email = {i.row.recipient.email.lower(): i for i in invites if i.row.recipient}
+    first = invites[0].row.recipient
+    assert first is not None
+    try:
+        results = env.mm.invite_by_email(
+            env.targets.team_id,
+            list(by_email),
+            message=mattermost_invite_message(first, env.targets.links, env.runtime),
+        )
+    except Invalid as error:
+        if "rate_limit" in error.error_id:
+            _rate_limited(env, sender, invites, error.message, report)
+            return False
+        for i in invites:
+            _record_send_failure(env, i.row, i.key, error.message, temporary=False, report=report)
+        return True
+    except Retryable as error:
+        # It may have reached Mattermost: never re-sent (at most once), counted uncertain.
+        for i in invites:
+            _settle_previous(
+                env,
+                i.row,
+                i.key,
+                outbox.Begin.INTERRUPTED,
+                report,
+                i.number,
+                InvitationStrategy.MATTERMOST_EMAIL,
+                why=str(error),
             )
-            if not _ready_to_send(
-                env, row, key, outcome, report, number, InvitationStrategy.MATTERMOST_EMAIL
-            ):
-                continue
-            to_send.append((row, key, number))
-        if not to_send:
+        return True
+    except MattermostError as error:
+        for i in invites:
+            _record_send_failure(env, i.row, i.key, str(error), temporary=False, report=report)
+        return True
+    _record_invite_results(env, by_email, results, report)
+    return True
+
+
+def _rate_limited(
+    env: CycleEnvironment, sender: str, invites: list[_Invite], error: str, report: DispatchReport
+) -> None:
+    """Mattermost refused for its rate limit: the allowance is spent whatever our bucket said."""
+    with transaction(env.sessions) as session:
+        empty_invite_budget(session, sender, clock.now())
+    for i in invites:
+        _record_send_failure(
+            env,
+            i.row,
+            i.key,
+            error,
+            temporary=True,
+            report=report,
+            retry_at=next_invite_token_at(clock.now()),
+            count_attempt=False,
+        )
+
+
+def _record_invite_results(
+    env: CycleEnvironment,
+    by_email: dict[str, _Invite],
+    results: Sequence[InviteResult],
+    report: DispatchReport,
+) -> None:
+    answered = set()
+    for result in results:
+        invite = by_email.get(result.email.lower())
+        if invite is None:
             continue
-        by_email = {
-            row.recipient.email.lower(): (row, key, n) for row, key, n in to_send if row.recipient
-        }
-        first = to_send[0][0]
-        assert first.recipient is not None
-        try:
-            results = env.mm.invite_by_email(
-                env.targets.team_id,
-                list(by_email),
-                message=mattermost_invite_message(first.recipient, env.targets.links, env.runtime),
-            )
-        except Invalid as error:
-            if "rate_limit" in error.error_id:
-                with transaction(env.sessions) as session:
-                    empty_invite_budget(session, sender, clock.now())
-                for row, key, _ in to_send:
-                    _record_send_failure(
-                        env,
-                        row,
-                        key,
-                        error.message,
-                        temporary=True,
-                        report=report,
-                        retry_at=next_invite_token_at(clock.now()),
-                        count_attempt=False,
-                    )
-                _defer_until(env, remaining, next_invite_token_at(clock.now()), report)
-                return
-            for row, key, _ in to_send:
-                _record_send_failure(env, row, key, error.message, temporary=False, report=report)
-            continue
-        except Retryable as error:
-            # It may have reached Mattermost: never re-sent (at most once), counted uncertain.
-            for row, key, number in to_send:
-                _settle_previous(
-                    env,
-                    row,
-                    key,
-                    outbox.Begin.INTERRUPTED,
-                    report,
-                    number,
-                    InvitationStrategy.MATTERMOST_EMAIL,
-                    why=str(error),
-                )
-            continue
-        except MattermostError as error:
-            for row, key, _ in to_send:
-                _record_send_failure(env, row, key, str(error), temporary=False, report=report)
-            continue
-        answered = set()
-        for result in results:
-            entry = by_email.get(result.email.lower())
-            if entry is None:
-                continue
-            answered.add(result.email.lower())
-            row, key, number = entry
-            if result.sent:
-                _record_sent(env, row, key, "", number, InvitationStrategy.MATTERMOST_EMAIL, report)
-            else:
-                _record_send_failure(
-                    env, row, key, result.error or result.error_id, temporary=False, report=report
-                )
-        for email, (row, key, number) in by_email.items():
-            if email not in answered:  # answered StatusOK without per-address results
-                _record_sent(env, row, key, "", number, InvitationStrategy.MATTERMOST_EMAIL, report)
+        answered.add(result.email.lower())
+        if result.sent:
+            _record_invite_sent(env, invite, report)
+        else:
+            why = result.error or result.error_id
+            _record_send_failure(env, invite.row, invite.key, why, temporary=False, report=report)
+    for email, invite in by_email.items():
+        if email not in answered:  # answered StatusOK without per-address results
+            _record_invite_sent(env, invite, report)
+
+
+def _record_invite_sent(env: CycleEnvironment, invite: _Invite, report: DispatchReport) -> None:
+    strategy = InvitationStrategy.MATTERMOST_EMAIL
+    _record_sent(env, invite.row, invite.key, "", invite.number, strategy, report)
 
 
 # --------------------------------------------------------------------------- strategy 4
