@@ -15,7 +15,6 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
-from types import TracebackType
 
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -86,17 +85,6 @@ class AcceptanceJournal:
             with contextlib.suppress(DBAPIError):  # already broken: nothing left to release
                 self._connection.close()
             self._connection = None
-
-    def __enter__(self) -> AcceptanceJournal:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def was_accepted(session: Session, message_id: str) -> bool:

@@ -33,7 +33,7 @@ from plugin.db import transaction
 from plugin.delivery import outbox
 from plugin.delivery.backoff import Backoff
 from plugin.delivery.journal import was_accepted
-from plugin.delivery.leases import leased_batch, still_mine
+from plugin.delivery.leases import still_mine
 from plugin.delivery.models import OutboundChannel
 from plugin.delivery.outbox import scrub
 from plugin.invitations.environment import CycleEnvironment
@@ -111,10 +111,7 @@ class _Row:
 def dispatch_invitations(env: CycleEnvironment) -> DispatchReport:
     """One dispatcher cycle; safe to run in several workers at once."""
     report = DispatchReport()
-    with leased_batch(
-        env.sessions, Invitation, owner=env.owner, lease=env.lease, limit=env.batch_size,
-        where=Invitation.state.in_(AWAITING_STATES),
-    ) as ids:  # fmt: skip
+    with env.leased(Invitation, where=Invitation.state.in_(AWAITING_STATES)) as ids:
         report.claimed = len(ids)
         if not ids:
             return report
@@ -490,7 +487,8 @@ def _record_invite_results(
 
 def _record_invite_sent(env: CycleEnvironment, invite: _Invite, report: DispatchReport) -> None:
     strategy = InvitationStrategy.MATTERMOST_EMAIL
-    _record_sent(env, invite.row, invite.key, "", invite.number, strategy, report)
+    with transaction(env.sessions) as session:
+        _record_sent_in(session, env, invite.row, invite.key, "", invite.number, strategy, report)
 
 
 # --------------------------------------------------------------------------- strategy 4
@@ -635,19 +633,6 @@ def _apply_sent(
         )
     if invitation.state in (InvitationState.SENT, InvitationState.REMINDED):
         invitation.due_at = next_due_after_send(invitation, delays)
-
-
-def _record_sent(
-    env: CycleEnvironment,
-    row: _Row,
-    key: str,
-    reference: str,
-    number: int,
-    strategy: InvitationStrategy,
-    report: DispatchReport,
-) -> None:
-    with transaction(env.sessions) as session:
-        _record_sent_in(session, env, row, key, reference, number, strategy, report)
 
 
 def _record_sent_in(

@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session, sessionmaker
 
 from plugin.delivery.journal import JournalledMailer
-from plugin.delivery.leases import client_limits, lease_duration, smtp_within, worker_identity
+from plugin.delivery.leases import (
+    client_limits,
+    lease_duration,
+    leased_batch,
+    smtp_within,
+    worker_identity,
+)
 from plugin.delivery.posts import Courier
 from plugin.invitations.strategies import Links
 from plugin.mail import Address, SmtpConfig, SmtpMailer
@@ -46,6 +54,14 @@ class CycleEnvironment:
         if self.smtp is None:
             raise RuntimeError("no SMTP configuration: set ENVOL_SMTP_URL")
         return self.mailer_factory(self.smtp)
+
+    def leased(self, model: Any, where: ColumnElement[bool]) -> AbstractContextManager[list[int]]:
+        """Up to ``batch_size`` due rows of ``model`` leased to this cycle for the block
+        (``plugin.delivery.leases.leased_batch``)."""
+        return leased_batch(
+            self.sessions, model, owner=self.owner, lease=self.lease, limit=self.batch_size,
+            where=where,
+        )  # fmt: skip
 
     @property
     def courier(self) -> Courier:

@@ -26,7 +26,7 @@ from plugin import clock, i18n
 from plugin.branding.service import apply_theme_to_new_member
 from plugin.cohorts.models import Cohort, Wave
 from plugin.db import transaction
-from plugin.delivery.leases import leased_batch, still_mine
+from plugin.delivery.leases import still_mine
 from plugin.delivery.outbox import scrub
 from plugin.delivery.posts import DmOutcome, send_dm_once
 from plugin.invitations.dispatcher import BACKOFF
@@ -68,10 +68,7 @@ class _Arrival:
 
 def process_arrivals(env: CycleEnvironment) -> ArrivalReport:
     report = ArrivalReport()
-    with leased_batch(
-        env.sessions, Invitation, owner=env.owner, lease=env.lease, limit=env.batch_size,
-        where=Invitation.state == InvitationState.JOINED,
-    ) as ids:  # fmt: skip
+    with env.leased(Invitation, where=Invitation.state == InvitationState.JOINED) as ids:
         report.claimed = len(ids)
         if not ids:
             return report

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from plugin import clock, i18n
 from plugin.audit.service import record
 from plugin.db import transaction
-from plugin.delivery.leases import leased_batch, still_mine
+from plugin.delivery.leases import still_mine
 from plugin.delivery.posts import DmOutcome, send_dm_once
 from plugin.invitations.environment import CycleEnvironment
 from plugin.invitations.models import Invitation
@@ -102,10 +102,7 @@ def apply_score(session: Any, row: ProfileFollowUp, score: ProfileScore) -> bool
 
 def follow_up_profiles(env: CycleEnvironment) -> FollowUpReport:
     report = FollowUpReport()
-    with leased_batch(
-        env.sessions, ProfileFollowUp, owner=env.owner, lease=env.lease, limit=env.batch_size,
-        where=ProfileFollowUp.complete.is_(False),
-    ) as ids:  # fmt: skip
+    with env.leased(ProfileFollowUp, where=ProfileFollowUp.complete.is_(False)) as ids:
         if ids:
             _follow_up_batch(env, ids, report)
     return report

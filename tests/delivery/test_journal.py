@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import closing
+
 import pytest
 from sqlalchemy import func, select, text
 
@@ -13,7 +15,7 @@ from tests.support.smtp import SmtpServer
 
 
 def test_recording_twice_is_harmless(envol_context: EnvolContext) -> None:
-    with AcceptanceJournal(envol_context.engine) as journal:
+    with closing(AcceptanceJournal(envol_context.engine)) as journal:
         journal.record("<a@acme.test>", purpose="invitation")
         journal.record("<a@acme.test>", purpose="invitation")
     with envol_context.sessions() as session:
@@ -27,7 +29,7 @@ def test_a_lost_connection_is_replaced_and_the_acceptance_still_recorded(
 ) -> None:
     if envol_context.settings.database_url.startswith("sqlite"):
         pytest.skip("a SQLite file has no server connection to lose")
-    with AcceptanceJournal(envol_context.engine) as journal:
+    with closing(AcceptanceJournal(envol_context.engine)) as journal:
         journal.record("<first@acme.test>", purpose="invitation")  # opens the kept connection
         with envol_context.engine.connect() as admin:
             ended = admin.execute(
