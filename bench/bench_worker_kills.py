@@ -57,13 +57,9 @@ from plugin.campaigns.models import CampaignDelivery, DeliveryStatus
 from plugin.campaigns.runner import load_checked_plan
 from plugin.cohorts.models import Cohort, CohortKind, CohortMember, Wave, WaveHandoff, WaveStatus
 from plugin.db import make_engine, make_session_factory, transaction
+from plugin.delivery.models import OutboundMessage, OutboundState
 from plugin.demo.mail_catcher import MailCatcher
-from plugin.invitations.models import (
-    Invitation,
-    InvitationState,
-    OutboundMessage,
-    OutboundState,
-)
+from plugin.invitations.models import Invitation, InvitationState
 from plugin.invitations.service import plan_wave_invitations
 from plugin.models import metadata
 from plugin.people.models import Language, Person, PersonRole

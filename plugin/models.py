@@ -16,9 +16,9 @@ from plugin.campaigns import models as campaigns_models  # noqa: F401
 from plugin.cohorts import forget as cohorts_forget  # noqa: F401
 from plugin.cohorts import models as cohorts_models  # noqa: F401
 from plugin.db import Base
+from plugin.delivery import models as delivery_models  # noqa: F401
 from plugin.invitations import forget as invitations_forget  # noqa: F401
 from plugin.invitations import models as invitations_models  # noqa: F401
-from plugin.mail import models as mail_models  # noqa: F401
 from plugin.metrics import forget as metrics_forget  # noqa: F401
 from plugin.metrics import models as metrics_models  # noqa: F401
 from plugin.onboarding import forget as onboarding_forget  # noqa: F401

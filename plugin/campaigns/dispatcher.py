@@ -6,20 +6,21 @@ One run (the Celery beat task every minute, or ``envol campaign send-due``):
    created once (``CampaignStepRun`` + the unique ``(step_key, recipient_key)``). Rows of a step
    that the launch date has since pushed into the future wait again; rows already sent never
    move: changing the launch date re-plans only what has not gone out.
-2. **Claim.** A conditional ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)`` marks due
-   rows ``sending`` with a lease token and expiry and commits. On PostgreSQL, concurrent
-   dispatchers skip each other's rows; on SQLite the UPDATE runs under the database's write lock,
-   so the condition is the claim. A row whose lease expired with no outcome is claimed again
-   and flagged ``in_doubt``.
+2. **Claim** (``plugin.delivery.leases.claim_due``): due rows are marked ``sending`` with a
+   lease token and expiry, and committed. On PostgreSQL, concurrent dispatchers skip each
+   other's rows (``FOR UPDATE SKIP LOCKED``); on SQLite the UPDATE runs under the database's
+   write lock, so its condition is the claim. A row whose lease expired with no outcome is
+   claimed again and flagged ``in_doubt``.
 3. **Send**, then **record** in a transaction of its own, conditional on still holding the
-   lease. Temporary failures (SMTP 4xx, refused connections, Mattermost 429/5xx) are retried
-   with exponential backoff; permanent ones (SMTP 5xx for this recipient, a template that fails)
-   are recorded for the recipient and never retried.
+   lease (``update_held``). Temporary failures (SMTP 4xx, refused connections, Mattermost
+   429/5xx) are retried with exponential backoff (``DispatchPolicy.retry``); permanent ones (SMTP
+   5xx for this recipient, a template that fails) are recorded for the recipient and never
+   retried.
 
 Delivery guarantee — **at least once, with duplicates detected wherever they can be**:
 
 * E-mail: the Message-ID is derived from the idempotency key and committed to the journal of
-  accepted messages (``plugin.mail.journal``) the moment the server answers 250. An in-doubt row
+  accepted messages (``plugin.delivery.journal``) the moment the server answers 250. An in-doubt row
   is re-sent only if its Message-ID is not in the journal. The remaining window runs from the
   end of the message data, through the relay's acceptance (which may reach a connection the dead
   worker no longer holds: RFC 1047's duplicate), to that commit: a few milliseconds a message.
@@ -35,14 +36,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import random
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy import and_, case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -61,9 +61,11 @@ from plugin.campaigns.rendering import RenderSettings, TemplateFailure
 from plugin.campaigns.service import Recipient, recipients_for, resolve_sender
 from plugin.campaigns.validation import render_step_for, validate_plan
 from plugin.db import transaction
+from plugin.delivery.backoff import Backoff
+from plugin.delivery.journal import JournalledMailer, was_accepted
+from plugin.delivery.leases import LeaseColumns, claim_due, update_held
 from plugin.errors import EnvolError
 from plugin.mail.errors import MailFailure, MailSendError
-from plugin.mail.journal import AcceptanceJournal, was_accepted
 from plugin.mail.message import Address, OutgoingEmail, deterministic_message_id
 from plugin.people.models import Person
 
@@ -73,6 +75,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ACTOR = "campaign-dispatcher"
+# Jitter spreads retries of a whole batch so a recovering relay is not hit at once.
+RETRY = Backoff(first=dt.timedelta(minutes=1), ceiling=dt.timedelta(hours=6), jitter=0.2)
+# A delivery is due again at ``next_attempt_at`` (``due_at`` is its step's date); its lease owner
+# is a token drawn for each claim.
+LEASE_COLUMNS = LeaseColumns(due="next_attempt_at", owner="lease_token")
 
 
 @dataclass(frozen=True)
@@ -81,19 +88,10 @@ class DispatchPolicy:
     batch_size: int = 200
     max_rows_per_run: int = 20_000
     max_attempts: int = 8
-    backoff_base: dt.timedelta = dt.timedelta(minutes=1)
-    backoff_cap: dt.timedelta = dt.timedelta(hours=6)
+    retry: Backoff = RETRY
     # A step found due longer ago than this (Envol installed late, a worker down for days) is
     # reported as missed rather than sent out of order, days late.
     catch_up: dt.timedelta = dt.timedelta(days=2)
-
-    def backoff(self, attempts: int) -> dt.timedelta:
-        seconds = min(
-            self.backoff_base.total_seconds() * 2 ** max(attempts - 1, 0),
-            self.backoff_cap.total_seconds(),
-        )
-        # Jitter spreads retries of a whole batch so a recovering relay is not hit at once.
-        return dt.timedelta(seconds=seconds * random.uniform(0.8, 1.2))
 
 
 @dataclass
@@ -136,9 +134,8 @@ class CampaignDispatcher:
         self.platform = platform
         self.policy = policy or DispatchPolicy()
         self.on_progress = on_progress
-        self._mailer: SmtpMailer | None = None
+        self._mail: JournalledMailer | None = None
         self._pending: list[tuple[CampaignDelivery, dict[str, Any], str]] = []
-        self._acceptances: AcceptanceJournal | None = None
 
     @property
     def launch_date(self) -> dt.date:
@@ -348,63 +345,38 @@ class CampaignDispatcher:
     # ------------------------------------------------------------------ 2. claim
 
     def claim(self, now: dt.datetime, limit: int) -> list[CampaignDelivery]:
+        """Lease up to ``limit`` due rows of this campaign (``plugin.delivery.leases``): planned
+        ones whose attempt is due, and "sending" ones whose lease expired with no outcome."""
         token = secrets.token_hex(16)
-        prefix = f"{self.plan.name}/%"
-        eligible = and_(
-            CampaignDelivery.step_key.like(prefix),
-            or_(
-                and_(
-                    CampaignDelivery.status == DeliveryStatus.PLANNED,
-                    CampaignDelivery.next_attempt_at <= now,
-                ),
-                and_(
-                    CampaignDelivery.status == DeliveryStatus.SENDING,
-                    CampaignDelivery.lease_expires_at <= now,
-                ),
-            ),
-        )
-        # PostgreSQL: FOR UPDATE SKIP LOCKED locks the candidates until the commit, so concurrent
-        # dispatchers pick different rows; the UPDATE then takes exactly those. (One UPDATE …
-        # WHERE id IN (SELECT … LIMIT n FOR UPDATE) is avoided: PostgreSQL may re-run the
-        # subquery and update more than n rows.)
-        # SQLite has no row locks: one UPDATE with the subquery runs under the database's write
-        # lock, and its repeated condition is the claim. A select-then-update there would read
-        # a snapshot that another writer can make stale (SQLITE_BUSY_SNAPSHOT).
-        candidates = (
-            select(CampaignDelivery.id)
-            .where(eligible)
-            .order_by(CampaignDelivery.next_attempt_at, CampaignDelivery.id)
-            .limit(limit)
-        )
-        claim = (
-            update(CampaignDelivery)
-            .values(
-                # A row still "sending" here lost its outcome: look for it before re-sending.
-                in_doubt=case(
-                    (CampaignDelivery.status == DeliveryStatus.SENDING, True), else_=False
-                ),
-                status=DeliveryStatus.SENDING,
-                lease_token=token,
-                lease_expires_at=now + self.policy.lease,
-                attempts=CampaignDelivery.attempts + 1,
-                last_attempt_at=now,
-            )
-            .execution_options(synchronize_session=False)
-        )
         with transaction(self.sessions) as session:
-            if session.get_bind().dialect.name == "postgresql":
-                ids = list(session.scalars(candidates.with_for_update(skip_locked=True)))
-                if not ids:
-                    return []
-                session.execute(claim.where(CampaignDelivery.id.in_(ids), eligible))
-            else:
-                session.execute(
-                    claim.where(CampaignDelivery.id.in_(candidates.scalar_subquery()), eligible)
-                )
+            ids = claim_due(
+                session,
+                CampaignDelivery,
+                owner=token,
+                now=now,
+                limit=limit,
+                lease=self.policy.lease,
+                columns=LEASE_COLUMNS,
+                where=and_(
+                    CampaignDelivery.step_key.like(f"{self.plan.name}/%"),
+                    CampaignDelivery.status.in_((DeliveryStatus.PLANNED, DeliveryStatus.SENDING)),
+                ),
+                also_set={
+                    # A row still "sending" here lost its outcome: look for it before re-sending.
+                    "in_doubt": case(
+                        (CampaignDelivery.status == DeliveryStatus.SENDING, True), else_=False
+                    ),
+                    "status": DeliveryStatus.SENDING,
+                    "attempts": CampaignDelivery.attempts + 1,
+                    "last_attempt_at": now,
+                },
+            )
+            if not ids:
+                return []
             claimed = list(
                 session.scalars(
                     select(CampaignDelivery)
-                    .where(CampaignDelivery.lease_token == token)
+                    .where(CampaignDelivery.id.in_(ids))
                     .order_by(CampaignDelivery.next_attempt_at, CampaignDelivery.id)
                 )
             )
@@ -429,25 +401,18 @@ class CampaignDispatcher:
                     break
         return report
 
-    def _journal(self) -> AcceptanceJournal:
-        if self._acceptances is None:
-            self._acceptances = AcceptanceJournal(self.sessions.kw["bind"])
-        return self._acceptances
-
     @contextmanager
     def _mailer_session(self) -> Iterator[None]:
-        self._mailer = self.mailer_factory() if self.mailer_factory is not None else None
+        if self.mailer_factory is not None:
+            self._mail = JournalledMailer(self.sessions.kw["bind"], self.mailer_factory)
         # A connection held for the run also spares SQLite a WAL checkpoint at every close.
         keep_open = self.sessions.kw["bind"].connect()
         try:
             yield
         finally:
-            if self._mailer is not None:
-                self._mailer.close()
-                self._mailer = None
-            if self._acceptances is not None:
-                self._acceptances.close()
-                self._acceptances = None
+            if self._mail is not None:
+                self._mail.close()
+                self._mail = None
             keep_open.close()
 
     def _send_batch(self, batch: list[CampaignDelivery], report: DispatchReport) -> bool:
@@ -550,7 +515,7 @@ class CampaignDispatcher:
     def _send_email(
         self, row: CampaignDelivery, step: Step, recipient: Recipient | None, rendered: Any
     ) -> None:
-        assert recipient is not None and self._mailer is not None, "no mailer for e-mail steps"
+        assert recipient is not None and self._mail is not None, "no mailer for e-mail steps"
         person = recipient.person
         sender = resolve_sender(self.plan, step, recipient, row.language, self.mail_from.email)
         outgoing = OutgoingEmail(
@@ -566,9 +531,8 @@ class CampaignDispatcher:
             language=row.language,
             envelope_sender=self.mail_from.email,
         )
-        message_id = self._mailer.send(outgoing)
-        # Committed at once, before the row: an expired lease re-checks this before re-sending.
-        self._journal().record(message_id, purpose="campaign")
+        # Journalled at once, before the row: an expired lease re-checks this before re-sending.
+        self._mail.send(outgoing, purpose="campaign")
 
     def _already_delivered(self, row: CampaignDelivery, person: Person | None) -> bool:
         if row.channel == Channel.EMAIL:
@@ -652,13 +616,13 @@ class CampaignDispatcher:
             "error_code": code,
             "lease_token": None,
             "lease_expires_at": None,
-            "next_attempt_at": clock.now() + self.policy.backoff(row.attempts),
+            "next_attempt_at": clock.now() + self.policy.retry.after(row.attempts),
         }
         self._pending.append((row, values, "retried"))
 
     def _release(self, rows: list[CampaignDelivery], reason: str) -> None:
         """Give back claimed rows that were not tried (the relay is down): no attempt counted."""
-        delay = self.policy.backoff(1)
+        delay = self.policy.retry.after(1)
         for row in rows:
             self._pending.append(
                 (
@@ -682,15 +646,10 @@ class CampaignDispatcher:
             return
         with transaction(self.sessions) as session:
             for row, values, counter in pending:
-                changed = session.execute(
-                    update(CampaignDelivery)
-                    .where(
-                        CampaignDelivery.id == row.id,
-                        CampaignDelivery.lease_token == row.lease_token,
-                    )
-                    .values(**values)
-                    .execution_options(synchronize_session=False)
-                ).rowcount  # type: ignore[attr-defined]
+                token = row.lease_token or ""
+                changed = update_held(
+                    session, CampaignDelivery, [row.id], token, values, LEASE_COLUMNS
+                )
                 if not changed:
                     log.warning(
                         "campaign delivery %s: lease lost before its outcome was recorded", row.id

@@ -10,10 +10,10 @@ One cycle (``dispatch_invitations``) leases up to ``batch_size`` due rows, then:
   Mattermost invitation, whose token lasts 48 hours), or mark the invitation expired when no
   reminder is left.
 
-Every send goes through the outbox (``plugin/invitations/outbox.py``) with a natural key:
+Every send goes through the outbox (``plugin/delivery/outbox.py``) with a natural key:
 ``invite:<invitation>:<n>`` for Envol's e-mails (n = 0 for the invitation, then the reminder
 number) and ``mminvite:<invitation>:<n>`` for Mattermost's. Temporary failures are retried with
-backoff (``MAX_ATTEMPTS``), permanent ones fail the invitation with the reason.
+``BACKOFF`` (``MAX_ATTEMPTS``), permanent ones fail the invitation with the reason.
 """
 
 from __future__ import annotations
@@ -30,16 +30,19 @@ from sqlalchemy.orm import Session, aliased
 from plugin import clock
 from plugin.cohorts.models import Cohort, CohortKind, Wave
 from plugin.db import transaction
-from plugin.invitations import outbox
+from plugin.delivery import outbox
+from plugin.delivery.backoff import Backoff
+from plugin.delivery.journal import was_accepted
+from plugin.delivery.leases import still_mine
+from plugin.delivery.models import OutboundChannel
+from plugin.delivery.outbox import scrub
 from plugin.invitations.environment import CycleEnvironment
-from plugin.invitations.leases import leased_batch, still_mine
-from plugin.invitations.lifecycle import scrub, transition
+from plugin.invitations.lifecycle import transition
 from plugin.invitations.models import (
     AWAITING_STATES,
     Invitation,
     InvitationState,
     InvitationStrategy,
-    OutboundChannel,
 )
 from plugin.invitations.strategies import (
     ENVOL_EMAIL_GRACE,
@@ -55,23 +58,19 @@ from plugin.invitations.strategies import (
     take_invite_budget,
 )
 from plugin.mail import MailSendError
-from plugin.mail.journal import was_accepted
 from plugin.mail.message import deterministic_message_id
-from plugin.mattermost import Invalid, MattermostError, Retryable
+from plugin.mattermost import Invalid, InviteResult, MattermostError, Retryable
 from plugin.people.models import Person
 
 log = logging.getLogger("envol.invitations")
 
 MAX_ATTEMPTS = 8
+# Before the next try of a failed step: 15 s, 30 s, 1 min, 2 min … at most 30 minutes (the adapter
+# already retried within its own budget: this is the slower, second net). Arrivals use it too.
+BACKOFF = Backoff(first=dt.timedelta(seconds=15), ceiling=dt.timedelta(minutes=30))
 # Above this many unknown addresses in one cycle, listing the whole directory (200 users a
 # request) is cheaper than one ``GET /users/email/{email}`` per person.
 DIRECTORY_LISTING_THRESHOLD = 200
-
-
-def backoff(attempts: int) -> dt.timedelta:
-    """15 s, 30 s, 1 min, 2 min … at most 30 minutes, before the next try of a failed step
-    (the adapter already retried within its own budget: this is the slower, second net)."""
-    return dt.timedelta(seconds=min(1800, 15 * 2 ** max(0, attempts - 1)))
 
 
 @dataclass
@@ -112,10 +111,7 @@ class _Row:
 def dispatch_invitations(env: CycleEnvironment) -> DispatchReport:
     """One dispatcher cycle; safe to run in several workers at once."""
     report = DispatchReport()
-    with leased_batch(
-        env.sessions, Invitation, owner=env.owner, lease=env.lease, limit=env.batch_size,
-        where=Invitation.state.in_(AWAITING_STATES),
-    ) as ids:  # fmt: skip
+    with env.leased(Invitation, where=Invitation.state.in_(AWAITING_STATES)) as ids:
         report.claimed = len(ids)
         if not ids:
             return report
@@ -251,7 +247,7 @@ def _add_to_team(
                     transition(session, invitation, InvitationState.FAILED, reason=why)
                     report.failed += 1
                 else:
-                    invitation.due_at = now + backoff(invitation.attempts)
+                    invitation.due_at = now + BACKOFF.after(invitation.attempts)
                     report.deferred += 1
                 continue
             if invitation.state == InvitationState.PLANNED:
@@ -313,10 +309,9 @@ def _send_envol_emails(
                 reminder=number,
             )
             try:
-                message_id = env.mailer.send(email)
-                # Committed at once: a worker killed before the outcome below is recorded
-                # leaves the row "sending", and the next attempt finds it here.
-                env.acceptances.record(message_id, purpose="invitation")
+                # Journalled at once: a worker killed before the outcome below is recorded
+                # leaves the row "sending", and the next attempt finds it in the journal.
+                message_id = env.mail.send(email, purpose="invitation")
             except MailSendError as error:
                 failure = error.failure
                 _record_send_failure(
@@ -339,9 +334,7 @@ def _send_envol_emails(
 def _resume_email(session: Session, env: CycleEnvironment, key: str) -> outbox.Begin:
     """An e-mail whose sender died mid-send: DONE if the relay had accepted it (the journal
     knows its Message-ID), else taken over to be sent again with the same Message-ID."""
-    message = session.scalars(
-        select(outbox.OutboundMessage).where(outbox.OutboundMessage.key == key)
-    ).one()
+    message = outbox.message_for(session, key)
     message_id = deterministic_message_id(key, env.sender.domain)
     if was_accepted(session, message_id):
         outbox.finish(session, message, message_id)
@@ -357,9 +350,21 @@ def _mm_key(row: _Row, number: int) -> str:
     return f"mminvite:{row.invitation_id}:{number}"
 
 
+@dataclass(frozen=True)
+class _Invite:
+    """One Mattermost invitation e-mail about to be asked for: its row, outbox key and number
+    (0 for the invitation, then the reminder's)."""
+
+    row: _Row
+    key: str
+    number: int
+
+
 def _send_mattermost_invites(
     env: CycleEnvironment, rows: list[_Row], report: DispatchReport, *, reminder: bool = False
 ) -> None:
+    """Mattermost's invitation e-mails, chunk by chunk as the shared allowance (20 an hour,
+    ``take_invite_budget``) permits; what it does not permit yet waits for the next token."""
     sender = str(env.mm.get_me()["id"]) if rows else ""
     remaining = list(rows)
     while remaining:
@@ -372,85 +377,118 @@ def _send_mattermost_invites(
             _defer_until(env, remaining, next_invite_token_at(now), report)
             return
         chunk, remaining = remaining[:taken], remaining[taken:]
-        to_send: list[tuple[_Row, str, int]] = []
-        for row in chunk:
-            number = row.reminders_sent + 1 if reminder else 0
-            key = _mm_key(row, number)
-            outcome = _begin(
-                env, row, key, "mattermost_invitation", OutboundChannel.MATTERMOST_INVITE
+        invites = _begin_invites(env, chunk, report, reminder=reminder)
+        if invites and not _invite(env, sender, invites, report):
+            _defer_until(env, remaining, next_invite_token_at(clock.now()), report)
+            return
+
+
+def _begin_invites(
+    env: CycleEnvironment, chunk: list[_Row], report: DispatchReport, *, reminder: bool
+) -> list[_Invite]:
+    """Step 1 of the outbox for each row; the invitations to ask for now (the others are left
+    to their holder or settled from an earlier attempt, see ``_ready_to_send``)."""
+    invites = []
+    for row in chunk:
+        number = row.reminders_sent + 1 if reminder else 0
+        key = _mm_key(row, number)
+        outcome = _begin(env, row, key, "mattermost_invitation", OutboundChannel.MATTERMOST_INVITE)
+        if _ready_to_send(
+            env, row, key, outcome, report, number, InvitationStrategy.MATTERMOST_EMAIL
+        ):
+            invites.append(_Invite(row, key, number))
+    return invites
+
+
+def _invite(
+    env: CycleEnvironment, sender: str, invites: list[_Invite], report: DispatchReport
+) -> bool:
+    """Ask Mattermost for the chunk's invitations in one request and record each outcome.
+    False when Mattermost's own rate limit refused it: these rows wait for the next token, and
+    so must the rest of the cycle's."""
+    by_email = {i.row.recipient.email.lower(): i for i in invites if i.row.recipient}
+    first = invites[0].row.recipient
+    assert first is not None
+    try:
+        results = env.mm.invite_by_email(
+            env.targets.team_id,
+            list(by_email),
+            message=mattermost_invite_message(first, env.targets.links, env.runtime),
+        )
+    except Invalid as error:
+        if "rate_limit" in error.error_id:
+            _rate_limited(env, sender, invites, error.message, report)
+            return False
+        for i in invites:
+            _record_send_failure(env, i.row, i.key, error.message, temporary=False, report=report)
+        return True
+    except Retryable as error:
+        # It may have reached Mattermost: never re-sent (at most once), counted uncertain.
+        for i in invites:
+            _settle_previous(
+                env,
+                i.row,
+                i.key,
+                outbox.Begin.INTERRUPTED,
+                report,
+                i.number,
+                InvitationStrategy.MATTERMOST_EMAIL,
+                why=str(error),
             )
-            if not _ready_to_send(
-                env, row, key, outcome, report, number, InvitationStrategy.MATTERMOST_EMAIL
-            ):
-                continue
-            to_send.append((row, key, number))
-        if not to_send:
+        return True
+    except MattermostError as error:
+        for i in invites:
+            _record_send_failure(env, i.row, i.key, str(error), temporary=False, report=report)
+        return True
+    _record_invite_results(env, by_email, results, report)
+    return True
+
+
+def _rate_limited(
+    env: CycleEnvironment, sender: str, invites: list[_Invite], error: str, report: DispatchReport
+) -> None:
+    """Mattermost refused for its rate limit: the allowance is spent whatever our bucket said."""
+    with transaction(env.sessions) as session:
+        empty_invite_budget(session, sender, clock.now())
+    for i in invites:
+        _record_send_failure(
+            env,
+            i.row,
+            i.key,
+            error,
+            temporary=True,
+            report=report,
+            retry_at=next_invite_token_at(clock.now()),
+            count_attempt=False,
+        )
+
+
+def _record_invite_results(
+    env: CycleEnvironment,
+    by_email: dict[str, _Invite],
+    results: Sequence[InviteResult],
+    report: DispatchReport,
+) -> None:
+    answered = set()
+    for result in results:
+        invite = by_email.get(result.email.lower())
+        if invite is None:
             continue
-        by_email = {
-            row.recipient.email.lower(): (row, key, n) for row, key, n in to_send if row.recipient
-        }
-        first = to_send[0][0]
-        assert first.recipient is not None
-        try:
-            results = env.mm.invite_by_email(
-                env.targets.team_id,
-                list(by_email),
-                message=mattermost_invite_message(first.recipient, env.targets.links, env.runtime),
-            )
-        except Invalid as error:
-            if "rate_limit" in error.error_id:
-                with transaction(env.sessions) as session:
-                    empty_invite_budget(session, sender, clock.now())
-                for row, key, _ in to_send:
-                    _record_send_failure(
-                        env,
-                        row,
-                        key,
-                        error.message,
-                        temporary=True,
-                        report=report,
-                        retry_at=next_invite_token_at(clock.now()),
-                        count_attempt=False,
-                    )
-                _defer_until(env, remaining, next_invite_token_at(clock.now()), report)
-                return
-            for row, key, _ in to_send:
-                _record_send_failure(env, row, key, error.message, temporary=False, report=report)
-            continue
-        except Retryable as error:
-            # It may have reached Mattermost: never re-sent (at most once), counted uncertain.
-            for row, key, number in to_send:
-                _settle_previous(
-                    env,
-                    row,
-                    key,
-                    outbox.Begin.INTERRUPTED,
-                    report,
-                    number,
-                    InvitationStrategy.MATTERMOST_EMAIL,
-                    why=str(error),
-                )
-            continue
-        except MattermostError as error:
-            for row, key, _ in to_send:
-                _record_send_failure(env, row, key, str(error), temporary=False, report=report)
-            continue
-        answered = set()
-        for result in results:
-            entry = by_email.get(result.email.lower())
-            if entry is None:
-                continue
-            answered.add(result.email.lower())
-            row, key, number = entry
-            if result.sent:
-                _record_sent(env, row, key, "", number, InvitationStrategy.MATTERMOST_EMAIL, report)
-            else:
-                _record_send_failure(
-                    env, row, key, result.error or result.error_id, temporary=False, report=report
-                )
-        for email, (row, key, number) in by_email.items():
-            if email not in answered:  # answered StatusOK without per-address results
-                _record_sent(env, row, key, "", number, InvitationStrategy.MATTERMOST_EMAIL, report)
+        answered.add(result.email.lower())
+        if result.sent:
+            _record_invite_sent(env, invite, report)
+        else:
+            why = result.error or result.error_id
+            _record_send_failure(env, invite.row, invite.key, why, temporary=False, report=report)
+    for email, invite in by_email.items():
+        if email not in answered:  # answered StatusOK without per-address results
+            _record_invite_sent(env, invite, report)
+
+
+def _record_invite_sent(env: CycleEnvironment, invite: _Invite, report: DispatchReport) -> None:
+    strategy = InvitationStrategy.MATTERMOST_EMAIL
+    with transaction(env.sessions) as session:
+        _record_sent_in(session, env, invite.row, invite.key, "", invite.number, strategy, report)
 
 
 # --------------------------------------------------------------------------- strategy 4
@@ -597,19 +635,6 @@ def _apply_sent(
         invitation.due_at = next_due_after_send(invitation, delays)
 
 
-def _record_sent(
-    env: CycleEnvironment,
-    row: _Row,
-    key: str,
-    reference: str,
-    number: int,
-    strategy: InvitationStrategy,
-    report: DispatchReport,
-) -> None:
-    with transaction(env.sessions) as session:
-        _record_sent_in(session, env, row, key, reference, number, strategy, report)
-
-
 def _record_sent_in(
     session: Session,
     env: CycleEnvironment,
@@ -620,9 +645,7 @@ def _record_sent_in(
     strategy: InvitationStrategy,
     report: DispatchReport,
 ) -> None:
-    message = session.scalars(
-        select(outbox.OutboundMessage).where(outbox.OutboundMessage.key == key)
-    ).one()
+    message = outbox.message_for(session, key)
     outbox.finish(session, message, reference)
     invitation = session.get_one(Invitation, row.invitation_id)
     _apply_sent(session, invitation, number, strategy, env.runtime.reminder_delays_days)
@@ -672,9 +695,7 @@ def _settle_previous(
 ) -> None:
     """The key was already used: finish what a crashed or concurrent attempt left behind."""
     with transaction(env.sessions) as session:
-        message = session.scalars(
-            select(outbox.OutboundMessage).where(outbox.OutboundMessage.key == key)
-        ).one()
+        message = outbox.message_for(session, key)
         invitation = session.get_one(Invitation, row.invitation_id)
         if outcome is outbox.Begin.FAILED:
             if invitation.state in AWAITING_STATES:
@@ -710,9 +731,7 @@ def _record_send_failure(
     count_attempt: bool = True,
 ) -> None:
     with transaction(env.sessions) as session:
-        message = session.scalars(
-            select(outbox.OutboundMessage).where(outbox.OutboundMessage.key == key)
-        ).one()
+        message = outbox.message_for(session, key)
         outbox.fail(session, message, error, temporary=temporary)
         invitation = session.get_one(Invitation, row.invitation_id)
         _after_failure(session, invitation, error, temporary, report, retry_at, count_attempt)
@@ -731,7 +750,7 @@ def _after_failure(
     if count_attempt:
         invitation.attempts += 1
     if temporary and invitation.attempts < MAX_ATTEMPTS:
-        invitation.due_at = retry_at or clock.now() + backoff(invitation.attempts)
+        invitation.due_at = retry_at or clock.now() + BACKOFF.after(invitation.attempts)
         report.deferred += 1
         return
     reason = f"gave up after {invitation.attempts} attempts: {error}" if temporary else error

@@ -4,59 +4,27 @@ and the Mattermost objects it resolves once per cycle (team, links, wave channel
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session, sessionmaker
 
-from plugin.errors import ConfigurationError
-from plugin.invitations.leases import LEASE
+from plugin.delivery.journal import JournalledMailer
+from plugin.delivery.leases import (
+    client_limits,
+    lease_duration,
+    leased_batch,
+    smtp_within,
+    worker_identity,
+)
+from plugin.delivery.posts import Courier
 from plugin.invitations.strategies import Links
 from plugin.mail import Address, SmtpConfig, SmtpMailer
-from plugin.mail.journal import AcceptanceJournal
 from plugin.mattermost import MattermostClient, NotFound
 from plugin.settings import RuntimeSettings
-
-
-def lease_duration() -> dt.timedelta:
-    """``ENVOL_INVITATION_LEASE_SECONDS`` if set (an operations knob), else ``LEASE``."""
-    raw = os.environ.get("ENVOL_INVITATION_LEASE_SECONDS", "").strip()
-    if not raw:
-        return LEASE
-    try:
-        seconds = float(raw)
-    except ValueError:
-        raise ConfigurationError(
-            f"ENVOL_INVITATION_LEASE_SECONDS must be a number of seconds (got {raw!r})."
-        ) from None
-    if seconds < 1:
-        raise ConfigurationError("ENVOL_INVITATION_LEASE_SECONDS must be at least 1.")
-    return dt.timedelta(seconds=seconds)
-
-
-def client_limits(lease: dt.timedelta) -> dict[str, float]:
-    """The adapter's timeout and retry budget, bounded so that one call ends well within the
-    lease: a send that began longer than a lease ago is over, so taking it over (``outbox``)
-    never races a live worker that is still retrying it."""
-    seconds = lease.total_seconds()
-    return {"timeout": min(15.0, seconds / 4), "retry_budget_seconds": min(60.0, seconds / 3)}
-
-
-def smtp_within(config: SmtpConfig | None, lease: dt.timedelta) -> SmtpConfig | None:
-    """The SMTP configuration with its timeout bounded likewise (an exchange is a handful of
-    commands, each allowed the timeout)."""
-    if config is None:
-        return None
-    return replace(config, timeout=min(config.timeout, lease.total_seconds() / 8))
-
-
-def worker_identity() -> str:
-    """A lease owner id unique to this process and call: host, pid and a random suffix."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
@@ -72,24 +40,33 @@ class CycleEnvironment:
     mailer_factory: Callable[[SmtpConfig], SmtpMailer] = SmtpMailer
     # Close the adapter with the environment (False for a process-wide shared client).
     owns_client: bool = False
-    _mailer: SmtpMailer | None = None
-    _acceptances: AcceptanceJournal | None = None
+    _mail: JournalledMailer | None = None
     _targets: TeamTargets | None = None
 
     @property
-    def mailer(self) -> SmtpMailer:
-        if self._mailer is None:
-            if self.smtp is None:
-                raise RuntimeError("no SMTP configuration: set ENVOL_SMTP_URL")
-            self._mailer = self.mailer_factory(self.smtp)
-        return self._mailer
+    def mail(self) -> JournalledMailer:
+        """The SMTP connection, journalling what the relay accepts (``plugin.delivery.journal``)."""
+        if self._mail is None:
+            self._mail = JournalledMailer(self.sessions.kw["bind"], self._open_mailer)
+        return self._mail
+
+    def _open_mailer(self) -> SmtpMailer:
+        if self.smtp is None:
+            raise RuntimeError("no SMTP configuration: set ENVOL_SMTP_URL")
+        return self.mailer_factory(self.smtp)
+
+    def leased(self, model: Any, where: ColumnElement[bool]) -> AbstractContextManager[list[int]]:
+        """Up to ``batch_size`` due rows of ``model`` leased to this cycle for the block
+        (``plugin.delivery.leases.leased_batch``)."""
+        return leased_batch(
+            self.sessions, model, owner=self.owner, lease=self.lease, limit=self.batch_size,
+            where=where,
+        )  # fmt: skip
 
     @property
-    def acceptances(self) -> AcceptanceJournal:
-        """The journal of e-mails the relay accepted (see ``plugin.invitations.outbox``)."""
-        if self._acceptances is None:
-            self._acceptances = AcceptanceJournal(self.sessions.kw["bind"])
-        return self._acceptances
+    def courier(self) -> Courier:
+        """What ``plugin.delivery.posts.send_dm_once`` sends with."""
+        return Courier(self.sessions, self.mm, self.owner, self.lease)
 
     @property
     def targets(self) -> TeamTargets:
@@ -98,12 +75,9 @@ class CycleEnvironment:
         return self._targets
 
     def close(self) -> None:
-        if self._mailer is not None:
-            self._mailer.close()
-            self._mailer = None
-        if self._acceptances is not None:
-            self._acceptances.close()
-            self._acceptances = None
+        if self._mail is not None:
+            self._mail.close()
+            self._mail = None
         if self.owns_client:
             self.mm.close()
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
+from plugin.delivery.models import OutboundMessage
 from plugin.erasure import ForgetSubject, affected_rows, erases
-from plugin.invitations.models import Invitation, OutboundMessage
+from plugin.invitations.models import Invitation
 
 
 @erases("invitation", "outbound_message")

@@ -14,13 +14,15 @@ strategy and the reason, in the caller's transaction.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from plugin import clock
 from plugin.audit.service import record
+from plugin.delivery.leases import lease_is_free
+from plugin.delivery.outbox import scrub
 from plugin.invitations.models import Invitation, InvitationState
 
 S = InvitationState
@@ -35,15 +37,6 @@ ALLOWED: dict[InvitationState, frozenset[InvitationState]] = {
     S.FAILED: frozenset({S.PLANNED, S.SENT, S.REMINDED, S.JOINED, S.OPTED_OUT}),
     S.OPTED_OUT: frozenset(),
 }
-
-
-_EMAIL = re.compile(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+")
-
-
-def scrub(text: str) -> str:
-    """Error texts from servers may quote the address (Mattermost: "invalid: a@b.c"): mask it,
-    since reasons end up in the audit trail, which must not hold e-mail addresses."""
-    return _EMAIL.sub("***", text or "")[:2000]
 
 
 class IllegalTransition(RuntimeError):
@@ -113,10 +106,6 @@ def transition_if(
     """Compare-and-set: move the row only if it is still in one of ``from_states`` (and, by
     default, nobody holds its lease). For writers that do not hold a lease (join detection),
     so that two of them running at once (a duplicate beat) move and audit a row once."""
-    from sqlalchemy import update
-
-    from plugin.invitations.leases import lease_is_free
-
     now = clock.now()
     reason = scrub(reason)
     for old in from_states:

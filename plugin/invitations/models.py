@@ -1,14 +1,11 @@
-"""Invitations: one row per (person, wave), the outbox of everything sent, the invite budget.
+"""Invitations: one row per (person, wave), and the invite budget.
 
 ``Invitation`` walks planned → sent → reminded → joined → activated, or ends expired, failed
 (with the reason) or opted out. ``due_at`` says when the dispatcher must look at it next (NULL:
-nothing scheduled); ``lease_owner``/``lease_expires_at`` say which worker is working on it.
-
-``OutboundMessage`` is the outbox: one row per logical send (an invitation e-mail, a reminder, a
-Mattermost invitation, a welcome DM, a nudge, a manager digest), keyed by a natural idempotency
-key such as ``invite:42:0`` or ``welcome:17``. Its ``sending`` state is committed *before* the
-send, so a crash leaves evidence that a send may have happened (see ``outbox.py``).
-No e-mail address is stored in these tables: they are read from the roster at send time.
+nothing scheduled); ``lease_owner``/``lease_expires_at`` say which worker is working on it
+(``plugin.delivery.leases``). Everything sent goes through the outbox
+(``plugin.delivery.models.OutboundMessage``). No e-mail address is stored in these tables: they
+are read from the roster at send time.
 """
 
 from __future__ import annotations
@@ -94,47 +91,6 @@ class Invitation(Base):
 
     def __repr__(self) -> str:
         return f"<Invitation {self.id} wave={self.wave_id} {self.state.value}>"
-
-
-class OutboundState(enum.StrEnum):
-    SENDING = "sending"  # committed before the send: a crash leaves this behind
-    SENT = "sent"
-    # A crash happened between "sending" and "sent" and the receiver cannot be asked (SMTP,
-    # Mattermost's invitation e-mail): never re-sent automatically, shown by `status`.
-    UNCERTAIN = "uncertain"
-    RETRY = "retry"  # a temporary failure: the next attempt may send
-    FAILED = "failed"  # a permanent failure
-
-
-class OutboundChannel(enum.StrEnum):
-    SMTP = "smtp"
-    MATTERMOST_INVITE = "mattermost_invite"
-    DIRECT_MESSAGE = "direct_message"
-
-
-class OutboundMessage(Base):
-    __tablename__ = "outbound_message"
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    key: Mapped[str] = mapped_column(String(120), unique=True)
-    kind: Mapped[str] = mapped_column(String(30), index=True)
-    channel: Mapped[OutboundChannel] = mapped_column(string_enum(OutboundChannel, 30))
-    person_id: Mapped[int | None] = mapped_column(
-        ForeignKey("person.id", ondelete="SET NULL"), default=None, index=True
-    )
-    invitation_id: Mapped[int | None] = mapped_column(
-        ForeignKey("invitation.id", ondelete="SET NULL"), default=None, index=True
-    )
-    state: Mapped[OutboundState] = mapped_column(string_enum(OutboundState), index=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    owner: Mapped[str] = mapped_column(String(80), default="")
-    # The deterministic Message-ID of an e-mail, or the Mattermost post id of a DM.
-    reference: Mapped[str] = mapped_column(String(255), default="")
-    # The DM channel, so that a crashed send can be checked for its marker.
-    channel_ref: Mapped[str] = mapped_column(String(26), default="")
-    error: Mapped[str] = mapped_column(Text, default="")
-    started_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
-    finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
 class InviteBudget(Base):

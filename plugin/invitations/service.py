@@ -18,14 +18,13 @@ from sqlalchemy.orm import Session
 from plugin import clock
 from plugin.audit.service import record
 from plugin.cohorts.models import Wave, WaveHandoff
+from plugin.delivery.models import OutboundMessage, OutboundState
 from plugin.errors import EnvolError
 from plugin.invitations.lifecycle import transition
 from plugin.invitations.models import (
     AWAITING_STATES,
     Invitation,
     InvitationState,
-    OutboundMessage,
-    OutboundState,
 )
 from plugin.people.models import Person
 from plugin.people.roster import normalise_email

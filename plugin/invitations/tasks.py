@@ -7,8 +7,9 @@ import logging
 import threading
 
 from plugin import app as envol_app
+from plugin.delivery.leases import client_limits, lease_duration
 from plugin.invitations.drain import run_dispatch
-from plugin.invitations.environment import build_environment, client_limits, lease_duration
+from plugin.invitations.environment import build_environment
 from plugin.mattermost import MattermostClient
 from plugin.tasks import celery_app, database_outage_logged
 

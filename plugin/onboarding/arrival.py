@@ -26,13 +26,14 @@ from plugin import clock, i18n
 from plugin.branding.service import apply_theme_to_new_member
 from plugin.cohorts.models import Cohort, Wave
 from plugin.db import transaction
-from plugin.invitations.dispatcher import backoff
+from plugin.delivery.leases import still_mine
+from plugin.delivery.outbox import scrub
+from plugin.delivery.posts import DmOutcome, send_dm_once
+from plugin.invitations.dispatcher import BACKOFF
 from plugin.invitations.environment import CycleEnvironment
-from plugin.invitations.leases import leased_batch, still_mine
-from plugin.invitations.lifecycle import scrub, transition
+from plugin.invitations.lifecycle import transition
 from plugin.invitations.models import Invitation, InvitationState
 from plugin.mattermost import MattermostError, Retryable
-from plugin.onboarding.dm import DmOutcome, send_dm_once
 from plugin.onboarding.followup import start_follow_up
 from plugin.onboarding.profile import CHECKLIST, profile_score
 from plugin.onboarding.texts import checklist_labels, profile_how, render
@@ -67,10 +68,7 @@ class _Arrival:
 
 def process_arrivals(env: CycleEnvironment) -> ArrivalReport:
     report = ArrivalReport()
-    with leased_batch(
-        env.sessions, Invitation, owner=env.owner, lease=env.lease, limit=env.batch_size,
-        where=Invitation.state == InvitationState.JOINED,
-    ) as ids:  # fmt: skip
+    with env.leased(Invitation, where=Invitation.state == InvitationState.JOINED) as ids:
         report.claimed = len(ids)
         if not ids:
             return report
@@ -201,7 +199,7 @@ def _settle_one(
             activate(session)
         return
     outcome = send_dm_once(
-        env,
+        env.courier,
         f"welcome:{arrival.person_id}",
         kind="welcome",
         user_id=arrival.user_id,
@@ -265,6 +263,6 @@ def _defer(env: CycleEnvironment, arrival: _Arrival, error: str, report: Arrival
         invitation = session.get_one(Invitation, arrival.invitation_id)
         invitation.attempts += 1
         invitation.last_error = scrub(error)
-        invitation.due_at = now + backoff(invitation.attempts)
+        invitation.due_at = now + BACKOFF.after(invitation.attempts)
     report.deferred += 1
     report.errors.append(error)

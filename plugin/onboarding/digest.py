@@ -8,6 +8,7 @@ refreshed from Mattermost just before, so nobody is listed who completed their p
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,10 +17,11 @@ from sqlalchemy import select
 
 from plugin import clock, i18n
 from plugin.db import transaction
+from plugin.delivery.models import OutboundMessage
+from plugin.delivery.posts import DmOutcome, send_dm_once
 from plugin.invitations.environment import CycleEnvironment
-from plugin.invitations.models import AWAITING_STATES, Invitation, OutboundMessage
+from plugin.invitations.models import AWAITING_STATES, Invitation
 from plugin.mattermost import MattermostError
-from plugin.onboarding.dm import DmOutcome, iso_week, send_dm_once
 from plugin.onboarding.followup import apply_score
 from plugin.onboarding.models import ProfileFollowUp
 from plugin.onboarding.profile import profile_score
@@ -39,6 +41,11 @@ class DigestReport:
 # A post holds at most 16,383 characters: a manager of a large team sees the first names and a
 # count of the others (alphabetical, so the list is stable from week to week).
 DIGEST_MAX_NAMES = 40
+
+
+def iso_week(moment: dt.datetime | None = None) -> str:
+    year, week, _ = (moment or clock.now()).isocalendar()
+    return f"{year}-W{week:02d}"
 
 
 def digest_key(manager_id: int, week: str) -> str:
@@ -138,7 +145,7 @@ def send_manager_digests(env: CycleEnvironment) -> DigestReport:
         )
         try:
             outcome = send_dm_once(
-                env,
+                env.courier,
                 digest_key(manager_id, week),
                 kind="manager_digest",
                 user_id=str(manager_users[manager_id]),

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 from plugin import clock, i18n
 from plugin.audit.service import record
 from plugin.db import transaction
+from plugin.delivery.leases import still_mine
+from plugin.delivery.posts import DmOutcome, send_dm_once
 from plugin.invitations.environment import CycleEnvironment
-from plugin.invitations.leases import leased_batch, still_mine
 from plugin.invitations.models import Invitation
 from plugin.mattermost import MattermostError
-from plugin.onboarding.dm import DmOutcome, send_dm_once
 from plugin.onboarding.models import ProfileFollowUp
 from plugin.onboarding.profile import ProfileScore, profile_score
 from plugin.onboarding.texts import checklist_labels, profile_how, render
@@ -102,10 +102,7 @@ def apply_score(session: Any, row: ProfileFollowUp, score: ProfileScore) -> bool
 
 def follow_up_profiles(env: CycleEnvironment) -> FollowUpReport:
     report = FollowUpReport()
-    with leased_batch(
-        env.sessions, ProfileFollowUp, owner=env.owner, lease=env.lease, limit=env.batch_size,
-        where=ProfileFollowUp.complete.is_(False),
-    ) as ids:  # fmt: skip
+    with env.leased(ProfileFollowUp, where=ProfileFollowUp.complete.is_(False)) as ids:
         if ids:
             _follow_up_batch(env, ids, report)
     return report
@@ -197,7 +194,7 @@ def _follow_one(
             )
 
     outcome = send_dm_once(
-        env,
+        env.courier,
         f"nudge:{person_id}:{nudge_number}",
         kind="profile_nudge",
         user_id=str(user["id"]),

@@ -13,14 +13,9 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from plugin.cohorts.models import Wave
+from plugin.delivery.models import OutboundMessage, OutboundState
 from plugin.errors import EnvolError
-from plugin.invitations.models import (
-    Invitation,
-    InvitationState,
-    InvitationStrategy,
-    OutboundMessage,
-    OutboundState,
-)
+from plugin.invitations.models import Invitation, InvitationState, InvitationStrategy
 from plugin.invitations.strategies import DurationEstimate, estimate_duration
 from plugin.onboarding.models import ProfileFollowUp
 from plugin.settings import RuntimeSettings

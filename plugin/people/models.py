@@ -9,24 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from plugin import clock
-from plugin.db import Base
+from plugin.db import Base, string_enum
 from plugin.erasure import PERSONAL_DATA
-
-
-def string_enum(kind: type[enum.Enum], length: int = 20) -> Enum:
-    # Stored as plain strings (the values, not the names) on both backends: no native PostgreSQL
-    # enum types to migrate when a value is added, and readable rows in SQLite.
-    return Enum(
-        kind,
-        native_enum=False,
-        create_constraint=False,
-        length=length,
-        values_callable=lambda members: [member.value for member in members],
-    )
 
 
 class PersonRole(enum.StrEnum):

@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session
 
 from plugin import clock
 from plugin.audit.service import record
+from plugin.delivery.posts import direct_message_once, post_once
 from plugin.errors import EnvolError
 from plugin.mattermost import MARKER_PROP, MattermostClient
-from plugin.mattermost.once import direct_message_once, post_once
 from plugin.people.models import Person
 from plugin.queue import enqueue_after_commit
 from plugin.security.service import Signer

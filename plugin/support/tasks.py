@@ -1,6 +1,7 @@
 """Celery tasks of the support space: thin wrappers that open a session and call the service.
 
-Each takes ids, re-reads the ticket and is safe to run twice (see ``plugin/mattermost/once.py``).
+Each takes ids, re-reads the ticket and is safe to run twice (see
+``plugin.delivery.posts.post_once``).
 """
 
 from __future__ import annotations

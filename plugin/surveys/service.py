@@ -5,8 +5,9 @@ person's vote, and the post is redrawn with the tally (the action's ``update``).
 
 The launch survey asks the four questions every member should be able to answer at launch —
 why this network, what it brings me, how to use it, what is expected of me — on a 1–5 scale with
-an optional comment. It is sent to each wave ``survey_delay_days`` after the wave opens, and
-anyone can answer (or change their answers) with ``/envol survey``. Results are given per
+an optional comment. It is sent to each wave ``survey_delay_days`` after the wave opens, once per
+person (a DM through ``plugin.delivery.posts.send_dm_once``), and anyone can answer (or change
+their answers) with ``/envol survey``. Results are given per
 cohort; ``survey_score_for_wave`` feeds the wave gates.
 """
 
@@ -22,14 +23,16 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from plugin import clock, i18n
 from plugin.audit.service import record
 from plugin.cohorts.models import Cohort, CohortMember, Wave, WaveStatus
+from plugin.db import transaction
+from plugin.delivery import outbox
+from plugin.delivery.posts import Courier, DmOutcome, send_dm_once
 from plugin.errors import EnvolError
 from plugin.mattermost import MARKER_PROP, MattermostClient
-from plugin.mattermost.once import direct_message_once
 from plugin.people.models import Person, PersonStatus
 from plugin.security.service import Signer
 from plugin.settings import RuntimeSettings
@@ -552,46 +555,79 @@ def survey_button_props(
 
 
 def send_due_surveys(
-    session: Session,
-    client: MattermostClient,
+    courier: Courier,
     signer: Signer,
     runtime: RuntimeSettings,
     public_url: str,
     *,
     limit: int = 200,
 ) -> int:
-    """Send the launch survey to the members of every due wave; returns how many were sent."""
-    for wave in waves_due_for_survey(session, runtime):
-        claim_survey_dispatches(session, wave)
-    query = (
-        select(SurveyDispatch, Person)
-        .join(Person, Person.id == SurveyDispatch.person_id)
-        .where(SurveyDispatch.sent_at.is_(None))
-        .order_by(SurveyDispatch.id)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=SurveyDispatch)
+    """Send the launch survey to the members of every due wave, each once (``send_dm_once``, key
+    ``launch-survey-<wave>-<person>``); returns how many went out or were found already sent."""
+    _claim_due_dispatches(courier.sessions, runtime)
+    with courier.sessions() as session:
+        due = session.execute(
+            select(SurveyDispatch.id, SurveyDispatch.wave_id, Person)
+            .join(Person, Person.id == SurveyDispatch.person_id)
+            .where(SurveyDispatch.sent_at.is_(None))
+            .order_by(SurveyDispatch.id)
+            .limit(limit)
+        ).all()
     sent = 0
-    for dispatch, person in session.execute(query).all():
-        user_id = person.mattermost_user_id
-        if not user_id:
-            continue
-        language = person.language.value
-        try:
-            post = direct_message_once(
-                client,
-                user_id,
-                text("survey.invite", language),
-                props=survey_button_props(signer, public_url, user_id, dispatch.wave_id, language),
-                marker=f"launch-survey-{dispatch.wave_id}-{person.id}",
-                since=dispatch.claimed_at,
-            )
-        except EnvolError as error:
-            dispatch.error = str(error)[:300]
-            log.warning("launch survey for person %s not sent: %s", person.id, type(error).__name__)
-            continue
-        dispatch.sent_at = clock.now()
-        dispatch.post_id = post["id"]
-        sent += 1
+    for dispatch_id, wave_id, person in due:
+        if person.mattermost_user_id and _send_survey(
+            courier, signer, public_url, dispatch_id, wave_id, person
+        ):
+            sent += 1
     return sent
+
+
+def _claim_due_dispatches(sessions: sessionmaker[Session], runtime: RuntimeSettings) -> None:
+    """The dispatch rows of every due wave, committed before anything is sent."""
+    try:
+        with transaction(sessions) as session:
+            for wave in waves_due_for_survey(session, runtime):
+                claim_survey_dispatches(session, wave)
+    except IntegrityError:
+        pass  # another worker made the same rows at the same moment: they are there
+
+
+def _send_survey(
+    courier: Courier,
+    signer: Signer,
+    public_url: str,
+    dispatch_id: int,
+    wave_id: int,
+    person: Person,
+) -> bool:
+    """One person's survey; True when it went out now or had gone out before."""
+    user_id = str(person.mattermost_user_id)
+    language = person.language.value
+    key = f"launch-survey-{wave_id}-{person.id}"  # also the marker the demo ledger counts
+
+    def record(session: Session, outcome: DmOutcome) -> None:
+        dispatch = session.get_one(SurveyDispatch, dispatch_id)
+        message = outbox.message_for(session, key)
+        if outcome is DmOutcome.FAILED:
+            dispatch.error = message.error[:300]
+        else:
+            dispatch.sent_at = clock.now()
+            dispatch.post_id = message.reference or None
+
+    try:
+        outcome = send_dm_once(
+            courier,
+            key,
+            kind="launch_survey",
+            user_id=user_id,
+            message=text("survey.invite", language),
+            props=survey_button_props(signer, public_url, user_id, wave_id, language),
+            person_id=person.id,
+            then=record,
+        )
+    except EnvolError as error:
+        with transaction(courier.sessions) as session:
+            session.get_one(SurveyDispatch, dispatch_id).error = str(error)[:300]
+        log.warning("launch survey for person %s not sent: %s", person.id, type(error).__name__)
+        return False
+    return outcome in (DmOutcome.SENT, DmOutcome.ALREADY_SENT)

@@ -19,8 +19,8 @@ from plugin.campaigns.plan import CampaignPlan, load_plan
 from plugin.campaigns.rendering import RenderSettings
 from plugin.campaigns.service import status_by_step
 from plugin.db import transaction
+from plugin.delivery.journal import AcceptanceJournal
 from plugin.mail.config import SmtpConfig
-from plugin.mail.journal import AcceptanceJournal
 from plugin.mail.message import Address
 from plugin.mail.sender import SmtpMailer
 from tests.campaigns.conftest import LAUNCH, PLANNING_TIME, Roster, add_roster

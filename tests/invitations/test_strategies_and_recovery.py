@@ -4,29 +4,33 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from typing import Any
 
+import pytest
 from sqlalchemy import func, select, update
 
 from plugin.app import EnvolContext
 from plugin.clock import FrozenClock
 from plugin.db import transaction
+from plugin.delivery.models import AcceptedMessage, OutboundMessage, OutboundState
 from plugin.invitations.dispatcher import dispatch_invitations
-from plugin.invitations.models import (
-    Invitation,
-    InvitationState,
-    InvitationStrategy,
-    OutboundMessage,
-    OutboundState,
-)
+from plugin.invitations.models import Invitation, InvitationState, InvitationStrategy
 from plugin.invitations.service import opt_out, retry_failed
 from plugin.mail.message import deterministic_message_id
-from plugin.mail.models import AcceptedMessage
+from plugin.mattermost import MattermostClient, Retryable
 from plugin.onboarding.cycle import run_once
 from plugin.onboarding.funnel import funnel
 from plugin.people.models import Person
 from plugin.sandbox import Sandbox
 from tests.helpers.smtp import SmtpServer
-from tests.invitations.world import build_scene, environment, markers, recipients, runtime
+from tests.invitations.world import (
+    TEAM,
+    build_scene,
+    environment,
+    markers,
+    recipients,
+    runtime,
+)
 
 
 def _states(context: EnvolContext) -> dict[str, int]:
@@ -76,6 +80,82 @@ def test_mattermost_invitations_are_paced_at_20_an_hour_and_reissued_after_expir
     frozen_clock.advance(dt.timedelta(days=2, hours=1))
     cycle()
     assert _states(envol_context) == {"activated": 1, "expired": 29}
+
+
+def test_mattermost_refusing_for_its_rate_limit_defers_the_wave_and_sends_each_once_later(
+    sandbox: Sandbox, envol_context: EnvolContext, frozen_clock: FrozenClock
+) -> None:
+    """Envol's budget says 20 are left, but someone else spent the bot's hour on the server:
+    413 rate_limit. Nothing fails and no attempt is counted; the hour after, each goes once."""
+    build_scene(sandbox, envol_context.sessions, people=5, existing_every=None, managers=0)
+    settings = runtime(InvitationStrategy="mattermost_email")
+    spent = MattermostClient(sandbox.url, sandbox.admin_token)
+    spent.invite_by_email(
+        spent.get_team_by_name(TEAM)["id"], [f"other{n}@acme.test" for n in range(20)]
+    )
+    spent.close()
+
+    def cycle() -> None:
+        run_once(environment(sandbox, envol_context.sessions, settings=settings), digests=False)
+
+    cycle()
+    assert len(sandbox.state.sent_invites) == 20
+    assert _states(envol_context) == {"planned": 5}
+    with envol_context.sessions() as session:
+        assert set(session.scalars(select(Invitation.attempts))) == {0}
+        assert set(session.scalars(select(OutboundMessage.state))) == {OutboundState.RETRY}
+    frozen_clock.advance(dt.timedelta(hours=1, minutes=1))
+    cycle()
+    ours = [i["email"] for i in sandbox.state.sent_invites[20:]]
+    assert sorted(ours) == sorted(_emails(envol_context).values())
+    assert _states(envol_context) == {"sent": 5}
+
+
+def test_an_address_mattermost_refuses_fails_alone_with_its_reason(
+    sandbox: Sandbox, envol_context: EnvolContext, frozen_clock: FrozenClock
+) -> None:
+    scene = build_scene(sandbox, envol_context.sessions, people=4, existing_every=None, managers=0)
+    with sandbox.state.lock:
+        sandbox.state.team(scene.team["id"])["allowed_domains"] = "acme.test"
+    outsider = scene.person_ids[1]
+    with transaction(envol_context.sessions) as session:
+        session.get_one(Person, outsider).email = "someone@elsewhere.test"
+    settings = runtime(InvitationStrategy="mattermost_email")
+    run_once(environment(sandbox, envol_context.sessions, settings=settings), digests=False)
+    assert len(sandbox.state.sent_invites) == 3
+    assert _states(envol_context) == {"sent": 3, "failed": 1}
+    with envol_context.sessions() as session:
+        failed = session.scalars(select(Invitation).where(Invitation.person_id == outsider)).one()
+    assert failed.state == InvitationState.FAILED and "accepted domain" in failed.failure_reason
+
+
+def test_an_invitation_request_whose_answer_was_lost_is_never_sent_again(
+    sandbox: Sandbox,
+    envol_context: EnvolContext,
+    frozen_clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Mattermost may have mailed them: counted uncertain (at most once), never re-sent."""
+    build_scene(sandbox, envol_context.sessions, people=3, existing_every=None, managers=0)
+    settings = runtime(InvitationStrategy="mattermost_email", ReminderDelaysDays="3")
+    applied = MattermostClient.invite_by_email
+
+    def answer_lost(self: MattermostClient, *args: Any, **kwargs: Any) -> Any:
+        applied(self, *args, **kwargs)
+        raise Retryable("the connection dropped after the request was sent")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(MattermostClient, "invite_by_email", answer_lost)
+        report = dispatch_invitations(
+            environment(sandbox, envol_context.sessions, settings=settings)
+        )
+    assert report.uncertain == 3 and len(sandbox.state.sent_invites) == 3
+    assert _states(envol_context) == {"sent": 3}
+    frozen_clock.advance(dt.timedelta(hours=2))
+    dispatch_invitations(environment(sandbox, envol_context.sessions, settings=settings))
+    assert len(sandbox.state.sent_invites) == 3
+    with envol_context.sessions() as session:
+        assert set(session.scalars(select(OutboundMessage.state))) == {OutboundState.UNCERTAIN}
 
 
 def test_single_sign_on_sends_nothing_and_detects_people_who_signed_in(

@@ -1,4 +1,5 @@
-"""The pieces on their own: planning, the lifecycle, leases, the outbox, pacing, estimates."""
+"""The pieces on their own: planning, the lifecycle, pacing, estimates (leases and the outbox:
+``tests/delivery``)."""
 
 from __future__ import annotations
 
@@ -10,17 +11,11 @@ from sqlalchemy.orm import Session
 
 from plugin import clock
 from plugin.audit.models import AuditEvent
-from plugin.clock import FrozenClock
 from plugin.cohorts.models import Cohort, Wave, WaveHandoff
-from plugin.invitations import outbox
-from plugin.invitations.leases import claim_due, still_mine
-from plugin.invitations.lifecycle import IllegalTransition, scrub, transition
-from plugin.invitations.models import (
-    Invitation,
-    InvitationState,
-    InvitationStrategy,
-    OutboundChannel,
-)
+from plugin.delivery import outbox
+from plugin.delivery.models import OutboundChannel
+from plugin.invitations.lifecycle import IllegalTransition, transition
+from plugin.invitations.models import Invitation, InvitationState, InvitationStrategy
 from plugin.invitations.service import plan_wave_invitations
 from plugin.invitations.strategies import estimate_duration, take_invite_budget
 from plugin.people.models import Person
@@ -71,45 +66,6 @@ def test_transitions_are_checked_and_audited(db_session: Session, frozen_clock: 
     assert events[1].details["from"] == "sent" and "bob@" not in events[1].reason
 
 
-def test_two_claimers_never_get_the_same_row_and_an_expired_lease_is_taken_over(
-    db_session: Session, frozen_clock: clock.FrozenClock
-) -> None:
-    wave_id = _wave_with_people(db_session, 10)
-    plan_wave_invitations(db_session, wave_id)
-    now = clock.now()
-    first = claim_due(db_session, Invitation, owner="a", now=now, limit=6)
-    second = claim_due(db_session, Invitation, owner="b", now=now, limit=6)
-    assert len(first) == 6 and len(second) == 4 and not set(first) & set(second)
-    later = now + dt.timedelta(minutes=11)
-    third = claim_due(db_session, Invitation, owner="c", now=later, limit=20)
-    assert sorted(third) == sorted(first + second)
-    assert not still_mine(db_session, Invitation, first[0], "a", later)
-    assert still_mine(db_session, Invitation, first[0], "c", later)
-
-
-def test_the_outbox_tells_a_fresh_send_from_a_busy_done_or_interrupted_one(
-    db_session: Session, frozen_clock: FrozenClock
-) -> None:
-    lease = dt.timedelta(minutes=10)
-
-    def begin(owner: str) -> outbox.BeginResult:
-        return outbox.begin(
-            db_session, "k:1", kind="x", channel=OutboundChannel.SMTP, owner=owner, in_flight=lease
-        )
-
-    begun = begin("a")
-    assert begun.outcome is outbox.Begin.PROCEED
-    # "a" may still be sending: another worker leaves it alone for a lease.
-    assert begin("b").outcome is outbox.Begin.BUSY
-    frozen_clock.advance(lease + dt.timedelta(seconds=1))
-    again = begin("b")
-    assert again.outcome is outbox.Begin.INTERRUPTED
-    outbox.fail(db_session, again.message, "451 later", temporary=True)
-    assert begin("b").outcome is outbox.Begin.PROCEED
-    outbox.finish(db_session, again.message, "<id@x>")
-    assert begin("c").outcome is outbox.Begin.DONE
-
-
 def test_the_mattermost_invitation_allowance_is_20_an_hour(
     db_session: Session, frozen_clock: clock.FrozenClock
 ) -> None:
@@ -128,14 +84,10 @@ def test_the_duration_estimate_recommends_envol_email_for_a_big_wave() -> None:
     assert not fast.too_slow and fast.duration < dt.timedelta(minutes=5)
 
 
-def test_scrub_masks_addresses() -> None:
-    assert scrub("invalid: jean.dupont@acme.fr, then <a@b.c>") == "invalid: ***, then <***>"
-
-
 def test_forgetting_a_person_keeps_an_anonymous_invitation_and_deletes_what_was_sent(
     db_session: Session, frozen_clock: object
 ) -> None:
-    from plugin.invitations.models import OutboundMessage
+    from plugin.delivery.models import OutboundMessage
     from plugin.people.forget import forget_person
 
     wave_id = _wave_with_people(db_session, 2)

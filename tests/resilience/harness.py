@@ -34,7 +34,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from plugin.app import EnvolContext
-from plugin.invitations.models import Invitation, InvitationState, OutboundMessage, OutboundState
+from plugin.delivery.models import OutboundMessage, OutboundState
+from plugin.invitations.models import Invitation, InvitationState
 from plugin.people.models import Person
 from plugin.sandbox import Sandbox
 from tests.helpers.smtp import RecordingHandler, free_port

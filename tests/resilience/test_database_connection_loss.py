@@ -6,7 +6,7 @@ a worker was doing (claiming, marking an e-mail ``sending``, recording it sent, 
 acceptance, welcoming) fails mid-transaction. The shared PostgreSQL itself is never stopped.
 Afterwards nothing may be lost and no invitation may go twice (an e-mail interrupted between
 the relay's acceptance and its record may be sent again, with the same Message-ID: that is the
-at-least-once policy of ``plugin/invitations/outbox.py``, and is counted, not hidden).
+at-least-once policy of ``plugin/delivery/outbox.py``, and is counted, not hidden).
 """
 
 from __future__ import annotations

@@ -5,10 +5,10 @@ connections refused) for ``REFUSAL_SECONDS``, then starts again on the same port
 invitations must be deferred with backoff, never failed; afterwards each is delivered once.
 
 The issue speaks of a minute (``ISSUE_REFUSAL_SECONDS``). What a minute exercises, a shorter
-outage exercises too, as long as it outlasts the first retry (``backoff(1)``, 15 s): the batch
-is deferred, the first retry meets the dead relay and is deferred again, and the wave resumes
-once the relay is back. A full minute would only add two more refused retries and a minute of
-suite time: ``ENVOL_SMTP_OUTAGE_SECONDS=60`` runs the issue's minute.
+outage exercises too, as long as it outlasts the first retry (``BACKOFF.after(1)``, 15 s): the
+batch is deferred, the first retry meets the dead relay and is deferred again, and the wave
+resumes once the relay is back. A full minute would only add two more refused retries and a
+minute of suite time: ``ENVOL_SMTP_OUTAGE_SECONDS=60`` runs the issue's minute.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from plugin.app import EnvolContext
 from plugin.audit.models import AuditEvent
-from plugin.invitations.dispatcher import backoff
+from plugin.invitations.dispatcher import BACKOFF
 from plugin.invitations.models import Invitation, InvitationState
 from plugin.sandbox import Sandbox
 from tests.resilience.harness import (
@@ -52,7 +52,7 @@ def test_a_relay_down_mid_wave_defers_the_invitations_then_delivers_each_once(
         # Nearly a minute of waiting on the backoff, and nothing in it depends on the database:
         # run once, on the production database.
         pytest.skip("the relay-outage test runs on PostgreSQL")
-    assert backoff(1).total_seconds() < REFUSAL_SECONDS <= ISSUE_REFUSAL_SECONDS
+    assert BACKOFF.after(1).total_seconds() < REFUSAL_SECONDS <= ISSUE_REFUSAL_SECONDS
     run = start_wave(switchable_smtp, lease_seconds=30, deadline_seconds=DEADLINE_SECONDS)
     sessions, wave = run.sessions, run.wave
 

@@ -15,8 +15,8 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
+from plugin.delivery.models import OutboundMessage, OutboundState
 from plugin.invitations.environment import CycleEnvironment
-from plugin.invitations.models import OutboundMessage, OutboundState
 from plugin.sandbox import Sandbox
 from tests.helpers.smtp import SmtpServer
 from tests.resilience.harness import WaveStarter, WorkerPool, welcomes

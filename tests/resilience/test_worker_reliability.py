@@ -4,7 +4,7 @@ Two solo workers share a sqla+sqlite broker; the test plays a beat that ticks tw
 needed and twice per tick (duplicate beats). The sandbox answers 20 % of calls with a 5xx, drops
 some connections and rate-limits (429). Worker A is killed with SIGKILL twice while the wave is
 going out, and restarted each time. Counted from the sandbox and the SMTP server: nothing lost,
-nothing sent twice. E-mails are sent at least once (``plugin/invitations/outbox.py``): a kill
+nothing sent twice. E-mails are sent at least once (``plugin/delivery/outbox.py``): a kill
 between the relay's 250 and the journal's commit sends a second copy with the same Message-ID,
 so the SMTP server may see at most one extra copy per kill, never a second distinct message.
 """

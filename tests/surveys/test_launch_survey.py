@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin import clock
 from plugin.cohorts.models import Cohort, CohortMember, Wave, WaveStatus
+from plugin.mattermost import MattermostClient
 from plugin.people.models import Person
 from plugin.surveys import service
 from plugin.surveys.models import SurveyDispatch
@@ -113,3 +115,42 @@ def test_survey_is_sent_once_after_the_delay_and_answered(
     )
     with world.context.sessions() as session:
         assert service.survey_score_for_wave(session, wave_id) == 5.0
+
+
+class Killed(BaseException):
+    """The worker dies (SIGKILL): nothing after this point runs, no handler catches it."""
+
+
+def test_a_worker_killed_mid_run_sends_nobody_the_survey_twice(
+    support_world: SupportWorld,
+    frozen_clock: clock.FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Killed after Alice's survey was posted, before Carol's: the next beat (an hour later)
+    sends Carol hers and does not post Alice's again."""
+    world = support_world
+    people = [world.alice.user_id, world.carol.user_id]
+    with world.context.sessions.begin() as session:
+        _people_and_wave(session, people, clock.now())
+    frozen_clock.advance(dt.timedelta(days=14))
+    opened = MattermostClient.get_direct_channel
+    calls = []
+
+    def dies_before_the_second_dm(self: MattermostClient, user_id: str) -> dict[str, object]:
+        calls.append(user_id)
+        if len(calls) == 2:
+            raise Killed
+        return opened(self, user_id)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(MattermostClient, "get_direct_channel", dies_before_the_second_dm)
+        with pytest.raises(Killed):
+            send_due_surveys()
+    assert sum(len(world.dm_posts(u)) for u in people) == 1
+    frozen_clock.advance(dt.timedelta(hours=1))  # the beat's period
+    send_due_surveys()
+    frozen_clock.advance(dt.timedelta(hours=1))
+    assert send_due_surveys() == 0
+    for user_id in people:
+        surveys = [p for p in world.dm_posts(user_id) if p["props"].get("attachments")]
+        assert len(surveys) == 1, f"{user_id} got {len(surveys)} launch surveys"

@@ -17,7 +17,8 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from plugin.cohorts.models import Wave
-from plugin.invitations.models import Invitation, OutboundMessage, OutboundState
+from plugin.delivery.models import OutboundMessage, OutboundState
+from plugin.invitations.models import Invitation
 from plugin.onboarding.funnel import funnel
 
 if TYPE_CHECKING:

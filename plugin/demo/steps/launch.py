@@ -26,6 +26,7 @@ from plugin.cohorts.service import (
 )
 from plugin.cohorts.views import gate_table
 from plugin.db import transaction
+from plugin.delivery.posts import Courier
 from plugin.demo.arrivals import invitations_from_emails
 from plugin.demo.population import Population
 from plugin.errors import EnvolError
@@ -84,11 +85,11 @@ class _Launch:
             sent = report.dispatch
             self.totals["invited"] += sent.emailed + sent.mattermost_invited + sent.added_existing
             self.totals["reminded"] += sent.reminded
-            with transaction(self.context.sessions) as session:
-                send_due_surveys(
-                    session, self.mm, Signer(self.context.settings.secret_key.get_secret_value()),
-                    self.runtime, self.context.settings.public_url,
-                )  # fmt: skip
+            send_due_surveys(
+                Courier(self.context.sessions, self.mm),
+                Signer(self.context.settings.secret_key.get_secret_value()),
+                self.runtime, self.context.settings.public_url,
+            )  # fmt: skip
             new_mail = self.mail.messages[self.mails_read :]
             self.mails_read += len(new_mail)
             self.population.run_day(moment, invitations_from_emails(new_mail, at=moment))

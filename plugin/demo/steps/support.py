@@ -16,6 +16,7 @@ from plugin import clock
 from plugin.app import EnvolContext, build_context
 from plugin.cohorts.models import Cohort, CohortMember, Wave, WaveStatus
 from plugin.db import transaction
+from plugin.delivery.posts import Courier
 from plugin.mattermost import MattermostClient
 from plugin.people.models import Language, Person
 from plugin.sandbox import SandboxCallFailed, SimulatedUser
@@ -259,7 +260,8 @@ def _play(
         session.add(wave)
         session.flush()
         wave_id = wave.id
-        sent = surveys.send_due_surveys(session, client, signer, context.runtime.current, app_url)
+    courier = Courier(context.sessions, client)
+    sent = surveys.send_due_surveys(courier, signer, context.runtime.current, app_url)
     say(f"launch survey sent to {sent} people {delay} days after their wave opened")
     for user, scores in ((alice, "4453"), (bob, "5554"), (carol, "3242")):
         dm = client.get_direct_channel(user.user_id)["id"]

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from contextlib import closing
+
 import pytest
 from sqlalchemy import func, select, text
 
 from plugin.app import EnvolContext
-from plugin.mail.journal import AcceptanceJournal, was_accepted
-from plugin.mail.models import AcceptedMessage
+from plugin.delivery.journal import AcceptanceJournal, JournalledMailer, was_accepted
+from plugin.delivery.models import AcceptedMessage
+from plugin.mail import Address, MailSendError, OutgoingEmail, SmtpConfig, SmtpMailer
+from tests.support.smtp import SmtpServer
 
 
 def test_recording_twice_is_harmless(envol_context: EnvolContext) -> None:
-    with AcceptanceJournal(envol_context.engine) as journal:
+    with closing(AcceptanceJournal(envol_context.engine)) as journal:
         journal.record("<a@acme.test>", purpose="invitation")
         journal.record("<a@acme.test>", purpose="invitation")
     with envol_context.sessions() as session:
@@ -25,7 +29,7 @@ def test_a_lost_connection_is_replaced_and_the_acceptance_still_recorded(
 ) -> None:
     if envol_context.settings.database_url.startswith("sqlite"):
         pytest.skip("a SQLite file has no server connection to lose")
-    with AcceptanceJournal(envol_context.engine) as journal:
+    with closing(AcceptanceJournal(envol_context.engine)) as journal:
         journal.record("<first@acme.test>", purpose="invitation")  # opens the kept connection
         with envol_context.engine.connect() as admin:
             ended = admin.execute(
@@ -39,3 +43,32 @@ def test_a_lost_connection_is_replaced_and_the_acceptance_still_recorded(
     with envol_context.sessions() as session:
         assert was_accepted(session, "<second@acme.test>")
     assert "connection was lost while journalling" in caplog.text
+
+
+def _email(to: str, message_id: str) -> OutgoingEmail:
+    return OutgoingEmail(
+        sender=Address("envol@acme.test"),
+        recipient=Address(to),
+        subject="Bienvenue",
+        text="Bonjour",
+        message_id=message_id,
+    )
+
+
+def test_the_mailer_journals_what_the_relay_accepted_and_only_that(
+    envol_context: EnvolContext, smtp_server: SmtpServer
+) -> None:
+    smtp_server.handler.reject_permanently.add("gone@acme.test")
+    mail = JournalledMailer(
+        envol_context.engine, lambda: SmtpMailer(SmtpConfig.from_url(smtp_server.url))
+    )
+    try:
+        accepted = mail.send(_email("lea@acme.test", "<1@acme.test>"), purpose="invitation")
+        with pytest.raises(MailSendError):
+            mail.send(_email("gone@acme.test", "<2@acme.test>"), purpose="invitation")
+    finally:
+        mail.close()
+    assert accepted == "<1@acme.test>" and len(smtp_server.messages) == 1
+    with envol_context.sessions() as session:
+        assert was_accepted(session, "<1@acme.test>")
+        assert not was_accepted(session, "<2@acme.test>")

@@ -1,24 +1,36 @@
-"""Recording and looking up accepted Message-IDs (see ``plugin.mail.models``)."""
+"""The journal of accepted e-mails: recording and looking up Message-IDs a relay answered 250 to.
+
+Every e-mail Envol sends has a Message-ID derived from its idempotency key
+(``plugin.mail.deterministic_message_id``), so a second attempt carries the same one. The moment
+the relay accepts a message, ``JournalledMailer.send`` commits its Message-ID here, in a
+transaction of its own, before the caller records anything: a sender that finds an attempt
+interrupted (a crash, a lease that ran out mid-send) asks ``was_accepted`` before sending again.
+The rows are ``plugin.delivery.models.AcceptedMessage``.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import time
-from types import TracebackType
+from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from plugin import clock
-from plugin.mail.models import AcceptedMessage
+from plugin.delivery.backoff import Backoff
+from plugin.delivery.models import AcceptedMessage
+from plugin.mail import OutgoingEmail, SmtpMailer
 
 log = logging.getLogger("envol.mail")
 
 # How long ``record`` keeps trying through a lost database connection (well within a lease):
 # the relay has accepted the message, and an acceptance that is not journalled means a copy.
 RECORD_RETRY_SECONDS = 10.0
+RECONNECT_BACKOFF = Backoff(first=dt.timedelta(seconds=0.2), ceiling=dt.timedelta(seconds=2))
 
 
 class AcceptanceJournal:
@@ -38,7 +50,7 @@ class AcceptanceJournal:
         A lost database connection is retried on a fresh one for ``RECORD_RETRY_SECONDS``.
         """
         deadline = time.monotonic() + RECORD_RETRY_SECONDS
-        delay = 0.2
+        failures = 0
         while True:
             try:
                 self._insert(message_id, purpose)
@@ -47,6 +59,8 @@ class AcceptanceJournal:
                 return  # already recorded by an earlier attempt: that is the point of the journal
             except DBAPIError as error:
                 self.close()  # this connection is gone; the next try opens a new one
+                failures += 1
+                delay = RECONNECT_BACKOFF.after(failures).total_seconds()
                 if not error.connection_invalidated or time.monotonic() + delay > deadline:
                     raise
                 log.warning(
@@ -55,7 +69,6 @@ class AcceptanceJournal:
                     delay,
                 )
                 time.sleep(delay)
-                delay = min(delay * 2, 2.0)
 
     def _insert(self, message_id: str, purpose: str) -> None:
         if self._connection is None:
@@ -73,20 +86,43 @@ class AcceptanceJournal:
                 self._connection.close()
             self._connection = None
 
-    def __enter__(self) -> AcceptanceJournal:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
 
 def was_accepted(session: Session, message_id: str) -> bool:
     found = session.scalar(
         select(AcceptedMessage.message_id).where(AcceptedMessage.message_id == message_id)
     )
     return found is not None
+
+
+class JournalledMailer:
+    """The SMTP connection and the acceptance journal of one run, opened when first used and
+    closed together. ``send`` journals what the relay accepted before returning."""
+
+    def __init__(self, engine: Engine, open_mailer: Callable[[], SmtpMailer]) -> None:
+        self._engine = engine
+        self._open_mailer = open_mailer
+        self._mailer: SmtpMailer | None = None
+        self._journal: AcceptanceJournal | None = None
+
+    def send(self, outgoing: OutgoingEmail, *, purpose: str) -> str:
+        """Send one message and journal its Message-ID (returned) once the relay accepted it.
+
+        ``MailSendError`` when the relay did not accept it; nothing is journalled then.
+        """
+        if self._mailer is None:
+            self._mailer = self._open_mailer()
+        message_id = self._mailer.send(outgoing)
+        # Committed at once: a worker killed before its caller records the outcome leaves the
+        # attempt unfinished, and the next attempt finds the acceptance here.
+        if self._journal is None:
+            self._journal = AcceptanceJournal(self._engine)
+        self._journal.record(message_id, purpose)
+        return message_id
+
+    def close(self) -> None:
+        if self._mailer is not None:
+            self._mailer.close()
+            self._mailer = None
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None

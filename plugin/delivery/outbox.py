@@ -12,16 +12,17 @@ Protocol for every send (e-mail, Mattermost invitation, DM), keyed by a natural 
 3. ``finish`` (``sent``, with the Message-ID or post id) or ``fail`` in a new transaction.
 
 ``in_flight`` is the caller's lease, which is longer than any single send can take (the
-adapter's retry budget and timeout are bounded by it, see ``plugin.invitations.environment``):
+adapter's retry budget and timeout are bounded by it, see ``plugin.delivery.leases``):
 a send that began longer ago than that has ended, one way or the other.
 
 What an interrupted attempt means depends on whether the receiver can be asked:
 
-* **Direct messages**: the post carries the key as a marker in its props; the caller looks for
-  it with ``MattermostClient.find_post_by_marker`` and re-sends only if it is absent.
-  Guarantee: **exactly once**.
+* **Direct messages** (welcome, profile nudges, managers' digest, launch survey:
+  ``plugin.delivery.posts.send_dm_once``): the post carries the key as a marker in its props;
+  the caller looks for it with ``MattermostClient.find_post_by_marker`` and re-sends only if it
+  is absent. Guarantee: **exactly once**.
 * **Envol's e-mails (SMTP)**: the Message-ID is derived from the key, and committed to the
-  acceptance journal (``plugin.mail.journal``) the moment the relay answers 250. An interrupted
+  acceptance journal (``plugin.delivery.journal``) the moment the relay answers 250. An interrupted
   e-mail whose Message-ID is in the journal is finished without sending; otherwise it is sent
   again, with the same Message-ID. Guarantee: **at least once, the same policy as the launch
   campaign**. The window left runs from the end of the message data, through the relay's
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -46,8 +48,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from plugin import clock
-from plugin.invitations.lifecycle import scrub
-from plugin.invitations.models import OutboundChannel, OutboundMessage, OutboundState
+from plugin.delivery.models import OutboundChannel, OutboundMessage, OutboundState
+
+_EMAIL = re.compile(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+")
+
+
+def scrub(text: str) -> str:
+    """Error texts from servers may quote the address (Mattermost: "invalid: a@b.c"): mask it,
+    since reasons end up in the outbox and the audit trail, which must not hold e-mail addresses."""
+    return _EMAIL.sub("***", text or "")[:2000]
 
 
 class Begin(enum.Enum):
@@ -124,6 +133,11 @@ def _outcome_of(message: OutboundMessage, owner: str, in_flight_since: dt.dateti
             return Begin.BUSY
         return Begin.INTERRUPTED
     return Begin.PROCEED
+
+
+def message_for(session: Session, key: str) -> OutboundMessage:
+    """The outbox row of ``key`` (it exists: ``begin`` made it)."""
+    return session.scalars(select(OutboundMessage).where(OutboundMessage.key == key)).one()
 
 
 def restart(session: Session, message: OutboundMessage, owner: str) -> None:
