@@ -11,7 +11,7 @@ from plugin.app import EnvolContext
 from plugin.delivery.journal import AcceptanceJournal, JournalledMailer, was_accepted
 from plugin.delivery.models import AcceptedMessage
 from plugin.mail import Address, MailSendError, OutgoingEmail, SmtpConfig, SmtpMailer
-from tests.support.smtp import SmtpServer
+from tests.helpers.smtp import SmtpServer
 
 
 def test_recording_twice_is_harmless(envol_context: EnvolContext) -> None:

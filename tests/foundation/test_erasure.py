@@ -22,8 +22,9 @@ from plugin.audit.models import AuditEvent
 from plugin.branding.models import ThemeAssignment
 from plugin.campaigns.models import CampaignDelivery, CampaignOptOut
 from plugin.cohorts.models import Cohort, CohortMember, WaitlistRequest, Wave, WaveHandoff
+from plugin.delivery.models import OutboundChannel, OutboundMessage, OutboundState
 from plugin.errors import EnvolError
-from plugin.invitations.models import Invitation, OutboundChannel, OutboundMessage, OutboundState
+from plugin.invitations.models import Invitation
 from plugin.metrics.models import MetricsSnapshot, ObservedPost, PersonSnapshot
 from plugin.models import metadata
 from plugin.onboarding.models import ProfileFollowUp
