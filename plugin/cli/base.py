@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from plugin import __version__
 from plugin import app as envol_app
@@ -26,10 +27,10 @@ class EnvolGroup(click.Group):
         except EnvolError as error:
             if ctx.find_root().params.get("debug"):
                 raise
-            err_console.print(f"[bold red]Error:[/] {error}")
+            err_console.print(f"[bold red]Error:[/] {escape(str(error))}")
             problems = getattr(error, "problems", None) or []
             for problem in problems:
-                err_console.print(f"  • {problem}")
+                err_console.print(f"  • {escape(str(problem))}")
             sys.exit(1)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
