@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from plugin.cli.base import console, context
@@ -212,18 +213,15 @@ def list_tickets(statuses: tuple[str, ...], limit: int) -> None:
 
 @support_group.command("faq-check")
 def faq_check() -> None:
-    """Validate the FAQ files under seed_content/faq/."""
-    from plugin.support.faq import FAQ_DIR, load_faq
+    """Validate the FAQ files under seed_content/faq/ (both languages)."""
+    from plugin.support.faq import FAQ_DIR, read_faq
 
-    entries = load_faq(FAQ_DIR)
-    by_language: dict[str, set[str]] = {}
-    for entry in entries:
-        by_language.setdefault(entry.language, set()).add(entry.slug)
-    missing = by_language.get("fr", set()) ^ by_language.get("en", set())
-    if missing:
-        raise EnvolError(
-            "these FAQ slugs exist in one language only: " + ", ".join(sorted(missing))
-        )
+    entries, problems = read_faq(FAQ_DIR)
+    for problem in problems:
+        colour = "red" if problem.severity == "error" else "yellow"
+        console.print(f"[{colour}]{escape(str(problem))}[/]", soft_wrap=True)
+    if problems:
+        raise EnvolError(f"{len(problems)} problem(s) in the FAQ under {FAQ_DIR}; fix them.")
     console.print(f"[green]{len(entries)} FAQ entries OK[/] in {FAQ_DIR}")
 
 
