@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy import func, select
@@ -15,9 +16,9 @@ from plugin import clock
 from plugin.campaigns.dispatcher import DispatchReport
 from plugin.campaigns.models import CampaignDelivery, CampaignStepRun, DeliveryStatus
 from plugin.campaigns.plan import load_plan
-from plugin.campaigns.runner import build_dispatcher, load_checked_plan
+from plugin.campaigns.runner import build_dispatcher
 from plugin.campaigns.service import calendar, record_opt_out, render_settings, status_by_step
-from plugin.campaigns.validation import validate_plan
+from plugin.campaigns.validation import check_plan
 from plugin.cli.base import console, context, err_console
 from plugin.db import transaction
 from plugin.errors import EnvolError, ValidationFailed
@@ -55,11 +56,10 @@ def validate(plan_dir: Path | None, launch_date: dt.datetime | None) -> None:
     """Check the plan against the rules and the roster; exit 1 on any error."""
     ctx = context()
     launch = _launch(launch_date)
-    plan = load_plan(plan_dir)
     with transaction(ctx.sessions) as session:
-        report = validate_plan(
+        report = check_plan(
             session,
-            plan,
+            plan_dir,
             launch_date=launch,
             now=clock.now(),
             settings=render_settings(ctx, launch_date=launch),
@@ -67,9 +67,10 @@ def validate(plan_dir: Path | None, launch_date: dt.datetime | None) -> None:
         )
     for problem in report.problems:
         colour = "red" if problem.severity == "error" else "yellow"
-        err_console.print(f"[{colour}]{problem}[/]", soft_wrap=True)
+        err_console.print(f"[{colour}]{escape(str(problem))}[/]", soft_wrap=True)
+    steps = f"{len(report.plan.steps)} steps" if report.plan else "unreadable plan"
     summary = (
-        f"{len(plan.steps)} steps, launch {launch}: {len(report.errors)} error(s), "
+        f"{steps}, launch {launch}: {len(report.errors)} error(s), "
         f"{len(report.warnings)} warning(s)"
     )
     if report.errors:
@@ -89,7 +90,7 @@ def plan_command(plan_dir: Path | None, launch_date: dt.datetime | None, dry_run
     """
     ctx = context()
     launch = _launch(launch_date)
-    plan = load_checked_plan(plan_dir)
+    plan = load_plan(plan_dir)
     with transaction(ctx.sessions) as session:
         entries = calendar(session, plan, launch)
     table = Table(title=f"Communication plan '{plan.name}' — launch {launch}")
@@ -150,7 +151,7 @@ def ics(plan_dir: Path | None, launch_date: dt.datetime | None) -> None:
 
     ctx = context()
     launch = _launch(launch_date)
-    plan = load_checked_plan(plan_dir)
+    plan = load_plan(plan_dir)
     with transaction(ctx.sessions) as session:
         entries = calendar(session, plan, launch)
     sys.stdout.buffer.write(calendar_ics(plan, entries, launch))
@@ -162,7 +163,7 @@ def ics(plan_dir: Path | None, launch_date: dt.datetime | None) -> None:
 def status(plan_dir: Path | None) -> None:
     """Per step: planned, sending, sent, failed, skipped."""
     ctx = context()
-    plan = load_checked_plan(plan_dir)
+    plan = load_plan(plan_dir)
     with transaction(ctx.sessions) as session:
         rows = status_by_step(session, plan)
         runs = {run.step_key: run for run in session.scalars(select(CampaignStepRun))}
@@ -190,7 +191,7 @@ def status(plan_dir: Path | None) -> None:
 def send_due(plan_dir: Path | None, dry_run: bool) -> None:
     """Plan and send everything that is due now (what the worker does every minute)."""
     ctx = context()
-    plan = load_checked_plan(plan_dir)
+    plan = load_plan(plan_dir)
     now = clock.now()
     launch = ctx.runtime.current.launch_date
     if dry_run:
