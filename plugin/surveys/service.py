@@ -397,26 +397,36 @@ def record_response(
     return response
 
 
+@dataclass(frozen=True)
+class SurveyScore:
+    """How many answer sets, and their score: the mean of the four questions (1–5)."""
+
+    responses: int
+    score: float | None  # None without any answer
+
+
+def survey_score(session: Session, *, wave_id: int | None = None) -> SurveyScore:
+    """The score of every answer, or of the answers given for ``wave_id``: the one formula
+    behind the wave gates, ``/envol status`` and ``/envol wave``."""
+    answer_sum = sum(
+        (getattr(SurveyResponse, name) for name in QUESTIONS[1:]),
+        start=getattr(SurveyResponse, QUESTIONS[0]),
+    )
+    query = select(func.count(SurveyResponse.id), func.avg(answer_sum))
+    if wave_id is not None:
+        query = query.where(SurveyResponse.wave_id == wave_id)
+    count, mean_sum = session.execute(query).one()
+    if not count:
+        return SurveyScore(0, None)
+    return SurveyScore(int(count), round(float(mean_sum) / len(QUESTIONS), 2))
+
+
 def survey_score_for_wave(session: Session, wave_id: int) -> float | None:
     """The mean of every answer (the four questions, 1–5) given for the wave; None without any.
 
     This is the figure the wave gate compares with ``GateSurveyScore``.
     """
-    row = session.execute(
-        select(
-            func.count(SurveyResponse.id),
-            func.avg(
-                SurveyResponse.why_network
-                + SurveyResponse.what_for_me
-                + SurveyResponse.how_to_use
-                + SurveyResponse.what_expected
-            ),
-        ).where(SurveyResponse.wave_id == wave_id)
-    ).one()
-    count, mean_sum = row
-    if not count:
-        return None
-    return round(float(mean_sum) / 4, 2)
+    return survey_score(session, wave_id=wave_id).score
 
 
 @dataclass(frozen=True)
