@@ -110,16 +110,20 @@ def post(
         console.print(f"[yellow]dry run[/]: poll {key!r}: {question} — " + " / ".join(cleaned))
         return
     ctx = context()
-    client = _client()
-    team = client.get_team_by_name(ctx.runtime.current.team_name)
-    channel_id = client.get_channel_by_name(team["id"], channel)["id"]
     signer = Signer(ctx.settings.secret_key.get_secret_value())
     with transaction(ctx.sessions) as session:
-        poll = service.ensure_poll(
-            session, key, question, cleaned, language=language, created_by="cli"
-        )
-        post_id = service.post_poll(
-            session, client, signer, ctx.settings.public_url, poll, channel_id
+        post_id = service.post_poll_in_channel(
+            session,
+            _client(),
+            signer,
+            ctx.settings.public_url,
+            team_name=ctx.runtime.current.team_name,
+            channel_name=channel,
+            key=key,
+            question=question,
+            options=cleaned,
+            language=language,
+            created_by="cli",
         )
     console.print(f"poll {key!r} posted in ~{channel} (post {post_id})")
 
@@ -129,36 +133,25 @@ def post(
 @click.option("--poll", "poll_key", default=None, help="Show a poll's tally instead.")
 def results(wave_name: str | None, poll_key: str | None) -> None:
     """Launch survey results per cohort (or a poll's tally)."""
-    from sqlalchemy import select
-
-    from plugin.cohorts.models import Wave
     from plugin.surveys import service
 
-    ctx = context()
-    with ctx.sessions() as session:
+    with context().sessions() as session:
         if poll_key:
-            poll = service.get_poll(session, poll_key)
-            if poll is None:
-                raise EnvolError(f"no poll {poll_key!r}; `envol survey post` creates one")
-            counts = service.tally(session, poll.id)
-            table = Table(title=poll.question)
-            table.add_column("option")
-            table.add_column("votes", justify="right")
-            for index, option in enumerate(poll.options):
-                table.add_row(option, str(counts.get(index, 0)))
-            console.print(table)
-            return
-        wave_id = None
-        if wave_name:
-            wave_id = session.scalar(select(Wave.id).where(Wave.name == wave_name))
-            if wave_id is None:
-                raise EnvolError(f"no wave named {wave_name!r}; `envol waves list` shows them")
-        rows = service.results_per_cohort(session, wave_id)
-        score = service.survey_score_for_wave(session, wave_id) if wave_id else None
+            poll = service.poll_results(session, poll_key)
+        else:
+            found = service.survey_results(session, wave_name)
+    if poll_key:
+        table = Table(title=poll.question)
+        table.add_column("option")
+        table.add_column("votes", justify="right")
+        for option, votes in poll.votes:
+            table.add_row(option, str(votes))
+        console.print(table)
+        return
     table = Table(title="Launch survey per cohort (1 to 5)")
     for column in ("cohort", "answers", "why", "for me", "how", "expected", "score"):
         table.add_column(column, justify="left" if column == "cohort" else "right")
-    for row in rows:
+    for row in found.cohorts:
         means = [f"{row.means[q]:.2f}" if row.means else "–" for q in service.QUESTIONS]
         table.add_row(
             row.cohort_name,
@@ -167,7 +160,8 @@ def results(wave_name: str | None, poll_key: str | None) -> None:
             f"{row.score:.2f}" if row.score is not None else "–",
         )
     console.print(table)
-    if wave_id is not None:
+    if wave_name:
+        score = found.wave_score
         console.print(f"wave score: {score if score is not None else 'no answers yet'}")
 
 

@@ -143,6 +143,21 @@ def tally(session: Session, poll_id: int) -> dict[int, int]:
     return {int(index): int(count) for index, count in rows}
 
 
+@dataclass(frozen=True)
+class PollResults:
+    question: str
+    votes: list[tuple[str, int]]  # (option, votes), in the poll's order
+
+
+def poll_results(session: Session, key: str) -> PollResults:
+    """The tally of poll ``key``; ``EnvolError`` when there is no such poll."""
+    poll = get_poll(session, key)
+    if poll is None:
+        raise EnvolError(f"no poll {key!r}; `envol survey post` creates one")
+    counts = tally(session, poll.id)
+    return PollResults(poll.question, [(o, counts.get(i, 0)) for i, o in enumerate(poll.options)])
+
+
 def poll_props(
     poll: Poll, signer: Signer, public_url: str, counts: Mapping[int, int]
 ) -> dict[str, Any]:
@@ -251,6 +266,28 @@ def post_poll(
         subject_id=poll.id,
     )
     return poll.post_id
+
+
+def post_poll_in_channel(
+    session: Session,
+    client: MattermostClient,
+    signer: Signer,
+    public_url: str,
+    *,
+    team_name: str,
+    channel_name: str,
+    key: str,
+    question: str,
+    options: Sequence[str],
+    language: str,
+    created_by: str,
+) -> str:
+    """Create poll ``key`` (or find it) and post it in ``~channel_name`` of the team, once;
+    returns the post id."""
+    team = client.get_team_by_name(team_name)
+    channel_id = client.get_channel_by_name(team["id"], channel_name)["id"]
+    poll = ensure_poll(session, key, question, options, language=language, created_by=created_by)
+    return post_poll(session, client, signer, public_url, poll, channel_id)
 
 
 # --------------------------------------------------------------------------- launch survey
@@ -444,6 +481,25 @@ class CohortSurveyResult:
     @property
     def response_rate(self) -> float:
         return round(100 * self.respondents / self.members, 1) if self.members else 0.0
+
+
+@dataclass(frozen=True)
+class SurveyResults:
+    cohorts: list[CohortSurveyResult]
+    wave_score: float | None  # the gate's figure, when the results are of one wave
+
+
+def survey_results(session: Session, wave_name: str | None = None) -> SurveyResults:
+    """Results per cohort, of every answer or of those given for wave ``wave_name``
+    (``EnvolError`` when there is no such wave)."""
+    if not wave_name:
+        return SurveyResults(results_per_cohort(session), None)
+    wave_id = session.scalar(select(Wave.id).where(Wave.name == wave_name))
+    if wave_id is None:
+        raise EnvolError(f"no wave named {wave_name!r}; `envol waves list` shows them")
+    return SurveyResults(
+        results_per_cohort(session, wave_id), survey_score(session, wave_id=wave_id).score
+    )
 
 
 def results_per_cohort(session: Session, wave_id: int | None = None) -> list[CohortSurveyResult]:
