@@ -38,29 +38,12 @@ def commands_group() -> None:
 @click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
 def install(triggers: tuple[str, ...], dry_run: bool) -> None:
     """Register the slash commands on the team (idempotent) and store their tokens."""
-    from plugin.commands.service import (
-        DEFAULT_TRIGGERS,
-        TriggerSpec,
-        install_commands,
-        validate_trigger,
-    )
+    from plugin.commands.service import install_commands, trigger_specs
     from webhooks.commands.registry import autocomplete_hint
 
     ctx = context()
     runtime = ctx.runtime.current
-    words = [validate_trigger(w) for w in (triggers or DEFAULT_TRIGGERS)]
-    hint = autocomplete_hint()
-    specs = [
-        TriggerSpec(
-            word,
-            "Envol",
-            "Aide, support, idées, profil, questionnaire"
-            if word != "envol"
-            else "Help, support, ideas, profile, survey",
-            hint,
-        )
-        for word in words
-    ]
+    specs = trigger_specs(triggers, autocomplete_hint())
     client = _client()
     team = client.get_team_by_name(runtime.team_name)
     with transaction(ctx.sessions) as session:
