@@ -71,7 +71,7 @@ def validate(plan_dir: Path | None, launch_date: dt.datetime | None) -> None:
     for problem in report.problems:
         colour = "red" if problem.severity == "error" else "yellow"
         err_console.print(f"[{colour}]{escape(str(problem))}[/]", soft_wrap=True)
-    steps = f"{len(report.plan.steps)} steps" if report.plan else "unreadable plan"
+    steps = f"{len(report.plan.steps)} steps" if report.plan else "errors in the files"
     summary = (
         f"{steps}, launch {launch}: {len(report.errors)} error(s), "
         f"{len(report.warnings)} warning(s)"

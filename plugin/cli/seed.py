@@ -91,7 +91,7 @@ def validate(content_dir: Path | None) -> None:
     content, problems = validate_content(root, ctx.runtime.current, ctx.settings.mattermost_url)
     if problems:
         for problem in problems:
-            console.print(f"[red]✗[/] {escape(str(problem))}")
+            console.print(f"[red]✗[/] {escape(str(problem))}", soft_wrap=True)
         raise EnvolError(
             f"{len(problems)} problem(s) in {root}; nothing can be applied until they are fixed."
         )
