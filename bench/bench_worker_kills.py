@@ -54,7 +54,7 @@ from sqlalchemy.exc import OperationalError
 from bench import WORKER_CHANNELS, WORKER_TEAM, Figure, worker_team
 from plugin import clock
 from plugin.campaigns.models import CampaignDelivery, DeliveryStatus
-from plugin.campaigns.runner import load_checked_plan
+from plugin.campaigns.plan import load_plan
 from plugin.cohorts.models import Cohort, CohortKind, CohortMember, Wave, WaveHandoff, WaveStatus
 from plugin.db import make_engine, make_session_factory, transaction
 from plugin.delivery.models import OutboundMessage, OutboundState
@@ -305,7 +305,7 @@ def _scene(sandbox: Sandbox, sessions: Any, people: int) -> Scene:
 
 def _campaign_start() -> dt.datetime:
     """Just after the campaign step is due, for the manifest's default launch date."""
-    plan = load_checked_plan()
+    plan = load_plan()
     launch = runtime_settings_from_config({}).launch_date
     return plan.step(CAMPAIGN_STEP).due_at(launch, plan.timezone) + dt.timedelta(minutes=2)
 

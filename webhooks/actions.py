@@ -28,24 +28,16 @@ from webhooks.commands.payloads import (
     parse_action_json,
 )
 from webhooks.commands.survey import open_survey_dialog
+from webhooks.contexts import PollButton, SuggestionButton, SurveyButton, TicketButton, verify
 
 log = logging.getLogger(__name__)
 
 blueprint = Blueprint("actions", __name__)
 install_error_handlers(blueprint)
 
-TICKET_ACTIONS = frozenset({"take", "answer", "resolve", "faq"})
-
 
 def _action_request() -> ActionRequest:
     return parse_action_json(request.get_json(silent=True, force=True))
-
-
-def _int(data: dict[str, Any], key: str) -> int:
-    value = data.get(key)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise PayloadInvalid(f"the signed context has no valid {key!r}")
-    return value
 
 
 def _ephemeral(message: str) -> Any:
@@ -56,12 +48,14 @@ def _ephemeral(message: str) -> Any:
 def ticket_action() -> Any:
     found = integration()
     action = _action_request()
-    data = found.signer.verify(
-        action.signed, purpose="ticket", user_id=None, max_age=support.TICKET_BUTTON_LIFETIME
+    button = verify(
+        found.signer,
+        action.signed,
+        TicketButton,
+        user_id=None,
+        max_age=support.TICKET_BUTTON_LIFETIME,
     )
-    ticket_id, verb = _int(data, "t"), data.get("a")
-    if verb not in TICKET_ACTIONS:
-        raise PayloadInvalid("unknown ticket action")
+    ticket_id, verb = button.ticket_id, button.action
     with transaction(found.context.sessions) as session:
         ticket = support.get_ticket(session, ticket_id, for_update=True)
         if ticket.root_post_id != action.post_id:
@@ -114,25 +108,21 @@ def _open_dialog(found: Integration, action: ActionRequest, dialog: dict[str, An
 def suggestion_action() -> Any:
     found = integration()
     action = _action_request()
-    data = found.signer.verify(
+    button = verify(
+        found.signer,
         action.signed,
-        purpose="ticket.requester",
+        SuggestionButton,
         user_id=action.user_id,
         max_age=support.SUGGESTION_BUTTON_LIFETIME,
     )
-    ticket_id, verb = _int(data, "t"), data.get("a")
-    if verb not in ("answered", "post"):
-        raise PayloadInvalid("unknown suggestion action")
+    ticket_id, verb = button.ticket_id, button.action
     with transaction(found.context.sessions) as session:
         ticket = support.get_ticket(session, ticket_id, for_update=True)
         if ticket.suggestion_post_id != action.post_id:
             raise RequestRejected("this button belongs to another post", status=403)
         language = ticket.language
         if verb == "answered":
-            slug = data.get("s")
-            support.close_self_served(
-                session, ticket, action.user_id, slug if isinstance(slug, str) else ""
-            )
+            support.close_self_served(session, ticket, action.user_id, button.slug)
             message = t("suggest.closed", language)
         else:
             support.request_posting(session, ticket)
@@ -145,26 +135,22 @@ def suggestion_action() -> Any:
 def poll_action() -> Any:
     found = integration()
     action = _action_request()
-    data = found.signer.verify(
-        action.signed, purpose="poll", user_id=None, max_age=surveys.POLL_BUTTON_LIFETIME
+    button = verify(
+        found.signer, action.signed, PollButton, user_id=None, max_age=surveys.POLL_BUTTON_LIFETIME
     )
-    key, option = data.get("poll"), _int(data, "option")
-    if not isinstance(key, str):
-        raise PayloadInvalid("the signed context names no poll")
+    key, option = button.poll, button.option
     with transaction(found.context.sessions) as session:
         poll = surveys.get_poll(session, key)
         if poll is None:
-            question, options = data.get("question"), data.get("options")
-            if not isinstance(question, str) or not isinstance(options, list):
+            if button.question is None or button.options is None:
                 raise PayloadInvalid(f"unknown poll {key!r}")
-            lang = data.get("lang") if data.get("lang") in ("fr", "en") else "fr"
             try:
                 poll = surveys.ensure_poll(
                     session,
                     key,
-                    question,
-                    [str(o) for o in options],
-                    language=str(lang),
+                    button.question,
+                    list(button.options),
+                    language=button.lang,
                     created_by="seed",
                 )
             except surveys.PollError as error:
@@ -190,9 +176,10 @@ def poll_action() -> Any:
 def survey_action() -> Any:
     found = integration()
     action = _action_request()
-    found.signer.verify(
+    verify(
+        found.signer,
         action.signed,
-        purpose="survey",
+        SurveyButton,
         user_id=action.user_id,
         max_age=surveys.SURVEY_BUTTON_LIFETIME,
     )

@@ -34,6 +34,13 @@ from webhooks.commands.payloads import (
     install_error_handlers,
     parse_dialog_json,
 )
+from webhooks.contexts import (
+    SupportDialogState,
+    SurveyDialogState,
+    TicketAnswerState,
+    TicketFaqState,
+    verify,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,15 +66,16 @@ def support_submitted() -> Any:
     if submission.cancelled:
         return jsonify({})
     with found.context.sessions() as session:
-        data = found.signer.verify(
+        state = verify(
+            found.signer,
             submission.state,
-            purpose="dialog.support",
+            SupportDialogState,
             user_id=submission.user_id,
             max_age=DIALOG_LIFETIME,
             session=session,
         )
-        language = data.get("l") if data.get("l") in ("fr", "en") else "fr"
-        form, errors = parse_support_submission(submission.submission, str(language))
+        language = state.language
+        form, errors = parse_support_submission(submission.submission, language)
         if form is None:
             session.rollback()  # the state stays unspent: the person fixes the field and resends
             return _keep_open(errors)
@@ -77,7 +85,7 @@ def support_submitted() -> Any:
                 user_id=submission.user_id,
                 category=form.category,
                 description=form.description,
-                language=str(language),
+                language=language,
             )
         except EnvolError as error:
             session.rollback()
@@ -93,25 +101,24 @@ def survey_submitted() -> Any:
     if submission.cancelled:
         return jsonify({})
     with found.context.sessions() as session:
-        data = found.signer.verify(
+        state = verify(
+            found.signer,
             submission.state,
-            purpose="dialog.survey",
+            SurveyDialogState,
             user_id=submission.user_id,
             max_age=surveys.SURVEY_DIALOG_LIFETIME,
             session=session,
         )
-        language = str(data.get("l") or "fr")
-        answers, errors = surveys.parse_survey_submission(submission.submission, language)
+        answers, errors = surveys.parse_survey_submission(submission.submission, state.language)
         if answers is None:
             session.rollback()
             return _keep_open(errors)
-        wave_id = data.get("w")
         person_id, current_wave = surveys.respondent(session, submission.user_id)
         surveys.record_response(
             session,
             submission.user_id,
             answers,
-            wave_id=wave_id if isinstance(wave_id, int) else current_wave,
+            wave_id=state.wave_id if state.wave_id is not None else current_wave,
             person_id=person_id,
         )
         session.commit()
@@ -124,20 +131,16 @@ def ticket_dialog_submitted() -> Any:
     submission = _submission((ANSWER_CALLBACK, FAQ_CALLBACK))
     if submission.cancelled:
         return jsonify({})
-    purpose = (
-        "dialog.ticket_answer" if submission.callback_id == ANSWER_CALLBACK else "dialog.ticket_faq"
-    )
+    kind = TicketAnswerState if submission.callback_id == ANSWER_CALLBACK else TicketFaqState
     with found.context.sessions() as session:
-        data = found.signer.verify(
+        ticket_id = verify(
+            found.signer,
             submission.state,
-            purpose=purpose,
+            kind,
             user_id=submission.user_id,
             max_age=DIALOG_LIFETIME,
             session=session,
-        )
-        ticket_id = data.get("t")
-        if not isinstance(ticket_id, int):
-            raise PayloadInvalid("the form's state names no request")
+        ).ticket_id
         if not found.is_animator(submission.user_id):
             raise RequestRejected("only support animators can do that", status=403)
         ticket = support.get_ticket(session, ticket_id, for_update=True)

@@ -45,3 +45,13 @@ def recent(session: Session, limit: int = 50, action: str | None = None) -> Sequ
     if action:
         query = query.where(AuditEvent.action == action)
     return session.scalars(query).all()
+
+
+def heartbeat_seen(session: Session, note: str) -> bool:
+    """Whether a worker recorded the heartbeat ``note`` (``envol tasks ping --wait``)."""
+    found = session.scalar(
+        select(AuditEvent.id).where(
+            AuditEvent.action == "worker.heartbeat", AuditEvent.reason == note
+        )
+    )
+    return found is not None

@@ -15,7 +15,6 @@ import html
 import re
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -109,11 +108,11 @@ class RenderedMessage:
 
 
 class TemplateFailure(Exception):
-    """A template failed to render; ``line`` is in ``path`` when known."""
+    """A template failed to render; ``line`` is in ``file`` (relative to the plan's folder)."""
 
-    def __init__(self, path: Path, line: int, message: str) -> None:
-        super().__init__(f"{path}:{line}: {message}")
-        self.path = path
+    def __init__(self, file: str, line: int, message: str) -> None:
+        super().__init__(f"{file}:{line}: {message}")
+        self.file = file
         self.line = line
         self.message = message
 
@@ -139,24 +138,16 @@ def _compile(template: Template, source: str, *, first_line: int) -> jinja2.Temp
         return _environment().from_string(padded)
     except jinja2.TemplateSyntaxError as error:
         raise TemplateFailure(
-            template.path, error.lineno, f"template syntax: {error.message}"
+            template.file, error.lineno, f"template syntax: {error.message}"
         ) from None
 
 
 @cache
 def _compiled(template: Template) -> tuple[jinja2.Template, jinja2.Template]:
-    subject_line = _subject_line(template.path)
     return (
-        _compile(template, template.subject, first_line=subject_line),
+        _compile(template, template.subject, first_line=template.subject_line),
         _compile(template, template.body, first_line=template.body_first_line),
     )
-
-
-def _subject_line(path: Path) -> int:
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.lstrip().startswith("subject:"):
-            return number
-    return 2
 
 
 def _template_line(traceback: TracebackType | None) -> int:
@@ -168,17 +159,20 @@ def _template_line(traceback: TracebackType | None) -> int:
     return line
 
 
-def undeclared_names(template: Template, plan: CampaignPlan) -> list[tuple[int, str]]:
-    """Names and attributes the template uses that no recipient will ever have, with lines."""
-    problems: list[tuple[int, str]] = []
+def undeclared_names(template: Template, plan: CampaignPlan) -> list[tuple[int, str, str]]:
+    """Names and attributes the template uses that no recipient will ever have:
+    ``(line, message, hint)``."""
+    problems: list[tuple[int, str, str]] = []
     for source, first_line in (
-        (template.subject, _subject_line(template.path)),
+        (template.subject, template.subject_line),
         (template.body, template.body_first_line),
     ):
         try:
             tree = _environment().parse("\n" * (first_line - 1) + source)
         except jinja2.TemplateSyntaxError as error:
-            problems.append((error.lineno, f"template syntax: {error.message}"))
+            problems.append(
+                (error.lineno, f"template syntax: {error.message}", "check the {{ }} and {% %}")
+            )
             continue
         unknown = meta.find_undeclared_variables(tree) - set(TEMPLATE_VARIABLES)
         for name_node in tree.find_all(nodes.Name):
@@ -186,8 +180,8 @@ def undeclared_names(template: Template, plan: CampaignPlan) -> list[tuple[int, 
                 problems.append(
                     (
                         name_node.lineno,
-                        f"unknown variable {name_node.name!r}; known: "
-                        f"{', '.join(sorted(TEMPLATE_VARIABLES))}",
+                        f"unknown variable {name_node.name!r}",
+                        f"known: {', '.join(sorted(TEMPLATE_VARIABLES))}",
                     )
                 )
                 unknown.discard(name_node.name)
@@ -205,7 +199,7 @@ def undeclared_names(template: Template, plan: CampaignPlan) -> list[tuple[int, 
                 problems.append(
                     (
                         attribute.lineno,
-                        f"unknown variable {owner}.{attribute.attr}; "
+                        f"unknown variable {owner}.{attribute.attr}",
                         f"{owner} has {', '.join(allowed) or 'nothing'}",
                     )
                 )
@@ -268,16 +262,14 @@ def render(template: Template, context: dict[str, Any]) -> RenderedMessage:
         body = body_template.render(context).strip("\n") + "\n"
     except jinja2.UndefinedError as error:
         raise TemplateFailure(
-            template.path, _template_line(error.__traceback__), str(error)
+            template.file, _template_line(error.__traceback__), str(error)
         ) from None
     except (TypeError, ValueError, AttributeError) as error:
         raise TemplateFailure(
-            template.path, _template_line(error.__traceback__), str(error)
+            template.file, _template_line(error.__traceback__), str(error)
         ) from None
     if not subject:
-        raise TemplateFailure(
-            template.path, _subject_line(template.path), "the subject renders empty"
-        )
+        raise TemplateFailure(template.file, template.subject_line, "the subject renders empty")
     return RenderedMessage(language=template.language, subject=subject, markdown=body)
 
 

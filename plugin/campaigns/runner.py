@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from plugin.campaigns.dispatcher import CampaignDispatcher, DispatchPolicy
 from plugin.campaigns.plan import CampaignPlan, load_plan
 from plugin.campaigns.platform import MattermostPlatformSender, PlatformSender
 from plugin.campaigns.service import render_settings
-from plugin.errors import ValidationFailed
 from plugin.mail.config import SmtpConfig
 from plugin.mail.message import Address
 from plugin.mail.sender import SmtpMailer
@@ -49,18 +47,6 @@ class LazyMattermostSender:
         )
 
 
-def load_checked_plan(plan_dir: Path | None = None) -> CampaignPlan:
-    """The plan, or ``ValidationFailed`` listing every problem found while reading it."""
-    plan = load_plan(plan_dir)
-    if plan.errors:
-        raise ValidationFailed(
-            f"the campaign plan has {len(plan.errors)} error(s); fix them and run "
-            "`envol campaign validate`.",
-            [str(problem) for problem in plan.errors],
-        )
-    return plan
-
-
 def build_dispatcher(
     context: EnvolContext,
     *,
@@ -85,7 +71,7 @@ def build_dispatcher(
         platform = LazyMattermostSender(connect)
     return CampaignDispatcher(
         context.sessions,
-        plan or load_checked_plan(),
+        plan or load_plan(),
         render_settings(context, runtime, launch_date),
         mail_from=Address.parse(settings.mail_from),
         mailer_factory=lambda: SmtpMailer(smtp),

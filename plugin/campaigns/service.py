@@ -14,10 +14,18 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from plugin.campaigns.models import CampaignDelivery, CampaignOptOut, CampaignStepRun
+from plugin.campaigns.models import (
+    CampaignDelivery,
+    CampaignOptOut,
+    CampaignStepRun,
+    DeliveryStatus,
+    StepRunStatus,
+)
 from plugin.campaigns.plan import MANAGER_SENDER, CampaignPlan, Channel, Step
 from plugin.campaigns.rendering import PersonView, RenderSettings
 from plugin.cohorts.audiences import audience_query, check_audience_exists
+from plugin.errors import EnvolError
+from plugin.people.directory import person_by_email
 from plugin.people.models import Person
 
 if TYPE_CHECKING:
@@ -172,12 +180,16 @@ def calendar(session: Session, plan: CampaignPlan, launch: dt.date) -> list[Cale
 class StepStatus:
     step_key: str
     counts: dict[str, int]
+    # When the step became due (local time), None while it is still to come.
+    due_at: dt.datetime | None = None
+    missed: bool = False  # found due too long ago: reported instead of sent
 
     def count(self, status: str) -> int:
         return self.counts.get(status, 0)
 
 
 def status_by_step(session: Session, plan: CampaignPlan) -> list[StepStatus]:
+    """Per step of the plan: its deliveries by status, and when it became due."""
     rows = session.execute(
         select(CampaignDelivery.step_key, CampaignDelivery.status, func.count())
         .where(CampaignDelivery.step_key.like(f"{plan.name}/%"))
@@ -186,10 +198,65 @@ def status_by_step(session: Session, plan: CampaignPlan) -> list[StepStatus]:
     counts: dict[str, Counter[str]] = {}
     for step_key, status, count in rows:
         counts.setdefault(step_key, Counter())[str(getattr(status, "value", status))] += count
-    return [
-        StepStatus(step.key, dict(counts.get(plan.delivery_key(step), Counter())))
-        for step in plan.steps
-    ]
+    runs = {run.step_key: run for run in session.scalars(select(CampaignStepRun))}
+    statuses = []
+    for step in plan.steps:
+        key = plan.delivery_key(step)
+        run = runs.get(key)
+        statuses.append(
+            StepStatus(
+                step.key,
+                dict(counts.get(key, Counter())),
+                due_at=run.due_at.astimezone(plan.timezone) if run is not None else None,
+                missed=run is not None and run.status == StepRunStatus.MISSED,
+            )
+        )
+    return statuses
+
+
+@dataclass(frozen=True)
+class DueWork:
+    """What ``send-due`` would do now for one step."""
+
+    step_key: str
+    to_plan: int  # recipients of a step that becomes due now (0 if its audience is unknown)
+    to_send: int  # messages already planned and due
+
+
+def due_work(
+    session: Session, plan: CampaignPlan, launch: dt.date, now: dt.datetime
+) -> list[DueWork]:
+    """The steps to plan and the messages to send at ``now``, in plan order (a dry run)."""
+    runs = set(session.scalars(select(CampaignStepRun.step_key)))
+    entries = {entry.step.key: entry for entry in calendar(session, plan, launch)}
+    due_rows: dict[str, int] = {
+        key: count
+        for key, count in session.execute(
+            select(CampaignDelivery.step_key, func.count())
+            .where(
+                CampaignDelivery.status == DeliveryStatus.PLANNED,
+                CampaignDelivery.next_attempt_at <= now,
+            )
+            .group_by(CampaignDelivery.step_key)
+        ).tuples()
+    }
+    work = []
+    for step in plan.steps:
+        key = plan.delivery_key(step)
+        if key not in runs and entries[step.key].due_at <= now:
+            work.append(DueWork(step.key, to_plan=entries[step.key].audience_size or 0, to_send=0))
+        elif due_rows.get(key):
+            work.append(DueWork(step.key, to_plan=0, to_send=due_rows[key]))
+    return work
+
+
+def opt_out_by_email(session: Session, email: str, actor: str) -> bool:
+    """Stop optional campaign messages to the person with ``email``; False when already done.
+    ``EnvolError`` when nobody in the roster has this address."""
+    person = person_by_email(session, email)
+    if person is None:
+        raise EnvolError(f"nobody with the address {email} in the roster.")
+    return record_opt_out(session, person.id, actor)
 
 
 def record_opt_out(session: Session, person_id: int, actor: str) -> bool:

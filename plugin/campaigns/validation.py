@@ -1,22 +1,27 @@
 """``envol campaign validate``: every reason the plan would fail people, before it runs.
 
-Errors block planning and sending:
+Reading the plan (``plan.read_plan``) already refuses what is wrong in the files themselves:
+unknown keys, bad dates and times, a step without audience or sender, an unknown sender, a
+manager message not sent by e-mail, an optional e-mail without ``unsubscribe:``, a missing
+template. The rules here need the launch date and the roster. Errors block planning and sending:
+
 * the official announcement less than 30 days before launch (unless ``announcement_override``
   gives a reason, which is then recorded in the audit trail when the plan is applied);
 * a teaser after the announcement (the teasing builds up to it, never follows it);
 * a step in the past at planning time (it would go out late, out of order);
-* an audience unknown or empty; a sender missing or unknown;
+* an event before the message that invites to it;
+* an audience unknown or empty;
 * a template with an unknown variable, or that fails to render for any recipient, in any of
   the recipients' languages.
 
-Warnings inform: steps on weekends or French public holidays, people reached in no language.
+Warnings inform: steps and events on weekends or French public holidays.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,10 +34,10 @@ from plugin.campaigns.plan import (
     MANAGER_SENDER,
     CampaignPlan,
     Channel,
-    Problem,
     Step,
     StepKind,
     Template,
+    read_plan,
 )
 from plugin.campaigns.rendering import (
     RenderedMessage,
@@ -44,23 +49,23 @@ from plugin.campaigns.rendering import (
 )
 from plugin.campaigns.service import Recipient, person_view, recipients_for, resolve_sender
 from plugin.errors import EnvolError
+from plugin.launch_files import Problem, errors_of, sort_problems
 
 ANNOUNCEMENT_MIN_DAYS = 30
-
-# error(line, message, path=None) / warning(...): how the checks report a problem.
-Report = Callable[..., None]
 
 
 @dataclass
 class ValidationReport:
-    plan: CampaignPlan
+    """What ``validate_plan`` found; ``plan`` is None when the files could not be read."""
+
+    plan: CampaignPlan | None
     launch_date: dt.date
     problems: list[Problem] = field(default_factory=list)
     audience_sizes: dict[str, int] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
+        return errors_of(self.problems)
 
     @property
     def warnings(self) -> list[Problem]:
@@ -69,6 +74,43 @@ class ValidationReport:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+
+@dataclass(frozen=True)
+class _Checking:
+    """What every check needs: the plan, the dates, how to render."""
+
+    session: Session
+    plan: CampaignPlan
+    launch_date: dt.date
+    settings: RenderSettings
+    default_from: str
+    render_for_every_recipient: bool
+
+
+def check_plan(
+    session: Session,
+    directory: Path | None,
+    *,
+    launch_date: dt.date,
+    now: dt.datetime,
+    settings: RenderSettings,
+    default_from: str,
+) -> ValidationReport:
+    """Read the plan in ``directory`` and check it: ``envol campaign validate``'s service."""
+    plan, problems = read_plan(directory)
+    if plan is None:
+        return ValidationReport(plan=None, launch_date=launch_date, problems=problems)
+    report = validate_plan(
+        session,
+        plan,
+        launch_date=launch_date,
+        now=now,
+        settings=settings,
+        default_from=default_from,
+    )
+    report.problems = sort_problems([*problems, *report.problems])
+    return report
 
 
 def validate_plan(
@@ -81,92 +123,44 @@ def validate_plan(
     default_from: str,
     render_for_every_recipient: bool = True,
 ) -> ValidationReport:
-    report = ValidationReport(plan=plan, launch_date=launch_date, problems=list(plan.problems))
-    where = plan.plan_file
-
-    def error(line: int, message: str, path: Path | None = None) -> None:
-        report.problems.append(Problem("error", path or where, line, message))
-
-    def warning(line: int, message: str, path: Path | None = None) -> None:
-        report.problems.append(Problem("warning", path or where, line, message))
-
+    """Every rule that needs the launch date and the roster, for a plan read without errors."""
+    report = ValidationReport(plan=plan, launch_date=launch_date)
     runs = {run.step_key: run for run in session.scalars(select(CampaignStepRun))}
     # A step already materialised keeps the date it actually became due.
     due: dict[str, dt.datetime] = {}
     for step in plan.steps:
         run = runs.get(plan.delivery_key(step))
         due[step.key] = run.due_at if run is not None else step.due_at(launch_date, plan.timezone)
-
-    _check_announcement_and_teasers(plan, due, launch_date, error, warning)
+    report.problems += _check_announcement_and_teasers(plan, due, launch_date)
+    checking = _Checking(
+        session, plan, launch_date, settings, default_from, render_for_every_recipient
+    )
     french_holidays = holidays.country_holidays(
         "FR", years=range(launch_date.year - 1, launch_date.year + 2)
     )
     for step in plan.steps:
-        local = due[step.key].astimezone(plan.timezone)
-        if plan.delivery_key(step) not in runs and due[step.key] < now:
-            error(
-                step.line_of("when"),
-                f"step {step.key!r} is in the past: it was due "
-                f"{local:%Y-%m-%d %H:%M} ({step.when.label()} for a launch on {launch_date}); "
-                "move it or the launch date",
-            )
-        day = local.date()
-        if day.weekday() >= 5:
-            warning(
-                step.line_of("when"),
-                f"step {step.key!r} falls on a "
-                f"{'Saturday' if day.weekday() == 5 else 'Sunday'} ({day})",
-            )
-        if day in french_holidays:
-            warning(
-                step.line_of("when"),
-                f"step {step.key!r} falls on a French public holiday "
-                f"({day}: {french_holidays.get(day)})",
-            )
-        if step.event is not None:
-            event_day = step.event.date.resolve(launch_date)
-            if event_day in french_holidays or event_day.weekday() >= 5:
-                warning(
-                    step.line_of("event"),
-                    f"step {step.key!r}: the event on {event_day} is "
-                    "on a weekend or a public holiday",
-                )
-            if event_day < day:
-                error(
-                    step.line_of("event"),
-                    f"step {step.key!r} invites to an event on "
-                    f"{event_day} that is before the invitation ({day})",
-                )
-        _check_step(
-            session,
-            plan,
-            step,
-            report,
-            settings,
-            default_from,
-            error,
-            warning,
-            render_for_every_recipient,
-        )
-    report.problems.sort(key=lambda p: (p.severity != "error", str(p.file), p.line))
+        planned = plan.delivery_key(step) in runs
+        report.problems += _check_dates(checking, step, due[step.key], planned, now)
+        report.problems += _check_days_off(checking, step, due[step.key], french_holidays)
+        report.problems += _check_messages(checking, step, report.audience_sizes)
+    report.problems = sort_problems(report.problems)
     return report
 
 
 def _check_announcement_and_teasers(
-    plan: CampaignPlan,
-    due: dict[str, dt.datetime],
-    launch_date: dt.date,
-    error: Report,
-    warning: Report,
-) -> None:
+    plan: CampaignPlan, due: Mapping[str, dt.datetime], launch_date: dt.date
+) -> list[Problem]:
     announcements = [s for s in plan.steps if s.kind == StepKind.ANNOUNCEMENT]
     if not announcements:
-        error(
-            1,
-            "the plan has no official announcement (a step with kind: announcement, from "
-            "the CEO, at least 30 days before launch)",
-        )
-        return
+        return [
+            plan.lines.problem(
+                ("steps",),
+                "the plan has no official announcement",
+                "add a step with kind: announcement, from the CEO, at least "
+                f"{ANNOUNCEMENT_MIN_DAYS} days before launch",
+            )
+        ]
+    problems = []
     first = min(announcements, key=lambda s: due[s.key])
     first_day = due[first.key].astimezone(plan.timezone).date()
     notice = (launch_date - first_day).days
@@ -176,123 +170,173 @@ def _check_announcement_and_teasers(
             f"before launch ({launch_date}); people must be told at least "
             f"{ANNOUNCEMENT_MIN_DAYS} days ahead"
         )
-        if plan.announcement_override is not None:
-            warning(
-                plan.announcement_override.line,
-                message + f" — overridden: {plan.announcement_override.reason}",
+        override = plan.announcement_override
+        if override is not None:
+            problems.append(
+                plan.lines.problem(
+                    ("announcement_override",),
+                    f"{message}; overridden: {override.reason}",
+                    "the reason is recorded in the audit trail when the announcement goes out",
+                    severity="warning",
+                )
             )
         else:
-            error(
-                first.line_of("when"),
-                message + "; move it earlier, or add "
-                "announcement_override: {reason: ...} to the plan",
+            problems.append(
+                first.problem(
+                    "when",
+                    message,
+                    "move it earlier, or add announcement_override: {reason: ...} to the plan",
+                )
             )
     for step in plan.steps:
         if step.kind == StepKind.TEASER and due[step.key] >= due[first.key]:
-            error(
-                step.line_of("when"),
-                f"teaser {step.key!r} "
-                f"({due[step.key].astimezone(plan.timezone):%Y-%m-%d}) comes after the "
-                f"announcement ({first_day}); teasers build up to it and must come before",
+            problems.append(
+                step.problem(
+                    "when",
+                    f"teaser {step.key!r} ({due[step.key].astimezone(plan.timezone):%Y-%m-%d}) "
+                    f"comes after the announcement ({first_day})",
+                    "teasers build up to it and must come before",
+                )
             )
+    return problems
 
 
-def _check_step(
-    session: Session,
-    plan: CampaignPlan,
-    step: Step,
-    report: ValidationReport,
-    settings: RenderSettings,
-    default_from: str,
-    error: Report,
-    warning: Report,
-    render_for_every_recipient: bool,
-) -> None:
-    if not step.sender:
-        error(
-            step.line,
-            f"step {step.key!r}: sender: is missing (one of "
-            f"{', '.join([*plan.senders, MANAGER_SENDER])})",
+def _check_dates(
+    checking: _Checking, step: Step, due: dt.datetime, planned: bool, now: dt.datetime
+) -> list[Problem]:
+    """A step still to plan must not be in the past; an event not before its invitation."""
+    problems = []
+    local = due.astimezone(checking.plan.timezone)
+    if not planned and due < now:
+        problems.append(
+            step.problem(
+                "when",
+                f"step {step.key!r} is in the past: it was due {local:%Y-%m-%d %H:%M} "
+                f"({step.when.label()} for a launch on {checking.launch_date})",
+                "move it or the launch date",
+            )
         )
-        return
-    if step.sender != MANAGER_SENDER and step.sender not in plan.senders:
-        error(
-            step.line_of("sender"),
-            f"step {step.key!r}: unknown sender {step.sender!r}; "
-            f"senders: {', '.join([*plan.senders, MANAGER_SENDER])}",
+    if step.event is not None and step.event.date.resolve(checking.launch_date) < local.date():
+        problems.append(
+            step.problem(
+                "event",
+                f"step {step.key!r} invites to an event on "
+                f"{step.event.date.resolve(checking.launch_date)} that is before the "
+                f"invitation ({local.date()})",
+                "move the event or the invitation",
+            )
         )
-        return
-    if step.sender == MANAGER_SENDER and step.channel != Channel.EMAIL:
-        error(
-            step.line_of("channel"),
-            f"step {step.key!r}: manager messages go by e-mail (Envol "
-            "cannot post in Mattermost as each manager)",
+    return problems
+
+
+def _check_days_off(
+    checking: _Checking, step: Step, due: dt.datetime, french_holidays: Mapping[dt.date, str]
+) -> list[Problem]:
+    """Warnings: a message or an event on a weekend or a French public holiday."""
+    problems = []
+    day = due.astimezone(checking.plan.timezone).date()
+    hint = "people read it at work: a weekday is better"
+    if day.weekday() >= 5:
+        weekday = "Saturday" if day.weekday() == 5 else "Sunday"
+        message = f"step {step.key!r} falls on a {weekday} ({day})"
+        problems.append(step.problem("when", message, hint, severity="warning"))
+    if day in french_holidays:
+        message = (
+            f"step {step.key!r} falls on a French public holiday ({day}: {french_holidays[day]})"
         )
-        return
-    if step.channel == Channel.EMAIL and not step.mandatory and not plan.unsubscribe_mailto:
-        error(
-            step.line_of("mandatory"),
-            f"step {step.key!r} is optional: the plan needs "
-            "unsubscribe: {mailto: ...} for its List-Unsubscribe header",
-        )
-    # A template already reported (syntax, unknown names) is not rendered too: one cause, one
-    # message.
-    broken: set[str] = set()
-    for language, template in step.templates.items():
-        for line, message in undeclared_names(template, plan):
-            error(line, message, template.path)
-            broken.add(language)
-    if len(step.templates) != len(plan.languages):
-        return  # the loader reported the missing template
+        problems.append(step.problem("when", message, hint, severity="warning"))
+    if step.event is not None:
+        event_day = step.event.date.resolve(checking.launch_date)
+        if event_day in french_holidays or event_day.weekday() >= 5:
+            message = (
+                f"step {step.key!r}: the event on {event_day} is on a weekend or a public holiday"
+            )
+            problems.append(step.problem("event", message, "check the date", severity="warning"))
+    return problems
+
+
+def _check_messages(
+    checking: _Checking, step: Step, audience_sizes: dict[str, int]
+) -> list[Problem]:
+    """The step's templates: known names, and a render for each recipient and language."""
+    problems, broken = _check_template_names(checking.plan, step)
     if step.channel == Channel.POST:
+        audience_sizes[step.key] = 1
         for language, template in step.templates.items():
             if language not in broken:
-                _render_one(plan, step, language, template, settings, None, default_from, error)
-        report.audience_sizes[step.key] = 1
-        return
+                problems += _render_problems(checking, step, template, [None])
+        return problems
     try:
-        recipients = recipients_for(session, step)
+        recipients = recipients_for(checking.session, step)
     except EnvolError as problem:
-        error(step.line_of("audience"), f"step {step.key!r}: {problem}")
-        return
-    report.audience_sizes[step.key] = len(recipients)
+        return [*problems, step.problem("audience", f"step {step.key!r}: {problem}")]
+    audience_sizes[step.key] = len(recipients)
     if not recipients:
-        who = " who have a manager" if step.sender == MANAGER_SENDER else ""
-        error(
-            step.line_of("audience"),
-            f"step {step.key!r}: the audience {step.audience!r} is "
-            f"empty{who}: nobody would receive it",
-        )
-        return
+        who = " (nobody in it has a manager)" if step.sender == MANAGER_SENDER else ""
+        message = f"step {step.key!r}: the audience {step.audience!r} is empty{who}"
+        return [*problems, step.problem("audience", message, "nobody would receive it")]
     by_language: dict[str, list[Recipient]] = defaultdict(list)
     for recipient in recipients:
         by_language[recipient.language].append(recipient)
     for language, group in sorted(by_language.items()):
         found = step.templates.get(language)
         if found is None:
-            error(
-                step.line,
-                f"step {step.key!r}: {len(group)} recipient(s) read {language!r} "
-                f"but the plan's languages are {', '.join(plan.languages)}",
+            problems.append(
+                step.problem(
+                    None,
+                    f"step {step.key!r}: {len(group)} recipient(s) read {language!r} "
+                    f"but the plan's languages are {', '.join(checking.plan.languages)}",
+                    f"add {language} to languages: and its templates",
+                )
             )
-            continue
-        if language in broken:
-            continue
-        template = found
-        sample = group if render_for_every_recipient else group[:1]
-        failures: dict[tuple[Path, int, str], list[int]] = defaultdict(list)
-        for recipient in sample:
-            try:
-                _render_for(plan, step, language, template, settings, recipient, default_from)
-            except TemplateFailure as failure:
-                failures[(failure.path, failure.line, failure.message)].append(recipient.person.id)
-        for (path, line, message), person_ids in failures.items():
-            error(
-                line,
-                f"fails to render for {len(person_ids)} recipient(s) in {language!r} "
-                f"(e.g. person {person_ids[0]}): {message}",
-                path,
+        elif language not in broken:
+            sample = group if checking.render_for_every_recipient else group[:1]
+            problems += _render_problems(checking, step, found, sample)
+    return problems
+
+
+def _check_template_names(plan: CampaignPlan, step: Step) -> tuple[list[Problem], set[str]]:
+    """Unknown names in the templates, and the languages whose template has one: a template
+    already reported is not rendered too (one cause, one message)."""
+    problems = []
+    broken: set[str] = set()
+    for language, template in step.templates.items():
+        for line, message, hint in undeclared_names(template, plan):
+            problems.append(Problem(template.file, line, message, hint))
+            broken.add(language)
+    return problems, broken
+
+
+def _render_problems(
+    checking: _Checking, step: Step, template: Template, recipients: Sequence[Recipient | None]
+) -> list[Problem]:
+    """One problem per distinct failure of ``template`` over ``recipients`` (None: a post)."""
+    failures: dict[tuple[str, int, str], list[int | None]] = defaultdict(list)
+    for recipient in recipients:
+        try:
+            _render_for(
+                checking.plan,
+                step,
+                template.language,
+                template,
+                checking.settings,
+                recipient,
+                checking.default_from,
             )
+        except TemplateFailure as failure:
+            person = recipient.person.id if recipient is not None else None
+            failures[(failure.file, failure.line, failure.message)].append(person)
+    problems = []
+    for (file, line, message), people in failures.items():
+        if people[0] is None:
+            text = f"fails to render in {template.language!r}: {message}"
+        else:
+            text = (
+                f"fails to render for {len(people)} recipient(s) in {template.language!r} "
+                f"(e.g. person {people[0]}): {message}"
+            )
+        problems.append(Problem(file, line, text, "fix the template around this line"))
+    return problems
 
 
 def _render_for(
@@ -317,22 +361,6 @@ def _render_for(
         sender_title=sender.title,
     )
     return render(template, context)
-
-
-def _render_one(
-    plan: CampaignPlan,
-    step: Step,
-    language: str,
-    template: Template,
-    settings: RenderSettings,
-    recipient: Recipient | None,
-    default_from: str,
-    error: Report,
-) -> None:
-    try:
-        _render_for(plan, step, language, template, settings, recipient, default_from)
-    except TemplateFailure as failure:
-        error(failure.line, f"fails to render in {language!r}: {failure.message}", failure.path)
 
 
 def render_step_for(

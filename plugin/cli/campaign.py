@@ -7,22 +7,26 @@ import sys
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
-from sqlalchemy import func, select
 
 from plugin import clock
 from plugin.campaigns.dispatcher import DispatchReport
-from plugin.campaigns.models import CampaignDelivery, CampaignStepRun, DeliveryStatus
 from plugin.campaigns.plan import load_plan
-from plugin.campaigns.runner import build_dispatcher, load_checked_plan
-from plugin.campaigns.service import calendar, record_opt_out, render_settings, status_by_step
-from plugin.campaigns.validation import validate_plan
+from plugin.campaigns.runner import build_dispatcher
+from plugin.campaigns.service import (
+    calendar,
+    due_work,
+    opt_out_by_email,
+    render_settings,
+    status_by_step,
+)
+from plugin.campaigns.validation import check_plan
 from plugin.cli.base import console, context, err_console
 from plugin.db import transaction
 from plugin.errors import EnvolError, ValidationFailed
 from plugin.mail.message import Address
-from plugin.people.models import Person
 
 _plan_option = click.option(
     "--plan",
@@ -55,11 +59,10 @@ def validate(plan_dir: Path | None, launch_date: dt.datetime | None) -> None:
     """Check the plan against the rules and the roster; exit 1 on any error."""
     ctx = context()
     launch = _launch(launch_date)
-    plan = load_plan(plan_dir)
     with transaction(ctx.sessions) as session:
-        report = validate_plan(
+        report = check_plan(
             session,
-            plan,
+            plan_dir,
             launch_date=launch,
             now=clock.now(),
             settings=render_settings(ctx, launch_date=launch),
@@ -67,9 +70,10 @@ def validate(plan_dir: Path | None, launch_date: dt.datetime | None) -> None:
         )
     for problem in report.problems:
         colour = "red" if problem.severity == "error" else "yellow"
-        err_console.print(f"[{colour}]{problem}[/]", soft_wrap=True)
+        err_console.print(f"[{colour}]{escape(str(problem))}[/]", soft_wrap=True)
+    steps = f"{len(report.plan.steps)} steps" if report.plan else "errors in the files"
     summary = (
-        f"{len(plan.steps)} steps, launch {launch}: {len(report.errors)} error(s), "
+        f"{steps}, launch {launch}: {len(report.errors)} error(s), "
         f"{len(report.warnings)} warning(s)"
     )
     if report.errors:
@@ -89,7 +93,7 @@ def plan_command(plan_dir: Path | None, launch_date: dt.datetime | None, dry_run
     """
     ctx = context()
     launch = _launch(launch_date)
-    plan = load_checked_plan(plan_dir)
+    plan = load_plan(plan_dir)
     with transaction(ctx.sessions) as session:
         entries = calendar(session, plan, launch)
     table = Table(title=f"Communication plan '{plan.name}' — launch {launch}")
@@ -150,7 +154,7 @@ def ics(plan_dir: Path | None, launch_date: dt.datetime | None) -> None:
 
     ctx = context()
     launch = _launch(launch_date)
-    plan = load_checked_plan(plan_dir)
+    plan = load_plan(plan_dir)
     with transaction(ctx.sessions) as session:
         entries = calendar(session, plan, launch)
     sys.stdout.buffer.write(calendar_ics(plan, entries, launch))
@@ -162,24 +166,17 @@ def ics(plan_dir: Path | None, launch_date: dt.datetime | None) -> None:
 def status(plan_dir: Path | None) -> None:
     """Per step: planned, sending, sent, failed, skipped."""
     ctx = context()
-    plan = load_checked_plan(plan_dir)
+    plan = load_plan(plan_dir)
     with transaction(ctx.sessions) as session:
         rows = status_by_step(session, plan)
-        runs = {run.step_key: run for run in session.scalars(select(CampaignStepRun))}
     table = Table(title=f"Campaign '{plan.name}'")
     columns = ["planned", "sending", "sent", "failed", "skipped"]
     for column in ("step", "due", *columns):
         table.add_column(column, justify="left" if column in {"step", "due"} else "right")
     for row in rows:
-        run = runs.get(f"{plan.name}/{row.step_key}")
-        due = (
-            "to come"
-            if run is None
-            else (
-                f"{run.due_at.astimezone(plan.timezone):%Y-%m-%d %H:%M}"
-                + (" (missed)" if run.status == "missed" else "")
-            )
-        )
+        due = "to come"
+        if row.due_at is not None:
+            due = f"{row.due_at:%Y-%m-%d %H:%M}" + (" (missed)" if row.missed else "")
         table.add_row(row.step_key, due, *(f"{row.count(c):,}" for c in columns))
     console.print(table)
 
@@ -190,31 +187,18 @@ def status(plan_dir: Path | None) -> None:
 def send_due(plan_dir: Path | None, dry_run: bool) -> None:
     """Plan and send everything that is due now (what the worker does every minute)."""
     ctx = context()
-    plan = load_checked_plan(plan_dir)
+    plan = load_plan(plan_dir)
     now = clock.now()
-    launch = ctx.runtime.current.launch_date
     if dry_run:
         with transaction(ctx.sessions) as session:
-            runs = set(session.scalars(select(CampaignStepRun.step_key)))
-            entries = {e.step.key: e for e in calendar(session, plan, launch)}
-            due_rows: dict[str, int] = {
-                key: count
-                for key, count in session.execute(
-                    select(CampaignDelivery.step_key, func.count())
-                    .where(
-                        CampaignDelivery.status == DeliveryStatus.PLANNED,
-                        CampaignDelivery.next_attempt_at <= now,
-                    )
-                    .group_by(CampaignDelivery.step_key)
-                ).tuples()
-            }
-        for step in plan.steps:
-            key = plan.delivery_key(step)
-            if key not in runs and entries[step.key].due_at <= now:
-                size = entries[step.key].audience_size
-                console.print(f"would plan [bold]{step.key}[/] for {size or 0:,} recipient(s)")
-            elif due_rows.get(key):
-                console.print(f"would send [bold]{step.key}[/]: {due_rows[key]:,} message(s)")
+            work = due_work(session, plan, ctx.runtime.current.launch_date, now)
+        for item in work:
+            if item.to_send:
+                console.print(f"would send [bold]{item.step_key}[/]: {item.to_send:,} message(s)")
+            else:
+                console.print(
+                    f"would plan [bold]{item.step_key}[/] for {item.to_plan:,} recipient(s)"
+                )
         console.print("[yellow]dry run: nothing planned, nothing sent[/]")
         return
     with Progress(
@@ -237,12 +221,8 @@ def send_due(plan_dir: Path | None, dry_run: bool) -> None:
 @click.argument("email")
 def opt_out(email: str) -> None:
     """Stop the optional messages to EMAIL (an answer to List-Unsubscribe)."""
-    ctx = context()
-    with transaction(ctx.sessions) as session:
-        person = session.scalar(select(Person).where(Person.email == email.strip().lower()))
-        if person is None:
-            raise EnvolError(f"nobody with the address {email} in the roster.")
-        added = record_opt_out(session, person.id, actor="cli")
+    with transaction(context().sessions) as session:
+        added = opt_out_by_email(session, email, actor="cli")
     console.print("opted out of optional messages" if added else "already opted out")
 
 

@@ -9,7 +9,6 @@ from typing import Any
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import select
 
 from plugin.cli.base import console, context
 from plugin.db import transaction
@@ -209,25 +208,17 @@ def cohorts_list() -> None:
 @click.option("--limit", default=50, show_default=True, help="Members shown.")
 def cohorts_show(name: str, limit: int) -> None:
     """The members of cohort NAME."""
-    from plugin.cohorts.models import CohortMember
-    from plugin.cohorts.service import cohort_by_name
-    from plugin.people.models import Person
+    from plugin.cohorts.service import cohort_members
 
     with transaction(context().sessions) as session:
-        cohort = cohort_by_name(session, name)
-        rows = session.execute(
-            select(Person, CohortMember.reason)
-            .join(CohortMember, CohortMember.person_id == Person.id)
-            .where(CohortMember.cohort_id == cohort.id)
-            .order_by(Person.department, Person.site, Person.last_name)
-            .limit(limit)
-        ).all()
+        found = cohort_members(session, name, limit)
+    cohort = found.cohort
     table = Table(
         title=f"{cohort.name} ({cohort.kind.value}): {cohort.description}", title_justify="left"
     )
     for column in ("name", "department", "site", "role", "volunteer", "why"):
         table.add_column(column)
-    for person, reason in rows:
+    for person, reason in found.members:
         table.add_row(
             person.display_name,
             person.department,

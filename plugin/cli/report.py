@@ -82,7 +82,7 @@ def report(html_path: Path | None, csv_dir: Path | None, post: bool, lang: str |
     from plugin.reports.data import load_report_data
     from plugin.reports.html import write_html
     from plugin.reports.tables import all_tables, print_tables
-    from plugin.reports.weekly import claim_week, deliver, iso_week
+    from plugin.reports.weekly import post_weekly_report
 
     ctx = context()
     settings = ctx.runtime.current
@@ -101,11 +101,9 @@ def report(html_path: Path | None, csv_dir: Path | None, post: bool, lang: str |
                 + ", ".join(f"{csv_dir / name} ({rows} rows)" for name, rows in written.items())
             )
     if post:
-        week = iso_week(clock.now())
-        with transaction(ctx.sessions) as session:
-            claim_week(session, week)
-        with _client() as mm, transaction(ctx.sessions) as session:
-            delivery = deliver(session, mm, settings, claim_week(session, week, lock=True))
+        with _client() as mm:
+            delivery = post_weekly_report(ctx.sessions, mm, settings, clock.now())
+        week = delivery.week
         if delivery.already_posted:
             console.print(f"the report of {week} was already posted (post {delivery.post_id})")
         else:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from plugin.cli.base import console, context
@@ -90,7 +91,7 @@ def validate(content_dir: Path | None) -> None:
     content, problems = validate_content(root, ctx.runtime.current, ctx.settings.mattermost_url)
     if problems:
         for problem in problems:
-            console.print(f"[red]✗[/] {problem}")
+            console.print(f"[red]✗[/] {escape(str(problem))}", soft_wrap=True)
         raise EnvolError(
             f"{len(problems)} problem(s) in {root}; nothing can be applied until they are fixed."
         )

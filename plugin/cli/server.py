@@ -7,9 +7,8 @@ import uuid
 from typing import Any
 
 import click
-from sqlalchemy import select
 
-from plugin.audit.models import AuditEvent
+from plugin.audit.service import heartbeat_seen
 from plugin.cli.base import console, context
 from plugin.errors import EnvolError
 
@@ -94,7 +93,7 @@ def ping(wait_seconds: float) -> None:
     deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:
         with ctx.sessions() as session:
-            found = session.scalar(select(AuditEvent.id).where(AuditEvent.reason == note))
+            found = heartbeat_seen(session, note)
         if found:
             console.print("[green]a worker ran it[/]")
             return

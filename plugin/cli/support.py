@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from plugin.cli.base import console, context
@@ -37,29 +38,12 @@ def commands_group() -> None:
 @click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
 def install(triggers: tuple[str, ...], dry_run: bool) -> None:
     """Register the slash commands on the team (idempotent) and store their tokens."""
-    from plugin.slash_registration.service import (
-        DEFAULT_TRIGGERS,
-        TriggerSpec,
-        install_commands,
-        validate_trigger,
-    )
+    from plugin.slash_registration.service import install_commands, trigger_specs
     from webhooks.commands.registry import autocomplete_hint
 
     ctx = context()
     runtime = ctx.runtime.current
-    words = [validate_trigger(w) for w in (triggers or DEFAULT_TRIGGERS)]
-    hint = autocomplete_hint()
-    specs = [
-        TriggerSpec(
-            word,
-            "Envol",
-            "Aide, support, idées, profil, questionnaire"
-            if word != "envol"
-            else "Help, support, ideas, profile, survey",
-            hint,
-        )
-        for word in words
-    ]
+    specs = trigger_specs(triggers, autocomplete_hint())
     client = _client()
     team = client.get_team_by_name(runtime.team_name)
     with transaction(ctx.sessions) as session:
@@ -109,16 +93,20 @@ def post(
         console.print(f"[yellow]dry run[/]: poll {key!r}: {question} — " + " / ".join(cleaned))
         return
     ctx = context()
-    client = _client()
-    team = client.get_team_by_name(ctx.runtime.current.team_name)
-    channel_id = client.get_channel_by_name(team["id"], channel)["id"]
     signer = Signer(ctx.settings.secret_key.get_secret_value())
     with transaction(ctx.sessions) as session:
-        poll = service.ensure_poll(
-            session, key, question, cleaned, language=language, created_by="cli"
-        )
-        post_id = service.post_poll(
-            session, client, signer, ctx.settings.public_url, poll, channel_id
+        post_id = service.post_poll_in_channel(
+            session,
+            _client(),
+            signer,
+            ctx.settings.public_url,
+            team_name=ctx.runtime.current.team_name,
+            channel_name=channel,
+            key=key,
+            question=question,
+            options=cleaned,
+            language=language,
+            created_by="cli",
         )
     console.print(f"poll {key!r} posted in ~{channel} (post {post_id})")
 
@@ -128,36 +116,25 @@ def post(
 @click.option("--poll", "poll_key", default=None, help="Show a poll's tally instead.")
 def results(wave_name: str | None, poll_key: str | None) -> None:
     """Launch survey results per cohort (or a poll's tally)."""
-    from sqlalchemy import select
-
-    from plugin.cohorts.models import Wave
     from plugin.surveys import service
 
-    ctx = context()
-    with ctx.sessions() as session:
+    with context().sessions() as session:
         if poll_key:
-            poll = service.get_poll(session, poll_key)
-            if poll is None:
-                raise EnvolError(f"no poll {poll_key!r}; `envol survey post` creates one")
-            counts = service.tally(session, poll.id)
-            table = Table(title=poll.question)
-            table.add_column("option")
-            table.add_column("votes", justify="right")
-            for index, option in enumerate(poll.options):
-                table.add_row(option, str(counts.get(index, 0)))
-            console.print(table)
-            return
-        wave_id = None
-        if wave_name:
-            wave_id = session.scalar(select(Wave.id).where(Wave.name == wave_name))
-            if wave_id is None:
-                raise EnvolError(f"no wave named {wave_name!r}; `envol waves list` shows them")
-        rows = service.results_per_cohort(session, wave_id)
-        score = service.survey_score_for_wave(session, wave_id) if wave_id else None
+            poll = service.poll_results(session, poll_key)
+        else:
+            found = service.survey_results(session, wave_name)
+    if poll_key:
+        table = Table(title=poll.question)
+        table.add_column("option")
+        table.add_column("votes", justify="right")
+        for option, votes in poll.votes:
+            table.add_row(option, str(votes))
+        console.print(table)
+        return
     table = Table(title="Launch survey per cohort (1 to 5)")
     for column in ("cohort", "answers", "why", "for me", "how", "expected", "score"):
         table.add_column(column, justify="left" if column == "cohort" else "right")
-    for row in rows:
+    for row in found.cohorts:
         means = [f"{row.means[q]:.2f}" if row.means else "–" for q in service.QUESTIONS]
         table.add_row(
             row.cohort_name,
@@ -166,7 +143,8 @@ def results(wave_name: str | None, poll_key: str | None) -> None:
             f"{row.score:.2f}" if row.score is not None else "–",
         )
     console.print(table)
-    if wave_id is not None:
+    if wave_name:
+        score = found.wave_score
         console.print(f"wave score: {score if score is not None else 'no answers yet'}")
 
 
@@ -212,18 +190,15 @@ def list_tickets(statuses: tuple[str, ...], limit: int) -> None:
 
 @support_group.command("faq-check")
 def faq_check() -> None:
-    """Validate the FAQ files under seed_content/faq/."""
-    from plugin.support.faq import FAQ_DIR, load_faq
+    """Validate the FAQ files under seed_content/faq/ (both languages)."""
+    from plugin.support.faq import FAQ_DIR, read_faq
 
-    entries = load_faq(FAQ_DIR)
-    by_language: dict[str, set[str]] = {}
-    for entry in entries:
-        by_language.setdefault(entry.language, set()).add(entry.slug)
-    missing = by_language.get("fr", set()) ^ by_language.get("en", set())
-    if missing:
-        raise EnvolError(
-            "these FAQ slugs exist in one language only: " + ", ".join(sorted(missing))
-        )
+    entries, problems = read_faq(FAQ_DIR)
+    for problem in problems:
+        colour = "red" if problem.severity == "error" else "yellow"
+        console.print(f"[{colour}]{escape(str(problem))}[/]", soft_wrap=True)
+    if problems:
+        raise EnvolError(f"{len(problems)} problem(s) in the FAQ under {FAQ_DIR}; fix them.")
     console.print(f"[green]{len(entries)} FAQ entries OK[/] in {FAQ_DIR}")
 
 

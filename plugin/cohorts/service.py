@@ -243,6 +243,25 @@ def cohort_sizes(session: Session) -> list[tuple[Cohort, int]]:
     return [(cohort, counts.get(cohort.id, 0)) for cohort in cohorts]
 
 
+@dataclass(frozen=True)
+class CohortMembers:
+    cohort: Cohort
+    members: list[tuple[Person, str]]  # (person, why they are in it), by department and site
+
+
+def cohort_members(session: Session, name: str, limit: int) -> CohortMembers:
+    """Cohort ``name`` and its first ``limit`` members, ordered by department, site, name."""
+    cohort = cohort_by_name(session, name)
+    rows = session.execute(
+        select(Person, CohortMember.reason)
+        .join(CohortMember, CohortMember.person_id == Person.id)
+        .where(CohortMember.cohort_id == cohort.id)
+        .order_by(Person.department, Person.site, Person.last_name)
+        .limit(limit)
+    ).tuples()
+    return CohortMembers(cohort, list(rows))
+
+
 def _person_by_email(session: Session, email: str) -> Person:
     person = session.scalar(select(Person).where(Person.email == normalise_email(email)))
     if person is None:

@@ -51,6 +51,17 @@ _EMAIL_IN_PATH = re.compile(r"[^/?&=]+@[^/?&=]+")
 _NOT_RETRIED_5XX = {501}  # "feature disabled": retrying cannot help
 
 
+@dataclass(frozen=True)
+class _Failure:
+    """An attempt that may be retried: what went wrong, and whether it reached the server
+    (a request that reached it may have been applied)."""
+
+    problem: str
+    reached: bool
+    asked: float | None = None  # the delay the server asked for (Retry-After…)
+    status: int | None = None
+
+
 @dataclass
 class _Applied:
     """The ``already_applied`` check found the object: return it instead of re-sending."""
@@ -282,6 +293,41 @@ class Transport:
         ceiling = min(self.backoff_cap, self.backoff_base * (2**attempt))
         return self._rng.uniform(ceiling / 2, ceiling)  # "equal jitter"
 
+    def _attempt(
+        self, verb: str, url: str, path: str, kwargs: dict[str, Any], attempt: int
+    ) -> requests.Response | _Failure:
+        """One request: the response when it succeeded, ``_Failure`` when it may be retried
+        (a connection error, a 5xx, a 429); any other error is raised, translated."""
+        self.pacer.acquire()
+        with self._count_lock:
+            self._count += 1
+        sent_at = self._clock()
+        try:
+            response = self.session.request(verb, url, **kwargs)
+        except requests.RequestException as error:
+            return _Failure(
+                problem=f"{type(error).__name__} after {self._clock() - sent_at:.1f}s",
+                reached=not _never_reached_server(error),
+            )
+        log.debug(
+            "%s %s -> %s in %.3fs",
+            verb,
+            safe_path(path),
+            response.status_code,
+            self._clock() - sent_at,
+        )
+        status = response.status_code
+        if status < 400:
+            return response
+        if status != 429 and (status < 500 or status in _NOT_RETRIED_5XX):
+            raise translate_error(response, verb, path)
+        asked = server_delay(response)
+        if status == 429:
+            # Everyone in this process waits, not just this thread.
+            self.pacer.hold(asked if asked is not None else self._backoff(attempt))
+        # A 429 is refused before any work is done; a 5xx may come after the work.
+        return _Failure(f"HTTP {status}", reached=status != 429, asked=asked, status=status)
+
     def _send(
         self,
         method: str,
@@ -296,6 +342,14 @@ class Transport:
         already_applied: Callable[[], Any] | None,
         authenticate: bool,
     ) -> requests.Response | _Applied:
+        """Send until it succeeds or the retry budget is spent (``_attempt`` does one request).
+
+        Idempotent requests and those that never reached the server are simply sent again
+        after a jittered backoff. A non-idempotent one that may have been applied (a 5xx, a
+        connection lost after sending) is re-sent only when the caller can tell whether it was
+        applied: ``already_applied`` is asked after the wait, and what it finds is returned
+        instead of sending a duplicate; without it, ``Retryable`` is raised at once.
+        """
         verb = method.upper()
         if idempotent is None:
             idempotent = verb != "POST"
@@ -313,59 +367,35 @@ class Transport:
         if json is not NO_BODY:
             kwargs["json"] = json
         while True:
-            self.pacer.acquire()
-            with self._count_lock:
-                self._count += 1
-            sent_at = self._clock()
-            try:
-                response = self.session.request(verb, url, **kwargs)
-            except requests.RequestException as error:
-                reached = not _never_reached_server(error)
-                problem = f"{type(error).__name__} after {self._clock() - sent_at:.1f}s"
-                asked: float | None = None
-                status: int | None = None
-            else:
-                log.debug(
-                    "%s %s -> %s in %.3fs",
-                    verb,
-                    shown,
-                    response.status_code,
-                    self._clock() - sent_at,
-                )
-                status = response.status_code
-                if status < 400:
-                    return response
-                if status != 429 and (status < 500 or status in _NOT_RETRIED_5XX):
-                    raise translate_error(response, verb, path)
-                reached = status != 429  # a 429 is refused before any work is done
-                asked = server_delay(response)
-                problem = f"HTTP {status}"
-                if status == 429:
-                    # Everyone in this process waits, not just this thread.
-                    self.pacer.hold(asked if asked is not None else self._backoff(attempt))
-            if reached and not idempotent and already_applied is None:
+            failure = self._attempt(verb, url, path, kwargs, attempt)
+            if isinstance(failure, requests.Response):
+                return failure
+            may_be_applied = failure.reached and not idempotent
+            if may_be_applied and already_applied is None:
                 raise Retryable(
-                    f"Mattermost failed ({problem}) after the request may have been applied; "
-                    "it was not re-sent to avoid a duplicate",
-                    status_code=status,
+                    f"Mattermost failed ({failure.problem}) after the request may have been "
+                    "applied; it was not re-sent to avoid a duplicate",
+                    status_code=failure.status,
                     method=verb,
                     path=shown,
                 )
-            delay = max(asked or 0.0, self._backoff(attempt))
+            delay = max(failure.asked or 0.0, self._backoff(attempt))
             elapsed = self._clock() - started
             if elapsed + delay > self.retry_budget_seconds:
                 raise MattermostUnavailable(
-                    f"Mattermost is unavailable: {problem}, still failing after {attempt + 1} "
-                    f"attempts over {elapsed:.0f}s (retry budget {self.retry_budget_seconds:.0f}s)."
-                    " Check the server and try again later",
-                    status_code=status,
+                    f"Mattermost is unavailable: {failure.problem}, still failing after "
+                    f"{attempt + 1} attempts over {elapsed:.0f}s (retry budget "
+                    f"{self.retry_budget_seconds:.0f}s). Check the server and try again later",
+                    status_code=failure.status,
                     method=verb,
                     path=shown,
                 )
-            log.warning("%s %s: %s; retry %d in %.1fs", verb, shown, problem, attempt + 1, delay)
+            log.warning(
+                "%s %s: %s; retry %d in %.1fs", verb, shown, failure.problem, attempt + 1, delay
+            )
             self._sleep(delay)
             attempt += 1
-            if reached and not idempotent and already_applied is not None:
+            if may_be_applied and already_applied is not None:
                 try:
                     found = already_applied()
                 except Retryable:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from plugin import app as envol_app
 from plugin import clock
-from plugin.db import transaction
 from plugin.mattermost import MattermostClient
-from plugin.reports.weekly import claim_week, deliver, iso_week
+from plugin.reports import weekly
 from plugin.tasks import celery_app
 
 
@@ -18,13 +17,6 @@ def post_weekly_report() -> str:
     settings = context.runtime.current
     if not settings.enable_weekly_report:
         return "disabled"
-    week = iso_week(clock.now())
-    with transaction(context.sessions) as session:
-        claim_week(session, week)
-    with (
-        MattermostClient.from_settings(context.settings) as mm,
-        transaction(context.sessions) as session,
-    ):
-        row = claim_week(session, week, lock=True)
-        delivery = deliver(session, mm, settings, row)
+    with MattermostClient.from_settings(context.settings) as mm:
+        delivery = weekly.post_weekly_report(context.sessions, mm, settings, clock.now())
     return delivery.post_id

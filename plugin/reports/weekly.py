@@ -14,9 +14,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from plugin import clock
+from plugin.db import transaction
 from plugin.errors import EnvolError
 from plugin.mattermost import MattermostClient, NotFound
 from plugin.metrics.measures import percent
@@ -128,3 +129,18 @@ def deliver(
     row.posted_at = clock.now()
     row.error = ""
     return Delivery(row.week, post["id"], already_posted=False)
+
+
+def post_weekly_report(
+    sessions: sessionmaker[Session],
+    mm: MattermostClient,
+    settings: RuntimeSettings,
+    now: dt.datetime,
+) -> Delivery:
+    """This week's report in the launch-committee channel, once: the week is claimed (and
+    committed) before anything is posted, then delivered under the row's lock."""
+    week = iso_week(now)
+    with transaction(sessions) as session:
+        claim_week(session, week)
+    with transaction(sessions) as session:
+        return deliver(session, mm, settings, claim_week(session, week, lock=True))

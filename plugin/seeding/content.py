@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from plugin.seeding.sources import LineMap
+from plugin.launch_files import FileModel, LineMap
 
 Language = Literal["fr", "en"]
 LANGUAGES: tuple[Language, ...] = ("fr", "en")
@@ -90,6 +90,12 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class _StrictFile(FileModel):
+    """A whole file (or front matter): remembers the line of each of its values."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
 class Localized(_Strict):
     """A text in both languages; prose must always be given in French and English."""
 
@@ -127,15 +133,13 @@ class TeamBranding(_Strict):
     icon: str | None = None
 
 
-class Branding(_Strict):
+class Branding(_StrictFile):
     site_name: Name
     brand_text: Localized
     logo: str | None = None
     team: TeamBranding
     # Values checked by ``theme_problems`` (one problem per line), hence ``Any`` here.
     theme: dict[str, Any]
-
-    _lines: LineMap | None = PrivateAttr(default=None)
 
     def full_theme(self) -> dict[str, str]:
         """The company theme completed with Denim's values, keys in a stable order."""
@@ -234,11 +238,9 @@ class ChannelSpec(_Strict):
         return cohorts
 
 
-class Spaces(_Strict):
+class Spaces(_StrictFile):
     teams: tuple[TeamSpec, ...] = Field(min_length=1)
     channels: tuple[ChannelSpec, ...] = ()
-
-    _lines: LineMap | None = PrivateAttr(default=None)
 
 
 # --------------------------------------------------------------------------- committee.yaml
@@ -251,10 +253,8 @@ class CommitteeMember(_Strict):
     role: Localized
 
 
-class Committee(_Strict):
+class Committee(_StrictFile):
     members: tuple[CommitteeMember, ...] = ()
-
-    _lines: LineMap | None = PrivateAttr(default=None)
 
 
 # --------------------------------------------------------------------------- posts/**.md
@@ -271,7 +271,7 @@ class ReplySpec(_Strict):
     text: Localized
 
 
-class PostFrontMatter(_Strict):
+class PostFrontMatter(_StrictFile):
     slug: str = Field(pattern=SLUG_PATTERN)
     channel: str
     author: str = "bot"
@@ -290,7 +290,10 @@ class PostSpec(_Strict):
     body: Localized
     body_lines: dict[str, int]
 
-    _lines: LineMap | None = PrivateAttr(default=None)
+    @property
+    def lines(self) -> LineMap:
+        """Lines of the front matter's values."""
+        return self.front.lines
 
     def reply_slug(self, index: int) -> str:
         reply = self.front.replies[index]

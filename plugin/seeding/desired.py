@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from plugin.launch_files import LineMap, Problem, TextLocation, sort_problems
 from plugin.seeding.content import (
     LANGUAGES,
     NAME_PATTERN,
+    ChannelSpec,
     CommitteeMember,
     Language,
     Localized,
@@ -25,7 +27,6 @@ from plugin.seeding.content import (
 )
 from plugin.seeding.loader import ASSETS_DIR, SPACES_FILE, load_content
 from plugin.seeding.render import Renderer, RenderFailed, template_variables
-from plugin.seeding.sources import LineMap, Problem, TextLocation, sort_problems
 from plugin.settings import RuntimeSettings
 
 Kind = Literal["team", "channel", "bookmark", "post", "reply"]
@@ -171,227 +172,225 @@ class _Builder:
         return rendered
 
 
-def _lines(model: Any) -> LineMap:
-    line_map: LineMap = model._lines
-    return line_map
-
-
 def build_desired(
     content: SeedContent, runtime: RuntimeSettings, language: Language, site_url: str = ""
 ) -> tuple[DesiredState, list[Problem]]:
     """Render the content in ``language``; problems name the file and line of each error."""
     renderer = Renderer(template_variables(runtime, language, site_url))
     build = _Builder(content, renderer, language)
+    branding = _build_branding(build, content) if content.branding is not None else None
     objects: list[DesiredObject] = []
-    spaces = _lines(content.spaces)
-    branding = None
-    if content.branding is not None:
-        branding = _build_branding(build, content)
-
     team_names: dict[str, str] = {}
     for index, team in enumerate(content.spaces.teams):
-        path: tuple[str | int, ...] = ("teams", index)
-        name = build.name(team.name, spaces, (*path, "name"), "team name")
-        team_names[team.slug] = name
-        if index == 0 and branding is not None and team.display_name is None:
-            display_name, description = branding.team_display_name, branding.team_description
-        else:
-            display_name = build.text(
-                team.display_name,
-                spaces,
-                (*path, "display_name"),
-                limit=MAX_DISPLAY_NAME,
-                what="display_name",
-            )
-            description = build.text(
-                team.description, spaces, (*path, "description"), limit=255, what="description"
-            )
-        objects.append(
-            DesiredObject(
-                kind="team",
-                slug=team.slug,
-                parent=None,
-                label=f"team {name}",
-                file=SPACES_FILE,
-                line=spaces.line_of(path),
-                fields={
-                    "name": name,
-                    "display_name": display_name,
-                    "description": description,
-                    "type": "O" if team.open else "I",
-                },
-            )
-        )
-
+        team_object = _team(build, index, team, branding)
+        team_names[team.slug] = str(team_object.fields["name"])
+        objects.append(team_object)
     channel_names: dict[str, str] = {}
     seen_names: dict[tuple[str, str], int] = {}
     for index, channel in enumerate(content.spaces.channels):
-        path = ("channels", index)
-        channel_team: TeamSpec | None = (
-            content.team_of(channel)
-            if (channel.team is None or channel.team in team_names)
-            else None
-        )
-        name = build.name(channel.name, spaces, (*path, "name"), "channel name")
-        channel_names[channel.slug] = name
-        if channel_team is not None and name:
-            if (channel_team.slug, name) in seen_names:
-                build.problems.append(
-                    spaces.problem(
-                        (*path, "name"),
-                        f"two channels are named '{name}' in team {channel_team.slug}",
-                        "give each channel its own name",
-                    )
-                )
-            seen_names[(channel_team.slug, name)] = index
-        objects.append(
-            DesiredObject(
-                kind="channel",
-                slug=channel.slug,
-                parent=channel_team.slug if channel_team else None,
-                label=f"channel ~{name}",
-                file=SPACES_FILE,
-                line=spaces.line_of(path),
-                fields={
-                    "name": name,
-                    "display_name": build.text(
-                        channel.display_name,
-                        spaces,
-                        (*path, "display_name"),
-                        limit=MAX_DISPLAY_NAME,
-                        what="display_name",
-                    ),
-                    "type": "P" if channel.private else "O",
-                    "purpose": build.text(
-                        channel.purpose,
-                        spaces,
-                        (*path, "purpose"),
-                        limit=MAX_PURPOSE,
-                        what="purpose",
-                    ),
-                    "header": build.text(
-                        channel.header, spaces, (*path, "header"), limit=MAX_HEADER, what="header"
-                    ),
-                },
-                extra={
-                    "category": build.text(
-                        channel.category,
-                        spaces,
-                        (*path, "category"),
-                        limit=MAX_DISPLAY_NAME,
-                        what="category",
-                    ),
-                    "cohorts": list(channel.cohorts),
-                },
-            )
-        )
-        for b_index, bookmark in enumerate(channel.bookmarks):
-            b_path = (*path, "bookmarks", b_index)
-            try:
-                url = renderer.render(bookmark.url, spaces.text_at((*b_path, "url")))
-            except RenderFailed as failure:
-                build.problems.append(failure.problem)
-                url = ""
-            if url and not url.startswith(("http://", "https://")):
-                build.problems.append(
-                    spaces.problem(
-                        (*b_path, "url"),
-                        f"bookmark link '{url}' is not a web address",
-                        "start it with https://",
-                    )
-                )
-            objects.append(
-                DesiredObject(
-                    kind="bookmark",
-                    slug=f"{channel.slug}--bookmark-{b_index + 1}",
-                    parent=channel.slug,
-                    label=f"bookmark {b_index + 1} of ~{name}",
-                    file=SPACES_FILE,
-                    line=spaces.line_of(b_path),
-                    fields={
-                        "display_name": build.text(
-                            bookmark.title,
-                            spaces,
-                            (*b_path, "title"),
-                            limit=MAX_DISPLAY_NAME,
-                            what="title",
-                        ),
-                        "link_url": url,
-                        "emoji": bookmark.emoji or "",
-                    },
-                )
-            )
-
+        channel_object = _channel(build, index, channel, team_names, seen_names)
+        channel_names[channel.slug] = str(channel_object.fields["name"])
+        objects.append(channel_object)
+        objects.extend(_bookmarks(build, index, channel, channel_names[channel.slug]))
+    for post in _posts_in_order(content):
+        objects.append(_post(build, post, channel_names))
+        objects.extend(_replies(build, post))
     members = {m.key: m for m in content.committee.members}
-    posts = sorted(content.posts, key=lambda p: (p.front.order, p.front.slug))
-    channel_order = {c.slug: i for i, c in enumerate(content.spaces.channels)}
-    posts.sort(key=lambda p: channel_order.get(p.front.channel, len(channel_order)))
-    assets = Path(content.root) / ASSETS_DIR
-    for post in posts:
-        lines = _lines(post)
-        front = post.front
-        channel_name = channel_names.get(front.channel, front.channel)
-        files = []
-        for name in front.files:
-            path_ = assets / name
-            files.append({"name": name, "sha256": file_digest(path_) if path_.is_file() else ""})
-        poll = None
-        if front.poll is not None:
-            poll = {
-                "question": build.text(front.poll.question, lines, ("poll", "question")),
-                "options": [
-                    build.text(option, lines, ("poll", "options", i))
-                    for i, option in enumerate(front.poll.options)
-                ],
-            }
-        objects.append(
-            DesiredObject(
-                kind="post",
-                slug=front.slug,
-                parent=front.channel,
-                label=f"post {front.slug} in ~{channel_name}",
-                file=post.file,
-                line=lines.line_of(("slug",)),
-                fields={
-                    "message": build.body(post),
-                    "author": front.author,
-                    "pinned": front.pinned,
-                    "files": files,
-                    "poll": poll,
-                },
-            )
-        )
-        for index, reply in enumerate(front.replies):
-            objects.append(
-                DesiredObject(
-                    kind="reply",
-                    slug=post.reply_slug(index),
-                    parent=front.slug,
-                    label=f"reply {index + 1} to {front.slug}",
-                    file=post.file,
-                    line=lines.line_of(("replies", index)),
-                    fields={
-                        "message": build.text(
-                            reply.text,
-                            lines,
-                            ("replies", index, "text"),
-                            limit=MAX_MESSAGE,
-                            what="reply",
-                        ),
-                        "author": reply.author,
-                    },
-                )
-            )
     state = DesiredState(
         language=language, content=content, objects=objects, branding=branding, members=members
     )
     return state, build.problems
 
 
+def _team(
+    build: _Builder, index: int, team: TeamSpec, branding: RenderedBranding | None
+) -> DesiredObject:
+    spaces = build.content.spaces.lines
+    path: tuple[str | int, ...] = ("teams", index)
+    name = build.name(team.name, spaces, (*path, "name"), "team name")
+    if index == 0 and branding is not None and team.display_name is None:
+        display_name, description = branding.team_display_name, branding.team_description
+    else:
+        display_name = build.text(
+            team.display_name,
+            spaces,
+            (*path, "display_name"),
+            limit=MAX_DISPLAY_NAME,
+            what="display_name",
+        )
+        description = build.text(
+            team.description, spaces, (*path, "description"), limit=255, what="description"
+        )
+    return DesiredObject(
+        kind="team",
+        slug=team.slug,
+        parent=None,
+        label=f"team {name}",
+        file=SPACES_FILE,
+        line=spaces.line_of(path),
+        fields={
+            "name": name,
+            "display_name": display_name,
+            "description": description,
+            "type": "O" if team.open else "I",
+        },
+    )
+
+
+def _channel(
+    build: _Builder,
+    index: int,
+    channel: ChannelSpec,
+    team_names: Mapping[str, str],
+    seen_names: dict[tuple[str, str], int],
+) -> DesiredObject:
+    """One channel; ``seen_names`` (team, name) catches two channels with one name."""
+    content, spaces = build.content, build.content.spaces.lines
+    path: tuple[str | int, ...] = ("channels", index)
+    known_team = channel.team is None or channel.team in team_names
+    channel_team: TeamSpec | None = content.team_of(channel) if known_team else None
+    name = build.name(channel.name, spaces, (*path, "name"), "channel name")
+    if channel_team is not None and name:
+        if (channel_team.slug, name) in seen_names:
+            build.problems.append(
+                spaces.problem(
+                    (*path, "name"),
+                    f"two channels are named '{name}' in team {channel_team.slug}",
+                    "give each channel its own name",
+                )
+            )
+        seen_names[(channel_team.slug, name)] = index
+
+    def text(key: str, limit: int) -> str:
+        value = getattr(channel, key)
+        return build.text(value, spaces, (*path, key), limit=limit, what=key)
+
+    return DesiredObject(
+        kind="channel",
+        slug=channel.slug,
+        parent=channel_team.slug if channel_team else None,
+        label=f"channel ~{name}",
+        file=SPACES_FILE,
+        line=spaces.line_of(path),
+        fields={
+            "name": name,
+            "display_name": text("display_name", MAX_DISPLAY_NAME),
+            "type": "P" if channel.private else "O",
+            "purpose": text("purpose", MAX_PURPOSE),
+            "header": text("header", MAX_HEADER),
+        },
+        extra={"category": text("category", MAX_DISPLAY_NAME), "cohorts": list(channel.cohorts)},
+    )
+
+
+def _bookmarks(
+    build: _Builder, index: int, channel: ChannelSpec, channel_name: str
+) -> list[DesiredObject]:
+    spaces = build.content.spaces.lines
+    objects = []
+    for b_index, bookmark in enumerate(channel.bookmarks):
+        b_path: tuple[str | int, ...] = ("channels", index, "bookmarks", b_index)
+        try:
+            url = build.renderer.render(bookmark.url, spaces.text_at((*b_path, "url")))
+        except RenderFailed as failure:
+            build.problems.append(failure.problem)
+            url = ""
+        if url and not url.startswith(("http://", "https://")):
+            build.problems.append(
+                spaces.problem(
+                    (*b_path, "url"),
+                    f"bookmark link '{url}' is not a web address",
+                    "start it with https://",
+                )
+            )
+        title = build.text(
+            bookmark.title, spaces, (*b_path, "title"), limit=MAX_DISPLAY_NAME, what="title"
+        )
+        objects.append(
+            DesiredObject(
+                kind="bookmark",
+                slug=f"{channel.slug}--bookmark-{b_index + 1}",
+                parent=channel.slug,
+                label=f"bookmark {b_index + 1} of ~{channel_name}",
+                file=SPACES_FILE,
+                line=spaces.line_of(b_path),
+                fields={"display_name": title, "link_url": url, "emoji": bookmark.emoji or ""},
+            )
+        )
+    return objects
+
+
+def _posts_in_order(content: SeedContent) -> list[PostSpec]:
+    """Posts by channel (in the order of spaces.yaml), then by ``order`` and slug."""
+    posts = sorted(content.posts, key=lambda p: (p.front.order, p.front.slug))
+    channel_order = {c.slug: i for i, c in enumerate(content.spaces.channels)}
+    posts.sort(key=lambda p: channel_order.get(p.front.channel, len(channel_order)))
+    return posts
+
+
+def _post(build: _Builder, post: PostSpec, channel_names: Mapping[str, str]) -> DesiredObject:
+    lines, front = post.lines, post.front
+    assets = Path(build.content.root) / ASSETS_DIR
+    files = []
+    for name in front.files:
+        path = assets / name
+        files.append({"name": name, "sha256": file_digest(path) if path.is_file() else ""})
+    poll = None
+    if front.poll is not None:
+        poll = {
+            "question": build.text(front.poll.question, lines, ("poll", "question")),
+            "options": [
+                build.text(option, lines, ("poll", "options", i))
+                for i, option in enumerate(front.poll.options)
+            ],
+        }
+    channel_name = channel_names.get(front.channel, front.channel)
+    return DesiredObject(
+        kind="post",
+        slug=front.slug,
+        parent=front.channel,
+        label=f"post {front.slug} in ~{channel_name}",
+        file=post.file,
+        line=lines.line_of(("slug",)),
+        fields={
+            "message": build.body(post),
+            "author": front.author,
+            "pinned": front.pinned,
+            "files": files,
+            "poll": poll,
+        },
+    )
+
+
+def _replies(build: _Builder, post: PostSpec) -> list[DesiredObject]:
+    lines, front = post.lines, post.front
+    return [
+        DesiredObject(
+            kind="reply",
+            slug=post.reply_slug(index),
+            parent=front.slug,
+            label=f"reply {index + 1} to {front.slug}",
+            file=post.file,
+            line=lines.line_of(("replies", index)),
+            fields={
+                "message": build.text(
+                    reply.text,
+                    lines,
+                    ("replies", index, "text"),
+                    limit=MAX_MESSAGE,
+                    what="reply",
+                ),
+                "author": reply.author,
+            },
+        )
+        for index, reply in enumerate(front.replies)
+    ]
+
+
 def _build_branding(build: _Builder, content: SeedContent) -> RenderedBranding:
     branding = content.branding
     assert branding is not None
-    lines = _lines(branding)
+    lines = branding.lines
     site_name = build.text(
         branding.site_name, lines, ("site_name",), limit=MAX_SITE_NAME, what="site_name"
     )
@@ -403,7 +402,7 @@ def _build_branding(build: _Builder, content: SeedContent) -> RenderedBranding:
         ),
         logo=assets / branding.logo if branding.logo else None,
         team_name=build.name(
-            content.spaces.teams[0].name, _lines(content.spaces), ("teams", 0, "name"), "team name"
+            content.spaces.teams[0].name, content.spaces.lines, ("teams", 0, "name"), "team name"
         ),
         team_display_name=build.text(
             branding.team.display_name,

@@ -34,57 +34,79 @@ def bulk_import_lines(
     teams = {o.slug: o for o in desired.objects if o.kind == "team"}
     channels = {o.slug: o for o in desired.objects if o.kind == "channel"}
     lines: list[dict[str, Any]] = [{"type": "version", "version": 1}]
-    for team in teams.values():
-        lines.append(
-            {
-                "type": "team",
-                "team": {
-                    "name": team.fields["name"],
-                    "display_name": team.fields["display_name"],
-                    "type": team.fields["type"],
-                    "description": team.fields["description"],
-                    "allow_open_invite": team.fields["type"] == "O",
-                },
-            }
-        )
-    for channel in channels.values():
-        lines.append(
-            {
-                "type": "channel",
-                "channel": {
-                    "team": teams[str(channel.parent)].fields["name"],
-                    "name": channel.fields["name"],
-                    "display_name": channel.fields["display_name"],
-                    "type": channel.fields["type"],
-                    "purpose": channel.fields["purpose"],
-                    "header": channel.fields["header"],
-                },
-            }
-        )
-
-    def username(author: str) -> str:
-        member = desired.members.get(author)
-        return member.username if member is not None else bot_username
-
-    # A month before the launch: the seeded content is there before anyone arrives.
-    base = dt.datetime.combine(launch_date - dt.timedelta(days=30), dt.time(9, 0), dt.UTC)
-    moment = int(base.timestamp() * 1000)
-    replies: dict[str, list[DesiredObject]] = {}
+    lines += [{"type": "team", "team": _team(team)} for team in teams.values()]
+    lines += [
+        {"type": "channel", "channel": _channel(channel, teams[str(channel.parent)])}
+        for channel in channels.values()
+    ]
+    posts = _PostWriter(desired, bot_username, launch_date, signer, public_url)
     for obj in desired.objects:
-        if obj.kind == "reply":
-            replies.setdefault(str(obj.parent), []).append(obj)
-    for obj in desired.objects:
-        if obj.kind != "post":
-            continue
-        channel = channels[str(obj.parent)]
-        moment += 60_000
+        if obj.kind == "post":
+            channel = channels[str(obj.parent)]
+            post = posts.post(obj, channel, teams[str(channel.parent)])
+            lines.append({"type": "post", "post": post})
+    return lines
+
+
+def _team(team: DesiredObject) -> dict[str, Any]:
+    return {
+        "name": team.fields["name"],
+        "display_name": team.fields["display_name"],
+        "type": team.fields["type"],
+        "description": team.fields["description"],
+        "allow_open_invite": team.fields["type"] == "O",
+    }
+
+
+def _channel(channel: DesiredObject, team: DesiredObject) -> dict[str, Any]:
+    return {
+        "team": team.fields["name"],
+        "name": channel.fields["name"],
+        "display_name": channel.fields["display_name"],
+        "type": channel.fields["type"],
+        "purpose": channel.fields["purpose"],
+        "header": channel.fields["header"],
+    }
+
+
+class _PostWriter:
+    """Posts and their replies, each a minute (a reply a second) after the one before, from
+    a month before the launch: the seeded content is there before anyone arrives."""
+
+    def __init__(
+        self,
+        desired: DesiredState,
+        bot_username: str,
+        launch_date: dt.date,
+        signer: Signer,
+        public_url: str,
+    ) -> None:
+        self.desired = desired
+        self.bot_username = bot_username
+        self.signer = signer
+        self.public_url = public_url
+        base = dt.datetime.combine(launch_date - dt.timedelta(days=30), dt.time(9, 0), dt.UTC)
+        self.moment = int(base.timestamp() * 1000)
+        self.replies: dict[str, list[DesiredObject]] = {}
+        for obj in desired.objects:
+            if obj.kind == "reply":
+                self.replies.setdefault(str(obj.parent), []).append(obj)
+
+    def username(self, author: str) -> str:
+        member = self.desired.members.get(author)
+        return member.username if member is not None else self.bot_username
+
+    def post(
+        self, obj: DesiredObject, channel: DesiredObject, team: DesiredObject
+    ) -> dict[str, Any]:
+        self.moment += 60_000
         post: dict[str, Any] = {
-            "team": teams[str(channel.parent)].fields["name"],
+            "team": team.fields["name"],
             "channel": channel.fields["name"],
-            "user": username(str(obj.fields["author"])),
+            "user": self.username(str(obj.fields["author"])),
             "message": obj.fields["message"],
-            "props": post_props(obj, signer, public_url, desired.language),
-            "create_at": moment,
+            "props": post_props(obj, self.signer, self.public_url, self.desired.language),
+            "create_at": self.moment,
             "is_pinned": bool(obj.fields["pinned"]),
         }
         if obj.fields.get("files"):
@@ -92,19 +114,18 @@ def bulk_import_lines(
                 {"path": f"{DATA_DIR}/{item['name']}"} for item in obj.fields["files"]
             ]
         thread = []
-        for reply in replies.get(obj.slug, []):
-            moment += 1_000
+        for reply in self.replies.get(obj.slug, []):
+            self.moment += 1_000
             thread.append(
                 {
-                    "user": username(str(reply.fields["author"])),
+                    "user": self.username(str(reply.fields["author"])),
                     "message": reply.fields["message"],
-                    "create_at": moment,
+                    "create_at": self.moment,
                 }
             )
         if thread:
             post["replies"] = thread
-        lines.append({"type": "post", "post": post})
-    return lines
+        return post
 
 
 def write_bulk_import(desired: DesiredState, output: Path, **options: Any) -> tuple[int, int]:

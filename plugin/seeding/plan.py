@@ -204,18 +204,10 @@ def plan_changes(
     repair: bool = False,
     skipped_kinds: Mapping[str, str] | None = None,
 ) -> Plan:
-    """Decide, for every object, what an apply would do.
-
-    * no record: create;
-    * recorded but gone (or archived) in Mattermost: drift, or repair (re-create) if asked;
-    * recorded but Mattermost shows something else than right after the last apply: drift
-      (edited there), or repair (put the content back) if asked; never silently overwritten;
-    * recorded, untouched in Mattermost, content changed: update (in place);
-    * otherwise unchanged. Records no longer in the content are reported, never deleted.
-    """
+    """Decide, for every object, what an apply would do (``_decide``); records no longer in the
+    content are reported, never deleted."""
     skipped_kinds = skipped_kinds or {}
     changes: list[Change] = []
-    notices: list[str] = []
     wanted = set()
     for obj in desired:
         wanted.add(obj.key)
@@ -230,91 +222,8 @@ def plan_changes(
                     desired=obj,
                 )
             )
-            continue
-        record = recorded.get(obj.key)
-        if record is None:
-            changes.append(Change("create", obj.kind, obj.slug, obj.label, desired=obj))
-            continue
-        seen = observed.get(obj.key, Observed(exists=False))
-        applied_fields = dict(record.applied.get("fields") or {})
-        if not seen.exists:
-            what = "archived" if seen.archived else "deleted"
-            reason = f"{what} in Mattermost since the last apply"
-            if repair:
-                changes.append(
-                    Change(
-                        "repair",
-                        obj.kind,
-                        obj.slug,
-                        obj.label,
-                        reason=reason,
-                        desired=obj,
-                        recorded=record,
-                        drift="deleted",
-                    )
-                )
-            else:
-                changes.append(
-                    Change(
-                        "drifted",
-                        obj.kind,
-                        obj.slug,
-                        obj.label,
-                        reason=reason + "; run with --repair to restore it",
-                        desired=obj,
-                        recorded=record,
-                        drift="deleted",
-                    )
-                )
-            continue
-        if seen.observed_hash != record.observed_hash:
-            diff = short_diff(dict(record.applied.get("observed") or {}), dict(seen.fields))
-            if repair:
-                changes.append(
-                    Change(
-                        "repair",
-                        obj.kind,
-                        obj.slug,
-                        obj.label,
-                        reason="edited in Mattermost; the content is put back",
-                        diff=diff,
-                        desired=obj,
-                        recorded=record,
-                        drift="edited",
-                    )
-                )
-            else:
-                changes.append(
-                    Change(
-                        "drifted",
-                        obj.kind,
-                        obj.slug,
-                        obj.label,
-                        reason="edited in Mattermost since the last apply; "
-                        "run with --repair to put the content back",
-                        diff=diff,
-                        desired=obj,
-                        recorded=record,
-                        drift="edited",
-                    )
-                )
-            continue
-        if obj.content_hash != record.content_hash:
-            changes.append(
-                Change(
-                    "update",
-                    obj.kind,
-                    obj.slug,
-                    obj.label,
-                    diff=short_diff(applied_fields, dict(obj.fields)),
-                    desired=obj,
-                    recorded=record,
-                )
-            )
-            continue
-        changes.append(
-            Change("unchanged", obj.kind, obj.slug, obj.label, desired=obj, recorded=record)
-        )
+        else:
+            changes.append(_decide(obj, recorded.get(obj.key), observed, repair=repair))
     changes = _hold_children_of_deleted(changes)
     for key, record in sorted(recorded.items()):
         if key not in wanted:
@@ -328,8 +237,76 @@ def plan_changes(
                     recorded=record,
                 )
             )
-    for kind, reason in skipped_kinds.items():
-        if any(c.kind == kind and c.action == "skipped" for c in changes):
-            notices.append(reason)
+    notices = [
+        reason
+        for kind, reason in skipped_kinds.items()
+        if any(c.kind == kind and c.action == "skipped" for c in changes)
+    ]
     changes.sort(key=_order)  # stable: parents first, content order kept within a kind
     return Plan(changes=changes, notices=notices)
+
+
+def _decide(
+    obj: DesiredObject,
+    record: Recorded | None,
+    observed: Mapping[tuple[str, str], Observed],
+    *,
+    repair: bool,
+) -> Change:
+    """What an apply would do with one object of the content.
+
+    * no record: create;
+    * recorded but gone (or archived) in Mattermost: drift, or repair (re-create) if asked;
+    * recorded but Mattermost shows something else than right after the last apply: drift
+      (edited there), or repair (put the content back) if asked; never silently overwritten;
+    * recorded, untouched in Mattermost, content changed: update (in place);
+    * otherwise unchanged.
+    """
+    if record is None:
+        return Change("create", obj.kind, obj.slug, obj.label, desired=obj)
+    seen = observed.get(obj.key, Observed(exists=False))
+    if not seen.exists:
+        what = "archived" if seen.archived else "deleted"
+        reason = f"{what} in Mattermost since the last apply"
+        if not repair:
+            reason += "; run with --repair to restore it"
+        return Change(
+            "repair" if repair else "drifted",
+            obj.kind,
+            obj.slug,
+            obj.label,
+            reason=reason,
+            desired=obj,
+            recorded=record,
+            drift="deleted",
+        )
+    if seen.observed_hash != record.observed_hash:
+        reason = (
+            "edited in Mattermost; the content is put back"
+            if repair
+            else "edited in Mattermost since the last apply; "
+            "run with --repair to put the content back"
+        )
+        return Change(
+            "repair" if repair else "drifted",
+            obj.kind,
+            obj.slug,
+            obj.label,
+            reason=reason,
+            diff=short_diff(dict(record.applied.get("observed") or {}), dict(seen.fields)),
+            desired=obj,
+            recorded=record,
+            drift="edited",
+        )
+    if obj.content_hash != record.content_hash:
+        applied_fields = dict(record.applied.get("fields") or {})
+        return Change(
+            "update",
+            obj.kind,
+            obj.slug,
+            obj.label,
+            diff=short_diff(applied_fields, dict(obj.fields)),
+            desired=obj,
+            recorded=record,
+        )
+    return Change("unchanged", obj.kind, obj.slug, obj.label, desired=obj, recorded=record)

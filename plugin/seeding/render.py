@@ -13,8 +13,8 @@ import jinja2
 from jinja2 import meta, nodes
 
 from plugin.i18n import long_date
+from plugin.launch_files import Problem, TextLocation
 from plugin.seeding.content import Language
-from plugin.seeding.sources import Problem, TextLocation
 from plugin.settings import RuntimeSettings
 
 
@@ -64,8 +64,7 @@ class Renderer:
             tree = self._env.parse(text)
         except jinja2.TemplateSyntaxError as error:
             return [
-                _problem(
-                    where,
+                where.problem(
                     error.lineno,
                     f"template error: {error.message}",
                     "check the {{ … }} and {% … %} around this line",
@@ -76,8 +75,7 @@ class Renderer:
         for node in tree.find_all(nodes.Name):
             if node.ctx == "load" and node.name in unknown:
                 problems.append(
-                    _problem(
-                        where,
+                    where.problem(
                         node.lineno,
                         f"unknown template variable '{node.name}'",
                         "use one of: " + ", ".join(sorted(self.variables)),
@@ -95,8 +93,7 @@ class Renderer:
             return self._env.from_string(text).render(self.variables).strip()
         except jinja2.UndefinedError as error:
             raise RenderFailed(
-                _problem(
-                    where,
+                where.problem(
                     1,
                     f"template error: {error.message}",
                     "check the names used in this text",
@@ -104,17 +101,9 @@ class Renderer:
             ) from error
         except jinja2.TemplateError as error:
             raise RenderFailed(
-                _problem(
-                    where,
+                where.problem(
                     getattr(error, "lineno", 1) or 1,
                     f"template error: {error}",
                     "fix the template",
                 )
             ) from error
-
-
-def _problem(where: TextLocation, template_line: int | None, message: str, hint: str) -> Problem:
-    line = where.line
-    if line is not None and template_line:
-        line += template_line - 1
-    return Problem(where.file, line, message, hint)

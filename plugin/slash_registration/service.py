@@ -33,6 +33,20 @@ class TriggerSpec:
     hint: str
 
 
+def trigger_specs(words: Sequence[str], hint: str) -> list[TriggerSpec]:
+    """The specs of ``words`` (default: envol and its French alias aide), checked; ``/envol``
+    describes itself in English, its aliases in French."""
+    specs = []
+    for word in [validate_trigger(w) for w in (words or DEFAULT_TRIGGERS)]:
+        description = (
+            "Help, support, ideas, profile, survey"
+            if word == "envol"
+            else "Aide, support, idées, profil, questionnaire"
+        )
+        specs.append(TriggerSpec(word, "Envol", description, hint))
+    return specs
+
+
 @dataclass(frozen=True)
 class InstallOutcome:
     trigger: str

@@ -17,16 +17,22 @@ from pathlib import Path
 from typing import Any, Literal
 
 import snowballstemmer
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field
 from rapidfuzz import fuzz, process
 
-from plugin.errors import ValidationFailed
+from plugin.launch_files import (
+    FileModel,
+    LaunchFolder,
+    Problem,
+    raise_for_errors,
+    sort_problems,
+)
 from plugin.text import strip_accents
 
 Language = Literal["fr", "en"]
 LANGUAGES: tuple[Language, ...] = ("fr", "en")
 FAQ_DIR = Path(__file__).resolve().parent.parent.parent / "seed_content" / "faq"
+FAQ_DOCS = "seed_content/faq/README.md"
 
 # Words that carry no meaning for matching a question; kept short on purpose (stemmed below).
 _STOP_WORDS: dict[str, frozenset[str]] = {
@@ -89,8 +95,8 @@ def _strip_plural(stem: str) -> str:
 # --------------------------------------------------------------------------- entries
 
 
-class _FrontMatter(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _FrontMatter(FileModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     slug: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=80)
     question: str = Field(min_length=5, max_length=300)
@@ -110,31 +116,34 @@ class FaqEntry:
         return " ".join((self.question, *self.keywords))
 
 
-def parse_faq_file(path: Path, language: Language) -> FaqEntry:
-    """One entry, or ``ValidationFailed`` naming the file and the field to fix."""
-    text = path.read_text(encoding="utf-8")
-    match = re.match(r"\A---\s*\n(.*?)\n---\s*\n(.*)\Z", text, re.DOTALL)
-    if not match:
-        raise ValidationFailed(
-            f"{path}: line 1: expected YAML front matter between two '---' lines, then the answer"
-        )
-    try:
-        raw = yaml.safe_load(match.group(1)) or {}
-        meta = _FrontMatter.model_validate(raw)
-    except yaml.YAMLError as error:
-        line = getattr(getattr(error, "problem_mark", None), "line", 0) + 2
-        raise ValidationFailed(f"{path}: line {line}: invalid YAML: {error}") from error
-    except ValidationError as error:
-        problems = [
-            f"{path}: {'.'.join(str(p) for p in item['loc']) or 'front matter'}: {item['msg']}"
-            for item in error.errors()
-        ]
-        raise ValidationFailed(f"{path}: invalid FAQ front matter", problems) from error
-    answer = match.group(2).strip()
+def _read_entry(
+    folder: LaunchFolder, path: Path, language: Language, problems: list[Problem]
+) -> FaqEntry | None:
+    read = folder.read_front_matter(
+        path,
+        _FrontMatter,
+        problems,
+        layout="start with '---', slug:, question: (and keywords:), '---', then the answer",
+    )
+    if read is None:
+        return None
+    answer = read.body.strip()
     if not answer:
-        raise ValidationFailed(f"{path}: the answer (after the front matter) is empty")
+        problems.append(
+            Problem(read.file, read.body_line, "the answer is empty", "write it after the '---'")
+        )
+    meta = read.front
+    if meta is None or not answer:
+        return None
     if path.stem != meta.slug:
-        raise ValidationFailed(f"{path}: slug {meta.slug!r} must match the file name {path.stem!r}")
+        problems.append(
+            meta.lines.problem(
+                ("slug",),
+                f"slug '{meta.slug}' does not match the file name '{path.name}'",
+                f"rename the file {meta.slug}.md, or change the slug",
+            )
+        )
+        return None
     return FaqEntry(
         slug=meta.slug,
         language=language,
@@ -145,18 +154,45 @@ def parse_faq_file(path: Path, language: Language) -> FaqEntry:
     )
 
 
-def load_faq(directory: Path = FAQ_DIR) -> list[FaqEntry]:
-    """Every entry of ``directory/<language>/*.md``; all problems reported at once."""
+def _one_language_only(entries: list[FaqEntry], folder: LaunchFolder) -> list[Problem]:
+    """A warning per entry missing in the other language (it still answers in its own)."""
+    slugs = {lang: {e.slug for e in entries if e.language == lang} for lang in LANGUAGES}
+    problems = []
+    for entry in entries:
+        for other in LANGUAGES:
+            if entry.slug not in slugs[other]:
+                problems.append(
+                    Problem(
+                        folder.name(Path(entry.source)),
+                        2,
+                        f"'{entry.slug}' has no {other} version",
+                        f"add {other}/{entry.slug}.md: the same slug in both languages",
+                        "slug",
+                        "warning",
+                    )
+                )
+    return problems
+
+
+def read_faq(directory: Path = FAQ_DIR) -> tuple[list[FaqEntry], list[Problem]]:
+    """Every valid entry of ``directory/<language>/*.md`` and every problem found."""
+    folder = LaunchFolder(directory, FAQ_DOCS)
     entries: list[FaqEntry] = []
-    problems: list[str] = []
+    problems: list[Problem] = []
     for language in LANGUAGES:
         for path in sorted((directory / language).glob("*.md")):
-            try:
-                entries.append(parse_faq_file(path, language))
-            except ValidationFailed as error:
-                problems += error.problems or [str(error)]
-    if problems:
-        raise ValidationFailed(f"{len(problems)} problem(s) in the FAQ under {directory}", problems)
+            entry = _read_entry(folder, path, language, problems)
+            if entry is not None:
+                entries.append(entry)
+    problems += _one_language_only(entries, folder)
+    return entries, sort_problems(problems)
+
+
+def load_faq(directory: Path = FAQ_DIR) -> list[FaqEntry]:
+    """Every entry, or ``ValidationFailed`` listing every error (an entry missing in one
+    language is only a warning: it still answers in the other)."""
+    entries, problems = read_faq(directory)
+    raise_for_errors(problems, f"the FAQ in {directory}", "envol support faq-check")
     return entries
 
 

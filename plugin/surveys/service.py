@@ -147,6 +147,21 @@ def tally(session: Session, poll_id: int) -> dict[int, int]:
     return {int(index): int(count) for index, count in rows}
 
 
+@dataclass(frozen=True)
+class PollResults:
+    question: str
+    votes: list[tuple[str, int]]  # (option, votes), in the poll's order
+
+
+def poll_results(session: Session, key: str) -> PollResults:
+    """The tally of poll ``key``; ``EnvolError`` when there is no such poll."""
+    poll = get_poll(session, key)
+    if poll is None:
+        raise EnvolError(f"no poll {key!r}; `envol survey post` creates one")
+    counts = tally(session, poll.id)
+    return PollResults(poll.question, [(o, counts.get(i, 0)) for i, o in enumerate(poll.options)])
+
+
 def poll_props(
     poll: Poll, signer: Signer, public_url: str, counts: Mapping[int, int]
 ) -> dict[str, Any]:
@@ -255,6 +270,28 @@ def post_poll(
         subject_id=poll.id,
     )
     return poll.post_id
+
+
+def post_poll_in_channel(
+    session: Session,
+    client: MattermostClient,
+    signer: Signer,
+    public_url: str,
+    *,
+    team_name: str,
+    channel_name: str,
+    key: str,
+    question: str,
+    options: Sequence[str],
+    language: str,
+    created_by: str,
+) -> str:
+    """Create poll ``key`` (or find it) and post it in ``~channel_name`` of the team, once;
+    returns the post id."""
+    team = client.get_team_by_name(team_name)
+    channel_id = client.get_channel_by_name(team["id"], channel_name)["id"]
+    poll = ensure_poll(session, key, question, options, language=language, created_by=created_by)
+    return post_poll(session, client, signer, public_url, poll, channel_id)
 
 
 # --------------------------------------------------------------------------- launch survey
@@ -401,26 +438,36 @@ def record_response(
     return response
 
 
+@dataclass(frozen=True)
+class SurveyScore:
+    """How many answer sets, and their score: the mean of the four questions (1–5)."""
+
+    responses: int
+    score: float | None  # None without any answer
+
+
+def survey_score(session: Session, *, wave_id: int | None = None) -> SurveyScore:
+    """The score of every answer, or of the answers given for ``wave_id``: the one formula
+    behind the wave gates, ``/envol status`` and ``/envol wave``."""
+    answer_sum = sum(
+        (getattr(SurveyResponse, name) for name in QUESTIONS[1:]),
+        start=getattr(SurveyResponse, QUESTIONS[0]),
+    )
+    query = select(func.count(SurveyResponse.id), func.avg(answer_sum))
+    if wave_id is not None:
+        query = query.where(SurveyResponse.wave_id == wave_id)
+    count, mean_sum = session.execute(query).one()
+    if not count:
+        return SurveyScore(0, None)
+    return SurveyScore(int(count), round(float(mean_sum) / len(QUESTIONS), 2))
+
+
 def survey_score_for_wave(session: Session, wave_id: int) -> float | None:
     """The mean of every answer (the four questions, 1–5) given for the wave; None without any.
 
     This is the figure the wave gate compares with ``GateSurveyScore``.
     """
-    row = session.execute(
-        select(
-            func.count(SurveyResponse.id),
-            func.avg(
-                SurveyResponse.why_network
-                + SurveyResponse.what_for_me
-                + SurveyResponse.how_to_use
-                + SurveyResponse.what_expected
-            ),
-        ).where(SurveyResponse.wave_id == wave_id)
-    ).one()
-    count, mean_sum = row
-    if not count:
-        return None
-    return round(float(mean_sum) / 4, 2)
+    return survey_score(session, wave_id=wave_id).score
 
 
 @dataclass(frozen=True)
@@ -438,6 +485,25 @@ class CohortSurveyResult:
     @property
     def response_rate(self) -> float:
         return round(100 * self.respondents / self.members, 1) if self.members else 0.0
+
+
+@dataclass(frozen=True)
+class SurveyResults:
+    cohorts: list[CohortSurveyResult]
+    wave_score: float | None  # the gate's figure, when the results are of one wave
+
+
+def survey_results(session: Session, wave_name: str | None = None) -> SurveyResults:
+    """Results per cohort, of every answer or of those given for wave ``wave_name``
+    (``EnvolError`` when there is no such wave)."""
+    if not wave_name:
+        return SurveyResults(results_per_cohort(session), None)
+    wave_id = session.scalar(select(Wave.id).where(Wave.name == wave_name))
+    if wave_id is None:
+        raise EnvolError(f"no wave named {wave_name!r}; `envol waves list` shows them")
+    return SurveyResults(
+        results_per_cohort(session, wave_id), survey_score(session, wave_id=wave_id).score
+    )
 
 
 def results_per_cohort(session: Session, wave_id: int | None = None) -> list[CohortSurveyResult]:

@@ -5,14 +5,21 @@ from pathlib import Path
 
 import pytest
 
-from plugin.campaigns.plan import Channel, PlanDate, StepKind, load_plan, parse_plan_date
+from plugin.campaigns.plan import (
+    Channel,
+    PlanDate,
+    StepKind,
+    load_plan,
+    parse_plan_date,
+    read_plan,
+)
 from plugin.errors import ValidationFailed
 from tests.campaigns.conftest import edit, line_of
 
 
 def test_the_default_plan_loads_without_problems() -> None:
-    plan = load_plan()
-    assert plan.problems == []
+    plan, problems = read_plan()
+    assert problems == [] and plan is not None
     kinds = [step.kind for step in plan.steps]
     assert kinds.count(StepKind.TEASER) == 3
     assert kinds.count(StepKind.ANNOUNCEMENT) == 1
@@ -63,20 +70,21 @@ def test_every_structural_problem_is_reported_with_its_line(plan_copy: Path) -> 
         plan_file, "    channel: email\n    sender: ceo\n", "    channel: pigeon\n    sender: ceo\n"
     )
     edit(plan_file, "  - key: reminder\n", "  - key: reminder\n    colour: blue\n")
-    plan = load_plan(plan_copy)
-    found = {(p.line, p.message.split(":")[0]) for p in plan.errors}
+    plan, errors = read_plan(plan_copy)
+    assert plan is None
+    found = {(p.line, p.message.split(":")[0]) for p in errors}
     assert (line_of(plan_file, "when: next week"), "step 'teaser-2'") in found
     assert (line_of(plan_file, "channel: pigeon"), "step 'announcement'") in found
     assert any(
-        p.line == line_of(plan_file, "colour: blue") and "colour" in p.message for p in plan.errors
+        p.line == line_of(plan_file, "colour: blue") and "colour" in p.message for p in errors
     )
-    assert all(p.file == plan_file for p in plan.errors)
+    assert all(p.file == "plan.yaml" for p in errors)
 
 
 def test_a_missing_template_is_named(plan_copy: Path) -> None:
     (plan_copy / "templates" / "reminder.en.md").unlink()
-    plan = load_plan(plan_copy)
-    assert [p.message for p in plan.errors] == [
+    _, errors = read_plan(plan_copy)
+    assert [p.message for p in errors] == [
         "step 'reminder': missing template reminder.en.md (one per language: fr, en)"
     ]
 
@@ -84,14 +92,60 @@ def test_a_missing_template_is_named(plan_copy: Path) -> None:
 def test_yaml_syntax_errors_and_duplicate_keys_name_the_line(plan_copy: Path) -> None:
     plan_file = plan_copy / "plan.yaml"
     edit(plan_file, "timezone: Europe/Paris\n", "timezone: Europe/Paris\ntimezone: UTC\n")
-    with pytest.raises(
-        ValidationFailed, match=rf"plan.yaml:{line_of(plan_file, 'timezone: UTC')}:"
-    ):
+    with pytest.raises(ValidationFailed) as raised:
         load_plan(plan_copy)
+    assert raised.value.problems[0].startswith(f"plan.yaml:{line_of(plan_file, 'timezone: UTC')}:")
 
 
 def test_an_override_needs_a_real_reason(plan_copy: Path) -> None:
     plan_file = plan_copy / "plan.yaml"
     edit(plan_file, "variables:\n", "announcement_override:\n  reason: ok\nvariables:\n")
-    plan = load_plan(plan_copy)
-    assert [p.line for p in plan.errors] == [line_of(plan_file, "announcement_override:")]
+    _, errors = read_plan(plan_copy)
+    assert [p.line for p in errors] == [line_of(plan_file, "announcement_override:")]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "message"),
+    [
+        (
+            "    channel: dm\n",
+            "    channel: post\n",
+            "channel: post",
+            "step 'follow-up': a post needs post_to",
+        ),
+        (
+            "    channel: email\n    sender: manager\n",
+            "    channel: dm\n    sender: manager\n",
+            "channel: dm",
+            "step 'manager-message': manager messages go by e-mail",
+        ),
+        (
+            "  - key: teaser-2\n",
+            "  - key: teaser-1\n",
+            "key: teaser-1",  # the second one: after the first one's when
+            "step key 'teaser-1' is used twice",
+        ),
+        ("  launch-team:\n", "  manager:\n", "  manager:", "'manager' is built in"),
+        ("    audience: everyone\n", "", "key: teaser-1", "step 'teaser-1': audience: is missing"),
+    ],
+)
+def test_rules_between_values_name_the_step_and_line(
+    plan_copy: Path, old: str, new: str, needle: str, message: str
+) -> None:
+    plan_file = plan_copy / "plan.yaml"
+    edit(plan_file, old, new)
+    after = "when: J-45" if "used twice" in message else None
+    expected_line = line_of(plan_file, needle, after=after)
+    plan, errors = read_plan(plan_copy)
+    assert plan is None
+    assert [p.line for p in errors if p.message.startswith(message)] == [expected_line]
+
+
+def test_an_optional_email_needs_unsubscribe(plan_copy: Path) -> None:
+    plan_file = plan_copy / "plan.yaml"
+    edit(plan_file, "unsubscribe:\n  mailto: lancement@exemple.fr", "x_unsubscribe:\n  mailto: x")
+    text = plan_file.read_text(encoding="utf-8")
+    plan_file.write_text(text[: text.index("x_unsubscribe")] + text[text.index("variables:") :])
+    _, errors = read_plan(plan_copy)
+    optional = [p for p in errors if "is optional: the plan needs unsubscribe" in p.message]
+    assert [p.field for p in optional][:2] == ["steps[0].mandatory", "steps[1].mandatory"]

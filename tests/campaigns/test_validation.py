@@ -7,9 +7,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from plugin.campaigns.plan import load_plan
 from plugin.campaigns.rendering import RenderSettings
-from plugin.campaigns.validation import ValidationReport, validate_plan
+from plugin.campaigns.validation import ValidationReport, check_plan
 from tests.campaigns.conftest import LAUNCH, PLANNING_TIME, Roster, edit, line_of
 
 
@@ -23,9 +22,9 @@ def _validate(
 ) -> ValidationReport:
     from dataclasses import replace
 
-    return validate_plan(
+    return check_plan(
         session,
-        load_plan(plan_dir),
+        plan_dir,
         launch_date=launch,
         now=now,
         settings=replace(settings, launch_date=launch),
@@ -48,7 +47,7 @@ def test_announcement_less_than_30_days_before_launch_is_an_error(
     plan_file = plan_copy / "plan.yaml"
     edit(plan_file, "    when: J-32\n", "    when: J-20\n")
     report = _validate(db_session, render_settings, plan_copy)
-    assert [(e.file, e.line) for e in report.errors] == [(plan_file, line_of(plan_file, "J-20"))]
+    assert [(e.file, e.line) for e in report.errors] == [("plan.yaml", line_of(plan_file, "J-20"))]
     assert "only 20 days before launch" in report.errors[0].message
 
 
@@ -117,7 +116,7 @@ def test_unknown_variables_are_reported_in_the_template_with_their_line(
         "{{ campaign.motto }}**",
     )
     report = _validate(db_session, render_settings, plan_copy)
-    messages = {(e.file.name, e.line, e.message.split(";")[0]) for e in report.errors}
+    messages = {(Path(e.file).name, e.line, e.message.split(";")[0]) for e in report.errors}
     line = line_of(template, "nickname")
     assert ("teaser-2.en.md", line, "unknown variable 'weather'") in messages
     assert ("teaser-2.en.md", line, "unknown variable person.nickname") in messages
@@ -142,7 +141,7 @@ def test_a_template_that_fails_for_some_recipients_is_an_error(
     report = _validate(db_session, render_settings, plan_copy)
     assert len(report.errors) == 1
     error = report.errors[0]
-    assert (error.file, error.line) == (template, line_of(template, "équipe de"))
+    assert (error.file, error.line) == ("templates/reminder.fr.md", line_of(template, "équipe de"))
     assert error.message.startswith(
         f"fails to render for 1 recipient(s) in 'fr' (e.g. person {roster.ceo.id})"
     )
@@ -159,7 +158,7 @@ def test_template_syntax_errors_have_their_line(
     )
     report = _validate(db_session, render_settings, plan_copy)
     assert [(e.file, e.line) for e in report.errors] == [
-        (template, line_of(template, "See you on"))
+        ("templates/launch-day.en.md", line_of(template, "See you on"))
     ]
     assert "template syntax" in report.errors[0].message
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
 
 from plugin.metrics.models import WeeklyReportPost
 from plugin.metrics.service import take_snapshot
@@ -19,7 +20,13 @@ from plugin.reports.csv_export import export_csv
 from plugin.reports.data import ReportData, load_report_data
 from plugin.reports.html import render_html
 from plugin.reports.tables import all_tables, print_tables
-from plugin.reports.weekly import claim_week, deliver, iso_week, marker_for
+from plugin.reports.weekly import (
+    claim_week,
+    deliver,
+    iso_week,
+    marker_for,
+    post_weekly_report,
+)
 from plugin.support.models import SupportTicket, TicketCategory, TicketStatus
 from plugin.surveys.models import SurveyResponse
 from tests.metrics.scenario import first_days, ninth_day
@@ -170,6 +177,19 @@ def test_weekly_report_is_posted_once_with_its_chart(reported: LaunchWorld) -> N
     again = deliver(session, mm, settings, claim_week(session, week))
     assert again.already_posted and again.post_id == first.post_id
     assert len(reported.sandbox.posts_in(reported.committee_id)) == 1
+
+
+def test_post_weekly_report_claims_the_week_then_posts_once(reported: LaunchWorld) -> None:
+    # The CLI's --post and the beat task share this: two runs, one post.
+    session = reported.session
+    sessions = sessionmaker(
+        bind=session.connection(), join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    first = post_weekly_report(sessions, reported.mm, reported.settings, reported.clock())
+    again = post_weekly_report(sessions, reported.mm, reported.settings, reported.clock())
+    assert (first.already_posted, again.already_posted) == (False, True)
+    assert first.week == iso_week(reported.clock()) and again.post_id == first.post_id
+    assert [p["id"] for p in reported.sandbox.posts_in(reported.committee_id)] == [first.post_id]
 
 
 def test_a_crash_after_posting_does_not_post_twice(reported: LaunchWorld) -> None:

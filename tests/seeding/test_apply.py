@@ -336,9 +336,9 @@ def test_invalid_content_applies_nothing(seeder: _Seeder, content_dir: Path) -> 
     with pytest.raises(ValidationFailed) as failure:
         seeder.apply()
     assert failure.value.problems == [
-        "posts/support/guide-apps.md:3: unknown channel 'nowhere' — use the slug of a channel "
-        "of spaces.yaml: welcome, support, ideas, committee, managers-champions, news, "
-        "customer-projects, know-how"
+        "posts/support/guide-apps.md:3: error: unknown channel 'nowhere' — use the slug of a "
+        "channel of spaces.yaml: welcome, support, ideas, committee, managers-champions, news, "
+        "customer-projects, know-how [channel]"
     ]
     assert seeder.sandbox.request_log.writes() == 0
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from plugin.launch_files import Problem
 from plugin.seeding.desired import build_desired, load_desired, validate_content
 from plugin.seeding.loader import default_content_dir, load_content
-from plugin.seeding.sources import Problem
 from plugin.settings import RuntimeSettings, runtime_settings_from_config
 from tests.seeding.conftest import edit
 

@@ -10,6 +10,7 @@ from plugin.slash_registration.service import (
     install_commands,
     known_tokens,
     registered_triggers,
+    trigger_specs,
     validate_trigger,
 )
 from tests.support.world import SupportWorld
@@ -70,3 +71,12 @@ def test_a_trigger_of_another_integration_is_not_taken_over(support_world: Suppo
 def test_bad_triggers_are_refused(word: str) -> None:
     with pytest.raises(EnvolError):
         validate_trigger(word)
+
+
+def test_trigger_specs_default_to_envol_and_its_french_alias() -> None:
+    envol, aide = trigger_specs((), "[help]")
+    assert (envol.trigger, envol.description) == ("envol", "Help, support, ideas, profile, survey")
+    assert (aide.trigger, aide.hint) == ("aide", "[help]") and "questionnaire" in aide.description
+    assert [s.trigger for s in trigger_specs(("/launch",), "")] == ["launch"]
+    with pytest.raises(EnvolError):
+        trigger_specs(("two words",), "")

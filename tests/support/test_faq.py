@@ -77,5 +77,6 @@ def test_a_bad_faq_file_is_reported_with_its_name(tmp_path: Path) -> None:
     with pytest.raises(ValidationFailed) as raised:
         load_faq(tmp_path)
     problems = "\n".join(raised.value.problems)
-    assert "broken.md: slug" in problems and "broken.md: question" in problems
-    assert "nofront.md: line 1" in problems
+    assert "fr/broken.md:2: error: slug:" in problems and "[slug]" in problems
+    assert "fr/broken.md:3: error: question:" in problems and "[question]" in problems
+    assert "fr/nofront.md:1: error: no YAML front matter" in problems

@@ -16,7 +16,7 @@ from flask import Flask, current_app
 from plugin.app import EnvolContext
 from plugin.errors import EnvolError
 from plugin.mattermost import MattermostClient
-from plugin.people.models import Person, PersonRole
+from plugin.people.directory import roster_member
 from plugin.security.service import Signer
 from plugin.settings import RuntimeSettings
 from webhooks.context import envol_context
@@ -77,11 +77,9 @@ class Integration:
         if locale in ("fr", "en"):
             return locale
         with self.context.sessions() as session:
-            person = (
-                session.query(Person.language).filter(Person.mattermost_user_id == user_id).first()
-            )
-        if person is not None:
-            return str(person[0].value)
+            member = roster_member(session, user_id)
+        if member is not None:
+            return member.language
         return self.runtime.default_language
 
     def is_admin(self, user_id: str) -> bool:
@@ -95,8 +93,8 @@ class Integration:
         if cached is not None and now - cached[0] < USER_CACHE_SECONDS:
             return cached[1]
         with self.context.sessions() as session:
-            role = session.query(Person.role).filter(Person.mattermost_user_id == user_id).first()
-        committee = role is not None and role[0] == PersonRole.COMMITTEE
+            member = roster_member(session, user_id)
+        committee = member is not None and member.is_committee
         if len(self._committee) > 10_000:
             self._committee.clear()
         self._committee[user_id] = (now, committee)

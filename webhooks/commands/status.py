@@ -2,94 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
-from plugin.cohorts.models import Wave
-from plugin.people.models import Person, PersonStatus
-from plugin.support.models import SupportTicket, TicketStatus
-from plugin.surveys.models import SurveyResponse
+from plugin.metrics.status import launch_status
 from webhooks.commands.base import Invocation, Reply, SubCommand, in_every_language
-
-
-def launch_figures(session: Session) -> dict[str, object]:
-    active = (
-        session.scalar(select(func.count(Person.id)).where(Person.status == PersonStatus.ACTIVE))
-        or 0
-    )
-    joined = (
-        session.scalar(
-            select(func.count(Person.id)).where(
-                Person.status == PersonStatus.ACTIVE, Person.mattermost_user_id.is_not(None)
-            )
-        )
-        or 0
-    )
-    waves: dict[Any, int] = {
-        status: count
-        for status, count in session.execute(
-            select(Wave.status, func.count(Wave.id)).group_by(Wave.status)
-        ).tuples()
-    }
-    tickets: dict[Any, int] = {
-        status: count
-        for status, count in session.execute(
-            select(SupportTicket.status, func.count(SupportTicket.id)).group_by(
-                SupportTicket.status
-            )
-        ).tuples()
-    }
-    count, total = session.execute(
-        select(
-            func.count(SurveyResponse.id),
-            func.avg(
-                SurveyResponse.why_network
-                + SurveyResponse.what_for_me
-                + SurveyResponse.how_to_use
-                + SurveyResponse.what_expected
-            ),
-        )
-    ).one()
-    return {
-        "active": active,
-        "joined": joined,
-        "rate": round(100 * joined / active) if active else 0,
-        "waves": {str(getattr(k, "value", k)): v for k, v in waves.items()},
-        "tickets": {str(getattr(k, "value", k)): v for k, v in tickets.items()},
-        "survey_count": count or 0,
-        "survey_score": round(float(total) / 4, 2) if count else None,
-    }
 
 
 def run(invocation: Invocation) -> Reply:
     with invocation.integration.context.sessions() as session:
-        figures = launch_figures(session)
-    waves = figures["waves"]
-    tickets = figures["tickets"]
-    assert isinstance(waves, dict) and isinstance(tickets, dict)
-    summary = ", ".join(f"{n} {status}" for status, n in sorted(waves.items()))
-    score = figures["survey_score"]
+        status = launch_status(session)
+    summary = ", ".join(f"{n} {name}" for name, n in sorted(status.waves.items()))
+    score = status.survey.score
     lines = [
         invocation.say("status.title"),
         invocation.say(
-            "status.people",
-            active=figures["active"],
-            joined=figures["joined"],
-            rate=figures["rate"],
+            "status.people", active=status.active, joined=status.joined, rate=status.join_rate
         ),
         invocation.say("status.waves", summary=summary or invocation.say("status.none")),
         invocation.say(
             "status.support",
-            open=tickets.get(TicketStatus.OPEN.value, 0) + tickets.get(TicketStatus.TAKEN.value, 0),
-            answered=tickets.get(TicketStatus.ANSWERED.value, 0),
-            resolved=tickets.get(TicketStatus.RESOLVED.value, 0),
-            self_served=tickets.get(TicketStatus.SELF_SERVED.value, 0),
+            open=status.tickets.waiting,
+            answered=status.tickets.answered,
+            resolved=status.tickets.resolved,
+            self_served=status.tickets.self_served,
         ),
         invocation.say(
             "status.survey",
-            count=figures["survey_count"],
+            count=status.survey.responses,
             score="–" if score is None else f"{score}/5",
         ),
     ]

@@ -1,0 +1,403 @@
+"""Reading the launch's files: YAML checked by pydantic, every problem with its file and line.
+
+The seed content (``branding.yaml``, ``spaces.yaml``, ``committee.yaml``, ``posts/``), the FAQ
+(``faq/<language>/*.md``) and the communication plan (``campaign/plan.yaml`` and its templates)
+are all read here, the same way:
+
+* the YAML is composed into PyYAML's node tree first, so every value's path, e.g.
+  ``("channels", 2, "purpose", "fr")``, maps to the line it is written on (``LineMap``);
+  a key written twice is an error (YAML would silently keep the last one);
+* a pydantic model validates the data; each of its errors becomes a ``Problem`` at the line
+  of the offending value;
+* a Markdown file starts with YAML front matter between two ``---`` lines, then its body.
+
+Every problem has one form: file, line, field, what is wrong and what to do. Reading never
+stops at the first problem: an admin fixing content wants the whole list at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, PrivateAttr, ValidationError
+
+from plugin.errors import ValidationFailed
+
+Location = tuple[str | int, ...]
+Severity = Literal["error", "warning"]
+
+
+def field_name(path: Sequence[str | int]) -> str:
+    """``("steps", 3, "when")`` as an admin reads it: ``steps[3].when``."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong in a launch file: where (file, line, field), what, and what to do.
+
+    ``file`` is relative to the folder the admin gave (``seed_content/``, the plan's folder…);
+    ``field`` is the path of the value inside the file, e.g. ``channels[2].purpose.fr``.
+    """
+
+    file: str
+    line: int | None
+    message: str
+    hint: str = ""
+    field: str = ""
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        text = f"{where}: {self.severity}: {self.message}"
+        if self.hint:
+            text += f" — {self.hint}"
+        if self.field:
+            text += f" [{self.field}]"
+        return text
+
+
+def errors_of(problems: Iterable[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity == "error"]
+
+
+def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
+    """Errors first, then by file and line; a problem found twice is listed once."""
+    return sorted(
+        set(problems), key=lambda p: (p.severity != "error", p.file, p.line or 0, p.message)
+    )
+
+
+def raise_for_errors(problems: Sequence[Problem], what: str, command: str) -> None:
+    """``ValidationFailed`` listing every problem when any of them is an error."""
+    errors = errors_of(problems)
+    if errors:
+        raise ValidationFailed(
+            f"{what} has {len(errors)} error(s); fix them and run `{command}`.",
+            [str(problem) for problem in sort_problems(problems)],
+        )
+
+
+@dataclass(frozen=True)
+class TextLocation:
+    """Where a text starts: templates add their own line numbers to ``line``."""
+
+    file: str
+    line: int | None
+    field: str = ""
+
+    def problem(
+        self, template_line: int | None, message: str, hint: str = "", *, field: str = ""
+    ) -> Problem:
+        """A problem ``template_line`` lines into the text (1 for its first line)."""
+        line = self.line
+        if line is not None and template_line:
+            line += template_line - 1
+        return Problem(self.file, line, message, hint, field or self.field)
+
+
+@dataclass
+class LineMap:
+    """Lines of the values of one YAML document, by path; ``offset`` shifts them all (front
+    matter starts after the ``---`` line of a Markdown file)."""
+
+    file: str
+    lines: dict[Location, int] = field(default_factory=dict)
+    # Paths of block scalars (``|`` or ``>``): their text starts on the next line.
+    block_scalars: set[Location] = field(default_factory=set)
+    offset: int = 0
+
+    def line_of(self, path: Sequence[str | int]) -> int | None:
+        """The line of ``path``, or of its closest known parent."""
+        key = tuple(path)
+        while True:
+            if key in self.lines:
+                return self.lines[key] + self.offset
+            if not key:
+                return None
+            key = key[:-1]
+
+    def text_at(self, path: Sequence[str | int]) -> TextLocation:
+        line = self.line_of(path)
+        if line is not None and tuple(path) in self.block_scalars:
+            line += 1
+        return TextLocation(self.file, line, field_name(path))
+
+    def problem(
+        self,
+        path: Sequence[str | int],
+        message: str,
+        hint: str = "",
+        *,
+        severity: Severity = "error",
+    ) -> Problem:
+        return Problem(self.file, self.line_of(path), message, hint, field_name(path), severity)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str, line: int) -> None:
+        super().__init__(key)
+        self.key = key
+        self.line = line
+
+
+def _walk(node: yaml.Node, path: Location, line_map: LineMap) -> None:
+    # A mapping's value keeps the line of its key (where the admin wrote the field's name),
+    # even when the value starts on the next line.
+    line_map.lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
+        line_map.block_scalars.add(path)
+    elif isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in seen:
+                # PyYAML keeps the last value silently; a repeated key is nearly always a
+                # copy-paste mistake that would hide half of what the admin wrote.
+                raise _DuplicateKey(key, key_node.start_mark.line + 1)
+            seen.add(key)
+            line_map.lines[(*path, key)] = key_node.start_mark.line + 1
+            _walk(value_node, (*path, key), line_map)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _walk(item, (*path, index), line_map)
+
+
+def load_yaml(text: str, file: str, *, offset: int = 0) -> tuple[Any, LineMap, list[Problem]]:
+    """Parse one YAML document: ``(data, line map, problems)``. On a syntax error the data is
+    ``None`` and the problem says where the parser stopped."""
+    line_map = LineMap(file=file, offset=offset)
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None, line_map, []
+            _walk(node, (), line_map)
+            data = loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except _DuplicateKey as error:
+        problem = Problem(
+            file,
+            error.line + offset,
+            f"key '{error.key}' appears twice",
+            "keep only one of them",
+            error.key,
+        )
+        return None, line_map, [problem]
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 + offset if mark else None
+        what = error.problem or str(error)
+        start = error.context_mark
+        if error.context and start is not None and mark is not None and start.line != mark.line:
+            # e.g. an unclosed [ is only noticed lines later: say where it was opened.
+            what += f" ({error.context} started at line {start.line + 1 + offset})"
+        problem = Problem(
+            file,
+            line,
+            f"invalid YAML: {what}",
+            "check the indentation, colons and quotes around this line",
+        )
+        return None, line_map, [problem]
+    except yaml.YAMLError as error:
+        return None, line_map, [Problem(file, None, f"invalid YAML: {error}", "fix the syntax")]
+    return data, line_map, []
+
+
+# Names an item of a list for a message, from the file's data and the item's location,
+# e.g. ("steps", 3) -> "step 'announcement'".
+ItemNamer = Callable[[Any, Location], str | None]
+
+
+def pydantic_problems(
+    error: ValidationError,
+    line_map: LineMap,
+    *,
+    docs: str,
+    prefix: Location = (),
+    name_item: ItemNamer | None = None,
+    data: Any = None,
+) -> list[Problem]:
+    """Turn pydantic's errors into problems at the line of each offending value.
+
+    ``docs`` is the README that lists the keys; ``name_item`` may name the list item an error
+    is in (from the file's ``data``), so the message says "step 'announcement': …" rather
+    than only a line number.
+    """
+    problems = []
+    for item in error.errors():
+        loc = tuple(part for part in item["loc"] if not (isinstance(part, str) and "[" in part))
+        path = (*prefix, *loc)
+        # The line already says which item; name the field from the last list index on.
+        tail = loc
+        owner: Location = ()
+        for index in range(len(loc) - 1, -1, -1):
+            if isinstance(loc[index], int):
+                tail, owner = loc[index + 1 :], loc[: index + 1]
+                break
+        name = ".".join(str(part) for part in tail) or "this item"
+        kind = item["type"]
+        if kind == "extra_forbidden":
+            message = f"unknown key '{loc[-1]}'"
+            hint = f"check its spelling, or remove it (see {docs} for the keys)"
+        elif kind == "missing":
+            message = f"'{name}' is missing"
+            hint = "add it"
+        elif kind == "value_error":
+            # Our validators' own sentences, without pydantic's "Value error, " in front.
+            message = f"{name}: {item['ctx']['error']}" if tail else str(item["ctx"]["error"])
+            hint = ""
+        else:
+            message = f"{name}: {item['msg']}"
+            hint = ""
+        label = name_item(data, owner) if name_item is not None and owner else None
+        if label:
+            message = f"{label}: {message}"
+        problems.append(line_map.problem(path, message, hint))
+    return problems
+
+
+def relative_name(path: Path, root: Path) -> str:
+    """A file name as the admin sees it, relative to the folder they gave."""
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+class FileModel(BaseModel):
+    """A model read from a launch file: it remembers the lines of its values (``lines``)."""
+
+    _lines: LineMap | None = PrivateAttr(default=None)
+
+    @property
+    def lines(self) -> LineMap:
+        if self._lines is None:
+            raise RuntimeError(f"{type(self).__name__} was not read from a file")
+        return self._lines
+
+    def with_lines(self, lines: LineMap) -> FileModel:
+        self._lines = lines
+        return self
+
+
+M = TypeVar("M", bound=FileModel)
+
+
+@dataclass(frozen=True)
+class LaunchFolder:
+    """A folder of launch files: names problems relative to it and points at its README."""
+
+    root: Path
+    docs: str  # e.g. "seed_content/README.md": where the format is described
+
+    def name(self, path: Path) -> str:
+        return relative_name(path, self.root)
+
+    def read_model(
+        self,
+        path: Path,
+        model: type[M],
+        problems: list[Problem],
+        *,
+        required: bool = True,
+        name_item: ItemNamer | None = None,
+    ) -> M | None:
+        """One YAML file as ``model``, or None with its problems (None, and no problem, when
+        an optional file is missing)."""
+        name = self.name(path)
+        if not path.is_file():
+            if required:
+                problems.append(
+                    Problem(name, None, "file is missing", f"create it (see {self.docs})")
+                )
+            return None
+        data, line_map, yaml_problems = load_yaml(path.read_text(encoding="utf-8"), name)
+        return self._validate(data, line_map, yaml_problems, model, problems, name_item)
+
+    def read_front_matter(
+        self, path: Path, model: type[M], problems: list[Problem], *, layout: str
+    ) -> FrontMatterFile[M] | None:
+        """A Markdown file's front matter as ``model`` and its body. None (with a problem) when
+        the file has no front matter; ``front`` is None when the front matter is invalid.
+        ``layout`` says what the file should look like, for the problem's hint."""
+        name = self.name(path)
+        split = split_front_matter(path.read_text(encoding="utf-8"))
+        if split is None:
+            problems.append(Problem(name, 1, "no YAML front matter", layout))
+            return None
+        front_text, body, body_line = split
+        data, line_map, yaml_problems = load_yaml(front_text, name, offset=1)
+        front = self._validate(data, line_map, yaml_problems, model, problems, None, first_line=2)
+        return FrontMatterFile(name, front, body, body_line)
+
+    def _validate(
+        self,
+        data: Any,
+        line_map: LineMap,
+        yaml_problems: list[Problem],
+        model: type[M],
+        problems: list[Problem],
+        name_item: ItemNamer | None,
+        *,
+        first_line: int = 1,
+    ) -> M | None:
+        if yaml_problems:
+            problems.extend(yaml_problems)
+            return None
+        if data is None:
+            data = {}  # an empty file: every required key is reported missing
+        if not isinstance(data, dict):
+            problems.append(
+                Problem(
+                    line_map.file,
+                    first_line,
+                    "expected a mapping of keys to values",
+                    f"see {self.docs} for the format",
+                )
+            )
+            return None
+        try:
+            instance = model.model_validate(data)
+        except ValidationError as error:
+            problems.extend(
+                pydantic_problems(error, line_map, docs=self.docs, name_item=name_item, data=data)
+            )
+            return None
+        instance.with_lines(line_map)
+        return instance
+
+
+@dataclass(frozen=True)
+class FrontMatterFile(Generic[M]):
+    """A Markdown launch file: its front matter (None when invalid) and its body."""
+
+    file: str
+    front: M | None
+    body: str
+    body_line: int  # the line of the body's first line in the file
+
+
+def split_front_matter(text: str) -> tuple[str, str, int] | None:
+    """``(front matter, body, line of the body's first line)`` or None without front matter."""
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != "---":
+        return None
+    for index in range(1, len(lines)):
+        if lines[index].strip() == "---":
+            front = "\n".join(lines[1:index])
+            body = "\n".join(lines[index + 1 :])
+            return front, body, index + 2
+    return None
