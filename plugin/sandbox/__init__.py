@@ -17,7 +17,8 @@ Start and stop::
 Options of ``Sandbox(...)`` / ``Sandbox.start(...)``: ``seed`` (ids become reproducible),
 ``contract`` (validate every exchange against the OpenAPI spec, below), ``spec_path``,
 ``licensed`` (default False: Team Edition), ``config`` (a patch over the default config),
-``user_limits`` (unlicensed soft/hard user caps, default 2500/5000, UNCONFIRMED upstream).
+``user_limits`` (unlicensed soft/hard user caps, default 5000/11000 as in the server's
+``app/limits.go``; a user is refused once the active ones exceed the hard cap).
 
 Setting a scene directly (no HTTP, no permission checks; each returns the API JSON)::
 
