@@ -20,6 +20,7 @@ from plugin.support.dialogs import (
     ANSWER_CALLBACK,
     DIALOG_LIFETIME,
     FAQ_CALLBACK,
+    FAQ_QUESTION_MAX,
     SUPPORT_CALLBACK,
     parse_support_submission,
     text_field,
@@ -150,7 +151,9 @@ def ticket_dialog_submitted() -> Any:
                     return _keep_open({"answer": t("dialog.error.description", language)})
                 support.answer(session, ticket, submission.user_id, answer)
             else:
-                question = text_field(submission.submission, "question", minimum=5, maximum=300)
+                question = text_field(
+                    submission.submission, "question", minimum=5, maximum=FAQ_QUESTION_MAX
+                )
                 answer = text_field(submission.submission, "answer")
                 if question is None or answer is None:
                     session.rollback()

@@ -29,6 +29,7 @@ from plugin.audit.service import record
 from plugin.cohorts.models import Cohort, CohortMember, Wave, WaveStatus
 from plugin.errors import EnvolError
 from plugin.mattermost import MARKER_PROP, MattermostClient
+from plugin.mattermost.dialogs import TEXTAREA_DEFAULT_MAX_BYTES, fit
 from plugin.people.models import Person, PersonStatus
 from plugin.security.service import Signer
 from plugin.settings import RuntimeSettings
@@ -307,9 +308,11 @@ def survey_dialog(
     elements: list[dict[str, Any]] = []
     for name in QUESTIONS:
         element: dict[str, Any] = {
-            "display_name": text(f"question.{name}", language),
+            # Mattermost's labels hold 24 bytes: a short label, the sentence as the help text.
+            "display_name": text(f"question.{name}.label", language),
             "name": name,
             "type": "select",
+            "help_text": text(f"question.{name}", language),
             "options": options,
         }
         if previous is not None:
@@ -321,8 +324,9 @@ def survey_dialog(
             "name": "comment",
             "type": "textarea",
             "optional": True,
+            "help_text": text("survey.comment.help", language),
             "max_length": MAX_COMMENT,
-            "default": previous.comment if previous else "",
+            "default": fit(previous.comment, TEXTAREA_DEFAULT_MAX_BYTES) if previous else "",
         }
     )
     return {
