@@ -14,7 +14,6 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from plugin.errors import EnvolError
-from plugin.security.service import RequestRejected
 from plugin.support import service as support
 from plugin.support.dialogs import (
     ANSWER_CALLBACK,
@@ -28,6 +27,7 @@ from plugin.support.dialogs import (
 from plugin.support.messages import t
 from plugin.surveys import service as surveys
 from plugin.tasks import enqueue_after_commit
+from webhooks.answers import PersonNotice
 from webhooks.commands.env import integration
 from webhooks.commands.payloads import (
     DialogSubmission,
@@ -140,7 +140,7 @@ def ticket_dialog_submitted() -> Any:
         if not isinstance(ticket_id, int):
             raise PayloadInvalid("the form's state names no request")
         if not found.is_animator(submission.user_id):
-            raise RequestRejected("only support animators can do that", status=403)
+            raise PersonNotice("refused.animators_only")
         ticket = support.get_ticket(session, ticket_id, for_update=True)
         language = found.language_of(submission.user_id)
         try:

@@ -54,7 +54,12 @@ def text(key: str, language: str, **params: Any) -> str:
 
 
 class PollError(EnvolError):
-    """A poll definition or vote that cannot be accepted."""
+    """A poll definition or vote that cannot be accepted; ``notice`` names the catalogue text
+    that tells a voter (``poll.closed`` …), empty for an admin's mistake in a definition."""
+
+    def __init__(self, message: str, notice: str = "") -> None:
+        super().__init__(message)
+        self.notice = notice
 
 
 # --------------------------------------------------------------------------- polls
@@ -179,9 +184,9 @@ def poll_props(
 def record_vote(session: Session, poll: Poll, user_id: str, option: int) -> PollVote:
     """Record or change ``user_id``'s vote: one vote per person and poll."""
     if poll.closed_at is not None:
-        raise PollError("this poll is closed")
+        raise PollError("this poll is closed", notice="poll.closed")
     if not 0 <= option < len(poll.options):
-        raise PollError("no such option in this poll")
+        raise PollError("no such option in this poll", notice="poll.no_option")
     vote = session.scalar(
         select(PollVote)
         .where(PollVote.poll_id == poll.id, PollVote.user_id == user_id)
