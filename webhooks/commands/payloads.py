@@ -2,8 +2,9 @@
 
 Slash commands arrive as a form, buttons and dialogs as JSON. Everything is checked here —
 types, lengths, id formats — and anything unexpected becomes ``PayloadInvalid`` (HTTP 400 with a
-clear message), so handlers never index raw dicts and bad input never reaches a 5xx.
-The error handlers for the three integration blueprints live here too.
+clear message), so handlers never index raw dicts and bad input never reaches a 5xx. A command
+text longer than a post is a person's mistake, answered in words (``webhooks/answers.py``, which
+also holds the error handlers of the three integration blueprints).
 """
 
 from __future__ import annotations
