@@ -15,12 +15,11 @@ from flask import Blueprint, jsonify, request
 
 from plugin.db import transaction
 from plugin.errors import EnvolError
-from plugin.security.service import RequestRejected
 from plugin.support import service as support
 from plugin.support.dialogs import answer_dialog, faq_dialog
 from plugin.support.messages import t
 from plugin.surveys import service as surveys
-from webhooks.commands.env import Integration, integration
+from webhooks.answers import PersonNotice
 from webhooks.commands.payloads import (
     ActionRequest,
     PayloadInvalid,
@@ -29,6 +28,7 @@ from webhooks.commands.payloads import (
 )
 from webhooks.commands.survey import open_survey_dialog
 from webhooks.contexts import PollButton, SuggestionButton, SurveyButton, TicketButton, verify
+from webhooks.integration import Integration, integration
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def ticket_action() -> Any:
     with transaction(found.context.sessions) as session:
         ticket = support.get_ticket(session, ticket_id, for_update=True)
         if ticket.root_post_id != action.post_id:
-            raise RequestRejected("this button belongs to another post", status=403)
+            raise PersonNotice("refused.other_post")
         language = found.language_of(action.user_id)
         if not found.is_animator(action.user_id):
             return _ephemeral(t("not_animator", language))
@@ -101,7 +101,7 @@ def _open_dialog(found: Integration, action: ActionRequest, dialog: dict[str, An
         found.client.open_dialog(action.trigger_id, found.url("dialogs/ticket"), dialog)
     except EnvolError as error:
         log.warning("ticket dialog not opened: %s", type(error).__name__)
-        raise RequestRejected("the form could not be opened; click again", status=409) from error
+        raise PersonNotice("refused.form_failed") from error
 
 
 @blueprint.post("/actions/suggestion")
@@ -119,7 +119,7 @@ def suggestion_action() -> Any:
     with transaction(found.context.sessions) as session:
         ticket = support.get_ticket(session, ticket_id, for_update=True)
         if ticket.suggestion_post_id != action.post_id:
-            raise RequestRejected("this button belongs to another post", status=403)
+            raise PersonNotice("refused.other_post")
         language = ticket.language
         if verb == "answered":
             support.close_self_served(session, ticket, action.user_id, button.slug)
@@ -159,13 +159,14 @@ def poll_action() -> Any:
             # A seeded poll: its first vote binds it to its post.
             poll.post_id, poll.channel_id = action.post_id, action.channel_id or None
         elif poll.post_id != action.post_id:
-            raise RequestRejected("this button belongs to another post", status=403)
+            raise PersonNotice("refused.other_post")
         if poll.post_message is None:
             surveys.remember_post(poll, found.client.get_post(action.post_id))
         try:
             surveys.record_vote(session, poll, action.user_id, option)
         except surveys.PollError as error:
-            return _ephemeral(str(error))
+            language = found.language_of(action.user_id)
+            return _ephemeral(surveys.text(error.notice or "poll.refused", language))
         session.flush()
         update = surveys.rendered_poll_post(session, poll, found.signer, found.public_url)
         voted = surveys.text("poll.voted", poll.language, option=poll.options[option])
@@ -185,5 +186,5 @@ def survey_action() -> Any:
     )
     language = found.language_of(action.user_id)
     if not open_survey_dialog(found, action.user_id, action.trigger_id, language):
-        raise RequestRejected("the survey could not be opened; click again", status=409)
+        raise PersonNotice("refused.form_failed")
     return jsonify({})

@@ -15,19 +15,19 @@ from flask import Blueprint, jsonify, request
 
 from plugin.errors import EnvolError
 from plugin.queue import enqueue_after_commit
-from plugin.security.service import RequestRejected
 from plugin.support import service as support
 from plugin.support.dialogs import (
     ANSWER_CALLBACK,
     DIALOG_LIFETIME,
     FAQ_CALLBACK,
+    FAQ_QUESTION_MAX,
     SUPPORT_CALLBACK,
     parse_support_submission,
     text_field,
 )
 from plugin.support.messages import t
 from plugin.surveys import service as surveys
-from webhooks.commands.env import integration
+from webhooks.answers import PersonNotice
 from webhooks.commands.payloads import (
     DialogSubmission,
     PayloadInvalid,
@@ -41,6 +41,7 @@ from webhooks.contexts import (
     TicketFaqState,
     verify,
 )
+from webhooks.integration import integration
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ def ticket_dialog_submitted() -> Any:
             session=session,
         ).ticket_id
         if not found.is_animator(submission.user_id):
-            raise RequestRejected("only support animators can do that", status=403)
+            raise PersonNotice("refused.animators_only")
         ticket = support.get_ticket(session, ticket_id, for_update=True)
         language = found.language_of(submission.user_id)
         try:
@@ -153,7 +154,9 @@ def ticket_dialog_submitted() -> Any:
                     return _keep_open({"answer": t("dialog.error.description", language)})
                 support.answer(session, ticket, submission.user_id, answer)
             else:
-                question = text_field(submission.submission, "question", minimum=5, maximum=300)
+                question = text_field(
+                    submission.submission, "question", minimum=5, maximum=FAQ_QUESTION_MAX
+                )
                 answer = text_field(submission.submission, "answer")
                 if question is None or answer is None:
                     session.rollback()

@@ -39,12 +39,13 @@ from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
+from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
 
 import requests
 import requests.adapters
 
-from plugin import clock
+from plugin import clock, i18n
 from plugin.demo import phrasebook
 from plugin.demo.arrivals import ADDED, INVITE_LINK, MATTERMOST_EMAIL, ReceivedInvitation
 from plugin.demo.profiles import (
@@ -730,6 +731,7 @@ class Population:
         error = ""
         submission: tuple[tuple[str, str], ...] = ()
         for _ in range(1 + TRIES_AGAIN):
+            told_before = len(user.ephemeral_messages)
             try:
                 self._use_integration(
                     person, at, "click", user.click, ref.post_id, str(action["id"]), selected
@@ -738,6 +740,11 @@ class Population:
                 error = str(failed)
                 continue  # the button answered an error: click it again
             error = ""
+            if len(self.sandbox.dialogs_for(user.user_id)) == before and _asked_to_click_again(
+                user.ephemeral_messages[told_before:]
+            ):
+                error = "the form could not open"
+                continue  # Envol said so, in words: a person clicks again
             break
         if not error:
             dialogs = self.sandbox.dialogs_for(user.user_id)
@@ -1133,6 +1140,20 @@ def fill_dialog(
             maximum = int(element.get("max_length") or 0)
             values[name] = value[:maximum] if maximum else value
     return values
+
+
+# What Envol answers when a button's form could not open (webhooks/messages.yaml): the words a
+# person reads before clicking again.
+_CLICK_AGAIN = tuple(
+    i18n.load_catalogue(Path(__file__).resolve().parents[2] / "webhooks" / "messages.yaml").render(
+        "refused.form_failed", language
+    )
+    for language in i18n.LANGUAGES
+)
+
+
+def _asked_to_click_again(told: list[JSON]) -> bool:
+    return any(str(post.get("message", "")) in _CLICK_AGAIN for post in told)
 
 
 def _dialog_error(reply: object) -> str:

@@ -232,7 +232,9 @@ def check_user_limits(ctx: PreflightContext) -> Check:
         f"{active} active; unlicensed caps {limits.max_users_limit} soft / "
         f"{limits.max_users_hard_limit} hard; {planned} after the launch"
     )
-    if planned > limits.max_users_hard_limit:
+    # app/limits.go refuses a new account once the active users *exceed* the hard cap, so
+    # the cap itself plus one more fit (Mattermost 9.11+: 5,000 soft / 11,000 hard).
+    if planned > limits.max_users_hard_limit + 1:
         return Check(
             "User limits", "block", found, "get a licence: the server refuses users past the cap"
         )

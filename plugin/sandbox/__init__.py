@@ -17,7 +17,8 @@ Start and stop::
 Options of ``Sandbox(...)`` / ``Sandbox.start(...)``: ``seed`` (ids become reproducible),
 ``contract`` (validate every exchange against the OpenAPI spec, below), ``spec_path``,
 ``licensed`` (default False: Team Edition), ``config`` (a patch over the default config),
-``user_limits`` (unlicensed soft/hard user caps, default 2500/5000, UNCONFIRMED upstream).
+``user_limits`` (unlicensed soft/hard user caps, default 5000/11000 as in the server's
+``app/limits.go``; a user is refused once the active ones exceed the hard cap).
 
 Setting a scene directly (no HTTP, no permission checks; each returns the API JSON)::
 
@@ -56,6 +57,16 @@ answer 403 to other tokens; ``PluginSettings.EnableUploads`` cannot be changed t
 Action ids must be alphanumeric (the server's route is ``{action_id:[A-Za-z0-9]+}``), and
 posts sent to clients have their actions' ``integration`` stripped, as the server does.
 
+Requests are parsed as the server parses them: ``page``/``per_page`` never fail
+(``web/params.go``: not a number or negative → 0 / 60, above 200 → 200), booleans follow
+``strconv.ParseBool``, a malformed id in the path is a 400
+``api.context.invalid_url_param.app_error`` (after the 401 for a missing session), and
+``detailed_error`` is empty unless ``ServiceSettings.EnableDeveloper``. Unlicensed user caps are
+``app/limits.go``'s (5,000 soft, 11,000 hard). Mattermost's JavaScript client can drive it:
+``POST /users/login`` (token in the ``Token`` header), ``GET /teams``, ``POST /users/search``,
+``GET /users/autocomplete``, channel and team members, team stats, a user's channels in a
+team, command suggestions, ``PUT /users/{id}/roles`` (``tests/sandbox/test_js_client.py``).
+
 Inspection::
 
     sandbox.request_log.count("POST", "/api/v4/teams/{team_id}/members/batch")
@@ -71,12 +82,21 @@ Simulated people (real HTTP calls, so the sandbox calls the integrations like Ma
 
     alice = sandbox.as_user(user_id)
     alice.run_command(channel_id, "/support help")  # POSTs the form to the command URL with
-        # Authorization: Token …, trigger_id and response_url; the reply becomes posts
+        # Authorization: Token …, trigger_id, root_id, mentions and response_url, waiting
+        # OutgoingIntegrationRequestsTimeout (30 s); the reply becomes posts
     alice.click(post_id, alice.find_action(post_id, "Yes"))  # PostActionIntegrationRequest;
         # the reply's ``update`` replaces the post, ``ephemeral_text`` reaches alice only
     alice.submit_dialog({"topic": "vpn"})   # the last dialog opened for her (after
         # POST /actions/dialogs/open with a trigger_id the sandbox issued, valid for
         # ServiceSettings.OutgoingIntegrationRequestsTimeout seconds); returns {error, errors}
+
+    What a person sees when an integration answers anything but 200: the server drops the
+    body and shows its own message ("Command with a trigger of 'x' returned response 409
+    CONFLICT.", "Action integration error."); the call fails and
+    ``sandbox.errors_shown_to(user_id)`` lists those messages. Every opened dialog is checked
+    with ``Dialog.IsValid``'s rules (``plugin/sandbox/dialogs.py``, lengths in UTF-8 bytes): an
+    invalid one still opens, as on the server, and lands in ``state.invalid_dialogs``
+    (``sandbox.invalid_dialog_report()``); the pytest hook fails the test that opened it.
     alice.post(channel_id, "hi"); alice.reply(root_id, "yes"); alice.react(post_id, "tada")
     alice.set_profile_picture(); alice.update_profile(position="CTO")
     alice.ephemeral_messages
@@ -86,7 +106,8 @@ Simulated people (real HTTP calls, so the sandbox calls the integrations like Ma
 The contract check: when ``../shared/mattermost-openapi/openapi.yaml`` (next to the project)
 or the file named by ``ENVOL_MM_OPENAPI`` exists, every /api/v4 request and response is
 validated with openapi-core (spec loaded once per process). Known spec gaps are excused by
-``contract.KNOWN_GAPS`` (each with its reason); other problems land in
+``contract.KNOWN_GAPS`` (each with its reason and the server source file that shows the real
+behaviour); other problems land in
 ``sandbox.violations`` (``sandbox.violation_report()`` explains them). Without the spec the
 check is skipped with one warning log line (``sandbox.contract_status`` says so). Turn it
 off for big runs: ``contract=False`` or ``sandbox.disable_contract()``.
@@ -96,7 +117,8 @@ Time: ``create_at`` and friends, invite budgets and response_url lifetimes follo
 trigger_id lifetime use real monotonic time.
 
 Pytest: ``tests/helpers/sandbox.py`` provides ``sandbox`` (fresh state, contract on, the test
-fails on a violation) and the session-wide ``sandbox_server``.
+fails on a violation or on an invalid dialog from any sandbox of the process) and the
+session-wide ``sandbox_server``.
 """
 
 from plugin.sandbox.contract import KNOWN_GAPS, ContractViolation, KnownGap

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from plugin.jsontypes import JSON
-from plugin.sandbox.core import AppError, forbidden, invalid_body_param, license_error, now_ms
+from plugin.sandbox.core import (
+    AppError,
+    forbidden,
+    go_atoi,
+    invalid_body_param,
+    license_error,
+    now_ms,
+)
 from plugin.sandbox.routing import Call, Result, route, status_ok
 from plugin.sandbox.state import MAX_BOOKMARKS_PER_CHANNEL
 
@@ -354,7 +361,8 @@ def _bookmark_channel(call: Call, action: str) -> JSON:
 @route("GET", "/api/v4/channels/<channel_id>/bookmarks")
 def list_bookmarks(call: Call) -> Result:
     channel = call.require_channel_read(call.params["channel_id"])
-    since = call.int_arg("bookmarks_since", 0)
+    # web/params.go: a bookmarks_since that is not a number, or negative, is 0.
+    since = max(0, go_atoi(call.arg("bookmarks_since")) or 0)
     found = sorted(
         (
             b

@@ -9,6 +9,8 @@ call back into the sandbox), and take it around the state they read or change.
 from __future__ import annotations
 
 import copy
+import json
+import logging
 import re
 import time
 from typing import Any
@@ -17,9 +19,20 @@ from urllib.parse import urlsplit
 import requests
 
 from plugin.jsontypes import JSON
-from plugin.sandbox.core import AppError, invalid_body_param, not_found, now_ms
+from plugin.sandbox.core import (
+    AppError,
+    forbidden,
+    invalid_body_param,
+    invalid_param,
+    is_valid_id,
+    not_found,
+    now_ms,
+)
+from plugin.sandbox.dialogs import dialog_problems
 from plugin.sandbox.routing import Call, Result, route, status_ok
-from plugin.sandbox.state import OpenedDialog, Trigger
+from plugin.sandbox.state import MAX_POST_LENGTH, OpenedDialog, ShownError, Trigger
+
+log = logging.getLogger(__name__)
 
 TRIGGER_PATTERN = re.compile(r"^[a-z0-9_\-.]+$", re.IGNORECASE)
 COMMAND_WEBHOOK_LIFETIME_MS = 30 * 60 * 1000
@@ -130,6 +143,40 @@ def list_commands(call: Call) -> Result:
     return 200, custom
 
 
+@route("GET", "/api/v4/teams/<team_id>/commands/autocomplete_suggestions")
+def command_suggestions(call: Call) -> Result:
+    """``listCommandAutocompleteSuggestions`` with ``app/auto_complete.go``: for a custom
+    command (no sub-commands, no arguments) a suggestion while the trigger is being typed,
+    nothing once a space follows it. The sandbox has no built-in commands (/away, /code …)."""
+    team_id = call.params["team_id"]
+    call.require_team_member(team_id)
+    user_input = call.arg("user_input")
+    if not user_input:
+        raise invalid_param("userInput")
+    typed = user_input.removeprefix("/")
+    commands = sorted(
+        (
+            c
+            for c in call.state.commands.values()
+            if c["team_id"] == team_id and not c["delete_at"] and c["auto_complete"]
+        ),
+        key=lambda c: c["trigger"].lower(),
+    )
+    if " " in typed:
+        return 200, []
+    return 200, [
+        {
+            "Complete": c["trigger"],
+            "Suggestion": c["trigger"],
+            "Hint": c["auto_complete_hint"],
+            "Description": c["auto_complete_desc"],
+            "IconData": "",
+        }
+        for c in commands
+        if c["trigger"].startswith(typed.lower())
+    ]
+
+
 def _own_command(call: Call) -> JSON:
     command = call.state.commands.get(call.params["command_id"])
     if command is None or command["delete_at"]:
@@ -170,6 +217,14 @@ def regenerate_command_token(call: Call) -> Result:
 
 
 # ---------------------------------------------------------------------------------- outgoing
+#
+# What the server does when a person runs a command, clicks a button or submits a dialog:
+# app/command.go (ExecuteCommand, tryExecuteCustomCommand, DoCommandRequest, HandleCommandResponse)
+# and app/integration_action.go (DoPostActionWithCookie, DoActionRequest, SubmitInteractiveDialog).
+# Every call out waits at most ServiceSettings.OutgoingIntegrationRequestsTimeout seconds (30 by
+# default). A non-200 answer is never shown: the server drops its body (it lands in the error's
+# detailed_error, which the API wipes unless EnableDeveloper) and the person's app shows the
+# server's own message, which the sandbox records in ``SandboxState.shown_errors``.
 
 
 def _integration_timeout(call: Call) -> float:
@@ -185,41 +240,77 @@ def _issue_trigger(call: Call, user_id: str, channel_id: str, team_id: str) -> s
     return trigger_id
 
 
-def _call_integration(call: Call, method: str, url: str, **kwargs: Any) -> requests.Response:
-    if url.startswith("/plugins/"):
+def _shown(call: Call, user_id: str, source: str, error: AppError) -> AppError:
+    """Record what the person's app shows for this failure, and hand the error back."""
+    with call.state.lock:
+        call.state.shown_errors.append(
+            ShownError(user_id, source, error.error_id, error.message, error.status)
+        )
+    return error
+
+
+def _go_status(response: requests.Response) -> str:
+    """Go's ``resp.Status``: "400 Bad Request"."""
+    return f"{response.status_code} {response.reason or ''}".strip()
+
+
+def _post(call: Call, url: str, timeout: float, **kwargs: Any) -> requests.Response:
+    if url.startswith(("/plugins/", "plugins/")):
         raise AppError(
             501,
             "api.sandbox.plugin_integration.app_error",
             "The sandbox runs no plugins: integration URLs must be http(s).",
         )
-    try:
-        return requests.request(method, url, timeout=max(_integration_timeout(call), 0.1), **kwargs)
-    except requests.RequestException as error:
-        raise AppError(
-            500,
-            "api.command.execute_command.failed.app_error",
-            f"Command with a trigger failed: {type(error).__name__}",
-            str(error),
-        ) from None
+    return requests.post(url, timeout=max(timeout, 0.1), **kwargs)
 
 
-def _reply_json(response: requests.Response) -> JSON:
-    if not response.content:
-        return {}
-    if "json" not in response.headers.get("Content-Type", ""):
+def _command_response(response: requests.Response) -> JSON:
+    """``model.CommandResponseFromHTTPBody``: JSON when the Content-Type says so (an error if
+    it is not an object), else the body as the text."""
+    media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+    if media_type != "application/json":
         return {"text": response.text}
-    try:
-        body = response.json()
-    except ValueError:
-        return {"text": response.text}
-    return body if isinstance(body, dict) else {}
+    body = json.loads(response.content or b"null")  # ValueError: the caller's "failed"
+    if not isinstance(body, dict):
+        raise ValueError("a command response is a JSON object")
+    return body
+
+
+def _mentions(call: Call, text: str, team_id: str) -> dict[str, list[str]]:
+    """``MentionsToTeamMembers`` and ``MentionsToPublicChannels`` as form fields."""
+    state = call.state
+    fields: dict[str, list[str]] = {}
+    for name in dict.fromkeys(re.findall(r"\B@([a-z0-9][a-z0-9.\-_:]*)", text.lower())):
+        user = next((u for u in state.users.values() if u["username"] == name), None)
+        if user is not None and state.team_member(team_id, user["id"]):
+            fields.setdefault("user_mentions", []).append(name)
+            fields.setdefault("user_mentions_ids", []).append(user["id"])
+    for name in dict.fromkeys(re.findall(r"\B~([a-z0-9\-_]+)", text.lower())):
+        channel = next(
+            (
+                c
+                for c in state.channels.values()
+                if c["team_id"] == team_id and c["name"] == name and c["type"] == "O"
+            ),
+            None,
+        )
+        if channel is not None:
+            fields.setdefault("channel_mentions", []).append(name)
+            fields.setdefault("channel_mentions_ids", []).append(channel["id"])
+    return fields
 
 
 def apply_command_response(
     call: Call, reply: JSON, *, user_id: str, channel_id: str, command: JSON, root_id: str = ""
 ) -> None:
-    """Turn a command response (immediate or through response_url) into posts. Lock held."""
+    """``HandleCommandResponse``: each response (and extra response) becomes a post — ephemeral
+    unless ``response_type`` is ``in_channel`` — from the person who ran the command. A post the
+    server refuses (too long, a channel the person is not in) fails the whole command."""
+    state = call.state
+    failed = False
     for response in [reply, *(reply.get("extra_responses") or [])]:
+        if not isinstance(response, dict):
+            continue
         text = str(response.get("text") or "")
         attachments = response.get("attachments")
         if not text and not attachments:
@@ -229,36 +320,63 @@ def apply_command_response(
             props["attachments"] = attachments
         props["from_webhook"] = "true"
         target = str(response.get("channel_id") or channel_id)
-        if response.get("response_type") == "in_channel":
-            if command.get("username") and call.state.setting(
-                "ServiceSettings", "EnablePostUsernameOverride"
-            ):
-                props["override_username"] = command["username"]
-            call.state.create_post(
-                user_id=user_id, channel_id=target, message=text, props=props, root_id=root_id
-            )
-        else:
-            call.sandbox.send_ephemeral(
-                user_id=user_id, channel_id=target, message=text, props=props, sender_id=""
-            )
+        if target != channel_id and state.channel_member(target, user_id) is None:
+            failed = True  # api.command.command_post.forbidden.app_error
+            continue
+        if command.get("username") and state.setting(
+            "ServiceSettings", "EnablePostUsernameOverride"
+        ):
+            props["override_username"] = command["username"]
+        kind = response.get("response_type") or "ephemeral"
+        try:
+            if kind == "in_channel":
+                state.create_post(
+                    user_id=user_id, channel_id=target, message=text, props=props, root_id=root_id
+                )
+            elif kind == "ephemeral" and (text or attachments):
+                if len(text) > MAX_POST_LENGTH:
+                    raise AppError(400, "model.post.is_valid.msg.app_error", "Invalid message.")
+                call.sandbox.send_ephemeral(
+                    user_id=user_id, channel_id=target, message=text, props=props,
+                    sender_id=user_id, root_id=root_id,
+                )  # fmt: skip
+        except AppError:
+            failed = True
+    if failed:
+        raise AppError(
+            500,
+            "api.command.execute_command.create_post_failed.app_error",
+            f"Command '{command.get('trigger', '')}' failed to post response. Please contact "
+            "your System Administrator.",
+        )
 
 
 @route("POST", "/api/v4/commands/execute", locked=False)
 def execute_command(call: Call) -> Result:
+    """``executeCommand`` → ``ExecuteCommand``: the custom command's URL gets the form, the
+    ``Authorization: Token`` header and 30 s; its answer becomes posts."""
     state = call.state
     with state.lock:
-        _check_commands_enabled(call)
         body = call.json_object()
         line = body.get("command")
+        channel_id = body.get("channel_id")
         if (
             not isinstance(line, str)
+            or len(line) <= 1
             or not line.startswith("/")
-            or not isinstance(body.get("channel_id"), str)
+            or not isinstance(channel_id, str)
+            or not is_valid_id(channel_id)
         ):
-            raise invalid_body_param("command")
-        channel = call.require_channel_member(body["channel_id"], "use_slash_commands")
+            raise AppError(
+                400, "api.command.execute_command.start.app_error", "No command trigger found."
+            )
+        channel = call.require_channel_member(channel_id, "use_slash_commands")
         team_id = channel["team_id"] or str(body.get("team_id", ""))
-        trigger, _, text = line[1:].partition(" ")
+        # ExecuteCommand: the trigger ends at the first white space; the text is the rest.
+        split = re.search(r"\s", line)
+        trigger = (line[: split.start()] if split else line).lower().removeprefix("/")
+        text = line[split.end() :] if split else ""
+        _check_commands_enabled(call)
         command = next(
             (
                 c
@@ -268,12 +386,12 @@ def execute_command(call: Call) -> Result:
             None,
         )
         if command is None:
+            shown = trigger if len(trigger) <= 512 else trigger[:512] + "..."
             raise AppError(
                 404,
                 "api.command.execute_command.not_found.app_error",
-                f"Command with a trigger of '/{trigger}' not found. To send a "
-                'message beginning with "/", try adding an empty space at the '
-                "beginning of the message.",
+                f"Command with a trigger of '{shown}' not found. To send a message beginning "
+                'with "/", try adding an empty space at the beginning of the message.',
             )
         user = state.user(call.user_id)
         team = state.teams.get(team_id, {})
@@ -288,43 +406,73 @@ def execute_command(call: Call) -> Result:
             "create_at": now_ms(),
             "uses": 0,
         }
-        form = {
+        trigger_id = _issue_trigger(call, user["id"], channel["id"], team_id)
+        site_url = state.setting("ServiceSettings", "SiteURL")
+        if not site_url:
+            raise AppError(
+                400,
+                "api.command.execute_command.site_url_required.app_error",
+                "SiteURL must be configured to use slash commands",
+            )
+        form: dict[str, Any] = {
             "token": command["token"],
-            "team_id": team_id,
+            "team_id": command["team_id"],
             "team_domain": team.get("name", ""),
             "channel_id": channel["id"],
             "channel_name": channel["name"],
             "user_id": user["id"],
             "user_name": user["username"],
             "command": f"/{trigger}",
-            "text": text.strip(),
-            "response_url": f"{call.sandbox.url}/hooks/commands/{hook_id}",
-            "trigger_id": _issue_trigger(call, user["id"], channel["id"], team_id),
+            "text": text,
+            "trigger_id": trigger_id,
+            "root_id": root_id,
+            **_mentions(call, text, team_id),
+            "response_url": f"{site_url}/hooks/commands/{hook_id}",
         }
         command = dict(command)
-    headers = {"Authorization": f"Token {command['token']}", "Accept": "application/json"}
-    if command["method"] == "G":
-        response = _call_integration(call, "GET", command["url"], params=form, headers=headers)
-    else:
-        response = _call_integration(call, "POST", command["url"], data=form, headers=headers)
+    headers = {"Accept": "application/json", "Authorization": f"Token {command['token']}"}
+    timeout = _integration_timeout(call)
+    failed = AppError(
+        500,
+        "api.command.execute_command.failed.app_error",
+        f"Command with a trigger of '{command['trigger']}' failed.",
+    )
+    try:
+        if command["method"] == "G":
+            response = requests.get(
+                command["url"], params=form, headers=headers, timeout=max(timeout, 0.1)
+            )
+        else:
+            response = _post(call, command["url"], timeout, data=form, headers=headers)
+    except requests.RequestException:
+        raise _shown(call, user["id"], "command", failed) from None
     if response.status_code != 200:
-        raise AppError(
-            500,
-            "api.command.execute_command.failed_resp.app_error",
-            f"Command with a trigger of '/{trigger}' returned response {response.status_code}.",
-        )
-    reply = _reply_json(response)
-    with state.lock:
-        apply_command_response(
+        raise _shown(
             call,
-            reply,
-            user_id=call.user_id,
-            channel_id=channel["id"],
-            command=command,
-            root_id=root_id,
+            user["id"],
+            "command",
+            AppError(
+                500,
+                "api.command.execute_command.failed_resp.app_error",
+                f"Command with a trigger of '{command['trigger']}' returned response "
+                f"{_go_status(response)}.",
+            ),
         )
-    reply.setdefault("trigger_id", form["trigger_id"])
-    return 200, reply
+    try:
+        reply = _command_response(response)
+    except ValueError:
+        raise _shown(call, user["id"], "command", failed) from None
+    with state.lock:
+        try:
+            apply_command_response(
+                call, reply, user_id=user["id"], channel_id=channel["id"], command=command,
+                root_id=root_id,
+            )  # fmt: skip
+        except AppError as error:
+            raise _shown(call, user["id"], "command", error) from None
+    answer = dict(reply)
+    answer["trigger_id"] = trigger_id
+    return 200, answer
 
 
 @route("POST", "/hooks/commands/<hook_id>", auth=False)
@@ -366,8 +514,43 @@ def _find_action(post: JSON, action_id: str) -> JSON | None:
     return None
 
 
+def _action_error(detail: str = "") -> AppError:
+    return AppError(
+        400, "api.post.do_action.action_integration.app_error", "Action integration error.", detail
+    )
+
+
+def _call_action_url(call: Call, url: str, payload: JSON, user_id: str, source: str) -> JSON:
+    """``DoActionRequest``: POST the JSON, 30 s; anything but a 200 is a 400 for the person.
+    Returns the decoded answer (empty for an empty body)."""
+    try:
+        response = _post(
+            call,
+            url,
+            _integration_timeout(call),
+            data=json.dumps(payload),
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+        )
+    except requests.RequestException as error:
+        raise _shown(call, user_id, source, _action_error(type(error).__name__)) from None
+    if response.status_code != 200:
+        raise _shown(call, user_id, source, _action_error(f"status={response.status_code}"))
+    if not response.content:
+        return {}
+    try:
+        reply = json.loads(response.content)
+    except ValueError:
+        if source == "dialog":
+            return {}  # SubmitInteractiveDialog: "an empty response is acceptable"
+        raise _shown(call, user_id, source, _action_error("not JSON")) from None
+    return reply if isinstance(reply, dict) else {}
+
+
 @route("POST", "/api/v4/posts/<post_id>/actions/<alnum:action_id>", locked=False)
 def do_post_action(call: Call) -> Result:
+    """``doPostAction`` → ``DoPostActionWithCookie``: the action's URL gets a
+    ``PostActionIntegrationRequest``; ``update`` replaces the post (pin and reactions kept),
+    ``ephemeral_text`` reaches the person who clicked, under the post's thread."""
     state = call.state
     with state.lock:
         post = state.post(call.params["post_id"])
@@ -379,8 +562,12 @@ def do_post_action(call: Call) -> Result:
         user = state.user(call.user_id)
         team = state.teams.get(channel["team_id"], {})
         context = copy.deepcopy(action["integration"].get("context") or {})
-        if action.get("type") == "select" and isinstance(body, dict):
-            context["selected_option"] = body.get("selected_option", "")
+        selected = body.get("selected_option", "") if isinstance(body, dict) else ""
+        data_source = ""
+        if action.get("type") == "select" and selected:
+            context["selected_option"] = selected
+            data_source = action.get("data_source", "")
+        trigger_id = _issue_trigger(call, user["id"], channel["id"], channel["team_id"])
         payload = {
             "user_id": user["id"],
             "user_name": user["username"],
@@ -389,31 +576,25 @@ def do_post_action(call: Call) -> Result:
             "team_id": channel["team_id"],
             "team_domain": team.get("name", ""),
             "post_id": post["id"],
-            "trigger_id": _issue_trigger(call, user["id"], channel["id"], channel["team_id"]),
-            "type": action.get("type", "button"),
-            "data_source": action.get("data_source", ""),
+            "trigger_id": trigger_id,
+            "type": action.get("type", ""),
+            "data_source": data_source,
             "context": context,
         }
         url = action["integration"]["url"]
-    response = _call_integration(
-        call, "POST", url, json=payload, headers={"Accept": "application/json"}
-    )
-    if response.status_code != 200:
-        raise AppError(
-            400,
-            "api.post.do_action.action_integration.app_error",
-            "Action integration error.",
-            f"status={response.status_code}",
-        )
-    reply = _reply_json(response)
+        root_id = post["root_id"] or post["id"]
+    reply = _call_action_url(call, url, payload, user["id"], "action")
     with state.lock:
         update = reply.get("update")
         if isinstance(update, dict):
             target = state.posts.get(post["id"])
             if target is not None:
-                for key in ("message", "props", "file_ids"):
-                    if key in update:
-                        target[key] = copy.deepcopy(update[key])
+                if "message" in update:
+                    target["message"] = str(update["message"] or "")
+                if update.get("props") is not None:
+                    target["props"] = copy.deepcopy(update["props"])
+                if "file_ids" in update:
+                    target["file_ids"] = copy.deepcopy(update["file_ids"])
                 for attachment in target.get("props", {}).get("attachments") or []:
                     for new_action in attachment.get("actions") or []:
                         new_action.setdefault("id", state.ids.new_id())
@@ -424,20 +605,52 @@ def do_post_action(call: Call) -> Result:
                 channel_id=channel["id"],
                 message=str(reply["ephemeral_text"]),
                 props=None,
-                sender_id=post["user_id"],
+                sender_id=user["id"],
+                root_id=root_id,
             )
-    answer: JSON = {"status": "OK"}
-    if reply.get("goto_location"):
-        answer["goto_location"] = reply["goto_location"]
-    return 200, answer
+    return 200, {"status": "OK", "trigger_id": trigger_id}
 
 
 # ---------------------------------------------------------------------------------- dialogs
 
 
+def _invalid_dialog_body(call: Call, body: JSON) -> None:
+    """``json.Decode`` into ``OpenDialogRequest``: a field of the wrong JSON type is a 400."""
+    dialog = body.get("dialog")
+    strings = ("callback_id", "title", "introduction_text", "icon_url", "submit_label", "state")
+    element_strings = ("display_name", "name", "type", "subtype", "default", "placeholder",
+                       "help_text", "data_source")  # fmt: skip
+    wrong = not isinstance(dialog, dict) or any(
+        k in dialog and not isinstance(dialog[k], str) for k in strings
+    )
+    if not wrong:
+        assert isinstance(dialog, dict)
+        elements = dialog.get("elements", [])
+        wrong = elements is not None and not isinstance(elements, list)
+        for element in elements or []:
+            wrong = wrong or not isinstance(element, dict)
+            if isinstance(element, dict):
+                wrong = wrong or any(
+                    k in element and not isinstance(element[k], str) for k in element_strings
+                )
+                wrong = wrong or any(
+                    k in element and (type(element[k]) is not int)
+                    for k in ("min_length", "max_length")
+                )
+    if wrong:
+        raise invalid_param("dialog")
+
+
 @route("POST", "/api/v4/actions/dialogs/open")
 def open_dialog(call: Call) -> Result:
+    """``openDialog`` → ``OpenInteractiveDialog``: the trigger id must be the server's and
+    younger than OutgoingIntegrationRequestsTimeout seconds. An invalid dialog (``Dialog.IsValid``)
+    is only logged by the server and still shown: the sandbox records it (``invalid_dialogs``)."""
     body = call.json_object()
+    _invalid_dialog_body(call, body)
+    url = body.get("url")
+    if not isinstance(url, str) or not url:
+        raise invalid_param("url")
     trigger = call.state.triggers.get(str(body.get("trigger_id", "")))
     if trigger is None:
         raise AppError(
@@ -450,60 +663,57 @@ def open_dialog(call: Call) -> Result:
         raise AppError(
             400,
             "interactive_message.decode_trigger_id.expired",
-            f"Trigger ID for interactive dialog is expired. Maximum TTL is {lifetime:g} seconds.",
+            f"Trigger ID for interactive dialog is expired. Maximum TTL is {lifetime:g}s.",
         )
-    dialog = body.get("dialog")
-    url = body.get("url")
-    if not isinstance(dialog, dict) or not isinstance(url, str) or not url:
-        raise invalid_body_param("dialog")
-    if not isinstance(dialog.get("title"), str) or not dialog["title"]:
-        raise AppError(400, "model.dialog.is_valid.title.app_error", "Invalid dialog title.")
-    call.state.opened_dialogs.append(
-        OpenedDialog(
-            user_id=trigger.user_id,
-            url=url,
-            dialog=copy.deepcopy(dialog),
-            trigger_id=str(body["trigger_id"]),
-            channel_id=trigger.channel_id,
-            team_id=trigger.team_id,
-        )
+    dialog = copy.deepcopy(body["dialog"])
+    problems = dialog_problems(dialog)
+    opened = OpenedDialog(
+        user_id=trigger.user_id,
+        url=url,
+        dialog=dialog,
+        trigger_id=str(body["trigger_id"]),
+        channel_id=trigger.channel_id,
+        team_id=trigger.team_id,
+        problems=tuple(problems),
     )
+    if problems:
+        log.warning("Interactive dialog is invalid: %s", "; ".join(problems))
+        call.state.invalid_dialogs.append(opened)
+    call.state.opened_dialogs.append(opened)
     return status_ok()
 
 
 @route("POST", "/api/v4/actions/dialogs/submit", locked=False)
 def submit_dialog(call: Call) -> Result:
+    """``submitDialog`` → ``SubmitInteractiveDialog``: read access to ``channel_id`` and
+    view_team on ``team_id`` (never empty: the web app sends the team on screen), ``user_id``
+    set from the session, ``type`` always ``dialog_submission``, ``url`` stripped."""
     state = call.state
     with state.lock:
         body = call.json_object()
         url = body.get("url")
         if not isinstance(url, str) or not url:
-            raise invalid_body_param("url")
+            raise invalid_param("url")
         channel_id = str(body.get("channel_id", ""))
         call.require_channel_read(channel_id)
         team_id = str(body.get("team_id", ""))
-        if team_id:
-            call.require_team_member(team_id)
+        if not team_id:
+            raise forbidden("view_team")  # SessionHasPermissionToTeam("") is false
+        call.require_team_member(team_id)
         payload = {
             "type": "dialog_submission",
             "callback_id": body.get("callback_id", ""),
             "state": body.get("state", ""),
-            "user_id": call.user_id,  # the server overwrites whatever the client sent
+            "user_id": call.user_id,
             "channel_id": channel_id,
             "team_id": team_id,
             "submission": body.get("submission") or {},
             "cancelled": bool(body.get("cancelled", False)),
         }
-    response = _call_integration(
-        call, "POST", url, json=payload, headers={"Accept": "application/json"}
-    )
-    if response.status_code != 200:
-        raise AppError(
-            400,
-            "api.integration_action.submit_dialog.response_status",
-            "Dialog submission failed.",
-            f"status={response.status_code}",
-        )
-    reply = _reply_json(response)
-    answer = {k: reply[k] for k in ("error", "errors") if reply.get(k)}
+    reply = _call_action_url(call, url, payload, call.user_id, "dialog")
+    answer: JSON = {}
+    if isinstance(reply.get("error"), str) and reply["error"]:
+        answer["error"] = reply["error"]
+    if isinstance(reply.get("errors"), dict) and reply["errors"]:
+        answer["errors"] = {str(k): str(v) for k, v in reply["errors"].items()}
     return 200, answer

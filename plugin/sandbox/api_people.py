@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hmac
+import json
 import re
 import time
 from typing import Any
 
+from werkzeug.wrappers import Response
+
 from plugin.jsontypes import JSON
-from plugin.sandbox.core import AppError, forbidden, invalid_body_param, now_ms
+from plugin.sandbox.core import AppError, forbidden, invalid_body_param, invalid_param, now_ms
 from plugin.sandbox.limits import TokenBucket
 from plugin.sandbox.routing import Call, Result, route, status_ok
 
@@ -161,6 +165,102 @@ def create_user(call: Call) -> Result:
         if token:
             state.invite_tokens.pop(token, None)
     return 201, user_view(call, user)
+
+
+def _login_refused() -> AppError:
+    # api4/user.go login masks every error but a few into this one (the stock server signs in
+    # with e-mail or username).
+    return AppError(
+        401,
+        "api.user.login.invalid_credentials_email_username",
+        "Enter a valid email or username and/or password.",
+    )
+
+
+@route("POST", "/api/v4/users/login", auth=False)
+def login(call: Call) -> Result:
+    """``login``: ``login_id`` (e-mail or username) or ``id``, and ``password``; the session
+    token comes back in the ``Token`` header, the user (200) in the body."""
+    state = call.state
+    body = call.json()
+    props = body if isinstance(body, dict) else {}
+    user_id, login_id = str(props.get("id") or ""), str(props.get("login_id") or "").lower()
+    password = props.get("password")
+    user = state.users.get(user_id) if user_id else None
+    if user is None and login_id:
+        by_email = state.setting("EmailSettings", "EnableSignInWithEmail")
+        by_username = state.setting("EmailSettings", "EnableSignInWithUsername")
+        user = next(
+            (
+                u
+                for u in state.users.values()
+                if (by_email and u["email"] == login_id)
+                or (by_username and u["username"] == login_id)
+            ),
+            None,
+        )
+    if user is None:
+        raise _login_refused()
+    if not isinstance(password, str) or not password:
+        raise AppError(
+            400, "api.user.login.blank_pwd.app_error", "Password field must not be blank"
+        )
+    if user["is_bot"]:
+        raise AppError(
+            401, "api.user.login.bot_login_forbidden.app_error", "Bot login is forbidden."
+        )
+    if user["delete_at"]:
+        raise AppError(
+            401,
+            "api.user.login.inactive.app_error",
+            "Login failed because your account has been deactivated.  Please contact an "
+            "administrator.",
+        )
+    if not hmac.compare_digest(state.passwords.get(user["id"], "").encode(), password.encode()):
+        raise _login_refused()
+    token = state.new_token(user["id"])
+    state.touch(user["id"])
+    response = Response(
+        json.dumps(user_view(call, user), separators=(",", ":")),
+        200,
+        content_type="application/json",
+    )
+    response.headers["Token"] = token
+    return response
+
+
+ROLE_NAME = re.compile(r"^[a-z0-9_]{1,64}$")
+# model.NewSystemRoleIDs: assigning one needs a licence with custom permission schemes.
+LICENSED_SYSTEM_ROLES = frozenset(
+    {"system_user_manager", "system_read_only_admin", "system_manager", "system_custom_group_admin"}
+)
+
+
+@route("PUT", "/api/v4/users/<user_id>/roles")
+def update_user_roles(call: Call) -> Result:
+    """``updateUserRoles``: valid role names (``system_admin`` alone is refused: it must come
+    with ``system_user``), manage_roles (system admins); bots too, so a bot can be made a
+    system admin over the API."""
+    props = call.json()
+    roles = props.get("roles") if isinstance(props, dict) else None
+    names = str(roles).split() if isinstance(roles, str) else []
+    if (
+        not isinstance(roles, str)
+        or not all(ROLE_NAME.match(n) for n in names)
+        or names == ["system_admin"]
+    ):
+        raise invalid_param("roles")
+    if LICENSED_SYSTEM_ROLES & set(names) and not call.state.licensed:
+        raise AppError(
+            400,
+            "api.user.update_user_roles.license.app_error",
+            "Your license does not support assigning system roles other than system admin.",
+        )
+    call.require_admin("manage_roles")
+    user = call.state.user(call.params["user_id"])
+    user["roles"] = " ".join(names)
+    user["update_at"] = now_ms()
+    return status_ok()
 
 
 @route("PUT", "/api/v4/users/<user_id>/patch")
@@ -458,7 +558,7 @@ def add_team_members(call: Call) -> Result:
             f"{MAX_ADD_MEMBERS_BATCH} per request).",
         )
     call.state.team(team_id)
-    graceful = call.flag("graceful")
+    graceful = call.given("graceful")
     results: list[JSON] = []
     added: list[JSON] = []
     for item in members:
@@ -548,7 +648,7 @@ def invite_by_email(call: Call) -> Result:
                 f"domain: {email}. Please contact your System Administrator.",
             )
         if problem is not None:
-            if not call.flag("graceful"):
+            if not call.given("graceful"):
                 raise problem
             results.append({"email": email, "error": problem.body(call.request_id)})
             continue
@@ -569,6 +669,6 @@ def invite_by_email(call: Call) -> Result:
             }
         )
         results.append({"email": email, "error": None})
-    if call.flag("graceful"):
+    if call.given("graceful"):
         return 200, results
     return status_ok()

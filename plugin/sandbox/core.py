@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import secrets
 import threading
 from typing import Any
@@ -44,11 +45,13 @@ class AppError(Exception):
         self.message = message
         self.detail = detail
 
-    def body(self, request_id: str) -> dict[str, Any]:
+    def body(self, request_id: str, *, developer: bool = False) -> dict[str, Any]:
+        """The JSON a client receives. ``detailed_error`` is wiped unless
+        ``ServiceSettings.EnableDeveloper`` (``web/handlers.go`` calls ``WipeDetailed``)."""
         return {
             "id": self.error_id,
             "message": self.message,
-            "detailed_error": self.detail,
+            "detailed_error": self.detail if developer else "",
             "request_id": request_id,
             "status_code": self.status,
             "is_oauth": False,
@@ -69,9 +72,37 @@ def forbidden(permission: str) -> AppError:
 
 
 def invalid_param(name: str) -> AppError:
+    return AppError(400, "api.context.invalid_param.app_error", f"Invalid {name} parameter.")
+
+
+def invalid_url_param(name: str) -> AppError:
+    """A malformed id in the path (``web/context.go`` ``Require…Id`` → ``SetInvalidURLParam``)."""
     return AppError(
-        400, "api.context.invalid_param.app_error", f"Invalid or missing {name} parameter."
+        400,
+        "api.context.invalid_url_param.app_error",
+        f"Invalid or missing {name} parameter in request URL.",
     )
+
+
+def is_valid_id(value: str) -> bool:
+    """``model.IsValidId``: 26 letters or digits."""
+    return len(value) == 26 and value.isalnum()
+
+
+def go_parse_bool(value: str) -> bool | None:
+    """``strconv.ParseBool``: None when Go would answer an error (callers then use false)."""
+    if value in ("1", "t", "T", "TRUE", "true", "True"):
+        return True
+    if value in ("0", "f", "F", "FALSE", "false", "False"):
+        return False
+    return None
+
+
+def go_atoi(value: str | None) -> int | None:
+    """``strconv.Atoi``: an optional sign and ASCII digits, else None (an error in Go)."""
+    if value is None or not re.fullmatch(r"[+-]?[0-9]+", value):
+        return None
+    return int(value)
 
 
 def invalid_body_param(name: str) -> AppError:

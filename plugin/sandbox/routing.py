@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from plugin.sandbox.core import AppError, forbidden, invalid_body_param, invalid_param, unauthorized
+from plugin.sandbox.core import (
+    AppError,
+    forbidden,
+    go_atoi,
+    go_parse_bool,
+    invalid_body_param,
+    invalid_param,
+    unauthorized,
+)
 
 if TYPE_CHECKING:
     from plugin.sandbox.server import Sandbox
@@ -119,24 +127,34 @@ class Call:
         return self.request.args.get(name, default)
 
     def flag(self, name: str) -> bool:
-        return self.request.args.get(name, "").lower() == "true"
+        """A boolean query parameter as ``strconv.ParseBool`` reads it; anything else is false."""
+        return go_parse_bool(self.request.args.get(name, "")) is True
+
+    def given(self, name: str) -> bool:
+        """Present with any value, as ``r.URL.Query().Get(name) != ""`` reads it (``graceful``)."""
+        return bool(self.request.args.get(name, ""))
 
     def int_arg(self, name: str, default: int) -> int:
+        """An integer the handler checks itself (``since`` …): 400 when it is not one."""
         raw = self.request.args.get(name)
         if raw in (None, ""):
             return default
-        try:
-            return int(raw)
-        except ValueError:
-            raise invalid_param(name) from None
+        value = go_atoi(raw)
+        if value is None:
+            raise invalid_param(name)
+        return value
 
     def page(self) -> tuple[int, int]:
-        """``page`` and ``per_page``; ``per_page`` is capped at 200 silently, like the server."""
-        page = max(0, self.int_arg("page", 0))
-        per_page = self.int_arg("per_page", PER_PAGE_DEFAULT)
-        if per_page <= 0:
+        """``page`` and ``per_page`` as ``web/params.go`` parses them: never an error. A page
+        that is not a number, or negative, is 0; a ``per_page`` (or the mobile app's old
+        ``pageSize``) that is not a number, or negative, is 60; above 200 it is 200; 0 is 0."""
+        page = go_atoi(self.request.args.get("page"))
+        per_page = go_atoi(self.request.args.get("per_page"))
+        if per_page is None:
+            per_page = go_atoi(self.request.args.get("pageSize"))
+        if per_page is None or per_page < 0:
             per_page = PER_PAGE_DEFAULT
-        return page, min(per_page, PER_PAGE_MAXIMUM)
+        return (page if page is not None and page >= 0 else 0), min(per_page, PER_PAGE_MAXIMUM)
 
     # -------------------------------------------------------------- who
 

@@ -10,8 +10,9 @@ import os
 import socket
 import threading
 import time
+import weakref
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
@@ -19,7 +20,14 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from plugin.jsontypes import JSON
-from plugin.sandbox import api_channels, api_integrations, api_people, api_posts, api_system
+from plugin.sandbox import (
+    api_channels,
+    api_directory,
+    api_integrations,
+    api_people,
+    api_posts,
+    api_system,
+)
 from plugin.sandbox.contract import (
     ContractChecker,
     ContractViolation,
@@ -33,6 +41,8 @@ from plugin.sandbox.core import (
     AppError,
     IdSource,
     forbidden,
+    invalid_url_param,
+    is_valid_id,
     now_ms,
     unauthorized,
 )
@@ -45,7 +55,14 @@ from plugin.sandbox.state import SandboxState
 log = logging.getLogger(__name__)
 
 # The handler modules register their routes on import; keep them referenced.
-_HANDLER_MODULES = (api_system, api_people, api_channels, api_posts, api_integrations)
+_HANDLER_MODULES = (
+    api_system,
+    api_people,
+    api_directory,
+    api_channels,
+    api_posts,
+    api_integrations,
+)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -72,12 +89,30 @@ class _DroppedConnection(ConnectionAbortedError):
     """Raised after closing the socket, so werkzeug treats it as a dropped connection."""
 
 
+# Path parameters the server checks with model.IsValidId (web/context.go Require…Id): a malformed
+# one is a 400 before any permission or lookup. "me" stands for the session's user.
+ID_PARAMS = ("user_id", "team_id", "channel_id", "post_id", "command_id", "bot_user_id",
+             "bookmark_id", "file_id")  # fmt: skip
+
+
+def _check_path_ids(params: dict[str, str]) -> None:
+    for name in ID_PARAMS:
+        value = params.get(name)
+        if value is None or (name == "user_id" and value == "me"):
+            continue
+        if not is_valid_id(value):
+            raise invalid_url_param(name)
+
+
 def _request_id() -> str:
     return base64.b32encode(os.urandom(16)).decode("ascii").lower()[:26]
 
 
 class Sandbox:
     """A stand-in Mattermost server; see the package docstring for the whole API."""
+
+    # Every sandbox alive in the process, so a test hook can check them all (invalid dialogs).
+    _alive: ClassVar[weakref.WeakSet[Sandbox]] = weakref.WeakSet()
 
     def __init__(
         self,
@@ -87,7 +122,7 @@ class Sandbox:
         spec_path: Path | None = None,
         licensed: bool = False,
         config: JSON | None = None,
-        user_limits: tuple[int, int] = (2500, 5000),
+        user_limits: tuple[int, int] = (5000, 11000),
     ) -> None:
         self.seed = seed
         self._initial_licensed = licensed
@@ -110,6 +145,12 @@ class Sandbox:
         self.admin_user_id = ""
         self.admin_token = ""
         self._build_state()
+        Sandbox._alive.add(self)
+
+    @classmethod
+    def alive(cls) -> list[Sandbox]:
+        """The sandboxes of this process that have not been garbage-collected."""
+        return list(cls._alive)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -439,7 +480,14 @@ class Sandbox:
         return self.as_user(response.json()["id"])
 
     def send_ephemeral(
-        self, *, user_id: str, channel_id: str, message: str, props: JSON | None, sender_id: str
+        self,
+        *,
+        user_id: str,
+        channel_id: str,
+        message: str,
+        props: JSON | None,
+        sender_id: str,
+        root_id: str = "",
     ) -> JSON:
         with self.state.lock:
             self.state.channel(channel_id)
@@ -453,7 +501,7 @@ class Sandbox:
                 "is_pinned": False,
                 "user_id": sender_id,
                 "channel_id": channel_id,
-                "root_id": "",
+                "root_id": root_id,
                 "original_id": "",
                 "message": message,
                 "type": "system_ephemeral",
@@ -512,6 +560,36 @@ class Sandbox:
     def dialogs_for(self, user_id: str) -> list[Any]:
         with self.state.lock:
             return [d for d in self.state.opened_dialogs if d.user_id == user_id]
+
+    def errors_shown_to(self, user_id: str) -> list[str]:
+        """The server's messages this person's app showed for failed commands, buttons and
+        dialogs (the integration's own answer to a non-200 is never shown)."""
+        with self.state.lock:
+            return [e.message for e in self.state.shown_errors if e.user_id == user_id]
+
+    def take_invalid_dialogs(self) -> list[Any]:
+        """The dialogs opened since the last call that break ``Dialog.IsValid``, then forget
+        them (tests that open one on purpose take it, so the test hook does not fail them)."""
+        with self.state.lock:
+            found = list(self.state.invalid_dialogs)
+            self.state.invalid_dialogs.clear()
+        return found
+
+    def invalid_dialog_report(self) -> str:
+        """Empty when every dialog opened was valid; else what to fix, dialog by dialog."""
+        found = self.take_invalid_dialogs()
+        if not found:
+            return ""
+        lines = [f"{len(found)} dialog(s) broke Mattermost's Dialog.IsValid:"]
+        for opened in found:
+            title = opened.dialog.get("title", "")
+            lines.append(f"  - {opened.dialog.get('callback_id', '')!r} ({title!r}):")
+            lines += [f"      {problem}" for problem in opened.problems]
+        lines.append(
+            "The server only logs this and the web app may misbehave: shorten the text (limits "
+            "in plugin/sandbox/dialogs.py, counted in UTF-8 bytes); long labels go to help_text."
+        )
+        return "\n".join(lines)
 
     def team_member_ids(self, team_id: str) -> set[str]:
         with self.state.lock:
@@ -676,6 +754,9 @@ class Sandbox:
                 if user_id:
                     self.state.touch(user_id)
                     headers["_user"] = user_id
+            _check_path_ids(params)
+            if user_id and "user_id" in params and params["user_id"] == "me":
+                params["user_id"] = user_id
             call = Call(self, request, params, user_id or "", request_id)
             if spec.locked:
                 with lock:
@@ -702,10 +783,12 @@ class Sandbox:
             json.dumps(body, separators=(",", ":")), status, content_type="application/json"
         )
 
-    @staticmethod
-    def _error_response(error: AppError, request_id: str) -> Response:
+    def _error_response(self, error: AppError, request_id: str) -> Response:
+        developer = bool(self.state.setting("ServiceSettings", "EnableDeveloper"))
         return Response(
-            json.dumps(error.body(request_id)), error.status, content_type="application/json"
+            json.dumps(error.body(request_id, developer=developer)),
+            error.status,
+            content_type="application/json",
         )
 
     def _check_contract(self, request: Request, response: Response, route: str) -> None:

@@ -153,7 +153,9 @@ class SimulatedUser:
             "callback_id": opened.dialog.get("callback_id", ""),
             "state": opened.dialog.get("state", ""),
             "channel_id": opened.channel_id,
-            "team_id": opened.team_id,
+            # The web app sends the team on screen: for a dialog opened from a direct message
+            # (whose channel has no team) that is one of the person's teams.
+            "team_id": opened.team_id or self._team_on_screen(),
             "submission": {} if cancelled else submission,
             "cancelled": cancelled,
         }
@@ -162,6 +164,15 @@ class SimulatedUser:
             "/actions/dialogs/submit",
             json=body,
         )
+
+    def _team_on_screen(self) -> str:
+        state = self.sandbox.state
+        with state.lock:
+            teams = sorted(
+                tid for (tid, uid), m in state.team_members.items()
+                if uid == self.user_id and not m["delete_at"]
+            )  # fmt: skip
+        return teams[0] if teams else ""
 
     def cancel_dialog(self, dialog: OpenedDialog | None = None) -> JSON | None:
         """Close the dialog; the integration hears of it only with ``notify_on_cancel``."""

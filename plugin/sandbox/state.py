@@ -39,6 +39,7 @@ def default_config() -> JSON:
             "OutgoingIntegrationRequestsTimeout": 30,
             "AllowedUntrustedInternalConnections": "",
             "EnableEmailInvitations": True,
+            "EnableDeveloper": False,
         },
         "TeamSettings": {
             "SiteName": "Mattermost",
@@ -66,7 +67,12 @@ def default_config() -> JSON:
             "MaxFileSize": 104857600,
             "DriverName": "local",
         },
-        "EmailSettings": {"SendEmailNotifications": True, "EnableSignUpWithEmail": True},
+        "EmailSettings": {
+            "SendEmailNotifications": True,
+            "EnableSignUpWithEmail": True,
+            "EnableSignInWithEmail": True,
+            "EnableSignInWithUsername": True,
+        },
         "PrivacySettings": {"ShowEmailAddress": True, "ShowFullName": True},
         "PluginSettings": {
             "Enable": True,
@@ -99,6 +105,19 @@ class OpenedDialog:
     trigger_id: str
     channel_id: str
     team_id: str
+    problems: tuple[str, ...] = ()  # the rules of Dialog.IsValid it breaks (plugin.sandbox.dialogs)
+
+
+@dataclass(frozen=True)
+class ShownError:
+    """What a person's app showed when a command, a button or a dialog failed: the server's own
+    message, never the integration's answer (which the server drops)."""
+
+    user_id: str
+    source: str  # "command", "action" or "dialog"
+    error_id: str
+    message: str
+    status: int
 
 
 @dataclass
@@ -140,6 +159,8 @@ class SandboxState:
     command_hooks: dict[str, JSON] = field(default_factory=dict)  # response_url id -> hook
     triggers: dict[str, Trigger] = field(default_factory=dict)
     opened_dialogs: list[OpenedDialog] = field(default_factory=list)
+    invalid_dialogs: list[OpenedDialog] = field(default_factory=list)  # broke Dialog.IsValid
+    shown_errors: list[ShownError] = field(default_factory=list)
     sent_invites: list[JSON] = field(default_factory=list)  # e-mail invitations "sent"
     invite_tokens: dict[str, JSON] = field(default_factory=dict)  # token -> {email, team_id}
     invite_buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
@@ -148,7 +169,8 @@ class SandboxState:
     brand_image: bytes | None = None
     team_icons: dict[str, bytes] = field(default_factory=dict)
     profile_images: dict[str, bytes] = field(default_factory=dict)
-    user_limits: tuple[int, int] = (2500, 5000)  # unlicensed soft / hard (UNCONFIRMED values)
+    # Unlicensed user caps, app/limits.go: maxUsersLimit = 5_000, maxUsersHardLimit = 11_000.
+    user_limits: tuple[int, int] = (5000, 11000)
 
     # ------------------------------------------------------------------ config
 
@@ -210,14 +232,15 @@ class SandboxState:
                     "app.user.save.email_exists.app_error",
                     "An account with that email already exists.",
                 )
-        if not self.licensed and not is_bot:
-            active = sum(1 for u in self.users.values() if not u["delete_at"] and not u["is_bot"])
-            if active >= self.user_limits[1]:
-                raise AppError(
-                    400,
-                    "app.user.create_user.user_limits.exceeded",
-                    "Can't create user. Server exceeds maximum supported user count.",
-                )
+        # app/limits.go isHardUserLimitExceeded: refused once the active (non-bot) users
+        # *exceed* the hard limit, so the limit itself is reached and passed by one.
+        if not self.licensed and not is_bot and self.active_user_count() > self.user_limits[1]:
+            raise AppError(
+                400,
+                "api.user.create_user.user_limits.exceeded",
+                "Can't create user. Server exceeds safe user limit. Contact your "
+                "administrator with: ERROR_SAFETY_LIMITS_EXCEEDED.",
+            )
         stamp = now_ms()
         user_id = self.ids.new_id()
         user: JSON = {
@@ -258,6 +281,10 @@ class SandboxState:
         self.users[user_id] = user
         self.passwords[user_id] = password
         return user
+
+    def active_user_count(self) -> int:
+        """``Store().User().Count(model.UserCountOptions{})``: active users, bots excluded."""
+        return sum(1 for u in self.users.values() if not u["delete_at"] and not u["is_bot"])
 
     def user(self, user_id: str) -> JSON:
         user = self.users.get(user_id)

@@ -31,6 +31,16 @@ class RequestRejected(EnvolError):
         self.status = status
 
 
+class StaleRequest(RequestRejected):
+    """A genuine button or form (Envol's signature holds) that can no longer be used: people
+    meet these, so the webhooks answer them in words, not with a bare status. ``reason`` is
+    ``expired`` or ``already_sent``."""
+
+    def __init__(self, message: str, reason: str, status: int) -> None:
+        super().__init__(message, status)
+        self.reason = reason
+
+
 def command_token_matches(
     expected_tokens: Iterable[str], form_token: str | None, authorization: str | None
 ) -> bool:
@@ -92,14 +102,16 @@ class Signer:
                 token, max_age=int(max_age.total_seconds()), return_timestamp=True
             )
         except SignatureExpired as error:
-            raise RequestRejected(
-                "this form or button has expired; run the command again"
+            raise StaleRequest(
+                "this form or button has expired; run the command again", "expired", 401
             ) from error
         except BadSignature as error:
             raise RequestRejected("invalid signature") from error
         if payload.get("p") != purpose:
             raise RequestRejected("signature made for another purpose")
         if user_id is not None and payload.get("u") != user_id:
+            # Buttons and forms signed for one person reach only that person's client: another
+            # user holding one has taken it from somewhere.
             raise RequestRejected("signature made for another user", status=403)
         nonce = payload.get("n")
         if nonce:
@@ -115,7 +127,7 @@ def _spend(session: Session, nonce: str, expires_at: dt.datetime) -> None:
         with session.begin_nested():
             session.add(SpentNonce(nonce=nonce, expires_at=expires_at.astimezone(dt.UTC)))
     except IntegrityError as error:
-        raise RequestRejected("this form was already submitted", status=409) from error
+        raise StaleRequest("this form was already submitted", "already_sent", 409) from error
 
 
 def purge_spent_nonces(session: Session) -> int:

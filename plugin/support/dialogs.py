@@ -11,12 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from plugin.mattermost.dialogs import TEXTAREA_DEFAULT_MAX_BYTES, fit
 from plugin.security.service import Signer
 from plugin.support.messages import t
 from plugin.support.models import TicketCategory
 from plugin.support.service import MAX_DESCRIPTION, MIN_DESCRIPTION
 
 DIALOG_LIFETIME = dt.timedelta(minutes=30)
+FAQ_QUESTION_MAX = 300
 SUPPORT_CALLBACK = "support_request"
 ANSWER_CALLBACK = "ticket_answer"
 FAQ_CALLBACK = "ticket_faq"
@@ -54,7 +56,7 @@ def support_dialog(
                 "min_length": MIN_DESCRIPTION,
                 "max_length": MAX_DESCRIPTION,
                 "help_text": t("dialog.description.help", language),
-                "default": description[:MAX_DESCRIPTION],
+                "default": fit(description, TEXTAREA_DEFAULT_MAX_BYTES, max_chars=MAX_DESCRIPTION),
             },
         ],
         "submit_label": t("dialog.submit", language),
@@ -91,18 +93,20 @@ def faq_dialog(
         "title": t("faq.dialog.title", language),
         "elements": [
             {
+                # A textarea: a text element's default holds 150 bytes, a question up to 300
+                # characters would be cut.
                 "display_name": t("faq.dialog.question", language),
                 "name": "question",
-                "type": "text",
-                "max_length": 300,
-                "default": question[:300],
+                "type": "textarea",
+                "max_length": FAQ_QUESTION_MAX,
+                "default": fit(question, TEXTAREA_DEFAULT_MAX_BYTES, max_chars=FAQ_QUESTION_MAX),
             },
             {
                 "display_name": t("faq.dialog.answer", language),
                 "name": "answer",
                 "type": "textarea",
                 "max_length": MAX_DESCRIPTION,
-                "default": answer,
+                "default": fit(answer, TEXTAREA_DEFAULT_MAX_BYTES, max_chars=MAX_DESCRIPTION),
             },
         ],
         "submit_label": t("dialog.submit", language),

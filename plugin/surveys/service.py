@@ -33,6 +33,7 @@ from plugin.delivery import outbox
 from plugin.delivery.posts import Courier, DmOutcome, send_dm_once
 from plugin.errors import EnvolError
 from plugin.mattermost import MARKER_PROP, MattermostClient
+from plugin.mattermost.dialogs import TEXTAREA_DEFAULT_MAX_BYTES, fit
 from plugin.people.models import Person, PersonStatus
 from plugin.security.service import Signer
 from plugin.settings import RuntimeSettings
@@ -57,7 +58,12 @@ def text(key: str, language: str, **params: Any) -> str:
 
 
 class PollError(EnvolError):
-    """A poll definition or vote that cannot be accepted."""
+    """A poll definition or vote that cannot be accepted; ``notice`` names the catalogue text
+    that tells a voter (``poll.closed`` …), empty for an admin's mistake in a definition."""
+
+    def __init__(self, message: str, notice: str = "") -> None:
+        super().__init__(message)
+        self.notice = notice
 
 
 # --------------------------------------------------------------------------- polls
@@ -197,9 +203,9 @@ def poll_props(
 def record_vote(session: Session, poll: Poll, user_id: str, option: int) -> PollVote:
     """Record or change ``user_id``'s vote: one vote per person and poll."""
     if poll.closed_at is not None:
-        raise PollError("this poll is closed")
+        raise PollError("this poll is closed", notice="poll.closed")
     if not 0 <= option < len(poll.options):
-        raise PollError("no such option in this poll")
+        raise PollError("no such option in this poll", notice="poll.no_option")
     vote = session.scalar(
         select(PollVote)
         .where(PollVote.poll_id == poll.id, PollVote.user_id == user_id)
@@ -348,9 +354,11 @@ def survey_dialog(
     elements: list[dict[str, Any]] = []
     for name in QUESTIONS:
         element: dict[str, Any] = {
-            "display_name": text(f"question.{name}", language),
+            # Mattermost's labels hold 24 bytes: a short label, the sentence as the help text.
+            "display_name": text(f"question.{name}.label", language),
             "name": name,
             "type": "select",
+            "help_text": text(f"question.{name}", language),
             "options": options,
         }
         if previous is not None:
@@ -362,8 +370,9 @@ def survey_dialog(
             "name": "comment",
             "type": "textarea",
             "optional": True,
+            "help_text": text("survey.comment.help", language),
             "max_length": MAX_COMMENT,
-            "default": previous.comment if previous else "",
+            "default": fit(previous.comment, TEXTAREA_DEFAULT_MAX_BYTES) if previous else "",
         }
     )
     return {

@@ -40,6 +40,8 @@ def sandbox(sandbox_server: Sandbox) -> Iterator[Sandbox]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    for alive in Sandbox.alive():
+        alive.take_invalid_dialogs()  # what an earlier test left is not this test's
     result = yield
     used = getattr(item, "funcargs", {}).get("sandbox")
     if isinstance(used, Sandbox):
@@ -47,6 +49,11 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         if report:
             used.clear_violations()
             pytest.fail(report, pytrace=False)
+    # Any sandbox of the process, the demo's included: a dialog Mattermost would only log as
+    # invalid fails the test that opened it.
+    reports = [r for r in (alive.invalid_dialog_report() for alive in Sandbox.alive()) if r]
+    if reports:
+        pytest.fail("\n".join(reports), pytrace=False)
     return result
 
 

@@ -362,6 +362,23 @@ def test_preflight_with_a_non_admin_token_blocks_on_permissions(
     assert "system_admin" in report.check("Token permissions").action
 
 
+@pytest.mark.parametrize(
+    ("planned", "status"),
+    [(4999, "ok"), (5000, "warn"), (11000, "warn"), (11001, "block")],
+)
+def test_preflight_user_caps_are_the_servers(sandbox: Sandbox, planned: int, status: str) -> None:
+    """app/limits.go: 5,000 soft, 11,000 hard, and a new account is refused only once the
+    active users exceed the hard cap (so 11,001 fit). The sandbox's admin is the one user."""
+    deploy = load_deploy_settings(mattermost_url=sandbox.url, mattermost_token=sandbox.admin_token)
+    with MattermostClient.from_settings(deploy, retry_budget_seconds=2) as client:
+        report = run_preflight(
+            PreflightContext(client=client, deploy=deploy, cohort_sizes=(planned,))
+        )
+    check = report.check("User limits")
+    assert check.status == status, check
+    assert "5000 soft / 11000 hard" in check.found
+
+
 def test_every_verb_was_driven_against_the_sandbox(request: pytest.FixtureRequest) -> None:
     here = Path(__file__)
     selected = {

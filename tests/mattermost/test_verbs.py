@@ -48,7 +48,7 @@ def test_system_verbs(rsps: responses.RequestsMock, mm: MattermostClient) -> Non
     assert mm.is_licensed() is False
     assert mm.get_license()["SkuShortName"] == "professional"
     limits = mm.get_server_limits()
-    assert limits is not None and limits.max_users_hard_limit == 5000
+    assert limits is not None and limits.max_users_hard_limit == 11000
     assert mm.get_server_limits() is None  # an older server without the endpoint
 
 

@@ -57,6 +57,8 @@ def test_pinned_posts_are_the_live_pinned_ones_oldest_first(
 def test_a_member_is_removed_from_a_channel_and_its_sidebar(
     sandbox: Sandbox, admin: Api, team: dict[str, Any]
 ) -> None:
+    # detailed_error names the missing permission only in developer mode (WipeDetailed).
+    sandbox.patch_config({"ServiceSettings": {"EnableDeveloper": True}})
     channel = sandbox.create_channel(team["id"], "wave-1")
     camille, jo, other = (sandbox.create_user(name) for name in ("camille", "jo.dupont", "other"))
     for user in (camille, jo, other):
@@ -114,6 +116,7 @@ def test_nobody_is_removed_from_town_square_or_a_direct_channel(
 def test_private_channel_members_are_removed_by_members_only(
     sandbox: Sandbox, team: dict[str, Any]
 ) -> None:
+    sandbox.patch_config({"ServiceSettings": {"EnableDeveloper": True}})  # see detailed_error
     owner, invitee, stranger = (
         sandbox.create_user(name) for name in ("owner", "invitee", "stranger")
     )

@@ -132,7 +132,8 @@ def test_config_patch_and_plugin_settings(sandbox: Sandbox, admin: Api) -> None:
 def test_licence_and_limits(sandbox: Sandbox, admin: Api) -> None:
     assert admin.get("/license/client", params={"format": "old"}).json() == {"IsLicensed": "false"}
     limits = admin.get("/limits/server").json()
-    assert limits["maxUsersHardLimit"] > 0
+    # app/limits.go: maxUsersLimit = 5_000, maxUsersHardLimit = 11_000 on an unlicensed server.
+    assert (limits["maxUsersLimit"], limits["maxUsersHardLimit"]) == (5000, 11000)
     assert limits["activeUserCount"] == 1
     sandbox.set_license(True)
     assert admin.get("/license/client", params={"format": "old"}).json()["IsLicensed"] == "true"

@@ -178,7 +178,8 @@ def test_recorded_payload(
         "FORGED": "f" * 26,
         "TRIGGER": _trigger(world, user.user_id),
         "STALE_TRIGGER": _trigger(world, user.user_id, age=3600),
-        "TEXT_5000": "a" * 5000,
+        "TEXT_16375": "a" * 16375,  # with "support ": 16,383 characters, a post's maximum
+        "TEXT_16384": "a" * 16384,
         "TEXT_300000": "a" * 300_000,
     }
     names.update(_setup(world, case.get("setup", "none")))

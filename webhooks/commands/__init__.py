@@ -16,10 +16,10 @@ from flask import Blueprint, jsonify, request
 from plugin.security.service import RequestRejected, command_token_matches
 from plugin.slash_registration.service import known_tokens
 from webhooks.commands.base import HELP_WORDS, Invocation, Reply, fold
-from webhooks.commands.env import Integration, integration
 from webhooks.commands.payloads import install_error_handlers, parse_command_form
 from webhooks.commands.registry import build_registry, help_text
 from webhooks.context import envol_context
+from webhooks.integration import Integration, integration
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from plugin import i18n
 from plugin.text import strip_accents
-from webhooks.commands.env import Integration
 from webhooks.commands.payloads import CommandRequest
+from webhooks.integration import Integration
 
 MESSAGES = Path(__file__).with_name("messages.yaml")
 

@@ -2,8 +2,9 @@
 
 Slash commands arrive as a form, buttons and dialogs as JSON. Everything is checked here —
 types, lengths, id formats — and anything unexpected becomes ``PayloadInvalid`` (HTTP 400 with a
-clear message), so handlers never index raw dicts and bad input never reaches a 5xx.
-The error handlers for the three integration blueprints live here too.
+clear message), so handlers never index raw dicts and bad input never reaches a 5xx. A command
+text longer than a post is a person's mistake, answered in words (``webhooks/answers.py``, which
+also holds the error handlers of the three integration blueprints).
 """
 
 from __future__ import annotations
@@ -14,27 +15,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, jsonify
-from werkzeug.exceptions import HTTPException
-
-from plugin.errors import EnvolError
-from plugin.security.service import RequestRejected
+from webhooks import answers
+from webhooks.answers import PayloadInvalid, PersonNotice
 
 log = logging.getLogger(__name__)
 
 # Mattermost ids: 26 lowercase base32 characters.
 _ID = re.compile(r"^[a-z0-9]{26}$")
-MAX_COMMAND_TEXT = 4000
+# Mattermost lets a person type a command as long as a post: PostMessageMaxRunesV2 = 16,383
+# characters (the web app's message box stops there; the server checks nothing more).
+MAX_COMMAND_TEXT = 16383
 MAX_FIELD = 1024
 MAX_SUBMISSION_VALUE = 4000
 MAX_SUBMISSION_FIELDS = 20
 MAX_CONTEXT_TOKEN = 4096
-
-
-class PayloadInvalid(EnvolError):
-    """The request is not what Mattermost sends; the message names the field."""
-
-    status = 400
 
 
 def _text(
@@ -84,6 +78,10 @@ class CommandRequest:
 
 
 def parse_command_form(form: Mapping[str, Any]) -> CommandRequest:
+    text = form.get("text")
+    if isinstance(text, str) and len(text) > MAX_COMMAND_TEXT:
+        # A person can paste that much through the API: tell them, in words.
+        raise PersonNotice("refused.too_long", length=len(text), maximum=MAX_COMMAND_TEXT)
     command = _text(form, "command", limit=130)
     if not re.fullmatch(r"/[^\s/]{1,128}", command):
         raise PayloadInvalid("field 'command' must be a slash and a trigger word, e.g. /envol")
@@ -195,28 +193,5 @@ def parse_dialog_json(body: Any) -> DialogSubmission:
 
 # --------------------------------------------------------------------------- error handling
 
-
-def error_body(message: str) -> dict[str, str]:
-    # ``text`` shows in a slash command's reply, ``ephemeral_text`` under a button, ``error`` in
-    # a dialog: one body serves the three.
-    return {"error": message, "text": message, "ephemeral_text": message}
-
-
-def install_error_handlers(blueprint: Blueprint) -> None:
-    """Bad input gets a 4xx with one clear sentence; nothing about the request is logged but
-    its kind, so no token or personal data ends up in a log."""
-
-    @blueprint.errorhandler(PayloadInvalid)
-    def _invalid(error: PayloadInvalid) -> Any:
-        log.info("rejected %s request: %s", blueprint.name, error)
-        return jsonify(error_body(f"Invalid request: {error}.")), 400
-
-    @blueprint.errorhandler(RequestRejected)
-    def _rejected(error: RequestRejected) -> Any:
-        log.info("rejected %s request (HTTP %s): %s", blueprint.name, error.status, error)
-        return jsonify(error_body(f"Request refused: {error}.")), error.status
-
-    @blueprint.errorhandler(HTTPException)
-    def _http(error: HTTPException) -> Any:
-        code = error.code or 400
-        return jsonify(error_body(error.description or error.name)), code
+# The three integration blueprints answer refusals as ``webhooks/answers.py`` says.
+install_error_handlers = answers.install_error_handlers

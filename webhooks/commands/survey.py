@@ -7,7 +7,7 @@ import logging
 from plugin.errors import EnvolError
 from plugin.surveys import service
 from webhooks.commands.base import Invocation, Reply, SubCommand, in_every_language
-from webhooks.commands.env import Integration
+from webhooks.integration import Integration
 
 log = logging.getLogger(__name__)
 
