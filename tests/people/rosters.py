@@ -38,3 +38,19 @@ def write_csv(
         writer.writerow(header or FRENCH_HEADER)
         writer.writerows(rows)
     return path
+
+
+def write_xlsx(path: Path, rows: list[list[object]], *, header: list[str] | None = None) -> Path:
+    """A workbook as Excel saves it: the roster on the first sheet, a note on a second one."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "Effectif"
+    sheet.append(header or FRENCH_HEADER)
+    for row in rows:
+        sheet.append(row)
+    workbook.create_sheet("Notes").append(["exported by HR"])
+    workbook.save(path)
+    return path
