@@ -224,6 +224,23 @@ def cohorts_plan(
     console.print("[dim]dry run: nothing written[/]" if dry_run else "[green]plan saved[/]")
 
 
+@cohorts_group.command("approve")
+@click.option("--note", default="", help="Recorded in the audit trail.")
+def cohorts_approve(note: str) -> None:
+    """Approve the pilot as it stands (adding or removing someone later withdraws it)."""
+    from plugin.cohorts.approval import approve_pilot, current_pilot
+
+    with transaction(context().sessions) as session:
+        changed = approve_pilot(session, actor=_actor(), note=note)
+        pilot = current_pilot(session)
+        assert pilot is not None
+        selected, by = pilot.selected, pilot.cohort.approved_by
+    if changed:
+        console.print(f"[green]pilot approved[/]: {selected} people")
+    else:
+        console.print(f"the pilot was already approved (by {by}); nothing changed")
+
+
 @cohorts_group.command("list")
 def cohorts_list() -> None:
     """Cohorts and their sizes."""
