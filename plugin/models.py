@@ -9,6 +9,7 @@ from plugin.branding import models as branding_models  # noqa: F401
 from plugin.campaigns import models as campaigns_models  # noqa: F401
 from plugin.cohorts import models as cohorts_models  # noqa: F401
 from plugin.commands import models as commands_models  # noqa: F401
+from plugin.console import models as console_models  # noqa: F401
 from plugin.db import Base
 from plugin.invitations import models as invitations_models  # noqa: F401
 from plugin.mail import models as mail_models  # noqa: F401

@@ -29,6 +29,7 @@ pytest_plugins = [
     "tests.support.sandbox",
     "tests.support_space.world",
     "tests.metrics.world",
+    "tests.console.world",
 ]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"

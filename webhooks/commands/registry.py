@@ -100,10 +100,20 @@ HELP_WORDS = frozenset({"help", "aide", "?", "-h", "--help"})
 
 
 def build_registry() -> dict[str, SubCommand]:
-    from webhooks.commands import help_command, idea, profile, status, support, survey, wave
+    from webhooks.commands import (
+        console,
+        help_command,
+        idea,
+        profile,
+        status,
+        support,
+        survey,
+        wave,
+    )
 
     commands = [
-        module.COMMAND for module in (help_command, support, idea, profile, survey, status, wave)
+        module.COMMAND
+        for module in (help_command, support, idea, profile, survey, status, wave, console)
     ]
     registry: dict[str, SubCommand] = {}
     for command in commands:
