@@ -25,6 +25,7 @@ from werkzeug.serving import make_server
 
 from plugin.app import EnvolContext, build_context, set_context
 from plugin.commands.service import TriggerSpec, install_commands
+from plugin.mail.catcher import MailCatcher
 from plugin.mattermost import MattermostClient
 from plugin.models import metadata
 from plugin.sandbox import Sandbox
@@ -109,7 +110,11 @@ def _serve(holder: dict[str, Callable[..., Any]]) -> Any:
 
 @pytest.fixture
 def console_world(
-    database_url: str, tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+    database_url: str,
+    tmp_path: Path,
+    sandbox: Sandbox,
+    smtp_server: MailCatcher,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[ConsoleWorld]:
     from plugin import tasks as envol_tasks
     from webhooks import create_app
@@ -130,6 +135,8 @@ def console_world(
     team = sandbox.create_team("entreprise", "Entreprise", admin_id=sandbox.admin_user_id)
     sandbox.add_team_member(team["id"], envol_id)
     committee = sandbox.create_channel(team["id"], "comite-lancement", type="P")
+    for name in ("support", "idees", "managers-champions"):
+        sandbox.add_channel_member(sandbox.create_channel(team["id"], name)["id"], envol_id)
     sandbox.add_channel_member(committee["id"], envol_id)
     town_square = sandbox.channel_by_name(team["id"], "town-square")
     users: dict[str, dict[str, Any]] = {}
@@ -148,6 +155,8 @@ def console_world(
         public_url=app_url,
         mattermost_url=sandbox.url,
         mattermost_token=sandbox.create_token(envol_id),
+        smtp_url=smtp_server.url,
+        mail_from="Envol <envol@exemple.fr>",
     )
     context = build_context(settings)
     overrides: dict[str, Any] = {"LaunchTeam": "claire", "TeamName": "entreprise"}
@@ -178,6 +187,7 @@ def console_world(
         committee_channel_id=committee["id"],
         envol_user_id=envol_id,
         users=users,
+        smtp_url=smtp_server.url,
         settings_overrides=overrides,
     )
     try:

@@ -137,6 +137,7 @@ def _step_page(key: str, status: int = 200, **extra: Any) -> Any:
         sample=sample,
         decided=decided,
         counts=counts,
+        bot=runtime.bot_username,
         **extra,
     )
 

@@ -121,7 +121,12 @@ def timeline(session: Any, language: str) -> list[Milestone]:
             items.append(
                 Milestone(
                     day,
-                    t("milestone.step", language, key=entry.step.key, kind=entry.step.kind.value),
+                    t(
+                        "milestone.step",
+                        language,
+                        key=entry.step.key,
+                        kind=t("step_kind." + entry.step.kind.value, language),
+                    ),
                     _state(day, entry.state != "to come", today),
                     "console.campaign",
                 )
