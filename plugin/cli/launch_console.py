@@ -25,24 +25,20 @@ def console_group() -> None:
 def link(username: str, minutes: int, next_page: str) -> None:
     """Print a single-use sign-in link for USERNAME (a system admin, the launch team or a
     member of the committee channel), as `/envol console` sends it by DM."""
-    from plugin.console.roles import require_role
-    from plugin.console.signin import signin_link
+    from plugin.console.signin import link_for_username
     from plugin.mattermost import MattermostClient
-    from plugin.security.service import Signer
 
     ctx = context()
     with MattermostClient.from_settings(ctx.settings) as client:
-        user = client.get_user_by_username(username.lstrip("@"))
-        role = require_role(client, ctx.runtime.current, user)
-    url = signin_link(
-        Signer(ctx.settings.secret_key.get_secret_value()),
-        ctx.settings.public_url,
-        str(user["id"]),
-        str(user["username"]),
-        minutes=minutes,
-        next_page=next_page,
-    )
-    console.print(f"[dim]@{user['username']} ({role.value}), valid {minutes} min, once:[/]")
+        url, role = link_for_username(
+            client,
+            ctx.runtime.current,
+            ctx.settings,
+            username,
+            minutes=minutes,
+            next_page=next_page,
+        )
+    console.print(f"[dim]@{username.lstrip('@')} ({role.value}), valid {minutes} min, once:[/]")
     click.echo(url)
 
 

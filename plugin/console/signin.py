@@ -20,9 +20,11 @@ from sqlalchemy.orm import Session
 from plugin import clock
 from plugin.audit.service import record
 from plugin.console.models import ConsoleSession
-from plugin.console.roles import ConsoleRole
+from plugin.console.roles import ConsoleRole, require_role
 from plugin.errors import EnvolError
+from plugin.mattermost import MattermostClient
 from plugin.security.service import RequestRejected, Signer
+from plugin.settings import DeploySettings, RuntimeSettings
 
 LINK_PURPOSE = "console-signin"
 DEFAULT_LINK_MINUTES = 10
@@ -193,3 +195,27 @@ def purge_sessions(session: Session, *, older_than: dt.timedelta = dt.timedelta(
         delete(ConsoleSession).where(ConsoleSession.expires_at < clock.now() - older_than)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def link_for_username(
+    client: MattermostClient,
+    runtime: RuntimeSettings,
+    deploy: DeploySettings,
+    username: str,
+    *,
+    minutes: int = DEFAULT_LINK_MINUTES,
+    next_page: str = "",
+) -> tuple[str, ConsoleRole]:
+    """A sign-in link for the Mattermost user ``username``, after checking they have a console
+    role (``NoConsoleRole`` otherwise): ``envol console link`` and the demo call this."""
+    user = client.get_user_by_username(username.lstrip("@"))
+    role = require_role(client, runtime, user)
+    link = signin_link(
+        Signer(deploy.secret_key.get_secret_value()),
+        deploy.public_url,
+        str(user["id"]),
+        str(user["username"]),
+        minutes=minutes,
+        next_page=next_page,
+    )
+    return link, role

@@ -11,6 +11,7 @@ serious or critical violation) in French and in English, and photographed. With
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -86,6 +87,7 @@ def test_the_launch_lead_runs_the_first_wave_from_the_console(
     link = world.request_link("claire")
     axe = axe_module.Axe()
     violations: dict[str, list[str]] = {}
+    every: dict[str, list[str]] = {}
 
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -96,8 +98,19 @@ def test_the_launch_lead_runs_the_first_wave_from_the_console(
         )  # fmt: skip
         try:
             page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="fr-FR")
-            # Signing in: the DM's link, then the confirmation button.
-            page.goto(link)
+            # The check can fail: a field without a label is a serious violation.
+            page.set_content('<html lang="fr"><body><main><input type="text"></main></body></html>')
+            assert any("label" in v for v in _serious(axe.run(page)))
+            # The sign-in pages are checked too: the refusal, then the DM's link.
+            for name, url in (
+                ("signin-refused", world.app_url + "/console/signin?reason=expired"),
+                ("signin-confirm", link),
+            ):
+                page.goto(url)
+                found = _serious(axe.run(page))
+                if found:
+                    violations[name] = found
+                page.screenshot(path=str(shots / f"{name}-fr.png"), full_page=True)
             page.click("#signin")
             page.wait_for_url("**/console/")
             assert page.locator("h1").inner_text().startswith("Lancement")
@@ -165,7 +178,11 @@ def test_the_launch_lead_runs_the_first_wave_from_the_console(
                     page.goto(world.app_url + path)
                     page.wait_for_load_state("networkidle")
                     assert page.locator(f'html[lang="{language}"]').count() == 1, path
-                    found = _serious(axe.run(page))
+                    results = axe.run(page)
+                    every[f"{language} {path}"] = [
+                        f"{v['id']} ({v['impact']})" for v in results.response["violations"]
+                    ]
+                    found = _serious(results)
                     if found:
                         violations[f"{language} {path}"] = found
                     page.screenshot(path=str(shots / f"{name}-{language}.png"), full_page=True)
@@ -183,8 +200,9 @@ def test_the_launch_lead_runs_the_first_wave_from_the_console(
         finally:
             browser.close()
 
+    (shots / "axe.json").write_text(json.dumps(every, indent=2), encoding="utf-8")
     assert violations == {}
-    assert len(list(shots.glob("*.png"))) == 2 * len(PAGES)
+    assert len(list(shots.glob("*.png"))) == 2 * len(PAGES) + 2
     assert (shots / "overview-print.pdf").stat().st_size > 0
     # The database: the roster, the plan, the open wave, its invitations.
     with world.context.sessions() as session:

@@ -252,3 +252,37 @@ def test_the_committee_hears_of_decisions_once_and_the_button_opens_the_console(
         timeout=30,
     )
     assert forged.status_code in (400, 401)
+
+
+def test_the_cli_approves_holds_and_sends_tests_like_the_console(
+    console_world: ConsoleWorld, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from plugin.cli import root
+
+    world = console_world
+    _import(world, tmp_path, people=5)
+    runner = CliRunner()
+
+    held = runner.invoke(root, ["campaign", "hold", "teaser-2", "--reason", "visuel"])
+    no_reason = runner.invoke(root, ["campaign", "hold", "teaser-3"])
+    approved = runner.invoke(root, ["campaign", "approve", "teaser-2"])
+    tested = runner.invoke(
+        root, ["campaign", "send-test", "teaser-2", "--to", "root", "--lang", "en"]
+    )
+
+    assert held.exit_code == 0 and "teaser-2 held" in held.output
+    assert no_reason.exit_code == 2  # usage: --reason is required
+    assert approved.exit_code == 0 and "teaser-2 approved" in approved.output
+    assert tested.exit_code == 0, tested.output
+    assert "sent to @root by e-mail" in tested.output
+    with world.context.sessions() as session:
+        actions = list(
+            session.scalars(
+                select(AuditEvent.action)
+                .where(AuditEvent.action.like("campaign.%"))
+                .order_by(AuditEvent.id)
+            )
+        )
+    assert actions == ["campaign.step_held", "campaign.step_approved", "campaign.test_sent"]
