@@ -277,3 +277,16 @@ def test_pages_need_a_session(console_world: ConsoleWorld, path: str) -> None:
     answer = requests.get(console_world.app_url + path, timeout=30, allow_redirects=False)
     assert answer.status_code == 302
     assert answer.headers["Location"].startswith("/console/signin?next=")
+
+
+def test_the_launch_team_may_be_named_by_a_channel(console_world: ConsoleWorld) -> None:
+    world = console_world
+    world.set_runtime(LaunchTeam="~comite-lancement")
+
+    browser = world.sign_in("victor")  # a committee member, now in the launch team
+    page = browser.get(world.app_url + "/console/", timeout=30)
+    world.set_runtime(LaunchTeam="")
+    as_viewer = world.sign_in("victor").get(world.app_url + "/console/", timeout=30)
+
+    assert "launch team" in page.text and "read-only" not in page.text
+    assert "committee (read-only)" in as_viewer.text

@@ -26,7 +26,11 @@ def run(invocation: Invocation) -> Reply:
     if user is None or role is None:
         return Reply(invocation.say("console.refused", channel=found.runtime.committee_channel))
     link = signin_link(found.signer, found.public_url, user_id, str(user.get("username") or ""))
-    what = invocation.say("console.role_" + role.value)
+    what = (
+        invocation.say("console.role_admin")
+        if role == ConsoleRole.ADMIN
+        else invocation.say("console.role_viewer")
+    )
     try:
         found.client.send_direct_message(
             user_id,
