@@ -56,7 +56,7 @@ class Catalogue:
         }
         self.keys = frozenset(raw)
 
-    def render(self, key: str, language: str, **values: Any) -> str:
+    def render(self, key: str, language: str, /, **values: Any) -> str:
         """The text for ``key`` in ``language`` (French when the language is unknown)."""
         template = self._templates[(key, pick_language(language))]
         return template.render(**values).strip()

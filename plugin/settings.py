@@ -183,13 +183,16 @@ class RuntimeSettings(BaseModel):
     mobile_app_android_url: str
     desktop_app_url: str
     animators_group: tuple[str, ...]
+    # Usernames, and ``~channel`` entries meaning every member of that channel (Team Edition
+    # has no user groups; a private channel is how a team names one).
+    launch_team: tuple[str, ...]
     enable_weekly_report: bool
 
     _days = field_validator("reminder_delays_days", "profile_nudge_delays_days", mode="before")(
         _comma_separated_days
     )
 
-    @field_validator("animators_group", mode="before")
+    @field_validator("animators_group", "launch_team", mode="before")
     @classmethod
     def _usernames(cls, value: Any) -> tuple[str, ...]:
         if isinstance(value, list | tuple):
@@ -197,6 +200,24 @@ class RuntimeSettings(BaseModel):
         return tuple(
             name.strip().lstrip("@") for name in re.split(r"[\s,]+", str(value)) if name.strip()
         )
+
+    @field_validator("launch_team")
+    @classmethod
+    def _launch_team(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            if not re.fullmatch(r"~?[a-z0-9.\-_]{1,64}", entry.lower()):
+                raise ValueError(
+                    f"{entry!r} is neither a username nor ~channel-name; one entry per line"
+                )
+        return tuple(entry.lower() for entry in value)
+
+    @property
+    def launch_team_usernames(self) -> tuple[str, ...]:
+        return tuple(entry for entry in self.launch_team if not entry.startswith("~"))
+
+    @property
+    def launch_team_channels(self) -> tuple[str, ...]:
+        return tuple(entry[1:] for entry in self.launch_team if entry.startswith("~"))
 
     @field_validator("mobile_app_ios_url", "mobile_app_android_url", "desktop_app_url")
     @classmethod

@@ -33,6 +33,7 @@ TASK_MODULES.append("plugin.surveys.tasks")
 TASK_MODULES.append("plugin.metrics.tasks")
 TASK_MODULES.append("plugin.reports.tasks")
 TASK_MODULES += ["plugin.invitations.tasks", "plugin.onboarding.tasks"]
+TASK_MODULES.append("plugin.console.tasks")
 
 celery_app = Celery("envol")
 
@@ -92,6 +93,11 @@ BEAT_SCHEDULE["campaigns-dispatch"] = {
 BEAT_SCHEDULE["support-remind-animators"] = {"task": "support.remind_animators", "schedule": 900.0}
 BEAT_SCHEDULE["support-count-idea-votes"] = {"task": "support.count_idea_votes", "schedule": 1800.0}
 BEAT_SCHEDULE["surveys-send-due"] = {"task": "surveys.send_due", "schedule": 3600.0}
+# The committee hears of a gate to review or a step to approve once, within the hour.
+BEAT_SCHEDULE["console-announce-decisions"] = {
+    "task": "console.announce_decisions",
+    "schedule": 3600.0,
+}
 # Metrics: one snapshot a day before office hours; the weekly report (Monday morning) posts only
 # when EnableWeeklyReport is on, and once per ISO week whatever the beat does.
 BEAT_SCHEDULE["metrics-daily-snapshot"] = {

@@ -30,6 +30,7 @@ pytest_plugins = [
     "tests.helpers.sandbox",
     "tests.support.world",
     "tests.metrics.world",
+    "tests.console.world",
 ]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -34,4 +34,7 @@ def create_app(
 
     for blueprint in (commands.blueprint, actions.blueprint, dialogs.blueprint):
         app.register_blueprint(blueprint)
+    from webhooks import console  # the launch console, for the launch team
+
+    app.register_blueprint(console.blueprint)
     return app

@@ -93,7 +93,7 @@ def tell_person(kind: str, key: str, **params: Any) -> Response:
     return jsonify(person_body(kind, t(key, person_language(), **params)))
 
 
-def _refused(status: int) -> tuple[Response, int]:
+def refused(status: int) -> tuple[Response, int]:
     """A 4xx that tells the sender nothing useful: the status' own name."""
     return jsonify({"error": HTTPStatus(status).phrase.lower()}), status
 
@@ -116,7 +116,7 @@ def install_error_handlers(blueprint: Blueprint) -> None:
     @blueprint.errorhandler(RequestRejected)
     def _rejected(error: RequestRejected) -> Any:
         log.info("rejected %s request (HTTP %s): %s", kind, error.status, error)
-        return _refused(error.status)
+        return refused(error.status)
 
     @blueprint.errorhandler(PayloadInvalid)
     def _invalid(error: PayloadInvalid) -> Any:
@@ -132,4 +132,4 @@ def install_error_handlers(blueprint: Blueprint) -> None:
 
     @blueprint.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Any:
-        return _refused(error.code or 400)
+        return refused(error.code or 400)

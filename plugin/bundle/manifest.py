@@ -98,9 +98,29 @@ def read_manifest(path: Path) -> dict[str, Any]:
     return manifest
 
 
-def build_bundle(manifest_path: Path, out_dir: Path) -> Path:
-    """Write ``<id>-<version>.tar.gz`` with the manifest and the webapp bundle; return its path."""
+CONSOLE_PLACEHOLDER = "<ENVOL_PUBLIC_URL>/console/"
+
+
+def with_console_link(manifest: dict[str, Any], public_url: str) -> dict[str, Any]:
+    """The manifest whose settings page footer links to this deployment's launch console.
+
+    ``plugin.json`` names the URL generically; the System Console renders the footer as
+    Markdown, so the bundle carries a real link to ``<public_url>/console/``.
+    """
+    url = public_url.rstrip("/") + "/console/"
+    schema = dict(manifest["settings_schema"])
+    schema["footer"] = str(schema.get("footer", "")).replace(CONSOLE_PLACEHOLDER, f"[{url}]({url})")
+    return {**manifest, "settings_schema": schema}
+
+
+def build_bundle(manifest_path: Path, out_dir: Path, *, public_url: str | None = None) -> Path:
+    """Write ``<id>-<version>.tar.gz`` with the manifest and the webapp bundle; return its path.
+
+    With ``public_url`` the settings page's footer links to the launch console there.
+    """
     manifest = read_manifest(manifest_path)
+    if public_url:
+        manifest = with_console_link(manifest, public_url)
     plugin_id, version = manifest["id"], manifest["version"]
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{plugin_id}-{version}.tar.gz"

@@ -48,6 +48,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from plugin import clock
 from plugin.audit.service import record
+from plugin.campaigns.decisions import held_delivery_keys
 from plugin.campaigns.models import (
     CampaignDelivery,
     CampaignOptOut,
@@ -105,6 +106,7 @@ class DispatchReport:
     failed: int = 0
     skipped: int = 0
     blocked: list[str] = field(default_factory=list)  # validation errors that stopped planning
+    held: list[str] = field(default_factory=list)  # due, but held by the launch team
 
     @property
     def attempted(self) -> int:
@@ -152,12 +154,17 @@ class CampaignDispatcher:
         """Materialise the steps that became due; re-plan unsent rows of moved steps."""
         with transaction(self.sessions) as session:
             runs = {run.step_key: run for run in session.scalars(select(CampaignStepRun))}
+            held = held_delivery_keys(session, self.plan)
         newly_due = []
         for step in self.plan.steps:
             key = self.plan.delivery_key(step)
             due_at = step.due_at(self.launch_date, self.plan.timezone)
             run = runs.get(key)
             if run is None:
+                if key in held:
+                    if due_at <= now:
+                        report.held.append(step.key)
+                    continue  # the launch team held it back: not planned until approved
                 if due_at <= now:
                     newly_due.append((step, due_at))
             elif run.status == StepRunStatus.MATERIALISED and run.due_at != due_at:

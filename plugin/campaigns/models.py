@@ -93,3 +93,21 @@ class CampaignOptOut(Base):
     )
     recorded_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
     actor: Mapped[str] = mapped_column(String(120), default="")
+
+
+class StepDecision(enum.StrEnum):
+    APPROVED = "approved"
+    HELD = "held"
+
+
+class CampaignStepDecision(Base):
+    """The launch team's word on a step before it goes out: approved, or held (not sent while
+    held). A step with no decision goes out on its date, as planned."""
+
+    __tablename__ = "campaign_step_decision"
+
+    step_key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    decision: Mapped[StepDecision] = mapped_column(string_enum(StepDecision, 10))
+    decided_by: Mapped[str] = mapped_column(String(120))
+    decided_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+    reason: Mapped[str] = mapped_column(Text, default="")

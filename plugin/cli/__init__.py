@@ -38,6 +38,9 @@ def _register() -> None:
     from plugin.cli import preflight  # envol preflight: what the server allows
 
     preflight.register(root)
+    from plugin.cli import launch_console  # the launch console: sign-in links, committee posts
+
+    launch_console.register(root)
 
 
 _register()

@@ -226,5 +226,85 @@ def opt_out(email: str) -> None:
     console.print("opted out of optional messages" if added else "already opted out")
 
 
+def _actor() -> str:
+    from plugin.cli.people import _actor as cli_actor
+
+    return cli_actor()
+
+
+@campaign_group.command("approve")
+@click.argument("step")
+@click.option("--note", default="", help="Recorded in the audit trail.")
+@_plan_option
+def approve(step: str, note: str, plan_dir: Path | None) -> None:
+    """Sign STEP off (and release it if it was held)."""
+    from plugin.campaigns.decisions import approve_step
+
+    with transaction(context().sessions) as session:
+        changed = approve_step(session, load_plan(plan_dir), step, actor=_actor(), note=note)
+    console.print(f"[green]{step} approved[/]" if changed else f"{step} was already approved")
+
+
+@campaign_group.command("hold")
+@click.argument("step")
+@click.option("--reason", required=True, help="Why it must not go out (audit trail).")
+@_plan_option
+def hold(step: str, reason: str, plan_dir: Path | None) -> None:
+    """Keep STEP from going out until it is approved."""
+    from plugin.campaigns.decisions import hold_step
+
+    with transaction(context().sessions) as session:
+        changed = hold_step(session, load_plan(plan_dir), step, actor=_actor(), reason=reason)
+    console.print(f"[yellow]{step} held[/]" if changed else f"{step} was already held")
+
+
+@campaign_group.command("send-test")
+@click.argument("step")
+@click.option("--to", "username", required=True, help="Mattermost username who gets the test.")
+@click.option(
+    "--lang", "language", type=click.Choice(["fr", "en"]), default="fr", show_default=True
+)
+@_plan_option
+def send_test(step: str, username: str, language: str, plan_dir: Path | None) -> None:
+    """Send one test copy of STEP, marked [TEST], to USERNAME only (e-mail or DM)."""
+    from plugin.campaigns.platform import MattermostPlatformSender
+    from plugin.campaigns.proof import ProofTarget, send_proof
+    from plugin.mail.config import SmtpConfig
+    from plugin.mail.sender import SmtpMailer
+    from plugin.mattermost import MattermostClient
+
+    ctx = context()
+    runtime = ctx.runtime.current
+    with MattermostClient.from_settings(ctx.settings) as client:
+        user = client.get_user_by_username(username.lstrip("@"))
+        target = ProofTarget(
+            username=str(user["username"]),
+            user_id=str(user["id"]),
+            email=str(user.get("email") or ""),
+            display_name=" ".join(
+                part for part in (user.get("first_name"), user.get("last_name")) if part
+            )
+            or str(user["username"]),
+        )
+        with (
+            SmtpMailer(SmtpConfig.from_url(ctx.settings.smtp_url)) as mailer,
+            transaction(ctx.sessions) as session,
+        ):
+            how = send_proof(
+                session,
+                load_plan(plan_dir),
+                step,
+                language=language,
+                target=target,
+                settings=render_settings(ctx, runtime),
+                mail_from=Address.parse(ctx.settings.mail_from),
+                mailer=mailer,
+                platform=MattermostPlatformSender(client, runtime.team_name),
+                actor=_actor(),
+            )
+    where = "by e-mail" if how == "email" else "as a direct message"
+    console.print(f"test of {step} ({language}) sent to @{target.username} {where}")
+
+
 def register(root: click.Group) -> None:
     root.add_command(campaign_group)

@@ -35,7 +35,7 @@ def roster_group() -> None:
 @click.option("--dry-run", is_flag=True, help="Validate and count, change nothing.")
 @click.option("--skip-invalid", is_flag=True, help="Import the valid lines and list the others.")
 def roster_import(file: Path, dry_run: bool, skip_invalid: bool) -> None:
-    """Import FILE (CSV: UTF-8 or Windows-1252, ',' or ';'); upsert by e-mail.
+    """Import FILE (CSV: UTF-8 or Windows-1252, ',' or ';'; or an Excel .xlsx); upsert by e-mail.
 
     People missing from the new roster are marked as left, never deleted.
     """
@@ -72,10 +72,7 @@ def roster_import(file: Path, dry_run: bool, skip_invalid: bool) -> None:
         except ValidationFailed:
             bar.stop()
             raise
-    console.print(
-        f"{file.name}: {report.rows} lines ({report.encoding}, separator "
-        f"{report.delimiter!r}), {report.valid} valid"
-    )
+    console.print(f"{file.name}: {report.rows} lines ({_file_kind(report)}), {report.valid} valid")
     if report.ignored_columns:
         console.print(f"[dim]columns ignored (not needed): {', '.join(report.ignored_columns)}[/]")
     for problem in report.problems:
@@ -97,6 +94,45 @@ def roster_import(file: Path, dry_run: bool, skip_invalid: bool) -> None:
     ):
         table.add_row(label, str(value))
     console.print(table)
+
+
+def _file_kind(report: Any) -> str:
+    if report.encoding == "xlsx":
+        return "Excel workbook, first sheet"
+    return f"{report.encoding}, separator {report.delimiter!r}"
+
+
+@roster_group.command("diff")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--limit", default=20, show_default=True, help="People listed per group.")
+def roster_diff(file: Path, limit: int) -> None:
+    """What importing FILE would change (joiners, changes, leavers); writes nothing."""
+    from plugin.people.models import Language
+    from plugin.people.preview import preview_roster
+
+    ctx = context()
+    language = Language(ctx.runtime.current.default_language)
+    with transaction(ctx.sessions) as session:
+        preview = preview_roster(session, file, default_language=language)
+    report = preview.report
+    console.print(f"{file.name}: {report.rows} lines ({_file_kind(report)}), {report.valid} valid")
+    for problem in report.problems:
+        console.print(f"  [red]invalid[/] {problem}")
+    console.print(
+        f"{preview.joiner_count} joining, {preview.changed_count} changing, "
+        f"{preview.leaver_count} leaving, {preview.unchanged_count} unchanged"
+    )
+    for person in preview.joiners[:limit]:
+        console.print(f"  [green]+[/] line {person.line}: {person.email} ({person.name})")
+    for change in preview.changed[:limit]:
+        what = ", ".join(f"{c.field}: {c.before!r} → {c.after!r}" for c in change.changes)
+        back = "back after leaving; " if change.rejoining else ""
+        console.print(
+            f"  [yellow]~[/] line {change.person.line}: {change.person.email} ({back}{what})"
+        )
+    for person in preview.leavers[:limit]:
+        console.print(f"  [red]-[/] {person.email} ({person.name}) would be marked as left")
+    console.print("[dim]nothing was written; `envol roster import FILE` imports it.[/]")
 
 
 # --------------------------------------------------------------------------- people
@@ -186,6 +222,23 @@ def cohorts_plan(
     for warning in plan.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     console.print("[dim]dry run: nothing written[/]" if dry_run else "[green]plan saved[/]")
+
+
+@cohorts_group.command("approve")
+@click.option("--note", default="", help="Recorded in the audit trail.")
+def cohorts_approve(note: str) -> None:
+    """Approve the pilot as it stands (adding or removing someone later withdraws it)."""
+    from plugin.cohorts.approval import approve_pilot, current_pilot
+
+    with transaction(context().sessions) as session:
+        changed = approve_pilot(session, actor=_actor(), note=note)
+        pilot = current_pilot(session)
+        assert pilot is not None
+        selected, by = pilot.selected, pilot.cohort.approved_by
+    if changed:
+        console.print(f"[green]pilot approved[/]: {selected} people")
+    else:
+        console.print(f"the pilot was already approved (by {by}); nothing changed")
 
 
 @cohorts_group.command("list")

@@ -47,7 +47,10 @@ def validate(manifest: Path) -> None:
 )
 def bundle(manifest: Path, out: Path) -> None:
     """Write dist/<id>-<version>.tar.gz to upload in System Console > Plugins."""
-    target = build_bundle(manifest, out)
+    from plugin.cli.base import context
+
+    # The settings page's footer links to this deployment's launch console (ENVOL_PUBLIC_URL).
+    target = build_bundle(manifest, out, public_url=context().settings.public_url)
     console.print(f"wrote [bold]{target}[/]: upload it in System Console > Plugin Management")
 
 

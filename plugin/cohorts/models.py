@@ -31,6 +31,9 @@ class Cohort(Base):
     kind: Mapped[CohortKind] = mapped_column(string_enum(CohortKind, 30), default=CohortKind.CUSTOM)
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+    # The launch team's sign-off on the pilot (``approve_pilot``); reset when its members change.
+    approved_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    approved_by: Mapped[str | None] = mapped_column(String(120), default=None)
 
 
 class CohortMember(Base):

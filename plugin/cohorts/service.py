@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from plugin import clock
 from plugin.audit.service import record
+from plugin.cohorts.approval import withdraw_approval_after_change
 from plugin.cohorts.gates import GateMeasures, GateResult, evaluate_gate
 from plugin.cohorts.models import (
     Cohort,
@@ -293,6 +294,7 @@ def add_to_cohort(
             added_at=clock.now(),
         )
     )
+    withdraw_approval_after_change(session, cohort, actor=actor)
     record(
         session,
         actor=actor,
@@ -319,6 +321,7 @@ def remove_from_cohort(
     )
     if not getattr(removed, "rowcount", 0):
         return False
+    withdraw_approval_after_change(session, cohort, actor=actor)
     record(
         session,
         actor=actor,

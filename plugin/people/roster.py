@@ -1,18 +1,27 @@
-"""Reading a roster file as HR exports it: encoding, separator, headers, typed rows, problems.
+"""Reading a roster file as HR exports it: CSV (encoding, separator) or an Excel workbook
+(.xlsx, its first sheet), headers, typed rows, problems.
 
 The file is streamed (never loaded whole) so that a 100,000-row roster runs in flat memory:
-``RosterFile.rows()`` can be iterated several times (validate, then upsert, then link managers).
+``RosterFile.records()`` can be iterated several times (validate, then upsert, then link
+managers). Workbooks are read with openpyxl in read-only mode, which streams rows too; a
+workbook's line numbers are its row numbers, as Excel shows them.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
+
+import openpyxl
+from openpyxl.utils.exceptions import InvalidFileException
 
 from plugin.errors import ValidationFailed
 from plugin.people.models import Language, PersonRole
@@ -164,9 +173,15 @@ class RosterFile:
     columns: dict[str, int]
     ignored_columns: list[str] = field(default_factory=list)
     default_language: Language = Language.FR
+    kind: str = "csv"  # "csv" or "xlsx"
 
     def records(self) -> Iterator[tuple[int, list[str]]]:
         """(start line, raw cells) for every non-empty record after the header."""
+        if self.kind == "xlsx":
+            for line, cells in workbook_rows(self.path):
+                if line > 1 and any(cell.strip() for cell in cells):
+                    yield line, cells
+            return
         with self.path.open(encoding=self.encoding, newline="") as handle:
             reader = csv.reader(handle, delimiter=self.delimiter)
             next(reader, None)
@@ -249,6 +264,47 @@ class RosterFile:
         )
 
 
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+def is_workbook(path: Path) -> bool:
+    """An Excel workbook (a zip archive), whatever the name says; CSV otherwise."""
+    with path.open("rb") as handle:
+        return handle.read(4) == _ZIP_MAGIC
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+        return value.date().isoformat()  # Excel keeps every date as a date and time
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def workbook_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(row number, cells as text) for every row of the workbook's first sheet."""
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:
+        raise ValidationFailed(
+            f"{path.name}: not a readable Excel workbook ({error}); save it again as .xlsx "
+            "or export it as CSV."
+        ) from error
+    try:
+        sheet = workbook.worksheets[0]
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            yield number, [_cell_text(value) for value in values]
+    finally:
+        workbook.close()
+
+
 def detect_encoding(path: Path) -> str:
     """``utf-8-sig`` (with or without a BOM) when the whole file decodes, else Windows-1252.
 
@@ -286,14 +342,25 @@ def open_roster(path: Path, default_language: Language = Language.FR) -> RosterF
     """Recognise the file's encoding, separator and columns, or explain what is wrong with it."""
     if not path.is_file():
         raise ValidationFailed(f"{path}: no such file; give the path of the roster CSV export.")
-    encoding = detect_encoding(path)
-    with path.open(encoding=encoding, newline="") as handle:
-        sample = handle.read(64 * 1024)
-    if not sample.strip():
-        raise ValidationFailed(f"{path}: the file is empty; export the roster again with a header.")
-    header_line = sample.splitlines()[0]
-    delimiter = detect_delimiter(header_line, sample)
-    header = next(csv.reader([header_line], delimiter=delimiter))
+    kind = "xlsx" if is_workbook(path) else "csv"
+    if kind == "xlsx":
+        encoding, delimiter = "xlsx", ""
+        header = next((cells for _, cells in workbook_rows(path)), [])
+        if not any(cell.strip() for cell in header):
+            raise ValidationFailed(
+                f"{path}: the first sheet's first row is empty; it must hold the column titles."
+            )
+    else:
+        encoding = detect_encoding(path)
+        with path.open(encoding=encoding, newline="") as handle:
+            sample = handle.read(64 * 1024)
+        if not sample.strip():
+            raise ValidationFailed(
+                f"{path}: the file is empty; export the roster again with a header."
+            )
+        header_line = sample.splitlines()[0]
+        delimiter = detect_delimiter(header_line, sample)
+        header = next(csv.reader([header_line], delimiter=delimiter))
     columns: dict[str, int] = {}
     ignored: list[str] = []
     problems: list[str] = []
@@ -327,4 +394,5 @@ def open_roster(path: Path, default_language: Language = Language.FR) -> RosterF
         columns=columns,
         ignored_columns=ignored,
         default_language=default_language,
+        kind=kind,
     )

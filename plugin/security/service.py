@@ -92,9 +92,13 @@ class Signer:
         user_id: str | None,
         max_age: dt.timedelta,
         session: Session | None = None,
+        spend: bool = True,
     ) -> dict[str, Any]:
         """The signed data, or ``RequestRejected``. ``user_id=None`` accepts any user (a poll
-        button is shown to everyone in a channel; who clicked comes from Mattermost)."""
+        button is shown to everyone in a channel; who clicked comes from Mattermost).
+
+        ``spend=False`` checks a single-use token without using it up: refused if already
+        spent, still usable afterwards (a page that asks to confirm before acting)."""
         if not isinstance(token, str) or len(token) > 4096:
             raise RequestRejected("malformed signature", status=400)
         try:
@@ -117,7 +121,11 @@ class Signer:
         if nonce:
             if session is None:
                 raise ValueError("a single-use token needs a session to be spent")
-            _spend(session, nonce, signed_at + max_age)
+            if not spend:
+                if session.get(SpentNonce, nonce) is not None:
+                    raise RequestRejected("this form was already submitted", status=409)
+            else:
+                _spend(session, nonce, signed_at + max_age)
         data: dict[str, Any] = payload.get("d", {})
         return data
 

@@ -32,6 +32,18 @@ def test_bundle_holds_the_manifest_and_a_webapp_that_registers(tmp_path: Path) -
     assert packed == manifest
 
 
+def test_the_bundled_settings_page_links_to_the_launch_console(tmp_path: Path) -> None:
+    target = build_bundle(PLUGIN_MANIFEST, tmp_path, public_url="https://envol.example.com/")
+    manifest = json.loads(PLUGIN_MANIFEST.read_text())
+    with tarfile.open(target) as archive:
+        packed = json.loads(archive.extractfile(f"{manifest['id']}/plugin.json").read())  # type: ignore[union-attr]
+    footer = packed["settings_schema"]["footer"]
+    assert "<ENVOL_PUBLIC_URL>" in manifest["settings_schema"]["footer"]
+    assert "[https://envol.example.com/console/](https://envol.example.com/console/)" in footer
+    assert "/envol console" in footer
+    assert manifest_problems(packed) == []
+
+
 @pytest.mark.parametrize(
     ("change", "expected"),
     [

@@ -90,8 +90,11 @@ def test_round_trip_with_rows_keeps_the_rows_of_the_tables_it_does_not_touch(
             ],
         )
     engine.dispose()
-    # Down one step (the capabilities' tables go, with their rows), then up again.
-    db.downgrade(empty_database, "-1")
+    # Down to the launch capabilities (later migrations only add to them: the rows stay),
+    # then below them (the capabilities' tables go, with their rows), then up again.
+    db.downgrade(empty_database, "0002")
+    assert _count(empty_database, "person") == 1
+    db.downgrade(empty_database, "0001")
     assert _count(empty_database, "audit_event") == 1
     db.upgrade(empty_database)
     assert db.current_revision(empty_database) == head

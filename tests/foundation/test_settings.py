@@ -78,6 +78,16 @@ def test_stored_keys_are_matched_lowercased_like_the_server_does() -> None:
     assert settings.animators_group == ("alice", "bob")
 
 
+def test_launch_team_holds_usernames_and_channels() -> None:
+    settings = runtime_settings_from_config({"launchteam": "@Claire\n~Comite-Pilotage, dan"})
+    assert settings.launch_team == ("claire", "~comite-pilotage", "dan")
+    assert settings.launch_team_usernames == ("claire", "dan")
+    assert settings.launch_team_channels == ("comite-pilotage",)
+    assert runtime_settings_from_config({}).launch_team == ()
+    with pytest.raises(ConfigurationError, match="LAUNCH_TEAM"):
+        runtime_settings_from_config({"LaunchTeam": "claire dupont@example"})
+
+
 def test_bad_runtime_settings_name_the_field() -> None:
     with pytest.raises(ConfigurationError, match="REMINDER_DELAYS_DAYS"):
         runtime_settings_from_config({"reminderdelaysdays": "7,3"})

@@ -56,3 +56,19 @@ def plan_forty_people(session: Session, folder: Path) -> Session:
     apply_plan(session, build_plan(session, settings, percent=10, seed=1, general_waves=2),
                actor="test")  # fmt: skip
     return session
+
+
+def write_xlsx(path: Path, rows: list[list[object]], *, header: list[str] | None = None) -> Path:
+    """A workbook as Excel saves it: the roster on the first sheet, a note on a second one."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "Effectif"
+    sheet.append(header or FRENCH_HEADER)
+    for row in rows:
+        sheet.append(row)
+    workbook.create_sheet("Notes").append(["exported by HR"])
+    workbook.save(path)
+    return path

@@ -12,8 +12,8 @@ import pytest
 
 from plugin.sandbox import Sandbox, SandboxCallFailed
 from plugin.sandbox.state import MAX_POST_LENGTH
-from tests.sandbox.conftest import Api
 from tests.helpers.sandbox import IntegrationReceiver, ReceivedCall
+from tests.sandbox.conftest import Api
 
 KIND_WORDS = "Envol's kind sentence: click again"
 

@@ -16,7 +16,7 @@ COMMANDS = commands_in_order()
 
 def test_registry_lists_every_sub_command_once() -> None:
     names = [c.name for c in COMMANDS]
-    assert names == ["help", "support", "idea", "profile", "survey", "status", "wave"]
+    assert names == ["help", "support", "idea", "profile", "survey", "status", "wave", "console"]
     registry = build_registry()
     assert registry["aide"].name == "help" and registry["idee"].name == "idea"
     assert fold("Idée") == "idee"

@@ -8,7 +8,7 @@ test checks ``help`` and empty input for all of them. A sub-command module impor
 
 from __future__ import annotations
 
-from webhooks.commands import idea, profile, status, support, survey, wave
+from webhooks.commands import console, idea, profile, status, support, survey, wave
 from webhooks.commands.base import (
     HELP_WORDS,
     MESSAGES,
@@ -74,6 +74,7 @@ SUB_COMMANDS = (
     survey.COMMAND,
     status.COMMAND,
     wave.COMMAND,
+    console.COMMAND,
 )
 
 

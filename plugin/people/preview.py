@@ -1,0 +1,160 @@
+"""What an import would change, before anything is written: joiners, changes, leavers.
+
+``preview_roster`` validates the file exactly as ``import_roster`` does (same reader, same
+checks, same line numbers) and compares it with the roster in the database. It writes nothing;
+the console shows it before its Import button, ``envol roster diff FILE`` prints it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from plugin.people.models import Language, Person, PersonStatus
+from plugin.people.roster import RosterRow, normalise_email, open_roster
+from plugin.people.service import BATCH_SIZE, ImportReport, _valid_rows, validate_roster
+
+# Fields compared, in the order they are shown.
+COMPARED = (
+    "first_name",
+    "last_name",
+    "department",
+    "site",
+    "manager_email",
+    "role",
+    "language",
+    "volunteer",
+)
+DETAIL_LIMIT = 500  # people listed per group; the counts are always exact
+
+
+@dataclass(frozen=True)
+class RosterPerson:
+    line: int | None  # the file's line (None for leavers: they are not in the file)
+    email: str
+    name: str
+    department: str
+    site: str
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class PersonChange:
+    person: RosterPerson
+    changes: tuple[FieldChange, ...]
+    rejoining: bool
+
+
+@dataclass
+class RosterPreview:
+    report: ImportReport
+    joiners: list[RosterPerson] = field(default_factory=list)
+    changed: list[PersonChange] = field(default_factory=list)
+    leavers: list[RosterPerson] = field(default_factory=list)
+    joiner_count: int = 0
+    changed_count: int = 0
+    leaver_count: int = 0
+    unchanged_count: int = 0
+
+    @property
+    def importable(self) -> bool:
+        """Nothing invalid, something to import: the Import button may be offered."""
+        return not self.report.problems and self.report.valid > 0
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(getattr(value, "value", value) or "")
+
+
+def _row_values(row: RosterRow) -> dict[str, str]:
+    return {name: _text(getattr(row, name)) for name in COMPARED}
+
+
+def preview_roster(
+    session: Session, path: Path, *, default_language: Language = Language.FR
+) -> RosterPreview:
+    """Validate ``path`` and compare it with the roster; writes nothing."""
+    roster = open_roster(path, default_language)
+    report = ImportReport(
+        source_name=path.name,
+        encoding=roster.encoding,
+        delimiter=roster.delimiter,
+        ignored_columns=roster.ignored_columns,
+        dry_run=True,
+    )
+    invalid = validate_roster(roster, report)
+    preview = RosterPreview(report=report)
+    seen: set[str] = set()
+    manager = aliased(Person)
+    rows = _valid_rows(roster, invalid)
+    while batch := list(islice(rows, BATCH_SIZE)):
+        existing = {
+            person.email: (person, manager_email)
+            for person, manager_email in session.execute(
+                select(Person, manager.email)
+                .outerjoin(manager, manager.id == Person.manager_id)
+                .where(Person.email.in_([row.email for row in batch]))
+            )
+        }
+        for row in batch:
+            seen.add(row.email)
+            shown = RosterPerson(
+                row.line, row.email, f"{row.first_name} {row.last_name}", row.department, row.site
+            )
+            found = existing.get(row.email)
+            if found is None:
+                preview.joiner_count += 1
+                if len(preview.joiners) < DETAIL_LIMIT:
+                    preview.joiners.append(shown)
+                continue
+            person, manager_email = found
+            before = {name: _text(getattr(person, name, "")) for name in COMPARED}
+            before["manager_email"] = manager_email or ""
+            after = _row_values(row)
+            changes = tuple(
+                FieldChange(name, before[name], after[name])
+                for name in COMPARED
+                if before[name] != after[name]
+            )
+            rejoining = person.status != PersonStatus.ACTIVE
+            if changes or rejoining:
+                preview.changed_count += 1
+                if len(preview.changed) < DETAIL_LIMIT:
+                    preview.changed.append(PersonChange(shown, changes, rejoining))
+            else:
+                preview.unchanged_count += 1
+    # An invalid line whose address is known keeps its person in the roster (as the import
+    # does): only people absent from the file altogether leave.
+    for line, cells in roster.records():
+        if line in invalid:
+            address = normalise_email(roster.cell(cells, "email"))
+            if address:
+                seen.add(address)
+    for person in session.scalars(
+        select(Person)
+        .where(Person.status == PersonStatus.ACTIVE)
+        .order_by(Person.department, Person.last_name, Person.id)
+        .execution_options(yield_per=BATCH_SIZE)
+    ):
+        if person.email in seen:
+            continue
+        preview.leaver_count += 1
+        if len(preview.leavers) < DETAIL_LIMIT:
+            preview.leavers.append(
+                RosterPerson(
+                    None, person.email, person.display_name, person.department, person.site
+                )
+            )
+    return preview

@@ -1,0 +1,211 @@
+"""``/console/``: the launch on one page — the timeline around launch day, what is done and
+due this week, what blocks, and the invitation funnel at a glance."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from plugin import clock
+from plugin.campaigns.plan import read_plan
+from plugin.campaigns.service import calendar
+from plugin.cohorts.approval import current_pilot
+from plugin.cohorts.gates import evaluate_gate
+from plugin.cohorts.models import Wave, WaveStatus
+from plugin.cohorts.service import next_planned_wave
+from plugin.launch_files import errors_of
+from plugin.metrics.gates import MetricsGateMeasures
+from plugin.onboarding.funnel import funnel
+from plugin.people.models import Person, PersonStatus, RosterImport
+from plugin.preflight import PreflightContext, PreflightReport, run_preflight
+from webhooks.console import blueprint
+from webhooks.console.auth import found, signed_in, t
+from webhooks.console.pages import days_label, render_page
+
+PREFLIGHT_CACHE_SECONDS = 300.0
+_preflight_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Milestone:
+    day: dt.date | None
+    label: str
+    state: str  # done | overdue | this_week | later | todo
+    endpoint: str
+
+
+@dataclass(frozen=True)
+class Blocker:
+    what: str
+    action: str
+    endpoint: str
+
+
+def cached_preflight() -> PreflightReport | None:
+    """The preflight (the checks ``envol preflight`` runs), at most every five minutes."""
+    cache = current_app.extensions.setdefault("envol.console.preflight", {})
+    with _preflight_lock:
+        entry = cache.get("report")
+        if entry and time.monotonic() - entry[0] < PREFLIGHT_CACHE_SECONDS:
+            return entry[1]
+    where = found()
+    try:
+        report = run_preflight(
+            PreflightContext(
+                client=where.client, deploy=where.context.settings, runtime=where.runtime
+            )
+        )
+    except Exception:  # anything at all: the overview still shows the rest
+        report = None
+    with _preflight_lock:
+        cache["report"] = (time.monotonic(), report)
+    return report
+
+
+def _state(day: dt.date | None, done: bool, today: dt.date) -> str:
+    if done:
+        return "done"
+    if day is None:
+        return "todo"
+    if day < today:
+        return "overdue"
+    if day < today + dt.timedelta(days=7):
+        return "this_week"
+    return "later"
+
+
+def timeline(session: Any, language: str) -> list[Milestone]:
+    runtime = found().runtime
+    today = clock.now().date()
+    items: list[Milestone] = []
+    last_import = session.scalar(select(RosterImport).order_by(RosterImport.id.desc()).limit(1))
+    items.append(
+        Milestone(
+            last_import.started_at.date() if last_import else None,
+            t("milestone.roster", language),
+            "done" if last_import else "todo",
+            "console.roster",
+        )
+    )
+    pilot = current_pilot(session)
+    items.append(
+        Milestone(
+            pilot.cohort.approved_at.date() if pilot and pilot.cohort.approved_at else None,
+            t("milestone.pilot", language),
+            "done" if pilot and (pilot.approved or pilot.opened) else "todo",
+            "console.cohorts",
+        )
+    )
+    for wave in session.scalars(select(Wave).order_by(Wave.position)):
+        day = (
+            (wave.opened_at or wave.planned_at).date()
+            if (wave.opened_at or wave.planned_at)
+            else None
+        )
+        items.append(
+            Milestone(
+                day,
+                t("milestone.wave", language, name=wave.name),
+                _state(day, wave.status != WaveStatus.PLANNED, today),
+                "console.waves",
+            )
+        )
+    plan, _ = read_plan()
+    if plan is not None:
+        for entry in calendar(session, plan, runtime.launch_date):
+            day = entry.local_due.date()
+            items.append(
+                Milestone(
+                    day,
+                    t(
+                        "milestone.step",
+                        language,
+                        key=entry.step.key,
+                        kind=t("step_kind." + entry.step.kind.value, language),
+                    ),
+                    _state(day, entry.state != "to come", today),
+                    "console.campaign",
+                )
+            )
+    undated = [m for m in items if m.day is None]
+    dated = sorted((m for m in items if m.day is not None), key=lambda m: m.day or today)
+    return undated + dated
+
+
+def blockers(session: Any, language: str) -> list[Blocker]:
+    found_blockers: list[Blocker] = []
+    report = cached_preflight()
+    if report is None:
+        found_blockers.append(
+            Blocker(t("blocker.unreachable", language), t("blocker.unreachable_do", language), "")
+        )
+    else:
+        for check in report.blockers:
+            found_blockers.append(
+                Blocker(
+                    f"{t('blocker.preflight', language)} {check.name}: {check.found}",
+                    check.action,
+                    "",
+                )
+            )
+    wave = next_planned_wave(session)
+    if wave is not None:
+        gate = evaluate_gate(session, wave, found().runtime, MetricsGateMeasures())
+        if not gate.may_open:
+            failing = ", ".join(r.criterion.label for r in gate.criteria if not r.passed)
+            found_blockers.append(
+                Blocker(
+                    t("blocker.gate", language, wave=wave.name, failing=failing),
+                    t("blocker.gate_do", language),
+                    "console.waves",
+                )
+            )
+    _, problems = read_plan()
+    errors = errors_of(problems)
+    if errors:
+        found_blockers.append(
+            Blocker(
+                t("blocker.campaign", language, n=len(errors)),
+                str(errors[0]),
+                "console.campaign",
+            )
+        )
+    return found_blockers
+
+
+@blueprint.get("/")
+@signed_in
+def overview() -> Any:
+    where = found()
+    runtime = where.runtime
+    language = t("lang")
+    today = clock.now().date()
+    with where.context.sessions() as session:
+        milestones = timeline(session, language)
+        problems = blockers(session, language)
+        overall = funnel(session, runtime)
+        people = (
+            session.scalar(
+                select(func.count(Person.id)).where(Person.status == PersonStatus.ACTIVE)
+            )
+            or 0
+        )
+    return render_page(
+        "console/overview.html",
+        launch=runtime.launch_date,
+        countdown=days_label(today, runtime.launch_date, language),
+        company=runtime.company_name,
+        milestones=milestones,
+        done_items=[m for m in milestones if m.state == "done"][-5:],
+        due_items=[m for m in milestones if m.state in ("overdue", "this_week")],
+        blockers=problems,
+        funnel=overall,
+        people=people,
+        days_label=lambda day: days_label(day, runtime.launch_date, language) if day else "—",
+    )
