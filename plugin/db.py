@@ -10,7 +10,6 @@ import contextlib
 import datetime as dt
 import enum
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event, text
@@ -18,6 +17,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
+
+from plugin.resources import CONTENT_ROOT
 
 # Constraint names must be deterministic, or Alembic cannot drop or alter them
 # (SQLite batch mode rebuilds tables by name).
@@ -31,7 +32,7 @@ NAMING_CONVENTION = {
 
 _BEGIN_IMMEDIATE = "envol_begin_immediate"
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = CONTENT_ROOT  # migrations/ and seed_content/ (plugin/resources.py)
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 
 

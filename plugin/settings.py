@@ -25,10 +25,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from plugin.errors import ConfigurationError
+from plugin.resources import CONTENT_ROOT
 
 log = logging.getLogger(__name__)
 
-PLUGIN_MANIFEST = Path(__file__).resolve().parent.parent / "plugin.json"
+PLUGIN_MANIFEST = CONTENT_ROOT / "plugin.json"
 
 
 _SECRET_HINT = re.compile(r"TOKEN|SECRET|PASSWORD|SMTP_URL|DATABASE_URL|BROKER_URL")

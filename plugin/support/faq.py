@@ -27,11 +27,12 @@ from plugin.launch_files import (
     raise_for_errors,
     sort_problems,
 )
+from plugin.resources import CONTENT_ROOT
 from plugin.text import strip_accents
 
 Language = Literal["fr", "en"]
 LANGUAGES: tuple[Language, ...] = ("fr", "en")
-FAQ_DIR = Path(__file__).resolve().parent.parent.parent / "seed_content" / "faq"
+FAQ_DIR = CONTENT_ROOT / "seed_content" / "faq"
 FAQ_DOCS = "seed_content/faq/README.md"
 
 # Words that carry no meaning for matching a question; kept short on purpose (stemmed below).
