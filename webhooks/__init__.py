@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Flask
 
 from plugin.app import EnvolContext, build_context
-from plugin.settings import DeploySettings
+from plugin.settings import DeploySettings, require_production_secret
 from webhooks.context import CONTEXT_KEY, envol_context
 
 __all__ = ["CONTEXT_KEY", "create_app", "envol_context"]
@@ -18,8 +18,11 @@ def create_app(
     settings: DeploySettings | None = None, *, context: EnvolContext | None = None
 ) -> Flask:
     """Build the app; ``settings=None`` reads them from the environment."""
+    context = context or build_context(settings)
+    # Every signature the webhooks check is only as secret as this key: refuse a known one.
+    require_production_secret(context.settings)
     app = Flask(__name__)
-    app.extensions[CONTEXT_KEY] = context or build_context(settings)
+    app.extensions[CONTEXT_KEY] = context
     # Mattermost's payloads are small; anything bigger is not from Mattermost.
     app.config["MAX_CONTENT_LENGTH"] = 256 * 1024
 

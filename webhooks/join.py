@@ -117,7 +117,7 @@ def _language() -> str:
 
 
 def _signer() -> Signer:
-    return Signer(envol_context(current_app).settings.secret_key.get_secret_value())
+    return Signer(envol_context(current_app).settings.secret_keys)
 
 
 def _form(

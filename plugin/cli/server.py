@@ -11,6 +11,7 @@ import click
 from plugin.audit.service import heartbeat_seen
 from plugin.cli.base import console, context
 from plugin.errors import EnvolError
+from plugin.settings import require_production_secret
 
 
 @click.command("serve")
@@ -25,6 +26,7 @@ def serve(host: str, port: int, workers: int) -> None:
     from webhooks import create_app, envol_context
 
     settings = context().settings
+    require_production_secret(settings)  # before gunicorn forks: one sentence, exit code 1
 
     class _Gunicorn(BaseApplication):
         def load_config(self) -> None:
@@ -56,6 +58,7 @@ def worker(beat: bool, concurrency: int, pool: str) -> None:
     from plugin.tasks import configure_celery
 
     ctx = context()
+    require_production_secret(ctx.settings)  # the tasks sign the buttons they post
     follow_plugin_settings(ctx)  # the System Console page, re-read every minute by the tasks
     app = configure_celery(ctx.settings.broker_url)
     argv = ["worker", "--loglevel=INFO", f"--concurrency={concurrency}", f"--pool={pool}"]
