@@ -9,6 +9,7 @@ from flask import Flask
 
 from plugin.app import EnvolContext, build_context
 from plugin.settings import DeploySettings, require_production_secret
+from webhooks.answers import install_app_error_handlers
 from webhooks.context import CONTEXT_KEY, envol_context
 
 __all__ = ["CONTEXT_KEY", "create_app", "envol_context"]
@@ -23,8 +24,9 @@ def create_app(
     require_production_secret(context.settings)
     app = Flask(__name__)
     app.extensions[CONTEXT_KEY] = context
-    # Mattermost's payloads are small; anything bigger is not from Mattermost.
-    app.config["MAX_CONTENT_LENGTH"] = 256 * 1024
+    # Mattermost's payloads are small and shallow: anything bigger or deeper is refused before
+    # it is parsed; a database outage or a bug is answered (and logged) the same everywhere.
+    install_app_error_handlers(app)
 
     from webhooks import health
 
