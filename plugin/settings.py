@@ -91,6 +91,18 @@ class DeploySettings(BaseSettings):
         description="smtp://[user:password@]host:port, smtps:// for TLS, ?starttls=1 for STARTTLS",
     )
     mail_from: str = Field(default="Envol <envol@localhost>", description="Sender of e-mails")
+    trusted_proxies: int = Field(
+        default=0,
+        ge=0,
+        le=10,
+        description="Reverse proxies in front of `envol serve` whose X-Forwarded-For is trusted: "
+        "the /join rate limit counts per client address",
+    )
+    rate_limit_storage: str = Field(
+        default="",
+        description="Where the /join rate limit is counted, shared by every worker: redis://… "
+        "(default: the broker when it is Redis, else memory, per process)",
+    )
     plugin_id: str = Field(default="", description="Plugin id; defaults to plugin.json's id")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -127,6 +139,23 @@ class DeploySettings(BaseSettings):
     def _secret_key(cls, value: SecretStr) -> SecretStr:
         if len(value.get_secret_value()) < 16:
             raise ValueError("must be at least 16 characters")
+        return value
+
+    @property
+    def effective_rate_limit_storage(self) -> str:
+        if self.rate_limit_storage:
+            return self.rate_limit_storage
+        if self.broker_url.startswith(("redis://", "rediss://")):
+            return self.broker_url
+        return "memory://"
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _rate_limit_storage(cls, value: str) -> str:
+        if value and not re.match(
+            r"^(memory|redis|rediss|redis\+sentinel|redis\+cluster)://", value
+        ):
+            raise ValueError("expected redis://host:port/db or memory://")
         return value
 
     @property

@@ -6,6 +6,7 @@ Handlers are thin: verify the request, parse it into a typed object, call a serv
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from plugin.app import EnvolContext, build_context
 from plugin.settings import DeploySettings, require_production_secret
@@ -27,6 +28,11 @@ def create_app(
     # Mattermost's payloads are small and shallow: anything bigger or deeper is refused before
     # it is parsed; a database outage or a bug is answered (and logged) the same everywhere.
     install_app_error_handlers(app)
+    proxies = context.settings.trusted_proxies
+    if proxies:
+        # The client's address and scheme as the N trusted reverse proxies forwarded them; a
+        # forged X-Forwarded-For from the client itself is ignored (only the last N hops count).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
     from webhooks import health
 
