@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from plugin.audit.service import heartbeat_seen
-from plugin.cli.base import console, context
+from plugin.cli.base import console, context, shown
 from plugin.errors import EnvolError
 from plugin.settings import require_production_secret
 
@@ -39,7 +39,9 @@ def serve(host: str, port: int, workers: int) -> None:
             follow_plugin_settings(envol_context(app))  # the System Console page, every minute
             return app
 
-    console.print(f"serving webhooks on http://{host}:{port} (public URL {settings.public_url})")
+    console.print(
+        f"serving webhooks on http://{shown(host)}:{port} (public URL {shown(settings.public_url)})"
+    )
     _Gunicorn().run()
 
 
@@ -89,7 +91,7 @@ def ping(wait_seconds: float) -> None:
     note = f"ping-{uuid.uuid4().hex[:12]}"
     heartbeat.delay(note)
     console.print(
-        f"enqueued heartbeat [bold]{note}[/] on {ctx.settings.broker_url.split('://')[0]}"
+        f"enqueued heartbeat [bold]{shown(note)}[/] on {ctx.settings.broker_url.split('://')[0]}"
     )
     if not wait_seconds:
         return
