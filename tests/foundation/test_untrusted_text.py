@@ -1,0 +1,54 @@
+"""Text from people and files, written where it could act: CSV cells a spreadsheet would run."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+
+from plugin.reports import csv_export
+from plugin.text import spreadsheet_safe
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ('=HYPERLINK("https://evil.example","x")', '\'=HYPERLINK("https://evil.example","x")'),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+        ("@SUM(1+1)*cmd|' /C calc'!A0", "'@SUM(1+1)*cmd|' /C calc'!A0"),
+        ("\t=1+1", "'\t=1+1"),
+        ("\r=1+1", "'\r=1+1"),
+        ("-12.5", "-12.5"),  # a negative number stays a number
+        ("+33", "+33"),
+        ("Marie-Claire", "Marie-Claire"),
+        (-3, -3),
+        ("", ""),
+    ],
+)
+def test_cells_that_would_start_a_formula_are_disarmed(value: object, written: object) -> None:
+    assert spreadsheet_safe(value) == written
+
+
+def test_the_report_csv_writes_formulas_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "spaces.csv"
+    csv_export._write(
+        path, ["channel_name", "posts_7d"], [['=HYPERLINK("x")', 3], ["@SUM(A1)", -2]]
+    )
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows == [["channel_name", "posts_7d"], ['\'=HYPERLINK("x")', "3"], ["'@SUM(A1)", "-2"]]
+
+
+def test_every_csv_envol_writes_goes_through_the_one_safe_writer() -> None:
+    writers = [
+        path.relative_to(ROOT).as_posix()
+        for folder in ("plugin", "webhooks")
+        for path in (ROOT / folder).rglob("*.py")
+        if re.search(r"csv\.(writer|DictWriter)\(", path.read_text(encoding="utf-8"))
+    ]
+    assert writers == ["plugin/text.py"]
