@@ -53,3 +53,21 @@ class SpreadsheetSafeWriter:
 def csv_writer(handle: IO[str], **options: Any) -> SpreadsheetSafeWriter:
     """The one way Envol writes CSV (reports, exports, the demo's roster): formulas disarmed."""
     return SpreadsheetSafeWriter(handle, **options)
+
+
+# --------------------------------------------------------------------------- Markdown to post
+
+# A mention is ``@`` after a non-word character (so ``jean@exemple.fr`` is none), as the server
+# finds them (``\B@[[:alnum:]]…``): ``@all``, ``@channel``, ``@here`` or anyone's username.
+_MENTION = re.compile(r"(?<!\w)@(?=\w)")
+_LINK_SYNTAX = re.compile(r"([\\\[\]])")
+ZERO_WIDTH_SPACE = "\u200b"
+
+
+def inert_markdown(text: str) -> str:
+    """``text`` typed by a person (a ticket, an answer, a name), made safe to post as Markdown
+    by Envol's bot: no ``@mention`` notifies anyone (a zero-width space follows the ``@``, which
+    still reads as one), and ``[label](url)`` or ``![](url)`` stays text, so nobody can post a
+    link whose label pretends to come from Envol. A bare URL is still linked by Mattermost: it
+    shows where it leads."""
+    return _MENTION.sub("@" + ZERO_WIDTH_SPACE, _LINK_SYNTAX.sub(r"\\\1", text))
