@@ -139,3 +139,23 @@ def test_with_the_database_down_a_command_answers_in_words_and_logs_one_line(
     assert response.status_code == 503
     assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) == 1
     down.dispose()
+
+
+def test_unknown_paths_and_methods_keep_their_status(client: FlaskClient) -> None:
+    assert client.get("/nowhere").status_code == 404
+    assert client.get("/actions/ticket").status_code == 405
+    assert client.get("/healthz").status_code == 200
+
+
+def test_a_bug_in_a_command_is_answered_in_words_and_logged_once(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*_: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("webhooks.commands.dispatch", broken)
+    caplog.set_level(logging.INFO)
+    status, body = _command(client, "/envol", "token-of-envol")
+    assert status == 200
+    assert body["text"].startswith("Envol could not handle your request right now")
+    assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) == 1
