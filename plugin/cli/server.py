@@ -39,6 +39,11 @@ def serve(host: str, port: int, workers: int) -> None:
             follow_plugin_settings(envol_context(app))  # the System Console page, every minute
             return app
 
+    if workers > 1 and settings.effective_rate_limit_storage == "memory://":
+        console.print(
+            "[yellow]note:[/] the /join rate limit is counted per worker (no Redis): set "
+            "ENVOL_RATE_LIMIT_STORAGE=redis://… to share one budget between them"
+        )
     console.print(
         f"serving webhooks on http://{shown(host)}:{port} (public URL {shown(settings.public_url)})"
     )
