@@ -25,6 +25,7 @@ from plugin.tasks import configure_celery
 from tests.conftest import REDIS_URL, require_server
 from tests.people.rosters import person_row, write_csv
 from webhooks import create_app
+from webhooks.join import RateLimiter
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -222,3 +223,13 @@ def test_end_to_end_in_headless_chromium(
     ]
     with envol_context.sessions() as session:
         assert session.scalar(select(func.count()).select_from(WaitlistRequest)) == 1
+
+
+def test_a_rate_limit_storage_that_is_down_lets_the_page_work(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    limiter = RateLimiter(1, 600, "redis://127.0.0.1:9/0")  # nothing listens on port 9
+    assert limiter.allow("10.0.0.1") and limiter.allow("10.0.0.1")
+    assert [r.getMessage() for r in caplog.records].count(
+        "join rate limit not counted: ConnectionError"
+    ) == 2
