@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import BadRequest, HTTPException
 
 from plugin import i18n
@@ -136,7 +136,9 @@ def install_app_error_handlers(app: Flask) -> None:
             log.info("rejected %s request: JSON nested too deep", request.blueprint or "app")
             raise BadRequest("JSON nested too deep")
 
-    @app.errorhandler(DBAPIError)
+    # The connection failed or was lost (not a constraint a bug broke: that is unexpected).
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
     def _database_down(error: DBAPIError) -> Any:
         log.error(
             "%s request not served: the database is unavailable (%s)",
