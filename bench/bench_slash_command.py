@@ -180,7 +180,7 @@ def run(quick: bool) -> list[Figure]:
                 "ENVOL_MATTERMOST_URL": sandbox.url,
                 "ENVOL_MATTERMOST_TOKEN": sandbox.create_token(envol["id"]),
                 "ENVOL_PUBLIC_URL": f"http://127.0.0.1:{envol_port}",
-                "ENVOL_SECRET_KEY": "bench-secret-key-0123456789",
+                "ENVOL_SECRET_KEY": "bench-secret-key-0123456789-abcdefghijklmnop",
             }
             processes.append(_gunicorn("webhooks:create_app()", envol_port, env))
             processes.append(_gunicorn("bench.bench_slash_command:bare_app()", bare_port, {}))

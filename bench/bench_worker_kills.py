@@ -378,7 +378,7 @@ class _Run:
                 "ENVOL_MATTERMOST_TOKEN": sandbox.admin_token,
                 "ENVOL_SMTP_URL": mail.url,
                 "ENVOL_MAIL_FROM": "Envol <envol@acme.test>",
-                "ENVOL_SECRET_KEY": "bench-secret-key-0123456789",
+                "ENVOL_SECRET_KEY": "bench-secret-key-0123456789-abcdefghijklmnop",
                 "ENVOL_CLOCK_FILE": str(sim.path),
             },
             workdir / "worker.log",

@@ -253,7 +253,7 @@ def _measure(
         "ENVOL_MATTERMOST_TOKEN": sandbox.admin_token,
         "ENVOL_SMTP_URL": mail.url,
         "ENVOL_MAIL_FROM": "Envol <envol@acme.test>",
-        "ENVOL_SECRET_KEY": "bench-secret-key-0123456789",
+        "ENVOL_SECRET_KEY": "bench-secret-key-0123456789-abcdefghijklmnop",
     }
     env.pop("ENVOL_CLOCK_FILE", None)
     child = subprocess.Popen(

@@ -32,6 +32,12 @@ log = logging.getLogger(__name__)
 PLUGIN_MANIFEST = CONTENT_ROOT / "plugin.json"
 
 
+# The key anyone can read in this file: fine for a laptop, refused by ``envol serve`` and
+# ``envol worker`` (``require_production_secret``).
+DEVELOPMENT_SECRET_KEY = "dev-only-secret-change-me-in-production"
+SECRET_KEY_MIN_LENGTH = 32
+GENERATE_SECRET_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+
 _SECRET_HINT = re.compile(r"TOKEN|SECRET|PASSWORD|SMTP_URL|DATABASE_URL|BROKER_URL")
 
 
@@ -73,14 +79,31 @@ class DeploySettings(BaseSettings):
         default="http://127.0.0.1:8080", description="URL where Mattermost reaches Envol's webhooks"
     )
     secret_key: SecretStr = Field(
-        default=SecretStr("dev-only-secret-change-me-in-production"),
-        description="Secret for signing buttons and dialogs, at least 16 characters",
+        default=SecretStr(DEVELOPMENT_SECRET_KEY),
+        description="Secret for signing buttons, dialogs and forms: at least 32 random characters",
+    )
+    secret_key_previous: SecretStr = Field(
+        default=SecretStr(""),
+        description="Former secret keys, comma-separated: still accepted for checking signatures "
+        "made before a rotation, never used to sign",
     )
     smtp_url: str = Field(
         default="smtp://127.0.0.1:1025",
         description="smtp://[user:password@]host:port, smtps:// for TLS, ?starttls=1 for STARTTLS",
     )
     mail_from: str = Field(default="Envol <envol@localhost>", description="Sender of e-mails")
+    trusted_proxies: int = Field(
+        default=0,
+        ge=0,
+        le=10,
+        description="Reverse proxies in front of `envol serve` whose X-Forwarded-For is trusted: "
+        "the /join rate limit counts per client address",
+    )
+    rate_limit_storage: str = Field(
+        default="",
+        description="Where the /join rate limit is counted, shared by every worker: redis://… "
+        "(default: the broker when it is Redis, else memory, per process)",
+    )
     plugin_id: str = Field(default="", description="Plugin id; defaults to plugin.json's id")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -120,8 +143,44 @@ class DeploySettings(BaseSettings):
         return value
 
     @property
+    def effective_rate_limit_storage(self) -> str:
+        if self.rate_limit_storage:
+            return self.rate_limit_storage
+        if self.broker_url.startswith(("redis://", "rediss://")):
+            return self.broker_url
+        return "memory://"
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _rate_limit_storage(cls, value: str) -> str:
+        if value and not re.match(
+            r"^(memory|redis|rediss|redis\+sentinel|redis\+cluster)://", value
+        ):
+            raise ValueError("expected redis://host:port/db or memory://")
+        return value
+
+    @property
+    def secret_keys(self) -> tuple[str, ...]:
+        """The current key first (the one that signs), then the previous ones (verify only)."""
+        previous = self.secret_key_previous.get_secret_value().split(",")
+        return (self.secret_key.get_secret_value(), *(k.strip() for k in previous if k.strip()))
+
+    @property
     def effective_plugin_id(self) -> str:
         return self.plugin_id or load_manifest()["id"]
+
+
+def require_production_secret(settings: DeploySettings) -> None:
+    """Refuse to serve or run tasks with a key someone else may know: the development key
+    (public, in this file) or one too short to resist guessing. Every signature Envol hands out
+    (buttons, dialogs, the /join form, console links) is only as secret as this key."""
+    key = settings.secret_key.get_secret_value()
+    if key == DEVELOPMENT_SECRET_KEY or len(key) < SECRET_KEY_MIN_LENGTH:
+        what = "the built-in development key" if key == DEVELOPMENT_SECRET_KEY else "too short"
+        raise ConfigurationError(
+            f"ENVOL_SECRET_KEY is {what}: set it to at least {SECRET_KEY_MIN_LENGTH} random "
+            f"characters, for example the output of `{GENERATE_SECRET_KEY}`."
+        )
 
 
 def load_deploy_settings(**overrides: Any) -> DeploySettings:

@@ -129,7 +129,7 @@ def envol_context(database_url: str, tmp_path: Path) -> Iterator[EnvolContext]:
     settings = load_deploy_settings(
         database_url=database_url,
         broker_url=f"sqla+sqlite:///{tmp_path / 'broker.db'}",
-        secret_key="test-secret-key-0123456789",
+        secret_key="test-secret-key-0123456789-abcdefghijklmnop",
         public_url="http://127.0.0.1:8080",
     )
     context = build_context(settings)

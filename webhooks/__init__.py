@@ -6,9 +6,11 @@ Handlers are thin: verify the request, parse it into a typed object, call a serv
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from plugin.app import EnvolContext, build_context
-from plugin.settings import DeploySettings
+from plugin.settings import DeploySettings, require_production_secret
+from webhooks.answers import install_app_error_handlers
 from webhooks.context import CONTEXT_KEY, envol_context
 
 __all__ = ["CONTEXT_KEY", "create_app", "envol_context"]
@@ -18,10 +20,19 @@ def create_app(
     settings: DeploySettings | None = None, *, context: EnvolContext | None = None
 ) -> Flask:
     """Build the app; ``settings=None`` reads them from the environment."""
+    context = context or build_context(settings)
+    # Every signature the webhooks check is only as secret as this key: refuse a known one.
+    require_production_secret(context.settings)
     app = Flask(__name__)
-    app.extensions[CONTEXT_KEY] = context or build_context(settings)
-    # Mattermost's payloads are small; anything bigger is not from Mattermost.
-    app.config["MAX_CONTENT_LENGTH"] = 256 * 1024
+    app.extensions[CONTEXT_KEY] = context
+    # Mattermost's payloads are small and shallow: anything bigger or deeper is refused before
+    # it is parsed; a database outage or a bug is answered (and logged) the same everywhere.
+    install_app_error_handlers(app)
+    proxies = context.settings.trusted_proxies
+    if proxies:
+        # The client's address and scheme as the N trusted reverse proxies forwarded them; a
+        # forged X-Forwarded-For from the client itself is ignored (only the last N hops count).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
     from webhooks import health
 

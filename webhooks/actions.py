@@ -12,12 +12,14 @@ import logging
 from typing import Any
 
 from flask import Blueprint, jsonify, request
+from sqlalchemy.orm import Session
 
 from plugin.db import transaction
 from plugin.errors import EnvolError
 from plugin.support import service as support
 from plugin.support.dialogs import answer_dialog, faq_dialog
 from plugin.support.messages import t
+from plugin.support.models import SupportTicket
 from plugin.surveys import service as surveys
 from webhooks.answers import PersonNotice
 from webhooks.commands.payloads import (
@@ -57,7 +59,7 @@ def ticket_action() -> Any:
     )
     ticket_id, verb = button.ticket_id, button.action
     with transaction(found.context.sessions) as session:
-        ticket = support.get_ticket(session, ticket_id, for_update=True)
+        ticket = existing_ticket(session, ticket_id)
         if ticket.root_post_id != action.post_id:
             raise PersonNotice("refused.other_post")
         language = found.language_of(action.user_id)
@@ -94,6 +96,14 @@ def ticket_action() -> Any:
     return jsonify({"update": update})
 
 
+def existing_ticket(session: Session, ticket_id: int) -> SupportTicket:
+    """The ticket a signed button or form names, locked; gone (erased) → told in words."""
+    try:
+        return support.get_ticket(session, ticket_id, for_update=True)
+    except support.TicketNotFound as error:
+        raise PersonNotice("refused.gone") from error
+
+
 def _open_dialog(found: Integration, action: ActionRequest, dialog: dict[str, Any]) -> None:
     if not action.trigger_id:
         raise PayloadInvalid("a trigger_id is needed to open a form")
@@ -117,7 +127,7 @@ def suggestion_action() -> Any:
     )
     ticket_id, verb = button.ticket_id, button.action
     with transaction(found.context.sessions) as session:
-        ticket = support.get_ticket(session, ticket_id, for_update=True)
+        ticket = existing_ticket(session, ticket_id)
         if ticket.suggestion_post_id != action.post_id:
             raise PersonNotice("refused.other_post")
         language = ticket.language

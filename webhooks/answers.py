@@ -25,8 +25,9 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from plugin import i18n
 from plugin.errors import EnvolError
@@ -37,6 +38,13 @@ log = logging.getLogger(__name__)
 
 MESSAGES = Path(__file__).with_name("messages.yaml")
 _ID = re.compile(r"^[a-z0-9]{26}$")
+# The blueprints whose callers are people in Mattermost: they are answered 200 in words.
+PERSON_KINDS = ("commands", "actions", "dialogs")
+# Mattermost's payloads are small and shallow (a dialog's submission is two levels deep).
+MAX_BODY_BYTES = 256 * 1024
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_A_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
 
 
 def t(key: str, language: str, **params: Any) -> str:
@@ -96,6 +104,77 @@ def tell_person(kind: str, key: str, **params: Any) -> Response:
 def refused(status: int) -> tuple[Response, int]:
     """A 4xx that tells the sender nothing useful: the status' own name."""
     return jsonify({"error": HTTPStatus(status).phrase.lower()}), status
+
+
+def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when ``body`` nests arrays or objects more than ``limit`` levels deep (brackets
+    inside strings do not count). Checked before parsing: Python's parser recurses, and a
+    100,000-level body would otherwise end in a ``RecursionError``."""
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_A_BRACKET)
+    depth = 0
+    for byte in brackets:
+        depth += 1 if byte in b"[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
+def install_app_error_handlers(app: Flask) -> None:
+    """What every endpoint shares, installed once on the app: bodies limited in size and depth
+    before anything parses them, and the answers to failures no blueprint handles — a database
+    that is down, or a bug — with one log line each."""
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES  # beyond: 413, before reading the rest
+
+    @app.before_request
+    def _limit_body() -> None:
+        if request.method != "POST" or request.mimetype in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            return  # forms are flat; their size is bounded by MAX_CONTENT_LENGTH
+        if json_too_deep(request.get_data(cache=True)):
+            log.info("rejected %s request: JSON nested too deep", request.blueprint or "app")
+            raise BadRequest("JSON nested too deep")
+
+    # The connection failed or was lost (not a constraint a bug broke: that is unexpected).
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _database_down(error: DBAPIError) -> Any:
+        log.error(
+            "%s request not served: the database is unavailable (%s)",
+            request.blueprint or "app",
+            type(error.orig).__name__ if error.orig is not None else type(error).__name__,
+        )
+        return _unavailable()
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Any:
+        if isinstance(error, HTTPException):
+            return error
+        log.error("%s request failed", request.blueprint or "app", exc_info=error)
+        if request.blueprint in PERSON_KINDS:
+            return jsonify(person_body(request.blueprint, t("refused.failed", _safe_language())))
+        return refused(500)
+
+
+def _safe_language() -> str:
+    """The sender's language without touching the database (it may be what failed)."""
+    found = integration(current_app._get_current_object())  # type: ignore[attr-defined]
+    user_id = _user_id()
+    try:
+        user = found.users.get(user_id) if user_id else None
+    except Exception:  # Mattermost too may be down: the default language then
+        user = None
+    locale = str((user or {}).get("locale") or "")[:2].lower()
+    return locale if locale in i18n.LANGUAGES else found.runtime.default_language
+
+
+def _unavailable() -> Any:
+    if request.blueprint in PERSON_KINDS:
+        # A person typed a command or clicked: Mattermost shows only a 200's words.
+        text = t("refused.unavailable", _safe_language())
+        return jsonify(person_body(request.blueprint, text))
+    return jsonify({"error": "Envol is unavailable, try again in a few minutes."}), 503
 
 
 def install_error_handlers(blueprint: Blueprint) -> None:

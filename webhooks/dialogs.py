@@ -27,6 +27,7 @@ from plugin.support.dialogs import (
 )
 from plugin.support.messages import t
 from plugin.surveys import service as surveys
+from webhooks.actions import existing_ticket
 from webhooks.answers import PersonNotice
 from webhooks.commands.payloads import (
     DialogSubmission,
@@ -144,7 +145,7 @@ def ticket_dialog_submitted() -> Any:
         ).ticket_id
         if not found.is_animator(submission.user_id):
             raise PersonNotice("refused.animators_only")
-        ticket = support.get_ticket(session, ticket_id, for_update=True)
+        ticket = existing_ticket(session, ticket_id)
         language = found.language_of(submission.user_id)
         try:
             if submission.callback_id == ANSWER_CALLBACK:

@@ -124,7 +124,7 @@ def integration(app: Flask | None = None) -> Integration:
             )
             found = Integration(
                 context=context,
-                signer=Signer(context.settings.secret_key.get_secret_value()),
+                signer=Signer(context.settings.secret_keys),
                 client=client,
                 users=UserDirectory(client),
             )

@@ -1,20 +1,22 @@
 """``/join``: the public request-access page (French and English).
 
 Protected against cross-site posts (a signed, single-use token bound to a cookie), rate-limited
-per address, escaped by Jinja, and it answers the same whether or not the e-mail is in the
-roster, so it cannot be used to find out who works here.
+per client address (one budget for every worker, through Redis), escaped by Jinja, and it
+answers the same whether or not the e-mail is in the roster, so it cannot be used to find out
+who works here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
-import threading
-import time
-from collections import deque
 from typing import Any
 
 from flask import Blueprint, Response, current_app, make_response, render_template, request
+from limits import RateLimitItemPerSecond
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 
 from plugin.cohorts.waitlist import REASON_MAX_LENGTH, submit_request
 from plugin.db import transaction
@@ -23,6 +25,8 @@ from plugin.people.models import Language
 from plugin.people.roster import is_valid_email, normalise_email
 from plugin.security.service import RequestRejected, Signer
 from webhooks.context import envol_context
+
+log = logging.getLogger(__name__)
 
 blueprint = Blueprint("join", __name__, template_folder="templates")
 
@@ -70,30 +74,23 @@ TEXTS: dict[str, dict[str, str]] = {
 
 
 class RateLimiter:
-    """A sliding window of recent hits per key, in memory.
+    """A moving window of recent submissions per client address, counted by ``limits`` in
+    ``storage``: Redis shares one budget between every worker and server (``memory://``
+    counts per process, for a single-process install). The address is the client's, as the
+    ``ENVOL_TRUSTED_PROXIES`` reverse proxies forwarded it (``ProxyFix`` in ``create_app``).
 
-    Per process: behind several workers the effective limit is multiplied by their number,
-    which is acceptable for slowing down abuse of a form (the goal), not for quotas.
-    """
+    A storage that cannot be reached lets the request through with one log line: a Redis
+    outage must not close the page to everyone."""
 
-    def __init__(self, limit: int, window_seconds: float) -> None:
-        self.limit = limit
-        self.window = window_seconds
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+    def __init__(self, limit: int, window_seconds: float, storage: str = "memory://") -> None:
+        self.item = RateLimitItemPerSecond(limit, max(1, round(window_seconds)))
+        self._strategy = MovingWindowRateLimiter(storage_from_string(storage))
 
     def allow(self, key: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            hits = self._hits.setdefault(key, deque())
-            while hits and hits[0] <= now - self.window:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                return False
-            hits.append(now)
-            if len(self._hits) > 10_000:  # forget idle addresses: memory stays bounded
-                for idle in [k for k, v in self._hits.items() if not v]:
-                    del self._hits[idle]
+        try:
+            return bool(self._strategy.hit(self.item, "envol-join", key))
+        except Exception as error:  # the storage is down: serve, and say so once per request
+            log.warning("join rate limit not counted: %s", type(error).__name__)
             return True
 
 
@@ -101,7 +98,8 @@ def _limiter() -> RateLimiter:
     limiter = current_app.extensions.get("envol.join_limiter")
     if limiter is None:
         limit, window = current_app.config.get("JOIN_RATE_LIMIT", DEFAULT_RATE_LIMIT)
-        limiter = RateLimiter(int(limit), float(window))
+        storage = envol_context(current_app).settings.effective_rate_limit_storage
+        limiter = RateLimiter(int(limit), float(window), storage)
         current_app.extensions["envol.join_limiter"] = limiter
     return limiter
 
@@ -117,7 +115,7 @@ def _language() -> str:
 
 
 def _signer() -> Signer:
-    return Signer(envol_context(current_app).settings.secret_key.get_secret_value())
+    return Signer(envol_context(current_app).settings.secret_keys)
 
 
 def _form(

@@ -19,6 +19,13 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 
+def shown(value: object) -> str:
+    """``value`` (from a person, a file, the database or an exception) escaped for Rich: put
+    inside a markup line or a table cell, ``[/]`` or ``[link=…]`` in it is printed as typed,
+    never read as markup (a crash, a style or a clickable link)."""
+    return escape(str(value))
+
+
 class EnvolGroup(click.Group):
     """Turns Envol's errors into one clear sentence and exit code 1 (traceback with --debug)."""
 
@@ -29,10 +36,10 @@ class EnvolGroup(click.Group):
             if ctx.find_root().params.get("debug"):
                 raise
             # Escaped: a message may hold brackets (``envol[demo]``), which are not markup.
-            err_console.print(f"[bold red]Error:[/] {escape(str(error))}")
+            err_console.print(f"[bold red]Error:[/] {shown(error)}")
             problems = getattr(error, "problems", None) or []
             for problem in problems:
-                err_console.print(f"  • {escape(str(problem))}")
+                err_console.print(f"  • {shown(problem)}")
             sys.exit(1)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
@@ -40,7 +47,7 @@ class EnvolGroup(click.Group):
             if ctx.find_root().params.get("debug"):
                 raise
             err_console.print(
-                f"[bold red]Unexpected error:[/] {type(error).__name__}: {error} "
+                f"[bold red]Unexpected error:[/] {shown(type(error).__name__)}: {shown(error)} "
                 "(run again with --debug for the details)"
             )
             sys.exit(1)

@@ -23,7 +23,7 @@ from plugin.campaigns.service import (
     status_by_step,
 )
 from plugin.campaigns.validation import check_plan
-from plugin.cli.base import console, context, err_console
+from plugin.cli.base import console, context, err_console, shown
 from plugin.db import transaction
 from plugin.errors import EnvolError, ValidationFailed
 from plugin.mail.message import Address
@@ -78,7 +78,7 @@ def validate(plan_dir: Path | None, launch_date: dt.datetime | None) -> None:
     )
     if report.errors:
         raise EnvolError(f"the plan is not valid ({summary}); fix the errors above.")
-    console.print(f"[green]plan valid[/] ({summary})")
+    console.print(f"[green]plan valid[/] ({shown(summary)})")
 
 
 @campaign_group.command("plan")
@@ -96,7 +96,7 @@ def plan_command(plan_dir: Path | None, launch_date: dt.datetime | None, dry_run
     plan = load_plan(plan_dir)
     with transaction(ctx.sessions) as session:
         entries = calendar(session, plan, launch)
-    table = Table(title=f"Communication plan '{plan.name}' — launch {launch}")
+    table = Table(title=f"Communication plan '{shown(plan.name)}' — launch {shown(launch)}")
     for column in ("date", "when", "step", "audience", "size", "channel", "sender", "state"):
         table.add_column(
             column,
@@ -110,11 +110,11 @@ def plan_command(plan_dir: Path | None, launch_date: dt.datetime | None, dry_run
         table.add_row(
             f"{entry.local_due:%a %d/%m/%y %H:%M}",
             step.when.label(),
-            step.key,
-            f"#{step.post_channel}" if step.post_channel else step.audience,
+            shown(step.key),
+            f"#{shown(step.post_channel)}" if step.post_channel else shown(step.audience),
             "?" if entry.audience_size is None else f"{entry.audience_size:,}",
             step.channel.value,
-            sender.name.get("fr") if sender else "each one's manager",
+            shown(sender.name.get("fr")) if sender else "each one's manager",
             entry.state,
         )
     console.print(table)
@@ -138,11 +138,13 @@ def _print_planning(report: DispatchReport) -> None:
             report.blocked,
         )
     for key, count in report.materialised.items():
-        console.print(f"planned [bold]{key}[/] for {count:,} recipient(s)")
+        console.print(f"planned [bold]{shown(key)}[/] for {count:,} recipient(s)")
     for key, count in report.replanned.items():
-        console.print(f"re-planned [bold]{key}[/]: {count:,} unsent message(s) follow the new date")
+        console.print(
+            f"re-planned [bold]{shown(key)}[/]: {count:,} unsent message(s) follow the new date"
+        )
     for key in report.missed:
-        console.print(f"[yellow]missed {key}[/]: due too long ago to be sent late")
+        console.print(f"[yellow]missed {shown(key)}[/]: due too long ago to be sent late")
 
 
 @campaign_group.command("ics")
@@ -169,7 +171,7 @@ def status(plan_dir: Path | None) -> None:
     plan = load_plan(plan_dir)
     with transaction(ctx.sessions) as session:
         rows = status_by_step(session, plan)
-    table = Table(title=f"Campaign '{plan.name}'")
+    table = Table(title=f"Campaign '{shown(plan.name)}'")
     columns = ["planned", "sending", "sent", "failed", "skipped"]
     for column in ("step", "due", *columns):
         table.add_column(column, justify="left" if column in {"step", "due"} else "right")
@@ -177,7 +179,7 @@ def status(plan_dir: Path | None) -> None:
         due = "to come"
         if row.due_at is not None:
             due = f"{row.due_at:%Y-%m-%d %H:%M}" + (" (missed)" if row.missed else "")
-        table.add_row(row.step_key, due, *(f"{row.count(c):,}" for c in columns))
+        table.add_row(shown(row.step_key), due, *(f"{row.count(c):,}" for c in columns))
     console.print(table)
 
 
@@ -194,10 +196,12 @@ def send_due(plan_dir: Path | None, dry_run: bool) -> None:
             work = due_work(session, plan, ctx.runtime.current.launch_date, now)
         for item in work:
             if item.to_send:
-                console.print(f"would send [bold]{item.step_key}[/]: {item.to_send:,} message(s)")
+                console.print(
+                    f"would send [bold]{shown(item.step_key)}[/]: {item.to_send:,} message(s)"
+                )
             else:
                 console.print(
-                    f"would plan [bold]{item.step_key}[/] for {item.to_plan:,} recipient(s)"
+                    f"would plan [bold]{shown(item.step_key)}[/] for {item.to_plan:,} recipient(s)"
                 )
         console.print("[yellow]dry run: nothing planned, nothing sent[/]")
         return
@@ -242,7 +246,9 @@ def approve(step: str, note: str, plan_dir: Path | None) -> None:
 
     with transaction(context().sessions) as session:
         changed = approve_step(session, load_plan(plan_dir), step, actor=_actor(), note=note)
-    console.print(f"[green]{step} approved[/]" if changed else f"{step} was already approved")
+    console.print(
+        f"[green]{shown(step)} approved[/]" if changed else f"{shown(step)} was already approved"
+    )
 
 
 @campaign_group.command("hold")
@@ -255,7 +261,9 @@ def hold(step: str, reason: str, plan_dir: Path | None) -> None:
 
     with transaction(context().sessions) as session:
         changed = hold_step(session, load_plan(plan_dir), step, actor=_actor(), reason=reason)
-    console.print(f"[yellow]{step} held[/]" if changed else f"{step} was already held")
+    console.print(
+        f"[yellow]{shown(step)} held[/]" if changed else f"{shown(step)} was already held"
+    )
 
 
 @campaign_group.command("send-test")
@@ -303,7 +311,10 @@ def send_test(step: str, username: str, language: str, plan_dir: Path | None) ->
                 actor=_actor(),
             )
     where = "by e-mail" if how == "email" else "as a direct message"
-    console.print(f"test of {step} ({language}) sent to @{target.username} {where}")
+    console.print(
+        f"test of {shown(step)} ({shown(language)}) sent to "
+        f"@{shown(target.username)} {shown(where)}"
+    )
 
 
 def register(root: click.Group) -> None:

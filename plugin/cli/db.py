@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from plugin import db as database
-from plugin.cli.base import console, context
+from plugin.cli.base import console, context, shown
 from plugin.errors import EnvolError
 
 
@@ -20,7 +20,7 @@ def upgrade(revision: str) -> None:
     """Migrate the database up to REVISION (default: head)."""
     url = context().settings.database_url
     database.upgrade(url, revision)
-    console.print(f"database at [bold]{database.current_revision(url)}[/]")
+    console.print(f"database at [bold]{shown(database.current_revision(url))}[/]")
 
 
 @db_group.command("downgrade")
@@ -29,7 +29,7 @@ def downgrade(revision: str) -> None:
     """Migrate the database down to REVISION (e.g. -1, or base)."""
     url = context().settings.database_url
     database.downgrade(url, revision)
-    console.print(f"database at [bold]{database.current_revision(url) or 'base'}[/]")
+    console.print(f"database at [bold]{shown(database.current_revision(url) or 'base')}[/]")
 
 
 @db_group.command("check")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from plugin.cli.base import console, require_demo_extra
+from plugin.cli.base import console, require_demo_extra, shown
 
 if TYPE_CHECKING:
     from plugin.demo.runner import StagedOutcome
@@ -52,14 +52,16 @@ def demo(people: int, seed: int, faults: bool, compare: bool, workdir: Path) -> 
     if not compare:
         outcome = run_staged_demo(workdir, people=people, seed=seed, faults=faults, console=console)
         console.print(
-            f"\n[bold green]demo finished in {outcome.elapsed:.1f}s[/]; outputs in {workdir}/"
+            f"\n[bold green]demo finished in {outcome.elapsed:.1f}s[/]; "
+            f"outputs in {shown(workdir)}/"
         )
         _print_outcome("", outcome)
         return
     second = "with faults" if faults else "fault-free again"
     console.print(
-        f"two launches for {people:,} people, seed {seed}, side by side: fault-free and {second} "
-        f"(transcripts in {workdir}/fault-free.txt and {workdir}/second.txt) …"
+        f"two launches for {people:,} people, seed {seed}, side by side: "
+        f"fault-free and {shown(second)} "
+        f"(transcripts in {shown(workdir)}/fault-free.txt and {shown(workdir)}/second.txt) …"
     )
     compared = compare_runs(workdir, people=people, seed=seed, faults=faults)
     _print_outcome("fault-free", compared.fault_free)
@@ -82,14 +84,14 @@ def demo(people: int, seed: int, faults: bool, compare: bool, workdir: Path) -> 
 def _print_outcome(label: str, outcome: StagedOutcome) -> None:
     prefix = f"{label}: " if label else ""
     colour = "red" if outcome.ledger.duplicate_count() else "green"
-    console.print(f"{prefix}[{colour}]{outcome.ledger.summary()}[/]")
+    console.print(f"{prefix}[{colour}]{shown(outcome.ledger.summary())}[/]")
     for section, keys in outcome.ledger.duplicates().items():
         for key, times in list(keys.items())[:SHOWN_DUPLICATES]:
             console.print(f"  duplicated in {section}: {key} ({times}×)", markup=False)
     injected = ", ".join(f"{n:,} {kind}" for kind, n in outcome.injected.items()) or "nothing"
     console.print(
         f"{prefix}{outcome.envol_requests:,} requests from Envol to the sandbox, injected: "
-        f"{injected}; ledger in {outcome.workdir / 'ledger.json'}"
+        f"{shown(injected)}; ledger in {shown(outcome.workdir / 'ledger.json')}"
     )
 
 

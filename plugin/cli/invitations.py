@@ -7,7 +7,7 @@ import getpass
 import click
 from rich.table import Table
 
-from plugin.cli.base import console, context
+from plugin.cli.base import console, context, shown
 from plugin.db import transaction
 
 
@@ -34,7 +34,7 @@ def status(wave_name: str | None) -> None:
     with ctx.sessions() as session:
         result = funnel(session, ctx.runtime.current, wave_name)
         stuck = overdue_leases(session)
-    title = f"Invitations — wave {wave_name}" if wave_name else "Invitations — every wave"
+    title = f"Invitations — wave {shown(wave_name)}" if wave_name else "Invitations — every wave"
     table = Table(title=title)
     table.add_column("step")
     table.add_column("people", justify="right")
@@ -56,14 +56,15 @@ def status(wave_name: str | None) -> None:
     )
     if result.by_strategy:
         console.print(
-            "by strategy: " + ", ".join(f"{k} {v}" for k, v in sorted(result.by_strategy.items()))
+            "by strategy: "
+            + ", ".join(f"{shown(k)} {shown(v)}" for k, v in sorted(result.by_strategy.items()))
         )
     if result.failures:
         failures = Table(title="Failures, by reason")
         failures.add_column("reason")
         failures.add_column("people", justify="right")
         for reason, count in result.failures:
-            failures.add_row(reason, str(count))
+            failures.add_row(shown(reason), str(count))
         console.print(failures)
         console.print("fix the cause, then run `envol invitations retry-failed`.")
     if result.uncertain:
@@ -79,7 +80,7 @@ def status(wave_name: str | None) -> None:
         )
     if result.estimate is not None and result.waiting_to_send:
         colour = "yellow" if result.estimate.too_slow else "green"
-        console.print(f"[{colour}]{result.estimate.describe()}[/]")
+        console.print(f"[{colour}]{shown(result.estimate.describe())}[/]")
 
 
 @invitations_group.command("retry-failed")
@@ -96,10 +97,10 @@ def retry_failed_command(wave_name: str | None, dry_run: bool) -> None:
         console.print("no failed invitation.")
         return
     for reason, count in sorted(plan.reasons.items(), key=lambda item: -item[1]):
-        console.print(f"  {count:>6}  {reason}")
+        console.print(f"  {count:>6}  {shown(reason)}")
     verb = "would retry" if dry_run else "retrying"
     console.print(
-        f"{verb} {len(plan.invitation_ids)} invitation(s); the dispatcher sends them "
+        f"{shown(verb)} {len(plan.invitation_ids)} invitation(s); the dispatcher sends them "
         "within a minute (or run `envol onboarding run-once`)."
     )
 
@@ -145,7 +146,7 @@ def run_once_command(no_digest: bool) -> None:
         console.print(f"managers' digest ({report.digests.week}): {report.digests.sent} sent")
     errors = d.errors + [e for a in report.arrivals for e in a.errors]
     for error in errors[:5]:
-        console.print(f"[yellow]  {error}[/]")
+        console.print(f"[yellow]  {shown(error)}[/]")
 
 
 def register(root: click.Group) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from plugin.cli.base import console, context
+from plugin.cli.base import console, context, shown
 
 
 @click.group("console")
@@ -38,7 +38,9 @@ def link(username: str, minutes: int, next_page: str) -> None:
             minutes=minutes,
             next_page=next_page,
         )
-    console.print(f"[dim]@{username.lstrip('@')} ({role.value}), valid {minutes} min, once:[/]")
+    console.print(
+        f"[dim]@{shown(username.lstrip('@'))} ({role.value}), valid {minutes} min, once:[/]"
+    )
     click.echo(url)
 
 
@@ -54,7 +56,7 @@ def announce() -> None:
     if not posted:
         console.print("nothing new awaits the committee's decision")
     for marker in posted:
-        console.print(f"announced {marker}")
+        console.print(f"announced {shown(marker)}")
 
 
 def register(root: click.Group) -> None:

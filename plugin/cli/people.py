@@ -10,7 +10,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from plugin.cli.base import console, context
+from plugin.cli.base import console, context, shown
 from plugin.db import transaction
 from plugin.errors import EnvolError, ValidationFailed
 
@@ -72,11 +72,15 @@ def roster_import(file: Path, dry_run: bool, skip_invalid: bool) -> None:
         except ValidationFailed:
             bar.stop()
             raise
-    console.print(f"{file.name}: {report.rows} lines ({_file_kind(report)}), {report.valid} valid")
+    console.print(
+        f"{shown(file.name)}: {report.rows} lines ({_file_kind(report)}), {report.valid} valid"
+    )
     if report.ignored_columns:
-        console.print(f"[dim]columns ignored (not needed): {', '.join(report.ignored_columns)}[/]")
+        console.print(
+            f"[dim]columns ignored (not needed): {shown(', '.join(report.ignored_columns))}[/]"
+        )
     for problem in report.problems:
-        console.print(f"  [yellow]skipped[/] {problem}")
+        console.print(f"  [yellow]skipped[/] {shown(problem)}")
     verb = "would be" if dry_run else "were"
     table = Table(
         title=f"Roster {'(dry run: nothing changed)' if dry_run else 'imported'}",
@@ -115,23 +119,30 @@ def roster_diff(file: Path, limit: int) -> None:
     with transaction(ctx.sessions) as session:
         preview = preview_roster(session, file, default_language=language)
     report = preview.report
-    console.print(f"{file.name}: {report.rows} lines ({_file_kind(report)}), {report.valid} valid")
+    console.print(
+        f"{shown(file.name)}: {report.rows} lines ({_file_kind(report)}), {report.valid} valid"
+    )
     for problem in report.problems:
-        console.print(f"  [red]invalid[/] {problem}")
+        console.print(f"  [red]invalid[/] {shown(problem)}")
     console.print(
         f"{preview.joiner_count} joining, {preview.changed_count} changing, "
         f"{preview.leaver_count} leaving, {preview.unchanged_count} unchanged"
     )
     for person in preview.joiners[:limit]:
-        console.print(f"  [green]+[/] line {person.line}: {person.email} ({person.name})")
+        console.print(
+            f"  [green]+[/] line {person.line}: {shown(person.email)} ({shown(person.name)})"
+        )
     for change in preview.changed[:limit]:
         what = ", ".join(f"{c.field}: {c.before!r} → {c.after!r}" for c in change.changes)
         back = "back after leaving; " if change.rejoining else ""
         console.print(
-            f"  [yellow]~[/] line {change.person.line}: {change.person.email} ({back}{what})"
+            f"  [yellow]~[/] line {change.person.line}: {shown(change.person.email)} "
+            f"({shown(back)}{shown(what)})"
         )
     for person in preview.leavers[:limit]:
-        console.print(f"  [red]-[/] {person.email} ({person.name}) would be marked as left")
+        console.print(
+            f"  [red]-[/] {shown(person.email)} ({shown(person.name)}) would be marked as left"
+        )
     console.print("[dim]nothing was written; `envol roster import FILE` imports it.[/]")
 
 
@@ -166,9 +177,9 @@ def people_forget(email: str, dry_run: bool, yes: bool) -> None:
         console.print("nothing found for this address; nothing to erase.")
         return
     heading = "would erase" if dry_run else "erased"
-    console.print(f"[bold]{heading}[/] (recorded in the audit trail without the address):")
+    console.print(f"[bold]{shown(heading)}[/] (recorded in the audit trail without the address):")
     for what, count in sorted(report.counts.items()):
-        console.print(f"  {what}: {count}")
+        console.print(f"  {shown(what)}: {count}")
     if not dry_run:
         console.print(
             "[dim]Remove them from the HR export too, or the next import adds them back.[/]"
@@ -220,7 +231,7 @@ def cohorts_plan(
     console.print(pilot_table(plan.pilot))
     console.print(plan_table(plan))
     for warning in plan.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
+        console.print(f"[yellow]warning:[/] {shown(warning)}")
     console.print("[dim]dry run: nothing written[/]" if dry_run else "[green]plan saved[/]")
 
 
@@ -238,7 +249,7 @@ def cohorts_approve(note: str) -> None:
     if changed:
         console.print(f"[green]pilot approved[/]: {selected} people")
     else:
-        console.print(f"the pilot was already approved (by {by}); nothing changed")
+        console.print(f"the pilot was already approved (by {shown(by)}); nothing changed")
 
 
 @cohorts_group.command("list")
@@ -252,7 +263,7 @@ def cohorts_list() -> None:
     for column in ("name", "kind", "people", "description"):
         table.add_column(column, justify="right" if column == "people" else "left")
     for cohort, size in rows:
-        table.add_row(cohort.name, cohort.kind.value, str(size), cohort.description)
+        table.add_row(shown(cohort.name), cohort.kind.value, str(size), shown(cohort.description))
     console.print(table)
 
 
@@ -267,18 +278,19 @@ def cohorts_show(name: str, limit: int) -> None:
         found = cohort_members(session, name, limit)
     cohort = found.cohort
     table = Table(
-        title=f"{cohort.name} ({cohort.kind.value}): {cohort.description}", title_justify="left"
+        title=f"{shown(cohort.name)} ({cohort.kind.value}): {shown(cohort.description)}",
+        title_justify="left",
     )
     for column in ("name", "department", "site", "role", "volunteer", "why"):
         table.add_column(column)
     for person, reason in found.members:
         table.add_row(
-            person.display_name,
-            person.department,
-            person.site,
+            shown(person.display_name),
+            shown(person.department),
+            shown(person.site),
             person.role.value,
             "yes" if person.volunteer else "",
-            reason,
+            shown(reason),
         )
     console.print(table)
 
@@ -295,7 +307,7 @@ def cohorts_add(cohort: str, emails: tuple[str, ...], reason: str) -> None:
         added = sum(
             add_to_cohort(session, cohort, e, actor=_actor(), reason=reason) for e in emails
         )
-    console.print(f"{added} added to {cohort}, {len(emails) - added} were already in it")
+    console.print(f"{added} added to {shown(cohort)}, {len(emails) - added} were already in it")
 
 
 @cohorts_group.command("remove")
@@ -310,7 +322,7 @@ def cohorts_remove(cohort: str, emails: tuple[str, ...], reason: str) -> None:
         removed = sum(
             remove_from_cohort(session, cohort, e, actor=_actor(), reason=reason) for e in emails
         )
-    console.print(f"{removed} removed from {cohort}, {len(emails) - removed} were not in it")
+    console.print(f"{removed} removed from {shown(cohort)}, {len(emails) - removed} were not in it")
 
 
 # --------------------------------------------------------------------------- waves
@@ -364,7 +376,7 @@ def waves_list(max_users_per_team: int | None, user_cap: int | None, users_on_se
     console.print(waves_table(summaries))
     for summary in summaries:
         for warning in summary.warnings:
-            console.print(f"[yellow]warning ({summary.wave.name}):[/] {warning}")
+            console.print(f"[yellow]warning ({shown(summary.wave.name)}):[/] {shown(warning)}")
 
 
 @waves_group.command("show")
@@ -385,20 +397,21 @@ def waves_show(
         wave = wave_by_name(session, name)
         summary = next(s for s in list_waves(session, limits) if s.wave.id == wave.id)
         gate = evaluate_gate(session, wave, ctx.runtime.current, MetricsGateMeasures())
-    console.print(f"[bold]{wave.name}[/] (#{wave.position}, {wave.status.value})")
+    console.print(f"[bold]{shown(wave.name)}[/] (#{wave.position}, {wave.status.value})")
     planned = wave.planned_at.strftime("%Y-%m-%d %H:%M") if wave.planned_at else "—"
-    console.print(f"  planned: {planned}; opened: {wave.opened_at or '—'}")
-    console.print(f"  channels: {', '.join(wave.channels) or '—'}")
+    console.print(f"  planned: {planned}; opened: {shown(wave.opened_at or '—')}")
+    console.print(f"  channels: {shown(', '.join(wave.channels) or '—')}")
     console.print(
         f"  people: {summary.members}; handed to invitations: {summary.handed_off}; "
         f"joined: {summary.joined}; team after this wave: {summary.team_size_after}"
     )
     if wave.gate_overridden_reason:
         console.print(
-            f"  gate overridden by {wave.gate_overridden_by}: {wave.gate_overridden_reason}"
+            f"  gate overridden by {shown(wave.gate_overridden_by)}: "
+            f"{shown(wave.gate_overridden_reason)}"
         )
     for warning in summary.warnings:
-        console.print(f"  [yellow]warning:[/] {warning}")
+        console.print(f"  [yellow]warning:[/] {shown(warning)}")
     console.print(gate_table(gate))
 
 
@@ -424,10 +437,12 @@ def waves_gate(name: str, override: bool, reason: str) -> None:
     if gate.passed:
         console.print("[green]the gate holds: the wave can open[/]")
     elif gate.overridden_reason:
-        console.print(f"[yellow]gate overridden[/] ({gate.overridden_reason}): the wave can open")
+        console.print(
+            f"[yellow]gate overridden[/] ({shown(gate.overridden_reason)}): the wave can open"
+        )
     else:
         if gate.missing:
-            console.print(f"missing measures: {', '.join(gate.missing)}")
+            console.print(f"missing measures: {shown(', '.join(gate.missing))}")
         console.print("[red]the gate fails: the wave cannot open[/]")
 
 
@@ -460,14 +475,17 @@ def waves_launch(name: str, dry_run: bool) -> None:
         else ""
     )
     if dry_run:
-        console.print(f"dry run: {len(result.person_ids)} people would be invited{skipped}")
+        console.print(f"dry run: {len(result.person_ids)} people would be invited{shown(skipped)}")
     elif not result.changed:
-        console.print(f"wave {name} is already open and everyone in it was handed over{skipped}")
+        console.print(
+            f"wave {shown(name)} is already open and everyone in it was handed over{shown(skipped)}"
+        )
     else:
         opened = "opened; " if result.opened_now else ""
         console.print(
-            f"[green]wave {name} {opened}{len(result.person_ids)} people handed to the "
-            f"invitation engine[/]{skipped}"
+            f"[green]wave {shown(name)} {shown(opened)}{len(result.person_ids)} people handed "
+            f"to the "
+            f"invitation engine[/]{shown(skipped)}"
         )
 
 
@@ -494,17 +512,17 @@ def waitlist_list(status: str) -> None:
     chosen = None if status == "all" else WaitlistStatus(status)
     with transaction(context().sessions) as session:
         requests = list_requests(session, chosen)
-        table = Table(title=f"Waitlist ({status})", title_justify="left")
+        table = Table(title=f"Waitlist ({shown(status)})", title_justify="left")
         for column in ("#", "e-mail", "in roster", "asked", "status", "why"):
             table.add_column(column)
         for r in requests:
             table.add_row(
                 str(r.id),
-                r.email or "(forgotten)",
+                shown(r.email or "(forgotten)"),
                 "yes" if r.person_id else "no",
                 r.created_at.strftime("%Y-%m-%d %H:%M"),
                 r.status.value,
-                r.reason,
+                shown(r.reason),
             )
     console.print(table)
 
@@ -519,7 +537,7 @@ def waitlist_approve(request_ids: tuple[int, ...], note: str) -> None:
     with transaction(context().sessions) as session:
         approvals = [approve_request(session, i, actor=_actor(), note=note) for i in request_ids]
     for approval in approvals:
-        console.print(f"#{approval.request_id} approved: {approval.note}")
+        console.print(f"#{shown(approval.request_id)} approved: {shown(approval.note)}")
 
 
 @waitlist_group.command("reject")

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from plugin.bundle.manifest import build_bundle, read_manifest
-from plugin.cli.base import console
+from plugin.cli.base import console, shown
 from plugin.settings import PLUGIN_MANIFEST
 
 
@@ -27,7 +27,7 @@ def validate(manifest: Path) -> None:
     """Check plugin.json against Mattermost's manifest rules."""
     data = read_manifest(manifest)
     console.print(
-        f"[green]{manifest.name} is valid[/]: {data['id']} {data['version']}, "
+        f"[green]{shown(manifest.name)} is valid[/]: {shown(data['id'])} {shown(data['version'])}, "
         f"{len(data['settings_schema']['settings'])} settings"
     )
 
@@ -51,7 +51,9 @@ def bundle(manifest: Path, out: Path) -> None:
 
     # The settings page's footer links to this deployment's launch console (ENVOL_PUBLIC_URL).
     target = build_bundle(manifest, out, public_url=context().settings.public_url)
-    console.print(f"wrote [bold]{target}[/]: upload it in System Console > Plugin Management")
+    console.print(
+        f"wrote [bold]{shown(target)}[/]: upload it in System Console > Plugin Management"
+    )
 
 
 def register(root: click.Group) -> None:

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from plugin.cli.base import console, context
+from plugin.cli.base import console, context, shown
 from plugin.preflight import PreflightContext, run_preflight
 from plugin.preflight.views import preflight_table
 
@@ -42,7 +42,7 @@ def preflight_command(cohort_sizes: tuple[int, ...], wave_size: int | None) -> N
     if report.blocked:
         console.print("[bold red]Blocked.[/] Change this before the launch:")
         for check in report.blockers:
-            console.print(f"  • {check.name}: {check.action}")
+            console.print(f"  • {shown(check.name)}: {shown(check.action)}")
         sys.exit(1)
     console.print("[green]Nothing blocks the launch.[/]")
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, cast
 
 import click
 
-from plugin.cli.base import console, context
+from plugin.cli.base import console, context, shown
 from plugin.db import transaction
 
 if TYPE_CHECKING:
@@ -93,21 +93,25 @@ def report(html_path: Path | None, csv_dir: Path | None, post: bool, lang: str |
         if html_path is not None:
             with console.status("drawing the charts…"):
                 write_html(data, settings, html_path)
-            console.print(f"HTML report: {html_path.resolve()}")
+            console.print(f"HTML report: {shown(html_path.resolve())}")
         if csv_dir is not None:
             written = export_csv(session, csv_dir)
             console.print(
                 "CSV: "
-                + ", ".join(f"{csv_dir / name} ({rows} rows)" for name, rows in written.items())
+                + ", ".join(
+                    f"{shown(csv_dir / name)} ({rows} rows)" for name, rows in written.items()
+                )
             )
     if post:
         with _client() as mm:
             delivery = post_weekly_report(ctx.sessions, mm, settings, clock.now())
         week = delivery.week
         if delivery.already_posted:
-            console.print(f"the report of {week} was already posted (post {delivery.post_id})")
+            console.print(
+                f"the report of {week} was already posted (post {shown(delivery.post_id)})"
+            )
         else:
-            console.print(f"posted the report of {week} in ~{settings.committee_channel}")
+            console.print(f"posted the report of {week} in ~{shown(settings.committee_channel)}")
 
 
 def register(root: click.Group) -> None:

@@ -6,7 +6,7 @@ import logging
 
 import click
 
-from plugin.cli.base import console, require_demo_extra
+from plugin.cli.base import console, require_demo_extra, shown
 from plugin.errors import EnvolError
 
 
@@ -71,12 +71,12 @@ def sandbox_command(
             f"cannot listen on {host}:{port} ({error.strerror}); choose another --port"
         ) from None
     try:
-        console.print(f"Mattermost sandbox on [bold]{sandbox.url}[/]")
-        console.print(f"admin token: [bold]{sandbox.admin_token}[/]  (user sysadmin)")
+        console.print(f"Mattermost sandbox on [bold]{shown(sandbox.url)}[/]")
+        console.print(f"admin token: [bold]{shown(sandbox.admin_token)}[/]  (user sysadmin)")
         console.print(
-            f"edition: {'licensed' if licensed else 'Team Edition (unlicensed)'}; "
-            f"rate limit: {rate or 'off'}; faults: {faults:g}; contract: "
-            f"{sandbox.contract_status}",
+            f"edition: {shown('licensed' if licensed else 'Team Edition (unlicensed)')}; "
+            f"rate limit: {shown(rate or 'off')}; faults: {faults:g}; contract: "
+            f"{shown(sandbox.contract_status)}",
             style="dim",
         )
         console.print("Ctrl-C to stop", style="dim")

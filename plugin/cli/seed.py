@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from plugin.cli.base import console, context
+from plugin.cli.base import console, context, shown
 from plugin.errors import EnvolError
 from plugin.seeding.loader import default_content_dir
 
@@ -44,9 +44,9 @@ def print_plan(out: Console, plan: Plan, *, verbose: bool = False) -> None:
         if change.action == "unchanged" and not verbose:
             continue
         symbol, colour = _SYMBOLS[change.action]
-        line = f"[{colour}]{symbol} {change.action:<9}[/] {change.label}"
+        line = f"[{colour}]{symbol} {change.action:<9}[/] {shown(change.label)}"
         if change.reason and change.action not in ("skipped",):
-            line += f" [dim]— {change.reason}[/]"
+            line += f" [dim]— {shown(change.reason)}[/]"
         out.print(line)
         for diff_line in change.diff:
             style = (
@@ -54,10 +54,10 @@ def print_plan(out: Console, plan: Plan, *, verbose: bool = False) -> None:
                 if diff_line.lstrip().startswith("-")
                 else ("green" if diff_line.lstrip().startswith("+") else "dim")
             )
-            out.print(f"      [{style}]{diff_line}[/]", markup=True, highlight=False)
+            out.print(f"      [{style}]{shown(diff_line)}[/]", markup=True, highlight=False)
     for notice in plan.notices:
-        out.print(f"[yellow]note:[/] {notice}")
-    out.print(f"[bold]Plan:[/] {plan.summary()}.")
+        out.print(f"[yellow]note:[/] {shown(notice)}")
+    out.print(f"[bold]Plan:[/] {shown(plan.summary())}.")
 
 
 def _desired(content_dir: Path | None) -> DesiredState:
@@ -98,9 +98,9 @@ def validate(content_dir: Path | None) -> None:
     assert content is not None
     replies = sum(len(p.front.replies) for p in content.posts)
     console.print(
-        f"[green]✓ {root} is valid[/]: {len(content.spaces.teams)} team(s), "
+        f"[green]✓ {shown(root)} is valid[/]: {len(content.spaces.teams)} team(s), "
         f"{len(content.spaces.channels)} channels, {len(content.posts)} posts, "
-        f"{replies} replies, in French and English."
+        f"{shown(replies)} replies, in French and English."
     )
 
 
@@ -172,11 +172,11 @@ def apply_command(
             )
         for notice in result.notices:
             if notice not in plan.notices:
-                console.print(f"[yellow]note:[/] {notice}")
+                console.print(f"[yellow]note:[/] {shown(notice)}")
         console.print(
-            f"[green]done[/]: {result.created} created, {result.updated} updated, "
-            f"{result.repaired} repaired"
-            + (f" ({result.adopted} found already in Mattermost)" if result.adopted else "")
+            f"[green]done[/]: {shown(result.created)} created, {shown(result.updated)} updated, "
+            f"{shown(result.repaired)} repaired"
+            + (f" ({shown(result.adopted)} found already in Mattermost)" if result.adopted else "")
             + "."
         )
         if plan.drifted:
@@ -219,10 +219,11 @@ def export_command(content_dir: Path | None, export_format: str, output: Path) -
         public_url=ctx.settings.public_url,
     )
     console.print(
-        f"wrote {output} ({lines} lines, {files} attached files in {output.parent / 'data'})."
+        f"wrote {shown(output)} ({lines} lines, {files} attached files "
+        f"in {shown(output.parent / 'data')})."
     )
     console.print(
-        f"[dim]Then: cd {output.parent} && zip -r import.zip {output.name} data && "
+        f"[dim]Then: cd {shown(output.parent)} && zip -r import.zip {shown(output.name)} data && "
         "mmctl import upload import.zip && mmctl import process <id>. The bot and "
         "the committee members must exist in Mattermost.[/]"
     )

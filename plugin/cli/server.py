@@ -9,8 +9,9 @@ from typing import Any
 import click
 
 from plugin.audit.service import heartbeat_seen
-from plugin.cli.base import console, context
+from plugin.cli.base import console, context, shown
 from plugin.errors import EnvolError
+from plugin.settings import require_production_secret
 
 
 @click.command("serve")
@@ -25,6 +26,7 @@ def serve(host: str, port: int, workers: int) -> None:
     from webhooks import create_app, envol_context
 
     settings = context().settings
+    require_production_secret(settings)  # before gunicorn forks: one sentence, exit code 1
 
     class _Gunicorn(BaseApplication):
         def load_config(self) -> None:
@@ -37,7 +39,14 @@ def serve(host: str, port: int, workers: int) -> None:
             follow_plugin_settings(envol_context(app))  # the System Console page, every minute
             return app
 
-    console.print(f"serving webhooks on http://{host}:{port} (public URL {settings.public_url})")
+    if workers > 1 and settings.effective_rate_limit_storage == "memory://":
+        console.print(
+            "[yellow]note:[/] the /join rate limit is counted per worker (no Redis): set "
+            "ENVOL_RATE_LIMIT_STORAGE=redis://… to share one budget between them"
+        )
+    console.print(
+        f"serving webhooks on http://{shown(host)}:{port} (public URL {shown(settings.public_url)})"
+    )
     _Gunicorn().run()
 
 
@@ -56,6 +65,7 @@ def worker(beat: bool, concurrency: int, pool: str) -> None:
     from plugin.tasks import configure_celery
 
     ctx = context()
+    require_production_secret(ctx.settings)  # the tasks sign the buttons they post
     follow_plugin_settings(ctx)  # the System Console page, re-read every minute by the tasks
     app = configure_celery(ctx.settings.broker_url)
     argv = ["worker", "--loglevel=INFO", f"--concurrency={concurrency}", f"--pool={pool}"]
@@ -86,7 +96,7 @@ def ping(wait_seconds: float) -> None:
     note = f"ping-{uuid.uuid4().hex[:12]}"
     heartbeat.delay(note)
     console.print(
-        f"enqueued heartbeat [bold]{note}[/] on {ctx.settings.broker_url.split('://')[0]}"
+        f"enqueued heartbeat [bold]{shown(note)}[/] on {ctx.settings.broker_url.split('://')[0]}"
     )
     if not wait_seconds:
         return

@@ -8,7 +8,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from plugin.cli.base import console, context
+from plugin.cli.base import console, context, shown
 from plugin.db import transaction
 from plugin.errors import EnvolError
 
@@ -57,7 +57,7 @@ def install(triggers: tuple[str, ...], dry_run: bool) -> None:
             dry_run=dry_run,
         )
     for outcome in outcomes:
-        console.print(f"/{outcome.trigger}: {outcome.action}")
+        console.print(f"/{shown(outcome.trigger)}: {shown(outcome.action)}")
     if dry_run:
         console.print("[yellow]dry run: nothing changed[/]")
 
@@ -90,7 +90,10 @@ def post(
 
     key, question, cleaned = service.validate_poll(key, question, options)
     if dry_run:
-        console.print(f"[yellow]dry run[/]: poll {key!r}: {question} — " + " / ".join(cleaned))
+        console.print(
+            f"[yellow]dry run[/]: poll {shown(repr(key))}: {shown(question)} — "
+            + " / ".join(shown(option) for option in cleaned)
+        )
         return
     ctx = context()
     signer = Signer(ctx.settings.secret_key.get_secret_value())
@@ -108,7 +111,7 @@ def post(
             language=language,
             created_by="cli",
         )
-    console.print(f"poll {key!r} posted in ~{channel} (post {post_id})")
+    console.print(f"poll {shown(repr(key))} posted in ~{shown(channel)} (post {shown(post_id)})")
 
 
 @survey_group.command("results")
@@ -124,11 +127,11 @@ def results(wave_name: str | None, poll_key: str | None) -> None:
         else:
             found = service.survey_results(session, wave_name)
     if poll_key:
-        table = Table(title=poll.question)
+        table = Table(title=shown(poll.question))
         table.add_column("option")
         table.add_column("votes", justify="right")
         for option, votes in poll.votes:
-            table.add_row(option, str(votes))
+            table.add_row(shown(option), str(votes))
         console.print(table)
         return
     table = Table(title="Launch survey per cohort (1 to 5)")
@@ -137,7 +140,7 @@ def results(wave_name: str | None, poll_key: str | None) -> None:
     for row in found.cohorts:
         means = [f"{row.means[q]:.2f}" if row.means else "–" for q in service.QUESTIONS]
         table.add_row(
-            row.cohort_name,
+            shown(row.cohort_name),
             f"{row.respondents}/{row.members}",
             *means,
             f"{row.score:.2f}" if row.score is not None else "–",
@@ -145,7 +148,7 @@ def results(wave_name: str | None, poll_key: str | None) -> None:
     console.print(table)
     if wave_name:
         score = found.wave_score
-        console.print(f"wave score: {score if score is not None else 'no answers yet'}")
+        console.print(f"wave score: {shown(score if score is not None else 'no answers yet')}")
 
 
 # --------------------------------------------------------------------------- support
@@ -199,7 +202,7 @@ def faq_check() -> None:
         console.print(f"[{colour}]{escape(str(problem))}[/]", soft_wrap=True)
     if problems:
         raise EnvolError(f"{len(problems)} problem(s) in the FAQ under {FAQ_DIR}; fix them.")
-    console.print(f"[green]{len(entries)} FAQ entries OK[/] in {FAQ_DIR}")
+    console.print(f"[green]{len(entries)} FAQ entries OK[/] in {shown(FAQ_DIR)}")
 
 
 def register(root: click.Group) -> None:

@@ -1,10 +1,14 @@
-"""Rich tables for the cohort plan, the waves and the gates (the CLI and the demo share them)."""
+"""Rich tables for the cohort plan, the waves and the gates (the CLI and the demo share them).
+
+Names, departments, sites and descriptions come from the roster and the plan files: escaped,
+so a ``[`` in them is printed, never read as Rich markup."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from plugin.cohorts.gates import GateResult
@@ -25,11 +29,11 @@ def pilot_table(selection: PilotSelection) -> Table:
     table.add_column("why")
     for stratum in sorted(selection.strata, key=lambda s: (s.department, s.site)):
         table.add_row(
-            stratum.department or "—",
-            stratum.site or "—",
+            escape(stratum.department or "—"),
+            escape(stratum.site or "—"),
             str(stratum.population),
             str(stratum.selected),
-            stratum.why,
+            escape(stratum.why),
         )
     table.add_section()
     table.add_row(
@@ -49,11 +53,11 @@ def plan_table(plan: CohortPlan) -> Table:
     for wave in plan.waves:
         table.add_row(
             str(wave.position),
-            wave.name,
+            escape(wave.name),
             str(len(wave.person_ids)),
             wave.planned_at.strftime("%Y-%m-%d"),
-            ", ".join(wave.channels),
-            wave.description,
+            escape(", ".join(wave.channels)),
+            escape(wave.description),
         )
     return table
 
@@ -69,7 +73,7 @@ def waves_table(summaries: list[WaveSummary]) -> Table:
         status = wave.status.value + (" (gate overridden)" if wave.gate_overridden_reason else "")
         table.add_row(
             str(wave.position),
-            wave.name,
+            escape(wave.name),
             status,
             wave.planned_at.strftime("%Y-%m-%d") if wave.planned_at else "—",
             str(summary.members),
@@ -83,9 +87,10 @@ def waves_table(summaries: list[WaveSummary]) -> Table:
 def gate_table(gate: GateResult, trends: Mapping[str, Any] | None = None) -> Table:
     """The gate, one criterion a row; ``trends`` (criterion key → an object with
     ``describe(unit)``) adds the change over the last week of the wave that decides it."""
-    before = ", ".join(gate.previous_waves) or "none"
+    before = escape(", ".join(gate.previous_waves) or "none")
     table = Table(
-        title=f"Gate of wave {gate.wave} (waves before it: {before})", title_justify="left"
+        title=f"Gate of wave {escape(str(gate.wave))} (waves before it: {before})",
+        title_justify="left",
     )
     columns = ["criterion", "measured", "threshold", "result"]
     columns += ["trend (7 days)", "note"] if trends is not None else ["note"]
@@ -96,8 +101,8 @@ def gate_table(gate: GateResult, trends: Mapping[str, Any] | None = None) -> Tab
         measured = "—" if result.measured is None else f"{result.measured:.1f}{unit}"
         threshold = f"{result.threshold:g}{unit}" if result.required else "—"
         verdict = "[green]pass[/]" if result.passed else "[red]FAIL[/]"
-        note = result.note + (
-            f" (worst: {result.worst_wave})" if result.measured is not None else ""
+        note = escape(
+            result.note + (f" (worst: {result.worst_wave})" if result.measured is not None else "")
         )
         cells = [result.criterion.label, measured, threshold, verdict]
         if trends is not None:

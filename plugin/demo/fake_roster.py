@@ -7,13 +7,12 @@ and English speakers. Rows are generated as a stream, so 100,000 of them cost no
 
 from __future__ import annotations
 
-import csv
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from plugin.text import strip_accents
+from plugin.text import csv_writer, strip_accents
 
 DOMAIN = "exemple-sa.example"
 
@@ -266,7 +265,7 @@ def write_roster_csv(
 ) -> Path:
     """Write the roster as French Excel exports it by default: ``;`` and a UTF-8 BOM."""
     with path.open("w", encoding=encoding, newline="") as handle:
-        writer = csv.writer(handle, delimiter=delimiter)
+        writer = csv_writer(handle, delimiter=delimiter)
         writer.writerow(HEADER_FR)
         for employee in generate_roster(people, seed):
             writer.writerow(employee.cells())

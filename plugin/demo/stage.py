@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import secrets
 import subprocess
 import sys
 import threading
@@ -116,6 +117,8 @@ class DemoStage:
             public_url=f"http://127.0.0.1:{port}",
             smtp_url=mail.url,
             mail_from="Envol <envol@exemple.fr>",
+            # Its own random key: never the public development key `envol serve` refuses.
+            secret_key=SecretStr(secrets.token_urlsafe(48)),
         )
         db.upgrade(settings.database_url)
         stage = cls(
@@ -223,6 +226,7 @@ class DemoStage:
             "ENVOL_MATTERMOST_TOKEN": self.settings.mattermost_token.get_secret_value(),
             "ENVOL_PUBLIC_URL": self.settings.public_url,
             "ENVOL_SMTP_URL": self.settings.smtp_url,
+            "ENVOL_SECRET_KEY": self.settings.secret_key.get_secret_value(),
             PROGRESS_ENV: str(self._progress_path),
         }
         # A new worker counts from zero: so does this side.

@@ -29,6 +29,7 @@ from plugin.onboarding.models import ProfileFollowUp
 from plugin.onboarding.profile import profile_score
 from plugin.onboarding.texts import checklist_labels, render
 from plugin.people.models import Person
+from plugin.text import inert_markdown
 
 
 @dataclass
@@ -165,7 +166,11 @@ def _refresh_scores(
                 apply_score(session, session.get_one(ProfileFollowUp, member.follow_up_id), score)
                 if not score.complete:
                     still_incomplete[digest.manager_id].append(
-                        {"name": member.name, "score": score.score, "missing": score.missing}
+                        {
+                            "name": inert_markdown(member.name),
+                            "score": score.score,
+                            "missing": score.missing,
+                        }
                     )
     return still_incomplete
 

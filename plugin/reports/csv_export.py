@@ -9,7 +9,6 @@ UTF-8 with a byte-order mark, so that spreadsheet programs show accents right.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from plugin.errors import EnvolError
 from plugin.metrics.measures import percent
 from plugin.metrics.models import GroupSnapshot
 from plugin.metrics.service import latest_snapshot, manager_names, person_rows, space_rows
+from plugin.text import csv_writer
 
 GROUP_COLUMNS = (
     "day", "dimension", "key", "label", "population", "invited", "joined", "profile_complete",
@@ -57,7 +57,7 @@ def _cell(value: Any) -> Any:
 def _write(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     count = 0
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = csv_writer(handle)  # formulas disarmed (plugin.text)
         writer.writerow(header)
         for row in rows:
             writer.writerow([_cell(v) for v in row])

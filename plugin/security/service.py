@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -66,10 +66,18 @@ def command_token_matches(
 
 
 class Signer:
-    """Signs button contexts and dialog states, bound to a purpose, a user and a lifetime."""
+    """Signs button contexts and dialog states, bound to a purpose, a user and a lifetime.
 
-    def __init__(self, secret_key: str) -> None:
-        self._serializer = URLSafeTimedSerializer(secret_key, salt="envol.integration")
+    ``secret_key`` is one key, or the keys of a rotation, current first
+    (``DeploySettings.secret_keys``): the current one signs, every one verifies, so buttons
+    and forms handed out before ``ENVOL_SECRET_KEY`` changed keep working until they expire."""
+
+    def __init__(self, secret_key: str | Sequence[str]) -> None:
+        keys = [secret_key] if isinstance(secret_key, str) else list(secret_key)
+        if not keys or not all(keys):
+            raise ValueError("a Signer needs at least one non-empty secret key")
+        # itsdangerous signs with the last key of the list and verifies with any of them.
+        self._serializer = URLSafeTimedSerializer(keys[::-1], salt="envol.integration")
 
     def sign(
         self,

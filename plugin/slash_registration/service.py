@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plugin import clock
@@ -163,9 +163,14 @@ def _store(session: Session, team_id: str, trigger: str, command: dict[str, Any]
     session.flush()
 
 
-def known_tokens(session: Session) -> list[str]:
-    """Every token a slash command request may carry."""
-    return list(session.scalars(select(SlashCommandRegistration.token)))
+def known_tokens(session: Session, trigger: str | None = None) -> list[str]:
+    """The tokens a request for ``/trigger`` may carry (each trigger has its own: the ``/aide``
+    token does not open ``/envol``); every registered token when ``trigger`` is None."""
+    query = select(SlashCommandRegistration.token)
+    if trigger is not None:
+        # Mattermost stores triggers lowercased and sends back ``"/" + trigger``.
+        query = query.where(func.lower(SlashCommandRegistration.trigger) == trigger.lower())
+    return list(session.scalars(query))
 
 
 def registered_triggers(session: Session) -> list[SlashCommandRegistration]:

@@ -16,6 +16,7 @@ from plugin.security.service import Signer
 from plugin.support.messages import t
 from plugin.support.models import TicketCategory
 from plugin.support.service import MAX_DESCRIPTION, MIN_DESCRIPTION
+from plugin.text import inert_markdown
 
 DIALOG_LIFETIME = dt.timedelta(minutes=30)
 FAQ_QUESTION_MAX = 300
@@ -71,7 +72,7 @@ def answer_dialog(
     return {
         "callback_id": ANSWER_CALLBACK,
         "title": t("answer.dialog.title", language),
-        "introduction_text": description[:1500],
+        "introduction_text": inert_markdown(description[:1500]),
         "elements": [
             {
                 "display_name": t("answer.dialog.answer", language),

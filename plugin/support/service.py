@@ -37,7 +37,7 @@ from plugin.settings import RuntimeSettings
 from plugin.support import faq
 from plugin.support.messages import t
 from plugin.support.models import SupportFaqEntry, SupportTicket, TicketCategory, TicketStatus
-from plugin.text import strip_accents
+from plugin.text import inert_markdown, strip_accents
 
 log = logging.getLogger(__name__)
 
@@ -358,9 +358,10 @@ def ticket_props(
         ]
     if ticket.faq_slug is None and ticket.category != TicketCategory.IDEA:
         actions.append(_button(t("ticket.faq", lang), url, signed("faq")))
-    text = ticket.description
+    # Typed by people: posted by Envol's bot, so no @mention and no disguised link.
+    text = inert_markdown(ticket.description)
     if ticket.answer:
-        text += f"\n\n> {ticket.answer}"
+        text += f"\n\n> {inert_markdown(ticket.answer)}"
     attachment = {
         "fallback": t(
             "ticket.header",
@@ -563,7 +564,7 @@ def publish_in_thread(
     if ticket.root_post_id is None or ticket.channel_id is None:
         return False
     if what == "answer" and ticket.answered_at is not None:
-        message, since = ticket.answer, ticket.answered_at
+        message, since = inert_markdown(ticket.answer), ticket.answered_at
         marker = f"support-ticket-{ticket.id}-answer-{int(since.timestamp())}"
     elif what == "faq" and ticket.faq_slug:
         entry = session.scalar(
@@ -577,7 +578,7 @@ def publish_in_thread(
         message = t(
             "faq.added",
             ticket.language,
-            question=entry.question,
+            question=inert_markdown(entry.question),
             who=names.get(entry.created_by, "?"),
         )
         since, marker = entry.created_at, f"support-ticket-{ticket.id}-faq"

@@ -72,6 +72,7 @@ def test_envol_serve_answers_healthz(tmp_path: Path) -> None:
         **os.environ,
         "ENVOL_DATABASE_URL": f"sqlite:///{tmp_path / 'e.db'}",
         "ENVOL_BROKER_URL": f"sqla+sqlite:///{tmp_path / 'b.db'}",
+        "ENVOL_SECRET_KEY": "test-secret-key-0123456789-abcdefghijklmnop",
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "plugin.cli", "serve", "--port", str(port), "--workers", "1"],

@@ -25,7 +25,7 @@ from plugin.settings import load_deploy_settings
 from webhooks import create_app
 create_app(load_deploy_settings(
     database_url="sqlite:///{tmp}/envol.db", broker_url="sqla+sqlite:///{tmp}/broker.db",
-    secret_key="test-secret-key-0123456789"))
+    secret_key="test-secret-key-0123456789-abcdefghijklmnop"))
 from plugin.tasks import TASK_MODULES, configure_celery
 app = configure_celery("sqla+sqlite:///{tmp}/broker.db")
 app.loader.import_default_modules()

@@ -16,6 +16,7 @@ def test_healthz_names_the_part_that_failed(tmp_path) -> None:  # type: ignore[n
     settings = load_deploy_settings(
         database_url=f"sqlite:///{tmp_path / 'missing-dir' / 'x.db'}",
         broker_url="redis://127.0.0.1:1/0",
+        secret_key="test-secret-key-0123456789-abcdefghijklmnop",
     )
     client = create_app(settings).test_client()
     response = client.get("/healthz")

@@ -179,7 +179,7 @@ def worker_environment(
         "ENVOL_MATTERMOST_TOKEN": sandbox.admin_token,
         "ENVOL_SMTP_URL": smtp_url,
         "ENVOL_MAIL_FROM": "Envol <envol@acme.test>",
-        "ENVOL_SECRET_KEY": "test-secret-key-0123456789",
+        "ENVOL_SECRET_KEY": "test-secret-key-0123456789-abcdefghijklmnop",
         # Rows a dead task left leased are taken over after this, not after ten minutes.
         "ENVOL_INVITATION_LEASE_SECONDS": str(lease_seconds),
     }

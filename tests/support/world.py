@@ -75,11 +75,12 @@ class SupportWorld:
     def client(self) -> MattermostClient:
         return MattermostClient.from_settings(self.context.settings)
 
-    def token(self) -> str:
+    def token(self, trigger: str = "envol") -> str:
+        """The token Mattermost sends with ``/trigger`` (each trigger has its own)."""
         with self.context.sessions() as session:
             from plugin.slash_registration.service import known_tokens
 
-            return known_tokens(session)[0]
+            return known_tokens(session, trigger)[0]
 
     def post_form(self, path: str, form: dict[str, str], **kwargs: Any) -> requests.Response:
         return requests.post(f"{self.app_url}{path}", data=form, timeout=30, **kwargs)

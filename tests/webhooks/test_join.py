@@ -3,10 +3,12 @@ end-to-end run in headless Chromium."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,8 +22,10 @@ from plugin.app import EnvolContext
 from plugin.cohorts.models import WaitlistRequest
 from plugin.people.service import import_roster
 from plugin.tasks import configure_celery
+from tests.conftest import REDIS_URL, require_server
 from tests.people.rosters import person_row, write_csv
 from webhooks import create_app
+from webhooks.join import RateLimiter
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -135,6 +139,36 @@ def test_requests_are_rate_limited_per_address(app: Flask, envol_context: EnvolC
     assert len(stored(envol_context)) == 3
 
 
+def test_the_budget_is_per_client_behind_trusted_proxies_and_shared_by_every_worker(
+    envol_context: EnvolContext,
+) -> None:
+    """Two app instances (two workers) count in the same Redis; behind one trusted proxy the
+    client's address is the forwarded one, and a client cannot forge another with the header."""
+    require_server("Redis", "127.0.0.1", 6379)
+    settings = envol_context.settings.model_copy(
+        update={"trusted_proxies": 1, "rate_limit_storage": REDIS_URL}
+    )
+    context = dataclasses.replace(envol_context, settings=settings)
+    workers = [create_app(context=context), create_app(context=context)]
+    for worker in workers:
+        worker.config["JOIN_RATE_LIMIT"] = (3, 600)
+    client_address = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.7"  # fresh budget
+
+    def post(worker: Flask, forwarded_for: str) -> int:
+        client = worker.test_client()
+        token = token_of(client)
+        headers = {"X-Forwarded-For": forwarded_for}
+        form = {"email": "quelqu.un@exemple.fr", "token": token, "lang": "fr"}
+        return client.post("/join?lang=fr", data=form, headers=headers).status_code
+
+    answers = [post(workers[n % 2], client_address) for n in range(3)]
+    # The client forges an address; the proxy appends the real one, the only one trusted.
+    answers.append(post(workers[1], f"192.0.2.{uuid.uuid4().int % 250}, {client_address}"))
+    assert answers == [200, 200, 200, 429]
+    other_client = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.8"
+    assert post(workers[0], other_client) == 200
+
+
 # --------------------------------------------------------------------------- headless Chromium
 
 
@@ -189,3 +223,13 @@ def test_end_to_end_in_headless_chromium(
     ]
     with envol_context.sessions() as session:
         assert session.scalar(select(func.count()).select_from(WaitlistRequest)) == 1
+
+
+def test_a_rate_limit_storage_that_is_down_lets_the_page_work(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    limiter = RateLimiter(1, 600, "redis://127.0.0.1:9/0")  # nothing listens on port 9
+    assert limiter.allow("10.0.0.1") and limiter.allow("10.0.0.1")
+    assert [r.getMessage() for r in caplog.records].count(
+        "join rate limit not counted: ConnectionError"
+    ) == 2

@@ -174,7 +174,8 @@ def test_recorded_payload(
         "TOWN_SQUARE": world.town_square_id,
         "SUPPORT_CHANNEL": world.support_channel_id,
         "SANDBOX": world.sandbox.url,
-        "TOKEN": world.token(),
+        # The token of the command the form names: a token opens only its own trigger.
+        "TOKEN": world.token(str(case.get("form", {}).get("command", "/envol")).lstrip("/")),
         "FORGED": "f" * 26,
         "TRIGGER": _trigger(world, user.user_id),
         "STALE_TRIGGER": _trigger(world, user.user_id, age=3600),

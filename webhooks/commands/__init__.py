@@ -28,7 +28,7 @@ install_error_handlers(blueprint)
 
 # Tokens change only on ``envol commands install``; re-read them at most this often.
 TOKEN_CACHE_SECONDS = 5.0
-_token_cache: dict[int, tuple[float, list[str]]] = {}
+_token_cache: dict[tuple[int, str], tuple[float, list[str]]] = {}
 
 
 @blueprint.record_once
@@ -39,14 +39,19 @@ def _configure_task_queue(state: Any) -> None:
     configure_celery(envol_context(state.app).settings.broker_url)
 
 
-def _tokens(found: Integration) -> list[str]:
-    key = id(found)
+def _tokens(found: Integration, command: Any) -> list[str]:
+    """The tokens Mattermost gave for this trigger: a token is bound to its command."""
+    if not isinstance(command, str) or not command.startswith("/") or len(command) > 130:
+        return []
+    key = (id(found), command[1:])
     cached = _token_cache.get(key)
     now = time.monotonic()
     if cached and now - cached[0] < TOKEN_CACHE_SECONDS:
         return cached[1]
     with found.context.sessions() as session:
-        tokens = known_tokens(session)
+        tokens = known_tokens(session, command[1:])
+    if len(_token_cache) > 1000:  # triggers are few; made-up ones must not grow the cache
+        _token_cache.clear()
     _token_cache[key] = (now, tokens)
     return tokens
 
@@ -77,7 +82,7 @@ def slash_command() -> Any:
     found = integration()
     form = request.form
     if not command_token_matches(
-        _tokens(found), form.get("token"), request.headers.get("Authorization")
+        _tokens(found, form.get("command")), form.get("token"), request.headers.get("Authorization")
     ):
         raise RequestRejected("unknown slash command token", status=401)
     command_request = parse_command_form(form)
