@@ -115,6 +115,7 @@ def plan_command(content_dir: Path | None, repair: bool, verbose: bool) -> None:
     desired = _desired(content_dir)
     ctx = context()
     with _client() as client, ctx.sessions() as session:
+        console.print(f"[dim]comparing the content with Mattermost at {client.url}…[/]")
         print_plan(console, make_plan(client, session, desired, repair=repair), verbose=verbose)
 
 
@@ -139,6 +140,7 @@ def apply_command(
     desired = _desired(content_dir)
     ctx = context()
     with _client() as client, ctx.sessions() as session:
+        console.print(f"[dim]comparing the content with Mattermost at {client.url}…[/]")
         plan = make_plan(client, session, desired, repair=repair)
         print_plan(console, plan)
         if dry_run:
