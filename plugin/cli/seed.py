@@ -57,6 +57,8 @@ def print_plan(out: Console, plan: Plan, *, verbose: bool = False) -> None:
             out.print(f"      [{style}]{diff_line}[/]", markup=True, highlight=False)
     for notice in plan.notices:
         out.print(f"[yellow]note:[/] {notice}")
+    for blocker in plan.blockers:
+        out.print(f"[red]✗ refused by the server:[/] {escape(blocker)}", soft_wrap=True)
     out.print(f"[bold]Plan:[/] {plan.summary()}.")
 
 
@@ -146,6 +148,11 @@ def apply_command(
         if dry_run:
             console.print("[dim]dry run: nothing was written.[/]")
             return
+        if plan.blockers:
+            raise EnvolError(
+                f"{len(plan.blockers)} file(s) above would be refused by Mattermost; nothing "
+                "was applied. Fix them, then run `envol seed apply` again."
+            )
         if plan.nothing_to_do:
             console.print("[green]Mattermost already matches the content.[/]")
             return
