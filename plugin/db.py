@@ -192,7 +192,6 @@ _NO_CONNECTION = (
     "connection refused",
     "could not connect",
     "connection failed",
-    "unable to open database file",
     "could not translate host name",
     "name or service not known",
     "timeout expired",
@@ -213,6 +212,11 @@ def explain_database_error(error: BaseException) -> str | None:
     said = f"{type(original).__name__} {original}".lower()
     if any(marker in said for marker in _MISSING_TABLE):
         return NOT_MIGRATED
+    if "unable to open database file" in said:  # SQLite: a missing folder, no permission
+        return (
+            "the SQLite database file cannot be opened: check that the folder in "
+            "ENVOL_DATABASE_URL exists and is writable, then try again."
+        )
     if isinstance(error, exc.OperationalError | exc.InterfaceError) and (
         error.connection_invalidated or any(marker in said for marker in _NO_CONNECTION)
     ):

@@ -71,6 +71,15 @@ def test_a_database_not_migrated_says_to_upgrade_and_leaves_no_file(
     assert sorted(tmp_path.iterdir()) == []  # not even the empty file the command opened
 
 
+def test_a_sqlite_file_in_a_missing_folder(use_settings: object, tmp_path: Path) -> None:
+    use_settings(database_url=f"sqlite:///{tmp_path / 'nowhere' / 'envol.db'}")  # type: ignore[operator]
+
+    result = CliRunner().invoke(root, ["db", "upgrade"])
+
+    assert result.exit_code == 1
+    assert "the SQLite database file cannot be opened: check that the folder" in _said(result)
+
+
 def test_a_postgresql_url_without_its_driver_or_an_unknown_dialect() -> None:
     with pytest.raises(ConfigurationError, match=r"postgresql\+nosuch:// is not a database"):
         make_engine("postgresql+nosuch://envol:secret@db/envol")
