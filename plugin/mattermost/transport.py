@@ -153,10 +153,12 @@ _fail_fast_default = False
 
 def fail_fast_when_unreachable(enabled: bool = True) -> bool:
     """This process's default for new transports: when the server cannot be reached at all
-    (connection refused, unknown host, connect timeout), give up at once with one sentence
-    instead of retrying for the whole budget. The CLI sets it (a person waits for an answer);
-    workers and the webhooks keep retrying (a restarting server comes back). Returns the
-    previous default, to restore it."""
+    (connection refused, unknown host, connect timeout) and has not answered this transport yet,
+    give up at once with one sentence instead of retrying for the whole budget. The CLI sets it
+    (a person waits for an answer, and a wrong URL or a stopped server is the usual cause);
+    workers and the webhooks keep retrying. Once the server has answered, a refused connection
+    is a restart and is retried, so a long command does not stop half-way. Returns the previous
+    default, to restore it."""
     global _fail_fast_default
     previous, _fail_fast_default = _fail_fast_default, enabled
     return previous
@@ -205,6 +207,7 @@ class Transport:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.fail_fast = _fail_fast_default if fail_fast is None else fail_fast
+        self._answered = False  # the server has answered at least once (any status)
         self.api_url = self.base_url + "/api/v4"
         self._token = token
         self.timeout = timeout
@@ -339,6 +342,7 @@ class Transport:
                 reached=reached,
                 unreached=None if reached else _unreached_reason(error),
             )
+        self._answered = True
         log.debug(
             "%s %s -> %s in %.3fs",
             verb,
@@ -400,7 +404,7 @@ class Transport:
             failure = self._attempt(verb, url, path, kwargs, attempt)
             if isinstance(failure, requests.Response):
                 return failure
-            if failure.unreached is not None and self.fail_fast:
+            if failure.unreached is not None and self.fail_fast and not self._answered:
                 raise MattermostUnavailable(
                     f"Mattermost does not answer at {self.base_url} ({failure.unreached}): "
                     "check ENVOL_MATTERMOST_URL and that the server is running, then try again",

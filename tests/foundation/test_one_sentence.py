@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 import pytest
+import requests
 import responses
 from click.testing import CliRunner
 
@@ -175,6 +176,27 @@ def test_a_server_that_is_down_fails_fast_for_a_person_and_is_retried_for_worker
     ):
         client.get_me()  # a worker: retried within its budget (slept, not waited)
     assert slept
+
+
+def test_a_server_that_answered_then_refuses_is_restarting_and_is_retried() -> None:
+    slept: list[float] = []
+    previous = fail_fast_when_unreachable(True)
+    try:
+        with (
+            responses.RequestsMock() as mock,
+            MattermostClient("http://mm.test", "t", sleep=slept.append) as client,
+        ):
+            mock.get("http://mm.test/api/v4/system/ping", json={"status": "OK"})
+            mock.get(
+                "http://mm.test/api/v4/system/ping",
+                body=requests.ConnectionError("NewConnectionError: Connection refused"),
+            )
+            mock.get("http://mm.test/api/v4/system/ping", json={"status": "OK"})
+            assert client.ping()["status"] == "OK"
+            assert client.ping()["status"] == "OK"  # refused once, retried: not a sentence
+    finally:
+        fail_fast_when_unreachable(previous)
+    assert len(slept) == 1
 
 
 def test_seed_plan_on_a_server_that_is_down_says_so_at_once(
