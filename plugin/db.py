@@ -287,6 +287,7 @@ def current_revision(database_url: str) -> str | None:
             return MigrationContext.configure(connection).get_current_revision()
     finally:
         engine.dispose()
+        discard_if_empty(database_url)  # asking a database that did not exist creates none
 
 
 def schema_drift(database_url: str, metadata: MetaData) -> list[str]:
@@ -314,3 +315,4 @@ def schema_drift(database_url: str, metadata: MetaData) -> list[str]:
             return problems
     finally:
         engine.dispose()
+        discard_if_empty(database_url)

@@ -72,6 +72,17 @@ def test_a_database_not_migrated_says_to_upgrade_and_leaves_no_file(
     assert sorted(tmp_path.iterdir()) == []  # not even the empty file the command opened
 
 
+def test_db_check_on_a_database_that_does_not_exist_creates_none(
+    use_settings: object, tmp_path: Path
+) -> None:
+    use_settings(database_url=f"sqlite:///{tmp_path / 'envol.db'}")  # type: ignore[operator]
+
+    result = CliRunner().invoke(root, ["db", "check"])
+
+    assert result.exit_code == 1 and "Run `envol db upgrade`" in _said(result)
+    assert sorted(tmp_path.iterdir()) == []
+
+
 def test_a_sqlite_file_in_a_missing_folder(use_settings: object, tmp_path: Path) -> None:
     use_settings(database_url=f"sqlite:///{tmp_path / 'nowhere' / 'envol.db'}")  # type: ignore[operator]
 
