@@ -10,14 +10,16 @@ import contextlib
 import datetime as dt
 import enum
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event, text
-from sqlalchemy.engine import Dialect
+from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event, exc, text
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
+from plugin.errors import ConfigurationError
 from plugin.resources import CONTENT_ROOT
 
 # Constraint names must be deterministic, or Alembic cannot drop or alter them
@@ -84,6 +86,37 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+URL_EXAMPLES = "sqlite:///envol.db or postgresql+psycopg://user:password@host:5432/envol"
+
+
+def _scheme(url: str) -> str:
+    # Never the whole URL in a message: it may hold a password.
+    return url.split("://", 1)[0] if "://" in url else "(no scheme)"
+
+
+def _create_engine(url: str, **kwargs: Any) -> Engine:
+    """``create_engine``, whose failures on a wrong URL become one sentence naming the setting:
+    a missing driver (``postgresql://`` means psycopg2, which Envol does not install), an
+    unknown dialect, a URL that cannot be parsed."""
+    try:
+        return create_engine(url, **kwargs)
+    except exc.NoSuchModuleError as error:
+        raise ConfigurationError(
+            f"ENVOL_DATABASE_URL: {_scheme(url)}:// is not a database Envol can use; "
+            f"write {URL_EXAMPLES}."
+        ) from error
+    except ImportError as error:
+        raise ConfigurationError(
+            f"ENVOL_DATABASE_URL: the driver for {_scheme(url)}:// is not installed "
+            f"({error.name or error}); for PostgreSQL write postgresql+psycopg://… and run "
+            "`pip install 'envol[postgresql]'`."
+        ) from error
+    except exc.ArgumentError as error:
+        raise ConfigurationError(
+            f"ENVOL_DATABASE_URL cannot be read as a database URL; write {URL_EXAMPLES}."
+        ) from error
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine with the per-backend settings Envol relies on.
 
@@ -94,7 +127,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("connect_args", {"timeout": 30})
         # Several processes share the file; pooled connections across fork are unsafe.
         kwargs.setdefault("poolclass", NullPool)
-        engine = create_engine(url, **kwargs)
+        engine = _create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -121,7 +154,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    return _create_engine(url, **kwargs)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -152,6 +185,75 @@ def unreachable(engine: Engine) -> str | None:
     except Exception as error:  # any failure means "not healthy"; the reason is reported
         return type(error).__name__
     return None
+
+
+# SQLite says "no such table", psycopg raises UndefinedTable ("relation … does not exist").
+_MISSING_TABLE = ("no such table", "undefinedtable")
+_NO_CONNECTION = (
+    "connection refused",
+    "could not connect",
+    "connection failed",
+    "could not translate host name",
+    "name or service not known",
+    "timeout expired",
+    "server closed the connection",
+)
+NOT_MIGRATED = (
+    "the database has no Envol tables yet (or misses the latest ones): run `envol db upgrade`, "
+    "then this command again."
+)
+
+
+def explain_database_error(error: BaseException) -> str | None:
+    """One sentence for a database failure an admin can fix (not migrated, not reachable), or
+    None when ``error`` is something else. Never the URL: it may hold a password."""
+    if not isinstance(error, exc.DBAPIError):
+        return None
+    original = error.orig if error.orig is not None else error
+    said = f"{type(original).__name__} {original}".lower()
+    if any(marker in said for marker in _MISSING_TABLE):
+        return NOT_MIGRATED
+    if "unable to open database file" in said:  # SQLite: a missing folder, no permission
+        return (
+            "the SQLite database file cannot be opened: check that the folder in "
+            "ENVOL_DATABASE_URL exists and is writable, then try again."
+        )
+    if isinstance(error, exc.OperationalError | exc.InterfaceError) and (
+        error.connection_invalidated or any(marker in said for marker in _NO_CONNECTION)
+    ):
+        reason = str(original).strip().splitlines()[0] if str(original).strip() else "no answer"
+        return (
+            f"the database does not answer ({reason}): check ENVOL_DATABASE_URL and that the "
+            "database server is running, then try again."
+        )
+    return None
+
+
+def discard_if_empty(database_url: str) -> bool:
+    """Remove a SQLite file that holds no table at all, e.g. the one opening a database that
+    did not exist creates; True when removed. Any other database is left alone."""
+    try:
+        url = make_url(database_url)
+    except exc.ArgumentError:
+        return False
+    name = url.database
+    if not url.drivername.startswith("sqlite") or not name or name == ":memory:":
+        return False
+    path = Path(name)
+    if not path.is_file():
+        return False
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+            tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    except sqlite3.Error:
+        return False
+    if tables:
+        return False
+    for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        leftover.unlink(missing_ok=True)
+    return True
 
 
 def alembic_config(database_url: str) -> Any:
@@ -186,6 +288,7 @@ def current_revision(database_url: str) -> str | None:
             return MigrationContext.configure(connection).get_current_revision()
     finally:
         engine.dispose()
+        discard_if_empty(database_url)  # asking a database that did not exist creates none
 
 
 def schema_drift(database_url: str, metadata: MetaData) -> list[str]:
@@ -213,3 +316,4 @@ def schema_drift(database_url: str, metadata: MetaData) -> list[str]:
             return problems
     finally:
         engine.dispose()
+        discard_if_empty(database_url)

@@ -151,6 +151,44 @@ class _DuplicateKey(Exception):
         self.line = line
 
 
+class _ImpossibleValue(Exception):
+    """A value YAML recognises by its shape but cannot build, e.g. the date 2027-02-30."""
+
+    def __init__(self, node: yaml.ScalarNode, reason: str) -> None:
+        super().__init__(reason)
+        self.node = node
+        self.reason = reason
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, whose impossible dates say where they are (PyYAML raises a bare
+    ``ValueError`` without a line)."""
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as error:
+            raise _ImpossibleValue(node, str(error)) from error
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
+def _path_of(node: yaml.Node, target: yaml.Node, path: Location = ()) -> Location | None:
+    if node is target:
+        return path
+    children: list[tuple[str | int, yaml.Node]] = []
+    if isinstance(node, yaml.MappingNode):
+        children = [(str(key.value), value) for key, value in node.value]
+    elif isinstance(node, yaml.SequenceNode):
+        children = list(enumerate(node.value))
+    for step, child in children:
+        found = _path_of(child, target, (*path, step))
+        if found is not None:
+            return found
+    return None
+
+
 def _walk(node: yaml.Node, path: Location, line_map: LineMap) -> None:
     # A mapping's value keeps the line of its key (where the admin wrote the field's name),
     # even when the value starts on the next line.
@@ -177,8 +215,9 @@ def load_yaml(text: str, file: str, *, offset: int = 0) -> tuple[Any, LineMap, l
     """Parse one YAML document: ``(data, line map, problems)``. On a syntax error the data is
     ``None`` and the problem says where the parser stopped."""
     line_map = LineMap(file=file, offset=offset)
+    node = None
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text)
         try:
             node = loader.get_single_node()
             if node is None:
@@ -187,6 +226,16 @@ def load_yaml(text: str, file: str, *, offset: int = 0) -> tuple[Any, LineMap, l
             data = loader.construct_document(node)
         finally:
             loader.dispose()
+    except _ImpossibleValue as error:
+        path = _path_of(node, error.node) if node is not None else None
+        problem = Problem(
+            file,
+            error.node.start_mark.line + 1 + offset,
+            f"'{error.node.value}' is not a real date ({error.reason})",
+            "write a date that exists, as YYYY-MM-DD (e.g. 2027-02-28)",
+            field_name(path) if path else "",
+        )
+        return None, line_map, [problem]
     except _DuplicateKey as error:
         problem = Problem(
             file,

@@ -13,7 +13,9 @@ from rich.markup import escape
 
 from plugin import __version__
 from plugin import app as envol_app
+from plugin import db as database
 from plugin.errors import EnvolError
+from plugin.mattermost import fail_fast_when_unreachable
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -46,11 +48,60 @@ class EnvolGroup(click.Group):
         except Exception as error:  # an unexpected failure: one line, the traceback on --debug
             if ctx.find_root().params.get("debug"):
                 raise
+            sentence = explain(error)
+            if sentence is not None:
+                err_console.print(f"[bold red]Error:[/] {escape(sentence)}")
+                sys.exit(1)
             err_console.print(
                 f"[bold red]Unexpected error:[/] {shown(type(error).__name__)}: {shown(error)} "
                 "(run again with --debug for the details)"
             )
             sys.exit(1)
+
+
+# The commands that run for hours: they keep retrying a Mattermost server that is down.
+LONG_RUNNING = frozenset({"serve", "worker", "sandbox", "demo"})
+
+
+def _broker_failure(error: BaseException) -> BaseException | None:
+    """The broker's connection error (kombu, redis, amqp), found by its module: the CLI does
+    not import Celery's stack (only task modules do)."""
+    seen: BaseException | None = error
+    for _ in range(4):
+        if seen is None:
+            return None
+        module = type(seen).__module__.split(".")[0]
+        if module in {"kombu", "redis", "amqp", "celery"} and (
+            isinstance(seen, ConnectionError | OSError)
+            or type(seen).__name__ in {"OperationalError", "ConnectionError", "TimeoutError"}
+        ):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def explain(error: BaseException) -> str | None:
+    """One sentence for a failure of the environment an admin can fix (database not migrated
+    or unreachable, broker down), or None for a real bug (then: "Unexpected error")."""
+    sentence = database.explain_database_error(error)
+    if sentence == database.NOT_MIGRATED:
+        # Opening a database that did not exist created an empty SQLite file: leave nothing.
+        try:
+            built = envol_app.get_context()
+            built.dispose()
+            database.discard_if_empty(built.settings.database_url)
+        except EnvolError:
+            pass
+    if sentence is not None:
+        return sentence
+    broker = _broker_failure(error)
+    if broker is not None:
+        reason = str(broker).strip().splitlines()[0] if str(broker).strip() else "no answer"
+        return (
+            f"the task broker does not answer ({reason}): check ENVOL_BROKER_URL and that the "
+            "broker (Redis, RabbitMQ) is running, then try again."
+        )
+    return None
 
 
 @click.group(cls=EnvolGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -64,6 +115,10 @@ def root(ctx: click.Context, debug: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     ctx.ensure_object(dict)
+    # A person waits for this command: a Mattermost server that cannot be reached is said at
+    # once, in one sentence, rather than after a minute of retries and warnings.
+    previous = fail_fast_when_unreachable(ctx.invoked_subcommand not in LONG_RUNNING)
+    ctx.call_on_close(lambda: fail_fast_when_unreachable(previous))
 
 
 def context() -> envol_app.EnvolContext:

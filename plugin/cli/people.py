@@ -34,8 +34,12 @@ def roster_group() -> None:
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Validate and count, change nothing.")
 @click.option("--skip-invalid", is_flag=True, help="Import the valid lines and list the others.")
-def roster_import(file: Path, dry_run: bool, skip_invalid: bool) -> None:
-    """Import FILE (CSV: UTF-8 or Windows-1252, ',' or ';'; or an Excel .xlsx); upsert by e-mail.
+@click.option(
+    "--sheet", default=None, help="The workbook's sheet to read (default: the first one)."
+)
+def roster_import(file: Path, dry_run: bool, skip_invalid: bool, sheet: str | None) -> None:
+    """Import FILE (CSV: UTF-8, UTF-16 or Windows-1252, ',' or ';'; or an Excel .xlsx); upsert
+    by e-mail.
 
     People missing from the new roster are marked as left, never deleted.
     """
@@ -68,12 +72,14 @@ def roster_import(file: Path, dry_run: bool, skip_invalid: bool) -> None:
                     dry_run=dry_run,
                     default_language=language,
                     progress=progress,
+                    sheet=sheet,
                 )
         except ValidationFailed:
             bar.stop()
             raise
     console.print(
-        f"{shown(file.name)}: {report.rows} lines ({_file_kind(report)}), {report.valid} valid"
+        f"{shown(file.name)}: {report.rows} lines ({_file_kind(report, sheet)}), "
+        f"{report.valid} valid"
     )
     if report.ignored_columns:
         console.print(
@@ -100,16 +106,50 @@ def roster_import(file: Path, dry_run: bool, skip_invalid: bool) -> None:
     console.print(table)
 
 
-def _file_kind(report: Any) -> str:
+def _file_kind(report: Any, sheet: str | None = None) -> str:
     if report.encoding == "xlsx":
-        return "Excel workbook, first sheet"
+        return f"Excel workbook, sheet {sheet!r}" if sheet else "Excel workbook, first sheet"
     return f"{report.encoding}, separator {report.delimiter!r}"
+
+
+@roster_group.command("validate")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--sheet", default=None, help="The workbook's sheet to read (default: the first one)."
+)
+def roster_validate(file: Path, sheet: str | None) -> None:
+    """Check FILE line by line without a database; exit 1 when a line is invalid."""
+    from plugin.people.roster import open_roster
+    from plugin.people.service import ImportReport, validate_roster
+
+    roster = open_roster(file, sheet=sheet)
+    report = ImportReport(
+        source_name=file.name,
+        encoding=roster.encoding,
+        delimiter=roster.delimiter,
+        ignored_columns=roster.ignored_columns,
+        dry_run=True,
+    )
+    validate_roster(roster, report)
+    if report.problems:
+        raise ValidationFailed(
+            f"{file.name}: {len(report.invalid_lines)} invalid line(s) out of {report.rows}; "
+            "fix them, then import the file.",
+            [str(problem) for problem in report.problems],
+        )
+    console.print(
+        f"{file.name}: {report.rows} lines ({_file_kind(report, sheet)}), all valid; "
+        f"`envol roster import {file}` imports them."
+    )
 
 
 @roster_group.command("diff")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--limit", default=20, show_default=True, help="People listed per group.")
-def roster_diff(file: Path, limit: int) -> None:
+@click.option(
+    "--sheet", default=None, help="The workbook's sheet to read (default: the first one)."
+)
+def roster_diff(file: Path, limit: int, sheet: str | None) -> None:
     """What importing FILE would change (joiners, changes, leavers); writes nothing."""
     from plugin.people.models import Language
     from plugin.people.preview import preview_roster
@@ -117,10 +157,11 @@ def roster_diff(file: Path, limit: int) -> None:
     ctx = context()
     language = Language(ctx.runtime.current.default_language)
     with transaction(ctx.sessions) as session:
-        preview = preview_roster(session, file, default_language=language)
+        preview = preview_roster(session, file, default_language=language, sheet=sheet)
     report = preview.report
     console.print(
-        f"{shown(file.name)}: {report.rows} lines ({_file_kind(report)}), {report.valid} valid"
+        f"{shown(file.name)}: {report.rows} lines ({_file_kind(report, sheet)}), "
+        f"{report.valid} valid"
     )
     for problem in report.problems:
         console.print(f"  [red]invalid[/] {shown(problem)}")

@@ -57,6 +57,8 @@ def print_plan(out: Console, plan: Plan, *, verbose: bool = False) -> None:
             out.print(f"      [{style}]{shown(diff_line)}[/]", markup=True, highlight=False)
     for notice in plan.notices:
         out.print(f"[yellow]note:[/] {shown(notice)}")
+    for blocker in plan.blockers:
+        out.print(f"[red]✗ refused by the server:[/] {shown(blocker)}", soft_wrap=True)
     out.print(f"[bold]Plan:[/] {shown(plan.summary())}.")
 
 
@@ -115,6 +117,7 @@ def plan_command(content_dir: Path | None, repair: bool, verbose: bool) -> None:
     desired = _desired(content_dir)
     ctx = context()
     with _client() as client, ctx.sessions() as session:
+        console.print(f"[dim]comparing the content with Mattermost at {client.url}…[/]")
         print_plan(console, make_plan(client, session, desired, repair=repair), verbose=verbose)
 
 
@@ -139,11 +142,17 @@ def apply_command(
     desired = _desired(content_dir)
     ctx = context()
     with _client() as client, ctx.sessions() as session:
+        console.print(f"[dim]comparing the content with Mattermost at {client.url}…[/]")
         plan = make_plan(client, session, desired, repair=repair)
         print_plan(console, plan)
         if dry_run:
             console.print("[dim]dry run: nothing was written.[/]")
             return
+        if plan.blockers:
+            raise EnvolError(
+                f"{len(plan.blockers)} file(s) above would be refused by Mattermost; nothing "
+                "was applied. Fix them, then run `envol seed apply` again."
+            )
         if plan.nothing_to_do:
             console.print("[green]Mattermost already matches the content.[/]")
             return

@@ -63,14 +63,22 @@ class SmtpConfig:
     @classmethod
     def from_url(cls, url: str) -> SmtpConfig:
         """Parse ``ENVOL_SMTP_URL``; a bad value raises ``ConfigurationError`` naming the part."""
-        parts = urlsplit(url.strip())
+        try:
+            parts = urlsplit(url.strip())
+        except ValueError as error:  # e.g. an unclosed [ of an IPv6 address
+            raise ConfigurationError(
+                f"ENVOL_SMTP_URL cannot be read ({error}): use smtp://host:port."
+            ) from None
         if parts.scheme not in {"smtp", "smtps"}:
             raise ConfigurationError(
                 "ENVOL_SMTP_URL must start with smtp:// or smtps:// (got "
                 f"{parts.scheme or 'no scheme'}://)."
             )
-        if not parts.hostname:
-            raise ConfigurationError("ENVOL_SMTP_URL has no host: use smtp://host:port.")
+        host = unquote(parts.hostname or "").strip()
+        if not host or any(character.isspace() for character in host):
+            raise ConfigurationError(
+                "ENVOL_SMTP_URL has no host: use smtp://host:port, e.g. smtp://mail.example.com:587."
+            )
         try:
             explicit_port = parts.port
         except ValueError:
@@ -97,7 +105,7 @@ class SmtpConfig:
             _number("per_connection", options.get("per_connection", "100"), minimum=1)
         )
         return cls(
-            host=parts.hostname,
+            host=host,
             port=explicit_port or default_port,
             implicit_tls=implicit_tls,
             starttls=starttls,

@@ -30,6 +30,7 @@ from plugin.mattermost.errors import (
     Unauthorized,
 )
 from plugin.mattermost.pacing import TokenBucket, shared_pacer
+from plugin.mattermost.transport import fail_fast_when_unreachable
 from plugin.mattermost.types import InviteResult, MemberAddResult, ServerLimits
 
 __all__ = [
@@ -52,5 +53,6 @@ __all__ = [
     "ServerLimits",
     "TokenBucket",
     "Unauthorized",
+    "fail_fast_when_unreachable",
     "shared_pacer",
 ]

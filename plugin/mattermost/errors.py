@@ -52,6 +52,14 @@ class Invalid(MattermostError):
 class Unauthorized(MattermostError):
     """401: the token is missing, wrong or revoked; set ENVOL_MATTERMOST_TOKEN."""
 
+    def __str__(self) -> str:
+        # What the server says ("Invalid or expired session, please login again.") is about a
+        # browser session; the admin must learn which setting to fix.
+        return (
+            f"Mattermost refused the token in ENVOL_MATTERMOST_TOKEN ({super().__str__()}): "
+            "set it to a valid personal access token of Envol's bot or admin account."
+        )
+
 
 class Forbidden(MattermostError):
     """403: the token's account lacks a permission for this action."""

@@ -60,6 +60,7 @@ class _Failure:
     reached: bool
     asked: float | None = None  # the delay the server asked for (Retry-After…)
     status: int | None = None
+    unreached: str | None = None  # why the server could not be reached at all
 
 
 @dataclass
@@ -147,6 +148,33 @@ def translate_error(response: requests.Response, method: str, path: str) -> Matt
     )
 
 
+_fail_fast_default = False
+
+
+def fail_fast_when_unreachable(enabled: bool = True) -> bool:
+    """This process's default for new transports: when the server cannot be reached at all
+    (connection refused, unknown host, connect timeout) and has not answered this transport yet,
+    give up at once with one sentence instead of retrying for the whole budget. The CLI sets it
+    (a person waits for an answer, and a wrong URL or a stopped server is the usual cause);
+    workers and the webhooks keep retrying. Once the server has answered, a refused connection
+    is a restart and is retried, so a long command does not stop half-way. Returns the previous
+    default, to restore it."""
+    global _fail_fast_default
+    previous, _fail_fast_default = _fail_fast_default, enabled
+    return previous
+
+
+def _unreached_reason(error: requests.RequestException) -> str:
+    text = repr(error)
+    if isinstance(error, requests.ConnectTimeout):
+        return "connect timeout"
+    if "NameResolutionError" in text or "Failed to resolve" in text:
+        return "unknown host name"
+    if "Connection refused" in text:
+        return "connection refused"
+    return type(error).__name__
+
+
 def _never_reached_server(error: requests.RequestException) -> bool:
     """True when the request certainly did not reach the server (safe to re-send a POST)."""
     if isinstance(error, requests.ConnectTimeout):
@@ -175,8 +203,11 @@ class Transport:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        fail_fast: bool | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.fail_fast = _fail_fast_default if fail_fast is None else fail_fast
+        self._answered = False  # the server has answered at least once (any status)
         self.api_url = self.base_url + "/api/v4"
         self._token = token
         self.timeout = timeout
@@ -305,10 +336,13 @@ class Transport:
         try:
             response = self.session.request(verb, url, **kwargs)
         except requests.RequestException as error:
+            reached = not _never_reached_server(error)
             return _Failure(
                 problem=f"{type(error).__name__} after {self._clock() - sent_at:.1f}s",
-                reached=not _never_reached_server(error),
+                reached=reached,
+                unreached=None if reached else _unreached_reason(error),
             )
+        self._answered = True
         log.debug(
             "%s %s -> %s in %.3fs",
             verb,
@@ -370,6 +404,13 @@ class Transport:
             failure = self._attempt(verb, url, path, kwargs, attempt)
             if isinstance(failure, requests.Response):
                 return failure
+            if failure.unreached is not None and self.fail_fast and not self._answered:
+                raise MattermostUnavailable(
+                    f"Mattermost does not answer at {self.base_url} ({failure.unreached}): "
+                    "check ENVOL_MATTERMOST_URL and that the server is running, then try again",
+                    method=verb,
+                    path=shown,
+                )
             may_be_applied = failure.reached and not idempotent
             if may_be_applied and already_applied is None:
                 raise Retryable(

@@ -83,10 +83,15 @@ def _row_values(row: RosterRow) -> dict[str, str]:
 
 
 def preview_roster(
-    session: Session, path: Path, *, default_language: Language = Language.FR
+    session: Session,
+    path: Path,
+    *,
+    default_language: Language = Language.FR,
+    sheet: str | None = None,
 ) -> RosterPreview:
-    """Validate ``path`` and compare it with the roster; writes nothing."""
-    roster = open_roster(path, default_language)
+    """Validate ``path`` (its ``sheet`` for a workbook) and compare it with the roster; writes
+    nothing."""
+    roster = open_roster(path, default_language, sheet=sheet)
     report = ImportReport(
         source_name=path.name,
         encoding=roster.encoding,

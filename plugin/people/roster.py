@@ -1,5 +1,10 @@
 """Reading a roster file as HR exports it: CSV (encoding, separator) or an Excel workbook
-(.xlsx, its first sheet), headers, typed rows, problems.
+(.xlsx, its first sheet or the one named), headers, typed rows, problems.
+
+One reader for every door: ``envol roster import/validate/diff`` and the console's upload all
+call ``open_roster``. CSV encodings accepted: UTF-8 (with or without a BOM), UTF-16 with its BOM
+(Excel's "Unicode text") and Windows-1252; anything else is refused with one sentence naming
+them. A file whose headers are French gets its expected values in French ("oui ou non").
 
 The file is streamed (never loaded whole) so that a 100,000-row roster runs in flat memory:
 ``RosterFile.records()`` can be iterated several times (validate, then upsert, then link
@@ -98,6 +103,12 @@ LANGUAGE_VALUES: dict[str, Language] = {
     "en gb": Language.EN,
     "en us": Language.EN,
 }
+# How the expected values are named in a problem, by the language of the file's headers.
+ROLE_CHOICES = {
+    "en": "employee, manager, champion or committee",
+    "fr": "employé, manager (ou responsable), champion (ou ambassadeur) ou comité",
+}
+YES_NO_CHOICES = {"en": "yes or no", "fr": "oui ou non"}
 TRUE_VALUES = {"1", "yes", "y", "true", "oui", "o", "vrai", "x"}
 FALSE_VALUES = {"", "0", "no", "n", "false", "non", "faux"}
 _YES_OR_NO = TRUE_VALUES | FALSE_VALUES
@@ -128,6 +139,41 @@ def _compact(key: str) -> str:
 _ALIAS_TO_FIELD = {
     _compact(alias): name for name, aliases in HEADER_ALIASES.items() for alias in aliases
 }
+# Titles only a French export uses (``role``, ``site``, ``manager``... are both languages).
+_FRENCH_TITLES = {
+    _compact(alias)
+    for alias in (
+        "courriel", "adresse email", "adresse e mail", "adresse mail", "adresse electronique",
+        "email professionnel", "courriel professionnel", "prenom", "nom", "nom de famille",
+        "departement", "direction", "equipe", "lieu", "etablissement", "bureau", "ville",
+        "email du manager", "courriel du manager", "courriel manager", "responsable",
+        "email responsable", "courriel responsable", "email du responsable",
+        "courriel du responsable", "n 1", "email n 1", "courriel n 1", "role lancement",
+        "langue", "volontaire", "pilote volontaire", "volontaire pilote",
+    )
+}  # fmt: skip
+_ENGLISH_TITLES = {
+    _compact(alias)
+    for alias in (
+        "email address", "e mail address", "work email", "first name", "firstname",
+        "given name", "forename", "last name", "lastname", "surname", "family name",
+        "department", "dept", "team", "location", "office", "city", "manager email",
+        "manager e mail", "managers email", "manager s email", "email manager",
+        "e mail manager", "launch role", "language", "volunteer", "volunteers",
+        "early adopter",
+    )
+}  # fmt: skip
+
+
+def headers_language(header: list[str], default: Language) -> str:
+    """``"fr"`` when the column titles are French ("Prénom", "Courriel"), ``"en"`` when they are
+    English, the default language when they say nothing either way."""
+    keys = [_compact(header_key(title)) for title in header]
+    french = sum(key in _FRENCH_TITLES for key in keys)
+    english = sum(key in _ENGLISH_TITLES for key in keys)
+    if french != english:
+        return "fr" if french > english else "en"
+    return "fr" if default is Language.FR else "en"
 
 
 def normalise_email(text: str) -> str:
@@ -174,11 +220,18 @@ class RosterFile:
     ignored_columns: list[str] = field(default_factory=list)
     default_language: Language = Language.FR
     kind: str = "csv"  # "csv" or "xlsx"
+    sheet: str | None = None  # the workbook's sheet (None: the first)
+    titles: dict[str, str] = field(default_factory=dict)  # field → the column's own title
+    terms: str = "en"  # the language of the headers: how expected values are named
+
+    def _column(self, name: str) -> str:
+        title = self.titles.get(name)
+        return f" in column {title!r}" if title else ""
 
     def records(self) -> Iterator[tuple[int, list[str]]]:
         """(start line, raw cells) for every non-empty record after the header."""
         if self.kind == "xlsx":
-            for line, cells in workbook_rows(self.path):
+            for line, cells in workbook_rows(self.path, self.sheet):
                 if line > 1 and any(cell.strip() for cell in cells):
                     yield line, cells
             return
@@ -229,8 +282,8 @@ class RosterFile:
             problems.append(
                 RowProblem(
                     line,
-                    f"unknown role {raw_role!r} "
-                    "(expected employee, manager, champion or committee)",
+                    f"unknown role {raw_role!r}{self._column('role')} "
+                    f"(expected {ROLE_CHOICES[self.terms]})",
                 )
             )
         raw_language = cell("language")
@@ -245,7 +298,9 @@ class RosterFile:
         if raw_volunteer not in _YES_OR_NO:
             problems.append(
                 RowProblem(
-                    line, f"unknown volunteer value {cell('volunteer')!r} (expected yes or no)"
+                    line,
+                    f"unknown volunteer value {cell('volunteer')!r}{self._column('volunteer')} "
+                    f"(expected {YES_NO_CHOICES[self.terms]})",
                 )
             )
         if problems or role is None or language is None:
@@ -288,8 +343,8 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def workbook_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    """(row number, cells as text) for every row of the workbook's first sheet."""
+def workbook_rows(path: Path, sheet_name: str | None = None) -> Iterator[tuple[int, list[str]]]:
+    """(row number, cells as text) for every row of the named sheet, or of the first one."""
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:
@@ -298,27 +353,81 @@ def workbook_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
             "or export it as CSV."
         ) from error
     try:
-        sheet = workbook.worksheets[0]
+        if sheet_name is None:
+            sheet = workbook.worksheets[0]
+        elif sheet_name in workbook.sheetnames:
+            sheet = workbook[sheet_name]
+        else:
+            names = ", ".join(repr(name) for name in workbook.sheetnames)
+            raise ValidationFailed(
+                f"{path.name}: no sheet named {sheet_name!r} (its sheets: {names}); "
+                "give one of these names with --sheet."
+            )
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             yield number, [_cell_text(value) for value in values]
     finally:
         workbook.close()
 
 
-def detect_encoding(path: Path) -> str:
-    """``utf-8-sig`` (with or without a BOM) when the whole file decodes, else Windows-1252.
+ACCEPTED_ENCODINGS = (
+    'UTF-8 (with or without a BOM), UTF-16 with its BOM (Excel\'s "Unicode text") or Windows-1252'
+)
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE: its BOM starts the same way
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
-    Decoded incrementally in chunks: the check costs one read of the file, not its size in memory.
-    """
-    decoder = codecs.getincrementaldecoder("utf-8")()
+
+def _decodes(path: Path, encoding: str) -> UnicodeDecodeError | None:
+    """Decoded incrementally in chunks: one read of the file, not its size in memory."""
+    decoder = codecs.getincrementaldecoder(encoding)()
     with path.open("rb") as handle:
         try:
             while chunk := handle.read(1 << 20):
                 decoder.decode(chunk)
             decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "cp1252"
-    return "utf-8-sig"
+        except UnicodeDecodeError as error:
+            return error
+    return None
+
+
+def detect_encoding(path: Path) -> str:
+    """The file's encoding: its BOM's (UTF-8, UTF-16, UTF-32), else ``utf-8-sig`` when the whole
+    file decodes as UTF-8, else Windows-1252 when it decodes as such.
+
+    Anything else (a UTF-16 file without its BOM, a spreadsheet saved in another format, bytes
+    Windows-1252 leaves undefined) raises ``ValidationFailed`` naming the encodings accepted.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            failure = _decodes(path, encoding)
+            if failure is None:
+                return encoding
+            break
+    else:
+        failure = None
+        if b"\x00" not in _first_bytes(path):  # NUL: UTF-16 without its BOM, or not text
+            failure = _decodes(path, "utf-8")
+            if failure is None:
+                return "utf-8-sig"
+            failure = _decodes(path, "cp1252")
+            if failure is None:
+                return "cp1252"
+    where = f" (byte {failure.object[failure.start]:#04x})" if failure is not None else ""
+    raise ValidationFailed(
+        f"{path.name}: this file's encoding cannot be read{where}; save it as CSV in "
+        f"{ACCEPTED_ENCODINGS}, or as an Excel workbook (.xlsx)."
+    )
+
+
+def _first_bytes(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(64 * 1024)
 
 
 def detect_delimiter(header_line: str, sample: str) -> str:
@@ -338,17 +447,29 @@ def detect_delimiter(header_line: str, sample: str) -> str:
     return best if counts[best] else ","
 
 
-def open_roster(path: Path, default_language: Language = Language.FR) -> RosterFile:
-    """Recognise the file's encoding, separator and columns, or explain what is wrong with it."""
+def open_roster(
+    path: Path, default_language: Language = Language.FR, *, sheet: str | None = None
+) -> RosterFile:
+    """Recognise the file's encoding, separator and columns, or explain what is wrong with it.
+
+    ``sheet`` names the workbook's sheet to read (the first one when None); a CSV has none.
+    """
     if not path.is_file():
-        raise ValidationFailed(f"{path}: no such file; give the path of the roster CSV export.")
+        raise ValidationFailed(
+            f"{path}: no such file; give the path of the roster export (CSV or .xlsx)."
+        )
     kind = "xlsx" if is_workbook(path) else "csv"
+    if kind == "csv" and sheet is not None:
+        raise ValidationFailed(
+            f"{path.name}: a CSV file has no sheets; --sheet is for Excel workbooks (.xlsx)."
+        )
     if kind == "xlsx":
         encoding, delimiter = "xlsx", ""
-        header = next((cells for _, cells in workbook_rows(path)), [])
+        header = next((cells for _, cells in workbook_rows(path, sheet)), [])
         if not any(cell.strip() for cell in header):
+            which = f"sheet {sheet!r}" if sheet else "the first sheet"
             raise ValidationFailed(
-                f"{path}: the first sheet's first row is empty; it must hold the column titles."
+                f"{path}: {which}'s first row is empty; it must hold the column titles."
             )
     else:
         encoding = detect_encoding(path)
@@ -362,6 +483,7 @@ def open_roster(path: Path, default_language: Language = Language.FR) -> RosterF
         delimiter = detect_delimiter(header_line, sample)
         header = next(csv.reader([header_line], delimiter=delimiter))
     columns: dict[str, int] = {}
+    titles: dict[str, str] = {}
     ignored: list[str] = []
     problems: list[str] = []
     for index, title in enumerate(header):
@@ -377,6 +499,7 @@ def open_roster(path: Path, default_language: Language = Language.FR) -> RosterF
             )
             continue
         columns[name] = index
+        titles[name] = title.strip()
     missing = [name for name in REQUIRED if name not in columns]
     if missing:
         problems.append(
@@ -395,4 +518,53 @@ def open_roster(path: Path, default_language: Language = Language.FR) -> RosterF
         ignored_columns=ignored,
         default_language=default_language,
         kind=kind,
+        sheet=sheet,
+        titles=titles,
+        terms=headers_language(header, default_language),
     )
+
+
+def manager_cycles(manager_of: dict[str, str]) -> list[list[str]]:
+    """Every loop in "is managed by" (A → B → A, or longer), each as its e-mails in order.
+
+    One walk per person, each person visited once: linear in the size of the roster. A person
+    who is their own manager is left to the line check that reports it.
+    """
+    done: set[str] = set()
+    cycles: list[list[str]] = []
+    for start in manager_of:
+        walk: list[str] = []
+        position: dict[str, int] = {}
+        person: str | None = start
+        while person is not None and person not in done and person not in position:
+            position[person] = len(walk)
+            walk.append(person)
+            person = manager_of.get(person)
+        if person is not None and person in position:
+            cycle = walk[position[person] :]
+            if len(cycle) > 1:
+                cycles.append(cycle)
+        done.update(walk)
+    return cycles
+
+
+def report_manager_cycles(
+    manager_of: dict[str, str], line_of: dict[str, int], problems: list[RowProblem]
+) -> set[int]:
+    """A problem on every line of every loop of managers, naming the loop's lines; returns them."""
+    lines: set[int] = set()
+    for cycle in manager_cycles(manager_of):
+        cycle_lines = [line_of[email] for email in cycle]
+        chain = " → ".join(
+            f"line {line} ({email})" for line, email in zip(cycle_lines, cycle, strict=True)
+        )
+        for line in cycle_lines:
+            problems.append(
+                RowProblem(
+                    line,
+                    f"managers go round in a loop: {chain} → line {cycle_lines[0]}; "
+                    "correct the manager of one of these lines",
+                )
+            )
+        lines.update(cycle_lines)
+    return lines

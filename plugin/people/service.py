@@ -20,7 +20,14 @@ from plugin import clock
 from plugin.audit.service import record
 from plugin.errors import ValidationFailed
 from plugin.people.models import Language, Person, PersonStatus, RosterImport
-from plugin.people.roster import RosterFile, RosterRow, RowProblem, normalise_email, open_roster
+from plugin.people.roster import (
+    RosterFile,
+    RosterRow,
+    RowProblem,
+    normalise_email,
+    open_roster,
+    report_manager_cycles,
+)
 
 BATCH_SIZE = 2000
 # The columns an import owns; anything else on Person (Mattermost id, status) it leaves alone.
@@ -89,9 +96,10 @@ def validate_roster(
 ) -> set[int]:
     """Pass 1: every problem of the file, with its line; returns the lines that are invalid.
 
-    Cross-row checks: duplicate e-mails (trimmed, case-insensitive) and managers that are not
-    in the file. A manager reference is checked against the valid rows, so a manager whose own
-    line is invalid is reported too (it would dangle with ``--skip-invalid``).
+    Cross-row checks: duplicate e-mails (trimmed, case-insensitive), managers that are not
+    in the file, loops of managers (A manages B manages A). A manager reference is checked
+    against the valid rows, so a manager whose own line is invalid is reported too (it would
+    dangle with ``--skip-invalid``).
     """
     first_line_of: dict[str, int] = {}
     invalid: set[int] = set()
@@ -117,6 +125,7 @@ def validate_roster(
             progress("validate", count, None)
     # A second streaming pass over two cells, instead of keeping every reference in memory:
     # a manager may be listed after their reports.
+    manager_of: dict[str, str] = {}
     for line, cells in roster.records():
         manager_email = normalise_email(roster.cell(cells, "manager_email"))
         if not manager_email or line in invalid:
@@ -130,6 +139,9 @@ def validate_roster(
                 )
             )
             invalid.add(line)
+        else:
+            manager_of[normalise_email(roster.cell(cells, "email"))] = manager_email
+    invalid |= report_manager_cycles(manager_of, first_line_of, report.problems)
     report.problems.sort(key=lambda problem: problem.line)
     report.valid = report.rows - len(invalid)
     if progress:
@@ -284,6 +296,7 @@ def import_roster(
     dry_run: bool = False,
     default_language: Language = Language.FR,
     progress: Progress | None = None,
+    sheet: str | None = None,
 ) -> ImportReport:
     """Validate and import a roster file in the caller's transaction.
 
@@ -291,7 +304,7 @@ def import_roster(
     ``skip_invalid``. With ``dry_run`` the whole import runs in a savepoint that is rolled back,
     so the counts are exactly those a real import would give.
     """
-    roster = open_roster(path, default_language)
+    roster = open_roster(path, default_language, sheet=sheet)
     report = ImportReport(
         source_name=path.name,
         encoding=roster.encoding,

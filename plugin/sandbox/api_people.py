@@ -288,6 +288,13 @@ def patch_user(call: Call) -> Result:
     return 200, user_view(call, user)
 
 
+def _refuse_too_large(call: Call, content: bytes, error_id: str) -> None:
+    """413 above ``FileSettings.MaxFileSize``, as the server refuses an image that is too large."""
+    limit = int(call.state.setting("FileSettings", "MaxFileSize") or 0)
+    if limit and len(content) > limit:
+        raise AppError(413, error_id, "Unable to upload file. File is too large.")
+
+
 @route("POST", "/api/v4/users/<user_id>/image")
 def set_profile_image(call: Call) -> Result:
     user_id = call.user_param()
@@ -300,7 +307,9 @@ def set_profile_image(call: Call) -> Result:
             "api.user.upload_profile_user.no_file.app_error",
             "No file under 'image' in request.",
         )
-    call.state.profile_images[user_id] = upload.read()
+    content = upload.read()
+    _refuse_too_large(call, content, "api.user.upload_profile_user.too_large.app_error")
+    call.state.profile_images[user_id] = content
     user["last_picture_update"] = now_ms()
     user["update_at"] = now_ms()
     return status_ok()
@@ -507,7 +516,9 @@ def set_team_icon(call: Call) -> Result:
         raise AppError(
             400, "api.team.set_team_icon.no_file.app_error", "No file under 'image' in request."
         )
-    call.state.team_icons[team["id"]] = upload.read()
+    content = upload.read()
+    _refuse_too_large(call, content, "api.team.set_team_icon.too_large.app_error")
+    call.state.team_icons[team["id"]] = content
     team["last_team_icon_update"] = now_ms()
     return status_ok()
 

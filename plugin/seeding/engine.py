@@ -22,11 +22,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin import clock
+from plugin.errors import ValidationFailed
 from plugin.jsontypes import JSON
 from plugin.mattermost import MARKER_PROP, FeatureNeedsLicense, MattermostClient, NotFound
 from plugin.security.service import Signer
 from plugin.seeding.content import CommitteeMember, Language
 from plugin.seeding.desired import DesiredObject, DesiredState
+from plugin.seeding.limits import file_problems, read_file_limits
 from plugin.seeding.models import SeededObject
 from plugin.seeding.plan import Change, Observed, Plan, Recorded, plan_changes
 from plugin.surveys.service import poll_context
@@ -204,7 +206,10 @@ def make_plan(
     records = load_records(session)
     observed = observe(client, records, skip_bookmarks=not licensed)
     skipped = {} if licensed else {"bookmark": BOOKMARKS_NEED_LICENCE}
-    return plan_changes(desired.objects, records, observed, repair=repair, skipped_kinds=skipped)
+    plan = plan_changes(desired.objects, records, observed, repair=repair, skipped_kinds=skipped)
+    if any(change.desired and change.desired.fields.get("files") for change in plan.to_apply):
+        plan.blockers = file_problems(plan.to_apply, desired, read_file_limits(client))
+    return plan
 
 
 # --------------------------------------------------------------------------- applying
@@ -572,7 +577,16 @@ def apply_plan(
     member_clients: Mapping[str, MattermostClient] | None = None,
     on_step: Callable[[Change], None] | None = None,
 ) -> ApplyResult:
-    """Do exactly what ``plan`` says, recording each object as soon as it exists."""
+    """Do exactly what ``plan`` says, recording each object as soon as it exists.
+
+    A plan with blockers (a file the server would refuse) applies nothing: better no change
+    than a launch space half published.
+    """
+    if plan.blockers:
+        raise ValidationFailed(
+            f"{len(plan.blockers)} file(s) would be refused by Mattermost; nothing was applied.",
+            plan.blockers,
+        )
     applier = _Applier(
         client,
         session,

@@ -72,6 +72,8 @@ class Change:
 class Plan:
     changes: list[Change]
     notices: list[str] = field(default_factory=list)
+    # What the server would refuse (a file above its size limit…): nothing is applied then.
+    blockers: list[str] = field(default_factory=list)
 
     def counts(self) -> Counter[str]:
         return Counter(change.action for change in self.changes)

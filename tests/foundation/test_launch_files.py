@@ -167,3 +167,22 @@ def test_a_faq_entry_in_one_language_only_is_a_warning(tmp_path: Path) -> None:
         ("fr/seul.md", "warning", "'seul'"),
     ]
     assert "rename the file wrong.md" in problems[0].hint
+
+
+def test_an_impossible_date_in_the_plan_is_a_problem_at_its_line(tmp_path: Path) -> None:
+    target = tmp_path / "campaign"
+    shutil.copytree(DEFAULT_PLAN_DIR, target)
+    plan_file = target / "plan.yaml"
+    text = plan_file.read_text()
+    plan_file.write_text(text.replace("    when: J-40\n", "    when: 2027-02-30\n", 1))
+    line = next(
+        i for i, row in enumerate(plan_file.read_text().splitlines(), 1) if "2027-02-30" in row
+    )
+
+    plan, problems = read_plan(target)
+
+    assert plan is None
+    assert [str(problem) for problem in problems] == [
+        f"plan.yaml:{line}: error: '2027-02-30' is not a real date (day is out of range for "
+        "month) — write a date that exists, as YYYY-MM-DD (e.g. 2027-02-28) [steps[1].when]"
+    ]

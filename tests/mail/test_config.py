@@ -37,6 +37,10 @@ def test_smtps_is_implicit_tls_on_465_with_options() -> None:
     [
         ("http://host:25", "smtp:// or smtps://"),
         ("smtp://:25", "no host"),
+        ("smtp://user:secret@:587", "no host"),
+        ("smtp:// :25", "no host"),
+        ("smtp://%20:25", "no host"),
+        ("smtp://[::1:25", "cannot be read"),
         ("smtps://host?starttls=1", "already encrypted"),
         ("smtp://host?starttls=maybe", "starttls"),
         ("smtp://host?rate=-1", "rate"),

@@ -107,9 +107,10 @@ def test_unknown_manager_role_and_language_are_reported(
 
     assert caught.value.problems == [
         "line 3: unknown manager 'ghost@exemple.fr': not a valid line of this roster",
-        "line 4: unknown role 'boss' (expected employee, manager, champion or committee)",
+        "line 4: unknown role 'boss' in column 'Rôle' (expected employé, manager "
+        "(ou responsable), champion (ou ambassadeur) ou comité)",
         "line 5: unknown language 'de' (expected fr or en)",
-        "line 6: unknown volunteer value 'peut-être' (expected yes or no)",
+        "line 6: unknown volunteer value 'peut-être' in column 'Volontaire' (expected oui ou non)",
     ]
 
 

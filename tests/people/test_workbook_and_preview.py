@@ -107,7 +107,8 @@ def test_preview_reports_invalid_lines_and_keeps_their_people(
 
     assert not preview.importable
     assert [str(p) for p in preview.report.problems] == [
-        "line 3: unknown role 'chef' (expected employee, manager, champion or committee)"
+        "line 3: unknown role 'chef' in column 'Rôle' (expected employé, manager "
+        "(ou responsable), champion (ou ambassadeur) ou comité)"
     ]
     assert preview.leavers == []  # line 3's person is still in the file
 
