@@ -15,6 +15,7 @@ from plugin.campaigns import forget as campaigns_forget  # noqa: F401
 from plugin.campaigns import models as campaigns_models  # noqa: F401
 from plugin.cohorts import forget as cohorts_forget  # noqa: F401
 from plugin.cohorts import models as cohorts_models  # noqa: F401
+from plugin.console import forget as console_forget  # noqa: F401
 from plugin.console import models as console_models  # noqa: F401
 from plugin.db import Base
 from plugin.delivery import models as delivery_models  # noqa: F401
