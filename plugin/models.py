@@ -7,6 +7,7 @@ Add one line per capability for each.
 """
 
 from plugin import erasure
+from plugin import queue as queue_models  # noqa: F401
 from plugin.audit import forget as audit_forget  # noqa: F401
 from plugin.audit import models as audit_models  # noqa: F401
 from plugin.branding import forget as branding_forget  # noqa: F401
