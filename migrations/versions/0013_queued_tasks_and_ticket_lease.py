@@ -1,4 +1,4 @@
-"""queued tasks: what was committed and not yet handed to the broker
+"""queued tasks: what was committed and not yet handed to the broker; support tickets' lease
 
 Revision ID: 0013
 Revises: 0006
@@ -32,9 +32,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('queued_task', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_queued_task_created_at'), ['created_at'], unique=False)
+    with op.batch_alter_table('support_ticket', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('lease_owner', sa.String(length=80), nullable=True))
+        batch_op.add_column(sa.Column('lease_expires_at', plugin.db.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('support_ticket', schema=None) as batch_op:
+        batch_op.drop_column('lease_expires_at')
+        batch_op.drop_column('lease_owner')
     with op.batch_alter_table('queued_task', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_queued_task_created_at'))
     op.drop_table('queued_task')
