@@ -10,7 +10,9 @@ The life of a request:
 4. ``remind_animators`` (beat) nudges the thread of requests nobody answered in time;
    ``count_idea_votes`` (beat) counts the people who reacted to each idea.
 
-Functions that talk to Mattermost take a ``MattermostClient``; everything else only a session.
+Functions that talk to Mattermost take a ``MattermostClient`` and the session factory: they open
+their own short transactions and make no call while one is open (see "Mattermost work" below);
+everything else takes the caller's session.
 """
 
 from __future__ import annotations
