@@ -9,14 +9,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 from sqlalchemy import event, select
 from sqlalchemy.engine import Connection
 
-from plugin.mattermost import MattermostClient
+from plugin.security.service import Signer
 from plugin.support import service
 from plugin.support.models import SupportTicket, TicketCategory
 from plugin.support.tasks import count_idea_votes, notify_requester
-from tests.support.world import SupportWorld
+from plugin.surveys import service as surveys
+from tests.support.world import SECRET, SupportWorld
 
 
 class TransactionWatch:
@@ -52,13 +54,16 @@ def watch(
     hooks = {"begin": found.begin, "commit": found.end, "rollback": found.end}
     for name, hook in hooks.items():
         event.listen(engine, name, hook)
-    real_call = MattermostClient._call
+    api = f"{support_world.sandbox.url}/api/v4/"
+    real_send = requests.Session.send
 
-    def watched(self: MattermostClient, method: str, path: str, **kwargs: Any) -> Any:
-        found.call(method, path)
-        return real_call(self, method, path, **kwargs)
+    # Every HTTP request to the server's API, whichever layer sends it (adapter or driver).
+    def watched(self: requests.Session, request: Any, **kwargs: Any) -> Any:
+        if str(request.url).startswith(api):
+            found.call(str(request.method), str(request.url)[len(api) - 1 :].split("?")[0])
+        return real_send(self, request, **kwargs)
 
-    monkeypatch.setattr(MattermostClient, "_call", watched)
+    monkeypatch.setattr(requests.Session, "send", watched)
     yield found
     for name, hook in hooks.items():
         event.remove(engine, name, hook)
@@ -93,4 +98,22 @@ def test_support_tasks_and_buttons_call_mattermost_outside_transactions(
     assert notify_requester(answered) == []  # nothing new to tell
 
     assert watch.calls > 10  # the watch saw the conversation
+    assert watch.inside == []
+
+
+def test_poll_clicks_call_mattermost_outside_transactions(
+    support_world: SupportWorld, watch: TransactionWatch
+) -> None:
+    world = support_world
+    with world.context.sessions.begin() as session:
+        poll = surveys.ensure_poll(session, "lunch", "Which day?", ["Thu", "Fri"], language="en")
+        post_id = surveys.post_poll(
+            session, world.client, Signer(SECRET), world.app_url, poll, world.town_square_id
+        )
+        # As a poll posted by the seed: the first click reads the post it must keep.
+        poll.post_message = None
+    watch.inside.clear()  # the set-up above is not what this test is about
+    world.alice.click(post_id, world.alice.find_action(post_id, "Fri"))
+    world.carol.click(post_id, world.carol.find_action(post_id, "Thu"))
+    assert "Vote recorded: Thu" in world.ephemeral_texts(world.carol)[-1]
     assert watch.inside == []
