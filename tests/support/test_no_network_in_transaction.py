@@ -69,7 +69,7 @@ def watch(
         event.remove(engine, name, hook)
 
 
-def test_support_tasks_and_buttons_call_mattermost_outside_transactions(
+def test_support_tasks_buttons_and_polls_call_mattermost_outside_transactions(
     support_world: SupportWorld, watch: TransactionWatch
 ) -> None:
     world = support_world
@@ -96,24 +96,19 @@ def test_support_tasks_and_buttons_call_mattermost_outside_transactions(
     world.tasks.run_all()
     count_idea_votes()
     assert notify_requester(answered) == []  # nothing new to tell
-
-    assert watch.calls > 10  # the watch saw the conversation
     assert watch.inside == []
 
-
-def test_poll_clicks_call_mattermost_outside_transactions(
-    support_world: SupportWorld, watch: TransactionWatch
-) -> None:
-    world = support_world
+    # Poll clicks; the first one reads the post a seeded poll must keep.
     with world.context.sessions.begin() as session:
         poll = surveys.ensure_poll(session, "lunch", "Which day?", ["Thu", "Fri"], language="en")
         post_id = surveys.post_poll(
             session, world.client, Signer(SECRET), world.app_url, poll, world.town_square_id
         )
-        # As a poll posted by the seed: the first click reads the post it must keep.
-        poll.post_message = None
+        poll.post_message = None  # as a poll posted by the seed
     watch.inside.clear()  # the set-up above is not what this test is about
     world.alice.click(post_id, world.alice.find_action(post_id, "Fri"))
     world.carol.click(post_id, world.carol.find_action(post_id, "Thu"))
     assert "Vote recorded: Thu" in world.ephemeral_texts(world.carol)[-1]
+
+    assert watch.calls > 10  # the watch saw the conversation
     assert watch.inside == []
