@@ -10,12 +10,14 @@ A service calls ``enqueue_after_commit(session, "support.post_ticket", ticket.id
    (``plugin/tasks.py``); the row is deleted when the broker took it. A broker that refuses
    (down, unreachable) costs one warning line, never the request: the row stays.
 3. ``send_overdue`` (the beat's ``envol.send_queued``, every minute) sends every row older than
-   ``SWEEP_GRACE`` and deletes it. The grace leaves step 2 the time to delete its own rows.
+   ``SWEEP_GRACE`` and deletes it, with no transaction open while it talks to the broker. The
+   grace leaves step 2 the time to delete its own rows.
 
 Guarantee: **at least once**. A task goes twice only if a step-2 send and its delete straddle a
 sweep (a transaction that committed more than ``SWEEP_GRACE`` after it enqueued, or a database
-lost between the send and the delete); every task is safe to run twice (``plugin/tasks.py``), so
-that costs a no-op run, never a second post. A capability never imports Celery, and a task never
+lost between the send and the delete), or two sweeps run at once; every task is safe to run
+twice (``plugin/tasks.py``), so that costs a no-op run, never a second post. A capability never
+imports Celery, and a task never
 runs before the rows it reads exist (the classic bug of sending it inside the transaction).
 
 A process that enqueues without a sender installed fails at once, inside the transaction, rather
@@ -30,7 +32,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, Text, delete, event, select
+from sqlalchemy import JSON, Integer, String, Text, delete, event, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from plugin import clock
@@ -152,31 +154,40 @@ def send_overdue(
 ) -> int:
     """Send the tasks committed more than ``grace`` ago and still not queued; how many went.
 
-    Stops at the first refusal (the broker is still down: the next sweep tries again). Two
-    sweeps at once never take the same rows (``SKIP LOCKED``; SQLite's single writer).
+    The broker is called with no transaction open (a broker that is down may take seconds to
+    refuse): the due rows are read, sent, then deleted. Stops at the first refusal (the broker
+    is still down: the next sweep tries again). Two sweeps at once (a duplicate beat) may both
+    send a row: a no-op second run of an idempotent task.
     """
     if _sender is None:
         raise RuntimeError("cannot send queued tasks: no task sender in this process")
     cutoff = (now or clock.now()) - grace
-    with transaction(sessions) as session:
-        query = (
-            select(QueuedTask)
+    with sessions() as session:
+        due = session.execute(
+            select(QueuedTask.id, QueuedTask.task_name, QueuedTask.args, QueuedTask.kwargs)
             .where(QueuedTask.created_at <= cutoff)
             .order_by(QueuedTask.created_at, QueuedTask.id)
             .limit(limit)
-        )
-        if session.get_bind().dialect.name != "sqlite":
-            query = query.with_for_update(skip_locked=True)
-        sent = 0
-        for row in session.scalars(query).all():
-            error = _send(row.task_name, tuple(row.args), dict(row.kwargs))
-            if error is not None:
-                row.attempts += 1
-                row.last_error = error
-                log.warning("queued tasks: the broker still refuses (%s); next sweep", error)
-                break
-            session.delete(row)
-            sent += 1
+        ).all()
+    sent: list[str] = []
+    refused: tuple[str, str] | None = None
+    for row_id, task_name, args, kwargs in due:
+        error = _send(task_name, tuple(args or ()), dict(kwargs or {}))
+        if error is not None:
+            refused = (row_id, error)
+            log.warning("queued tasks: the broker still refuses (%s); next sweep", error)
+            break
+        sent.append(row_id)
+    if sent or refused:
+        with transaction(sessions) as session:
+            if sent:
+                session.execute(delete(QueuedTask).where(QueuedTask.id.in_(sent)))
+            if refused:
+                session.execute(
+                    update(QueuedTask)
+                    .where(QueuedTask.id == refused[0])
+                    .values(attempts=QueuedTask.attempts + 1, last_error=refused[1])
+                )
     if sent:
-        log.info("queued tasks: %d sent after the broker came back", sent)
-    return sent
+        log.info("queued tasks: %d sent after the broker came back", len(sent))
+    return len(sent)
