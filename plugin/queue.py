@@ -17,8 +17,8 @@ Guarantee: **at least once**. A task goes twice only if a step-2 send and its de
 sweep (a transaction that committed more than ``SWEEP_GRACE`` after it enqueued, or a database
 lost between the send and the delete), or two sweeps run at once; every task is safe to run
 twice (``plugin/tasks.py``), so that costs a no-op run, never a second post. A capability never
-imports Celery, and a task never
-runs before the rows it reads exist (the classic bug of sending it inside the transaction).
+imports Celery, and a task never runs before the rows it reads exist (the classic bug of
+sending it inside the transaction).
 
 A process that enqueues without a sender installed fails at once, inside the transaction, rather
 than committing rows whose task nobody in this process would send.
