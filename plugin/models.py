@@ -7,6 +7,7 @@ Add one line per capability for each.
 """
 
 from plugin import erasure
+from plugin import queue as queue_models  # noqa: F401
 from plugin.audit import forget as audit_forget  # noqa: F401
 from plugin.audit import models as audit_models  # noqa: F401
 from plugin.branding import forget as branding_forget  # noqa: F401
@@ -15,6 +16,7 @@ from plugin.campaigns import forget as campaigns_forget  # noqa: F401
 from plugin.campaigns import models as campaigns_models  # noqa: F401
 from plugin.cohorts import forget as cohorts_forget  # noqa: F401
 from plugin.cohorts import models as cohorts_models  # noqa: F401
+from plugin.console import forget as console_forget  # noqa: F401
 from plugin.console import models as console_models  # noqa: F401
 from plugin.db import Base
 from plugin.delivery import models as delivery_models  # noqa: F401

@@ -68,6 +68,12 @@ def _transport_options(broker_url: str) -> dict[str, Any]:
 
 # The one beat schedule. Each entry is a dispatcher that claims due rows from the database.
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {}
+# Tasks committed while the broker was down (``plugin/queue.py``): sent when it is back.
+BEAT_SCHEDULE["envol-send-queued"] = {
+    "task": "envol.send_queued",
+    "schedule": 60.0,
+    "options": {"expires": 55},
+}
 # Invitations and onboarding: the database says what is due; a tick older than a minute is
 # dropped (the next one does the same work).
 BEAT_SCHEDULE["invitations-dispatch"] = {
@@ -149,6 +155,14 @@ def database_outage_logged(work: str) -> Iterator[None]:
 
 
 # --------------------------------------------------------------------------- plumbing tasks
+
+
+@celery_app.task(name="envol.send_queued")
+def send_queued() -> int:
+    """Beat: send the tasks committed while the broker was down (``plugin.queue``)."""
+    with database_outage_logged("queued tasks"):
+        return queue.send_overdue(envol_app.get_context().sessions)
+    return 0
 
 
 @celery_app.task(name="envol.heartbeat")

@@ -58,12 +58,15 @@ def ticket_action() -> Any:
         max_age=support.TICKET_BUTTON_LIFETIME,
     )
     ticket_id, verb = button.ticket_id, button.action
+    # Mattermost is asked before the transaction and after it, never while it holds its lock.
+    language = found.language_of(action.user_id)
+    animator = found.is_animator(action.user_id)
+    dialog: dict[str, Any] | None = None
     with transaction(found.context.sessions) as session:
         ticket = existing_ticket(session, ticket_id)
         if ticket.root_post_id != action.post_id:
             raise PersonNotice("refused.other_post")
-        language = found.language_of(action.user_id)
-        if not found.is_animator(action.user_id):
+        if not animator:
             return _ephemeral(t("not_animator", language))
         try:
             if verb == "take":
@@ -87,12 +90,14 @@ def ticket_action() -> Any:
                         ticket.answer,
                     )
                 )
-                _open_dialog(found, action, dialog)
-                return jsonify({})
         except support.NotAllowed:
             return _ephemeral(t("already_closed", language))
         session.flush()
-        update = support.render_ticket_post(found.client, found.signer, found.public_url, ticket)
+    if dialog is not None:
+        _open_dialog(found, action, dialog)
+        return jsonify({})
+    # The ticket as committed (sessions do not expire on commit): redrawn outside the lock.
+    update = support.render_ticket_post(found.client, found.signer, found.public_url, ticket)
     return jsonify({"update": update})
 
 
@@ -149,6 +154,14 @@ def poll_action() -> Any:
         found.signer, action.signed, PollButton, user_id=None, max_age=surveys.POLL_BUTTON_LIFETIME
     )
     key, option = button.poll, button.option
+    # The post a seeded poll was made from, read before the transaction (never inside it).
+    with found.context.sessions() as session:
+        known = surveys.get_poll(session, key)
+        unread = known is None or (
+            known.post_message is None and known.post_id in (None, action.post_id)
+        )
+    post = found.client.get_post(action.post_id) if unread else None
+    refused: surveys.PollError | None = None
     with transaction(found.context.sessions) as session:
         poll = surveys.get_poll(session, key)
         if poll is None:
@@ -171,15 +184,18 @@ def poll_action() -> Any:
         elif poll.post_id != action.post_id:
             raise PersonNotice("refused.other_post")
         if poll.post_message is None:
-            surveys.remember_post(poll, found.client.get_post(action.post_id))
+            surveys.remember_post(poll, post)
         try:
             surveys.record_vote(session, poll, action.user_id, option)
         except surveys.PollError as error:
-            language = found.language_of(action.user_id)
-            return _ephemeral(surveys.text(error.notice or "poll.refused", language))
-        session.flush()
-        update = surveys.rendered_poll_post(session, poll, found.signer, found.public_url)
-        voted = surveys.text("poll.voted", poll.language, option=poll.options[option])
+            refused = error
+        else:
+            session.flush()
+            update = surveys.rendered_poll_post(session, poll, found.signer, found.public_url)
+            voted = surveys.text("poll.voted", poll.language, option=poll.options[option])
+    if refused is not None:
+        language = found.language_of(action.user_id)
+        return _ephemeral(surveys.text(refused.notice or "poll.refused", language))
     return jsonify({"update": update, "ephemeral_text": voted})
 
 

@@ -134,6 +134,9 @@ def ticket_dialog_submitted() -> Any:
     if submission.cancelled:
         return jsonify({})
     kind = TicketAnswerState if submission.callback_id == ANSWER_CALLBACK else TicketFaqState
+    # Mattermost is asked before the transaction, never while it holds its lock.
+    animator = found.is_animator(submission.user_id)
+    language = found.language_of(submission.user_id)
     with found.context.sessions() as session:
         ticket_id = verify(
             found.signer,
@@ -143,10 +146,9 @@ def ticket_dialog_submitted() -> Any:
             max_age=DIALOG_LIFETIME,
             session=session,
         ).ticket_id
-        if not found.is_animator(submission.user_id):
+        if not animator:
             raise PersonNotice("refused.animators_only")
         ticket = existing_ticket(session, ticket_id)
-        language = found.language_of(submission.user_id)
         try:
             if submission.callback_id == ANSWER_CALLBACK:
                 answer = text_field(submission.submission, "answer")

@@ -6,23 +6,23 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from plugin.audit.models import AuditEvent
-from plugin.erasure import ForgetSubject, affected_rows, erases
-
-FORGOTTEN_ACTOR = "forgotten"
+from plugin.erasure import FORGOTTEN_ACTOR, ForgetSubject, affected_rows, erases
 
 
 @erases("audit_event")
-def erase_audit_actor(session: Session, subject: ForgetSubject) -> dict[str, int]:
-    """What the person did through Envol stays in the trail, by a ``forgotten`` actor: the
-    trail records what happened, never who a forgotten person was."""
-    if not subject.mattermost_user_id:
+def erase_audit_target(session: Session, subject: ForgetSubject) -> dict[str, int]:
+    """Events stay: the trail records what happened, never who a forgotten person was. Their
+    author (``actor``) is anonymised with every ``ACTOR`` column by ``erase_everywhere``; here,
+    the events whose target is the person's Mattermost account or username."""
+    names = sorted(subject.actor_names)
+    if not names:
         return {}
     return {
-        "audit events anonymised": affected_rows(
+        "audit events anonymised (target)": affected_rows(
             session.execute(
                 update(AuditEvent)
-                .where(AuditEvent.actor == subject.mattermost_user_id)
-                .values(actor=FORGOTTEN_ACTOR)
+                .where(AuditEvent.subject_id.in_(names))
+                .values(subject_id=FORGOTTEN_ACTOR)
             )
         )
     }

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from plugin import clock
 from plugin.db import Base
-from plugin.erasure import PERSONAL_DATA
+from plugin.erasure import ACTOR
 
 
 class AuditEvent(Base):
@@ -22,7 +22,7 @@ class AuditEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     occurred_at: Mapped[dt.datetime] = mapped_column(default=clock.now, index=True)
     # A person's Mattermost id when they acted through Envol (a ticket, a vote).
-    actor: Mapped[str] = mapped_column(String(120), info=PERSONAL_DATA)
+    actor: Mapped[str] = mapped_column(String(120), info=ACTOR)
     action: Mapped[str] = mapped_column(String(80), index=True)
     subject_type: Mapped[str] = mapped_column(String(40), default="")
     subject_id: Mapped[str] = mapped_column(String(80), default="")

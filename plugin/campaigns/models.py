@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from plugin import clock
 from plugin.db import Base
+from plugin.erasure import ACTOR
 from plugin.people.models import string_enum
 
 
@@ -92,7 +93,7 @@ class CampaignOptOut(Base):
         ForeignKey("person.id", ondelete="CASCADE"), primary_key=True
     )
     recorded_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
-    actor: Mapped[str] = mapped_column(String(120), default="")
+    actor: Mapped[str] = mapped_column(String(120), default="", info=ACTOR)
 
 
 class StepDecision(enum.StrEnum):
@@ -108,6 +109,6 @@ class CampaignStepDecision(Base):
 
     step_key: Mapped[str] = mapped_column(String(120), primary_key=True)
     decision: Mapped[StepDecision] = mapped_column(string_enum(StepDecision, 10))
-    decided_by: Mapped[str] = mapped_column(String(120))
+    decided_by: Mapped[str] = mapped_column(String(120), info=ACTOR)
     decided_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
     reason: Mapped[str] = mapped_column(Text, default="")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from plugin import clock
 from plugin.db import Base
-from plugin.erasure import PERSONAL_DATA
+from plugin.erasure import ACTOR, PERSONAL_DATA
 from plugin.people.models import Language, string_enum
 
 
@@ -33,7 +33,7 @@ class Cohort(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
     # The launch team's sign-off on the pilot (``approve_pilot``); reset when its members change.
     approved_at: Mapped[dt.datetime | None] = mapped_column(default=None)
-    approved_by: Mapped[str | None] = mapped_column(String(120), default=None)
+    approved_by: Mapped[str | None] = mapped_column(String(120), default=None, info=ACTOR)
 
 
 class CohortMember(Base):
@@ -45,7 +45,7 @@ class CohortMember(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohort.id", ondelete="CASCADE"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
-    added_by: Mapped[str] = mapped_column(String(120), default="")
+    added_by: Mapped[str] = mapped_column(String(120), default="", info=ACTOR)
     reason: Mapped[str] = mapped_column(String(200), default="", info=PERSONAL_DATA)
     added_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
 
@@ -73,7 +73,7 @@ class Wave(Base):
     # Channel names (not ids) the wave's people join, resolved on the server at invitation time.
     channels: Mapped[list[str]] = mapped_column(JSON, default=list)
     gate_overridden_reason: Mapped[str | None] = mapped_column(Text, default=None)
-    gate_overridden_by: Mapped[str | None] = mapped_column(String(120), default=None)
+    gate_overridden_by: Mapped[str | None] = mapped_column(String(120), default=None, info=ACTOR)
     created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
 
 
@@ -117,7 +117,7 @@ class WaitlistRequest(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
     confirmation_sent_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     decided_at: Mapped[dt.datetime | None] = mapped_column(default=None)
-    decided_by: Mapped[str | None] = mapped_column(String(120), default=None)
+    decided_by: Mapped[str | None] = mapped_column(String(120), default=None, info=ACTOR)
     decision_note: Mapped[str] = mapped_column(Text, default="", info=PERSONAL_DATA)
     # The wave the person was placed in, with priority, when the request was approved.
     wave_id: Mapped[int | None] = mapped_column(

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from plugin import clock
 from plugin.db import Base
+from plugin.erasure import PERSONAL_DATA
 
 
 class ConsoleSession(Base):
@@ -22,8 +23,8 @@ class ConsoleSession(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     # sha256 of the cookie's random value, hex.
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    user_id: Mapped[str] = mapped_column(String(26), index=True)
-    username: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(26), index=True, info=PERSONAL_DATA)
+    username: Mapped[str] = mapped_column(String(64), info=PERSONAL_DATA)
     # The role when signing in; every state change asks Mattermost again.
     role: Mapped[str] = mapped_column(String(10))
     language: Mapped[str] = mapped_column(String(2), default="fr")

@@ -10,9 +10,10 @@ Two ways, depending on what the caller holds:
   that marker in the DM channel (``find_post_by_marker``) and only posts when there is none. A
   worker that began the same key less than a lease ago may still be posting: the message is
   then left to it (``BUSY``). Guarantee: **exactly once**.
-* ``post_once`` and ``direct_message_once``, for a task that holds its own row locked in one
-  transaction and records the post id in it (the support space's tickets, replies and DMs): look
-  for the marker since the moment the post became due, post only if it is absent. A task retried
+* ``post_once`` and ``direct_message_once``, for a task that holds its own row under a lease
+  and records the post id on it afterwards, in a new transaction (the support space's tickets,
+  replies and DMs): look for the marker since the moment the post became due, post only if it
+  is absent. A task retried
   after a crash (posted, but died before its commit) finds its post instead of posting again.
   Guarantee: **exactly once**, as long as ``since`` does not move between attempts.
 """

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from plugin import clock
 from plugin.db import Base, string_enum
-from plugin.erasure import PERSONAL_DATA
+from plugin.erasure import ACTOR, PERSONAL_DATA
 
 
 class PersonRole(enum.StrEnum):
@@ -42,7 +42,7 @@ class RosterImport(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     started_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
     finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
-    actor: Mapped[str] = mapped_column(String(120), default="")
+    actor: Mapped[str] = mapped_column(String(120), default="", info=ACTOR)
     # The file's base name only: a full path may contain a person's home directory name.
     source_name: Mapped[str] = mapped_column(String(255), default="")
     rows: Mapped[int] = mapped_column(Integer, default=0)

@@ -76,6 +76,10 @@ class SupportTicket(Base):
     vote_count: Mapped[int] = mapped_column(Integer, default=0)
     votes_counted_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     faq_slug: Mapped[str | None] = mapped_column(String(80), default=None)
+    # A task working on the ticket's Mattermost side holds it (``plugin.delivery.leases``): the
+    # network calls run outside any transaction, and two workers never do the same work at once.
+    lease_owner: Mapped[str | None] = mapped_column(String(80), default=None)
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
     def __repr__(self) -> str:  # no description: it may hold personal details
         return f"<SupportTicket {self.id} {self.category.value} {self.status.value}>"

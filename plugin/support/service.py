@@ -10,23 +10,34 @@ The life of a request:
 4. ``remind_animators`` (beat) nudges the thread of requests nobody answered in time;
    ``count_idea_votes`` (beat) counts the people who reacted to each idea.
 
-Functions that talk to Mattermost take a ``MattermostClient``; everything else only a session.
+Functions that talk to Mattermost take a ``MattermostClient`` and the session factory: they open
+their own short transactions and make no call while one is open (see "Mattermost work" below);
+everything else takes the caller's session.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from plugin import clock
 from plugin.audit.service import record
+from plugin.db import transaction
+from plugin.delivery.leases import (
+    LeaseColumns,
+    claim_due,
+    lease_duration,
+    release,
+    worker_identity,
+)
 from plugin.delivery.posts import direct_message_once, post_once
 from plugin.errors import EnvolError
 from plugin.mattermost import MARKER_PROP, MattermostClient
@@ -55,6 +66,10 @@ class TicketNotFound(EnvolError):
 
 class NotAllowed(EnvolError):
     """The person may not do this to the request."""
+
+
+class TicketBusy(EnvolError):
+    """Another worker holds the request (its lease): try again once it is done or expired."""
 
 
 @dataclass(frozen=True)
@@ -470,27 +485,107 @@ def _ticket_usernames(client: MattermostClient, ticket: SupportTicket) -> dict[s
     )
 
 
+# Every function below talks to Mattermost **outside** any database transaction (a transaction
+# open across a call would hold SQLite's write lock, or a PostgreSQL row lock, for the adapter's
+# whole retry budget): a short transaction claims the ticket under a lease and reads what the
+# call needs, the call runs with no transaction open, and a second short transaction records
+# the outcome on the ticket, if this worker still holds it. The markers of ``post_once`` make a
+# retry after a crash find the post instead of posting again.
+
+TICKET_LEASE = LeaseColumns(due="created_at", owner="lease_owner", expires="lease_expires_at")
+
+
+@dataclass(frozen=True)
+class _Held:
+    """A ticket this worker holds: a detached copy to read, and the owner name to write with."""
+
+    ticket: SupportTicket
+    owner: str
+
+
+@contextlib.contextmanager
+def _holding(sessions: sessionmaker[Session], ticket_id: int) -> Iterator[_Held]:
+    """Claim ``ticket_id``, yield it with no transaction open, and give it back however the
+    work ends. ``TicketBusy`` while another worker holds it (the task retries later: a worker
+    that died holding it leaves it when its lease ends)."""
+    owner = worker_identity()
+    with transaction(sessions) as session:
+        get_ticket(session, ticket_id)  # TicketNotFound, before any claim
+        claimed = claim_due(
+            session,
+            SupportTicket,
+            owner=owner,
+            now=clock.now(),
+            limit=1,
+            where=SupportTicket.id == ticket_id,
+            lease=lease_duration(),
+            columns=TICKET_LEASE,
+        )
+        ticket = None
+        if claimed:
+            ticket = session.scalar(
+                select(SupportTicket)
+                .where(SupportTicket.id == ticket_id)
+                .execution_options(populate_existing=True)
+            )
+    if ticket is None:
+        raise TicketBusy(f"support request {ticket_id} is being worked on by another worker")
+    try:
+        yield _Held(ticket, owner)
+    finally:
+        with transaction(sessions) as session:
+            release(session, SupportTicket, [ticket_id], owner, TICKET_LEASE)
+
+
+def _session_of(row: SupportTicket) -> Session:
+    session = object_session(row)
+    assert session is not None
+    return session
+
+
+@contextlib.contextmanager
+def _record(sessions: sessionmaker[Session], held: _Held) -> Iterator[SupportTicket | None]:
+    """The ticket, in a new transaction, if this worker still holds it (else None: another
+    worker took it over after the lease ran out, and records its own outcome)."""
+    with transaction(sessions) as session:
+        yield session.scalar(
+            select(SupportTicket).where(
+                SupportTicket.id == held.ticket.id, SupportTicket.lease_owner == held.owner
+            )
+        )
+
+
 def offer_suggestions(
-    session: Session, client: MattermostClient, signer: Signer, public_url: str, ticket_id: int
+    sessions: sessionmaker[Session],
+    client: MattermostClient,
+    signer: Signer,
+    public_url: str,
+    ticket_id: int,
 ) -> bool:
     """DM the requester the FAQ answers; False when there was nothing (left) to send."""
-    ticket = get_ticket(session, ticket_id, for_update=True)
-    if ticket.status != TicketStatus.SUGGESTED or ticket.suggestion_post_id is not None:
-        return False
-    post = direct_message_once(
-        client,
-        ticket.requester_user_id,
-        t("suggest.intro", ticket.language),
-        props=suggestion_props(session, ticket, signer, public_url),
-        marker=f"support-ticket-{ticket.id}-suggestions",
-        since=ticket.created_at,
-    )
-    ticket.suggestion_post_id = post["id"]
-    return True
+    with _holding(sessions, ticket_id) as held:
+        ticket = held.ticket
+        if ticket.status != TicketStatus.SUGGESTED or ticket.suggestion_post_id is not None:
+            return False
+        with sessions() as session:
+            props = suggestion_props(session, ticket, signer, public_url)
+        post = direct_message_once(
+            client,
+            ticket.requester_user_id,
+            t("suggest.intro", ticket.language),
+            props=props,
+            marker=f"support-ticket-{ticket.id}-suggestions",
+            since=ticket.created_at,
+        )
+        with _record(sessions, held) as row:
+            if row is None:
+                return False
+            row.suggestion_post_id = post["id"]
+        return True
 
 
 def post_ticket(
-    session: Session,
+    sessions: sessionmaker[Session],
     client: MattermostClient,
     signer: Signer,
     runtime: RuntimeSettings,
@@ -498,44 +593,48 @@ def post_ticket(
     ticket_id: int,
 ) -> bool:
     """Post the request as a thread root in the support (or ideas) channel, once."""
-    ticket = get_ticket(session, ticket_id, for_update=True)
-    if ticket.post_requested_at is None or ticket.root_post_id is not None:
-        return False
-    places = support_places(client, runtime)
-    channel_id = (
-        places.ideas_channel_id
-        if ticket.category == TicketCategory.IDEA
-        else places.support_channel_id
-    )
-    names = _ticket_usernames(client, ticket)
-    post = post_once(
-        client,
-        channel_id,
-        ticket_message(ticket, names.get(ticket.requester_user_id, "?")),
-        props=ticket_props(ticket, signer, public_url, names),
-        marker=f"support-ticket-{ticket.id}",
-        since=ticket.post_requested_at,
-    )
-    ticket.channel_id = channel_id
-    ticket.root_post_id = post["id"]
-    ticket.posted_at = clock.now()
-    if ticket.suggestion_post_id is None:
-        # Without suggestions the requester has heard nothing since the dialog closed.
-        direct_message_once(
-            client,
-            ticket.requester_user_id,
-            t("ack.no_suggestion", ticket.language),
-            marker=f"support-ticket-{ticket.id}-ack",
-            since=ticket.created_at,
+    with _holding(sessions, ticket_id) as held:
+        ticket = held.ticket
+        if ticket.post_requested_at is None or ticket.root_post_id is not None:
+            return False
+        places = support_places(client, runtime)
+        channel_id = (
+            places.ideas_channel_id
+            if ticket.category == TicketCategory.IDEA
+            else places.support_channel_id
         )
-    record(
-        session,
-        actor="worker",
-        action="support.posted",
-        subject_type="support_ticket",
-        subject_id=ticket.id,
-    )
-    return True
+        names = _ticket_usernames(client, ticket)
+        post = post_once(
+            client,
+            channel_id,
+            ticket_message(ticket, names.get(ticket.requester_user_id, "?")),
+            props=ticket_props(ticket, signer, public_url, names),
+            marker=f"support-ticket-{ticket.id}",
+            since=ticket.post_requested_at,
+        )
+        if ticket.suggestion_post_id is None:
+            # Without suggestions the requester has heard nothing since the dialog closed.
+            direct_message_once(
+                client,
+                ticket.requester_user_id,
+                t("ack.no_suggestion", ticket.language),
+                marker=f"support-ticket-{ticket.id}-ack",
+                since=ticket.created_at,
+            )
+        with _record(sessions, held) as row:
+            if row is None:
+                return False
+            row.channel_id = channel_id
+            row.root_post_id = post["id"]
+            row.posted_at = clock.now()
+            record(
+                _session_of(row),
+                actor="worker",
+                action="support.posted",
+                subject_type="support_ticket",
+                subject_id=row.id,
+            )
+        return True
 
 
 def render_ticket_post(
@@ -553,27 +652,30 @@ def render_ticket_post(
 
 
 def publish_in_thread(
-    session: Session, client: MattermostClient, ticket_id: int, what: str
+    sessions: sessionmaker[Session], client: MattermostClient, ticket_id: int, what: str
 ) -> bool:
     """Reply in the ticket's thread with its answer (``what="answer"``) or its new FAQ entry.
 
     A reply, not an edit of the root post: the thread then reads as the conversation it was,
-    and the root's status is redrawn by the next button click (an action ``update``).
+    and the root's status is redrawn by the next button click (an action ``update``). Nothing
+    is recorded: the marker is the record, so no lease is needed.
     """
-    ticket = get_ticket(session, ticket_id)
+    entry: SupportFaqEntry | None = None
+    with sessions() as session:
+        ticket = get_ticket(session, ticket_id)
+        if what == "faq" and ticket.faq_slug:
+            entry = session.scalar(
+                select(SupportFaqEntry).where(
+                    SupportFaqEntry.slug == ticket.faq_slug,
+                    SupportFaqEntry.language == ticket.language,
+                )
+            )
     if ticket.root_post_id is None or ticket.channel_id is None:
         return False
     if what == "answer" and ticket.answered_at is not None:
         message, since = inert_markdown(ticket.answer), ticket.answered_at
         marker = f"support-ticket-{ticket.id}-answer-{int(since.timestamp())}"
-    elif what == "faq" and ticket.faq_slug:
-        entry = session.scalar(
-            select(SupportFaqEntry).where(
-                SupportFaqEntry.slug == ticket.faq_slug, SupportFaqEntry.language == ticket.language
-            )
-        )
-        if entry is None:
-            return False
+    elif what == "faq" and entry is not None:
         names = _usernames(client, [entry.created_by])
         message = t(
             "faq.added",
@@ -590,33 +692,45 @@ def publish_in_thread(
     return True
 
 
-def notify_requester(session: Session, client: MattermostClient, ticket_id: int) -> list[str]:
+def notify_requester(
+    sessions: sessionmaker[Session], client: MattermostClient, ticket_id: int
+) -> list[str]:
     """DM the requester what changed since they were last told; returns what was sent."""
-    ticket = get_ticket(session, ticket_id, for_update=True)
-    sent = []
-    now = clock.now()
-    if ticket.answered_at is not None and ticket.requester_told_answered_at is None:
-        direct_message_once(
-            client,
-            ticket.requester_user_id,
-            t("dm.answered", ticket.language, id=ticket.id, answer=ticket.answer),
-            marker=f"support-ticket-{ticket.id}-answered-{int(ticket.answered_at.timestamp())}",
-            since=ticket.answered_at,
-        )
-        ticket.requester_told_answered_at = now
-        sent.append("answered")
-    if ticket.status == TicketStatus.RESOLVED and ticket.requester_told_resolved_at is None:
-        assert ticket.resolved_at is not None
-        direct_message_once(
-            client,
-            ticket.requester_user_id,
-            t("dm.resolved", ticket.language, id=ticket.id),
-            marker=f"support-ticket-{ticket.id}-resolved",
-            since=ticket.resolved_at,
-        )
-        ticket.requester_told_resolved_at = now
-        sent.append("resolved")
-    return sent
+    with _holding(sessions, ticket_id) as held:
+        ticket = held.ticket
+        sent: list[str] = []
+        if ticket.answered_at is not None and ticket.requester_told_answered_at is None:
+            direct_message_once(
+                client,
+                ticket.requester_user_id,
+                t("dm.answered", ticket.language, id=ticket.id, answer=ticket.answer),
+                marker=f"support-ticket-{ticket.id}-answered-{int(ticket.answered_at.timestamp())}",
+                since=ticket.answered_at,
+            )
+            sent.append("answered")
+        if ticket.status == TicketStatus.RESOLVED and ticket.requester_told_resolved_at is None:
+            assert ticket.resolved_at is not None
+            direct_message_once(
+                client,
+                ticket.requester_user_id,
+                t("dm.resolved", ticket.language, id=ticket.id),
+                marker=f"support-ticket-{ticket.id}-resolved",
+                since=ticket.resolved_at,
+            )
+            sent.append("resolved")
+        if not sent:
+            return sent
+        with _record(sessions, held) as row:
+            if row is None:
+                return []
+            now = clock.now()
+            # Told about the answer that was sent: a newer one (answered meanwhile) is told by
+            # the task its own ``answer`` enqueued.
+            if "answered" in sent and row.answered_at == ticket.answered_at:
+                row.requester_told_answered_at = now
+            if "resolved" in sent:
+                row.requester_told_resolved_at = now
+        return sent
 
 
 def tickets_due_for_reminder(
@@ -639,51 +753,88 @@ def tickets_due_for_reminder(
     return list(session.scalars(query))
 
 
-def remind_animators(session: Session, client: MattermostClient, runtime: RuntimeSettings) -> int:
-    """Reply in each overdue request's thread, mentioning the animators; returns the count."""
+def remind_animators(
+    sessions: sessionmaker[Session], client: MattermostClient, runtime: RuntimeSettings
+) -> int:
+    """Reply in each overdue request's thread, mentioning the animators; returns the count.
+    A request another worker holds is left to the next beat."""
+    with sessions() as session:
+        due = [ticket.id for ticket in tickets_due_for_reminder(session, runtime)]
     reminded = 0
     mentions = " ".join(f"@{name}" for name in runtime.animators_group) or "@channel"
-    for ticket in tickets_due_for_reminder(session, runtime):
+    for ticket_id in due:
+        try:
+            reminded += _remind(sessions, client, runtime, ticket_id, mentions)
+        except (TicketBusy, TicketNotFound):
+            continue
+    return reminded
+
+
+def _remind(
+    sessions: sessionmaker[Session],
+    client: MattermostClient,
+    runtime: RuntimeSettings,
+    ticket_id: int,
+    mentions: str,
+) -> int:
+    with _holding(sessions, ticket_id) as held:
+        ticket = held.ticket
+        cutoff = clock.now() - dt.timedelta(hours=runtime.support_reminder_hours)
+        last = ticket.last_reminded_at or ticket.posted_at
+        if ticket.status != TicketStatus.OPEN or last is None or last > cutoff:
+            return 0  # taken, answered or reminded since the list was read
         assert ticket.root_post_id is not None and ticket.channel_id is not None
         count = ticket.reminder_count + 1
         post_once(
             client,
             ticket.channel_id,
-            t(
-                "reminder",
-                ticket.language,
-                mentions=mentions,
-                hours=runtime.support_reminder_hours * count,
-            ),
+            t("reminder", ticket.language, mentions=mentions,
+              hours=runtime.support_reminder_hours * count),
             root_id=ticket.root_post_id,
             marker=f"support-ticket-{ticket.id}-reminder-{count}",
-            since=ticket.last_reminded_at or ticket.posted_at or clock.now(),
-        )
-        ticket.reminder_count = count
-        ticket.last_reminded_at = clock.now()
-        reminded += 1
-    return reminded
+            since=last,
+        )  # fmt: skip
+        with _record(sessions, held) as row:
+            if row is None:
+                return 0
+            row.reminder_count = count
+            row.last_reminded_at = clock.now()
+        return 1
 
 
-def count_idea_votes(session: Session, client: MattermostClient, *, bot_user_id: str = "") -> int:
+def count_idea_votes(
+    sessions: sessionmaker[Session], client: MattermostClient, *, bot_user_id: str = ""
+) -> int:
     """Count distinct people reacting to each open idea; returns how many ideas changed."""
-    changed = 0
-    ideas = session.scalars(
-        select(SupportTicket).where(
-            SupportTicket.category == TicketCategory.IDEA,
-            SupportTicket.root_post_id.is_not(None),
-            SupportTicket.status != TicketStatus.RESOLVED,
+    with sessions() as session:
+        ideas = [
+            (idea.id, idea.root_post_id)
+            for idea in session.scalars(
+                select(SupportTicket).where(
+                    SupportTicket.category == TicketCategory.IDEA,
+                    SupportTicket.root_post_id.is_not(None),
+                    SupportTicket.status != TicketStatus.RESOLVED,
+                )
+            )
+        ]
+    counted: dict[int, int] = {}
+    for idea_id, root_post_id in ideas:
+        assert root_post_id is not None
+        counted[idea_id] = len(
+            {
+                r["user_id"]
+                for r in client.list_reactions(root_post_id)
+                if r.get("user_id") and r["user_id"] != bot_user_id
+            }
         )
-    )
-    for idea in ideas:
-        assert idea.root_post_id is not None
-        voters = {
-            r["user_id"]
-            for r in client.list_reactions(idea.root_post_id)
-            if r.get("user_id") and r["user_id"] != bot_user_id
-        }
-        idea.votes_counted_at = clock.now()
-        if len(voters) != idea.vote_count:
-            idea.vote_count = len(voters)
-            changed += 1
+    changed = 0
+    with transaction(sessions) as session:
+        for idea_id, votes in counted.items():
+            idea = session.get(SupportTicket, idea_id)
+            if idea is None:
+                continue  # forgotten meanwhile
+            idea.votes_counted_at = clock.now()
+            if votes != idea.vote_count:
+                idea.vote_count = votes
+                changed += 1
     return changed

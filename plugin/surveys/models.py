@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from plugin import clock
 from plugin.db import Base
-from plugin.erasure import PERSONAL_DATA
+from plugin.erasure import ACTOR, PERSONAL_DATA
 
 
 class Poll(Base):
@@ -31,7 +31,7 @@ class Poll(Base):
     # redrawn: an action's ``update`` replaces the whole post. None until first read.
     post_message: Mapped[str | None] = mapped_column(Text, default=None)
     post_extra_props: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_by: Mapped[str] = mapped_column(String(120), default="")
+    created_by: Mapped[str] = mapped_column(String(120), default="", info=ACTOR)
     created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
     posted_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     closed_at: Mapped[dt.datetime | None] = mapped_column(default=None)

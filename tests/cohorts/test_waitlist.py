@@ -1,18 +1,24 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from plugin import clock, queue, tasks
+from plugin.app import EnvolContext
 from plugin.audit.models import AuditEvent
 from plugin.cohorts.models import CohortMember, WaitlistRequest, WaitlistStatus, Wave
 from plugin.cohorts.service import MANAGERS_CHAMPIONS, PILOT, apply_plan, build_plan
 from plugin.cohorts.waitlist import (
+    CONFIRMATION_TASK,
     approve_request,
     reject_request,
     send_waitlist_confirmation,
     submit_request,
 )
+from plugin.db import transaction
 from plugin.demo.fake_roster import DOMAIN
 from plugin.errors import EnvolError
 from plugin.people.models import Language, Person
@@ -139,3 +145,25 @@ def test_confirmation_is_sent_once_in_the_requester_language(
     assert "Exemple SA" in message.get_content()
     stored = roster_120.get(WaitlistRequest, request.id)
     assert stored is not None and stored.confirmation_sent_at is not None
+
+
+def test_a_request_stored_while_the_broker_is_down_gets_its_confirmation_task_once(
+    envol_context: EnvolContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broker_down(*_: Any, **__: Any) -> None:
+        raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr(tasks.celery_app, "send_task", broker_down)
+    with transaction(envol_context.sessions) as session:
+        request = submit_request(
+            session, "nina@exemple.fr", "I want in", Language.EN, extra_domains=["exemple.fr"]
+        )
+        assert request is not None
+        request_id = request.id
+    sent: list[tuple[str, list[Any]]] = []
+    monkeypatch.setattr(
+        tasks.celery_app, "send_task", lambda name, args, kwargs: sent.append((name, args))
+    )
+    later = clock.now() + queue.SWEEP_GRACE
+    assert [queue.send_overdue(envol_context.sessions, now=later) for _ in range(2)] == [1, 0]
+    assert sent == [(CONFIRMATION_TASK, [request_id])]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from plugin import clock
+from plugin import clock, queue
+from plugin import tasks as envol_tasks
 from plugin.support import service
 from plugin.support.models import SupportTicket, TicketCategory, TicketStatus
 from plugin.support.tasks import count_idea_votes, remind_animators
@@ -142,3 +144,33 @@ def test_closed_requests_refuse_further_changes(db_session: Session) -> None:
     ):
         with pytest.raises(service.NotAllowed):
             change()
+
+
+def test_a_request_stored_while_the_broker_is_down_is_posted_once_by_the_sweep(
+    support_world: SupportWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = support_world
+
+    def broker_down(*_: Any, **__: Any) -> None:
+        raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr(envol_tasks.celery_app, "send_task", broker_down)
+    with world.context.sessions.begin() as session:
+        ticket_id = service.submit_request(
+            session,
+            user_id=world.alice.user_id,
+            category=TicketCategory.IDEA,
+            description="Un covoiturage entre les sites de Lyon",
+            language="fr",
+        ).ticket.id
+    monkeypatch.setattr(envol_tasks.celery_app, "send_task", world.tasks.send_task)
+    assert world.tasks.run_all() == []  # nothing reached the broker
+    later = clock.now() + queue.SWEEP_GRACE
+    for _ in range(2):  # two beats: the second finds nothing due
+        queue.send_overdue(world.context.sessions, now=later)
+        world.tasks.run_all()
+    assert world.tasks.ran == ["support.post_ticket"]
+    posts = world.sandbox.posts_in(world.ideas_channel_id)
+    assert len(posts) == 1
+    with world.context.sessions() as session:
+        assert service.get_ticket(session, ticket_id).root_post_id == posts[0]["id"]
