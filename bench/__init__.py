@@ -12,7 +12,13 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Figure:
-    """One measured figure next to its baseline; ``ratio = measured / baseline``."""
+    """One measured figure next to its baseline; ``ratio = measured / baseline``.
+
+    ``computed`` says the baseline is a computed bound (a formula, e.g. the fewest requests the
+    API allows), not a measurement of the same run. ``goal_max`` / ``goal_min`` are the ratio
+    the issue asks for. A "never twice" figure is a ``count``: ``measured`` is the number of
+    duplicates, printed as ``duplicates = N``, never as a ratio (501 / 500 rounds to 1.00).
+    """
 
     benchmark: str
     what: str
@@ -20,13 +26,51 @@ class Figure:
     baseline: float
     baseline_what: str
     unit: str
+    computed: bool = False
+    goal_max: float | None = None
+    goal_min: float | None = None
+    count: bool = False
 
     @property
     def ratio(self) -> float:
         return self.measured / self.baseline if self.baseline else float("inf")
 
+    @property
+    def goal(self) -> str:
+        if self.count:
+            return "0"
+        if self.goal_max is not None:
+            return f"≤ {self.goal_max:g}×"
+        if self.goal_min is not None:
+            return f"≥ {self.goal_min:g}×"
+        return ""
+
+    @property
+    def met(self) -> bool | None:
+        """Whether the goal is met; None when the figure has no goal."""
+        if self.count:
+            return self.measured == 0
+        if self.goal_max is not None:
+            return self.ratio <= self.goal_max
+        if self.goal_min is not None:
+            return self.ratio >= self.goal_min
+        return None
+
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "ratio": self.ratio}
+        return {**asdict(self), "ratio": None if self.count else self.ratio, "met": self.met}
+
+
+def duplicates(benchmark: str, what: str, copies: int, distinct: int, unit: str) -> Figure:
+    """A "never twice" figure: how many copies beyond the distinct ones (0 is the goal)."""
+    return Figure(
+        benchmark,
+        what,
+        copies - distinct,
+        distinct,
+        f"{copies:,} copies of {distinct:,} distinct",
+        unit,
+        count=True,
+    )
 
 
 # The team and channels of the worker benchmarks: the manifest's default TeamName, because
