@@ -12,8 +12,8 @@ import datetime as dt
 import importlib
 import json
 import os
-import platform
 import pkgutil
+import platform
 import sys
 import time
 from pathlib import Path
@@ -102,9 +102,9 @@ def merge(
 
 def readme_table(results: dict[str, Any]) -> str:
     lines = [
-        f"Machine: {results.get('machine', '?')}. Each row says when it was measured and at which "
-        "size (`quick` = `python -m bench --quick`). A baseline is *measured* in the same run, or a "
-        '*computed bound* (a formula); a "never twice" figure is a count of duplicates.',
+        f"Machine: {results.get('machine', '?')}. Each row says when it was measured and at "
+        "which size (`quick` = `python -m bench --quick`). A baseline is *measured* in the same "
+        'run, or a *computed bound* (a formula); a "never twice" figure is a count of duplicates.',
         "",
         "| " + " | ".join([*COLUMNS, "run"]) + " |",
         "|" + "---|" * (len(COLUMNS) + 1),
