@@ -6,8 +6,18 @@ modules explicitly, runs them, prints one table and writes ``bench/results.json`
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "ENVOL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 
 @dataclass(frozen=True)
@@ -93,3 +103,36 @@ def worker_team(sandbox: Any, max_users: int) -> dict[str, Any]:
     for name in [*WORKER_CHANNELS, "support"]:
         sandbox.create_channel(team["id"], name)
     return team
+
+
+@contextmanager
+def throwaway_database(workdir: Path) -> Iterator[tuple[str, str]]:
+    """(url, label): a throwaway PostgreSQL database if the server answers, else SQLite."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from plugin.db import make_engine
+
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            reachable = True
+    except OSError:
+        reachable = False
+    if not reachable:
+        yield f"sqlite:///{workdir / 'envol.db'}", "SQLite"
+        return
+    admin = make_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"envol_bench_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError:  # a server that refuses us: the SQLite file will do
+        admin.dispose()
+        yield f"sqlite:///{workdir / 'envol.db'}", "SQLite"
+        return
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", "PostgreSQL"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
