@@ -32,6 +32,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import Session
@@ -330,6 +331,10 @@ def import_roster(
         stage.drop(session.connection())
         raise
     _unstage_invalid(session, stage, invalid)
+    if session.get_bind().dialect.name == "postgresql":
+        # A temporary table has no statistics until analysed: without them the planner
+        # picks nested loops over 100,000 rows for the joins below.
+        session.execute(text(f"ANALYZE {stage.name}"))
     savepoint = session.begin_nested() if dry_run else None
     try:
         _apply(session, roster, stage, invalid, report, actor=actor, progress=progress)
