@@ -27,7 +27,8 @@ class Figure:
     ``computed`` says the baseline is a computed bound (a formula, e.g. the fewest requests the
     API allows), not a measurement of the same run. ``goal_max`` / ``goal_min`` are the ratio
     the issue asks for. A "never twice" figure is a ``count``: ``measured`` is the number of
-    duplicates, printed as ``duplicates = N``, never as a ratio (501 / 500 rounds to 1.00).
+    duplicates, printed as ``duplicates = N`` (``count_name``), never as a ratio (501 / 500
+    rounds to 1.00).
     """
 
     benchmark: str
@@ -40,6 +41,7 @@ class Figure:
     goal_max: float | None = None
     goal_min: float | None = None
     count: bool = False
+    count_name: str = "duplicates"
 
     @property
     def ratio(self) -> float:

@@ -69,7 +69,7 @@ def row(figure: dict[str, Any]) -> list[str]:
     """The printed cells of one figure: benchmark, what, measured, baseline, ratio, goal."""
     unit = figure["unit"]
     if figure.get("count"):
-        measured = f"duplicates = {figure['measured']:,.0f}"
+        measured = f"{figure.get('count_name', 'duplicates')} = {figure['measured']:,.0f}"
         baseline = f"({figure['baseline_what']})"
         ratio = "—"
     else:
