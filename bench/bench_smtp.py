@@ -1,6 +1,6 @@
 """E-mail throughput on a local aiosmtpd server (loopback, its own process), all measured here.
 
-1. A campaign step (``teaser-1`` of the default plan) to 10,000 people (2,000 with --quick):
+1. A campaign step (``teaser-1`` of the default plan) to 10,000 people (500 with --quick):
    the dispatcher plans, renders, claims, sends and records every e-mail (SQLite). Baseline:
    a raw ``smtplib`` loop sending messages of the same size over one connection, the limit of
    this machine's SMTP path.
@@ -173,8 +173,8 @@ def _raw_smtplib(port: int, count: int, size: int) -> float:
 
 
 def run(quick: bool) -> list[Figure]:
-    count = 1_000 if quick else 10_000
-    people = 2_000 if quick else 10_000
+    count = 300 if quick else 10_000
+    people = 500 if quick else 10_000
     server, port = _start_server()
     try:
         with tempfile.TemporaryDirectory(prefix="envol-bench-smtp-") as tmp:
