@@ -90,12 +90,12 @@ def read_team(mm: MattermostClient, team_name: str) -> TeamReading:
 def read_last_activity(mm: MattermostClient, user_ids: Iterable[str]) -> dict[str, int]:
     """``last_activity_at`` (ms) by user id; 0 when Mattermost never saw the person."""
     ids = list(dict.fromkeys(user_ids))
-    if not ids:
-        return {}
-    return {
-        status["user_id"]: int(status.get("last_activity_at") or 0)
-        for status in mm.get_statuses(ids)
-    }
+    activity: dict[str, int] = {}
+    # A chunk a request, reduced at once: the status objects of the whole team never pile up.
+    for start in range(0, len(ids), IDS_PER_REQUEST):
+        for status in mm.get_statuses(ids[start : start + IDS_PER_REQUEST]):
+            activity[status["user_id"]] = int(status.get("last_activity_at") or 0)
+    return activity
 
 
 def public_channels(mm: MattermostClient, team_id: str) -> dict[str, str]:
