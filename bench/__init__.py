@@ -6,13 +6,30 @@ modules explicitly, runs them, prints one table and writes ``bench/results.json`
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "ENVOL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 
 @dataclass(frozen=True)
 class Figure:
-    """One measured figure next to its baseline; ``ratio = measured / baseline``."""
+    """One measured figure next to its baseline; ``ratio = measured / baseline``.
+
+    ``computed`` says the baseline is a computed bound (a formula, e.g. the fewest requests the
+    API allows), not a measurement of the same run. ``goal_max`` / ``goal_min`` are the ratio
+    the issue asks for. A "never twice" figure is a ``count``: ``measured`` is the number of
+    duplicates, printed as ``duplicates = N`` (``count_name``), never as a ratio (501 / 500
+    rounds to 1.00).
+    """
 
     benchmark: str
     what: str
@@ -20,13 +37,52 @@ class Figure:
     baseline: float
     baseline_what: str
     unit: str
+    computed: bool = False
+    goal_max: float | None = None
+    goal_min: float | None = None
+    count: bool = False
+    count_name: str = "duplicates"
 
     @property
     def ratio(self) -> float:
         return self.measured / self.baseline if self.baseline else float("inf")
 
+    @property
+    def goal(self) -> str:
+        if self.count:
+            return "0"
+        if self.goal_max is not None:
+            return f"≤ {self.goal_max:g}×"
+        if self.goal_min is not None:
+            return f"≥ {self.goal_min:g}×"
+        return ""
+
+    @property
+    def met(self) -> bool | None:
+        """Whether the goal is met; None when the figure has no goal."""
+        if self.count:
+            return self.measured == 0
+        if self.goal_max is not None:
+            return self.ratio <= self.goal_max
+        if self.goal_min is not None:
+            return self.ratio >= self.goal_min
+        return None
+
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "ratio": self.ratio}
+        return {**asdict(self), "ratio": None if self.count else self.ratio, "met": self.met}
+
+
+def duplicates(benchmark: str, what: str, copies: int, distinct: int, unit: str) -> Figure:
+    """A "never twice" figure: how many copies beyond the distinct ones (0 is the goal)."""
+    return Figure(
+        benchmark,
+        what,
+        copies - distinct,
+        distinct,
+        f"{copies:,} copies of {distinct:,} distinct",
+        unit,
+        count=True,
+    )
 
 
 # The team and channels of the worker benchmarks: the manifest's default TeamName, because
@@ -49,3 +105,36 @@ def worker_team(sandbox: Any, max_users: int) -> dict[str, Any]:
     for name in [*WORKER_CHANNELS, "support"]:
         sandbox.create_channel(team["id"], name)
     return team
+
+
+@contextmanager
+def throwaway_database(workdir: Path) -> Iterator[tuple[str, str]]:
+    """(url, label): a throwaway PostgreSQL database if the server answers, else SQLite."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from plugin.db import make_engine
+
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            reachable = True
+    except OSError:
+        reachable = False
+    if not reachable:
+        yield f"sqlite:///{workdir / 'envol.db'}", "SQLite"
+        return
+    admin = make_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"envol_bench_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError:  # a server that refuses us: the SQLite file will do
+        admin.dispose()
+        yield f"sqlite:///{workdir / 'envol.db'}", "SQLite"
+        return
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", "PostgreSQL"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

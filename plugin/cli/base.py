@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
+from contextlib import AbstractContextManager
 from importlib.util import find_spec
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.markup import escape
 
 from plugin import __version__
-from plugin import app as envol_app
-from plugin import db as database
 from plugin.errors import EnvolError
-from plugin.mattermost import fail_fast_when_unreachable
+
+if TYPE_CHECKING:  # the CLI's top level stays light: SQLAlchemy and the rest load on use
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from plugin import app as envol_app
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -29,7 +33,49 @@ def shown(value: object) -> str:
 
 
 class EnvolGroup(click.Group):
-    """Turns Envol's errors into one clear sentence and exit code 1 (traceback with --debug)."""
+    """Turns Envol's errors into one clear sentence and exit code 1 (traceback with --debug).
+
+    Command modules load on demand: ``lazy`` maps a command name to (module, short help), and
+    only the module of the command being run is imported. ``envol --help`` lists the commands
+    from that table without importing any of them (``tests/foundation/test_cli_startup.py``
+    checks the short help there is the command's own).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, tuple[str, str]] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(self.lazy))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            module = importlib.import_module(self.lazy[cmd_name][0])
+            module.register(self)
+        return self.commands.get(cmd_name)
+
+    def load_all(self) -> None:
+        """Import every command module (tests, and tools that walk the whole command tree)."""
+        for name in self.lazy:
+            self.get_command(click.Context(self), name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max((len(name) for name in names), default=0)
+        for name in names:
+            loaded = self.commands.get(name)
+            if loaded is not None and loaded.hidden:
+                continue
+            short = (
+                loaded.get_short_help_str(limit)
+                if loaded is not None
+                else click.Command(name, help=self.lazy[name][1]).get_short_help_str(limit)
+            )
+            rows.append((name, short))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -83,6 +129,9 @@ def _broker_failure(error: BaseException) -> BaseException | None:
 def explain(error: BaseException) -> str | None:
     """One sentence for a failure of the environment an admin can fix (database not migrated
     or unreachable, broker down), or None for a real bug (then: "Unexpected error")."""
+    from plugin import app as envol_app
+    from plugin import db as database
+
     sentence = database.explain_database_error(error)
     if sentence == database.NOT_MIGRATED:
         # Opening a database that did not exist created an empty SQLite file: leave nothing.
@@ -117,13 +166,24 @@ def root(ctx: click.Context, debug: bool) -> None:
     ctx.ensure_object(dict)
     # A person waits for this command: a Mattermost server that cannot be reached is said at
     # once, in one sentence, rather than after a minute of retries and warnings.
+    from plugin.mattermost import fail_fast_when_unreachable
+
     previous = fail_fast_when_unreachable(ctx.invoked_subcommand not in LONG_RUNNING)
     ctx.call_on_close(lambda: fail_fast_when_unreachable(previous))
 
 
 def context() -> envol_app.EnvolContext:
     """The process context (settings from the environment, validated at first use)."""
+    from plugin import app as envol_app
+
     return envol_app.get_context()
+
+
+def transaction(sessions: sessionmaker[Session]) -> AbstractContextManager[Session]:
+    """``plugin.db.transaction``, imported on use: SQLAlchemy is not loaded for ``--help``."""
+    from plugin.db import transaction as database_transaction
+
+    return database_transaction(sessions)
 
 
 # What the ``demo`` extra installs (pyproject.toml): the simulation's own dependencies.

@@ -10,8 +10,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from plugin.cli.base import console, context, shown
-from plugin.db import transaction
+from plugin.cli.base import console, context, shown, transaction
 from plugin.errors import EnvolError, ValidationFailed
 
 

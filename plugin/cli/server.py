@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 import uuid
 from typing import Any
@@ -24,6 +25,11 @@ def serve(host: str, port: int, workers: int) -> None:
 
     from plugin.app import follow_plugin_settings
     from webhooks import create_app, envol_context
+
+    # The blueprints load once here, before gunicorn forks: a worker answers its first request
+    # at once instead of importing them (the CLI itself loads command modules lazily).
+    for blueprint in ("health", "join", "actions", "commands", "dialogs", "console"):
+        importlib.import_module(f"webhooks.{blueprint}")
 
     settings = context().settings
     require_production_secret(settings)  # before gunicorn forks: one sentence, exit code 1

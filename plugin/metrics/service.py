@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import Row, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from plugin import clock
@@ -24,6 +25,8 @@ from plugin.invitations.models import Invitation, InvitationState
 from plugin.jsontypes import JSON
 from plugin.mattermost import MattermostClient
 from plugin.metrics.collect import (
+    TeamReading,
+    TeamUser,
     is_person_post,
     minimum_requests,
     public_channels,
@@ -37,7 +40,6 @@ from plugin.metrics.measures import (
     WEEK,
     GroupMeasure,
     PersonMeasure,
-    profile_is_complete,
 )
 from plugin.metrics.models import (
     ChannelCursor,
@@ -112,15 +114,16 @@ _INVITED_STATES = (
 )
 
 
-def _invited_person_ids(session: Session) -> set[int]:
-    """People an invitation was sent to, for any wave (joined people are added by the caller)."""
+def _invited_among(session: Session, person_ids: Sequence[int]) -> set[int]:
+    """Those of ``person_ids`` an invitation was sent to, for any wave (joined people are
+    added by the caller)."""
     return {
         person_id
         for person_id in session.scalars(
             select(Invitation.person_id)
             .where(
                 or_(Invitation.state.in_(_INVITED_STATES), Invitation.sent_at.is_not(None)),
-                Invitation.person_id.is_not(None),
+                Invitation.person_id.in_(person_ids),
             )
             .distinct()
         )
@@ -152,8 +155,82 @@ def _post_counts_by_user(session: Session, now: dt.datetime) -> dict[str, _PostC
     return {user_id: _PostCounts(*tally) for user_id, tally in counts.items()}
 
 
-# Rows per INSERT of the per-person snapshot: the parameter lists stay small at any roster size.
-SNAPSHOT_INSERT_CHUNK = 5_000
+# People per chunk of the streaming pass: read, measured, stored and folded into the groups
+# together, so memory does not grow with the roster (bench/bench_metrics_snapshot.py).
+SNAPSHOT_CHUNK = 2_000
+
+_PERSON_COLUMNS = (
+    Person.id,
+    Person.email,
+    Person.mattermost_user_id,
+    Person.department,
+    Person.site,
+    Person.manager_id,
+)
+
+
+def _people_chunks(session: Session) -> Iterator[Sequence[Row[Any]]]:
+    """Active people by id, ``SNAPSHOT_CHUNK`` at a time (keyset pages: nothing held open)."""
+    last = 0
+    while True:
+        chunk = session.execute(
+            select(*_PERSON_COLUMNS)
+            .where(Person.status == PersonStatus.ACTIVE, Person.id > last)
+            .order_by(Person.id)
+            .limit(SNAPSHOT_CHUNK)
+        ).all()
+        if not chunk:
+            return
+        yield chunk
+        last = chunk[-1].id
+
+
+def _match_users(session: Session, team: TeamReading) -> dict[int, TeamUser]:
+    """Person id → their Mattermost user: by the stored user id, else by e-mail."""
+    by_email = team.users_by_email()
+    user_of: dict[int, TeamUser] = {}
+    for chunk in _people_chunks(session):
+        for person in chunk:
+            user = team.users.get(person.mattermost_user_id or "") or by_email.get(person.email)
+            if user is not None:
+                user_of[person.id] = user
+    return user_of
+
+
+def _read_posts(
+    session: Session,
+    mm: MattermostClient,
+    team: TeamReading,
+    extra_channel_ids: Iterable[str],
+    now: dt.datetime,
+) -> tuple[dict[str, str], int, int]:
+    """Read the watched channels' new posts and move their cursors.
+
+    Returns (channel id → name, public channels, new posts stored)."""
+    public = public_channels(mm, team.team["id"])
+    channels = dict(public)
+    cursor_rows = {row.channel_id: row for row in session.scalars(select(ChannelCursor))}
+    for channel_id in extra_channel_ids:
+        channels.setdefault(
+            channel_id, cursor_rows[channel_id].channel_name if channel_id in cursor_rows else ""
+        )
+    reading = read_posts_since(
+        mm,
+        channels,
+        {cid: row.read_until_ms for cid, row in cursor_rows.items()},
+        first_read_since=now - FOUR_WEEKS,
+    )
+    bot_ids = {uid for uid, user in team.users.items() if user.is_bot}
+    new_posts = _store_posts(session, reading.posts, bot_ids)
+    for channel_id, read_until in reading.cursors.items():
+        row = cursor_rows.get(channel_id)
+        if row is None:
+            row = ChannelCursor(channel_id=channel_id)
+            session.add(row)
+        row.read_until_ms = read_until
+        row.channel_name = channels.get(channel_id) or row.channel_name or channel_id
+    session.flush()
+    return channels, len(public), new_posts
 
 
 def take_snapshot(
@@ -172,116 +249,81 @@ def take_snapshot(
     say = progress or (lambda _message: None)
     now = clock.now()
     requests_before = mm.request_count
-
-    # The columns the measures need, not whole Person objects: a fifth of the memory on a
-    # 100,000-person roster (bench/bench_worker_memory.py).
-    people = session.execute(
-        select(
-            Person.id,
-            Person.email,
-            Person.mattermost_user_id,
-            Person.department,
-            Person.site,
-            Person.manager_id,
-        )
-        .where(Person.status == PersonStatus.ACTIVE)
-        .order_by(Person.id)
-    ).all()
     say(f"team members of {runtime.team_name}")
     team = read_team(mm, runtime.team_name)
-    by_email = team.users_by_email()
-    user_of: dict[int, JSON] = {}
-    for person in people:
-        user = team.users.get(person.mattermost_user_id or "") or by_email.get(person.email)
-        if user is not None:
-            user_of[person.id] = user
+    user_of = _match_users(session, team)
     say(f"last activity of {len(user_of)} people")
-    activity = read_last_activity(mm, [user["id"] for user in user_of.values()])
+    activity = read_last_activity(mm, [user.id for user in user_of.values()])
+    channels, public, new_posts = _read_posts(session, mm, team, extra_channel_ids, now)
 
-    public = public_channels(mm, team.team["id"])
-    channels = dict(public)
-    cursor_rows = {row.channel_id: row for row in session.scalars(select(ChannelCursor))}
-    for channel_id in extra_channel_ids:
-        channels.setdefault(
-            channel_id, cursor_rows[channel_id].channel_name if channel_id in cursor_rows else ""
-        )
-    say(f"posts in {len(channels)} channels")
-    reading = read_posts_since(
-        mm,
-        channels,
-        {cid: row.read_until_ms for cid, row in cursor_rows.items()},
-        first_read_since=now - FOUR_WEEKS,
-    )
-    bot_ids = {uid for uid, user in team.users.items() if user.get("is_bot")}
-    new_posts = _store_posts(session, reading.posts, bot_ids)
-    for channel_id, read_until in reading.cursors.items():
-        row = cursor_rows.get(channel_id)
-        if row is None:
-            row = ChannelCursor(channel_id=channel_id)
-            session.add(row)
-        row.read_until_ms = read_until
-        row.channel_name = channels.get(channel_id) or row.channel_name or channel_id
-    session.flush()
-
-    say("measures per person")
-    invited_ids = _invited_person_ids(session)
-    post_counts = _post_counts_by_user(session, now)
-    measures: list[PersonMeasure] = []
-    for person in people:
-        user = user_of.get(person.id)
-        measure = PersonMeasure(
-            person_id=person.id,
-            department=person.department,
-            site=person.site,
-            manager_id=person.manager_id,
-        )
-        if user is not None:
-            counts = post_counts.get(user["id"], _PostCounts())
-            last_ms = activity.get(user["id"], 0)
-            measure.joined = True
-            measure.profile_complete = profile_is_complete(user)
-            measure.last_activity_at = _from_ms(last_ms) if last_ms else None
-            measure.posts_7d, measure.replies_7d = counts.posts_7d, counts.replies_7d
-            measure.posts_28d, measure.replies_28d = counts.posts_28d, counts.replies_28d
-            measure.contributed_7d = counts.posts_7d + counts.replies_7d > 0
-            measure.contributed_28d = counts.posts_28d + counts.replies_28d > 0
-            recently_seen = measure.last_activity_at is not None and (
-                measure.last_activity_at > now - WEEK
-            )
-            measure.active_7d = recently_seen or measure.contributed_7d
-        measure.invited = person.id in invited_ids or measure.joined
-        measures.append(measure)
-
+    say("measures per person and per group")
     snapshot = _fresh_snapshot(session, now.date())
     snapshot.taken_at = now
-    snapshot.people = len(people)
     snapshot.channels = len(channels)
     snapshot.posts_fetched = new_posts
-    for start in range(0, len(measures), SNAPSHOT_INSERT_CHUNK):
+    user_to_person = {user.id: pid for pid, user in user_of.items()}
+    folder = _GroupFolder(session, user_to_person)
+    measuring = _Measuring(user_of, activity, _post_counts_by_user(session, now), now)
+    snapshot.people = 0
+    for chunk in _people_chunks(session):
+        ids = [person.id for person in chunk]
+        invited = _invited_among(session, ids)
+        measures = [measuring.measure(person, person.id in invited) for person in chunk]
         session.execute(
             insert(PersonSnapshot),
-            [
-                {"snapshot_id": snapshot.id, **m.as_row()}
-                for m in measures[start : start + SNAPSHOT_INSERT_CHUNK]
-            ],
+            [{"snapshot_id": snapshot.id, **m.as_row()} for m in measures],
         )
-    say("measures per group")
-    user_to_person = {user["id"]: pid for pid, user in user_of.items()}
-    groups = _group_measures(session, measures, user_to_person)
+        folder.add(session, measures)
+        snapshot.people += len(measures)
     session.execute(
         insert(GroupSnapshot),
-        [{"snapshot_id": snapshot.id, "day": snapshot.day, **g.as_row()} for g in groups],
+        [{"snapshot_id": snapshot.id, "day": snapshot.day, **g.as_row()} for g in folder.groups()],
     )
     _store_spaces(session, snapshot, channels, now)
     snapshot.requests = mm.request_count - requests_before
     snapshot.minimum_requests = minimum_requests(
         members=len(team.member_ids),
         status_ids=len(user_of),
-        public_channels=len(public),
+        public_channels=public,
         watched=len(channels),
     )
     session.flush()
     return snapshot
+
+
+@dataclass
+class _Measuring:
+    """One person's measures from what the snapshot read (users, activity, posts)."""
+
+    user_of: dict[int, TeamUser]
+    activity: dict[str, int]
+    post_counts: dict[str, _PostCounts]
+    now: dt.datetime
+
+    def measure(self, person: Row[Any], invited: bool) -> PersonMeasure:
+        measure = PersonMeasure(
+            person_id=person.id,
+            department=person.department,
+            site=person.site,
+            manager_id=person.manager_id,
+        )
+        user = self.user_of.get(person.id)
+        if user is not None:
+            counts = self.post_counts.get(user.id, _PostCounts())
+            last_ms = self.activity.get(user.id, 0)
+            measure.joined = True
+            measure.profile_complete = user.profile_complete
+            measure.last_activity_at = _from_ms(last_ms) if last_ms else None
+            measure.posts_7d, measure.replies_7d = counts.posts_7d, counts.replies_7d
+            measure.posts_28d, measure.replies_28d = counts.posts_28d, counts.replies_28d
+            measure.contributed_7d = counts.posts_7d + counts.replies_7d > 0
+            measure.contributed_28d = counts.posts_28d + counts.replies_28d > 0
+            recently_seen = measure.last_activity_at is not None and (
+                measure.last_activity_at > self.now - WEEK
+            )
+            measure.active_7d = recently_seen or measure.contributed_7d
+        measure.invited = invited or measure.joined
+        return measure
 
 
 def _fresh_snapshot(session: Session, day: dt.date) -> MetricsSnapshot:
@@ -371,70 +413,74 @@ def _survey_answers(
     return answers
 
 
-def _group_measures(
-    session: Session, measures: list[PersonMeasure], user_to_person: dict[str, int]
-) -> list[GroupMeasure]:
-    groups: dict[tuple[str, str], GroupMeasure] = {}
-    members: dict[tuple[str, str], list[int]] = defaultdict(list)
+class _GroupFolder:
+    """Folds people into their groups chunk by chunk: all, department, site, manager, cohort,
+    wave. Holds one total per group and the survey answers (one per respondent), never the
+    list of each group's members."""
 
-    def group(dimension: str, key: str, label: str) -> GroupMeasure:
-        found = groups.get((dimension, key))
+    def __init__(self, session: Session, user_to_person: dict[str, int]) -> None:
+        self._groups: dict[tuple[str, str], GroupMeasure] = {}
+        self.cohorts = {c.id: c.name for c in session.scalars(select(Cohort))}
+        self.waves_of_cohort: dict[int, list[Wave]] = defaultdict(list)
+        waves = session.scalars(select(Wave).order_by(Wave.position, Wave.id)).all()
+        for wave in waves:
+            self.waves_of_cohort[wave.cohort_id].append(wave)
+        self.tickets = _tickets_by_person(session, user_to_person)
+        # Survey: for a wave, the answers given for that wave; elsewhere each person's latest.
+        self.latest: dict[int, dict[str, int]] = {}
+        self.by_wave: dict[int, dict[int, dict[str, int]]] = defaultdict(dict)
+        for person_id, wave_id, _submitted, values in _survey_answers(session, user_to_person):
+            self.latest[person_id] = values
+            if wave_id is not None:
+                self.by_wave[wave_id][person_id] = values
+        self._group("all", "all", "all")
+        for cohort_id, name in self.cohorts.items():
+            self._group("cohort", str(cohort_id), name)
+        for wave in waves:
+            self._group("wave", str(wave.id), wave.name)
+
+    def _group(self, dimension: str, key: str, label: str) -> GroupMeasure:
+        found = self._groups.get((dimension, key))
         if found is None:
-            found = groups[(dimension, key)] = GroupMeasure(dimension, key, label)
+            found = self._groups[(dimension, key)] = GroupMeasure(dimension, key, label)
         return found
 
-    cohorts = {c.id: c.name for c in session.scalars(select(Cohort))}
-    cohort_people: dict[int, set[int]] = defaultdict(set)
-    for cohort_id, person_id in session.execute(
-        select(CohortMember.cohort_id, CohortMember.person_id)
-    ):
-        cohort_people[cohort_id].add(person_id)
-    waves = session.scalars(select(Wave).order_by(Wave.position, Wave.id)).all()
-    cohorts_of: dict[int, list[int]] = defaultdict(list)
-    for cohort_id, people in cohort_people.items():
-        for person_id in people:
+    def _cohorts_of(self, session: Session, person_ids: list[int]) -> dict[int, list[int]]:
+        cohorts_of: dict[int, list[int]] = defaultdict(list)
+        for cohort_id, person_id in session.execute(
+            select(CohortMember.cohort_id, CohortMember.person_id)
+            .where(CohortMember.person_id.in_(person_ids))
+            .distinct()
+        ):
             cohorts_of[person_id].append(cohort_id)
-    waves_of_cohort: dict[int, list[Wave]] = defaultdict(list)
-    for wave in waves:
-        waves_of_cohort[wave.cohort_id].append(wave)
+        return cohorts_of
 
-    tickets = _tickets_by_person(session, user_to_person)
-    group("all", "all", "all")
-    for cohort_id, name in cohorts.items():
-        group("cohort", str(cohort_id), name)
-    for wave in waves:
-        group("wave", str(wave.id), wave.name)
+    def add(self, session: Session, measures: list[PersonMeasure]) -> None:
+        cohorts_of = self._cohorts_of(session, [m.person_id for m in measures])
+        for person in measures:
+            keys = [
+                ("all", "all", "all"),
+                ("department", person.department, person.department or NO_VALUE_LABEL),
+                ("site", person.site, person.site or NO_VALUE_LABEL),
+            ]
+            if person.manager_id is not None:
+                keys.append(("manager", str(person.manager_id), ""))
+            waves: list[Wave] = []
+            for cohort_id in sorted(cohorts_of.get(person.person_id, [])):
+                keys.append(("cohort", str(cohort_id), self.cohorts[cohort_id]))
+                waves += self.waves_of_cohort.get(cohort_id, [])
+            keys += [("wave", str(w.id), w.name) for w in waves]
+            tickets = self.tickets.get(person.person_id, [0, 0])
+            for dimension, key, label in keys:
+                group = self._group(dimension, key, label)
+                group.add_person(person, (tickets[0], tickets[1]))
+                source = self.by_wave.get(int(key), {}) if dimension == "wave" else self.latest
+                answers = source.get(person.person_id)
+                if answers is not None:
+                    group.survey.add(answers)
 
-    for person in measures:
-        keys = [
-            ("all", "all", "all"),
-            ("department", person.department, person.department or NO_VALUE_LABEL),
-            ("site", person.site, person.site or NO_VALUE_LABEL),
-        ]
-        if person.manager_id is not None:
-            keys.append(("manager", str(person.manager_id), ""))
-        for cohort_id in cohorts_of.get(person.person_id, []):
-            keys.append(("cohort", str(cohort_id), cohorts[cohort_id]))
-            keys += [("wave", str(w.id), w.name) for w in waves_of_cohort.get(cohort_id, [])]
-        ticket_counts = tickets.get(person.person_id, [0, 0])
-        for dimension, key, label in keys:
-            group(dimension, key, label).add_person(person, (ticket_counts[0], ticket_counts[1]))
-            members[(dimension, key)].append(person.person_id)
-
-    # Survey: for a wave, the answers given for that wave; elsewhere each person's latest answer.
-    latest: dict[int, dict[str, int]] = {}
-    by_wave: dict[int, dict[int, dict[str, int]]] = defaultdict(dict)
-    for person_id, wave_id, _submitted, values in _survey_answers(session, user_to_person):
-        latest[person_id] = values
-        if wave_id is not None:
-            by_wave[wave_id][person_id] = values
-    for (dimension, key), person_ids in members.items():
-        tally = groups[(dimension, key)].survey
-        source = by_wave.get(int(key), {}) if dimension == "wave" else latest
-        for person_id in person_ids:
-            if person_id in source:
-                tally.add(source[person_id])
-    return list(groups.values())
+    def groups(self) -> list[GroupMeasure]:
+        return list(self._groups.values())
 
 
 # --------------------------------------------------------------------------- reading back

@@ -21,6 +21,7 @@ SIMULATION = ("aiosmtpd", "openapi_core", "plugin.demo", "plugin.sandbox")
 PRODUCTION_PROCESSES = """
 import importlib, json, sys
 import plugin.cli
+plugin.cli.root.load_all()
 from plugin.settings import load_deploy_settings
 from webhooks import create_app
 create_app(load_deploy_settings(
