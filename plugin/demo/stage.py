@@ -116,6 +116,7 @@ class DemoStage:
             public_url=f"http://127.0.0.1:{port}",
             smtp_url=mail.url,
             mail_from="Envol <envol@exemple.fr>",
+            example_facts=True,  # the demo's example company and launch date, knowingly
         )
         db.upgrade(settings.database_url)
         stage = cls(

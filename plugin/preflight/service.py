@@ -409,6 +409,30 @@ def _host_allowed(host: str, allowed: str) -> bool:
     return False
 
 
+def check_launch_facts(ctx: PreflightContext) -> Check:
+    """The company's name and the launch date must be the company's own: left empty, Envol
+    would announce the demo's example company on a date nobody chose."""
+    settings = ctx.settings
+    found = f"company {settings.company_name!r}, launch on {settings.launch_date.isoformat()}"
+    unset = settings.example_facts
+    if not unset:
+        return Check("Launch facts", "ok", found, "none needed")
+    if ctx.deploy.example_facts:
+        return Check(
+            "Launch facts",
+            "ok",
+            found + " (the demo's example values, allowed by ENVOL_EXAMPLE_FACTS)",
+            "set CompanyName and LaunchDate before a real launch",
+        )
+    return Check(
+        "Launch facts",
+        "block",
+        f"{' and '.join(unset)} not set: Envol would use the demo's {found}",
+        f"set {' and '.join(unset)} in System Console > Plugins > Envol (Launch), "
+        "and the other facts in seed_content/launch.yaml",
+    )
+
+
 CHECKS: list[PreflightCheck] = [
     check_connection,
     check_licence,
@@ -423,6 +447,7 @@ CHECKS: list[PreflightCheck] = [
     check_branding,
     check_bookmarks,
     check_public_url,
+    check_launch_facts,
 ]
 
 

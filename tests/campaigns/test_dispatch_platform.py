@@ -120,7 +120,7 @@ def test_dms_for_people_on_the_platform_email_for_the_others_and_one_channel_pos
     [post] = sandbox.posts_in(scene.announcements_id)
     assert post["user_id"] == scene.bot_id
     assert (
-        "#### Bienvenue\n\nPasserelle est en ligne : https://chat.exemple.fr/entreprise"
+        "#### Bienvenue\n\nPasserelle est en ligne\u00a0: https://chat.exemple.fr/entreprise"
         in (post["message"])
     )
     assert "#### Welcome\n\nPasserelle is live:" in post["message"]
