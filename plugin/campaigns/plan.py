@@ -227,6 +227,8 @@ class Unsubscribe(_Strict):
 
 
 class EventSpec(_Strict):
+    # What people call it, e.g. {fr: séance photo, en: photo session}: the calendar's title.
+    name: Localised | None = None
     date: Day
     start: Time
     end: Time
@@ -289,6 +291,7 @@ class EventDetails:
     start: str
     end: str
     place: Localised
+    name: Localised | None = None
 
 
 @dataclass(frozen=True)
@@ -385,6 +388,7 @@ def _step(spec: PlanFile, index: int, raw: StepSpec) -> Step:
             start=raw.event.start.strftime("%H:%M"),
             end=raw.event.end.strftime("%H:%M"),
             place=raw.event.place,
+            name=raw.event.name,
         )
     return Step(
         key=raw.key,
