@@ -86,10 +86,13 @@ def french_spacing(text: str) -> str:
     return "".join(parts)
 
 
-def finish(text: str, language: str) -> str:
-    """The last step of every generated text: French typography, then the marks removed."""
+def finish(text: str, language: str, *, spacing: bool = True) -> str:
+    """The last step of every generated text: French typography, then the marks removed.
+    ``spacing=False`` elides only (for texts whose spacing is checked elsewhere as written)."""
     if language == "fr":
-        text = french_spacing(elide(text))
+        text = elide(text)
+        if spacing:
+            text = french_spacing(text)
     return text.replace(VALUE_MARK, "")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import jinja2
 import pytest
@@ -70,3 +71,19 @@ def test_numbers_percentages_and_dates_follow_the_locale() -> None:
     assert percent(0.125, "en", digits=1) == "12.5%"
     assert day(dt.date(2027, 3, 1), "fr") == "1er mars 2027"
     assert day(dt.date(2027, 3, 1), "en") == "1 March 2027"
+
+
+def test_message_catalogues_elide_in_french(tmp_path: Path) -> None:
+    from plugin.i18n import Catalogue
+
+    path = tmp_path / "messages.yaml"
+    path.write_text(
+        "welcome:\n  fr: 'Les équipes de {{ company }} : bienvenue'\n"
+        '  en: "{{ company }}\'s teams: welcome"\n',
+        encoding="utf-8",
+    )
+    catalogue = Catalogue(path)
+    assert catalogue.render("welcome", "fr", company="Exemple SA") == (
+        "Les équipes d'Exemple SA : bienvenue"
+    )
+    assert catalogue.render("welcome", "en", company="Exemple SA") == "Exemple SA's teams: welcome"
