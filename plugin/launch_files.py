@@ -21,11 +21,12 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -419,7 +420,16 @@ FACTS_FILE = "launch.yaml"
 FACTS_DOCS = "seed_content/README.md"
 DEFAULT_CONTENT_DIR = Path(__file__).resolve().parent.parent / "seed_content"
 
-_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value.strip()):
+        raise ValueError(f"{value!r} is not an e-mail address: write name@company.com")
+    return value.strip()
+
+
+Email = Annotated[str, AfterValidator(_email)]
 
 
 class FactText(BaseModel):
@@ -446,7 +456,7 @@ class FactPerson(BaseModel):
 
     name: str = Field(min_length=1)
     title: FactText
-    email: str = Field(pattern=_EMAIL)
+    email: Email
     username: str | None = Field(default=None, pattern=r"^[a-z0-9.\-_]+$")
 
     def view(self, language: str) -> dict[str, str]:
@@ -460,7 +470,7 @@ class FactAddress(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: FactText
-    email: str = Field(pattern=_EMAIL)
+    email: Email
 
     def view(self, language: str) -> dict[str, str]:
         return {"name": self.name.pick(language), "email": self.email}
