@@ -545,6 +545,17 @@ def read_launch_facts(path: Path, problems: list[Problem]) -> LaunchFacts | None
     return folder.read_model(path, LaunchFacts, problems)
 
 
+def load_launch_facts(folder: Path | None = None) -> LaunchFacts:
+    """The launch's facts for ``folder`` (the shipped content by default), for any capability
+    that writes about the launch (reports, the console); ``ValidationFailed`` if invalid."""
+    path = facts_file_for(folder or DEFAULT_CONTENT_DIR)
+    problems: list[Problem] = []
+    facts = read_launch_facts(path, problems)
+    raise_for_errors(problems, f"the launch's facts in {path}", "envol seed validate")
+    assert facts is not None  # no error: read_launch_facts returned them
+    return facts
+
+
 _JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
 
 

@@ -194,3 +194,16 @@ def test_a_faq_entry_in_one_language_only_is_a_warning(tmp_path: Path) -> None:
         ("fr/seul.md", "warning", "'seul'"),
     ]
     assert "rename the file wrong.md" in problems[0].hint
+
+
+def test_the_launch_facts_load_for_any_capability() -> None:
+    from plugin.launch_files import load_launch_facts
+
+    facts = load_launch_facts()
+    assert facts.platform.pick("fr") == "Passerelle"
+    assert facts.variables("en")["ceo"] == {
+        "name": "Isabelle Moreau",
+        "title": "Chief Executive Officer",
+        "email": "isabelle.moreau@exemple.fr",
+    }
+    assert facts.where("ceo", "name").startswith("launch.yaml:")
