@@ -139,6 +139,7 @@ def test_a_preview_before_the_roster_uses_a_fictional_colleague(
     )
 
     assert fr.sample.startswith("Camille Durand") and "Bonjour Camille," in fr.text
+    assert fr.sender.startswith("Hugo Lambert")  # a fictional manager, no one of launch.yaml
 
 
 def test_a_test_copy_goes_to_one_person_only(
