@@ -524,10 +524,24 @@ class LaunchFacts(FileModel):
             "timezone": self.timezone,
         }
 
+    def example_addresses(self) -> list[str]:
+        """The facts still on the demo's example domain (``@exemple.fr``)."""
+        found = [f"{key}.email" for key, person in self.people().items() if _example(person.email)]
+        if _example(self.launch_team.email):
+            found.append("launch_team.email")
+        return found
+
     def where(self, *path: str | int) -> str:
         """``launch.yaml:7`` for a value of this file, to tell the admin where to change it."""
         line = self.lines.line_of(path)
         return f"{self.lines.file}:{line}" if line else self.lines.file
+
+
+EXAMPLE_DOMAIN = "exemple.fr"
+
+
+def _example(email: str) -> bool:
+    return email.lower().endswith("@" + EXAMPLE_DOMAIN)
 
 
 def facts_file_for(folder: Path) -> Path:

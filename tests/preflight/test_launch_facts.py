@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+import pytest
+
 from plugin.mattermost import MattermostClient
 from plugin.preflight import CHECKS, PreflightContext
 from plugin.preflight.service import check_launch_facts
@@ -33,7 +35,27 @@ def test_one_fact_still_on_its_example_value_blocks() -> None:
     assert check.status == "block" and check.found.startswith("LaunchDate not set")
 
 
-def test_the_company_s_own_facts_pass() -> None:
+def test_the_company_s_own_facts_pass_with_a_word_on_launch_yaml_s_example_addresses() -> None:
+    check = check_launch_facts(_context({"companyname": "Acme", "launchdate": "2027-05-03"}))
+    # The shipped launch.yaml still signs with @exemple.fr: a warning, never a block.
+    assert check.status == "warn"
+    assert check.found.startswith("company 'Acme', launch on 2027-05-03; seed_content/launch.yaml")
+    assert "ceo.email, comms_lead.email, launch_team.email" in check.found
+
+
+def test_launch_yaml_with_the_company_s_addresses_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from plugin.launch_files import load_launch_facts
+    from plugin.preflight import service
+
+    facts = load_launch_facts()
+    own = facts.model_copy(
+        update={
+            "ceo": facts.ceo.model_copy(update={"email": "ceo@acme.com"}),
+            "comms_lead": facts.comms_lead.model_copy(update={"email": "comms@acme.com"}),
+            "launch_team": facts.launch_team.model_copy(update={"email": "launch@acme.com"}),
+        }
+    )
+    monkeypatch.setattr(service, "load_launch_facts", lambda: own)
     check = check_launch_facts(_context({"companyname": "Acme", "launchdate": "2027-05-03"}))
     assert check.status == "ok"
     assert check.found == "company 'Acme', launch on 2027-05-03"
