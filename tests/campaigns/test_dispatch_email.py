@@ -125,7 +125,7 @@ def test_the_whole_campaign_reaches_everyone_once_in_their_language(
     assert announcement["List-Unsubscribe"] is None  # mandatory
     assert announcement["Content-Language"] == "fr"
     text = announcement.get_body(("plain",)).get_content()
-    assert "Bonjour Zoé," in text and "Présidente-directrice générale" in text
+    assert "Bonjour Zoé," in text and "Isabelle Moreau, présidente-directrice générale" in text
     html = announcement.get_body(("html",)).get_content()
     assert "<h2>Pourquoi</h2>" in html and "lundi 1er mars 2027" in html
     [english] = received(john.email, "Passerelle: our new way of working together")

@@ -55,8 +55,8 @@ def scene(envol_context: EnvolContext, sandbox: Sandbox, plan_copy: Path) -> Ite
         (plan_copy / "plan.yaml").read_text(encoding="utf-8") + POST_STEP, encoding="utf-8"
     )
     for language, text in (
-        ("fr", "Passerelle est en ligne : {{ links.team }}"),
-        ("en", "Passerelle is live: {{ links.team }}"),
+        ("fr", "{{ platform }} est en ligne : {{ links.team }}"),
+        ("en", "{{ platform }} is live: {{ links.team }}"),
     ):
         (plan_copy / "templates" / f"launch-post.{language}.md").write_text(
             f'---\nsubject: "{"Bienvenue" if language == "fr" else "Welcome"}"\n---\n{text}\n',
