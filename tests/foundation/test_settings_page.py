@@ -34,3 +34,12 @@ def test_no_demo_value_is_the_default_of_a_company_s_own_fact() -> None:
     defaults = {setting["key"]: setting["default"] for setting in _settings()}
     assert defaults["CompanyName"] == ""
     assert defaults["LaunchDate"] == ""
+
+
+def test_headings_are_display_name_prefixes_while_the_server_may_predate_sections() -> None:
+    """``settings_schema.sections`` came with Mattermost 10 (mattermost/mattermost#27654); a
+    9.x server ignores it and would show none of the settings inside. Until
+    ``min_server_version`` reaches 10, headings are the ``Group · `` prefixes above."""
+    manifest = load_manifest()
+    major = int(manifest["min_server_version"].split(".")[0])
+    assert major >= 10 or "sections" not in manifest["settings_schema"]
