@@ -438,8 +438,14 @@ def _disagreement(
     return spec.lines.problem(
         path,
         f"{field_label(path)} is {here!r} here but {there!r} in {where}",
-        f"{fix}: the launch's facts are written once, in {where.split(':')[0]}",
+        f"{fix} (the launch's facts are written once, in {where.rsplit(':', 1)[0]})",
     )
+
+
+def _where(facts: LaunchFacts, facts_name: str, *path: str) -> str:
+    """``../launch.yaml:17``: the facts file as seen from the plan's folder, and the line."""
+    line = facts.lines.line_of(path)
+    return f"{facts_name}:{line}" if line else facts_name
 
 
 def field_label(path: Location) -> str:
@@ -476,8 +482,8 @@ def _senders_with_facts(
                         ("senders", key, attribute),
                         here,
                         there,
-                        facts.where(fact, fact_key),
-                        f"remove senders.{key} from this file, or correct {facts_name}",
+                        _where(facts, facts_name, fact, fact_key),
+                        f"remove senders.{key} from this file, or change it there",
                     )
                 )
                 break
@@ -496,8 +502,8 @@ def _timezone_with_facts(
         ("timezone",),
         spec.timezone.key,
         facts.timezone,
-        facts.where("timezone"),
-        f"remove timezone: from this file, or correct {facts_name}",
+        _where(facts, facts_name, "timezone"),
+        "remove timezone: from this file, or change it there",
     )
     return facts.zone, [problem]
 
@@ -515,7 +521,7 @@ def _variables_against_facts(spec: PlanFile, facts: LaunchFacts, facts_name: str
                     ("variables", "platform_name"),
                     written.get(language),
                     facts.platform.pick(language),
-                    facts.where("platform"),
+                    _where(facts, facts_name, "platform"),
                     "remove it and write {{ platform }} in the templates",
                 )
             ]
@@ -603,6 +609,12 @@ def _read_templates(
         )
 
 
+def _facts_name(facts_path: Path, directory: Path) -> str:
+    if facts_path.resolve().parent == directory.resolve().parent:
+        return f"../{facts_path.name}"
+    return relative_name(facts_path, directory)
+
+
 def read_plan(directory: Path | None = None) -> tuple[CampaignPlan | None, list[Problem]]:
     """Read ``plan.yaml`` and its templates: ``(plan, problems)``; the plan is None when any
     problem is an error."""
@@ -616,7 +628,7 @@ def read_plan(directory: Path | None = None) -> tuple[CampaignPlan | None, list[
     facts = read_launch_facts(facts_path, problems)
     if facts is None:
         return None, sort_problems(problems)
-    facts_name = relative_name(facts_path, directory)
+    facts_name = _facts_name(facts_path, directory)
     senders, more = _senders_with_facts(spec, facts, facts_name)
     problems += more
     timezone, more = _timezone_with_facts(spec, facts, facts_name)

@@ -52,21 +52,22 @@ def test_the_plan_takes_its_senders_time_zone_and_platform_from_launch_yaml(
             "variables:\n",
             SENDER_CEO,
             "    name: Claire Martin",
-            "senders.ceo.name is 'Claire Martin' here but 'Isabelle Moreau' in launch.yaml:",
+            "senders.ceo.name is 'Claire Martin' here but 'Isabelle Moreau' in ../launch.yaml:",
             "name: Isabelle Moreau",
         ),
         (
             "variables:\n",
             "timezone: UTC\nvariables:\n",
             "timezone: UTC",
-            "timezone is 'UTC' here but 'Europe/Paris' in launch.yaml:",
+            "timezone is 'UTC' here but 'Europe/Paris' in ../launch.yaml:",
             "timezone: Europe/Paris",
         ),
         (
             "variables:\n",
             "variables:\n  platform_name: Exemple SA Connect\n",
             "platform_name:",
-            "variables.platform_name is 'Exemple SA Connect' here but 'Passerelle' in launch.yaml:",
+            "variables.platform_name is 'Exemple SA Connect' here but 'Passerelle' in "
+            "../launch.yaml:",
             "platform: Passerelle",
         ),
     ],
@@ -119,7 +120,7 @@ def test_campaign_validate_names_both_files_when_they_disagree(
     )
     assert result.exit_code == 1
     output = result.output.replace("\n", "")
-    assert "plan.yaml:" in output and "but 'Isabelle Moreau' in launch.yaml:" in output
+    assert "plan.yaml:" in output and "but 'Isabelle Moreau' in ../launch.yaml:" in output
 
 
 def test_french_elides_before_a_substituted_name_and_spaces_before_colons(
