@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from plugin.settings import load_manifest
 
 GROUPS = ("Launch", "Waves and gates", "Invitations", "Support", "Reports")
 
 
-def _settings() -> list[dict]:  # type: ignore[type-arg]
+def _settings() -> list[dict[str, Any]]:
     return list(load_manifest()["settings_schema"]["settings"])
 
 
