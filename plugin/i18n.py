@@ -19,10 +19,17 @@ from babel.dates import format_date
 from jinja2 import Environment, StrictUndefined, Template
 
 from plugin.errors import ValidationFailed
+from plugin.typography import finish, mark_values
 
 LANGUAGES = ("fr", "en")
 
-_ENV = Environment(undefined=StrictUndefined, keep_trailing_newline=False, autoescape=False)
+# ``mark_values``: French elides before a substituted name ("les équipes d'Exemple SA").
+_ENV = Environment(
+    undefined=StrictUndefined,
+    keep_trailing_newline=False,
+    autoescape=False,
+    finalize=mark_values,
+)
 
 
 def pick_language(*candidates: str | None, default: str = "fr") -> str:
@@ -58,8 +65,9 @@ class Catalogue:
 
     def render(self, key: str, language: str, /, **values: Any) -> str:
         """The text for ``key`` in ``language`` (French when the language is unknown)."""
-        template = self._templates[(key, pick_language(language))]
-        return template.render(**values).strip()
+        language = pick_language(language)
+        template = self._templates[(key, language)]
+        return finish(template.render(**values), language, spacing=False).strip()
 
 
 @cache

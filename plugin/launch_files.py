@@ -17,13 +17,24 @@ stops at the first problem: an admin fixing content wants the whole list at once
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, PrivateAttr, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from plugin.errors import ValidationFailed
 
@@ -450,3 +461,186 @@ def split_front_matter(text: str) -> tuple[str, str, int] | None:
             body = "\n".join(lines[index + 1 :])
             return front, body, index + 2
     return None
+
+
+# --------------------------------------------------------------------------- the launch's facts
+
+FACTS_FILE = "launch.yaml"
+FACTS_DOCS = "seed_content/README.md"
+DEFAULT_CONTENT_DIR = Path(__file__).resolve().parent.parent / "seed_content"
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value.strip()):
+        raise ValueError(f"{value!r} is not an e-mail address: write name@company.com")
+    return value.strip()
+
+
+Email = Annotated[str, AfterValidator(_email)]
+
+
+class FactText(BaseModel):
+    """A fact written once for both languages, or once per language (``fr:``, ``en:``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fr: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_for_both(cls, value: Any) -> Any:
+        return {"fr": value, "en": value} if isinstance(value, str) else value
+
+    def pick(self, language: str) -> str:
+        return self.en if language == "en" else self.fr
+
+
+class FactPerson(BaseModel):
+    """Someone who signs messages: the CEO, the communication lead."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    title: FactText
+    email: Email
+    username: str | None = Field(default=None, pattern=r"^[a-z0-9.\-_]+$")
+
+    def view(self, language: str) -> dict[str, str]:
+        """What a template sees: ``{{ ceo.name }}``, ``{{ ceo.title }}``, ``{{ ceo.email }}``."""
+        return {"name": self.name, "title": self.title.pick(language), "email": self.email}
+
+
+class FactAddress(BaseModel):
+    """A sender address that is no one's own mailbox, e.g. the launch team's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: FactText
+    email: Email
+
+    def view(self, language: str) -> dict[str, str]:
+        return {"name": self.name.pick(language), "email": self.email}
+
+
+def _zone(value: Any) -> str:
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}: use a name like Europe/Paris") from None
+    return str(value)
+
+
+# Which fact each template name is, for messages: ``ceo`` -> "the CEO".
+FACT_PEOPLE = {"ceo": "the CEO", "comms_lead": "the communication lead"}
+
+
+class LaunchFacts(FileModel):
+    """``launch.yaml``: the launch's facts, each written once and used everywhere by name.
+
+    The company's name and the launch date are plugin settings (``CompanyName``,
+    ``LaunchDate``: an admin changes them in the System Console); everything else that more
+    than one file would otherwise repeat is here. Texts refer to them as ``{{ platform }}``,
+    ``{{ ceo.name }}``, ``{{ comms_lead.title }}``, ``{{ launch_team.email }}``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    platform: FactText
+    timezone: str = "Europe/Paris"
+    ceo: FactPerson
+    comms_lead: FactPerson
+    launch_team: FactAddress
+
+    _zone = field_validator("timezone")(_zone)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def people(self) -> dict[str, FactPerson]:
+        return {"ceo": self.ceo, "comms_lead": self.comms_lead}
+
+    def variables(self, language: str) -> dict[str, Any]:
+        """The facts as template variables in ``language``."""
+        return {
+            "platform": self.platform.pick(language),
+            "ceo": self.ceo.view(language),
+            "comms_lead": self.comms_lead.view(language),
+            "launch_team": self.launch_team.view(language),
+            "timezone": self.timezone,
+        }
+
+    def example_addresses(self) -> list[str]:
+        """The facts still on the demo's example domain (``@exemple.fr``)."""
+        found = [f"{key}.email" for key, person in self.people().items() if _example(person.email)]
+        if _example(self.launch_team.email):
+            found.append("launch_team.email")
+        return found
+
+    def where(self, *path: str | int) -> str:
+        """``launch.yaml:7`` for a value of this file, to tell the admin where to change it."""
+        line = self.lines.line_of(path)
+        return f"{self.lines.file}:{line}" if line else self.lines.file
+
+
+EXAMPLE_DOMAIN = "exemple.fr"
+
+
+def _example(email: str) -> bool:
+    return email.lower().endswith("@" + EXAMPLE_DOMAIN)
+
+
+def facts_file_for(folder: Path) -> Path:
+    """The ``launch.yaml`` a folder of launch files uses: its own, its parent's (the campaign
+    plan lives in ``seed_content/campaign/``), else the shipped one."""
+    for candidate in (folder / FACTS_FILE, folder.parent / FACTS_FILE):
+        if candidate.is_file():
+            return candidate
+    return DEFAULT_CONTENT_DIR / FACTS_FILE
+
+
+def read_launch_facts(path: Path, problems: list[Problem]) -> LaunchFacts | None:
+    """``launch.yaml`` checked; problems are named relative to its folder."""
+    folder = LaunchFolder(path.parent, FACTS_DOCS)
+    return folder.read_model(path, LaunchFacts, problems)
+
+
+def load_launch_facts(folder: Path | None = None) -> LaunchFacts:
+    """The launch's facts for ``folder`` (the shipped content by default), for any capability
+    that writes about the launch (reports, the console); ``ValidationFailed`` if invalid."""
+    path = facts_file_for(folder or DEFAULT_CONTENT_DIR)
+    problems: list[Problem] = []
+    facts = read_launch_facts(path, problems)
+    raise_for_errors(problems, f"the launch's facts in {path}", "envol seed validate")
+    assert facts is not None  # no error: read_launch_facts returned them
+    return facts
+
+
+_JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
+
+
+def literal_fact_problems(
+    text: str, where: TextLocation, literals: dict[str, str]
+) -> list[Problem]:
+    """A fact written out in a text instead of by name (``literals``: value -> variable):
+    the day it changes in one place, this text would still say the old one."""
+    problems = []
+    for value, variable in literals.items():
+        if len(value) < 3:
+            continue
+        pattern = re.compile(rf"(?<![\w@.]){re.escape(value)}(?![\w@])")
+        for number, line in enumerate(text.splitlines(), start=1):
+            if pattern.search(_JINJA.sub("", line)):
+                problems.append(
+                    where.problem(
+                        number,
+                        f"'{value}' is written out",
+                        f"write {{{{ {variable} }}}} instead, so that it follows the launch's "
+                        "facts (launch.yaml and the plugin settings)",
+                    )
+                )
+                break
+    return problems

@@ -105,6 +105,11 @@ class DeploySettings(BaseSettings):
         "(default: the broker when it is Redis, else memory, per process)",
     )
     plugin_id: str = Field(default="", description="Plugin id; defaults to plugin.json's id")
+    example_facts: bool = Field(
+        default=False,
+        description="The demo and the tests only: preflight accepts the example company name "
+        "and launch date (CompanyName and LaunchDate left empty)",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("database_url")
@@ -215,6 +220,15 @@ def _comma_separated_days(value: Any) -> tuple[int, ...]:
     return days
 
 
+# What CompanyName and LaunchDate stand for while an admin has not set them: the demo's
+# example company and launch day. Content can be written and checked with them; preflight
+# blocks a real launch until they are set (``RuntimeSettings.example_facts``).
+EXAMPLE_COMPANY_NAME = "Exemple SA"
+EXAMPLE_LAUNCH_DATE = dt.date(2027, 3, 1)  # a Monday
+_EXAMPLE_VALUES = {"company_name": EXAMPLE_COMPANY_NAME, "launch_date": EXAMPLE_LAUNCH_DATE}
+_SCHEMA_KEYS = {"company_name": "CompanyName", "launch_date": "LaunchDate"}
+
+
 class RuntimeSettings(BaseModel):
     """The plugin settings page, validated. One field per ``settings_schema`` key."""
 
@@ -272,6 +286,15 @@ class RuntimeSettings(BaseModel):
         return tuple(entry.lower() for entry in value)
 
     @property
+    def example_facts(self) -> tuple[str, ...]:
+        """The settings (``CompanyName``, ``LaunchDate``) still on the demo's example value."""
+        return tuple(
+            _SCHEMA_KEYS[name]
+            for name, example in _EXAMPLE_VALUES.items()
+            if getattr(self, name) == example
+        )
+
+    @property
     def launch_team_usernames(self) -> tuple[str, ...]:
         return tuple(entry for entry in self.launch_team if not entry.startswith("~"))
 
@@ -316,6 +339,9 @@ def runtime_settings_from_config(
             unknown.append(str(key))
             continue
         values[field] = value
+    for field, example in _EXAMPLE_VALUES.items():
+        if values.get(field) in (None, ""):
+            values[field] = example
     try:
         return RuntimeSettings(**values)
     except ValidationError as error:

@@ -31,13 +31,17 @@ from pydantic import (
 from plugin.db import PROJECT_ROOT
 from plugin.launch_files import (
     FileModel,
+    LaunchFacts,
     LaunchFolder,
     LineMap,
     Location,
     Problem,
     Severity,
     errors_of,
+    facts_file_for,
     raise_for_errors,
+    read_launch_facts,
+    relative_name,
     sort_problems,
 )
 
@@ -223,6 +227,8 @@ class Unsubscribe(_Strict):
 
 
 class EventSpec(_Strict):
+    # What people call it, e.g. {fr: séance photo, en: photo session}: the calendar's title.
+    name: Localised | None = None
     date: Day
     start: Time
     end: Time
@@ -257,10 +263,12 @@ class PlanFile(FileModel):
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
 
     campaign: Key
-    timezone: TimeZone = ZoneInfo("Europe/Paris")
+    # The launch's facts (launch.yaml) hold the time zone and the senders who sign for the
+    # launch; written here as well, they must agree with it.
+    timezone: TimeZone | None = None
     languages: tuple[Language, ...] = Field(default=LANGUAGES, min_length=1)
     default_time: Time = dt.time(9, 30)
-    senders: dict[str, Sender]
+    senders: dict[str, Sender] = Field(default_factory=dict)
     manager_messages_from: Email | None = None
     unsubscribe: Unsubscribe | None = None
     variables: dict[str, Localised] = Field(default_factory=dict)
@@ -283,6 +291,7 @@ class EventDetails:
     start: str
     end: str
     place: Localised
+    name: Localised | None = None
 
 
 @dataclass(frozen=True)
@@ -345,6 +354,7 @@ class CampaignPlan:
     manager_messages_from: str | None
     announcement_override: AnnouncementOverride | None
     lines: LineMap = field(repr=False)
+    facts: LaunchFacts | None = field(default=None, repr=False, compare=False)
 
     def step(self, key: str) -> Step:
         for step in self.steps:
@@ -378,6 +388,7 @@ def _step(spec: PlanFile, index: int, raw: StepSpec) -> Step:
             start=raw.event.start.strftime("%H:%M"),
             end=raw.event.end.strftime("%H:%M"),
             place=raw.event.place,
+            name=raw.event.name,
         )
     return Step(
         key=raw.key,
@@ -394,6 +405,127 @@ def _step(spec: PlanFile, index: int, raw: StepSpec) -> Step:
         lines=spec.lines,
         path=("steps", index),
     )
+
+
+UNSUBSCRIBE_SUBJECT = "Ne%20plus%20recevoir%20les%20messages%20du%20lancement"
+# The senders the launch's facts define, by the key steps use in ``sender:``.
+FACT_SENDERS = {"ceo": "ceo", "comms-lead": "comms_lead", "launch-team": "launch_team"}
+
+
+def fact_senders(facts: LaunchFacts) -> dict[str, Sender]:
+    """``ceo``, ``comms-lead`` and ``launch-team``, from launch.yaml."""
+    return {
+        "ceo": Sender(
+            name=Localised(fr=facts.ceo.name, en=facts.ceo.name),
+            email=facts.ceo.email,
+            title=Localised(fr=facts.ceo.title.fr, en=facts.ceo.title.en),
+        ),
+        "comms-lead": Sender(
+            name=Localised(fr=facts.comms_lead.name, en=facts.comms_lead.name),
+            email=facts.comms_lead.email,
+            title=Localised(fr=facts.comms_lead.title.fr, en=facts.comms_lead.title.en),
+        ),
+        "launch-team": Sender(
+            name=Localised(fr=facts.launch_team.name.fr, en=facts.launch_team.name.en),
+            email=facts.launch_team.email,
+        ),
+    }
+
+
+def _disagreement(
+    spec: PlanFile, path: Location, here: str, there: str, where: str, fix: str
+) -> Problem:
+    return spec.lines.problem(
+        path,
+        f"{field_label(path)} is {here!r} here but {there!r} in {where}",
+        f"{fix} (the launch's facts are written once, in {where.rsplit(':', 1)[0]})",
+    )
+
+
+def _where(facts: LaunchFacts, facts_name: str, *path: str) -> str:
+    """``../launch.yaml:17``: the facts file as seen from the plan's folder, and the line."""
+    line = facts.lines.line_of(path)
+    return f"{facts_name}:{line}" if line else facts_name
+
+
+def field_label(path: Location) -> str:
+    return ".".join(str(part) for part in path)
+
+
+def _senders_with_facts(
+    spec: PlanFile, facts: LaunchFacts, facts_name: str
+) -> tuple[dict[str, Sender], list[Problem]]:
+    """The plan's senders with the facts' own; a sender written in both must agree."""
+    senders = fact_senders(facts)
+    problems = []
+    for key, sender in spec.senders.items():
+        fact = FACT_SENDERS.get(key)
+        if fact is None:
+            senders[key] = sender
+            continue
+        known = senders[key]
+        compared = [
+            ("name", sender.name.fr, known.name.fr, "name"),
+            ("name", sender.name.en, known.name.en, "name"),
+            ("email", sender.email, known.email, "email"),
+        ]
+        if sender.title is not None and known.title is not None:
+            compared += [
+                ("title", sender.title.fr, known.title.fr, "title"),
+                ("title", sender.title.en, known.title.en, "title"),
+            ]
+        for attribute, here, there, fact_key in compared:
+            if here.strip().casefold() != there.strip().casefold():
+                problems.append(
+                    _disagreement(
+                        spec,
+                        ("senders", key, attribute),
+                        here,
+                        there,
+                        _where(facts, facts_name, fact, fact_key),
+                        f"remove senders.{key} from this file, or change it there",
+                    )
+                )
+                break
+        if sender.reply_to is not None:
+            senders[key] = known.model_copy(update={"reply_to": sender.reply_to})
+    return senders, problems
+
+
+def _timezone_with_facts(
+    spec: PlanFile, facts: LaunchFacts, facts_name: str
+) -> tuple[ZoneInfo, list[Problem]]:
+    if spec.timezone is None or spec.timezone.key == facts.timezone:
+        return facts.zone, []
+    problem = _disagreement(
+        spec,
+        ("timezone",),
+        spec.timezone.key,
+        facts.timezone,
+        _where(facts, facts_name, "timezone"),
+        "remove timezone: from this file, or change it there",
+    )
+    return facts.zone, [problem]
+
+
+def _variables_against_facts(spec: PlanFile, facts: LaunchFacts, facts_name: str) -> list[Problem]:
+    """``variables.platform_name`` is an older way to name the platform: it must agree."""
+    written = spec.variables.get("platform_name")
+    if written is None:
+        return []
+    for language in LANGUAGES:
+        if written.get(language) != facts.platform.pick(language):
+            return [
+                _disagreement(
+                    spec,
+                    ("variables", "platform_name"),
+                    written.get(language),
+                    facts.platform.pick(language),
+                    _where(facts, facts_name, "platform"),
+                    "remove it and write {{ platform }} in the templates",
+                )
+            ]
+    return []
 
 
 def _check_senders(spec: PlanFile) -> list[Problem]:
@@ -477,6 +609,12 @@ def _read_templates(
         )
 
 
+def _facts_name(facts_path: Path, directory: Path) -> str:
+    if facts_path.resolve().parent == directory.resolve().parent:
+        return f"../{facts_path.name}"
+    return relative_name(facts_path, directory)
+
+
 def read_plan(directory: Path | None = None) -> tuple[CampaignPlan | None, list[Problem]]:
     """Read ``plan.yaml`` and its templates: ``(plan, problems)``; the plan is None when any
     problem is an error."""
@@ -486,7 +624,21 @@ def read_plan(directory: Path | None = None) -> tuple[CampaignPlan | None, list[
     spec = folder.read_model(directory / PLAN_FILE, PlanFile, problems, name_item=_name_step)
     if spec is None:
         return None, sort_problems(problems)
+    facts_path = facts_file_for(directory)
+    facts = read_launch_facts(facts_path, problems)
+    if facts is None:
+        return None, sort_problems(problems)
+    facts_name = _facts_name(facts_path, directory)
+    senders, more = _senders_with_facts(spec, facts, facts_name)
+    problems += more
+    timezone, more = _timezone_with_facts(spec, facts, facts_name)
+    problems += more
+    problems += _variables_against_facts(spec, facts, facts_name)
+    spec = spec.model_copy(update={"senders": senders})
     problems += _check_senders(spec)
+    if spec.unsubscribe is None:
+        unsubscribe = Unsubscribe(mailto=f"{facts.launch_team.email}?subject={UNSUBSCRIBE_SUBJECT}")
+        spec = spec.model_copy(update={"unsubscribe": unsubscribe})
     steps: list[Step] = []
     for index, raw in enumerate(spec.steps):
         step = _step(spec, index, raw)
@@ -502,15 +654,16 @@ def read_plan(directory: Path | None = None) -> tuple[CampaignPlan | None, list[
     plan = CampaignPlan(
         name=spec.campaign,
         directory=directory,
-        timezone=spec.timezone,
+        timezone=timezone,
         languages=spec.languages,
         senders=spec.senders,
         steps=steps,
         variables=spec.variables,
         unsubscribe_mailto=spec.unsubscribe.mailto if spec.unsubscribe else None,
-        manager_messages_from=spec.manager_messages_from,
+        manager_messages_from=spec.manager_messages_from or facts.launch_team.email,
         announcement_override=spec.announcement_override,
         lines=spec.lines,
+        facts=facts,
     )
     return plan, sort_problems(problems)
 

@@ -61,7 +61,7 @@ def sample_recipient(session: Session, step: Step) -> Recipient | None:
     if recipients:
         return recipients[0]
     manager = Person(
-        id=0, email="", first_name="Claire", last_name="Martin", department="Direction",
+        id=0, email="", first_name="Hugo", last_name="Lambert", department="Ventes",
         site="Paris", role=PersonRole.MANAGER, language=Language.FR, status=PersonStatus.ACTIVE,
     )  # fmt: skip
     person = Person(

@@ -24,6 +24,7 @@ from markdown_it import MarkdownIt
 
 from plugin.campaigns.plan import CampaignPlan, Step, Template
 from plugin.i18n import long_date, weekday_name
+from plugin.typography import finish, mark_values
 
 _PERSON_FIELDS = (
     "first_name",
@@ -45,6 +46,11 @@ TEMPLATE_VARIABLES: dict[str, tuple[str, ...] | None] = {
     "event": ("date", "start", "end", "place"),
     "campaign": None,  # the plan's variables: checked against the plan, not here
     "language": None,
+    # The launch's facts (launch.yaml), the same names as in the seed content.
+    "platform": None,
+    "ceo": ("name", "title", "email"),
+    "comms_lead": ("name", "title", "email"),
+    "launch_team": ("name", "email"),
 }
 
 
@@ -128,6 +134,7 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=mark_values,  # French elision before substituted values (plugin.typography)
     )
 
 
@@ -190,7 +197,7 @@ def undeclared_names(template: Template, plan: CampaignPlan) -> list[tuple[int, 
                 continue
             owner = attribute.node.name
             if owner == "campaign":
-                allowed: tuple[str, ...] | None = tuple(plan.variables)
+                allowed: tuple[str, ...] | None = tuple(campaign_variables(plan, "fr"))
             else:
                 allowed = TEMPLATE_VARIABLES.get(owner, ())
             if allowed is None or owner not in TEMPLATE_VARIABLES:
@@ -249,9 +256,19 @@ def build_context(
             "support_channel": f"{team_url}/channels/{settings.support_channel}",
         },
         "event": event,
-        "campaign": {key: text.get(language) for key, text in plan.variables.items()},
+        "campaign": campaign_variables(plan, language),
         "language": language,
+        **(plan.facts.variables(language) if plan.facts is not None else {}),
     }
+
+
+def campaign_variables(plan: CampaignPlan, language: str) -> dict[str, str]:
+    """``{{ campaign.* }}``: the plan's own variables; ``platform_name`` stays for older
+    templates and is the launch's facts' platform."""
+    variables = {key: text.get(language) for key, text in plan.variables.items()}
+    if plan.facts is not None:
+        variables.setdefault("platform_name", plan.facts.platform.pick(language))
+    return variables
 
 
 def render(template: Template, context: dict[str, Any]) -> RenderedMessage:
@@ -268,6 +285,8 @@ def render(template: Template, context: dict[str, Any]) -> RenderedMessage:
         raise TemplateFailure(
             template.file, _template_line(error.__traceback__), str(error)
         ) from None
+    subject = finish(subject, template.language).strip()
+    body = finish(body, template.language)
     if not subject:
         raise TemplateFailure(template.file, template.subject_line, "the subject renders empty")
     return RenderedMessage(language=template.language, subject=subject, markdown=body)

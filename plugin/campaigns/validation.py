@@ -49,7 +49,13 @@ from plugin.campaigns.rendering import (
 )
 from plugin.campaigns.service import Recipient, person_view, recipients_for, resolve_sender
 from plugin.errors import EnvolError
-from plugin.launch_files import Problem, errors_of, sort_problems
+from plugin.launch_files import (
+    Problem,
+    TextLocation,
+    errors_of,
+    literal_fact_problems,
+    sort_problems,
+)
 
 ANNOUNCEMENT_MIN_DAYS = 30
 
@@ -143,8 +149,30 @@ def validate_plan(
         report.problems += _check_dates(checking, step, due[step.key], planned, now)
         report.problems += _check_days_off(checking, step, due[step.key], french_holidays)
         report.problems += _check_messages(checking, step, report.audience_sizes)
+    report.problems += _check_written_out_facts(plan, settings)
     report.problems = sort_problems(report.problems)
     return report
+
+
+def _check_written_out_facts(plan: CampaignPlan, settings: RenderSettings) -> list[Problem]:
+    """A template that spells out the company, the platform or a signer instead of naming them
+    would keep the old value the day it changes in one place."""
+    literals = {settings.company: "company"}
+    if plan.facts is not None:
+        facts = plan.facts
+        literals.update({facts.platform.fr: "platform", facts.platform.en: "platform"})
+        for key, person in facts.people().items():
+            literals[person.name] = f"{key}.name"
+    problems = []
+    for step in plan.steps:
+        for template in step.templates.values():
+            for text, line in (
+                (template.subject, template.subject_line),
+                (template.body, template.body_first_line),
+            ):
+                where = TextLocation(template.file, line)
+                problems += literal_fact_problems(text, where, literals)
+    return problems
 
 
 def _check_announcement_and_teasers(

@@ -150,7 +150,13 @@ def _print_planning(report: DispatchReport) -> None:
 @campaign_group.command("ics")
 @_plan_option
 @_launch_option
-def ics(plan_dir: Path | None, launch_date: dt.datetime | None) -> None:
+@click.option(
+    "--language",
+    type=click.Choice(["fr", "en"]),
+    default=None,
+    help="Language of the events' titles (default: the DefaultLanguage setting).",
+)
+def ics(plan_dir: Path | None, launch_date: dt.datetime | None, language: str | None) -> None:
     """Write the calendar as iCalendar to standard output: envol campaign ics > launch.ics"""
     from plugin.campaigns.ics import calendar_ics
 
@@ -159,7 +165,8 @@ def ics(plan_dir: Path | None, launch_date: dt.datetime | None) -> None:
     plan = load_plan(plan_dir)
     with transaction(ctx.sessions) as session:
         entries = calendar(session, plan, launch)
-    sys.stdout.buffer.write(calendar_ics(plan, entries, launch))
+    language = language or ctx.runtime.current.default_language
+    sys.stdout.buffer.write(calendar_ics(plan, entries, launch, language))
     sys.stdout.flush()
 
 

@@ -119,6 +119,7 @@ class DemoStage:
             mail_from="Envol <envol@exemple.fr>",
             # Its own random key: never the public development key `envol serve` refuses.
             secret_key=SecretStr(secrets.token_urlsafe(48)),
+            example_facts=True,  # the demo's example company and launch date, knowingly
         )
         db.upgrade(settings.database_url)
         stage = cls(

@@ -16,6 +16,8 @@ from functools import cached_property
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from plugin.errors import ValidationFailed
+from plugin.launch_files import load_launch_facts
 from plugin.mattermost import (
     Forbidden,
     MattermostClient,
@@ -409,6 +411,48 @@ def _host_allowed(host: str, allowed: str) -> bool:
     return False
 
 
+def check_launch_facts(ctx: PreflightContext) -> Check:
+    """The company's name and the launch date must be the company's own: left empty, Envol
+    would announce the demo's example company on a date nobody chose."""
+    settings = ctx.settings
+    found = f"company {settings.company_name!r}, launch on {settings.launch_date.isoformat()}"
+    unset = settings.example_facts
+    if not unset:
+        return _check_launch_yaml(found)
+    if ctx.deploy.example_facts:
+        return Check(
+            "Launch facts",
+            "ok",
+            found + " (the demo's example values, allowed by ENVOL_EXAMPLE_FACTS)",
+            "set CompanyName and LaunchDate before a real launch",
+        )
+    return Check(
+        "Launch facts",
+        "block",
+        f"{' and '.join(unset)} not set: Envol would use the demo's {found}",
+        f"set {' and '.join(unset)} in System Console > Plugins > Envol (Launch), "
+        "and the other facts in seed_content/launch.yaml",
+    )
+
+
+def _check_launch_yaml(found: str) -> Check:
+    """The shipped launch.yaml still signs with the demo's addresses: a warning only (the
+    content may live in another folder, given to ``envol seed`` with --content)."""
+    try:
+        facts = load_launch_facts()
+    except ValidationFailed as error:
+        return Check("Launch facts", "warn", found + f"; {error}", "run envol seed validate")
+    example = facts.example_addresses()
+    if not example:
+        return Check("Launch facts", "ok", found, "none needed")
+    return Check(
+        "Launch facts",
+        "warn",
+        found + f"; seed_content/launch.yaml still has the demo's {', '.join(example)}",
+        "write your own signers and addresses in seed_content/launch.yaml",
+    )
+
+
 CHECKS: list[PreflightCheck] = [
     check_connection,
     check_licence,
@@ -423,6 +467,7 @@ CHECKS: list[PreflightCheck] = [
     check_branding,
     check_bookmarks,
     check_public_url,
+    check_launch_facts,
 ]
 
 

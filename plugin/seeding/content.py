@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from plugin.launch_files import FileModel, LineMap
+from plugin.launch_files import FileModel, LaunchFacts, LineMap
 
 Language = Literal["fr", "en"]
 LANGUAGES: tuple[Language, ...] = ("fr", "en")
@@ -247,10 +247,26 @@ class Spaces(_StrictFile):
 
 
 class CommitteeMember(_Strict):
+    """A member of the launch committee. One who is also in the launch's facts (the CEO, the
+    communication lead) is written ``fact: comms_lead``: their name and title come from
+    ``launch.yaml``, so the two files can never disagree."""
+
     key: str = Field(pattern=SLUG_PATTERN)
     username: str = Field(pattern=r"^[a-z0-9.\-_]+$")
-    name: str = Field(min_length=1)
-    role: Localized
+    fact: Literal["ceo", "comms_lead"] | None = None
+    name: str = Field(default="", min_length=0)
+    role: Localized | None = None
+
+    @model_validator(mode="after")
+    def _named_once(self) -> CommitteeMember:
+        if self.fact is not None and (self.name or self.role is not None):
+            raise ValueError(
+                f"with fact: {self.fact}, the name and role come from launch.yaml: "
+                "remove name: and role: here"
+            )
+        if self.fact is None and (not self.name or self.role is None):
+            raise ValueError("give name: and role: (or fact: ceo / fact: comms_lead)")
+        return self
 
 
 class Committee(_StrictFile):
@@ -310,6 +326,7 @@ class SeedContent(BaseModel):
     spaces: Spaces
     committee: Committee
     posts: tuple[PostSpec, ...]
+    facts: LaunchFacts | None = None
 
     def channel(self, slug: str) -> ChannelSpec | None:
         return next((c for c in self.spaces.channels if c.slug == slug), None)

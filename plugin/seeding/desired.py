@@ -26,7 +26,7 @@ from plugin.seeding.content import (
     TeamSpec,
 )
 from plugin.seeding.loader import ASSETS_DIR, SPACES_FILE, load_content
-from plugin.seeding.render import Renderer, RenderFailed, template_variables
+from plugin.seeding.render import Renderer, RenderFailed, fact_literals, template_variables
 from plugin.settings import RuntimeSettings
 
 Kind = Literal["team", "channel", "bookmark", "post", "reply"]
@@ -176,7 +176,10 @@ def build_desired(
     content: SeedContent, runtime: RuntimeSettings, language: Language, site_url: str = ""
 ) -> tuple[DesiredState, list[Problem]]:
     """Render the content in ``language``; problems name the file and line of each error."""
-    renderer = Renderer(template_variables(runtime, language, site_url))
+    renderer = Renderer(
+        template_variables(runtime, language, site_url, content.facts),
+        fact_literals(runtime, content.facts),
+    )
     build = _Builder(content, renderer, language)
     branding = _build_branding(build, content) if content.branding is not None else None
     objects: list[DesiredObject] = []

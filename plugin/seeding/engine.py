@@ -430,7 +430,7 @@ class _Applier:
         message = str(obj.fields["message"])
         if member is not None and posted_as == "bot":
             prefix = _ON_BEHALF[self.language].format(
-                name=member.name, role=member.role.pick(self.language)
+                name=member.name, role=member.role.pick(self.language) if member.role else ""
             )
             message = prefix + message
         return message

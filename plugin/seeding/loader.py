@@ -10,7 +10,17 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from plugin.launch_files import LaunchFolder, LineMap, Problem, sort_problems
+from plugin.launch_files import (
+    FACT_PEOPLE,
+    LaunchFacts,
+    LaunchFolder,
+    LineMap,
+    Problem,
+    facts_file_for,
+    read_launch_facts,
+    relative_name,
+    sort_problems,
+)
 from plugin.seeding.content import (
     Branding,
     Committee,
@@ -162,6 +172,39 @@ def _check_channels(content: SeedContent, teams: list[str], problems: list[Probl
     return list(first_use)
 
 
+def _committee_with_facts(
+    committee: Committee, facts: LaunchFacts, facts_name: str, problems: list[Problem]
+) -> Committee:
+    """Members written ``fact: ceo`` take their name and title from the launch's facts; a
+    member who is one of those people under their own name is an error (two places would say
+    who they are, and would one day disagree)."""
+    members = []
+    people = facts.people()
+    for index, member in enumerate(committee.members):
+        if member.fact is not None:
+            person = people[member.fact]
+            role = Localized(fr=person.title.fr, en=person.title.en)
+            member = member.model_copy(update={"name": person.name, "role": role})
+        else:
+            for fact, person in people.items():
+                same_name = member.name.casefold() == person.name.casefold()
+                same_account = person.username is not None and member.username == person.username
+                if same_name or same_account:
+                    problems.append(
+                        committee.lines.problem(
+                            ("members", index, "name" if same_name else "username"),
+                            f"{member.name} is also {FACT_PEOPLE[fact]} in {facts_name} "
+                            f"(line {facts.lines.line_of((fact,))})",
+                            f"write fact: {fact} instead of name: and role:, so that both "
+                            "files say the same",
+                        )
+                    )
+        members.append(member)
+    resolved = committee.model_copy(update={"members": tuple(members)})
+    resolved.with_lines(committee.lines)
+    return resolved
+
+
 def _check_committee(content: SeedContent, problems: list[Problem]) -> set[str]:
     """Member keys unique; returns who may author a post (the bot and the members)."""
     seen: set[str] = set()
@@ -294,10 +337,18 @@ def load_content(root: Path) -> tuple[SeedContent | None, list[Problem]]:
         post = _load_post(folder, path, problems)
         if post is not None:
             posts.append(post)
-    if spaces is None or committee is None:
+    facts_path = facts_file_for(root)
+    facts = read_launch_facts(facts_path, problems)
+    if spaces is None or committee is None or facts is None:
         return None, sort_problems(problems)
+    committee = _committee_with_facts(committee, facts, relative_name(facts_path, root), problems)
     content = SeedContent(
-        root=str(root), branding=branding, spaces=spaces, committee=committee, posts=tuple(posts)
+        root=str(root),
+        branding=branding,
+        spaces=spaces,
+        committee=committee,
+        posts=tuple(posts),
+        facts=facts,
     )
     _cross_check(content, root, problems)
     return content, sort_problems(problems)

@@ -13,16 +13,22 @@ import jinja2
 from jinja2 import meta, nodes
 
 from plugin.i18n import long_date
-from plugin.launch_files import Problem, TextLocation
+from plugin.launch_files import LaunchFacts, Problem, TextLocation, literal_fact_problems
 from plugin.seeding.content import Language
 from plugin.settings import RuntimeSettings
+from plugin.typography import finish, mark_values, number
 
 
 def template_variables(
-    runtime: RuntimeSettings, language: Language, site_url: str = ""
+    runtime: RuntimeSettings,
+    language: Language,
+    site_url: str = "",
+    facts: LaunchFacts | None = None,
 ) -> dict[str, Any]:
     """Every name a seed text may use; documented in ``seed_content/README.md``."""
     return {
+        **(facts.variables(language) if facts is not None else {}),
+        "company": runtime.company_name,
         "company_name": runtime.company_name,
         "launch_date": long_date(runtime.launch_date, language),
         "launch_date_iso": runtime.launch_date.isoformat(),
@@ -35,10 +41,22 @@ def template_variables(
         "mobile_app_android_url": runtime.mobile_app_android_url,
         "desktop_app_url": runtime.desktop_app_url,
         "pilot_weeks": runtime.pilot_weeks,
-        "pilot_percent": f"{runtime.pilot_percent:g}",
+        "pilot_percent": number(runtime.pilot_percent, language),
         "site_url": site_url.rstrip("/"),
         "language": language,
     }
+
+
+def fact_literals(runtime: RuntimeSettings, facts: LaunchFacts | None) -> dict[str, str]:
+    """The facts' values a text must not spell out, and the name to write instead."""
+    literals = {runtime.company_name: "company"}
+    if facts is not None:
+        literals.update({facts.platform.fr: "platform", facts.platform.en: "platform"})
+        for key, person in facts.people().items():
+            literals[person.name] = f"{key}.name"
+            literals[person.email] = f"{key}.email"
+        literals[facts.launch_team.email] = "launch_team.email"
+    return literals
 
 
 class RenderFailed(Exception):
@@ -50,12 +68,17 @@ class RenderFailed(Exception):
 class Renderer:
     """Renders one language's texts; every failure becomes a ``Problem`` with a line."""
 
-    def __init__(self, variables: Mapping[str, Any]) -> None:
+    def __init__(
+        self, variables: Mapping[str, Any], literals: Mapping[str, str] | None = None
+    ) -> None:
         self.variables = dict(variables)
+        # Facts that must be written by name, never spelt out: value -> variable.
+        self.literals = dict(literals or {})
         self._env = jinja2.Environment(
             undefined=jinja2.StrictUndefined,
             autoescape=False,  # Markdown for Mattermost, not HTML
             keep_trailing_newline=False,
+            finalize=mark_values,  # French elision before substituted values
         )
 
     def check(self, text: str, where: TextLocation) -> list[Problem]:
@@ -82,7 +105,7 @@ class Renderer:
                     )
                 )
                 unknown.discard(node.name)
-        return problems
+        return problems + literal_fact_problems(text, where, self.literals)
 
     def render(self, text: str, where: TextLocation) -> str:
         """The rendered text, or ``RenderFailed`` naming the file and line."""
@@ -90,7 +113,8 @@ class Renderer:
         if problems:
             raise RenderFailed(problems[0])
         try:
-            return self._env.from_string(text).render(self.variables).strip()
+            rendered = self._env.from_string(text).render(self.variables)
+            return finish(rendered, str(self.variables.get("language", ""))).strip()
         except jinja2.UndefinedError as error:
             raise RenderFailed(
                 where.problem(

@@ -81,8 +81,8 @@ def test_brand_apply_is_idempotent_and_respects_personal_themes(
 
     report = apply_branding(client, db_session, branding)
     config = sandbox.state.config["TeamSettings"]
-    assert config["SiteName"] == "Exemple SA Connect" and config["EnableCustomBrand"] is True
-    assert config["CustomBrandText"].startswith("**Exemple SA Connect")
+    assert config["SiteName"] == "Passerelle" and config["EnableCustomBrand"] is True
+    assert config["CustomBrandText"].startswith("**Passerelle, le réseau social d'Exemple SA")
     assert sandbox.state.brand_image is not None
     assert team["id"] in sandbox.state.team_icons
     assert sandbox.state.teams[team["id"]]["display_name"] == "Exemple SA"

@@ -84,9 +84,55 @@ def test_ics_content(cli_world: Roster, envol_context: EnvolContext) -> None:
     assert len(events) == 11 + 3
     first = next(e for e in events if str(e["uid"]) == "lancement-teaser-1@envol")
     assert first.decoded("dtstart") == dt.datetime(2027, 1, 15, 8, 30, tzinfo=dt.UTC)
-    assert "everyone (5)" in str(first["summary"])
+    assert str(first["summary"]) == "Message d'intrigue n°1 — tous les salariés"
+    assert "Par e-mail à tous les salariés (5 personnes)." in str(first["description"])
     party = next(e for e in events if str(e["uid"]) == "lancement-invite-party-event@envol")
     assert str(party["location"]) == "le hall d'accueil"
+    assert str(party["summary"]) == "Soirée de lancement"
+
+
+def test_ics_titles_and_descriptions_are_written_for_people(
+    cli_world: Roster, envol_context: EnvolContext
+) -> None:
+    from plugin.campaigns.ics import calendar_ics
+    from plugin.campaigns.plan import load_plan
+    from plugin.campaigns.service import calendar
+
+    plan = load_plan()
+    launch = dt.date(2027, 3, 1)
+    with transaction(envol_context.sessions) as session:
+        entries = calendar(session, plan, launch)
+    for language, announcement_title, invite_title in [
+        (
+            "fr",
+            "Annonce officielle d'Isabelle Moreau, présidente-directrice générale — tous les "
+            "salariés",
+            "Invitation\u00a0: séance photo de profil — tous les salariés",
+        ),
+        (
+            "en",
+            "Official announcement by Isabelle Moreau, Chief Executive Officer — all employees",
+            "Invitation: profile photo session — all employees",
+        ),
+    ]:
+        events = {
+            str(e["uid"]): e
+            for e in Calendar.from_ical(calendar_ics(plan, entries, launch, language)).walk(
+                "VEVENT"
+            )
+        }
+        assert str(events["lancement-announcement@envol"]["summary"]) == announcement_title
+        assert str(events["lancement-invite-photo@envol"]["summary"]) == invite_title
+        keys = [step.key for step in plan.steps]
+        for event in events.values():
+            text = str(event["summary"]) + str(event["description"])
+            # No internal step name, channel code or template file reaches people.
+            assert not any(key in text for key in keys if "-" in key), text
+            assert "[email]" not in text and ".md" not in text and "→" not in text
+    description = str(events["lancement-invite-photo@envol"]["description"])
+    assert "Invitation to: profile photo session, on Thursday 18 February 2027, 10:00 to 16:00" in (
+        description
+    )
 
 
 def test_send_due_dry_run_then_for_real_then_status(

@@ -119,7 +119,7 @@ def test_previews_render_each_language_for_a_real_recipient(
 
     assert (fr.language, en.language) == ("fr", "en")
     assert fr.sample.startswith("Claire Martin") and not fr.error
-    assert fr.subject.startswith("Passerelle : notre nouvelle façon")
+    assert fr.subject.startswith("Passerelle\u00a0: notre nouvelle façon")
     assert "Bonjour Claire," in fr.text and "<h2>Pourquoi</h2>" in fr.html
     assert en.subject.startswith("Passerelle: our new way")
     assert fr.platform_post.startswith("#### Passerelle")
@@ -139,6 +139,7 @@ def test_a_preview_before_the_roster_uses_a_fictional_colleague(
     )
 
     assert fr.sample.startswith("Camille Durand") and "Bonjour Camille," in fr.text
+    assert fr.sender.startswith("Hugo Lambert")  # a fictional manager, no one of launch.yaml
 
 
 def test_a_test_copy_goes_to_one_person_only(

@@ -118,12 +118,14 @@ def test_the_whole_campaign_reaches_everyone_once_in_their_language(
         ]
 
     zoe, john, francois = world.employees
-    [announcement] = received(zoe.email, "Passerelle : notre nouvelle façon")
-    assert announcement["From"].addresses[0].display_name == "Claire Martin"
+    [announcement] = received(zoe.email, "Passerelle\u00a0: notre nouvelle façon")
+    assert (
+        announcement["From"].addresses[0].display_name == "Isabelle Moreau"
+    )  # the CEO of launch.yaml
     assert announcement["List-Unsubscribe"] is None  # mandatory
     assert announcement["Content-Language"] == "fr"
     text = announcement.get_body(("plain",)).get_content()
-    assert "Bonjour Zoé," in text and "Présidente-directrice générale" in text
+    assert "Bonjour Zoé," in text and "Isabelle Moreau, présidente-directrice générale" in text
     html = announcement.get_body(("html",)).get_content()
     assert "<h2>Pourquoi</h2>" in html and "lundi 1er mars 2027" in html
     [english] = received(john.email, "Passerelle: our new way of working together")
@@ -193,7 +195,7 @@ def test_moving_launch_day_replans_what_was_not_sent_without_duplicates(
     launch_day = [m for m in messages if m["Subject"].startswith("C'est aujourd'hui")]
     assert {m["Date"].datetime.date() for m in launch_day} == {later}
     reminders = {m["Subject"] for m in messages if m["Subject"].startswith("J-7")}
-    assert reminders == {"J-7 : Passerelle ouvre le lundi 15 mars 2027"}
+    assert reminders == {"J-7\u00a0: Passerelle ouvre le lundi 15 mars 2027"}
     # The teasers kept their original date and were not sent again for the new launch.
     teasers = [r for r in deliveries(envol_context) if r.step_key.startswith("lancement/teaser")]
     assert len(teasers) == 15 and all(r.attempts == 1 for r in teasers)

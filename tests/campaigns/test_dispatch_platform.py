@@ -55,8 +55,8 @@ def scene(envol_context: EnvolContext, sandbox: Sandbox, plan_copy: Path) -> Ite
         (plan_copy / "plan.yaml").read_text(encoding="utf-8") + POST_STEP, encoding="utf-8"
     )
     for language, text in (
-        ("fr", "Passerelle est en ligne : {{ links.team }}"),
-        ("en", "Passerelle is live: {{ links.team }}"),
+        ("fr", "{{ platform }} est en ligne : {{ links.team }}"),
+        ("en", "{{ platform }} is live: {{ links.team }}"),
     ):
         (plan_copy / "templates" / f"launch-post.{language}.md").write_text(
             f'---\nsubject: "{"Bienvenue" if language == "fr" else "Welcome"}"\n---\n{text}\n',
@@ -120,7 +120,7 @@ def test_dms_for_people_on_the_platform_email_for_the_others_and_one_channel_pos
     [post] = sandbox.posts_in(scene.announcements_id)
     assert post["user_id"] == scene.bot_id
     assert (
-        "#### Bienvenue\n\nPasserelle est en ligne : https://chat.exemple.fr/entreprise"
+        "#### Bienvenue\n\nPasserelle est en ligne\u00a0: https://chat.exemple.fr/entreprise"
         in (post["message"])
     )
     assert "#### Welcome\n\nPasserelle is live:" in post["message"]

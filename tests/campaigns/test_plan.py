@@ -91,10 +91,11 @@ def test_a_missing_template_is_named(plan_copy: Path) -> None:
 
 def test_yaml_syntax_errors_and_duplicate_keys_name_the_line(plan_copy: Path) -> None:
     plan_file = plan_copy / "plan.yaml"
-    edit(plan_file, "timezone: Europe/Paris\n", "timezone: Europe/Paris\ntimezone: UTC\n")
+    edit(plan_file, 'default_time: "09:30"\n', 'default_time: "09:30"\ndefault_time: "10:00"\n')
     with pytest.raises(ValidationFailed) as raised:
         load_plan(plan_copy)
-    assert raised.value.problems[0].startswith(f"plan.yaml:{line_of(plan_file, 'timezone: UTC')}:")
+    line = line_of(plan_file, 'default_time: "10:00"')
+    assert raised.value.problems[0].startswith(f"plan.yaml:{line}:")
 
 
 def test_an_override_needs_a_real_reason(plan_copy: Path) -> None:
@@ -125,7 +126,12 @@ def test_an_override_needs_a_real_reason(plan_copy: Path) -> None:
             "key: teaser-1",  # the second one: after the first one's when
             "step key 'teaser-1' is used twice",
         ),
-        ("  launch-team:\n", "  manager:\n", "  manager:", "'manager' is built in"),
+        (
+            "variables:\n",
+            "senders:\n  manager:\n    name: M\n    email: m@exemple.fr\nvariables:\n",
+            "  manager:",
+            "'manager' is built in",
+        ),
         ("    audience: everyone\n", "", "key: teaser-1", "step 'teaser-1': audience: is missing"),
     ],
 )
@@ -141,11 +147,16 @@ def test_rules_between_values_name_the_step_and_line(
     assert [p.line for p in errors if p.message.startswith(message)] == [expected_line]
 
 
-def test_an_optional_email_needs_unsubscribe(plan_copy: Path) -> None:
-    plan_file = plan_copy / "plan.yaml"
-    edit(plan_file, "unsubscribe:\n  mailto: lancement@exemple.fr", "x_unsubscribe:\n  mailto: x")
-    text = plan_file.read_text(encoding="utf-8")
-    plan_file.write_text(text[: text.index("x_unsubscribe")] + text[text.index("variables:") :])
-    _, errors = read_plan(plan_copy)
-    optional = [p for p in errors if "is optional: the plan needs unsubscribe" in p.message]
-    assert [p.field for p in optional][:2] == ["steps[0].mandatory", "steps[1].mandatory"]
+def test_optional_emails_unsubscribe_to_the_launch_team_unless_the_plan_says(
+    plan_copy: Path,
+) -> None:
+    plan = load_plan(plan_copy)
+    assert plan.unsubscribe_mailto is not None
+    assert plan.unsubscribe_mailto.startswith("lancement@exemple.fr?subject=")
+    assert plan.manager_messages_from == "lancement@exemple.fr"  # launch.yaml's launch_team
+    edit(
+        plan_copy / "plan.yaml",
+        "variables:\n",
+        "unsubscribe:\n  mailto: non@exemple.fr\nvariables:\n",
+    )
+    assert load_plan(plan_copy).unsubscribe_mailto == "non@exemple.fr"

@@ -153,8 +153,8 @@ def test_template_syntax_errors_have_their_line(
     template = plan_copy / "templates" / "launch-day.en.md"
     edit(
         template,
-        "See you on {{ campaign.platform_name }}!",
-        "See you on {{ campaign.platform_name !",
+        "See you on {{ platform }}!",
+        "See you on {{ platform !",
     )
     report = _validate(db_session, render_settings, plan_copy)
     assert [(e.file, e.line) for e in report.errors] == [

@@ -16,6 +16,7 @@ from plugin.launch_files import (
     Problem,
     field_name,
     load_yaml,
+    read_launch_facts,
     split_front_matter,
 )
 from plugin.seeding.loader import default_content_dir, load_content
@@ -132,9 +133,9 @@ def test_the_shipped_launch_files_have_no_problem() -> None:
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("timezone: Europe/Paris", "timezone: Mars/Olympus", "unknown time zone 'Mars/Olympus'"),
+        ("languages: [fr, en]", "timezone: Mars/Olympus", "unknown time zone 'Mars/Olympus'"),
         ('default_time: "09:30"', 'default_time: "9h30"', "'9h30' is not a time"),
-        ("    email: lancement@exemple.fr", "    email: lancement", "not an e-mail address"),
+        ("languages: [fr, en]", "manager_messages_from: lancement", "not an e-mail address"),
         ("campaign: lancement", "campaign: Lancement 2027", "'Lancement 2027' is not a key"),
     ],
 )
@@ -153,6 +154,32 @@ def test_plan_values_are_checked_with_their_line(
     assert message in problem.message
     line = next(i for i, row in enumerate(plan_file.read_text().splitlines(), 1) if new in row)
     assert problem.line == line
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("timezone: Europe/Paris", "timezone: Mars/Olympus", "unknown time zone 'Mars/Olympus'"),
+        (
+            "  email: lancement@exemple.fr",
+            "  email: lancement",
+            "'lancement' is not an e-mail address",
+        ),
+        ("platform: Passerelle", "platfrom: Passerelle", "unknown key 'platfrom'"),
+    ],
+)
+def test_launch_facts_are_checked_with_their_line(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    facts_file = tmp_path / "launch.yaml"
+    text = (default_content_dir() / "launch.yaml").read_text()
+    assert old in text
+    facts_file.write_text(text.replace(old, new, 1))
+    problems: list[Problem] = []
+    assert read_launch_facts(facts_file, problems) is None
+    problem = next(p for p in problems if message in p.message)
+    line = next(i for i, row in enumerate(facts_file.read_text().splitlines(), 1) if new in row)
+    assert (problem.file, problem.line) == ("launch.yaml", line)
 
 
 def test_a_faq_entry_in_one_language_only_is_a_warning(tmp_path: Path) -> None:
@@ -186,3 +213,16 @@ def test_an_impossible_date_in_the_plan_is_a_problem_at_its_line(tmp_path: Path)
         f"plan.yaml:{line}: error: '2027-02-30' is not a real date (day is out of range for "
         "month) — write a date that exists, as YYYY-MM-DD (e.g. 2027-02-28) [steps[1].when]"
     ]
+
+
+def test_the_launch_facts_load_for_any_capability() -> None:
+    from plugin.launch_files import load_launch_facts
+
+    facts = load_launch_facts()
+    assert facts.platform.pick("fr") == "Passerelle"
+    assert facts.variables("en")["ceo"] == {
+        "name": "Isabelle Moreau",
+        "title": "Chief Executive Officer",
+        "email": "isabelle.moreau@exemple.fr",
+    }
+    assert facts.where("ceo", "name").startswith("launch.yaml:")

@@ -9,6 +9,7 @@ from plugin.app import build_context, follow_plugin_settings
 from plugin.errors import ConfigurationError
 from plugin.sandbox import Sandbox
 from plugin.settings import (
+    EXAMPLE_LAUNCH_DATE,
     RuntimeSettings,
     RuntimeSettingsStore,
     load_deploy_settings,
@@ -65,7 +66,10 @@ def test_runtime_settings_defaults_come_from_the_manifest() -> None:
     settings = runtime_settings_from_config({})
     defaults = {s["key"]: s["default"] for s in load_manifest()["settings_schema"]["settings"]}
     assert settings.bot_username == defaults["BotUsername"]
-    assert settings.launch_date == dt.date.fromisoformat(defaults["LaunchDate"])
+    # No company's own fact has a demo default: left empty, they stand for the example ones.
+    assert defaults["CompanyName"] == defaults["LaunchDate"] == ""
+    assert settings.launch_date == EXAMPLE_LAUNCH_DATE
+    assert settings.example_facts == ("CompanyName", "LaunchDate")
     assert settings.reminder_delays_days == (3, 7)
 
 

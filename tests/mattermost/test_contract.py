@@ -334,7 +334,11 @@ def test_preflight_passes_once_the_server_is_ready(sandbox: Sandbox) -> None:
         {
             "TeamSettings": {"MaxUsersPerTeam": 2000},
             "ServiceSettings": {"AllowedUntrustedInternalConnections": "127.0.0.1"},
-            "PluginSettings": {"EnableUploads": True},
+            "PluginSettings": {
+                "EnableUploads": True,
+                # The company's own facts: the example ones block a real launch.
+                "Plugins": {"fr.envol.launch": {"companyname": "Acme", "launchdate": "2027-05-03"}},
+            },
         }
     )
     sandbox.create_bot("envol", "Envol")

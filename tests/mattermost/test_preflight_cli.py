@@ -44,7 +44,14 @@ def test_preflight_blocks_and_lists_the_fix(cli_context: EnvolContext) -> None:
 
 
 def test_preflight_passes_on_a_ready_server(sandbox: Sandbox, cli_context: EnvolContext) -> None:
-    sandbox.patch_config({"TeamSettings": {"MaxUsersPerTeam": 500}})
+    sandbox.patch_config(
+        {
+            "TeamSettings": {"MaxUsersPerTeam": 500},
+            "PluginSettings": {
+                "Plugins": {"fr.envol.launch": {"companyname": "Acme", "launchdate": "2027-05-03"}}
+            },
+        }
+    )
     sandbox.create_bot("envol", "Envol")
     result = CliRunner().invoke(root, ["preflight", "--cohort-size", "300"], terminal_width=200)
     assert result.exit_code == 0, result.output

@@ -54,7 +54,8 @@ def test_shipped_content_follows_the_runtime_settings() -> None:
     start_here = state.by_key()[("post", "start-here")]
     assert "~aide" in start_here.fields["message"]
     assert "~boite-a-idees" in start_here.fields["message"]
-    assert state.branding is not None and state.branding.site_name == "Acme Connect"
+    assert state.branding is not None and state.branding.site_name == "Passerelle"
+    assert state.branding.brand_text.startswith("**Passerelle, le réseau social d'Acme.**")
     assert state.by_key()[("team", "company")].fields["name"] == "acme"
 
 
