@@ -3,19 +3,37 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from importlib.util import find_spec
+from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
 
-from plugin import __version__
+from plugin import __version__, i18n
 from plugin import app as envol_app
 from plugin.errors import EnvolError
 
-console = Console(highlight=False)
+
+class EnvolConsole(Console):
+    """The CLI's console: a table too wide for the terminal to keep its words whole is printed
+    as a list instead (``print_table``), so nothing is ever cut at 80 columns."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        if len(objects) == 1 and isinstance(objects[0], Table) and not kwargs:
+            print_table(objects[0], self)
+            return
+        super().print(*objects, **kwargs)
+
+
+console = EnvolConsole(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 
@@ -77,3 +95,89 @@ def require_demo_extra(command: str) -> None:
             f"`envol {command}` needs Envol's demo extra, not installed here "
             f"({', '.join(missing)} missing): run `pip install 'envol[demo]'`."
         )
+
+
+# --------------------------------------------------------------------------- tables at any width
+
+
+def table_fits(table: Table, out: Console) -> bool:
+    """Whether ``table`` fits the terminal with every word whole (rich wraps cells between
+    words while each column can hold its longest word; below that, it would cut them)."""
+    return Measurement.get(out, out.options, table).minimum <= out.width
+
+
+def print_table(table: Table, out: Console | None = None) -> None:
+    """A table when it fits the terminal, else the same rows as a list: each row's first cell,
+    then one ``column: value`` line per other cell, wrapped between words."""
+    out = out or console
+    if table_fits(table, out):
+        Console.print(out, table)
+        return
+    if table.title:
+        Console.print(out, Text.from_markup(str(table.title), style="bold"))
+    headers = [str(column.header) for column in table.columns]
+    columns = [list(column.cells) for column in table.columns]
+    for index in range(table.row_count):
+        cells = [column[index] if index < len(column) else "" for column in columns]
+        Console.print(out, Padding(cells[0], (0, 0, 0, 2)) if cells else "")
+        details = Table.grid(padding=(0, 1))
+        details.add_column(no_wrap=True, style="dim")
+        details.add_column()
+        for header, cell in zip(headers[1:], cells[1:], strict=False):
+            if str(cell).strip():
+                details.add_row(f"{header}:", cell)
+        Console.print(out, Padding(details, (0, 0, 0, 4)))
+    if table.caption:
+        Console.print(out, table.caption)
+
+
+# ------------------------------------------------------------------- the operator's language
+
+LANG_ENVVAR = "ENVOL_LANG"
+_LANG_KEY = "envol.lang"
+MESSAGES = Path(__file__).with_name("messages.yaml")
+
+
+def _remember_language(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value:
+        language = i18n.pick_language(value, default="")
+        if not language:
+            raise click.BadParameter(
+                f"{value!r} is not a language Envol speaks: use fr or en "
+                f"(option --lang or {LANG_ENVVAR})."
+            )
+        ctx.meta[_LANG_KEY] = language
+
+
+def cli_language() -> str:
+    """The operator's language: ``--lang``, else ``ENVOL_LANG``, else the plugin's default
+    language setting (the report's), else French."""
+    ctx = click.get_current_context(silent=True)
+    chosen = ctx.meta.get(_LANG_KEY) if ctx is not None else None
+    if chosen:
+        return str(chosen)
+    from_env = i18n.pick_language(os.environ.get(LANG_ENVVAR), default="")
+    if from_env:
+        return from_env
+    try:
+        return context().runtime.current.default_language
+    except EnvolError:  # no settings yet (before `envol db upgrade`): the default
+        return "fr"
+
+
+def say(key: str, /, **values: Any) -> str:
+    """The CLI's message ``key`` (``plugin/cli/messages.yaml``) in the operator's language."""
+    return i18n.load_catalogue(MESSAGES).render(key, cli_language(), **values)
+
+
+root.params.append(
+    click.Option(
+        ["--lang"],
+        metavar="fr|en",
+        envvar=LANG_ENVVAR,
+        expose_value=False,
+        is_eager=True,
+        callback=_remember_language,
+        help=f"Language of the messages and reports (default: ${LANG_ENVVAR}, else the settings').",
+    )
+)

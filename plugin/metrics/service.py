@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from plugin import clock
-from plugin.cohorts.models import Cohort, CohortMember, Wave
+from plugin.cohorts.models import Cohort, CohortKind, CohortMember, Wave
 from plugin.invitations.models import Invitation, InvitationState
 from plugin.jsontypes import JSON
 from plugin.mattermost import MattermostClient
@@ -187,6 +187,10 @@ def take_snapshot(
         .where(Person.status == PersonStatus.ACTIVE)
         .order_by(Person.id)
     ).all()
+    # The demo's own checks and rehearsals never count among real figures.
+    test_only = _test_only_people(session)
+    if test_only:
+        people = [person for person in people if person.id not in test_only]
     say(f"team members of {runtime.team_name}")
     team = read_team(mm, runtime.team_name)
     by_email = team.users_by_email()
@@ -371,6 +375,19 @@ def _survey_answers(
     return answers
 
 
+def _test_only_people(session: Session) -> set[int]:
+    """People whose every cohort is a test cohort (``CohortKind.TEST``): left out of the figures."""
+    in_test: set[int] = set()
+    in_real: set[int] = set()
+    for person_id, kind in session.execute(
+        select(CohortMember.person_id, Cohort.kind).join(
+            Cohort, Cohort.id == CohortMember.cohort_id
+        )
+    ):
+        (in_test if kind == CohortKind.TEST else in_real).add(person_id)
+    return in_test - in_real
+
+
 def _group_measures(
     session: Session, measures: list[PersonMeasure], user_to_person: dict[str, int]
 ) -> list[GroupMeasure]:
@@ -383,15 +400,23 @@ def _group_measures(
             found = groups[(dimension, key)] = GroupMeasure(dimension, key, label)
         return found
 
-    cohorts = {c.id: c.name for c in session.scalars(select(Cohort))}
+    cohorts = {
+        c.id: c.name for c in session.scalars(select(Cohort).where(Cohort.kind != CohortKind.TEST))
+    }
     cohort_people: dict[int, set[int]] = defaultdict(set)
     for cohort_id, person_id in session.execute(
         select(CohortMember.cohort_id, CohortMember.person_id)
     ):
         cohort_people[cohort_id].add(person_id)
-    waves = session.scalars(select(Wave).order_by(Wave.position, Wave.id)).all()
+    waves = [
+        wave
+        for wave in session.scalars(select(Wave).order_by(Wave.position, Wave.id))
+        if wave.cohort_id in cohorts
+    ]
     cohorts_of: dict[int, list[int]] = defaultdict(list)
     for cohort_id, people in cohort_people.items():
+        if cohort_id not in cohorts:
+            continue
         for person_id in people:
             cohorts_of[person_id].append(cohort_id)
     waves_of_cohort: dict[int, list[Wave]] = defaultdict(list)

@@ -100,7 +100,7 @@ def candidate_actions(data: ReportData, settings: RuntimeSettings) -> list[Actio
     for space in data.spaces:
         if space.posts_7d + space.replies_7d == 0:
             # A silent space matters, but less than people who cannot get started.
-            add("quiet_space", 0.3, "act_quiet_space", space.channel_name, "0")
+            add("quiet_space", 0.3, "act_quiet_space", data.space_label(space), "0")
     return candidates
 
 

@@ -19,7 +19,7 @@ from plugin.reports.charts import CHARTS, dashboard_png
 from plugin.reports.csv_export import export_csv
 from plugin.reports.data import ReportData, load_report_data
 from plugin.reports.html import render_html
-from plugin.reports.tables import all_tables, print_tables
+from plugin.reports.tables import all_tables
 from plugin.reports.weekly import (
     claim_week,
     deliver,
@@ -75,35 +75,61 @@ def reported(world: LaunchWorld) -> LaunchWorld:
     return world
 
 
-def _data(world: LaunchWorld, lang: str = "fr") -> ReportData:
-    return load_report_data(world.session, company="Exemple SA", lang=lang)  # type: ignore[arg-type]
+def _data(world: LaunchWorld, lang: str = "fr", *, manager_figures: bool = False) -> ReportData:
+    return load_report_data(
+        world.session,
+        company="Exemple SA",
+        lang=lang,  # type: ignore[arg-type]
+        manager_figures=manager_figures,
+    )
 
 
-def test_terminal_tables_show_each_dimension(reported: LaunchWorld) -> None:
-    from rich.console import Console
-
-    data = _data(reported)
+def test_report_tables_one_base_per_row_and_no_duplicates(reported: LaunchWorld) -> None:
+    data = _data(reported, manager_figures=True)
     tables = {table.id: table for table in all_tables(data)}
-    assert {
-        "funnel-all",
-        "funnel-cohort",
+    # Each wave is its own cohort here: the cohort table would repeat the wave table.
+    assert set(tables) == {
         "funnel-wave",
         "funnel-department",
         "funnel-site",
         "funnel-manager",
         "spaces",
         "support-survey",
-    } <= set(tables)
-    pilot = next(row for row in tables["funnel-cohort"].rows if row[0] == "Pilote")
-    # Pilote: 12 people, 12 invited, 9 joined (75 %), 5 complete profiles (56 %) by day 10.
-    assert pilot[1:5] == ["12", "12", "9 (75 %)", "5 (56 %)"]
+    }
+    funnel = tables["funnel-wave"]
+    assert "(en % des personnes de chaque groupe)" in funnel.title
+    pilot = next(row for row in funnel.rows if row[0] == "Pilote")
+    # Pilote: 12 people, all invited, 9 joined, 5 complete profiles by day 10 — each of the 12.
+    assert pilot[1:5] == ["12", "12 (100 %)", "9 (75 %)", "5 (42 %)"]
+    assert funnel.rows[-1][0] == "Tout le monde" and funnel.rows[-1][1] == "24"
+    assert not any(row[0] == "Tout le monde" for row in tables["funnel-site"].rows)
     managers = [row[0] for row in tables["funnel-manager"].rows]
     assert managers == ["Prénom0 Nom0", "Prénom1 Nom1", "Prénom2 Nom2"]
     everyone = tables["support-survey"].rows[0]
     assert everyone[1:4] == ["2", "1", "3"]  # two requests, one resolved, three answers
-    console = Console(record=True, width=200)
-    print_tables(console, list(tables.values()))
-    assert "Entonnoir — Par cohorte" in console.export_text()
+    figures = [tuple(tuple(row[1:]) for row in table.rows) for table in tables.values()]
+    assert len(set(figures)) == len(figures)
+
+
+def test_per_manager_figures_only_when_the_setting_enables_them(
+    reported: LaunchWorld, tmp_path: Path
+) -> None:
+    data = _data(reported)
+    assert "manager" not in data.groups
+    assert not any(table.id == "funnel-manager" for table in all_tables(data))
+    page = render_html(data, reported.settings)
+    assert "Par manager" not in page and "Prénom0 Nom0" not in page
+    assert not any(a.kind == "manager_team" for a in candidate_actions(data, reported.settings))
+    export_csv(reported.session, tmp_path)
+    groups = (tmp_path / "groups.csv").read_text(encoding="utf-8-sig")
+    assert ",manager," not in groups
+    header = (tmp_path / "people.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+    assert "manager_id" not in header
+
+    export_csv(reported.session, tmp_path / "on", manager_figures=True)
+    with (tmp_path / "on" / "groups.csv").open(encoding="utf-8-sig") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["dimension"] == "manager"]
+    assert {row["population"] for row in rows} == {"7"}
 
 
 def test_three_things_to_act_on_name_the_laggards(reported: LaunchWorld) -> None:
@@ -138,7 +164,7 @@ def test_html_report_is_one_self_contained_page_with_the_four_charts(
 def test_csv_export_has_the_history_and_no_personal_data(
     reported: LaunchWorld, tmp_path: Path
 ) -> None:
-    written = export_csv(reported.session, tmp_path)
+    written = export_csv(reported.session, tmp_path, manager_figures=True)
     assert set(written) == {"groups.csv", "people.csv", "spaces.csv"}
     with (tmp_path / "groups.csv").open(encoding="utf-8-sig") as handle:
         groups = list(csv.DictReader(handle))
@@ -167,7 +193,12 @@ def test_weekly_report_is_posted_once_with_its_chart(reported: LaunchWorld) -> N
     assert post["props"]["envol_marker"] == marker_for(week)
     assert "**Trois choses à faire**" in post["message"]
     assert re.search(r"\n1\. .+\n2\. .+\n3\. .+", post["message"])
-    (file_id,) = post["file_ids"]
+    # Without the console's address, the whole report travels with the post, as an HTML file.
+    assert "envol report" not in post["message"] and "est joint" in post["message"]
+    file_id, page_id = post["file_ids"]
+    with reported.sandbox.state.lock:
+        page = reported.sandbox.state.file_contents[page_id].decode("utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "Trois choses à faire" in page
     with reported.sandbox.state.lock:
         content = reported.sandbox.state.file_contents[file_id]
     image = Image.open(io.BytesIO(content))
@@ -185,11 +216,18 @@ def test_post_weekly_report_claims_the_week_then_posts_once(reported: LaunchWorl
     sessions = sessionmaker(
         bind=session.connection(), join_transaction_mode="create_savepoint", expire_on_commit=False
     )
-    first = post_weekly_report(sessions, reported.mm, reported.settings, reported.clock())
+    url = "https://envol.exemple.fr/console/reports"
+    first = post_weekly_report(
+        sessions, reported.mm, reported.settings, reported.clock(), report_url=url
+    )
     again = post_weekly_report(sessions, reported.mm, reported.settings, reported.clock())
     assert (first.already_posted, again.already_posted) == (False, True)
     assert first.week == iso_week(reported.clock()) and again.post_id == first.post_id
-    assert [p["id"] for p in reported.sandbox.posts_in(reported.committee_id)] == [first.post_id]
+    (post,) = reported.sandbox.posts_in(reported.committee_id)
+    assert post["id"] == first.post_id
+    # The post links to the console's report page (one chart attached), never to a command.
+    assert f"]({url})" in post["message"] and "envol report" not in post["message"]
+    assert len(post["file_ids"]) == 1
 
 
 def test_a_crash_after_posting_does_not_post_twice(reported: LaunchWorld) -> None:
