@@ -95,8 +95,9 @@ def draw_funnel(ax: Axes, data: ReportData) -> None:
         if len(cohorts) <= _MAX_LABELLED_BAR_GROUPS:
             counts = [getattr(row, attr) for attr, _ in steps]
             ax.bar_label(bars, labels=[str(c) for c in counts], fontsize=7, padding=1)
-    ax.set_xticks(range(len(steps)), [_wrapped(label) for _, label in steps])
+    ax.set_xticks(range(len(steps)), [_wrapped(label) for _, label in steps], fontsize=8)
     ax.set_ylim(0, 110)
+    ax.set_yticks(range(0, 101, 20))
     ax.set_ylabel(t("percent_of_cohort", data.lang))
     ax.yaxis.grid(True, color=GRID, linewidth=0.5)
     ax.set_axisbelow(True)
@@ -142,6 +143,7 @@ def draw_weekly_active(ax: Axes, data: ReportData) -> None:
                 label=data.names.get(("cohort", cohort_key), key),
             )
     ax.set_ylim(0, 105)
+    ax.set_yticks(range(0, 101, 20))
     ax.set_ylabel(t("percent_of_joined", data.lang))
     ax.yaxis.grid(True, color=GRID, linewidth=0.5)
     ax.xaxis.set_major_locator(AutoDateLocator(maxticks=6))
@@ -162,6 +164,7 @@ def draw_profiles_by_department(ax: Axes, data: ReportData) -> None:
     bars = ax.barh([data.label(r) for r in rows], values, color=NEUTRAL, height=0.6)
     ax.bar_label(bars, labels=[f"{v:.0f} %" for v in values], fontsize=7, padding=2)
     ax.set_xlim(0, 118)
+    ax.set_xticks(range(0, 101, 20))
     ax.set_xlabel(t("percent_of_joined", data.lang))
     ax.xaxis.grid(True, color=GRID, linewidth=0.5)
     ax.set_axisbelow(True)
@@ -188,8 +191,11 @@ def draw_survey(ax: Axes, data: ReportData) -> None:
             color=TEXT if row.dimension == "all" else _colour_of(data, "wave", row.key),
             label=f"{data.label(row)} ({row.survey_responses})",
         )
-    ax.set_xticks(range(len(questions)), [_wrapped(label, 16) for _, label in questions])
+    ax.set_xticks(
+        range(len(questions)), [_wrapped(label, 16) for _, label in questions], fontsize=8
+    )
     ax.set_ylim(0, 5.4)
+    ax.set_yticks(range(6))
     ax.set_ylabel(t("score", data.lang))
     ax.yaxis.grid(True, color=GRID, linewidth=0.5)
     ax.set_axisbelow(True)
@@ -238,7 +244,7 @@ def chart_svg(chart_id: str, data: ReportData) -> str:
 def dashboard_figure(data: ReportData) -> Figure:
     """All four charts on one figure, for the weekly post in Mattermost."""
     with rc_context(_STYLE):
-        figure = Figure(figsize=(15, 9), layout="constrained")
+        figure = Figure(figsize=(16, 9.5), layout="constrained")
         figure.suptitle(
             t("title", data.lang, company=data.company)
             + " — "

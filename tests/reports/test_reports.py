@@ -7,17 +7,14 @@ import io
 import re
 from pathlib import Path
 
-import pytest
 from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from plugin.metrics.models import WeeklyReportPost
-from plugin.metrics.service import take_snapshot
 from plugin.reports.actions import candidate_actions, things_to_act_on
 from plugin.reports.charts import CHARTS, dashboard_png
 from plugin.reports.csv_export import export_csv
-from plugin.reports.data import ReportData, load_report_data
 from plugin.reports.html import render_html
 from plugin.reports.tables import all_tables
 from plugin.reports.weekly import (
@@ -27,65 +24,12 @@ from plugin.reports.weekly import (
     marker_for,
     post_weekly_report,
 )
-from plugin.support.models import SupportTicket, TicketCategory, TicketStatus
-from plugin.surveys.models import SurveyResponse
-from tests.metrics.scenario import first_days, ninth_day
 from tests.metrics.world import LaunchWorld
-
-
-@pytest.fixture
-def reported(world: LaunchWorld) -> LaunchWorld:
-    """Ten days of launch, two snapshots, survey answers and support requests."""
-    first_days(world)
-    for index, score in ((0, 4), (6, 2), (8, 3)):
-        person = world.people[index]
-        user_id = world.simulation.journal[person.id].user_id
-        assert user_id is not None
-        wave = world.waves["managers" if index < 6 else "pilot"]
-        world.session.add(
-            SurveyResponse(
-                user_id=user_id,
-                person_id=person.id,
-                wave_id=wave.id,
-                wave_key=wave.id,
-                why_network=score + 1,
-                what_for_me=score,
-                how_to_use=score,
-                what_expected=max(1, score - 1),
-            )
-        )
-    for index, status in ((6, TicketStatus.OPEN), (8, TicketStatus.RESOLVED)):
-        person = world.people[index]
-        world.session.add(
-            SupportTicket(
-                requester_user_id=world.simulation.journal[person.id].user_id or "",
-                person_id=person.id,
-                category=TicketCategory.QUESTION,
-                description="Comment ajouter ma photo ?",
-                status=status,
-            )
-        )
-    world.session.flush()
-    world.advance(1 / 24)
-    take_snapshot(world.session, world.mm, world.settings)
-    world.advance(9)
-    ninth_day(world)
-    world.advance(1)
-    take_snapshot(world.session, world.mm, world.settings)
-    return world
-
-
-def _data(world: LaunchWorld, lang: str = "fr", *, manager_figures: bool = False) -> ReportData:
-    return load_report_data(
-        world.session,
-        company="Exemple SA",
-        lang=lang,  # type: ignore[arg-type]
-        manager_figures=manager_figures,
-    )
+from tests.reports.conftest import report_data
 
 
 def test_report_tables_one_base_per_row_and_no_duplicates(reported: LaunchWorld) -> None:
-    data = _data(reported, manager_figures=True)
+    data = report_data(reported, manager_figures=True)
     tables = {table.id: table for table in all_tables(data)}
     # Each wave is its own cohort here: the cohort table would repeat the wave table.
     assert set(tables) == {
@@ -114,7 +58,7 @@ def test_report_tables_one_base_per_row_and_no_duplicates(reported: LaunchWorld)
 def test_per_manager_figures_only_when_the_setting_enables_them(
     reported: LaunchWorld, tmp_path: Path
 ) -> None:
-    data = _data(reported)
+    data = report_data(reported)
     assert "manager" not in data.groups
     assert not any(table.id == "funnel-manager" for table in all_tables(data))
     page = render_html(data, reported.settings)
@@ -133,7 +77,7 @@ def test_per_manager_figures_only_when_the_setting_enables_them(
 
 
 def test_three_things_to_act_on_name_the_laggards(reported: LaunchWorld) -> None:
-    data = _data(reported)
+    data = report_data(reported)
     candidates = [a.text for a in candidate_actions(data, reported.settings)]
     # Day 10: Ventes and RH have 3 of 6 and 2 of 4 joined people with a full profile (< 60 %).
     assert any(text.startswith("Ventes a 50 % de profils complets") for text in candidates)
@@ -144,14 +88,14 @@ def test_three_things_to_act_on_name_the_laggards(reported: LaunchWorld) -> None
     assert [a.score for a in actions] == sorted((a.score for a in actions), reverse=True)
     # Worst of all: in Paris one of the nine who joined was active this week.
     assert actions[0].text.startswith("Paris : 11 % d'actifs cette semaine")
-    english = things_to_act_on(_data(reported, "en"), reported.settings)
+    english = things_to_act_on(report_data(reported, "en"), reported.settings)
     assert english[0].text.startswith("Paris: 11 % active this week")
 
 
 def test_html_report_is_one_self_contained_page_with_the_four_charts(
     reported: LaunchWorld,
 ) -> None:
-    page = render_html(_data(reported), reported.settings)
+    page = render_html(report_data(reported), reported.settings)
     for chart_id, _ in CHARTS:
         assert re.search(rf'<figure class="chart" id="chart-{chart_id}"[^>]*><svg', page)
     # Nothing is loaded from anywhere: no script, stylesheet, image or font by URL.
@@ -161,7 +105,7 @@ def test_html_report_is_one_self_contained_page_with_the_four_charts(
     assert "Trois choses à faire" in page and "Pilote" in page and "Lancement" in page
 
 
-def test_csv_export_has_the_history_and_no_personal_data(
+def test_csv_export_has_the_history_and_no_personalreport_data(
     reported: LaunchWorld, tmp_path: Path
 ) -> None:
     written = export_csv(reported.session, tmp_path, manager_figures=True)
@@ -246,7 +190,7 @@ def test_a_crash_after_posting_does_not_post_twice(reported: LaunchWorld) -> Non
 
 
 def test_dashboard_png_uses_the_report_palette(reported: LaunchWorld) -> None:
-    image = Image.open(io.BytesIO(dashboard_png(_data(reported)))).convert("RGB")
+    image = Image.open(io.BytesIO(dashboard_png(report_data(reported)))).convert("RGB")
     colours = {colour for _count, colour in image.getcolors(maxcolors=1 << 20) or []}
     for hex_colour in ("#1f6feb", "#f28c28", "#2da44e"):
         rgb = tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))

@@ -1,0 +1,123 @@
+"""The report as the executive committee sees it: charts whose texts never overlap (the PNG of
+the weekly post and each SVG of the page), one colour per cohort in every chart, and names for
+people — no "(none)", Mattermost's default channels in the report's language."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+from matplotlib.legend import Legend
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
+
+from plugin.metrics.models import GroupSnapshot
+from plugin.reports.charts import CHARTS, NEUTRAL, chart_figure, cohort_colours, dashboard_figure
+from plugin.reports.html import render_html
+from plugin.reports.tables import all_tables
+from tests.metrics.world import LaunchWorld
+from tests.reports.conftest import report_data
+
+# Layout and names do not depend on the database: one backend is enough (CI time).
+one_backend = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+def _texts(figure: Figure) -> list[tuple[str, Bbox]]:
+    """Every visible text of the laid-out figure, with its box on the canvas (legends whole)."""
+    canvas = FigureCanvasAgg(figure)
+    renderer = canvas.get_renderer()
+    figure.draw(renderer)  # runs the constrained layout, as savefig does for the PNG and SVG
+    found: list[tuple[str, Bbox]] = []
+    legends = [a for a in figure.findobj(Legend) if a.get_visible()]
+    in_legend = {id(text) for legend in legends for text in legend.texts}
+    for text in figure.findobj(Text):
+        if id(text) in in_legend or not text.get_visible() or not text.get_text().strip():
+            continue
+        found.append((text.get_text(), text.get_window_extent(renderer)))
+    for legend in legends:
+        found.append(("legend", legend.get_window_extent(renderer)))
+    return found
+
+
+def _overlaps(figure: Figure) -> list[str]:
+    problems = []
+    boxes = _texts(figure)
+    frame = figure.bbox
+    for name, box in boxes:
+        if box.x0 < frame.x0 - 1 or box.x1 > frame.x1 + 1 or box.y0 < frame.y0 - 1:
+            problems.append(f"{name!r} is cut by the edge")
+    for (first, a), (second, b) in itertools.combinations(boxes, 2):
+        # A shared pixel is fine; a real overlap is at least two pixels both ways.
+        if min(a.x1, b.x1) - max(a.x0, b.x0) > 2 and min(a.y1, b.y1) - max(a.y0, b.y0) > 2:
+            problems.append(f"{first!r} overlaps {second!r}")
+    return problems
+
+
+@one_backend
+def test_no_text_or_legend_overlaps_in_the_png_or_the_svgs(reported: LaunchWorld) -> None:
+    for lang in ("fr", "en"):
+        data = report_data(reported, lang)
+        assert _overlaps(dashboard_figure(data)) == []
+        for chart_id, _ in CHARTS:
+            assert _overlaps(chart_figure(chart_id, data)) == [], chart_id
+
+
+def test_the_overlap_check_sees_an_overlap() -> None:
+    figure = Figure(figsize=(4, 3))
+    ax = figure.add_subplot()
+    ax.text(0.5, 0.5, "un libellé")
+    ax.text(0.52, 0.5, "un autre libellé")
+    assert _overlaps(figure)
+
+
+@one_backend
+def test_each_cohort_keeps_its_colour_in_every_chart(reported: LaunchWorld) -> None:
+    data = report_data(reported)
+    colours = cohort_colours(data)
+    names = {row.key: row.label for row in data.groups["cohort"]}
+    assert len(set(colours.values())) == len(colours) == 3 and NEUTRAL not in colours.values()
+    expected = {names[key]: colour for key, colour in colours.items()}
+
+    funnel = chart_figure("funnel", data).axes[0]
+    for container in funnel.containers:
+        label = container.get_label().rsplit(" (", 1)[0]
+        assert to_hex(container.patches[0].get_facecolor()) == expected[label], label
+
+    weekly = chart_figure("weekly-active", data).axes[0]
+    for line in weekly.get_lines():
+        if line.get_label() in expected:
+            assert to_hex(line.get_color()) == expected[line.get_label()]
+
+    # The survey is per wave: each wave in its cohort's colour (Vague 0 is Managers et relais').
+    wave_cohort = {"Vague 0": "Managers et relais", "Pilote": "Pilote"}
+    survey = chart_figure("survey", data).axes[0]
+    seen = set()
+    for container in survey.containers:
+        label = container.get_label().rsplit(" (", 1)[0]
+        if label in wave_cohort:
+            seen.add(label)
+            assert to_hex(container.patches[0].get_facecolor()) == expected[wave_cohort[label]]
+    assert seen == set(wave_cohort)
+    # Departments are not cohorts: never a cohort's colour.
+    profiles = chart_figure("profiles-by-department", data).axes[0]
+    assert {to_hex(p.get_facecolor()) for p in profiles.patches} == {NEUTRAL}
+
+
+@one_backend
+def test_names_are_for_people_in_the_report_language(reported: LaunchWorld) -> None:
+    for lang, town_square, off_topic, blank in (
+        ("fr", "Place du village", "Hors sujet", "non renseigné"),
+        ("en", "Town Square", "Off-Topic", "not given"),
+    ):
+        data = report_data(reported, lang)
+        spaces = next(table for table in all_tables(data) if table.id == "spaces")
+        names = [row[0] for row in spaces.rows]
+        assert town_square in names and off_topic in names
+        page = render_html(data, reported.settings)
+        assert "(none)" not in page and town_square in page
+        assert "town-square" not in page.lower() and ("Town Square" not in page or lang == "en")
+        nobody = GroupSnapshot(dimension="department", key="", label="(none)")
+        assert data.label(nobody) == blank
