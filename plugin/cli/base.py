@@ -101,15 +101,29 @@ def require_demo_extra(command: str) -> None:
 
 
 def table_fits(table: Table, out: Console) -> bool:
-    """Whether ``table`` fits the terminal with every word whole (rich wraps cells between
-    words while each column can hold its longest word; below that, it would cut them)."""
-    return Measurement.get(out, out.options, table).minimum <= out.width
+    """Whether ``table`` fits the terminal with every word whole. Rich cuts a word that does
+    not fit its column with "…" (its columns are set so: ``fold`` would cut silently), so the
+    table is drawn once, unseen, and looked at."""
+    # Measured without the terminal's bound, which would clamp the minimum to the width.
+    unbounded = out.options.update_width(10_000)
+    if Measurement.get(out, unbounded, table).minimum > out.width:
+        return False
+    for column in table.columns:
+        column.overflow = "ellipsis"
+    already = sum(str(cell).count("…") for column in table.columns for cell in column.cells)
+    already += str(table.title or "").count("…") + str(table.caption or "").count("…")
+    with out.capture() as drawn:
+        Console.print(out, table)
+    return drawn.get().count("…") <= already
 
 
 def print_table(table: Table, out: Console | None = None) -> None:
-    """A table when it fits the terminal, else the same rows as a list: each row's first cell,
-    then one ``column: value`` line per other cell, wrapped between words."""
+    """A table when it fits the terminal with each row's key (its first cell) on one line and
+    every word whole, else the same rows as a list: each row's key, then one ``column: value``
+    line per other cell, wrapped between words."""
     out = out or console
+    if table.columns:
+        table.columns[0].no_wrap = True  # a row's key (a name, a setting) on one line
     if table_fits(table, out):
         Console.print(out, table)
         return
@@ -119,14 +133,19 @@ def print_table(table: Table, out: Console | None = None) -> None:
     columns = [list(column.cells) for column in table.columns]
     for index in range(table.row_count):
         cells = [column[index] if index < len(column) else "" for column in columns]
-        Console.print(out, Padding(cells[0], (0, 0, 0, 2)) if cells else "")
+        # A row number alone says little: the row is named by its number and its next cell.
+        named_by = 2 if len(cells) > 2 and str(cells[0]).strip().isdigit() else 1
+        name = " · ".join(str(cell) for cell in cells[:named_by])
+        Console.print(
+            out, Padding(Text.from_markup(name, style="bold"), (0, 0, 0, 2), expand=False)
+        )
         details = Table.grid(padding=(0, 1))
         details.add_column(no_wrap=True, style="dim")
         details.add_column()
-        for header, cell in zip(headers[1:], cells[1:], strict=False):
+        for header, cell in zip(headers[named_by:], cells[named_by:], strict=False):
             if str(cell).strip():
                 details.add_row(f"{header}:", cell)
-        Console.print(out, Padding(details, (0, 0, 0, 4)))
+        Console.print(out, Padding(details, (0, 0, 0, 4), expand=False))
     if table.caption:
         Console.print(out, table.caption)
 

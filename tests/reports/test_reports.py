@@ -62,7 +62,7 @@ def test_per_manager_figures_only_when_the_setting_enables_them(
     assert "manager" not in data.groups
     assert not any(table.id == "funnel-manager" for table in all_tables(data))
     page = render_html(data, reported.settings)
-    assert "Par manager" not in page and "Prénom0 Nom0" not in page
+    assert "par manager" not in page and "Prénom0 Nom0" not in page
     assert not any(a.kind == "manager_team" for a in candidate_actions(data, reported.settings))
     export_csv(reported.session, tmp_path)
     groups = (tmp_path / "groups.csv").read_text(encoding="utf-8-sig")
