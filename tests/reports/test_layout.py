@@ -7,8 +7,10 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_hex
+from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 from matplotlib.text import Text
@@ -73,6 +75,10 @@ def test_the_overlap_check_sees_an_overlap() -> None:
     assert _overlaps(figure)
 
 
+def _bar_groups(ax: Axes) -> list[BarContainer]:
+    return [c for c in ax.containers if isinstance(c, BarContainer)]
+
+
 @one_backend
 def test_each_cohort_keeps_its_colour_in_every_chart(reported: LaunchWorld) -> None:
     data = report_data(reported)
@@ -82,24 +88,25 @@ def test_each_cohort_keeps_its_colour_in_every_chart(reported: LaunchWorld) -> N
     expected = {names[key]: colour for key, colour in colours.items()}
 
     funnel = chart_figure("funnel", data).axes[0]
-    for container in funnel.containers:
-        label = container.get_label().rsplit(" (", 1)[0]
-        assert to_hex(container.patches[0].get_facecolor()) == expected[label], label
+    for bars in _bar_groups(funnel):
+        label = str(bars.get_label()).rsplit(" (", 1)[0]
+        assert to_hex(bars.patches[0].get_facecolor()) == expected[label], label
 
     weekly = chart_figure("weekly-active", data).axes[0]
     for line in weekly.get_lines():
-        if line.get_label() in expected:
-            assert to_hex(line.get_color()) == expected[line.get_label()]
+        name = str(line.get_label())
+        if name in expected:
+            assert to_hex(line.get_color()) == expected[name]
 
     # The survey is per wave: each wave in its cohort's colour (Vague 0 is Managers et relais').
     wave_cohort = {"Vague 0": "Managers et relais", "Pilote": "Pilote"}
     survey = chart_figure("survey", data).axes[0]
     seen = set()
-    for container in survey.containers:
-        label = container.get_label().rsplit(" (", 1)[0]
+    for bars in _bar_groups(survey):
+        label = str(bars.get_label()).rsplit(" (", 1)[0]
         if label in wave_cohort:
             seen.add(label)
-            assert to_hex(container.patches[0].get_facecolor()) == expected[wave_cohort[label]]
+            assert to_hex(bars.patches[0].get_facecolor()) == expected[wave_cohort[label]]
     assert seen == set(wave_cohort)
     # Departments are not cohorts: never a cohort's colour.
     profiles = chart_figure("profiles-by-department", data).axes[0]
