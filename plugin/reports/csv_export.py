@@ -117,6 +117,8 @@ def export_csv(
         values = [getattr(g, column) for column in GROUP_COLUMNS]
         if g.dimension == "manager":
             values[GROUP_COLUMNS.index("label")] = managers.get(int(g.key), "")
+        elif g.dimension in ("department", "site") and not g.key.strip():
+            values[GROUP_COLUMNS.index("label")] = ""  # not given in the roster
         return [
             *values,
             percent(g.joined, g.invited),
