@@ -18,13 +18,19 @@ from matplotlib import rc_context
 from matplotlib.axes import Axes
 from matplotlib.dates import AutoDateLocator, DateFormatter
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from plugin.metrics.measures import FUNNEL_STEPS, SURVEY_QUESTIONS, percent
 from plugin.reports.data import ReportData
 from plugin.reports.texts import t
 
 # The cohorts' palette: each cohort keeps one colour in every chart (``cohort_colours``).
-PALETTE = ("#1f6feb", "#f28c28", "#2da44e", "#cf222e", "#8250df", "#bf8700", "#0a7ea4")
+# Ten colours: past ten cohorts they come round again.
+PALETTE = (
+    "#1f6feb", "#f28c28", "#2da44e", "#cf222e", "#8250df",
+    "#bf8700", "#0a7ea4", "#e377c2", "#8c564b", "#17becf",
+)  # fmt: skip
 GRID = "#d0d7de"
 TEXT = "#24292f"
 # Everyone, and groups that are not cohorts (departments): never a cohort's colour.
@@ -59,12 +65,20 @@ def _colour_of(data: ReportData, dimension: str, key: str) -> str:
 
 def _wrapped(label: str, width: int = 13) -> str:
     """An axis label on short lines, so that neighbours never run into each other."""
-    return "\n".join(textwrap.wrap(label, width)) or label
+    return "\n".join(textwrap.wrap(label, width, break_on_hyphens=False)) or label
 
 
 def _legend_beside(ax: Axes) -> None:
     """The legend to the right of the plot: it never hides a bar, a point or a label."""
-    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(
+        handles,
+        [_wrapped(label, 28) for label in labels],
+        fontsize=8,
+        frameon=False,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+    )
 
 
 def _no_data(ax: Axes, data: ReportData) -> None:
@@ -229,7 +243,13 @@ def chart_figure(chart_id: str, data: ReportData) -> Figure:
         height = min(12.0, max(2.4, 1.2 + 0.32 * len(data.groups.get("department", []))))
     with rc_context(_STYLE):
         figure = Figure(figsize=(8, height), layout="constrained")
-        drawer(figure.add_subplot(), data)
+        ax = figure.add_subplot()
+        drawer(ax, data)
+        legend = ax.get_legend()
+        if legend is not None:
+            # A long legend beside the chart makes it taller rather than running off the page.
+            lines = sum(text.get_text().count("\n") + 1 for text in legend.texts)
+            figure.set_figheight(max(height, 0.9 + 0.2 * lines))
     return figure
 
 
@@ -254,7 +274,26 @@ def dashboard_figure(data: ReportData) -> Figure:
         axes = figure.subplots(2, 2)
         for ax, (_chart_id, drawer) in zip(axes.flat, CHARTS, strict=True):
             drawer(ax, data)
+            legend = ax.get_legend()
+            if legend is not None:
+                legend.remove()
+        _shared_legend(figure, data)
     return figure
+
+
+def _shared_legend(figure: Figure, data: ReportData) -> None:
+    """One legend under the four charts: a cohort has one colour in all of them (its waves
+    too), everyone is dark, dashed on the lines."""
+    names = {key: name for (dimension, key), name in data.names.items() if dimension == "cohort"}
+    names.update({row.key: row.label for row in data.groups.get("cohort", [])})
+    handles: list[Any] = [
+        Patch(facecolor=colour, label=_wrapped(names.get(key, key), 32))
+        for key, colour in cohort_colours(data).items()
+    ]
+    handles.append(Line2D([], [], color=TEXT, linestyle="--", label=t("everyone", data.lang)))
+    figure.legend(
+        handles=handles, loc="outside lower center", ncols=min(4, len(handles)), frameon=False
+    )
 
 
 def dashboard_png(data: ReportData) -> bytes:

@@ -4,6 +4,7 @@ people — no "(none)", Mattermost's default channels in the report's language."
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 
 import pytest
@@ -16,8 +17,17 @@ from matplotlib.legend import Legend
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
-from plugin.metrics.models import GroupSnapshot
-from plugin.reports.charts import CHARTS, NEUTRAL, chart_figure, cohort_colours, dashboard_figure
+from plugin.metrics.measures import SURVEY_QUESTIONS
+from plugin.metrics.models import GroupSnapshot, MetricsSnapshot
+from plugin.reports.charts import (
+    CHARTS,
+    NEUTRAL,
+    PALETTE,
+    chart_figure,
+    cohort_colours,
+    dashboard_figure,
+)
+from plugin.reports.data import ReportData
 from plugin.reports.html import render_html
 from plugin.reports.tables import all_tables
 from tests.metrics.world import LaunchWorld
@@ -128,3 +138,64 @@ def test_names_are_for_people_in_the_report_language(reported: LaunchWorld) -> N
         assert "town-square" not in page.lower() and ("Town Square" not in page or lang == "en")
         nobody = GroupSnapshot(dimension="department", key="", label="(none)")
         assert data.label(nobody) == blank
+
+
+def _crowded_launch(lang: str) -> ReportData:
+    """A big company's report, built in memory: eight waves with long names, each its own
+    cohort, twelve departments, four weeks of history, survey answers in every wave."""
+    day = dt.date(2027, 3, 29)
+    snapshot = MetricsSnapshot(id=1, day=day)
+    survey = {f"survey_{q}": 3.5 for q, _, _ in SURVEY_QUESTIONS}
+
+    def group(dimension: str, key: str, label: str, people: int, week: int = 4) -> GroupSnapshot:
+        joined = people * (40 + 10 * week) // 100
+        return GroupSnapshot(
+            day=day - dt.timedelta(weeks=4 - week),
+            dimension=dimension,
+            key=key,
+            label=label,
+            population=people,
+            invited=people,
+            joined=joined,
+            profile_complete=joined // 2,
+            active_7d=joined * 2 // 3,
+            contributed_7d=joined // 4,
+            contributed_28d=joined // 3,
+            survey_responses=people // 10,
+            **survey,
+        )
+
+    waves = [f"Vague {n} — direction régionale Auvergne-Rhône-Alpes" for n in range(8)]
+    cohorts = [group("cohort", str(n), name, 150 + 10 * n) for n, name in enumerate(waves)]
+    history = {
+        f"cohort:{n}": [group("cohort", str(n), name, 150, w) for w in range(5)]
+        for n, name in enumerate(waves)
+    }
+    history["all"] = [group("all", "all", "all", 1500, w) for w in range(5)]
+    return ReportData(
+        company="Exemple SA",
+        lang=lang,  # type: ignore[arg-type]
+        snapshot=snapshot,
+        groups={
+            "all": [group("all", "all", "all", 1500)],
+            "cohort": cohorts,
+            "wave": [group("wave", str(n), name, 150) for n, name in enumerate(waves)],
+            "department": [
+                group("department", f"d{n}", f"Service {n} — relations fournisseurs", 60)
+                for n in range(12)
+            ],
+        },
+        spaces=[],
+        history=history,
+        names={("cohort", str(n)): name for n, name in enumerate(waves)},
+        wave_cohorts={str(n): str(n) for n in range(8)},
+    )
+
+
+def test_a_crowded_launch_still_has_no_overlap_and_one_colour_per_cohort() -> None:
+    for lang in ("fr", "en"):
+        data = _crowded_launch(lang)
+        assert _overlaps(dashboard_figure(data)) == []
+        for chart_id, _ in CHARTS:
+            assert _overlaps(chart_figure(chart_id, data)) == [], chart_id
+    assert len(set(cohort_colours(data).values())) == 8 <= len(PALETTE)
