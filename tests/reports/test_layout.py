@@ -70,11 +70,12 @@ def _overlaps(figure: Figure) -> list[str]:
 
 @one_backend
 def test_no_text_or_legend_overlaps_in_the_png_or_the_svgs(reported: LaunchWorld) -> None:
-    for lang in ("fr", "en"):
-        data = report_data(reported, lang)
-        assert _overlaps(dashboard_figure(data)) == []
-        for chart_id, _ in CHARTS:
-            assert _overlaps(chart_figure(chart_id, data)) == [], chart_id
+    # The PNG in both languages; the SVGs in French, whose labels are the longer.
+    assert _overlaps(dashboard_figure(report_data(reported, "en"))) == []
+    data = report_data(reported, "fr")
+    assert _overlaps(dashboard_figure(data)) == []
+    for chart_id, _ in CHARTS:
+        assert _overlaps(chart_figure(chart_id, data)) == [], chart_id
 
 
 def test_the_overlap_check_sees_an_overlap() -> None:
@@ -133,9 +134,10 @@ def test_names_are_for_people_in_the_report_language(reported: LaunchWorld) -> N
         spaces = next(table for table in all_tables(data) if table.id == "spaces")
         names = [row[0] for row in spaces.rows]
         assert town_square in names and off_topic in names
-        page = render_html(data, reported.settings)
-        assert "(none)" not in page and town_square in page
-        assert "town-square" not in page.lower() and ("Town Square" not in page or lang == "en")
+        if lang == "fr":
+            page = render_html(data, reported.settings)
+            assert "(none)" not in page and town_square in page
+            assert "town-square" not in page.lower() and "Town Square" not in page
         nobody = GroupSnapshot(dimension="department", key="", label="(none)")
         assert data.label(nobody) == blank
 
@@ -193,9 +195,8 @@ def _crowded_launch(lang: str) -> ReportData:
 
 
 def test_a_crowded_launch_still_has_no_overlap_and_one_colour_per_cohort() -> None:
-    for lang in ("fr", "en"):
-        data = _crowded_launch(lang)
-        assert _overlaps(dashboard_figure(data)) == []
-        for chart_id, _ in CHARTS:
-            assert _overlaps(chart_figure(chart_id, data)) == [], chart_id
+    data = _crowded_launch("fr")
+    assert _overlaps(dashboard_figure(data)) == []
+    for chart_id in ("funnel", "weekly-active"):  # the most bars, the longest legend
+        assert _overlaps(chart_figure(chart_id, data)) == [], chart_id
     assert len(set(cohort_colours(data).values())) == 8 <= len(PALETTE)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
+
 from plugin.cohorts.models import Cohort, CohortKind, CohortMember, Wave, WaveStatus
 from plugin.metrics.service import take_snapshot
 from plugin.people.models import Person
@@ -16,6 +18,7 @@ from plugin.reports.tables import all_tables
 from tests.metrics.world import LaunchWorld
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # one backend: CI time
 def test_test_cohorts_are_left_out_and_small_groups_hidden(
     world: LaunchWorld, tmp_path: Path
 ) -> None:

@@ -7,6 +7,7 @@ import io
 import re
 from pathlib import Path
 
+import pytest
 from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
@@ -55,6 +56,7 @@ def test_report_tables_one_base_per_row_and_no_duplicates(reported: LaunchWorld)
     assert len(set(figures)) == len(figures)
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # filtering, not SQL
 def test_per_manager_figures_only_when_the_setting_enables_them(
     reported: LaunchWorld, tmp_path: Path
 ) -> None:
