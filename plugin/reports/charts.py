@@ -22,7 +22,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from plugin.metrics.measures import FUNNEL_STEPS, SURVEY_QUESTIONS, percent
-from plugin.reports.data import ReportData
+from plugin.reports.data import ReportData, survey_shown
 from plugin.reports.texts import t
 
 # The cohorts' palette: each cohort keeps one colour in every chart (``cohort_colours``).
@@ -188,7 +188,7 @@ def draw_survey(ax: Axes, data: ReportData) -> None:
     """The four launch questions: mean answer for everyone, and per wave in its cohort's colour."""
     ax.set_title(t("chart_survey", data.lang), loc="left", fontsize=11)
     groups = [
-        r for r in data.groups.get("all", []) + data.groups.get("wave", []) if r.survey_responses
+        r for r in data.groups.get("all", []) + data.groups.get("wave", []) if survey_shown(r)
     ]
     if not groups:
         _no_data(ax, data)

@@ -24,10 +24,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin.errors import EnvolError
-from plugin.metrics.measures import percent
+from plugin.metrics.measures import SURVEY_QUESTIONS, percent
 from plugin.metrics.models import GroupSnapshot
 from plugin.metrics.service import latest_snapshot, manager_names, person_rows, space_rows
-from plugin.reports.data import MIN_GROUP_SIZE, allowed_dimensions, shown_rows
+from plugin.reports.data import MIN_GROUP_SIZE, allowed_dimensions, shown_rows, survey_shown
 
 GROUP_COLUMNS = (
     "day", "dimension", "key", "label", "population", "invited", "joined", "profile_complete",
@@ -119,6 +119,9 @@ def export_csv(
             values[GROUP_COLUMNS.index("label")] = managers.get(int(g.key), "")
         elif g.dimension in ("department", "site") and not g.key.strip():
             values[GROUP_COLUMNS.index("label")] = ""  # not given in the roster
+        if not survey_shown(g):  # fewer answers would tell what one person answered
+            for question, _, _ in SURVEY_QUESTIONS:
+                values[GROUP_COLUMNS.index(f"survey_{question}")] = None
         return [
             *values,
             percent(g.joined, g.invited),

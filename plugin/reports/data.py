@@ -4,7 +4,7 @@ Privacy (works councils, the GDPR's proportionality): figures per manager are re
 the ``ReportManagerFigures`` setting enables them, and no group of people sorted by an HR
 attribute (department, site, manager) is shown with fewer than ``MIN_GROUP_SIZE`` people; the
 report says how many groups it left out. Cohorts and waves, the launch's own plan, are shown
-whatever their size.
+whatever their size, but no group's survey means below ``MIN_GROUP_SIZE`` answers.
 """
 
 from __future__ import annotations
@@ -43,6 +43,12 @@ _DEFAULT_CHANNELS = {
     "off topic": "off_topic",
     "hors sujet": "off_topic",
 }
+
+
+def survey_shown(row: GroupSnapshot) -> bool:
+    """A group's survey means are shown from ``MIN_GROUP_SIZE`` answers: fewer would tell
+    what one person answered."""
+    return row.survey_responses >= MIN_GROUP_SIZE
 
 
 def allowed_dimensions(manager_figures: bool) -> tuple[str, ...]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from plugin.metrics.measures import FUNNEL_STEPS, SURVEY_QUESTIONS, percent
 from plugin.metrics.models import GroupSnapshot
-from plugin.reports.data import MIN_GROUP_SIZE, ReportData
+from plugin.reports.data import MIN_GROUP_SIZE, ReportData, survey_shown
 from plugin.reports.texts import pct, t
 
 
@@ -125,7 +125,8 @@ def support_survey_table(data: ReportData) -> ReportTable:
     lang = data.lang
     rows = []
     for row in (data.groups.get("all") or []) + (data.groups.get("wave") or []):
-        means = [getattr(row, f"survey_{q}") for q, _, _ in SURVEY_QUESTIONS]
+        shown = survey_shown(row)  # fewer answers would tell what one person answered
+        means = [getattr(row, f"survey_{q}") if shown else None for q, _, _ in SURVEY_QUESTIONS]
         rows.append(
             [
                 data.label(row),

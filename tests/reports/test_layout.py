@@ -109,8 +109,9 @@ def test_each_cohort_keeps_its_colour_in_every_chart(reported: LaunchWorld) -> N
         if name in expected:
             assert to_hex(line.get_color()) == expected[name]
 
-    # The survey is per wave: each wave in its cohort's colour (Vague 0 is Managers et relais').
-    wave_cohort = {"Vague 0": "Managers et relais", "Pilote": "Pilote"}
+    # The survey is per wave, each wave in its cohort's colour; Vague 0's single answer is not
+    # shown (it would tell what one person answered).
+    wave_cohort = {"Pilote": "Pilote"}
     survey = chart_figure("survey", data).axes[0]
     seen = set()
     for bars in _bar_groups(survey):

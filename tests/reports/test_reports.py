@@ -50,8 +50,11 @@ def test_report_tables_one_base_per_row_and_no_duplicates(reported: LaunchWorld)
     assert not any(row[0] == "Tout le monde" for row in tables["funnel-site"].rows)
     managers = [row[0] for row in tables["funnel-manager"].rows]
     assert managers == ["Prénom0 Nom0", "Prénom1 Nom1", "Prénom2 Nom2"]
-    everyone = tables["support-survey"].rows[0]
-    assert everyone[1:4] == ["2", "1", "3"]  # two requests, one resolved, three answers
+    survey = {row[0]: row[1:] for row in tables["support-survey"].rows}
+    assert survey["Tout le monde"][:3] == ["2", "1", "6"]  # two requests, one resolved, 6 answers
+    assert survey["Pilote"][2:] == ["5", "3.4", "2.4", "2.4", "1.4"]  # means from five answers
+    # One answer in Vague 0: counted, its scores not shown.
+    assert survey["Vague 0"][2:] == ["1", "—", "—", "—", "—"]
     figures = [tuple(tuple(row[1:]) for row in table.rows) for table in tables.values()]
     assert len(set(figures)) == len(figures)
 
@@ -122,6 +125,9 @@ def test_csv_export_has_the_history_and_no_personalreport_data(
         if row["dimension"] == "cohort" and row["label"] == "Pilote" and row["day"] == days[-1]
     )
     assert (pilot_last["joined"], pilot_last["activation_rate"]) == ("9", "75.0")
+    assert pilot_last["survey_responses"] == "5" and pilot_last["survey_why_network"] == "3.4"
+    lone = next(r for r in groups if r["label"] == "Vague 0" and r["day"] == days[-1])
+    assert lone["survey_responses"] == "1" and lone["survey_why_network"] == ""
     people = (tmp_path / "people.csv").read_text(encoding="utf-8-sig")
     assert "@" not in people and "Prénom" not in people
     assert written["people.csv"] == 24
