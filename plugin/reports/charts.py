@@ -286,9 +286,17 @@ def _shared_legend(figure: Figure, data: ReportData) -> None:
     too), everyone is dark, dashed on the lines."""
     names = {key: name for (dimension, key), name in data.names.items() if dimension == "cohort"}
     names.update({row.key: row.label for row in data.groups.get("cohort", [])})
+    # Cohorts drawn somewhere: people in the latest snapshot, or joined ones in the history.
+    drawn = {row.key for row in data.groups.get("cohort", []) if row.population}
+    drawn |= {
+        key.split(":", 1)[1]
+        for key, rows in data.history.items()
+        if key.startswith("cohort:") and any(row.joined for row in rows)
+    }
     handles: list[Any] = [
         Patch(facecolor=colour, label=_wrapped(names.get(key, key), 32))
         for key, colour in cohort_colours(data).items()
+        if key in drawn
     ]
     handles.append(Line2D([], [], color=TEXT, linestyle="--", label=t("everyone", data.lang)))
     figure.legend(

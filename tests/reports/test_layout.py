@@ -120,6 +120,13 @@ def test_each_cohort_keeps_its_colour_in_every_chart(reported: LaunchWorld) -> N
             seen.add(label)
             assert to_hex(bars.patches[0].get_facecolor()) == expected[wave_cohort[label]]
     assert seen == set(wave_cohort)
+    # The PNG has one legend for its four charts, each cohort with its colour.
+    (legend,) = dashboard_figure(data).legends
+    shown = {
+        text.get_text(): to_hex(patch.get_facecolor())
+        for text, patch in zip(legend.texts, legend.get_patches(), strict=False)
+    }
+    assert shown == expected
     # Departments are not cohorts: never a cohort's colour.
     profiles = chart_figure("profiles-by-department", data).axes[0]
     assert {to_hex(p.get_facecolor()) for p in profiles.patches} == {NEUTRAL}
