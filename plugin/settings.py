@@ -261,6 +261,8 @@ class RuntimeSettings(BaseModel):
     # has no user groups; a private channel is how a team names one).
     launch_team: tuple[str, ...]
     enable_weekly_report: bool
+    # Per-manager figures in reports and CSV (never for fewer than 5 people): off unless enabled.
+    report_manager_figures: bool = False
 
     _days = field_validator("reminder_delays_days", "profile_nudge_delays_days", mode="before")(
         _comma_separated_days

@@ -6,12 +6,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import click
+from rich.table import Table
 
-from plugin.cli.base import console, context, shown
+from plugin.cli.base import cli_language, console, context, print_table, say
 from plugin.db import transaction
 
 if TYPE_CHECKING:
     from plugin.mattermost import MattermostClient
+    from plugin.reports.tables import ReportTable
     from plugin.reports.texts import Lang
 
 
@@ -40,7 +42,7 @@ def snapshot(channel_ids: tuple[str, ...]) -> None:
 
     ctx = context()
     with (
-        console.status("reading Mattermost…") as status,
+        console.status(say("reading_mattermost")) as status,
         _client() as mm,
         transaction(ctx.sessions) as session,
     ):
@@ -49,12 +51,18 @@ def snapshot(channel_ids: tuple[str, ...]) -> None:
             mm,
             ctx.runtime.current,
             extra_channel_ids=channel_ids,
-            progress=lambda message: status.update(f"reading {message}…"),
+            progress=lambda message: status.update(say("reading_what", what=message)),
         )
         console.print(
-            f"snapshot of {taken.day}: {taken.people} people, {taken.channels} channels, "
-            f"{taken.posts_fetched} new posts; {taken.requests} requests to Mattermost "
-            f"(fewest possible: {taken.minimum_requests})"
+            say(
+                "snapshot_taken",
+                day=taken.day,
+                people=taken.people,
+                channels=taken.channels,
+                posts=taken.posts_fetched,
+                requests=taken.requests,
+                minimum=taken.minimum_requests,
+            )
         )
 
 
@@ -74,44 +82,67 @@ def snapshot(channel_ids: tuple[str, ...]) -> None:
 @click.option(
     "--post", is_flag=True, help="Post this week's report in the launch-committee channel."
 )
-@click.option("--lang", type=click.Choice(["fr", "en"]), help="Language (default: the settings').")
+@click.option(
+    "--lang",
+    type=click.Choice(["fr", "en"]),
+    help="Language (default: `envol --lang`, $ENVOL_LANG, else the settings').",
+)
 def report(html_path: Path | None, csv_dir: Path | None, post: bool, lang: str | None) -> None:
     """The adoption report of the latest snapshot: tables here, and HTML, CSV or a post."""
     from plugin import clock
     from plugin.reports.csv_export import export_csv
     from plugin.reports.data import load_report_data
     from plugin.reports.html import write_html
-    from plugin.reports.tables import all_tables, print_tables
-    from plugin.reports.weekly import post_weekly_report
+    from plugin.reports.tables import all_tables
+    from plugin.reports.weekly import post_weekly_report, report_page_url
 
     ctx = context()
     settings = ctx.runtime.current
-    language = cast("Lang", lang or settings.default_language)
+    language = cast("Lang", lang or cli_language())
     with transaction(ctx.sessions) as session:
-        data = load_report_data(session, company=settings.company_name, lang=language)
-        print_tables(console, all_tables(data))
+        data = load_report_data(
+            session,
+            company=settings.company_name,
+            lang=language,
+            manager_figures=settings.report_manager_figures,
+        )
+        for table in all_tables(data):
+            print_report_table(table)
         if html_path is not None:
-            with console.status("drawing the charts…"):
+            with console.status(say("drawing_charts")):
                 write_html(data, settings, html_path)
-            console.print(f"HTML report: {shown(html_path.resolve())}")
+            console.print(say("html_written", path=html_path.resolve()))
         if csv_dir is not None:
-            written = export_csv(session, csv_dir)
-            console.print(
-                "CSV: "
-                + ", ".join(
-                    f"{shown(csv_dir / name)} ({rows} rows)" for name, rows in written.items()
-                )
+            written = export_csv(session, csv_dir, manager_figures=settings.report_manager_figures)
+            files = ", ".join(
+                say("csv_file", path=csv_dir / name, rows=rows) for name, rows in written.items()
             )
+            console.print(say("csv_written", files=files))
     if post:
+        url = report_page_url(ctx.settings.public_url)
         with _client() as mm:
-            delivery = post_weekly_report(ctx.sessions, mm, settings, clock.now())
-        week = delivery.week
+            delivery = post_weekly_report(ctx.sessions, mm, settings, clock.now(), report_url=url)
         if delivery.already_posted:
             console.print(
-                f"the report of {week} was already posted (post {shown(delivery.post_id)})"
+                say("report_already_posted", week=delivery.week, post_id=delivery.post_id)
             )
         else:
-            console.print(f"posted the report of {week} in ~{shown(settings.committee_channel)}")
+            console.print(
+                say(
+                    "report_posted", week=delivery.week, channel=settings.committee_channel, url=url
+                )
+            )
+
+
+def print_report_table(table: ReportTable) -> None:
+    """One report table: its title, the group names kept whole, the figures to the right, and
+    the privacy note under it; a list instead when the terminal is too narrow."""
+    shown = Table(title=table.title, title_justify="left", caption=table.note or None)
+    for index, column in enumerate(table.columns):
+        shown.add_column(column, justify="left" if index == 0 else "right")
+    for row in table.rows:
+        shown.add_row(*row)
+    print_table(shown)
 
 
 def register(root: click.Group) -> None:

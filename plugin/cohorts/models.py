@@ -19,6 +19,9 @@ class CohortKind(enum.StrEnum):
     MANAGERS_CHAMPIONS = "managers_champions"
     WAVE = "wave"
     CUSTOM = "custom"
+    # A cohort for trying Envol out (the demo's own checks, a rehearsal): its people are never
+    # counted in the adoption figures (plugin/metrics).
+    TEST = "test"
 
 
 class Cohort(Base):

@@ -20,7 +20,7 @@ from sqlalchemy import Row, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from plugin import clock
-from plugin.cohorts.models import Cohort, CohortMember, Wave
+from plugin.cohorts.models import Cohort, CohortKind, CohortMember, Wave
 from plugin.invitations.models import Invitation, InvitationState
 from plugin.jsontypes import JSON
 from plugin.mattermost import MattermostClient
@@ -169,13 +169,28 @@ _PERSON_COLUMNS = (
 )
 
 
+def _in_cohorts(test: bool) -> Any:
+    kind = Cohort.kind == CohortKind.TEST if test else Cohort.kind != CohortKind.TEST
+    return (
+        select(CohortMember.person_id)
+        .join(Cohort, Cohort.id == CohortMember.cohort_id)
+        .where(CohortMember.person_id == Person.id, kind)
+        .exists()
+    )
+
+
+# The demo's own checks and rehearsals (people whose every cohort is a test cohort) never count
+# among real figures.
+_NOT_TEST_ONLY = ~_in_cohorts(test=True) | _in_cohorts(test=False)
+
+
 def _people_chunks(session: Session) -> Iterator[Sequence[Row[Any]]]:
     """Active people by id, ``SNAPSHOT_CHUNK`` at a time (keyset pages: nothing held open)."""
     last = 0
     while True:
         chunk = session.execute(
             select(*_PERSON_COLUMNS)
-            .where(Person.status == PersonStatus.ACTIVE, Person.id > last)
+            .where(Person.status == PersonStatus.ACTIVE, Person.id > last, _NOT_TEST_ONLY)
             .order_by(Person.id)
             .limit(SNAPSHOT_CHUNK)
         ).all()
@@ -420,9 +435,16 @@ class _GroupFolder:
 
     def __init__(self, session: Session, user_to_person: dict[str, int]) -> None:
         self._groups: dict[tuple[str, str], GroupMeasure] = {}
-        self.cohorts = {c.id: c.name for c in session.scalars(select(Cohort))}
+        self.cohorts = {
+            c.id: c.name
+            for c in session.scalars(select(Cohort).where(Cohort.kind != CohortKind.TEST))
+        }
         self.waves_of_cohort: dict[int, list[Wave]] = defaultdict(list)
-        waves = session.scalars(select(Wave).order_by(Wave.position, Wave.id)).all()
+        waves = [
+            wave
+            for wave in session.scalars(select(Wave).order_by(Wave.position, Wave.id))
+            if wave.cohort_id in self.cohorts
+        ]
         for wave in waves:
             self.waves_of_cohort[wave.cohort_id].append(wave)
         self.tickets = _tickets_by_person(session, user_to_person)
@@ -449,7 +471,10 @@ class _GroupFolder:
         cohorts_of: dict[int, list[int]] = defaultdict(list)
         for cohort_id, person_id in session.execute(
             select(CohortMember.cohort_id, CohortMember.person_id)
-            .where(CohortMember.person_id.in_(person_ids))
+            .where(
+                CohortMember.person_id.in_(person_ids),
+                CohortMember.cohort_id.in_(list(self.cohorts)),
+            )
             .distinct()
         ):
             cohorts_of[person_id].append(cohort_id)

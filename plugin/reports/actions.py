@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from plugin.metrics.measures import SURVEY_QUESTIONS, percent
-from plugin.reports.data import ReportData
+from plugin.reports.data import ReportData, survey_shown
 from plugin.reports.texts import pct, t
 from plugin.settings import RuntimeSettings
 
@@ -87,7 +87,7 @@ def candidate_actions(data: ReportData, settings: RuntimeSettings) -> list[Actio
         if waiting > 0:
             # Ten waiting requests is as bad as it gets; fewer weigh proportionally less.
             add("support", min(1.0, waiting / 10), "act_support", "", str(waiting))
-        if overall.survey_responses >= MIN_PEOPLE:
+        if survey_shown(overall):
             for question, fr, en in SURVEY_QUESTIONS:
                 mean = getattr(overall, f"survey_{question}")
                 add(
@@ -100,7 +100,7 @@ def candidate_actions(data: ReportData, settings: RuntimeSettings) -> list[Actio
     for space in data.spaces:
         if space.posts_7d + space.replies_7d == 0:
             # A silent space matters, but less than people who cannot get started.
-            add("quiet_space", 0.3, "act_quiet_space", space.channel_name, "0")
+            add("quiet_space", 0.3, "act_quiet_space", data.space_label(space), "0")
     return candidates
 
 

@@ -5,10 +5,16 @@
 * ``spaces.csv``: posts and replies per space in the latest snapshot.
 
 UTF-8 with a byte-order mark, so that spreadsheet programs show accents right.
+
+Privacy, as in the report (``plugin.reports.data``): manager rows and the ``manager_id`` column
+only with ``manager_figures``; no group of fewer than 5 people by department, site or manager in
+``groups.csv``, and a person's department or site left blank in ``people.csv`` when fewer than 5
+people share it.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,9 +23,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin.errors import EnvolError
-from plugin.metrics.measures import percent
+from plugin.metrics.measures import SURVEY_QUESTIONS, percent
 from plugin.metrics.models import GroupSnapshot
 from plugin.metrics.service import latest_snapshot, manager_names, person_rows, space_rows
+from plugin.reports.data import MIN_GROUP_SIZE, allowed_dimensions, shown_rows, survey_shown
 from plugin.text import csv_writer
 
 GROUP_COLUMNS = (
@@ -65,25 +72,56 @@ def _write(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> 
     return count
 
 
-def export_csv(session: Session, directory: Path) -> dict[str, int]:
+def _shared_by_few(people: Sequence[Any], column: str) -> set[str]:
+    """Values of ``column`` held by fewer than ``MIN_GROUP_SIZE`` people."""
+    counts = Counter(str(getattr(person, column) or "") for person in people)
+    return {value for value, count in counts.items() if count < MIN_GROUP_SIZE}
+
+
+def export_csv(
+    session: Session, directory: Path, *, manager_figures: bool = False
+) -> dict[str, int]:
     """Write the three files into ``directory``; returns rows written per file."""
     snapshot = latest_snapshot(session)
     if snapshot is None:
         raise EnvolError("No adoption snapshot yet: run `envol metrics snapshot` first.")
     directory.mkdir(parents=True, exist_ok=True)
-    groups = list(
-        session.scalars(
-            select(GroupSnapshot).order_by(
-                GroupSnapshot.day, GroupSnapshot.dimension, GroupSnapshot.key
+    allowed = allowed_dimensions(manager_figures)
+    groups, _left_out = shown_rows(
+        [
+            group
+            for group in session.scalars(
+                select(GroupSnapshot).order_by(
+                    GroupSnapshot.day, GroupSnapshot.dimension, GroupSnapshot.key
+                )
             )
-        )
+            if group.dimension in allowed
+        ]
     )
+    people = person_rows(session, snapshot)
+    few = {column: _shared_by_few(people, column) for column in ("department", "site")}
+    person_columns = tuple(c for c in PERSON_COLUMNS if manager_figures or c != "manager_id")
+
+    def person_row(person: Any) -> list[Any]:
+        values = []
+        for column in person_columns:
+            value = getattr(person, column)
+            if column in few and str(value or "") in few[column]:
+                value = ""
+            values.append(value)
+        return values
+
     managers = manager_names(session, [int(g.key) for g in groups if g.dimension == "manager"])
 
     def group_row(g: GroupSnapshot) -> list[Any]:
         values = [getattr(g, column) for column in GROUP_COLUMNS]
         if g.dimension == "manager":
             values[GROUP_COLUMNS.index("label")] = managers.get(int(g.key), "")
+        elif g.dimension in ("department", "site") and not g.key.strip():
+            values[GROUP_COLUMNS.index("label")] = ""  # not given in the roster
+        if not survey_shown(g):  # fewer answers would tell what one person answered
+            for question, _, _ in SURVEY_QUESTIONS:
+                values[GROUP_COLUMNS.index(f"survey_{question}")] = None
         return [
             *values,
             percent(g.joined, g.invited),
@@ -96,11 +134,7 @@ def export_csv(session: Session, directory: Path) -> dict[str, int]:
         "groups.csv": _write(
             directory / "groups.csv", GROUP_COLUMNS + RATE_COLUMNS, map(group_row, groups)
         ),
-        "people.csv": _write(
-            directory / "people.csv",
-            PERSON_COLUMNS,
-            ([getattr(p, c) for c in PERSON_COLUMNS] for p in person_rows(session, snapshot)),
-        ),
+        "people.csv": _write(directory / "people.csv", person_columns, map(person_row, people)),
         "spaces.csv": _write(
             directory / "spaces.csv",
             SPACE_COLUMNS,

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.console import Console
-from rich.table import Table
-
-from plugin.metrics.measures import DIMENSIONS, FUNNEL_STEPS, SURVEY_QUESTIONS, percent
+from plugin.metrics.measures import FUNNEL_STEPS, SURVEY_QUESTIONS, percent
 from plugin.metrics.models import GroupSnapshot
-from plugin.reports.data import ReportData
+from plugin.reports.data import MIN_GROUP_SIZE, ReportData, survey_shown
 from plugin.reports.texts import pct, t
 
 
@@ -19,6 +16,11 @@ class ReportTable:
     title: str
     columns: list[str]
     rows: list[list[str]]
+    note: str = ""
+
+
+# The order of the funnel tables: the launch's plan first, then how the company is organised.
+TABLE_DIMENSIONS = ("wave", "cohort", "department", "site", "manager")
 
 
 def _count_and_rate(count: int, whole: int) -> str:
@@ -27,22 +29,24 @@ def _count_and_rate(count: int, whole: int) -> str:
 
 
 def _funnel_row(data: ReportData, row: GroupSnapshot) -> list[str]:
+    """One group: its people, then each funnel step as a count and a % of those same people."""
     return [
         data.label(row),
         str(row.population),
-        str(row.invited),
-        _count_and_rate(row.joined, row.invited),
-        _count_and_rate(row.profile_complete, row.joined),
-        _count_and_rate(row.active_7d, row.joined),
-        _count_and_rate(row.contributed_7d, row.joined),
-        _count_and_rate(row.contributed_28d, row.joined),
+        *[_count_and_rate(getattr(row, attr), row.population) for attr, _, _ in FUNNEL_STEPS],
         str(row.posts_7d),
         str(row.replies_7d),
     ]
 
 
+def _figures(row: list[str]) -> tuple[str, ...]:
+    return tuple(row[1:])
+
+
 def funnel_tables(data: ReportData) -> list[ReportTable]:
-    """One funnel table per dimension: everyone, cohorts, waves, departments, sites, managers."""
+    """One funnel table per dimension, every rate of a row a % of that row's people (said in the
+    title); the first table ends with everyone; a dimension whose figures repeat a table shown
+    before (each wave its own cohort) is left out."""
     lang = data.lang
     columns = [
         t("group", lang),
@@ -51,18 +55,41 @@ def funnel_tables(data: ReportData) -> list[ReportTable]:
         t("posts_7d", lang),
         t("replies_7d", lang),
     ]
-    tables = []
-    for dimension in DIMENSIONS:
-        rows = data.groups.get(dimension) or []
-        if not rows:
+    tables: list[ReportTable] = []
+    seen: list[list[tuple[str, ...]]] = []
+    for dimension in TABLE_DIMENSIONS:
+        groups = data.groups.get(dimension) or []
+        ordered = sorted(groups, key=lambda r: data.label(r).lower())
+        rows = [_funnel_row(data, row) for row in ordered]
+        figures = sorted(_figures(row) for row in rows)
+        hidden = data.hidden.get(dimension, 0)
+        note = t("hidden_groups", lang, count=hidden, minimum=MIN_GROUP_SIZE) if hidden else ""
+        if not rows and not note:
             continue
-        ordered = sorted(rows, key=lambda r: data.label(r).lower())
+        if rows and figures in seen:
+            continue
+        seen.append(figures)
+        if not tables and data.overall is not None:
+            rows.append(_funnel_row(data, data.overall))
         tables.append(
             ReportTable(
                 id=f"funnel-{dimension}",
-                title=f"{t('table_funnel', lang)} — {t('dimension_' + dimension, lang)}",
+                title=(
+                    f"{t('table_funnel', lang)} — {t('dimension_' + dimension, lang)} "
+                    f"({t('percent_base', lang)})"
+                ),
                 columns=columns,
-                rows=[_funnel_row(data, row) for row in ordered],
+                rows=rows,
+                note=note,
+            )
+        )
+    if not tables and data.overall is not None:
+        tables.append(
+            ReportTable(
+                id="funnel-all",
+                title=f"{t('table_funnel', lang)} ({t('percent_base', lang)})",
+                columns=columns,
+                rows=[_funnel_row(data, data.overall)],
             )
         )
     return tables
@@ -82,7 +109,7 @@ def spaces_table(data: ReportData) -> ReportTable:
         ],
         rows=[
             [
-                s.channel_name,
+                data.space_label(s),
                 str(s.posts_7d),
                 str(s.replies_7d),
                 str(s.posts_28d),
@@ -98,7 +125,8 @@ def support_survey_table(data: ReportData) -> ReportTable:
     lang = data.lang
     rows = []
     for row in (data.groups.get("all") or []) + (data.groups.get("wave") or []):
-        means = [getattr(row, f"survey_{q}") for q, _, _ in SURVEY_QUESTIONS]
+        shown = survey_shown(row)  # fewer answers would tell what one person answered
+        means = [getattr(row, f"survey_{q}") if shown else None for q, _, _ in SURVEY_QUESTIONS]
         rows.append(
             [
                 data.label(row),
@@ -124,13 +152,3 @@ def support_survey_table(data: ReportData) -> ReportTable:
 
 def all_tables(data: ReportData) -> list[ReportTable]:
     return [*funnel_tables(data), spaces_table(data), support_survey_table(data)]
-
-
-def print_tables(console: Console, tables: list[ReportTable]) -> None:
-    for table in tables:
-        shown = Table(title=table.title, title_justify="left")
-        for index, column in enumerate(table.columns):
-            shown.add_column(column, justify="left" if index == 0 else "right")
-        for row in table.rows:
-            shown.add_row(*row)
-        console.print(shown)

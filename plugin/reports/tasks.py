@@ -18,5 +18,11 @@ def post_weekly_report() -> str:
     if not settings.enable_weekly_report:
         return "disabled"
     with MattermostClient.from_settings(context.settings) as mm:
-        delivery = weekly.post_weekly_report(context.sessions, mm, settings, clock.now())
+        delivery = weekly.post_weekly_report(
+            context.sessions,
+            mm,
+            settings,
+            clock.now(),
+            report_url=weekly.report_page_url(context.settings.public_url),
+        )
     return delivery.post_id

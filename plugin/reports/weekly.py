@@ -25,6 +25,7 @@ from plugin.metrics.models import WeeklyReportPost
 from plugin.reports.actions import things_to_act_on
 from plugin.reports.charts import dashboard_png
 from plugin.reports.data import ReportData, load_report_data
+from plugin.reports.html import render_html
 from plugin.reports.texts import pct, t
 from plugin.settings import RuntimeSettings
 
@@ -41,8 +42,16 @@ def marker_for(week: str) -> str:
     return f"envol-weekly-report-{week}"
 
 
-def compose_message(data: ReportData, settings: RuntimeSettings, week: str) -> str:
-    """The post's text: title, one summary line, the three things to act on."""
+def report_page_url(public_url: str) -> str:
+    """The launch console's report page, where the committee reads the whole report."""
+    return public_url.rstrip("/") + "/console/reports"
+
+
+def compose_message(
+    data: ReportData, settings: RuntimeSettings, week: str, report_url: str | None = None
+) -> str:
+    """The post's text: title, one summary line, the three things to act on, and where the whole
+    report is: the console page at ``report_url``, else the HTML file attached to the post."""
     lang = data.lang
     lines = [t("weekly_title", lang, week=week, day=data.day.isoformat())]
     overall = data.overall
@@ -65,7 +74,10 @@ def compose_message(data: ReportData, settings: RuntimeSettings, week: str) -> s
         lines += [f"{index}. {action.text}" for index, action in enumerate(actions, start=1)]
     else:
         lines.append(t("nothing_to_act_on", lang))
-    lines += ["", t("weekly_footer", lang)]
+    if report_url:
+        lines += ["", t("weekly_footer_link", lang, url=report_url)]
+    else:
+        lines += ["", t("weekly_footer_attached", lang)]
     return "\n".join(lines)
 
 
@@ -102,9 +114,14 @@ def committee_channel_id(mm: MattermostClient, settings: RuntimeSettings) -> str
 
 
 def deliver(
-    session: Session, mm: MattermostClient, settings: RuntimeSettings, row: WeeklyReportPost
+    session: Session,
+    mm: MattermostClient,
+    settings: RuntimeSettings,
+    row: WeeklyReportPost,
+    report_url: str | None = None,
 ) -> Delivery:
-    """Post the report of ``row.week`` unless it is already there; records the post id."""
+    """Post the report of ``row.week`` unless it is already there; records the post id. The
+    post links to ``report_url`` (the console's report page), else carries the HTML report."""
     if row.post_id:
         return Delivery(row.week, row.post_id, already_posted=True)
     channel_id = row.channel_id or committee_channel_id(mm, settings)
@@ -113,13 +130,23 @@ def deliver(
     if existing is not None:
         row.channel_id, row.post_id, row.posted_at = channel_id, existing["id"], clock.now()
         return Delivery(row.week, existing["id"], already_posted=True)
-    data = load_report_data(session, company=settings.company_name, lang=settings.default_language)
+    data = load_report_data(
+        session,
+        company=settings.company_name,
+        lang=settings.default_language,
+        manager_figures=settings.report_manager_figures,
+    )
     png = dashboard_png(data)
     info = mm.upload_file(channel_id, png, f"envol-adoption-{row.week}.png", "image/png")
+    file_ids = [info["id"]]
+    if not report_url:
+        page = render_html(data, settings).encode("utf-8")
+        name = f"{t('report_file', data.lang)}-{row.week}.html"
+        file_ids.append(mm.upload_file(channel_id, page, name, "text/html")["id"])
     post = mm.create_post(
         channel_id,
-        compose_message(data, settings, row.week),
-        file_ids=[info["id"]],
+        compose_message(data, settings, row.week, report_url),
+        file_ids=file_ids,
         marker=marker,
     )
     row.channel_id = channel_id
@@ -136,6 +163,7 @@ def post_weekly_report(
     mm: MattermostClient,
     settings: RuntimeSettings,
     now: dt.datetime,
+    report_url: str | None = None,
 ) -> Delivery:
     """This week's report in the launch-committee channel, once: the week is claimed (and
     committed) before anything is posted, then delivered under the row's lock."""
@@ -143,4 +171,4 @@ def post_weekly_report(
     with transaction(sessions) as session:
         claim_week(session, week)
     with transaction(sessions) as session:
-        return deliver(session, mm, settings, claim_week(session, week, lock=True))
+        return deliver(session, mm, settings, claim_week(session, week, lock=True), report_url)

@@ -15,7 +15,6 @@ from plugin.reports.charts import CHARTS, PALETTE
 from plugin.reports.data import load_report_data
 from plugin.reports.html import write_html
 from tests.metrics.world import LaunchWorld
-from tests.reports.test_reports import reported  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.chromium
 
@@ -54,7 +53,7 @@ def _rgb(hex_colour: str) -> tuple[int, int, int]:
 
 
 def test_the_report_renders_in_chromium_with_its_charts(
-    reported: LaunchWorld,  # noqa: F811
+    reported: LaunchWorld,
     tmp_path: Path,
 ) -> None:
     browser = _chromium()
@@ -84,7 +83,7 @@ def test_the_report_renders_in_chromium_with_its_charts(
     # Not blank: a real page has many colours, and no single one covers almost everything.
     assert len(colours) > 200
     assert max(colours.values()) < 0.9 * image.width * image.height
-    # The charts' own colours are drawn: funnel bars (blue, orange) and profile bars (green).
+    # The cohorts' colours are drawn: the funnel's bars, one colour per cohort.
     for hex_colour in PALETTE[:3]:
         assert colours.get(_rgb(hex_colour), 0) > 300, hex_colour
     # The header band is the report's dark blue.

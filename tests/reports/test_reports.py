@@ -13,13 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from plugin.metrics.models import WeeklyReportPost
-from plugin.metrics.service import take_snapshot
 from plugin.reports.actions import candidate_actions, things_to_act_on
 from plugin.reports.charts import CHARTS, dashboard_png
 from plugin.reports.csv_export import export_csv
-from plugin.reports.data import ReportData, load_report_data
 from plugin.reports.html import render_html
-from plugin.reports.tables import all_tables, print_tables
+from plugin.reports.tables import all_tables
 from plugin.reports.weekly import (
     claim_week,
     deliver,
@@ -27,87 +25,64 @@ from plugin.reports.weekly import (
     marker_for,
     post_weekly_report,
 )
-from plugin.support.models import SupportTicket, TicketCategory, TicketStatus
-from plugin.surveys.models import SurveyResponse
-from tests.metrics.scenario import first_days, ninth_day
 from tests.metrics.world import LaunchWorld
+from tests.reports.conftest import report_data
 
 
-@pytest.fixture
-def reported(world: LaunchWorld) -> LaunchWorld:
-    """Ten days of launch, two snapshots, survey answers and support requests."""
-    first_days(world)
-    for index, score in ((0, 4), (6, 2), (8, 3)):
-        person = world.people[index]
-        user_id = world.simulation.journal[person.id].user_id
-        assert user_id is not None
-        wave = world.waves["managers" if index < 6 else "pilot"]
-        world.session.add(
-            SurveyResponse(
-                user_id=user_id,
-                person_id=person.id,
-                wave_id=wave.id,
-                wave_key=wave.id,
-                why_network=score + 1,
-                what_for_me=score,
-                how_to_use=score,
-                what_expected=max(1, score - 1),
-            )
-        )
-    for index, status in ((6, TicketStatus.OPEN), (8, TicketStatus.RESOLVED)):
-        person = world.people[index]
-        world.session.add(
-            SupportTicket(
-                requester_user_id=world.simulation.journal[person.id].user_id or "",
-                person_id=person.id,
-                category=TicketCategory.QUESTION,
-                description="Comment ajouter ma photo ?",
-                status=status,
-            )
-        )
-    world.session.flush()
-    world.advance(1 / 24)
-    take_snapshot(world.session, world.mm, world.settings)
-    world.advance(9)
-    ninth_day(world)
-    world.advance(1)
-    take_snapshot(world.session, world.mm, world.settings)
-    return world
-
-
-def _data(world: LaunchWorld, lang: str = "fr") -> ReportData:
-    return load_report_data(world.session, company="Exemple SA", lang=lang)  # type: ignore[arg-type]
-
-
-def test_terminal_tables_show_each_dimension(reported: LaunchWorld) -> None:
-    from rich.console import Console
-
-    data = _data(reported)
+def test_report_tables_one_base_per_row_and_no_duplicates(reported: LaunchWorld) -> None:
+    data = report_data(reported, manager_figures=True)
     tables = {table.id: table for table in all_tables(data)}
-    assert {
-        "funnel-all",
-        "funnel-cohort",
+    # Each wave is its own cohort here: the cohort table would repeat the wave table.
+    assert set(tables) == {
         "funnel-wave",
         "funnel-department",
         "funnel-site",
         "funnel-manager",
         "spaces",
         "support-survey",
-    } <= set(tables)
-    pilot = next(row for row in tables["funnel-cohort"].rows if row[0] == "Pilote")
-    # Pilote: 12 people, 12 invited, 9 joined (75 %), 5 complete profiles (56 %) by day 10.
-    assert pilot[1:5] == ["12", "12", "9 (75 %)", "5 (56 %)"]
+    }
+    funnel = tables["funnel-wave"]
+    assert "(en % des personnes de chaque groupe)" in funnel.title
+    pilot = next(row for row in funnel.rows if row[0] == "Pilote")
+    # Pilote: 12 people, all invited, 9 joined, 5 complete profiles by day 10 — each of the 12.
+    assert pilot[1:5] == ["12", "12 (100 %)", "9 (75 %)", "5 (42 %)"]
+    assert funnel.rows[-1][0] == "Tout le monde" and funnel.rows[-1][1] == "24"
+    assert not any(row[0] == "Tout le monde" for row in tables["funnel-site"].rows)
     managers = [row[0] for row in tables["funnel-manager"].rows]
     assert managers == ["Prénom0 Nom0", "Prénom1 Nom1", "Prénom2 Nom2"]
-    everyone = tables["support-survey"].rows[0]
-    assert everyone[1:4] == ["2", "1", "3"]  # two requests, one resolved, three answers
-    console = Console(record=True, width=200)
-    print_tables(console, list(tables.values()))
-    assert "Entonnoir — Par cohorte" in console.export_text()
+    survey = {row[0]: row[1:] for row in tables["support-survey"].rows}
+    assert survey["Tout le monde"][:3] == ["2", "1", "6"]  # two requests, one resolved, 6 answers
+    assert survey["Pilote"][2:] == ["5", "3.4", "2.4", "2.4", "1.4"]  # means from five answers
+    # One answer in Vague 0: counted, its scores not shown.
+    assert survey["Vague 0"][2:] == ["1", "—", "—", "—", "—"]
+    figures = [tuple(tuple(row[1:]) for row in table.rows) for table in tables.values()]
+    assert len(set(figures)) == len(figures)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # filtering, not SQL
+def test_per_manager_figures_only_when_the_setting_enables_them(
+    reported: LaunchWorld, tmp_path: Path
+) -> None:
+    data = report_data(reported)
+    assert "manager" not in data.groups
+    assert not any(table.id == "funnel-manager" for table in all_tables(data))
+    page = render_html(data, reported.settings)
+    assert "par manager" not in page and "Prénom0 Nom0" not in page
+    assert not any(a.kind == "manager_team" for a in candidate_actions(data, reported.settings))
+    export_csv(reported.session, tmp_path)
+    groups = (tmp_path / "groups.csv").read_text(encoding="utf-8-sig")
+    assert ",manager," not in groups
+    header = (tmp_path / "people.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+    assert "manager_id" not in header
+
+    export_csv(reported.session, tmp_path / "on", manager_figures=True)
+    with (tmp_path / "on" / "groups.csv").open(encoding="utf-8-sig") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["dimension"] == "manager"]
+    assert {row["population"] for row in rows} == {"7"}
 
 
 def test_three_things_to_act_on_name_the_laggards(reported: LaunchWorld) -> None:
-    data = _data(reported)
+    data = report_data(reported)
     candidates = [a.text for a in candidate_actions(data, reported.settings)]
     # Day 10: Ventes and RH have 3 of 6 and 2 of 4 joined people with a full profile (< 60 %).
     assert any(text.startswith("Ventes a 50 % de profils complets") for text in candidates)
@@ -118,14 +93,14 @@ def test_three_things_to_act_on_name_the_laggards(reported: LaunchWorld) -> None
     assert [a.score for a in actions] == sorted((a.score for a in actions), reverse=True)
     # Worst of all: in Paris one of the nine who joined was active this week.
     assert actions[0].text.startswith("Paris : 11 % d'actifs cette semaine")
-    english = things_to_act_on(_data(reported, "en"), reported.settings)
+    english = things_to_act_on(report_data(reported, "en"), reported.settings)
     assert english[0].text.startswith("Paris: 11 % active this week")
 
 
 def test_html_report_is_one_self_contained_page_with_the_four_charts(
     reported: LaunchWorld,
 ) -> None:
-    page = render_html(_data(reported), reported.settings)
+    page = render_html(report_data(reported), reported.settings)
     for chart_id, _ in CHARTS:
         assert re.search(rf'<figure class="chart" id="chart-{chart_id}"[^>]*><svg', page)
     # Nothing is loaded from anywhere: no script, stylesheet, image or font by URL.
@@ -135,10 +110,10 @@ def test_html_report_is_one_self_contained_page_with_the_four_charts(
     assert "Trois choses à faire" in page and "Pilote" in page and "Lancement" in page
 
 
-def test_csv_export_has_the_history_and_no_personal_data(
+def test_csv_export_has_the_history_and_no_personalreport_data(
     reported: LaunchWorld, tmp_path: Path
 ) -> None:
-    written = export_csv(reported.session, tmp_path)
+    written = export_csv(reported.session, tmp_path, manager_figures=True)
     assert set(written) == {"groups.csv", "people.csv", "spaces.csv"}
     with (tmp_path / "groups.csv").open(encoding="utf-8-sig") as handle:
         groups = list(csv.DictReader(handle))
@@ -150,6 +125,9 @@ def test_csv_export_has_the_history_and_no_personal_data(
         if row["dimension"] == "cohort" and row["label"] == "Pilote" and row["day"] == days[-1]
     )
     assert (pilot_last["joined"], pilot_last["activation_rate"]) == ("9", "75.0")
+    assert pilot_last["survey_responses"] == "5" and pilot_last["survey_why_network"] == "3.4"
+    lone = next(r for r in groups if r["label"] == "Vague 0" and r["day"] == days[-1])
+    assert lone["survey_responses"] == "1" and lone["survey_why_network"] == ""
     people = (tmp_path / "people.csv").read_text(encoding="utf-8-sig")
     assert "@" not in people and "Prénom" not in people
     assert written["people.csv"] == 24
@@ -167,7 +145,12 @@ def test_weekly_report_is_posted_once_with_its_chart(reported: LaunchWorld) -> N
     assert post["props"]["envol_marker"] == marker_for(week)
     assert "**Trois choses à faire**" in post["message"]
     assert re.search(r"\n1\. .+\n2\. .+\n3\. .+", post["message"])
-    (file_id,) = post["file_ids"]
+    # Without the console's address, the whole report travels with the post, as an HTML file.
+    assert "envol report" not in post["message"] and "est joint" in post["message"]
+    file_id, page_id = post["file_ids"]
+    with reported.sandbox.state.lock:
+        page = reported.sandbox.state.file_contents[page_id].decode("utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "Trois choses à faire" in page
     with reported.sandbox.state.lock:
         content = reported.sandbox.state.file_contents[file_id]
     image = Image.open(io.BytesIO(content))
@@ -185,11 +168,18 @@ def test_post_weekly_report_claims_the_week_then_posts_once(reported: LaunchWorl
     sessions = sessionmaker(
         bind=session.connection(), join_transaction_mode="create_savepoint", expire_on_commit=False
     )
-    first = post_weekly_report(sessions, reported.mm, reported.settings, reported.clock())
+    url = "https://envol.exemple.fr/console/reports"
+    first = post_weekly_report(
+        sessions, reported.mm, reported.settings, reported.clock(), report_url=url
+    )
     again = post_weekly_report(sessions, reported.mm, reported.settings, reported.clock())
     assert (first.already_posted, again.already_posted) == (False, True)
     assert first.week == iso_week(reported.clock()) and again.post_id == first.post_id
-    assert [p["id"] for p in reported.sandbox.posts_in(reported.committee_id)] == [first.post_id]
+    (post,) = reported.sandbox.posts_in(reported.committee_id)
+    assert post["id"] == first.post_id
+    # The post links to the console's report page (one chart attached), never to a command.
+    assert f"]({url})" in post["message"] and "envol report" not in post["message"]
+    assert len(post["file_ids"]) == 1
 
 
 def test_a_crash_after_posting_does_not_post_twice(reported: LaunchWorld) -> None:
@@ -208,7 +198,7 @@ def test_a_crash_after_posting_does_not_post_twice(reported: LaunchWorld) -> Non
 
 
 def test_dashboard_png_uses_the_report_palette(reported: LaunchWorld) -> None:
-    image = Image.open(io.BytesIO(dashboard_png(_data(reported)))).convert("RGB")
+    image = Image.open(io.BytesIO(dashboard_png(report_data(reported)))).convert("RGB")
     colours = {colour for _count, colour in image.getcolors(maxcolors=1 << 20) or []}
     for hex_colour in ("#1f6feb", "#f28c28", "#2da44e"):
         rgb = tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))

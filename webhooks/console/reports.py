@@ -42,7 +42,10 @@ def report_html() -> Any:
     with found().context.sessions() as session:
         try:
             data = load_report_data(
-                session, company=runtime.company_name, lang=cast(Any, t("lang"))
+                session,
+                company=runtime.company_name,
+                lang=cast(Any, t("lang")),
+                manager_figures=runtime.report_manager_figures,
             )
         except EnvolError as missing:
             return render_page("console/reports.html", 404, missing=str(missing))
@@ -61,7 +64,9 @@ def report_csv() -> Any:
     buffer = io.BytesIO()
     with found().context.sessions() as session, tempfile.TemporaryDirectory() as folder:
         try:
-            written = export_csv(session, Path(folder))
+            written = export_csv(
+                session, Path(folder), manager_figures=found().runtime.report_manager_figures
+            )
         except EnvolError as missing:
             return render_page("console/reports.html", 404, missing=str(missing))
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

@@ -21,7 +21,7 @@ from plugin.people.models import Person, PersonRole
 from plugin.reports.data import load_report_data
 from plugin.reports.html import write_html
 from plugin.reports.texts import pct
-from plugin.reports.weekly import claim_week, deliver, iso_week
+from plugin.reports.weekly import claim_week, deliver, iso_week, report_page_url
 
 if TYPE_CHECKING:
     from plugin.demo.run import DemoRun
@@ -207,7 +207,11 @@ def step_metrics(run: DemoRun) -> None:
                 claim_week(session, report_week)
             with transaction(run.context.sessions) as session:
                 delivery = deliver(
-                    session, mm, settings, claim_week(session, report_week, lock=True)
+                    session,
+                    mm,
+                    settings,
+                    claim_week(session, report_week, lock=True),
+                    report_page_url(run.context.settings.public_url),
                 )
         posted = sandbox.state.posts[delivery.post_id]
         (file_id,) = posted["file_ids"]

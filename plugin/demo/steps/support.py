@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from plugin import clock
 from plugin.app import EnvolContext, build_context
-from plugin.cohorts.models import Cohort, CohortMember, Wave, WaveStatus
+from plugin.cohorts.models import Cohort, CohortKind, CohortMember, Wave, WaveStatus
 from plugin.db import transaction
 from plugin.delivery.posts import Courier
 from plugin.mattermost import MattermostClient
@@ -235,7 +235,7 @@ def _play(
 
     # The launch survey: a wave opened 14 days ago gets it; three people answer.
     with transaction(context.sessions) as session:
-        cohort = Cohort(name="Démo support")
+        cohort = Cohort(name="Démo support", kind=CohortKind.TEST)
         session.add(cohort)
         session.flush()
         for username, user in people.items():
