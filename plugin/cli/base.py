@@ -281,6 +281,8 @@ MESSAGES = Path(__file__).with_name("messages.yaml")
 
 def _remember_language(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
     if value:
+        from plugin import i18n
+
         language = i18n.pick_language(value, default="")
         if not language:
             raise click.BadParameter(
@@ -297,6 +299,8 @@ def cli_language() -> str:
     chosen = ctx.meta.get(_LANG_KEY) if ctx is not None else None
     if chosen:
         return str(chosen)
+    from plugin import i18n
+
     from_env = i18n.pick_language(os.environ.get(LANG_ENVVAR), default="")
     if from_env:
         return from_env
