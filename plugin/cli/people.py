@@ -10,7 +10,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from plugin.cli.base import console, context
+from plugin.cli.base import confirm_irreversible, console, context, irreversible
 from plugin.db import transaction
 from plugin.errors import EnvolError, ValidationFailed
 
@@ -352,16 +352,26 @@ def waves_group() -> None:
 @_with_limits
 def waves_list(max_users_per_team: int | None, user_cap: int | None, users_on_server: int) -> None:
     """Every wave, in launch order, checked against the server's limits."""
+    from plugin.cohorts.gates import evaluate_gate
+    from plugin.cohorts.models import WaveStatus
     from plugin.cohorts.service import ServerLimits, list_waves
     from plugin.cohorts.views import waves_table
+    from plugin.metrics.gates import MetricsGateMeasures
 
     limits = ServerLimits(max_users_per_team, user_cap, users_on_server)
-    with transaction(context().sessions) as session:
+    ctx = context()
+    with transaction(ctx.sessions) as session:
         summaries = list_waves(session, limits)
+        measures = MetricsGateMeasures()
+        gates = {
+            s.wave.id: evaluate_gate(session, s.wave, ctx.runtime.current, measures)
+            for s in summaries
+            if s.wave.status == WaveStatus.PLANNED
+        }
     if not summaries:
         console.print("no wave planned yet: run `envol cohorts plan`.")
         return
-    console.print(waves_table(summaries))
+    console.print(waves_table(summaries, gates))
     for summary in summaries:
         for warning in summary.warnings:
             console.print(f"[yellow]warning ({summary.wave.name}):[/] {warning}")
@@ -431,44 +441,83 @@ def waves_gate(name: str, override: bool, reason: str) -> None:
         console.print("[red]the gate fails: the wave cannot open[/]")
 
 
+def _launch_facts(session: Any, ctx: Any) -> Any:
+    """The announcement's state and a fresh preflight, as ``check_wave_can_open`` needs them."""
+    from plugin.campaigns.plan import read_plan
+    from plugin.console.launch import launch_facts
+    from plugin.mattermost import MattermostClient
+    from plugin.preflight import PreflightContext, run_preflight
+
+    plan, _ = read_plan()
+    with MattermostClient.from_settings(ctx.settings, retry_budget_seconds=15) as client:
+        report = run_preflight(
+            PreflightContext(client=client, deploy=ctx.settings, runtime=ctx.runtime.current)
+        )
+    return launch_facts(session, plan, report)
+
+
 @waves_group.command("launch")
 @click.argument("name")
-@click.option("--dry-run", is_flag=True, help="Check the gate and count, change nothing.")
-def waves_launch(name: str, dry_run: bool) -> None:
-    """Open wave NAME and hand its people to the invitation engine (safe to repeat)."""
+@click.option(
+    "--force", is_flag=True, help="Open before the planned date or out of order (needs --reason)."
+)
+@click.option("--reason", default="", help="Why --force is needed (recorded in the audit trail).")
+@irreversible
+def waves_launch(name: str, force: bool, reason: str, dry_run: bool, yes: bool) -> None:
+    """Open wave NAME and hand its people to the invitation engine (safe to repeat).
+
+    A wave opens only after the waves before it, on or after its planned date, once the
+    campaign's announcement has gone out, with preflight clean and its gate holding.
+    --force --reason "…" lifts the date and order rules only.
+    """
     from plugin.cohorts.service import launch_wave
     from plugin.cohorts.views import gate_table
     from plugin.invitations.service import plan_wave_invitations
     from plugin.metrics.gates import MetricsGateMeasures
 
+    if force != bool(reason.strip()):
+        raise EnvolError('--force and --reason "…" go together: say why in the reason.')
     ctx = context()
+    arguments: dict[str, Any] = {
+        "actor": _actor(),
+        "plan_invitations": plan_wave_invitations,
+        "measures": MetricsGateMeasures(),
+        "force_reason": reason if force else "",
+    }
     with transaction(ctx.sessions) as session:
-        result = launch_wave(
-            session,
-            name,
-            ctx.runtime.current,
-            actor=_actor(),
-            plan_invitations=plan_wave_invitations,
-            dry_run=dry_run,
-            measures=MetricsGateMeasures(),
+        facts = _launch_facts(session, ctx)
+        preview = launch_wave(
+            session, name, ctx.runtime.current, dry_run=True, facts=facts, **arguments
         )
-    if result.gate is not None:
-        console.print(gate_table(result.gate))
+    if preview.gate is not None:
+        console.print(gate_table(preview.gate))
+    if preview.check is not None:
+        for refusal in preview.check.forced:
+            console.print(f"[yellow]forced ({reason.strip()}):[/] {refusal}")
     skipped = (
-        f" ({result.already_in_earlier_wave} already invited with an earlier wave)"
-        if result.already_in_earlier_wave
+        f" ({preview.already_in_earlier_wave} already invited with an earlier wave)"
+        if preview.already_in_earlier_wave
         else ""
     )
-    if dry_run:
-        console.print(f"dry run: {len(result.person_ids)} people would be invited{skipped}")
-    elif not result.changed:
+    if not preview.changed:
         console.print(f"wave {name} is already open and everyone in it was handed over{skipped}")
-    else:
-        opened = "opened; " if result.opened_now else ""
-        console.print(
-            f"[green]wave {name} {opened}{len(result.person_ids)} people handed to the "
-            f"invitation engine[/]{skipped}"
+        return
+    opening = "open wave " if preview.opened_now else "top up wave "
+    plan_line = f"{opening}{name}: {len(preview.person_ids)} people to invite{skipped}"
+    if dry_run:
+        console.print(f"dry run: would {plan_line}; nothing changed")
+        return
+    console.print(f"This will {plan_line}.")
+    confirm_irreversible(f"Open wave {name} and invite {len(preview.person_ids)} people", yes=yes)
+    with transaction(ctx.sessions) as session:
+        result = launch_wave(
+            session, name, ctx.runtime.current, facts=_launch_facts(session, ctx), **arguments
         )
+    opened = "opened; " if result.opened_now else ""
+    console.print(
+        f"[green]wave {name} {opened}{len(result.person_ids)} people handed to the "
+        f"invitation engine[/]{skipped}"
+    )
 
 
 # --------------------------------------------------------------------------- waitlist
