@@ -32,18 +32,32 @@ def roster_group() -> None:
 
 @roster_group.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--dry-run", is_flag=True, help="Validate and count, change nothing.")
 @click.option("--skip-invalid", is_flag=True, help="Import the valid lines and list the others.")
-def roster_import(file: Path, dry_run: bool, skip_invalid: bool) -> None:
+@irreversible
+def roster_import(file: Path, skip_invalid: bool, dry_run: bool, yes: bool) -> None:
     """Import FILE (CSV: UTF-8 or Windows-1252, ',' or ';'; or an Excel .xlsx); upsert by e-mail.
 
-    People missing from the new roster are marked as left, never deleted.
+    People missing from the new roster are marked as left, never deleted; when there are any,
+    the import says how many and asks first (--yes for scripts).
     """
     from plugin.people.models import Language
+    from plugin.people.preview import preview_roster
     from plugin.people.service import import_roster
 
     ctx = context()
     language = Language(ctx.runtime.current.default_language)
+    if not dry_run and not yes:
+        with transaction(ctx.sessions) as session:
+            preview = preview_roster(session, file, default_language=language)
+        if preview.leaver_count:
+            console.print(
+                f"{file.name}: {preview.joiner_count} joining, {preview.changed_count} changing, "
+                f"[red]{preview.leaver_count} leaving[/] (marked as left: their invitations "
+                "stop and they leave every cohort); `envol roster diff` lists them."
+            )
+            confirm_irreversible(
+                f"Import {file.name} and mark {preview.leaver_count} people as left", yes=yes
+            )
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -145,34 +159,38 @@ def people_group() -> None:
 
 @people_group.command("forget")
 @click.argument("email")
-@click.option("--dry-run", is_flag=True, help="Show what would be erased, change nothing.")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@irreversible
 def people_forget(email: str, dry_run: bool, yes: bool) -> None:
     """Erase EMAIL everywhere in Envol's database (keeps anonymous counts only)."""
     from plugin import models  # noqa: F401 - every capability's eraser, registered
     from plugin.people.forget import forget_person
 
     ctx = context()
-    if not dry_run and not yes:
-        click.confirm(
-            f"Erase everything Envol holds about {email}? This cannot be undone", abort=True
-        )
     with transaction(ctx.sessions) as session:
-        savepoint = session.begin_nested() if dry_run else None
+        savepoint = session.begin_nested()
         report = forget_person(session, email, actor=_actor())
-        if savepoint is not None:
-            savepoint.rollback()
+        savepoint.rollback()
+    if not dry_run and (report.found_in_roster or report.total):
+        _print_forget_report(report, "will erase")
+        confirm_irreversible(
+            f"Erase everything Envol holds about {email} (this cannot be undone)", yes=yes
+        )
+        with transaction(ctx.sessions) as session:
+            report = forget_person(session, email, actor=_actor())
     if not report.found_in_roster and not report.total:
         console.print("nothing found for this address; nothing to erase.")
         return
-    heading = "would erase" if dry_run else "erased"
-    console.print(f"[bold]{heading}[/] (recorded in the audit trail without the address):")
-    for what, count in sorted(report.counts.items()):
-        console.print(f"  {what}: {count}")
+    _print_forget_report(report, "would erase" if dry_run else "erased")
     if not dry_run:
         console.print(
             "[dim]Remove them from the HR export too, or the next import adds them back.[/]"
         )
+
+
+def _print_forget_report(report: Any, heading: str) -> None:
+    console.print(f"[bold]{heading}[/] (recorded in the audit trail without the address):")
+    for what, count in sorted(report.counts.items()):
+        console.print(f"  {what}: {count}")
 
 
 # --------------------------------------------------------------------------- cohorts

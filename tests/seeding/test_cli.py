@@ -47,9 +47,13 @@ def test_validate_plan_apply_plan(
     assert sandbox.request_log.writes() == 0
 
     code, out = _run("seed", "apply", "--content", str(content_dir))
+    assert code == 1 and "no terminal to ask on: run it again with --yes" in out
+    assert sandbox.request_log.writes() == 0
+
+    code, out = _run("seed", "apply", "--content", str(content_dir), "--yes")
     assert code == 0 and "done: 39 created" in out
 
-    code, out = _run("seed", "apply", "--content", str(content_dir))
+    code, out = _run("seed", "apply", "--content", str(content_dir), "--yes")
     assert code == 0 and "already matches the content" in out
 
     edit(
