@@ -10,19 +10,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
 
 from plugin import clock
 from plugin.campaigns.plan import read_plan
 from plugin.campaigns.service import calendar
 from plugin.cohorts.approval import current_pilot
 from plugin.cohorts.gates import evaluate_gate
-from plugin.cohorts.models import Wave, WaveStatus
+from plugin.cohorts.models import WaveStatus
 from plugin.cohorts.service import next_planned_wave
+from plugin.console.queries import active_people, last_roster_import, waves_in_order
 from plugin.launch_files import errors_of
 from plugin.metrics.gates import MetricsGateMeasures
 from plugin.onboarding.funnel import funnel
-from plugin.people.models import Person, PersonStatus, RosterImport
 from plugin.preflight import PreflightContext, PreflightReport, run_preflight
 from webhooks.console import blueprint
 from webhooks.console.auth import found, signed_in, t
@@ -84,7 +83,7 @@ def timeline(session: Any, language: str) -> list[Milestone]:
     runtime = found().runtime
     today = clock.now().date()
     items: list[Milestone] = []
-    last_import = session.scalar(select(RosterImport).order_by(RosterImport.id.desc()).limit(1))
+    last_import = last_roster_import(session)
     items.append(
         Milestone(
             last_import.started_at.date() if last_import else None,
@@ -102,7 +101,7 @@ def timeline(session: Any, language: str) -> list[Milestone]:
             "console.cohorts",
         )
     )
-    for wave in session.scalars(select(Wave).order_by(Wave.position)):
+    for wave in waves_in_order(session):
         day = (
             (wave.opened_at or wave.planned_at).date()
             if (wave.opened_at or wave.planned_at)
@@ -190,12 +189,7 @@ def overview() -> Any:
         milestones = timeline(session, language)
         problems = blockers(session, language)
         overall = funnel(session, runtime)
-        people = (
-            session.scalar(
-                select(func.count(Person.id)).where(Person.status == PersonStatus.ACTIVE)
-            )
-            or 0
-        )
+        people = active_people(session)
     return render_page(
         "console/overview.html",
         launch=runtime.launch_date,
