@@ -102,11 +102,8 @@ def timeline(session: Any, language: str) -> list[Milestone]:
         )
     )
     for wave in waves_in_order(session):
-        day = (
-            (wave.opened_at or wave.planned_at).date()
-            if (wave.opened_at or wave.planned_at)
-            else None
-        )
+        moment = wave.opened_at or wave.planned_at
+        day = moment.date() if moment else None
         items.append(
             Milestone(
                 day,
