@@ -373,7 +373,7 @@ def waves_list(max_users_per_team: int | None, user_cap: int | None, users_on_se
     from plugin.cohorts.gates import evaluate_gate
     from plugin.cohorts.models import WaveStatus
     from plugin.cohorts.service import ServerLimits, list_waves
-    from plugin.cohorts.views import waves_table
+    from plugin.cohorts.views import gate_lines, waves_table
     from plugin.metrics.gates import MetricsGateMeasures
 
     limits = ServerLimits(max_users_per_team, user_cap, users_on_server)
@@ -389,7 +389,9 @@ def waves_list(max_users_per_team: int | None, user_cap: int | None, users_on_se
     if not summaries:
         console.print("no wave planned yet: run `envol cohorts plan`.")
         return
-    console.print(waves_table(summaries, gates))
+    console.print(waves_table(summaries))
+    for line in gate_lines(summaries, gates):
+        console.print(line)
     for summary in summaries:
         for warning in summary.warnings:
             console.print(f"[yellow]warning ({summary.wave.name}):[/] {warning}")

@@ -81,6 +81,15 @@ def gate_verdict(gate: GateResult | None) -> str:
     return "[red]fails[/]"
 
 
+def gate_lines(summaries: list[WaveSummary], gates: Mapping[int, GateResult]) -> list[str]:
+    """One line per planned wave: its gate in a word (below the table, which stays narrow)."""
+    return [
+        f"gate of {summary.wave.name}: {gate_verdict(gates[summary.wave.id])}"
+        for summary in summaries
+        if summary.wave.id in gates
+    ]
+
+
 def waves_table(
     summaries: list[WaveSummary], gates: Mapping[int, GateResult] | None = None
 ) -> Table:

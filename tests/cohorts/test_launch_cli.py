@@ -119,3 +119,28 @@ def test_people_forget_without_a_terminal_refuses_and_erases_nothing(planned: En
     assert code == 1 and "no terminal to ask on" in out and "will erase" in out
     with planned.sessions() as session:
         assert session.scalar(select(Person.id).where(Person.email == email)) is not None
+
+
+def test_waves_list_shows_an_unmeasured_gate_as_not_measured(planned: EnvolContext) -> None:
+    code, out = run("waves", "list")
+
+    assert code == 0
+    assert code == 0
+    assert "gate of managers-champions: holds" in out  # the first wave: nothing before it
+    assert "gate of pilote: not measured" in out  # wave 0 has not opened: no measure, no pass
+
+
+def test_a_roster_with_leavers_asks_first_and_onboarding_has_a_dry_run(
+    planned: EnvolContext, tmp_path: Path
+) -> None:
+    from plugin.demo.fake_roster import write_roster_csv
+
+    smaller = write_roster_csv(tmp_path / "smaller.csv", 30, 7)  # some of the 40 leave
+
+    code, out = run("roster", "import", str(smaller))
+    assert code == 1 and "leaving" in out and "no terminal to ask on" in out
+    with planned.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Person).where(
+            Person.status == "left")) == 0  # fmt: skip
+    code, out = run("onboarding", "run-once", "--dry-run")
+    assert code == 0 and "dry run: nothing sent, nothing written" in out
