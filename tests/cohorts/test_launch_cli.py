@@ -19,7 +19,12 @@ from plugin.settings import RuntimeSettings
 from tests.cohorts.conftest import READY, import_fake_roster
 from tests.cohorts.test_waves import plan
 
-pytestmark = pytest.mark.usefixtures("late_clock")
+# The command line's mechanics do not depend on the database: SQLite only (the rules
+# themselves run on both in test_guards.py), to keep the suite fast.
+pytestmark = [
+    pytest.mark.usefixtures("late_clock"),
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
 
 
 @pytest.fixture
