@@ -154,7 +154,7 @@ def test_a_launch_needs_the_typed_name_and_shows_the_gates_refusal(
 ) -> None:
     world = console_world
     _import(world, tmp_path)
-    world.on_wave_0_date()
+    world.on_wave_0_date(days_early=1)  # one day early: opening needs a reason
     browser = world.sign_in("claire")
     _post(world, browser, "/console/cohorts/approve-proposal", seed="1")
     not_yet = browser.get(world.app_url + "/console/waves", timeout=60)
@@ -166,13 +166,17 @@ def test_a_launch_needs_the_typed_name_and_shows_the_gates_refusal(
     wrong = _post(world, browser, "/console/waves/managers-champions/launch",
                   confirm="managers", people=digest.group(1))  # fmt: skip
     stale = _post(world, browser, "/console/waves/managers-champions/launch",
-                  confirm="managers-champions", people="0" * 64)  # fmt: skip
+                  confirm="managers-champions", people="0" * 64,
+                  force_reason="formation avancée")  # fmt: skip
     with world.context.sessions() as session:
         assert session.scalar(select(Wave.status).where(Wave.name == "managers-champions")) == (
             WaveStatus.PLANNED
         )
-    launched = _post(world, browser, "/console/waves/managers-champions/launch",
+    no_force = _post(world, browser, "/console/waves/managers-champions/launch",
                      confirm="managers-champions", people=digest.group(1))  # fmt: skip
+    launched = _post(world, browser, "/console/waves/managers-champions/launch",
+                     confirm="managers-champions", people=digest.group(1),
+                     force_reason="formation avancée d'un jour")  # fmt: skip
     gate = browser.get(world.app_url + "/console/waves/pilote/launch", timeout=60)
     no_reason = _post(world, browser, "/console/waves/pilote/override", reason="  ")
     overridden = _post(world, browser, "/console/waves/pilote/override", reason="comité du 12")
@@ -182,6 +186,8 @@ def test_a_launch_needs_the_typed_name_and_shows_the_gates_refusal(
     assert "L&#39;annonce officielle de la campagne (étape announcement)" in not_yet.text
     assert re.search(r'<button type="button" class="primary" id="launch-managers-champions"'
                      r' disabled', not_yet.text)  # fmt: skip
+    assert 'name="force_reason"' in confirm.text and "jamais une annonce" in confirm.text
+    assert no_force.status_code == 409 and "est prévue le 15 février 2027" in no_force.text
     assert wrong.status_code == 400 and "Tapez exactement" in wrong.text
     assert stale.status_code == 409 and "ont changé depuis la page de confirmation" in stale.text
     assert launched.status_code == 200 and "Vague ouverte" in launched.text
@@ -189,7 +195,10 @@ def test_a_launch_needs_the_typed_name_and_shows_the_gates_refusal(
     assert "prévue le 1er mars 2027" in gate.text  # and its date has not come
     assert no_reason.status_code == 409 and "Lever la barrière demande une raison" in no_reason.text
     assert "Barrière levée" in overridden.text
-    assert _actions(world)[-2:] == ["wave.launched", "wave.gate_overridden"]
+    assert _actions(world)[-3:] == ["wave.forced", "wave.launched", "wave.gate_overridden"]
+    with world.context.sessions() as session:
+        forced = session.scalar(select(AuditEvent).where(AuditEvent.action == "wave.forced"))
+        assert forced is not None and forced.reason == "formation avancée d'un jour"
 
 
 def test_campaign_steps_are_held_approved_and_tested_from_the_console(

@@ -66,10 +66,12 @@ class ConsoleWorld:
     def client(self) -> MattermostClient:
         return MattermostClient.from_settings(self.context.settings)
 
-    def on_wave_0_date(self) -> None:
-        """The clock on wave 0's planned date (launch day 2027-03-01 minus two weeks); before
-        signing in, as sessions and sign-in links count time on this clock too."""
-        clock.set_source(clock.FrozenClock(dt.datetime(2027, 2, 15, 9, 30, tzinfo=dt.UTC)))
+    def on_wave_0_date(self, days_early: int = 0) -> None:
+        """The clock on wave 0's planned date (launch day 2027-03-01 minus two weeks), or
+        ``days_early`` before it; set before signing in, as sessions and sign-in links count
+        time on this clock too."""
+        moment = dt.datetime(2027, 2, 15, 9, 30, tzinfo=dt.UTC) - dt.timedelta(days=days_early)
+        clock.set_source(clock.FrozenClock(moment))
 
     def ready_to_launch(self) -> None:
         """What a wave's guard rails ask besides the date: preflight clean (the admin's config
