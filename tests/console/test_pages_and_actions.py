@@ -158,6 +158,7 @@ def test_a_launch_needs_the_typed_name_and_shows_the_gates_refusal(
     browser = world.sign_in("claire")
     _post(world, browser, "/console/cohorts/approve-proposal", seed="1")
     not_yet = browser.get(world.app_url + "/console/waves", timeout=60)
+    overview = browser.get(world.app_url + "/console/", timeout=60)
     world.ready_to_launch()
     confirm = browser.get(world.app_url + "/console/waves/managers-champions/launch", timeout=60)
     digest = re.search(r'name="people" value="([^"]+)"', confirm.text)
@@ -184,6 +185,7 @@ def test_a_launch_needs_the_typed_name_and_shows_the_gates_refusal(
     # Before the announcement, the guard rails keep Launch disabled and say why, in French.
     assert "Cette vague ne peut pas ouvrir maintenant" in not_yet.text
     assert "L&#39;annonce officielle de la campagne (étape announcement)" in not_yet.text
+    assert "L&#39;annonce officielle de la campagne" in overview.text  # a blocker there too
     assert re.search(r'<button type="button" class="primary" id="launch-managers-champions"'
                      r' disabled', not_yet.text)  # fmt: skip
     assert 'name="force_reason"' in confirm.text and "jamais une annonce" in confirm.text

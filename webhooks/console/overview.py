@@ -15,9 +15,10 @@ from plugin import clock
 from plugin.campaigns.plan import read_plan
 from plugin.campaigns.service import calendar
 from plugin.cohorts.approval import current_pilot
-from plugin.cohorts.gates import evaluate_gate
+from plugin.cohorts.guards import RefusalCode, check_wave_can_open
 from plugin.cohorts.models import WaveStatus
 from plugin.cohorts.service import next_planned_wave
+from plugin.console.launch import launch_facts
 from plugin.console.queries import active_people, last_roster_import, waves_in_order
 from plugin.launch_files import errors_of
 from plugin.metrics.gates import MetricsGateMeasures
@@ -134,6 +135,9 @@ def timeline(session: Any, language: str) -> list[Milestone]:
     return undated + dated
 
 
+_ANNOUNCEMENT = (RefusalCode.ANNOUNCEMENT_NOT_SENT, RefusalCode.NO_ANNOUNCEMENT_STEP)
+
+
 def blockers(session: Any, language: str) -> list[Blocker]:
     found_blockers: list[Blocker] = []
     report = cached_preflight()
@@ -152,8 +156,17 @@ def blockers(session: Any, language: str) -> list[Blocker]:
             )
     wave = next_planned_wave(session)
     if wave is not None:
-        gate = evaluate_gate(session, wave, found().runtime, MetricsGateMeasures())
-        if not gate.may_open:
+        # The guard rails of ``envol waves launch``: the announcement first, then the gate.
+        plan, _ = read_plan()
+        guard = check_wave_can_open(
+            session, wave, found().runtime, launch_facts(session, plan, report),
+            measures=MetricsGateMeasures(),
+        )  # fmt: skip
+        for refusal in guard.refusals:
+            if refusal.code in _ANNOUNCEMENT:
+                found_blockers.append(Blocker(refusal.message(language), "", "console.campaign"))
+        gate = guard.gate
+        if gate is not None and not gate.may_open:
             failing = ", ".join(r.criterion.label for r in gate.criteria if not r.passed)
             found_blockers.append(
                 Blocker(

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from plugin import clock
 from plugin.campaigns.plan import read_plan
+from plugin.cohorts.guards import RefusalCode, WaveRefused
 from plugin.cohorts.models import Wave, WaveStatus
 from plugin.cohorts.service import (
     MANAGERS_CHAMPIONS,
@@ -31,7 +32,6 @@ from plugin.db import transaction
 from plugin.delivery.posts import Courier
 from plugin.demo.arrivals import invitations_from_emails
 from plugin.demo.population import Population
-from plugin.errors import EnvolError
 from plugin.invitations.environment import build_environment
 from plugin.invitations.service import plan_wave_invitations
 from plugin.mattermost import MattermostClient
@@ -114,7 +114,9 @@ class _Launch:
         with transaction(self.context.sessions) as session:
             try:
                 result = self._launch(session, name)
-            except EnvolError as refused:
+            except WaveRefused as refused:
+                if {r.code for r in refused.check.refusals} != {RefusalCode.GATE_FAILS}:
+                    raise  # only the gate may be overridden; the other rules must hold
                 say(f"[yellow]the gate holds the wave back:[/] {refused}")
                 override_gate(session, name, reason=reason, actor="comité de lancement")
                 result = self._launch(session, name)
