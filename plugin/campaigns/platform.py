@@ -42,14 +42,38 @@ class PlatformSender(Protocol):
         ...
 
 
+def not_a_bot_reason(me: dict[str, object]) -> str | None:
+    """Why Envol must not post with this account (a person's, not a bot), or None."""
+    if me.get("is_bot"):
+        return None
+    return (
+        f"Envol's Mattermost token belongs to @{me.get('username', '?')}, a person, not a bot: "
+        "its messages would appear as theirs. Create Envol's bot (envol preflight says how) and "
+        "set ENVOL_MATTERMOST_TOKEN to the bot's token; nothing is posted until then"
+    )
+
+
 class MattermostPlatformSender:
-    """``PlatformSender`` over ``MattermostClient``; failures become ``PlatformFailure``."""
+    """``PlatformSender`` over ``MattermostClient``; failures become ``PlatformFailure``.
+
+    Envol posts as its bot or not at all: with a person's token, every post and DM is refused
+    (a connection-level failure: the messages wait, unsent, until the token is a bot's)."""
 
     def __init__(self, client: MattermostClient, team_name: str) -> None:
         self._client = client
         self._team_name = team_name
         self._team_id: str | None = None
         self._channel_ids: dict[str, str] = {}
+        self._checked_bot = False
+
+    def _require_bot(self) -> None:
+        if self._checked_bot:
+            return
+        with _translated():
+            reason = not_a_bot_reason(self._client.get_me())
+        if reason is not None:
+            raise PlatformFailure(True, reason, connection_level=True)
+        self._checked_bot = True
 
     def _channel_id(self, channel_name: str) -> str:
         if channel_name not in self._channel_ids:
@@ -60,11 +84,13 @@ class MattermostPlatformSender:
         return self._channel_ids[channel_name]
 
     def send_direct_message(self, user_id: str, message: str, *, marker: str) -> str:
+        self._require_bot()
         with _translated():
             post = self._client.send_direct_message(user_id, message, marker=marker)
         return str(post["id"])
 
     def post_to_channel(self, channel_name: str, message: str, *, marker: str) -> str:
+        self._require_bot()
         with _translated():
             post = self._client.create_post(self._channel_id(channel_name), message, marker=marker)
         return str(post["id"])

@@ -328,3 +328,42 @@ root.params.append(
         help=f"Language of the messages and reports (default: ${LANG_ENVVAR}, else the settings').",
     )
 )
+
+
+# --------------------------------------------------------------------------- irreversible commands
+
+
+def irreversible(command: Any) -> Any:
+    """Mark a command that changes what people see and cannot be taken back.
+
+    Adds ``--dry-run`` (show the plan, write nothing) and ``--yes`` (no question, for scripts).
+    The command shows what it will do, then calls ``confirm_irreversible`` before writing.
+    """
+    command = click.option(
+        "--yes", "-y", is_flag=True, help="Do not ask for confirmation (for scripts)."
+    )(command)
+    return click.option("--dry-run", is_flag=True, help="Show the plan; write nothing.")(command)
+
+
+def has_terminal() -> bool:
+    """Whether someone can answer a question (stdin is a terminal)."""
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):  # closed or replaced stdin
+        return False
+
+
+def confirm_irreversible(what: str, *, yes: bool) -> None:
+    """Ask before ``what`` (a sentence without its final punctuation); ``--yes`` skips it.
+
+    Without a terminal and without ``--yes`` it refuses rather than assume a yes: a script
+    that forgot ``--yes`` stops here, before anything is written."""
+    if yes:
+        return
+    if not has_terminal():
+        raise EnvolError(
+            f"{what} needs a confirmation and there is no terminal to ask on: "
+            "run it again with --yes (or with --dry-run to see the plan only)."
+        )
+    if not click.confirm(f"{what}?", default=False):
+        raise EnvolError("not confirmed: nothing was changed.")

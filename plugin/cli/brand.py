@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from plugin.branding.views import print_brand_report
-from plugin.cli.base import console, context
+from plugin.cli.base import confirm_irreversible, console, context, irreversible
 from plugin.seeding.loader import default_content_dir
 
 
@@ -24,8 +24,8 @@ def brand_group() -> None:
     default=None,
     help="Content folder (default: the project's seed_content/).",
 )
-@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
-def apply_command(content_dir: Path | None, dry_run: bool) -> None:
+@irreversible
+def apply_command(content_dir: Path | None, dry_run: bool, yes: bool) -> None:
     """Apply branding.yaml: idempotent, never overwrites a member's own theme."""
     from plugin.branding.service import apply_branding
     from plugin.mattermost import MattermostClient
@@ -37,10 +37,14 @@ def apply_command(content_dir: Path | None, dry_run: bool) -> None:
     )
     assert desired.branding is not None  # branding.yaml is required by validation
     with MattermostClient.from_settings(ctx.settings) as client, ctx.sessions() as session:
-        report = apply_branding(client, session, desired.branding, dry_run=dry_run)
+        preview = apply_branding(client, session, desired.branding, dry_run=True)
+        print_brand_report(console, preview)
+        if dry_run:
+            console.print("[dim]dry run: nothing was written.[/]")
+            return
+        confirm_irreversible("Apply this branding to the Mattermost server", yes=yes)
+        report = apply_branding(client, session, desired.branding, dry_run=False)
     print_brand_report(console, report)
-    if dry_run:
-        console.print("[dim]dry run: nothing was written.[/]")
 
 
 def register(root: click.Group) -> None:

@@ -23,7 +23,14 @@ from plugin.campaigns.service import (
     status_by_step,
 )
 from plugin.campaigns.validation import check_plan
-from plugin.cli.base import console, context, err_console, shown
+from plugin.cli.base import (
+    confirm_irreversible,
+    console,
+    context,
+    err_console,
+    irreversible,
+    shown,
+)
 from plugin.db import transaction
 from plugin.errors import EnvolError, ValidationFailed
 from plugin.mail.message import Address
@@ -192,26 +199,30 @@ def status(plan_dir: Path | None) -> None:
 
 @campaign_group.command("send-due")
 @_plan_option
-@click.option("--dry-run", is_flag=True, help="Show what would be planned and sent; send nothing.")
-def send_due(plan_dir: Path | None, dry_run: bool) -> None:
+@irreversible
+def send_due(plan_dir: Path | None, dry_run: bool, yes: bool) -> None:
     """Plan and send everything that is due now (what the worker does every minute)."""
     ctx = context()
     plan = load_plan(plan_dir)
     now = clock.now()
+    with transaction(ctx.sessions) as session:
+        work = due_work(session, plan, ctx.runtime.current.launch_date, now)
+    for item in work:
+        verb = "would send" if dry_run else "will send"
+        if item.to_send:
+            console.print(f"{verb} [bold]{item.step_key}[/]: {item.to_send:,} message(s)")
+        else:
+            verb = "would plan" if dry_run else "will plan"
+            console.print(f"{verb} [bold]{item.step_key}[/] for {item.to_plan:,} recipient(s)")
     if dry_run:
-        with transaction(ctx.sessions) as session:
-            work = due_work(session, plan, ctx.runtime.current.launch_date, now)
-        for item in work:
-            if item.to_send:
-                console.print(
-                    f"would send [bold]{shown(item.step_key)}[/]: {item.to_send:,} message(s)"
-                )
-            else:
-                console.print(
-                    f"would plan [bold]{shown(item.step_key)}[/] for {item.to_plan:,} recipient(s)"
-                )
         console.print("[yellow]dry run: nothing planned, nothing sent[/]")
         return
+    if not work:
+        console.print("nothing is due now.")
+        return
+    confirm_irreversible(
+        f"Send the {len(work)} campaign step(s) due now to their recipients", yes=yes
+    )
     with Progress(
         TextColumn("sending"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
     ) as progress:

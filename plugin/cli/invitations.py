@@ -7,7 +7,7 @@ import getpass
 import click
 from rich.table import Table
 
-from plugin.cli.base import console, context, shown
+from plugin.cli.base import confirm_irreversible, console, context, irreversible, shown
 from plugin.db import transaction
 
 
@@ -85,19 +85,23 @@ def status(wave_name: str | None) -> None:
 
 @invitations_group.command("retry-failed")
 @click.option("--wave", "wave_name", default=None, help="Only this wave (by name).")
-@click.option("--dry-run", is_flag=True, help="Show what would be retried, change nothing.")
-def retry_failed_command(wave_name: str | None, dry_run: bool) -> None:
+@irreversible
+def retry_failed_command(wave_name: str | None, dry_run: bool, yes: bool) -> None:
     """Put failed invitations back in the queue (after fixing the cause of the failure)."""
     from plugin.invitations.service import retry_failed
 
     ctx = context()
     with transaction(ctx.sessions) as session:
-        plan = retry_failed(session, actor=_actor(), wave_name=wave_name, dry_run=dry_run)
+        plan = retry_failed(session, actor=_actor(), wave_name=wave_name, dry_run=True)
     if not plan.invitation_ids:
         console.print("no failed invitation.")
         return
     for reason, count in sorted(plan.reasons.items(), key=lambda item: -item[1]):
         console.print(f"  {count:>6}  {shown(reason)}")
+    if not dry_run:
+        confirm_irreversible(f"Send {len(plan.invitation_ids)} failed invitation(s) again", yes=yes)
+        with transaction(ctx.sessions) as session:
+            plan = retry_failed(session, actor=_actor(), wave_name=wave_name)
     verb = "would retry" if dry_run else "retrying"
     console.print(
         f"{shown(verb)} {len(plan.invitation_ids)} invitation(s); the dispatcher sends them "
@@ -124,11 +128,15 @@ def onboarding_group() -> None:
 
 @onboarding_group.command("run-once")
 @click.option("--no-digest", is_flag=True, help="Skip the managers' weekly digest.")
-def run_once_command(no_digest: bool) -> None:
+@click.option("--dry-run", is_flag=True, help="Show what the cycle would do; send nothing.")
+def run_once_command(no_digest: bool, dry_run: bool) -> None:
     """Run one dispatcher cycle by hand: send, detect arrivals, welcome, nudge, digest."""
     from plugin.invitations.environment import build_environment
     from plugin.onboarding.cycle import run_once
 
+    if dry_run:
+        _print_cycle_plan(digests=not no_digest)
+        return
     env = build_environment(context())
     with console.status("running one cycle…"):
         report = run_once(env, digests=not no_digest)
@@ -147,6 +155,21 @@ def run_once_command(no_digest: bool) -> None:
     errors = d.errors + [e for a in report.arrivals for e in a.errors]
     for error in errors[:5]:
         console.print(f"[yellow]  {shown(error)}[/]")
+
+
+def _print_cycle_plan(*, digests: bool) -> None:
+    """What ``run-once`` would do now, read from the database only."""
+    from plugin.onboarding.funnel import funnel
+
+    ctx = context()
+    with ctx.sessions() as session:
+        result = funnel(session, ctx.runtime.current)
+    console.print(
+        f"would send the invitations due now (at most {result.waiting_to_send} waiting), "
+        "then detect who joined Mattermost, welcome them and nudge incomplete profiles"
+        + (", then send the managers' weekly digest if it is due" if digests else "")
+    )
+    console.print("[yellow]dry run: nothing sent, nothing written[/]")
 
 
 def register(root: click.Group) -> None:

@@ -10,7 +10,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from plugin.cli.base import console, context, shown, transaction
+from plugin.cli.base import confirm_irreversible, console, context, irreversible, shown, transaction
 from plugin.errors import EnvolError, ValidationFailed
 
 
@@ -31,22 +31,38 @@ def roster_group() -> None:
 
 @roster_group.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--dry-run", is_flag=True, help="Validate and count, change nothing.")
 @click.option("--skip-invalid", is_flag=True, help="Import the valid lines and list the others.")
 @click.option(
     "--sheet", default=None, help="The workbook's sheet to read (default: the first one)."
 )
-def roster_import(file: Path, dry_run: bool, skip_invalid: bool, sheet: str | None) -> None:
+@irreversible
+def roster_import(
+    file: Path, skip_invalid: bool, sheet: str | None, dry_run: bool, yes: bool
+) -> None:
     """Import FILE (CSV: UTF-8, UTF-16 or Windows-1252, ',' or ';'; or an Excel .xlsx); upsert
     by e-mail.
 
-    People missing from the new roster are marked as left, never deleted.
+    People missing from the new roster are marked as left, never deleted; when there are any,
+    the import says how many and asks first (--yes for scripts).
     """
     from plugin.people.models import Language
+    from plugin.people.preview import preview_roster
     from plugin.people.service import import_roster
 
     ctx = context()
     language = Language(ctx.runtime.current.default_language)
+    if not dry_run and not yes:
+        with transaction(ctx.sessions) as session:
+            preview = preview_roster(session, file, default_language=language, sheet=sheet)
+        if preview.leaver_count:
+            console.print(
+                f"{file.name}: {preview.joiner_count} joining, {preview.changed_count} changing, "
+                f"[red]{preview.leaver_count} leaving[/] (marked as left: their invitations "
+                "stop and they leave every cohort); `envol roster diff` lists them."
+            )
+            confirm_irreversible(
+                f"Import {file.name} and mark {preview.leaver_count} people as left", yes=yes
+            )
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -196,34 +212,38 @@ def people_group() -> None:
 
 @people_group.command("forget")
 @click.argument("email")
-@click.option("--dry-run", is_flag=True, help="Show what would be erased, change nothing.")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@irreversible
 def people_forget(email: str, dry_run: bool, yes: bool) -> None:
     """Erase EMAIL everywhere in Envol's database (keeps anonymous counts only)."""
     from plugin import models  # noqa: F401 - every capability's eraser, registered
     from plugin.people.forget import forget_person
 
     ctx = context()
-    if not dry_run and not yes:
-        click.confirm(
-            f"Erase everything Envol holds about {email}? This cannot be undone", abort=True
-        )
     with transaction(ctx.sessions) as session:
-        savepoint = session.begin_nested() if dry_run else None
+        savepoint = session.begin_nested()
         report = forget_person(session, email, actor=_actor())
-        if savepoint is not None:
-            savepoint.rollback()
+        savepoint.rollback()
+    if not dry_run and (report.found_in_roster or report.total):
+        _print_forget_report(report, "will erase")
+        confirm_irreversible(
+            f"Erase everything Envol holds about {email} (this cannot be undone)", yes=yes
+        )
+        with transaction(ctx.sessions) as session:
+            report = forget_person(session, email, actor=_actor())
     if not report.found_in_roster and not report.total:
         console.print("nothing found for this address; nothing to erase.")
         return
-    heading = "would erase" if dry_run else "erased"
-    console.print(f"[bold]{shown(heading)}[/] (recorded in the audit trail without the address):")
-    for what, count in sorted(report.counts.items()):
-        console.print(f"  {shown(what)}: {count}")
+    _print_forget_report(report, "would erase" if dry_run else "erased")
     if not dry_run:
         console.print(
             "[dim]Remove them from the HR export too, or the next import adds them back.[/]"
         )
+
+
+def _print_forget_report(report: Any, heading: str) -> None:
+    console.print(f"[bold]{shown(heading)}[/] (recorded in the audit trail without the address):")
+    for what, count in sorted(report.counts.items()):
+        console.print(f"  {shown(what)}: {count}")
 
 
 # --------------------------------------------------------------------------- cohorts
@@ -404,16 +424,28 @@ def waves_group() -> None:
 @_with_limits
 def waves_list(max_users_per_team: int | None, user_cap: int | None, users_on_server: int) -> None:
     """Every wave, in launch order, checked against the server's limits."""
+    from plugin.cohorts.gates import evaluate_gate
+    from plugin.cohorts.models import WaveStatus
     from plugin.cohorts.service import ServerLimits, list_waves
-    from plugin.cohorts.views import waves_table
+    from plugin.cohorts.views import gate_lines, waves_table
+    from plugin.metrics.gates import MetricsGateMeasures
 
     limits = ServerLimits(max_users_per_team, user_cap, users_on_server)
-    with transaction(context().sessions) as session:
+    ctx = context()
+    with transaction(ctx.sessions) as session:
         summaries = list_waves(session, limits)
+        measures = MetricsGateMeasures()
+        gates = {
+            s.wave.id: evaluate_gate(session, s.wave, ctx.runtime.current, measures)
+            for s in summaries
+            if s.wave.status == WaveStatus.PLANNED
+        }
     if not summaries:
         console.print("no wave planned yet: run `envol cohorts plan`.")
         return
     console.print(waves_table(summaries))
+    for line in gate_lines(summaries, gates):
+        console.print(line)
     for summary in summaries:
         for warning in summary.warnings:
             console.print(f"[yellow]warning ({shown(summary.wave.name)}):[/] {shown(warning)}")
@@ -486,47 +518,87 @@ def waves_gate(name: str, override: bool, reason: str) -> None:
         console.print("[red]the gate fails: the wave cannot open[/]")
 
 
+def _launch_facts(session: Any, ctx: Any) -> Any:
+    """The announcement's state and a fresh preflight, as ``check_wave_can_open`` needs them."""
+    from plugin.campaigns.plan import read_plan
+    from plugin.console.launch import launch_facts
+    from plugin.mattermost import MattermostClient
+    from plugin.preflight import PreflightContext, run_preflight
+
+    plan, _ = read_plan()
+    with MattermostClient.from_settings(ctx.settings, retry_budget_seconds=15) as client:
+        report = run_preflight(
+            PreflightContext(client=client, deploy=ctx.settings, runtime=ctx.runtime.current)
+        )
+    return launch_facts(session, plan, report)
+
+
 @waves_group.command("launch")
 @click.argument("name")
-@click.option("--dry-run", is_flag=True, help="Check the gate and count, change nothing.")
-def waves_launch(name: str, dry_run: bool) -> None:
-    """Open wave NAME and hand its people to the invitation engine (safe to repeat)."""
+@click.option(
+    "--force", is_flag=True, help="Open before the planned date or out of order (needs --reason)."
+)
+@click.option("--reason", default="", help="Why --force is needed (recorded in the audit trail).")
+@irreversible
+def waves_launch(name: str, force: bool, reason: str, dry_run: bool, yes: bool) -> None:
+    """Open wave NAME and hand its people to the invitation engine (safe to repeat).
+
+    A wave opens only after the waves before it, on or after its planned date, once the
+    campaign's announcement has gone out, with preflight clean and its gate holding.
+    --force --reason "…" lifts the date and order rules only.
+    """
     from plugin.cohorts.service import launch_wave
     from plugin.cohorts.views import gate_table
     from plugin.invitations.service import plan_wave_invitations
     from plugin.metrics.gates import MetricsGateMeasures
 
+    if force != bool(reason.strip()):
+        raise EnvolError('--force and --reason "…" go together: say why in the reason.')
     ctx = context()
+    arguments: dict[str, Any] = {
+        "actor": _actor(),
+        "plan_invitations": plan_wave_invitations,
+        "measures": MetricsGateMeasures(),
+        "force_reason": reason if force else "",
+    }
     with transaction(ctx.sessions) as session:
-        result = launch_wave(
-            session,
-            name,
-            ctx.runtime.current,
-            actor=_actor(),
-            plan_invitations=plan_wave_invitations,
-            dry_run=dry_run,
-            measures=MetricsGateMeasures(),
+        facts = _launch_facts(session, ctx)
+        preview = launch_wave(
+            session, name, ctx.runtime.current, dry_run=True, facts=facts, **arguments
         )
-    if result.gate is not None:
-        console.print(gate_table(result.gate))
+    if preview.gate is not None:
+        console.print(gate_table(preview.gate))
+    if preview.check is not None:
+        for refusal in preview.check.forced:
+            console.print(f"[yellow]forced ({shown(reason.strip())}):[/] {shown(refusal)}")
     skipped = (
-        f" ({result.already_in_earlier_wave} already invited with an earlier wave)"
-        if result.already_in_earlier_wave
+        f" ({preview.already_in_earlier_wave} already invited with an earlier wave)"
+        if preview.already_in_earlier_wave
         else ""
     )
-    if dry_run:
-        console.print(f"dry run: {len(result.person_ids)} people would be invited{shown(skipped)}")
-    elif not result.changed:
+    if not preview.changed:
         console.print(
             f"wave {shown(name)} is already open and everyone in it was handed over{shown(skipped)}"
         )
-    else:
-        opened = "opened; " if result.opened_now else ""
-        console.print(
-            f"[green]wave {shown(name)} {shown(opened)}{len(result.person_ids)} people handed "
-            f"to the "
-            f"invitation engine[/]{shown(skipped)}"
+        return
+    opening = "open wave " if preview.opened_now else "top up wave "
+    plan_line = (
+        f"{opening}{shown(name)}: {len(preview.person_ids)} people to invite{shown(skipped)}"
+    )
+    if dry_run:
+        console.print(f"dry run: would {plan_line}; nothing changed")
+        return
+    console.print(f"This will {plan_line}.")
+    confirm_irreversible(f"Open wave {name} and invite {len(preview.person_ids)} people", yes=yes)
+    with transaction(ctx.sessions) as session:
+        result = launch_wave(
+            session, name, ctx.runtime.current, facts=_launch_facts(session, ctx), **arguments
         )
+    opened = "opened; " if result.opened_now else ""
+    console.print(
+        f"[green]wave {shown(name)} {opened}{len(result.person_ids)} people handed to the "
+        f"invitation engine[/]{shown(skipped)}"
+    )
 
 
 # --------------------------------------------------------------------------- waitlist

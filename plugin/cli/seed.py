@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from plugin.cli.base import console, context, shown
+from plugin.cli.base import confirm_irreversible, console, context, irreversible, shown
 from plugin.errors import EnvolError
 from plugin.seeding.loader import default_content_dir
 
@@ -124,7 +124,7 @@ def plan_command(content_dir: Path | None, repair: bool, verbose: bool) -> None:
 @seed_group.command("apply")
 @content_option
 @click.option("--repair", is_flag=True, help="Restore what was deleted or edited in Mattermost.")
-@click.option("--dry-run", is_flag=True, help="Show the plan and stop: nothing is written.")
+@irreversible
 @click.option(
     "--secrets",
     "secrets_file",
@@ -132,7 +132,7 @@ def plan_command(content_dir: Path | None, repair: bool, verbose: bool) -> None:
     help="YAML file with committee members' personal access tokens (never commit it).",
 )
 def apply_command(
-    content_dir: Path | None, repair: bool, dry_run: bool, secrets_file: Path | None
+    content_dir: Path | None, repair: bool, dry_run: bool, yes: bool, secrets_file: Path | None
 ) -> None:
     """Make Mattermost match the content, exactly as the plan says."""
     from plugin.security.service import Signer
@@ -156,6 +156,9 @@ def apply_command(
         if plan.nothing_to_do:
             console.print("[green]Mattermost already matches the content.[/]")
             return
+        confirm_irreversible(
+            f"Apply these {len(plan.to_apply)} change(s) to the Mattermost server", yes=yes
+        )
         members = {}
         if secrets_file is not None:
             members = member_clients(desired, read_secrets(secrets_file), client.url)

@@ -4,7 +4,8 @@ Four criteria, thresholds from the plugin settings (``gate_*``): activation rate
 invited, %), weekly active rate (%), profile completeness (%), launch-survey score (1–5). Each
 must hold on **every** wave already opened before this one, so one struggling site is not hidden
 by an enthusiastic one. A criterion whose threshold is 0 is not required. A measure that does not
-exist yet fails the gate, saying "not measured yet": nobody opens a wave on missing evidence
+exist yet (or a wave before this one that has not opened) fails the gate, saying "not
+measured yet" — never a pass: nobody opens a wave on missing evidence
 without overriding the gate with a written reason.
 
 The measures come through ``GateMeasures``: the metrics capability implements it
@@ -90,6 +91,16 @@ class CriterionResult:
     def required(self) -> bool:
         return self.threshold > 0
 
+    @property
+    def state(self) -> str:
+        """``pass``, ``fail``, ``not_measured`` (never a pass), ``not_required`` or
+        ``first_wave`` (nothing opens before the first wave, so there is nothing to measure)."""
+        if not self.required:
+            return "not_required"
+        if self.measured is None:
+            return "first_wave" if self.passed else "not_measured"
+        return "pass" if self.passed else "fail"
+
 
 @dataclass(frozen=True)
 class GateResult:
@@ -120,6 +131,13 @@ def previous_waves(session: Session, wave: Wave) -> Sequence[Wave]:
     ).all()
 
 
+def _earlier_waves(session: Session, wave: Wave) -> Sequence[Wave]:
+    """Every wave before ``wave`` in the launch order, opened or not."""
+    return session.scalars(
+        select(Wave).where(Wave.position < wave.position).order_by(Wave.position)
+    ).all()
+
+
 def evaluate_gate(
     session: Session,
     wave: Wave,
@@ -130,8 +148,14 @@ def evaluate_gate(
 
     ``measures`` defaults to what the roster knows (``RosterGateMeasures``)."""
     measures = measures or RosterGateMeasures()
-    earlier = previous_waves(session, wave)
-    per_wave = [(w.name, measures.measure_wave(session, w.id)) for w in earlier]
+    earlier = _earlier_waves(session, wave)
+    # A wave before this one that has not opened has measured nothing: its criteria read
+    # "not measured", never a pass (only the very first wave has nothing before it).
+    per_wave = [
+        (w.name, measures.measure_wave(session, w.id) if w.status != WaveStatus.PLANNED
+         else WaveMeasures())
+        for w in earlier
+    ]  # fmt: skip
     results = []
     for criterion in CRITERIA:
         threshold = float(getattr(settings, criterion.setting))
@@ -167,7 +191,7 @@ def evaluate_gate(
         results.append(CriterionResult(criterion, threshold, worst, worst_name, passed, note))
     return GateResult(
         wave=wave.name,
-        previous_waves=tuple(w.name for w in earlier),
+        previous_waves=tuple(w.name for w in earlier if w.status != WaveStatus.PLANNED),
         criteria=tuple(results),
         overridden_reason=wave.gate_overridden_reason,
     )

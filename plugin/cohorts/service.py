@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from plugin import clock
 from plugin.audit.service import record
 from plugin.cohorts.approval import withdraw_approval_after_change
-from plugin.cohorts.gates import GateMeasures, GateResult, evaluate_gate
+from plugin.cohorts.gates import GateMeasures, GateResult
+from plugin.cohorts.guards import LaunchFacts, OpenCheck, WaveRefused, check_wave_can_open
 from plugin.cohorts.models import (
     Cohort,
     CohortKind,
@@ -441,6 +442,7 @@ class LaunchResult:
     person_ids: list[int]
     dry_run: bool
     already_in_earlier_wave: int = 0
+    check: OpenCheck | None = None  # the guard rails' verdict when the wave was planned
 
     @property
     def changed(self) -> bool:
@@ -495,26 +497,31 @@ def launch_wave(
     plan_invitations: InvitationPlanner,
     dry_run: bool = False,
     measures: GateMeasures | None = None,
+    facts: LaunchFacts | None = None,
+    force_reason: str = "",
+    language: str = "en",
 ) -> LaunchResult:
     """Open a wave and hand its people to the invitation engine; returns the people handed now.
 
     Idempotent: a second launch finds the wave open and everyone handed over, and changes
     nothing. People added to an open wave later (waitlist approvals) are handed over by the
-    next launch. A planned wave opens only when its gate passes or was overridden, on
-    ``measures`` (the CLI passes the metrics' ``MetricsGateMeasures``; see ``evaluate_gate``).
+    next launch. A planned wave opens only when ``check_wave_can_open`` finds nothing against
+    it (order, date, announcement, preflight from ``facts``, the gate on ``measures``);
+    otherwise ``WaveRefused`` lists every reason in ``language``. ``force_reason`` lifts the
+    order and date rules only and goes in the audit trail.
     """
     wave = wave_by_name(session, name)
     if wave.status == WaveStatus.CLOSED:
         raise EnvolError(f"wave {name!r} is closed; add people to the next wave instead.")
     gate = None
+    check = None
     if wave.status == WaveStatus.PLANNED:
-        gate = evaluate_gate(session, wave, settings, measures)
-        if not gate.may_open:
-            failing = [r.criterion.label + ": " + r.note for r in gate.criteria if not r.passed]
-            raise EnvolError(
-                f"the gate of wave {name!r} fails ({'; '.join(failing)}); see `envol waves gate "
-                f'{name}`, or override it with --override --reason "…".'
-            )
+        check = check_wave_can_open(
+            session, wave, settings, facts, measures=measures, force_reason=force_reason
+        )
+        gate = check.gate
+        if not check.may_open:
+            raise WaveRefused(check, language)
     person_ids, skipped = _people_to_hand_over(session, wave)
     result = LaunchResult(
         wave=name,
@@ -523,6 +530,7 @@ def launch_wave(
         person_ids=person_ids,
         dry_run=dry_run,
         already_in_earlier_wave=skipped,
+        check=check,
     )
     if dry_run or not result.changed:
         return result
@@ -532,6 +540,17 @@ def launch_wave(
         wave.opened_at = clock.now()
         details["gate_passed"] = bool(gate and gate.passed)
         details["gate_overridden"] = bool(gate and not gate.passed)
+        if check is not None and check.forced:
+            details["forced"] = [refusal.code.value for refusal in check.forced]
+            record(
+                session,
+                actor=actor,
+                action="wave.forced",
+                subject_type="wave",
+                subject_id=wave.id,
+                reason=check.force_reason,
+                details={"wave": wave.name, "rules": details["forced"]},
+            )
     hand_over_to_invitations(session, wave, person_ids, plan_invitations)
     record(
         session,

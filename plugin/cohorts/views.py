@@ -62,11 +62,49 @@ def plan_table(plan: CohortPlan) -> Table:
     return table
 
 
-def waves_table(summaries: list[WaveSummary]) -> Table:
+_VERDICTS = {
+    "pass": "[green]pass[/]",
+    "fail": "[red]FAIL[/]",
+    "not_measured": "[yellow]not measured[/]",
+    "not_required": "[dim]not required[/]",
+    "first_wave": "[dim]first wave[/]",
+}
+
+
+def gate_verdict(gate: GateResult | None) -> str:
+    """One word for a wave's gate: holds, fails, not measured (a criterion lacks a measure),
+    overridden, or "—" when the wave is no longer planned."""
+    if gate is None:
+        return "—"
+    if gate.passed:
+        return "[green]holds[/]"
+    if gate.overridden_reason:
+        return "[yellow]overridden[/]"
+    if any(r.state == "not_measured" for r in gate.criteria):
+        return "[yellow]not measured[/]"
+    return "[red]fails[/]"
+
+
+def gate_lines(summaries: list[WaveSummary], gates: Mapping[int, GateResult]) -> list[str]:
+    """One line per planned wave: its gate in a word (below the table, which stays narrow)."""
+    return [
+        f"gate of {summary.wave.name}: {gate_verdict(gates[summary.wave.id])}"
+        for summary in summaries
+        if summary.wave.id in gates
+    ]
+
+
+def waves_table(
+    summaries: list[WaveSummary], gates: Mapping[int, GateResult] | None = None
+) -> Table:
+    """The waves in launch order; ``gates`` (wave id → gate) adds each planned wave's gate."""
     table = Table(title="Waves", title_justify="left")
-    for column in ("#", "wave", "status", "planned", "people", "invited", "joined", "team after"):
+    columns = ["#", "wave", "status", "planned", "people", "invited", "joined", "team after"]
+    if gates is not None:
+        columns.append("gate")
+    for column in columns:
         table.add_column(
-            column, justify="left" if column in {"wave", "status", "planned"} else "right"
+            column, justify="left" if column in {"wave", "status", "planned", "gate"} else "right"
         )
     for summary in summaries:
         wave = summary.wave
@@ -80,6 +118,7 @@ def waves_table(summaries: list[WaveSummary]) -> Table:
             str(summary.handed_off),
             str(summary.joined),
             str(summary.team_size_after) + (" [yellow]⚠[/]" if summary.warnings else ""),
+            *([gate_verdict(gates.get(wave.id))] if gates is not None else []),
         )
     return table
 
@@ -100,9 +139,9 @@ def gate_table(gate: GateResult, trends: Mapping[str, Any] | None = None) -> Tab
         unit = result.criterion.unit
         measured = "—" if result.measured is None else f"{result.measured:.1f}{unit}"
         threshold = f"{result.threshold:g}{unit}" if result.required else "—"
-        verdict = "[green]pass[/]" if result.passed else "[red]FAIL[/]"
-        note = escape(
-            result.note + (f" (worst: {result.worst_wave})" if result.measured is not None else "")
+        verdict = _VERDICTS[result.state]
+        note = escape(result.note) + (
+            f" (worst: {escape(str(result.worst_wave))})" if result.measured is not None else ""
         )
         cells = [result.criterion.label, measured, threshold, verdict]
         if trends is not None:

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin import clock
-from plugin.errors import ValidationFailed
+from plugin.errors import EnvolError, ValidationFailed
 from plugin.jsontypes import JSON
 from plugin.mattermost import MARKER_PROP, FeatureNeedsLicense, MattermostClient, NotFound
 from plugin.security.service import Signer
@@ -566,6 +566,29 @@ def _content_type(name: str) -> str:
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
+def require_bot_for_posts(
+    client: MattermostClient, plan: Plan, member_clients: Mapping[str, MattermostClient]
+) -> None:
+    """Refuse, before anything is written, a plan whose posts would appear as a person's own."""
+    posts_with_client = any(
+        change.desired is not None
+        and change.desired.kind in ("post", "reply")
+        and change.writes
+        and str(change.desired.fields.get("author", "bot")) not in member_clients
+        for change in plan.to_apply
+    )
+    if not posts_with_client:
+        return
+    me = client.get_me()
+    if me.get("is_bot"):
+        return
+    raise EnvolError(
+        f"Envol's Mattermost token belongs to @{me.get('username', '?')}, a person, not a bot: "
+        "the seeded posts would appear as theirs. Create Envol's bot (envol preflight says how), "
+        "set ENVOL_MATTERMOST_TOKEN to the bot's token and apply again; nothing was written."
+    )
+
+
 def apply_plan(
     client: MattermostClient,
     session: Session,
@@ -580,13 +603,16 @@ def apply_plan(
     """Do exactly what ``plan`` says, recording each object as soon as it exists.
 
     A plan with blockers (a file the server would refuse) applies nothing: better no change
-    than a launch space half published.
+    than a launch space half published. Envol posts as its bot or not at all: when a post would
+    go out with ``client`` (the bot's own posts, or a committee member's without their token)
+    and ``client`` is a person's account, nothing is applied (``EnvolError``).
     """
     if plan.blockers:
         raise ValidationFailed(
             f"{len(plan.blockers)} file(s) would be refused by Mattermost; nothing was applied.",
             plan.blockers,
         )
+    require_bot_for_posts(client, plan, member_clients or {})
     applier = _Applier(
         client,
         session,

@@ -142,7 +142,7 @@ def test_send_due_dry_run_then_for_real_then_status(
     code, output = invoke("send-due", "--dry-run")
     assert code == 0 and "would plan teaser-1 for 5 recipient(s)" in output
     assert smtp_server.messages == []
-    code, output = invoke("send-due")
+    code, output = invoke("send-due", "--yes")
     assert code == 0 and "planned teaser-1 for 5 recipient(s)" in output and "sent 5" in output
     assert len(smtp_server.messages) == 5
     code, output = invoke("status")
@@ -161,10 +161,10 @@ def test_opt_out_skips_optional_messages_only(cli_world: Roster, smtp_server: Sm
     code, output = invoke("opt-out", cli_world.employees[0].email.upper())
     assert code == 0 and "opted out" in output
     clock.set_source(clock.FrozenClock(dt.datetime(2027, 1, 15, 10, 0, tzinfo=dt.UTC)))
-    invoke("send-due")
+    invoke("send-due", "--yes")
     assert len(smtp_server.messages) == 4  # the teaser is optional
     clock.set_source(clock.FrozenClock(dt.datetime(2027, 1, 16, 10, 0, tzinfo=dt.UTC)))
     clock.set_source(clock.FrozenClock(dt.datetime(2027, 1, 28, 10, 0, tzinfo=dt.UTC)))
-    code, output = invoke("send-due")
+    code, output = invoke("send-due", "--yes")
     # Teasers 2 and 3 were missed (more than two days late); the announcement is mandatory.
     assert "missed teaser-2" in output and "sent 5" in output

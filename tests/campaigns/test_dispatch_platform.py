@@ -8,12 +8,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from plugin import clock
 from plugin.app import EnvolContext
 from plugin.campaigns.dispatcher import CampaignDispatcher, DispatchPolicy
-from plugin.campaigns.models import DeliveryStatus
+from plugin.campaigns.models import CampaignDelivery, DeliveryStatus
 from plugin.campaigns.plan import load_plan
 from plugin.campaigns.platform import MattermostPlatformSender
 from plugin.campaigns.rendering import RenderSettings
@@ -193,3 +193,34 @@ def test_a_person_who_left_is_skipped(
         )
     report = dispatcher.run()
     assert (report.sent, report.skipped) == (4, 1)
+
+
+def test_with_a_persons_token_nothing_is_posted_and_the_post_waits(
+    envol_context: EnvolContext,
+    scene: Scene,
+    sandbox: Sandbox,
+    smtp_server: SmtpServer,
+    render_settings: RenderSettings,
+) -> None:
+    _at(dt.datetime(2027, 3, 1, 11, 0, tzinfo=dt.UTC))  # launch day: the channel post is due
+    admin = MattermostClient(sandbox.url, sandbox.admin_token, timeout=5)
+    dispatcher = _dispatcher(envol_context, replace(scene, client=admin), smtp_server,
+                             render_settings)  # fmt: skip
+    try:
+        report = dispatcher.run()
+    finally:
+        admin.close()
+
+    assert sandbox.posts_in(scene.announcements_id) == []  # not as the admin's own account
+    assert report.sent == 5 and report.retried == 1  # the e-mails left; the post waits
+    with envol_context.sessions() as session:
+        post_row = session.scalar(
+            select(CampaignDelivery).where(CampaignDelivery.channel == "post")
+        )
+        assert post_row is not None and post_row.status == DeliveryStatus.PLANNED
+        assert "a person, not a bot" in post_row.error
+    # With the bot's token, the same post goes out, as the bot, once its retry is due.
+    _at(dt.datetime(2027, 3, 1, 14, 0, tzinfo=dt.UTC))
+    _dispatcher(envol_context, scene, smtp_server, render_settings).run()
+    [post] = sandbox.posts_in(scene.announcements_id)
+    assert post["user_id"] == scene.bot_id

@@ -77,6 +77,7 @@ def test_approval_is_recorded_once_and_withdrawn_by_an_edit(
     assert pilot is not None and not pilot.approved
 
 
+@pytest.mark.usefixtures("late_clock")
 def test_nothing_to_approve_once_the_pilot_opened(
     roster_120: Session, settings: RuntimeSettings
 ) -> None:

@@ -58,6 +58,7 @@ def test_roster_and_company_domain_are_stored_other_domains_are_not(roster_120: 
         submit_request(roster_120, "not an address", "", Language.FR)
 
 
+@pytest.mark.usefixtures("late_clock")
 def test_approval_places_the_person_first_in_the_next_wave(
     roster_120: Session, settings: RuntimeSettings
 ) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from plugin.audit.models import AuditEvent
 from plugin.cohorts.gates import RosterGateMeasures, WaveMeasures, evaluate_gate
+from plugin.cohorts.guards import RefusalCode, WaveRefused
 from plugin.cohorts.models import CohortMember, Wave, WaveHandoff, WaveStatus
 from plugin.cohorts.service import (
     MANAGERS_CHAMPIONS,
@@ -27,9 +28,12 @@ from plugin.errors import EnvolError
 from plugin.invitations.service import plan_wave_invitations
 from plugin.people.models import Person
 from plugin.settings import RuntimeSettings
+from tests.cohorts.conftest import READY
 
-# A launch hands its people to the real invitation engine, as the CLI's does.
-launch_wave = partial(launch_wave_alone, plan_invitations=plan_wave_invitations)
+# A launch hands its people to the real invitation engine, as the CLI's does, once the
+# announcement has gone out and preflight is clean, after every planned date.
+launch_wave = partial(launch_wave_alone, plan_invitations=plan_wave_invitations, facts=READY)
+pytestmark = pytest.mark.usefixtures("late_clock")
 
 
 @dataclass
@@ -127,8 +131,9 @@ def test_gate_criteria_pass_and_fail_on_their_thresholds(
         if result.criterion.key in failing and result.measured is None:
             assert result.note.startswith("not measured yet")
     if failing:
-        with pytest.raises(EnvolError, match="gate of wave 'pilote' fails"):
+        with pytest.raises(WaveRefused, match="wave pilote cannot open") as refused:
             launch_wave(roster_120, PILOT, settings, actor="t", measures=measures)
+        assert [r.code for r in refused.value.check.refusals] == [RefusalCode.GATE_FAILS]
     else:
         assert launch_wave(roster_120, PILOT, settings, actor="t", measures=measures).opened_now
 
@@ -191,7 +196,7 @@ def test_override_needs_a_reason_and_is_audited(
     for empty in ("", "   "):
         with pytest.raises(EnvolError, match="needs a reason"):
             override_gate(roster_120, PILOT, reason=empty, actor="admin")
-    with pytest.raises(EnvolError, match="fails"):
+    with pytest.raises(WaveRefused, match="cannot open"):
         launch_wave(roster_120, PILOT, settings, actor="t", measures=KnownMeasures())
 
     override_gate(roster_120, PILOT, reason="committee vote of 20 Feb", actor="admin")
@@ -262,10 +267,10 @@ def test_a_launch_hands_its_people_to_the_invitation_planner_in_its_transaction(
         return len(planned[-1][1])
 
     result = launch_wave_alone(
-        roster_120, MANAGERS_CHAMPIONS, settings, actor="t", plan_invitations=planner
+        roster_120, MANAGERS_CHAMPIONS, settings, actor="t", plan_invitations=planner, facts=READY
     )
     again = launch_wave_alone(
-        roster_120, MANAGERS_CHAMPIONS, settings, actor="t", plan_invitations=planner
+        roster_120, MANAGERS_CHAMPIONS, settings, actor="t", plan_invitations=planner, facts=READY
     )
 
     wave = wave_by_name(roster_120, MANAGERS_CHAMPIONS)

@@ -84,6 +84,7 @@ def test_the_launch_lead_runs_the_first_wave_from_the_console(
     shots = tmp_path / "screenshots"
     shots.mkdir()
     bad, good, broken_line = _broken_roster(tmp_path)
+    world.on_wave_0_date()  # the guard rails: wave 0 opens on its planned date, not before
     link = world.request_link("claire")
     axe = axe_module.Axe()
     violations: dict[str, list[str]] = {}
@@ -137,7 +138,9 @@ def test_the_launch_lead_runs_the_first_wave_from_the_console(
             page.click("#approve-proposal")
             assert "approuvé par @claire" in page.locator("#pilot-state").inner_text()
 
-            # The first wave: the confirmation lists who is invited and wants the name typed.
+            # The first wave: the announcement has gone out and preflight is clean (the guard
+            # rails); the confirmation lists who is invited and wants the name typed.
+            world.ready_to_launch()
             page.goto(world.app_url + "/console/waves")
             page.click("#launch-managers-champions")
             invited = page.locator("#launch-people tbody tr").count()

@@ -70,7 +70,7 @@ def test_an_excel_roster_is_previewed_then_imported(
     tampered = _post(
         world, browser, "/console/roster/import", upload=upload.group(1), checksum="0" * 64
     )
-    assert tampered.status_code == 400 and "changed since its preview" in tampered.text
+    assert tampered.status_code == 400 and "a changé depuis son aperçu" in tampered.text
     imported = _post(
         world,
         browser,
@@ -92,7 +92,7 @@ def test_an_excel_roster_is_previewed_then_imported(
         upload=upload.group(1),
         checksum=checksum.group(1),
     )
-    assert again.status_code == 400 and "upload the file again" in again.text
+    assert again.status_code == 400 and "envoyez-le de nouveau" in again.text
 
 
 def test_a_file_of_another_kind_is_refused(console_world: ConsoleWorld) -> None:
@@ -106,7 +106,10 @@ def test_a_file_of_another_kind_is_refused(console_world: ConsoleWorld) -> None:
         timeout=60,
     )
 
-    assert answer.status_code == 400 and "upload a CSV (.csv) or an Excel workbook" in answer.text
+    # In the signed-in person's language (Claire's Mattermost locale is French).
+    assert (
+        answer.status_code == 400 and "envoyez un fichier CSV (.csv) ou un classeur" in answer.text
+    )
 
 
 def test_the_pilot_is_redrawn_edited_and_approved_from_the_console(
@@ -151,8 +154,12 @@ def test_a_launch_needs_the_typed_name_and_shows_the_gates_refusal(
 ) -> None:
     world = console_world
     _import(world, tmp_path)
+    world.on_wave_0_date(days_early=1)  # one day early: opening needs a reason
     browser = world.sign_in("claire")
     _post(world, browser, "/console/cohorts/approve-proposal", seed="1")
+    not_yet = browser.get(world.app_url + "/console/waves", timeout=60)
+    overview = browser.get(world.app_url + "/console/", timeout=60)
+    world.ready_to_launch()
     confirm = browser.get(world.app_url + "/console/waves/managers-champions/launch", timeout=60)
     digest = re.search(r'name="people" value="([^"]+)"', confirm.text)
     assert digest
@@ -160,24 +167,40 @@ def test_a_launch_needs_the_typed_name_and_shows_the_gates_refusal(
     wrong = _post(world, browser, "/console/waves/managers-champions/launch",
                   confirm="managers", people=digest.group(1))  # fmt: skip
     stale = _post(world, browser, "/console/waves/managers-champions/launch",
-                  confirm="managers-champions", people="0" * 64)  # fmt: skip
+                  confirm="managers-champions", people="0" * 64,
+                  force_reason="formation avancée")  # fmt: skip
     with world.context.sessions() as session:
         assert session.scalar(select(Wave.status).where(Wave.name == "managers-champions")) == (
             WaveStatus.PLANNED
         )
-    launched = _post(world, browser, "/console/waves/managers-champions/launch",
+    no_force = _post(world, browser, "/console/waves/managers-champions/launch",
                      confirm="managers-champions", people=digest.group(1))  # fmt: skip
+    launched = _post(world, browser, "/console/waves/managers-champions/launch",
+                     confirm="managers-champions", people=digest.group(1),
+                     force_reason="formation avancée d'un jour")  # fmt: skip
     gate = browser.get(world.app_url + "/console/waves/pilote/launch", timeout=60)
     no_reason = _post(world, browser, "/console/waves/pilote/override", reason="  ")
     overridden = _post(world, browser, "/console/waves/pilote/override", reason="comité du 12")
 
+    # Before the announcement, the guard rails keep Launch disabled and say why, in French.
+    assert "Cette vague ne peut pas ouvrir maintenant" in not_yet.text
+    assert "L&#39;annonce officielle de la campagne (étape announcement)" in not_yet.text
+    assert "L&#39;annonce officielle de la campagne" in overview.text  # a blocker there too
+    assert re.search(r'<button type="button" class="primary" id="launch-managers-champions"'
+                     r' disabled', not_yet.text)  # fmt: skip
+    assert 'name="force_reason"' in confirm.text and "jamais une annonce" in confirm.text
+    assert no_force.status_code == 409 and "est prévue le 15 février 2027" in no_force.text
     assert wrong.status_code == 400 and "Tapez exactement" in wrong.text
-    assert stale.status_code == 409 and "changed since the confirmation page" in stale.text
+    assert stale.status_code == 409 and "ont changé depuis la page de confirmation" in stale.text
     assert launched.status_code == 200 and "Vague ouverte" in launched.text
-    assert gate.status_code == 409 and "the gate of wave &#39;pilote&#39; fails" in gate.text
-    assert no_reason.status_code == 409 and "an override needs a reason" in no_reason.text
+    assert gate.status_code == 409 and "La barrière de la vague pilote ne tient pas" in gate.text
+    assert "prévue le 1er mars 2027" in gate.text  # and its date has not come
+    assert no_reason.status_code == 409 and "Lever la barrière demande une raison" in no_reason.text
     assert "Barrière levée" in overridden.text
-    assert _actions(world)[-2:] == ["wave.launched", "wave.gate_overridden"]
+    assert _actions(world)[-3:] == ["wave.forced", "wave.launched", "wave.gate_overridden"]
+    with world.context.sessions() as session:
+        forced = session.scalar(select(AuditEvent).where(AuditEvent.action == "wave.forced"))
+        assert forced is not None and forced.reason == "formation avancée d'un jour"
 
 
 def test_campaign_steps_are_held_approved_and_tested_from_the_console(

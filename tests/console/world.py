@@ -12,6 +12,7 @@ calls Envol, Envol calls the sandbox back; the browser side is ``requests`` or C
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -23,7 +24,15 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
+from plugin import clock
 from plugin.app import EnvolContext, build_context, set_context
+from plugin.campaigns.models import (
+    CampaignDelivery,
+    CampaignStepRun,
+    DeliveryStatus,
+    StepRunStatus,
+)
+from plugin.campaigns.plan import StepKind, read_plan
 from plugin.demo.mail_catcher import MailCatcher
 from plugin.mattermost import MattermostClient
 from plugin.models import metadata
@@ -48,6 +57,7 @@ class ConsoleWorld:
     users: dict[str, dict[str, Any]]
     smtp_url: str = ""
     settings_overrides: dict[str, Any] = field(default_factory=dict)
+    app: Any = None
 
     def person(self, name: str) -> SimulatedUser:
         return self.sandbox.as_user(self.users[name]["id"])
@@ -55,6 +65,47 @@ class ConsoleWorld:
     @property
     def client(self) -> MattermostClient:
         return MattermostClient.from_settings(self.context.settings)
+
+    def on_wave_0_date(self, days_early: int = 0) -> None:
+        """The clock on wave 0's planned date (launch day 2027-03-01 minus two weeks), or
+        ``days_early`` before it; set before signing in, as sessions and sign-in links count
+        time on this clock too."""
+        moment = dt.datetime(2027, 2, 15, 9, 30, tzinfo=dt.UTC) - dt.timedelta(days=days_early)
+        clock.set_source(clock.FrozenClock(moment))
+
+    def ready_to_launch(self) -> None:
+        """What a wave's guard rails ask besides the date: preflight clean (the admin's config
+        changes) and the CEO's announcement sent (its deliveries recorded as sent)."""
+        self.sandbox.patch_config(
+            {
+                "ServiceSettings": {
+                    "EnableBotAccountCreation": True,
+                    "EnableUserAccessTokens": True,
+                    "AllowedUntrustedInternalConnections": "127.0.0.1",
+                }
+            }
+        )
+        plan, _ = read_plan()
+        assert plan is not None
+        step = next(s for s in plan.steps if s.kind == StepKind.ANNOUNCEMENT)
+        key = plan.delivery_key(step)
+        sent = dt.datetime(2027, 1, 28, 9, 0, tzinfo=dt.UTC)
+        with self.context.sessions.begin() as session:
+            session.add(
+                CampaignStepRun(
+                    step_key=key,
+                    status=StepRunStatus.MATERIALISED,
+                    due_at=sent,
+                    launch_date=dt.date(2027, 3, 1),
+                )
+            )
+            session.add(CampaignDelivery(
+                step_key=key, recipient_key="person:0", channel="email", language="fr",
+                status=DeliveryStatus.SENT, due_at=sent, next_attempt_at=sent, sent_at=sent,
+                message_ref=f"<{key}@test>",
+            ))  # fmt: skip
+        if self.app is not None:  # the console keeps preflight's verdict for five minutes
+            self.app.extensions.pop("envol.console.preflight", None)
 
     def set_runtime(self, **values: Any) -> None:
         self.settings_overrides.update(values)
@@ -189,10 +240,12 @@ def console_world(
         users=users,
         smtp_url=smtp_server.url,
         settings_overrides=overrides,
+        app=holder["app"],
     )
     try:
         yield world
     finally:
+        clock.reset()
         server.shutdown()
         server.server_close()
         set_context(None)

@@ -18,6 +18,7 @@ from plugin.invitations.service import plan_wave_invitations
 from plugin.people.forget import forget_person
 from plugin.people.models import Language, Person
 from plugin.settings import runtime_settings_from_config
+from tests.cohorts.conftest import READY
 from tests.people.rosters import plan_forty_people
 
 
@@ -29,7 +30,13 @@ def planned(db_session: Session, tmp_path: Path) -> Session:
 def test_forget_erases_a_person_everywhere_and_keeps_anonymous_counts(planned: Session) -> None:
     settings = runtime_settings_from_config({})
     launch_wave(
-        planned, MANAGERS_CHAMPIONS, settings, actor="t", plan_invitations=plan_wave_invitations
+        planned,
+        MANAGERS_CHAMPIONS,
+        settings,
+        actor="t",
+        plan_invitations=plan_wave_invitations,
+        facts=READY,
+        force_reason="the test opens the first wave whatever today's date",
     )
     manager = planned.scalar(select(Person).where(Person.email == "employe1@exemple.fr"))
     assert manager is not None

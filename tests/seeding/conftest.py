@@ -37,9 +37,17 @@ def signer() -> Signer:
     return Signer("test-secret-key-0123456789")
 
 
+def envol_bot_token(sandbox: Sandbox) -> str:
+    """A token of Envol's bot with the system admin role, as the README sets it up."""
+    bot = sandbox.create_bot("envol", "Envol")
+    sandbox.make_system_admin(bot["user_id"])
+    return sandbox.create_token(bot["user_id"])
+
+
 @pytest.fixture
 def admin_client(sandbox: Sandbox) -> Iterator[MattermostClient]:
-    client = MattermostClient(sandbox.url, sandbox.admin_token, retry_budget_seconds=5)
+    """Envol's client: its bot, a system admin (posts never appear as a person's own)."""
+    client = MattermostClient(sandbox.url, envol_bot_token(sandbox), retry_budget_seconds=5)
     try:
         yield client
     finally:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from plugin.errors import ValidationFailed
+from plugin.errors import EnvolError, ValidationFailed
 from plugin.mattermost import MattermostClient
 from plugin.sandbox import Sandbox
 from plugin.security.service import Signer
@@ -294,11 +294,23 @@ def test_committee_member_posts_as_themselves_with_a_token(seeder: _Seeder) -> N
     assert len(charter["file_ids"]) == 1
     # Thomas has no token: the bot speaks on his behalf.
     word = seeder.sandbox.state.posts[seeder.record("post", "word-from-management").mattermost_id]
-    assert word["user_id"] == seeder.sandbox.admin_user_id
+    assert word["user_id"] == seeder.client.get_me()["id"]  # Envol's bot
     assert word["message"].startswith(
         "*De la part de Thomas Bernard, directeur général délégué, sponsor du projet :*"
     )
     assert seeder.plan().nothing_to_do
+
+
+def test_posts_are_refused_when_envol_s_token_is_a_person_s(
+    seeder: _Seeder, sandbox: Sandbox
+) -> None:
+    seeder.client = MattermostClient(sandbox.url, sandbox.admin_token, retry_budget_seconds=5)
+    try:
+        with pytest.raises(EnvolError, match=r"belongs to @\w+, a person, not a bot"):
+            seeder.apply()
+        assert sandbox.request_log.writes() == 0 and seeder.seeded_posts() == []
+    finally:
+        seeder.client.close()
 
 
 def test_a_token_of_the_wrong_person_is_refused(seeder: _Seeder) -> None:

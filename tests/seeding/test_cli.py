@@ -12,14 +12,15 @@ from pydantic import SecretStr
 from plugin.app import EnvolContext
 from plugin.cli import root
 from plugin.sandbox import Sandbox
-from tests.seeding.conftest import edit
+from tests.seeding.conftest import edit, envol_bot_token
 
 
 @pytest.fixture
 def cli_context(envol_context: EnvolContext, sandbox: Sandbox) -> EnvolContext:
-    """The test context, pointed at the sandbox with the admin's token."""
+    """The test context, pointed at the sandbox with the token of Envol's bot."""
+    token = SecretStr(envol_bot_token(sandbox))
     envol_context.settings = envol_context.settings.model_copy(
-        update={"mattermost_url": sandbox.url, "mattermost_token": SecretStr(sandbox.admin_token)}
+        update={"mattermost_url": sandbox.url, "mattermost_token": token}
     )
     return envol_context
 
@@ -47,9 +48,13 @@ def test_validate_plan_apply_plan(
     assert sandbox.request_log.writes() == 0
 
     code, out = _run("seed", "apply", "--content", str(content_dir))
+    assert code == 1 and "no terminal to ask on: run it again with --yes" in out
+    assert sandbox.request_log.writes() == 0
+
+    code, out = _run("seed", "apply", "--content", str(content_dir), "--yes")
     assert code == 0 and "done: 39 created" in out
 
-    code, out = _run("seed", "apply", "--content", str(content_dir))
+    code, out = _run("seed", "apply", "--content", str(content_dir), "--yes")
     assert code == 0 and "already matches the content" in out
 
     edit(

@@ -17,7 +17,7 @@ from plugin.cohorts.approval import approve_pilot, current_pilot, pilot_cohort, 
 from plugin.cohorts.service import add_to_cohort, apply_plan, build_plan, remove_from_cohort
 from plugin.errors import EnvolError
 from webhooks.console import blueprint
-from webhooks.console.auth import acting, found, load_user, signed_in, transaction_for_console
+from webhooks.console.auth import acting, found, load_user, signed_in, t, transaction_for_console
 from webhooks.console.pages import done, refusal, render_page
 
 DEFAULT_GENERAL_WAVES = 3
@@ -111,7 +111,7 @@ def _edit(change: Any, notice: str) -> Any:
         with transaction_for_console() as session:
             cohort = pilot_cohort(session)
             if cohort is None:
-                raise EnvolError("no pilot is planned yet: approve a proposal first.")
+                raise EnvolError(t("refusal.no_pilot"))
             changed = change(session, cohort.name, email, actor=user.actor, reason=reason)
     except EnvolError as error:
         return _page(409, **refusal(error))

@@ -7,14 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
-from sqlalchemy import select
 
-from plugin.cohorts.models import Wave, WaveStatus
+from plugin.console.queries import failed_invitations, waves_in_order
 from plugin.errors import EnvolError
-from plugin.invitations.models import Invitation, InvitationState
 from plugin.invitations.service import retry_failed
 from plugin.onboarding.funnel import funnel
-from plugin.people.models import Person
 from webhooks.console import blueprint
 from webhooks.console.auth import acting, found, load_user, signed_in, transaction_for_console
 from webhooks.console.pages import done, refusal, render_page
@@ -24,23 +21,8 @@ FAILURES_SHOWN = 200
 
 def _funnels(session: Any) -> list[Any]:
     runtime = found().runtime
-    waves = session.scalars(
-        select(Wave).where(Wave.status != WaveStatus.PLANNED).order_by(Wave.position)
-    ).all()
+    waves = waves_in_order(session, opened_only=True)
     return [funnel(session, runtime, wave.name) for wave in waves]
-
-
-def _failures(session: Any) -> list[Any]:
-    return list(
-        session.execute(
-            select(Invitation, Person, Wave.name)
-            .join(Wave, Wave.id == Invitation.wave_id)
-            .outerjoin(Person, Person.id == Invitation.person_id)
-            .where(Invitation.state == InvitationState.FAILED)
-            .order_by(Invitation.updated_at.desc(), Invitation.id)
-            .limit(FAILURES_SHOWN)
-        ).tuples()
-    )
 
 
 @blueprint.get("/invitations")
@@ -52,7 +34,7 @@ def invitations(status: int = 200, **extra: Any) -> Any:
             status,
             funnels=_funnels(session),
             overall=funnel(session, found().runtime),
-            failures=_failures(session),
+            failures=failed_invitations(session, FAILURES_SHOWN),
             **extra,
         )
 

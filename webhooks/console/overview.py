@@ -10,19 +10,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
 
 from plugin import clock
 from plugin.campaigns.plan import read_plan
 from plugin.campaigns.service import calendar
 from plugin.cohorts.approval import current_pilot
-from plugin.cohorts.gates import evaluate_gate
-from plugin.cohorts.models import Wave, WaveStatus
+from plugin.cohorts.guards import RefusalCode, check_wave_can_open
+from plugin.cohorts.models import WaveStatus
 from plugin.cohorts.service import next_planned_wave
+from plugin.console.launch import launch_facts
+from plugin.console.queries import active_people, last_roster_import, waves_in_order
 from plugin.launch_files import errors_of
 from plugin.metrics.gates import MetricsGateMeasures
 from plugin.onboarding.funnel import funnel
-from plugin.people.models import Person, PersonStatus, RosterImport
 from plugin.preflight import PreflightContext, PreflightReport, run_preflight
 from webhooks.console import blueprint
 from webhooks.console.auth import found, signed_in, t
@@ -84,7 +84,7 @@ def timeline(session: Any, language: str) -> list[Milestone]:
     runtime = found().runtime
     today = clock.now().date()
     items: list[Milestone] = []
-    last_import = session.scalar(select(RosterImport).order_by(RosterImport.id.desc()).limit(1))
+    last_import = last_roster_import(session)
     items.append(
         Milestone(
             last_import.started_at.date() if last_import else None,
@@ -102,12 +102,9 @@ def timeline(session: Any, language: str) -> list[Milestone]:
             "console.cohorts",
         )
     )
-    for wave in session.scalars(select(Wave).order_by(Wave.position)):
-        day = (
-            (wave.opened_at or wave.planned_at).date()
-            if (wave.opened_at or wave.planned_at)
-            else None
-        )
+    for wave in waves_in_order(session):
+        moment = wave.opened_at or wave.planned_at
+        day = moment.date() if moment else None
         items.append(
             Milestone(
                 day,
@@ -138,6 +135,9 @@ def timeline(session: Any, language: str) -> list[Milestone]:
     return undated + dated
 
 
+_ANNOUNCEMENT = (RefusalCode.ANNOUNCEMENT_NOT_SENT, RefusalCode.NO_ANNOUNCEMENT_STEP)
+
+
 def blockers(session: Any, language: str) -> list[Blocker]:
     found_blockers: list[Blocker] = []
     report = cached_preflight()
@@ -156,8 +156,17 @@ def blockers(session: Any, language: str) -> list[Blocker]:
             )
     wave = next_planned_wave(session)
     if wave is not None:
-        gate = evaluate_gate(session, wave, found().runtime, MetricsGateMeasures())
-        if not gate.may_open:
+        # The guard rails of ``envol waves launch``: the announcement first, then the gate.
+        plan, _ = read_plan()
+        guard = check_wave_can_open(
+            session, wave, found().runtime, launch_facts(session, plan, report),
+            measures=MetricsGateMeasures(),
+        )  # fmt: skip
+        for refusal in guard.refusals:
+            if refusal.code in _ANNOUNCEMENT:
+                found_blockers.append(Blocker(refusal.message(language), "", "console.campaign"))
+        gate = guard.gate
+        if gate is not None and not gate.may_open:
             failing = ", ".join(r.criterion.label for r in gate.criteria if not r.passed)
             found_blockers.append(
                 Blocker(
@@ -190,12 +199,7 @@ def overview() -> Any:
         milestones = timeline(session, language)
         problems = blockers(session, language)
         overall = funnel(session, runtime)
-        people = (
-            session.scalar(
-                select(func.count(Person.id)).where(Person.status == PersonStatus.ACTIVE)
-            )
-            or 0
-        )
+        people = active_people(session)
     return render_page(
         "console/overview.html",
         launch=runtime.launch_date,

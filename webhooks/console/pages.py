@@ -8,6 +8,7 @@ from typing import Any
 from flask import Response, make_response, redirect, render_template, request, url_for
 
 from plugin import clock
+from plugin.cohorts.guards import WaveRefused
 from plugin.errors import EnvolError, ValidationFailed
 from webhooks.console import blueprint
 from webhooks.console.auth import current_language, load_user, security_headers, t
@@ -67,7 +68,12 @@ def done(endpoint: str, notice: str, **values: Any) -> Response:
 
 
 def refusal(error: EnvolError) -> dict[str, Any]:
-    """What the page shows when a service refused: its own words, every problem listed."""
+    """What the page shows when a service refused: its own words, every problem listed, in the
+    signed-in person's language when the refusal is typed (a wave's guard rails)."""
+    if isinstance(error, WaveRefused):
+        language = current_language()
+        again = WaveRefused(error.check, language)
+        return {"error": str(again), "problems": list(again.problems)}
     problems = error.problems if isinstance(error, ValidationFailed) else []
     return {"error": str(error), "problems": list(problems)}
 

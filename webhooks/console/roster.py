@@ -1,9 +1,11 @@
 """``/console/roster``: upload the HR export (CSV or .xlsx), see what is wrong with it line by
 line and what it would change, then import it. The upload alone writes nothing.
 
-The uploaded file waits in a private folder (one random folder per upload) between the preview
-and the Import button; the button carries its name and SHA-256, so what is imported is exactly
-what was previewed. Behind several machines, that folder must be shared (or sessions sticky).
+The uploaded file waits in a private temporary folder (one random folder per upload, never in
+memory or in the session) between the preview and the Import button; the button carries its
+name and SHA-256, so what is imported is exactly what was previewed. The folder goes once
+imported, at once when the file is unreadable, and after 8 hours when abandoned. Behind several
+machines, that folder must be shared (or sessions sticky).
 """
 
 from __future__ import annotations
@@ -13,19 +15,20 @@ import re
 import secrets
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from flask import abort, request
-from sqlalchemy import func, select
 from werkzeug.utils import secure_filename
 
+from plugin.console.queries import RosterSummary, roster_summary
 from plugin.errors import EnvolError
-from plugin.people.models import Language, Person, PersonStatus, RosterImport
+from plugin.people.models import Language
 from plugin.people.preview import preview_roster
 from plugin.people.service import import_roster
 from webhooks.console import blueprint
-from webhooks.console.auth import acting, found, load_user, signed_in, transaction_for_console
+from webhooks.console.auth import acting, found, load_user, signed_in, t, transaction_for_console
 from webhooks.console.pages import done, refusal, render_page
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # a 200,000-line CSV; the app's default limit is 256 KiB
@@ -37,6 +40,25 @@ def upload_root() -> Path:
     root = Path(tempfile.gettempdir()) / "envol-console-uploads"
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
     return root
+
+
+# An upload not imported within a console session's life (8 hours) is abandoned: removed.
+STALE_UPLOAD_SECONDS = 8 * 3600
+
+
+def clean_stale_uploads(now: float | None = None) -> int:
+    """Remove the upload folders older than ``STALE_UPLOAD_SECONDS``; how many were removed."""
+    limit = (time.time() if now is None else now) - STALE_UPLOAD_SECONDS
+    removed = 0
+    for folder in upload_root().iterdir():
+        try:
+            stale = folder.is_dir() and folder.stat().st_mtime < limit
+        except FileNotFoundError:  # another request removed it meanwhile
+            continue
+        if stale:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def _sha256(path: Path) -> str:
@@ -53,21 +75,12 @@ def _uploaded(upload_id: str) -> Path:
     folder = upload_root() / upload_id
     files = sorted(folder.glob("*")) if folder.is_dir() else []
     if len(files) != 1:
-        raise EnvolError("this upload is no longer here; upload the file again.")
+        raise EnvolError(t("refusal.upload_gone"))
     return files[0]
 
 
-def _summary(session: Any) -> dict[str, Any]:
-    counts = dict(
-        session.execute(select(Person.status, func.count()).group_by(Person.status)).tuples().all()
-    )
-    return {
-        "active": counts.get(PersonStatus.ACTIVE, 0),
-        "left": counts.get(PersonStatus.LEFT, 0),
-        "last_import": session.scalar(
-            select(RosterImport).order_by(RosterImport.id.desc()).limit(1)
-        ),
-    }
+def _summary(session: Any) -> RosterSummary:
+    return roster_summary(session)
 
 
 def _language() -> Language:
@@ -87,10 +100,11 @@ def roster_preview() -> Any:
     request.max_content_length = MAX_UPLOAD_BYTES
     upload = request.files.get("roster")
     if upload is None or not upload.filename:
-        return _with_error(EnvolError("choose the roster file (CSV or Excel .xlsx) to upload."))
+        return _with_error(EnvolError(t("refusal.upload_choose")))
     name = secure_filename(upload.filename) or "roster.csv"
     if not name.lower().endswith(ALLOWED_SUFFIXES):
-        return _with_error(EnvolError(f"{name}: upload a CSV (.csv) or an Excel workbook (.xlsx)."))
+        return _with_error(EnvolError(t("refusal.upload_type", name=name)))
+    clean_stale_uploads()
     upload_id = secrets.token_urlsafe(24)
     folder = upload_root() / upload_id
     folder.mkdir(mode=0o700)
@@ -131,7 +145,7 @@ def roster_import() -> Any:
     try:
         path = _uploaded(request.form.get("upload", ""))
         if _sha256(path) != request.form.get("checksum", ""):
-            raise EnvolError("the file changed since its preview; upload it again.")
+            raise EnvolError(t("refusal.file_changed"))
         with transaction_for_console() as session:
             report = import_roster(session, path, actor=user.actor, default_language=_language())
     except EnvolError as error:

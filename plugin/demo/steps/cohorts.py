@@ -1,24 +1,24 @@
-"""Demo step: import 1,500 fictional employees, plan the pilot and the waves, open wave 0."""
+"""Demo step: import 1,500 fictional employees, plan the pilot and the waves (wave 0 opens in
+the launch step, once the campaign has sent the CEO's announcement)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from plugin.cohorts.gates import evaluate_gate
+from plugin.cohorts.guards import check_wave_can_open
 from plugin.cohorts.service import (
     MANAGERS_CHAMPIONS,
     PILOT,
     ServerLimits,
     apply_plan,
     build_plan,
-    launch_wave,
     list_waves,
     wave_by_name,
 )
 from plugin.cohorts.views import gate_table, pilot_table, waves_table
 from plugin.db import transaction
 from plugin.demo.fake_roster import write_roster_csv
-from plugin.invitations.service import plan_wave_invitations
 from plugin.metrics.gates import MetricsGateMeasures
 from plugin.people.service import import_roster
 
@@ -47,24 +47,15 @@ def step_people_and_waves(run: DemoRun) -> None:
         apply_plan(session, plan, actor="demo")
     console.print(pilot_table(plan.pilot))
     with transaction(context.sessions) as session:
-        launched = launch_wave(
-            session,
-            MANAGERS_CHAMPIONS,
-            settings,
-            actor="demo",
-            plan_invitations=plan_wave_invitations,
-        )
-        again = launch_wave(
-            session,
-            MANAGERS_CHAMPIONS,
-            settings,
-            actor="demo",
-            plan_invitations=plan_wave_invitations,
-        )
-    console.print(
-        f"wave {MANAGERS_CHAMPIONS} opened: {len(launched.person_ids)} people handed to the "
-        f"invitation engine; launched again: {len(again.person_ids)} more (idempotent)"
-    )
+        check = check_wave_can_open(
+            session, wave_by_name(session, MANAGERS_CHAMPIONS), settings, None,
+            measures=MetricsGateMeasures(),
+        )  # fmt: skip
+    # The guard rails hold wave 0 back until the CEO's announcement has gone out (the launch
+    # step opens it, after the campaign step sent the announcement).
+    console.print(f"wave {MANAGERS_CHAMPIONS} cannot open yet:")
+    for refusal in check.refusals:
+        console.print(f"  • {refusal}")
     with transaction(context.sessions) as session:
         pilot = wave_by_name(session, PILOT)
         console.print(gate_table(evaluate_gate(session, pilot, settings, MetricsGateMeasures())))

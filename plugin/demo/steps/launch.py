@@ -16,6 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin import clock
+from plugin.campaigns.plan import read_plan
+from plugin.cohorts.guards import RefusalCode, WaveRefused
 from plugin.cohorts.models import Wave, WaveStatus
 from plugin.cohorts.service import (
     MANAGERS_CHAMPIONS,
@@ -25,11 +27,11 @@ from plugin.cohorts.service import (
     override_gate,
 )
 from plugin.cohorts.views import gate_table
+from plugin.console.launch import launch_facts
 from plugin.db import transaction
 from plugin.delivery.posts import Courier
 from plugin.demo.arrivals import invitations_from_emails
 from plugin.demo.population import Population
-from plugin.errors import EnvolError
 from plugin.invitations.environment import build_environment
 from plugin.invitations.service import plan_wave_invitations
 from plugin.mattermost import MattermostClient
@@ -38,6 +40,7 @@ from plugin.metrics.service import take_snapshot
 from plugin.onboarding.cycle import run_once
 from plugin.onboarding.funnel import funnel
 from plugin.people.models import Person, PersonStatus
+from plugin.preflight import PreflightContext, run_preflight
 from plugin.security.service import Signer
 from plugin.slash_registration.service import TriggerSpec, install_commands
 from plugin.surveys.service import send_due_surveys
@@ -111,7 +114,9 @@ class _Launch:
         with transaction(self.context.sessions) as session:
             try:
                 result = self._launch(session, name)
-            except EnvolError as refused:
+            except WaveRefused as refused:
+                if {r.code for r in refused.check.refusals} != {RefusalCode.GATE_FAILS}:
+                    raise  # only the gate may be overridden; the other rules must hold
                 say(f"[yellow]the gate holds the wave back:[/] {refused}")
                 override_gate(session, name, reason=reason, actor="comité de lancement")
                 result = self._launch(session, name)
@@ -120,6 +125,10 @@ class _Launch:
             f"{len(result.person_ids)} people handed to the invitation engine")  # fmt: skip
 
     def _launch(self, session: Session, name: str) -> LaunchResult:
+        # What ``envol waves launch`` checks: the announcement sent, preflight clean.
+        report = run_preflight(
+            PreflightContext(client=self.mm, deploy=self.context.settings, runtime=self.runtime)
+        )
         return launch_wave(
             session,
             name,
@@ -127,6 +136,7 @@ class _Launch:
             actor="demo",
             plan_invitations=plan_wave_invitations,
             measures=MetricsGateMeasures(),
+            facts=launch_facts(session, read_plan()[0], report),
         )
 
     def funnel_table(self) -> Table:
@@ -167,8 +177,8 @@ def step_launch(run: DemoRun) -> None:
     say(f"/envol and /aide installed on ~{launch.runtime.team_name}; "
         f"invitation strategy: {launch.runtime.invitation_strategy}")  # fmt: skip
 
-    say(f"[bold]{MANAGERS_CHAMPIONS}[/] were handed over by the people step; "
-        f"{MANAGERS_HEAD_START_DAYS} days for them first")  # fmt: skip
+    launch.open_wave(MANAGERS_CHAMPIONS, "managers and champions are trained first")
+    say(f"{MANAGERS_HEAD_START_DAYS} days for {MANAGERS_CHAMPIONS} first")
     launch.live(MANAGERS_HEAD_START_DAYS)
     say(launch.funnel_table())
 

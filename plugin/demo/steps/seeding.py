@@ -31,10 +31,18 @@ def step_seed_and_brand(run: DemoRun) -> None:
         shared if isinstance(shared, Sandbox) else Sandbox.start(contract=False, seed=run.seed)
     )
     settings = run.context.settings
+    # Envol posts as its bot or not at all: the preflight step made it and handed its token to
+    # the context; a sandbox of this step alone gets one here.
+    if shared is sandbox:
+        token = settings.mattermost_token.get_secret_value()
+    else:
+        bot = sandbox.create_bot(run.context.runtime.current.bot_username, "Envol")
+        sandbox.make_system_admin(bot["user_id"])
+        token = sandbox.create_token(bot["user_id"])
     try:
         desired = require_desired(default_content_dir(), run.context.runtime.current, sandbox.url)
         with (
-            MattermostClient(sandbox.url, sandbox.admin_token) as client,
+            MattermostClient(sandbox.url, token) as client,
             run.context.sessions() as session,
         ):
             plan = make_plan(client, session, desired)

@@ -14,7 +14,7 @@ from plugin.demo.steps.cohorts import step_people_and_waves
 from plugin.people.models import Person
 
 
-def test_demo_step_imports_plans_and_opens_wave_zero(
+def test_demo_step_imports_plans_and_holds_wave_zero_until_the_announcement(
     envol_context: EnvolContext, tmp_path: Path
 ) -> None:
     output = io.StringIO()
@@ -25,8 +25,11 @@ def test_demo_step_imports_plans_and_opens_wave_zero(
 
     text = output.getvalue()
     assert "300 people imported" in text and "Pilot: 30 of 300 people" in text
-    assert "launched again: 0 more" in text and "MaxUsersPerTeam" in text
+    assert "MaxUsersPerTeam" in text
+    # The guard rails: wave 0 opens in the launch step, after the CEO's announcement.
+    assert "wave managers-champions cannot open yet" in text
+    assert "official announcement" in text
     assert run.state["waves"] == ["managers-champions", "pilote", "vague-1", "vague-2", "vague-3"]
     with envol_context.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Person)) == 300
-        assert session.scalar(select(func.count()).select_from(WaveHandoff)) > 0
+        assert session.scalar(select(func.count()).select_from(WaveHandoff)) == 0
