@@ -40,11 +40,15 @@ def run_demo(run: DemoRun) -> float:
     timings = Table(title="Where the demo's time went", title_justify="left")
     timings.add_column("step")
     timings.add_column("seconds", justify="right")
-    for title, step in STEPS:
-        run.console.print(Rule(f"[bold]{title}"))
-        started = time.monotonic()
-        step(run)
-        timings.add_row(title, f"{time.monotonic() - started:.1f}")
+    try:
+        for title, step in STEPS:
+            run.console.print(Rule(f"[bold]{title}"))
+            started = time.monotonic()
+            step(run)
+            timings.add_row(title, f"{time.monotonic() - started:.1f}")
+    finally:
+        for close in run.state.pop("closers", []):
+            close()  # what a step left running for the later ones (the campaign's SMTP server)
     run.console.print(timings)
     return time.monotonic() - begin
 

@@ -25,7 +25,7 @@ STEPS: list[tuple[str, DemoStep]] = [
     ("Branding and the launch content, before anyone arrives", step_seed_and_brand),
     ("People: the roster, the pilot and the waves", step_people_and_waves),
     ("The communication plan: teasers, the CEO's announcement, launch day", step_campaign),
-    ("The launch: managers and champions, the pilot, three months, the gate", step_launch),
+    ("The launch: every wave on its planned day, until the whole roster is invited", step_launch),
     ("Support space, a poll and the launch survey", step_support),
     ("Adoption: the report and the weekly post", step_metrics),
     ("Invitations and onboarding: what people received", step_invitations_outcome),
