@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from plugin.demo.run import DemoRun
 
 GENERAL_WAVES = 3
+LIMIT_CHECKS = ("Team size", "User limits")  # the preflight checks on the server's limits
 
 
 def step_people_and_waves(run: DemoRun) -> None:
@@ -60,11 +61,11 @@ def step_people_and_waves(run: DemoRun) -> None:
     warnings = [(s.wave.name, w) for s in summaries for w in s.warnings]
     for name, warning in warnings:
         console.print(f"[yellow]warning ({name}):[/] {warning}")
-    blocked = [check.name for check in verdict.blockers]
+    blocked = [check.name for check in verdict.blockers if check.name in LIMIT_CHECKS]
     console.print(
         f"server limits: {limits.max_users_per_team or 'no'} people per team, user cap "
-        f"{limits.user_cap or 'none'}; `waves list`: {len(warnings)} warning(s); preflight on "
-        f"these waves: {'blocked by ' + ', '.join(blocked) if blocked else 'nothing blocks'}"
+        f"{limits.user_cap or 'none'}; `waves list`: {len(warnings)} warning(s); preflight's "
+        f"limits on these waves: {'blocked by ' + ', '.join(blocked) if blocked else 'pass'}"
     )
     run.state["waves"] = [summary.wave.name for summary in summaries]
     run.state["first_wave_at"] = min(
