@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from plugin import clock
-from plugin.cohorts.models import Cohort, CohortMember, Wave
+from plugin.cohorts.models import Cohort, CohortMember, Wave, WaveHandoff
 from plugin.invitations.models import Invitation, InvitationState
 from plugin.jsontypes import JSON
 from plugin.mattermost import MattermostClient
@@ -397,6 +397,11 @@ def _group_measures(
     waves_of_cohort: dict[int, list[Wave]] = defaultdict(list)
     for wave in waves:
         waves_of_cohort[wave.cohort_id].append(wave)
+    # A person's wave is the one they were handed over (invited) in, as `waves list` and
+    # `invitations status` count them: a manager in the pilot's cohort, invited with wave 0,
+    # is not the pilot's. Only people never handed over count in every wave of their cohorts.
+    wave_by_id = {wave.id: wave for wave in waves}
+    handed_in = dict(session.execute(select(WaveHandoff.person_id, WaveHandoff.wave_id)).all())
 
     tickets = _tickets_by_person(session, user_to_person)
     group("all", "all", "all")
@@ -413,9 +418,13 @@ def _group_measures(
         ]
         if person.manager_id is not None:
             keys.append(("manager", str(person.manager_id), ""))
+        handed = wave_by_id.get(handed_in.get(person.person_id, -1))
+        if handed is not None:
+            keys.append(("wave", str(handed.id), handed.name))
         for cohort_id in cohorts_of.get(person.person_id, []):
             keys.append(("cohort", str(cohort_id), cohorts[cohort_id]))
-            keys += [("wave", str(w.id), w.name) for w in waves_of_cohort.get(cohort_id, [])]
+            if handed is None:
+                keys += [("wave", str(w.id), w.name) for w in waves_of_cohort.get(cohort_id, [])]
         ticket_counts = tickets.get(person.person_id, [0, 0])
         for dimension, key, label in keys:
             group(dimension, key, label).add_person(person, (ticket_counts[0], ticket_counts[1]))
