@@ -14,6 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import secrets
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -88,6 +90,9 @@ class DemoStage:
     # Tasks this process sent to the worker since it started (the webhooks send them).
     _tasks_sent: int = 0
     _tasks_lock: threading.Lock = field(default_factory=threading.Lock)
+    # Held for the whole demo: SQLite checkpoints its WAL whenever the last connection to the
+    # file closes, and Envol's engine on SQLite opens one connection per session (NullPool).
+    _keep_open: sqlite3.Connection | None = None
 
     @classmethod
     def start(cls, workdir: Path, *, seed: int, faults: bool) -> DemoStage:
@@ -116,6 +121,7 @@ class DemoStage:
             public_url=f"http://127.0.0.1:{port}",
             smtp_url=mail.url,
             mail_from="Envol <envol@exemple.fr>",
+            secret_key=SecretStr(demo_secret_key()),
         )
         db.upgrade(settings.database_url)
         stage = cls(
@@ -125,6 +131,7 @@ class DemoStage:
             mail=mail,
             settings=settings,
             webhooks_url=settings.public_url,
+            _keep_open=sqlite3.connect(workdir / "envol.db", check_same_thread=False),
         )
         from celery import signals
 
@@ -223,6 +230,7 @@ class DemoStage:
             "ENVOL_MATTERMOST_TOKEN": self.settings.mattermost_token.get_secret_value(),
             "ENVOL_PUBLIC_URL": self.settings.public_url,
             "ENVOL_SMTP_URL": self.settings.smtp_url,
+            "ENVOL_SECRET_KEY": self.settings.secret_key.get_secret_value(),
             PROGRESS_ENV: str(self._progress_path),
         }
         # A new worker counts from zero: so does this side.
@@ -257,9 +265,18 @@ class DemoStage:
             self._server.shutdown()
         self.mail.stop()
         self.sandbox.stop()
+        if self._keep_open is not None:
+            self._keep_open.close()
+            self._keep_open = None
         os.environ.pop(clock.CLOCK_FILE_ENV, None)
         clock.reset()
         _forget_broker_connections()
+
+
+def demo_secret_key() -> str:
+    """``ENVOL_SECRET_KEY`` when set, else a random key for this demo only: Envol refuses to
+    serve with the built-in development key, and the demo's links die with the demo anyway."""
+    return os.environ.get("ENVOL_SECRET_KEY") or secrets.token_urlsafe(32)
 
 
 def _forget_broker_connections() -> None:

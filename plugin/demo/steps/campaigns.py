@@ -163,8 +163,11 @@ class CampaignBeat:
     inbox: _Inbox
     port: int
     controller: Any
+    due: list[dt.datetime] = field(default_factory=list)  # every step's due moment (UTC)
     runs: int = 0
     elapsed: float = 0.0  # seconds of real time spent dispatching
+    _last_run: dt.datetime | None = None
+    _busy: bool = True  # the last run sent or retried something: more may be pending
 
     @classmethod
     def start(cls, run: DemoRun, plan: Any, settings: Any, audience: str) -> CampaignBeat:
@@ -174,13 +177,23 @@ class CampaignBeat:
         port = _free_port()
         controller = Controller(inbox, hostname="127.0.0.1", port=port, ready_timeout=10)
         controller.start()
-        return cls(run, plan, settings, audience, inbox, port, controller)
+        with run.context.sessions() as session:
+            due = sorted(entry.due_at for entry in calendar(session, plan, settings.launch_date))
+        return cls(run, plan, settings, audience, inbox, port, controller, due)
 
     def dispatch(self) -> None:
-        """One dispatcher run at the clock's current moment."""
+        """A dispatcher run at the clock's current moment, when a step fell due since the
+        last one or that one left work behind (the real beat runs every minute; between the
+        steps it finds nothing to do)."""
+        now = clock.now()
+        last = self._last_run
+        fell_due = any(last is None or last < due <= now for due in self.due)
+        if not (fell_due or self._busy):
+            return
+        self._last_run = now
         began = time.monotonic()
         port = self.port
-        CampaignDispatcher(
+        report = CampaignDispatcher(
             self.run.context.sessions,
             self.plan,
             self.settings,
@@ -189,6 +202,7 @@ class CampaignBeat:
             platform=None,
             policy=DispatchPolicy(batch_size=500),
         ).run()
+        self._busy = bool(report.attempted or report.materialised or report.replanned)
         self.runs += 1
         self.elapsed += time.monotonic() - began
 
