@@ -38,7 +38,13 @@ SHOWN_DUPLICATES = 10
     show_default=True,
     help="Where the demo keeps its database, broker and outputs (reset at each run).",
 )
-def demo(people: int, seed: int, faults: bool, compare: bool, workdir: Path) -> None:
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="At the end, keep the sandbox, the webhooks and the launch console running until "
+    "Ctrl-C, to open the console with the sign-in link the demo prints (make demo does).",
+)
+def demo(people: int, seed: int, faults: bool, compare: bool, workdir: Path, serve: bool) -> None:
     """Walk a whole launch on the local Mattermost sandbox.
 
     At the end, the delivery ledger (every e-mail, DM, post, membership, sidebar category and
@@ -50,7 +56,9 @@ def demo(people: int, seed: int, faults: bool, compare: bool, workdir: Path) -> 
     from plugin.demo.runner import compare_runs, run_staged_demo
 
     if not compare:
-        outcome = run_staged_demo(workdir, people=people, seed=seed, faults=faults, console=console)
+        outcome = run_staged_demo(
+            workdir, people=people, seed=seed, faults=faults, console=console, serve=serve
+        )
         console.print(
             f"\n[bold green]demo finished in {outcome.elapsed:.1f}s[/]; outputs in {workdir}/"
         )

@@ -20,6 +20,12 @@ if TYPE_CHECKING:
     from plugin.demo.run import DemoRun
 
 
+LEFT = "left the company before their wave"
+OPTED_OUT = "opted out"
+FAILED = "every attempt failed (envol invitations retry-failed)"
+FINAL_REASONS = (LEFT, OPTED_OUT, FAILED)
+
+
 @dataclass
 class Coverage:
     """On ``day``: the roster, who was invited once, twice or more, and who was not, by reason."""
@@ -36,8 +42,23 @@ class Coverage:
 
     @property
     def complete(self) -> bool:
-        """Everyone accounted for: invited exactly once, or excluded with a reason."""
-        return not self.invited_more and self.invited_once + self.not_invited == self.roster
+        """Everyone accounted for: invited exactly once, or excluded for a reason that holds
+        at the end of a launch (not "not sent yet")."""
+        return (
+            not self.invited_more
+            and self.invited_once + self.not_invited == self.roster
+            and set(self.excluded) <= set(FINAL_REASONS)
+        )
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "day": self.day.isoformat(),
+            "roster": self.roster,
+            "invited_once": self.invited_once,
+            "invited_more": self.invited_more,
+            "excluded": {reason: len(who) for reason, who in self.excluded.items()},
+            "complete": self.complete,
+        }
 
     def table(self) -> Table:
         table = Table(title=f"the roster's coverage — {self.day:%d %B %Y}", title_justify="left")
@@ -54,13 +75,13 @@ class Coverage:
 def _reason(person: Person, handed: bool, states: list[InvitationState]) -> str | None:
     """Why ``person`` was not invited, or None when they were."""
     if person.status != PersonStatus.ACTIVE:
-        return "left the company before their wave"
+        return LEFT
     if not handed:
         return "in no wave of the plan"
     if InvitationState.OPTED_OUT in states:
-        return "opted out"
+        return OPTED_OUT
     if states and all(state == InvitationState.FAILED for state in states):
-        return "every attempt failed (envol invitations retry-failed)"
+        return FAILED
     return "handed over but not sent yet"
 
 

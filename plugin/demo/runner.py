@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.rule import Rule
@@ -32,6 +33,9 @@ from plugin.demo.ledger import (
 from plugin.demo.run import DemoRun
 from plugin.demo.steps import STEPS
 from plugin.errors import EnvolError
+
+if TYPE_CHECKING:
+    from plugin.demo.stage import DemoStage
 
 
 def run_demo(run: DemoRun) -> float:
@@ -98,10 +102,60 @@ class StagedOutcome:
         )
 
 
+CONSOLE_LINK_MINUTES = 60
+
+
+def console_link(stage: DemoStage, run: DemoRun) -> tuple[str, str]:
+    """A sign-in link to the launch console for the demo's launch lead (the sandbox's system
+    admin, who set the server up and sits on the launch committee), and their username."""
+    from plugin.console.signin import link_for_username
+    from plugin.mattermost import MattermostClient
+
+    with MattermostClient(stage.sandbox.url, stage.sandbox.admin_token) as client:
+        username = str(client.get_me()["username"])
+        link, _ = link_for_username(
+            client, run.context.runtime.current, stage.settings, username,
+            minutes=CONSOLE_LINK_MINUTES,
+        )  # fmt: skip
+    return link, username
+
+
+def _offer_console(stage: DemoStage, run: DemoRun, *, serve: bool) -> None:
+    """Print the console's sign-in link; with ``serve``, keep the stage up until Ctrl-C."""
+    say = run.console.print
+    try:
+        link, username = console_link(stage, run)
+    except EnvolError as refused:
+        say(f"[yellow]no link to the launch console:[/] {refused}")
+        return
+    say(Rule("[bold]The launch console"))
+    say(f"@{username}, the launch lead, is signed in by this link (single use, "
+        f"{CONSOLE_LINK_MINUTES} minutes):")  # fmt: skip
+    say(link, markup=False, soft_wrap=True)
+    if not serve:
+        say("it works while the demo serves: run `make demo` (envol demo --serve) and open "
+            "the link it prints in a browser on this machine")  # fmt: skip
+        return
+    say("open it in a browser on this machine; the sandbox, the webhooks and the console "
+        "keep running until you press Ctrl-C")  # fmt: skip
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        say("stopping the demo's servers")
+
+
 def run_staged_demo(
-    workdir: Path, *, people: int, seed: int, faults: bool, console: Console
+    workdir: Path,
+    *,
+    people: int,
+    seed: int,
+    faults: bool,
+    console: Console,
+    serve: bool = False,
 ) -> StagedOutcome:
-    """The whole demo on a fresh stage in ``workdir`` (emptied first), then its ledger.
+    """The whole demo on a fresh stage in ``workdir`` (emptied first), then its ledger, and
+    the launch console's sign-in link (kept open until Ctrl-C with ``serve``).
 
     The ledger is read once the worker has stopped, so a task it finished while shutting down
     is counted; what it never ran is missing, and a comparison says so.
@@ -126,6 +180,7 @@ def run_staged_demo(
         )
         elapsed = run_demo(run)
         stage.settle()  # the ledger counts what the worker was asked to send
+        _offer_console(stage, run, serve=serve)
     finally:
         stage.stop()
     ledger = build_ledger(

@@ -96,10 +96,12 @@ def step_figures(run: DemoRun) -> None:
         if agree
         else "[red]the three views disagree[/] (see the table above)"
     )
+    coverage = run.state.get("coverage")
     (run.workdir / FIGURES_FILE).write_text(
         json.dumps(
             {"today": today, "report_day": report_day, "agree": agree,
-             "waves": [asdict(wave) for wave in figures]},
+             "waves": [asdict(wave) for wave in figures],
+             "coverage": coverage.as_json() if coverage is not None else None},
             indent=1,
         ) + "\n"
     )  # fmt: skip
