@@ -74,6 +74,9 @@ class StagedOutcome:
     ledger: Ledger
     injected: dict[str, int]  # the sandbox's request log: injected faults and 429s, by kind
     envol_requests: int  # requests Envol sent to the sandbox (simulated people's excluded)
+    # With --contract: every exchange that broke Mattermost's OpenAPI spec (known gaps aside);
+    # None when the contract was not checked.
+    contract_violations: list[str] | None = None
 
     def write(self) -> None:
         write_ledger(self.ledger, self.workdir / LEDGER_FILE)
@@ -84,6 +87,7 @@ class StagedOutcome:
             "elapsed_seconds": round(self.elapsed, 1),
             "envol_requests": self.envol_requests,
             "injected": self.injected,
+            "contract_violations": self.contract_violations,
         }
         (self.workdir / OUTCOME_FILE).write_text(json.dumps(figures, indent=1) + "\n")
 
@@ -99,6 +103,7 @@ class StagedOutcome:
             ledger=read_ledger(workdir / LEDGER_FILE),
             injected={str(k): int(v) for k, v in figures["injected"].items()},
             envol_requests=int(figures["envol_requests"]),
+            contract_violations=figures.get("contract_violations"),
         )
 
 
@@ -153,6 +158,7 @@ def run_staged_demo(
     faults: bool,
     console: Console,
     serve: bool = False,
+    contract: bool = False,
 ) -> StagedOutcome:
     """The whole demo on a fresh stage in ``workdir`` (emptied first), then its ledger, and
     the launch console's sign-in link (kept open until Ctrl-C with ``serve``).
@@ -165,7 +171,7 @@ def run_staged_demo(
     workdir.mkdir(parents=True)
     from plugin.demo.stage import DemoStage
 
-    stage = DemoStage.start(workdir.resolve(), seed=seed, faults=faults)
+    stage = DemoStage.start(workdir.resolve(), seed=seed, faults=faults, contract=contract)
     try:
         run = DemoRun(
             context=stage.context(),
@@ -195,6 +201,7 @@ def run_staged_demo(
         ledger=ledger,
         injected=stage.fault_tally(),
         envol_requests=stage.envol_request_count(),
+        contract_violations=[str(v) for v in stage.sandbox.violations] if contract else None,
     )
     outcome.write()
     return outcome
@@ -210,11 +217,20 @@ class ComparedRuns:
 
 
 def compare_runs(
-    workdir: Path, *, people: int, seed: int, faults: bool, timeout: float = 3600
+    workdir: Path,
+    *,
+    people: int,
+    seed: int,
+    faults: bool,
+    timeout: float = 3600,
+    contract: bool = False,
 ) -> ComparedRuns:
     """Run the fault-free launch and the second one side by side, each in its own ``envol
     demo`` process (``workdir/fault-free``, ``workdir/second``; transcripts next to them as
     ``.txt``), then compare their ledgers.
+
+    With ``contract``, the fault-free launch checks every exchange against Mattermost's
+    OpenAPI spec (``envol demo --contract``).
 
     Separate processes because a stage is process-wide (the clock, the Envol context, the
     Celery app); side by side because most of a faulty run is spent waiting out back-offs.
@@ -228,6 +244,9 @@ def compare_runs(
             command = [sys.executable, "-m", "plugin.cli", "demo", "--people", str(people)]
             command += ["--seed", str(seed), "--workdir", str(target)]
             command += ["--faults"] if with_faults else []
+            # The contract is checked on the fault-free run: injected faults are not answers
+            # a real server gives.
+            command += ["--contract"] if contract and not with_faults else []
             with (workdir / f"{name}.txt").open("wb") as transcript:
                 process = subprocess.Popen(
                     command, stdout=transcript, stderr=subprocess.STDOUT, env=env

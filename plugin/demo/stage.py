@@ -31,6 +31,7 @@ from plugin import clock, db
 from plugin.app import EnvolContext, build_context, set_context
 from plugin.demo.mail_catcher import MailCatcher, free_port
 from plugin.demo.worker import PROGRESS_ENV, read_progress
+from plugin.errors import EnvolError
 from plugin.sandbox import Sandbox
 from plugin.settings import DeploySettings, runtime_settings_from_config
 
@@ -95,7 +96,10 @@ class DemoStage:
     _keep_open: sqlite3.Connection | None = None
 
     @classmethod
-    def start(cls, workdir: Path, *, seed: int, faults: bool) -> DemoStage:
+    def start(cls, workdir: Path, *, seed: int, faults: bool, contract: bool = False) -> DemoStage:
+        """With ``contract`` the sandbox checks every request and answer (Envol's and the
+        simulated people's) against Mattermost's OpenAPI spec (``ENVOL_MM_OPENAPI``); the
+        violations are in ``sandbox.violations``. Slower: every exchange is validated."""
         launch = runtime_settings_from_config({}).launch_date
         shared_clock = clock.SharedFileClock(str(workdir / "clock"))
         # The campaign starts 50 days before launch day: the CEO's announcement needs 30.
@@ -104,7 +108,13 @@ class DemoStage:
         )
         clock.set_source(shared_clock)
         os.environ[clock.CLOCK_FILE_ENV] = str(workdir / "clock")
-        sandbox = Sandbox.start(contract=False, seed=seed)
+        sandbox = Sandbox.start(contract=contract, seed=seed)
+        if contract and not sandbox.contract_enabled:
+            sandbox.stop()
+            raise EnvolError(
+                f"--contract needs Mattermost's OpenAPI spec ({sandbox.contract_status}): "
+                "set ENVOL_MM_OPENAPI to its openapi.yaml."
+            )
         if faults:
             # What a busy production server does now and then; the adapter must absorb it.
             sandbox.set_faults(error_rate=0.05, latency=0.002, drop_rate=0.02, seed=seed)
