@@ -18,6 +18,7 @@ import pytest
 
 from plugin.demo.runner import ComparedRuns, StagedOutcome, compare_runs
 from plugin.demo.steps.figures import FIGURES_FILE
+from plugin.sandbox.contract import default_spec_path
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -31,7 +32,10 @@ SEED = 7
 def compared(tmp_path_factory: pytest.TempPathFactory) -> ComparedRuns:
     """The two launches, run once for every test of this module."""
     workdir = tmp_path_factory.mktemp("demo")
-    return compare_runs(workdir, people=PEOPLE, seed=SEED, faults=True, timeout=800)
+    return compare_runs(
+        workdir, people=PEOPLE, seed=SEED, faults=True, timeout=800,
+        contract=default_spec_path().is_file(),
+    )  # fmt: skip
 
 
 def test_a_faulty_launch_delivers_what_a_fault_free_one_does(compared: ComparedRuns) -> None:
@@ -98,3 +102,13 @@ def test_every_figure_agrees_with_the_others_on_the_same_day(compared: ComparedR
         # One date per table, in its heading.
         for title in ("envol invitations status", "envol campaign status", "the roster's coverage"):
             assert re.search(re.escape(title) + r" — \d\d \w+\s+\d{4}", transcript), title
+
+
+def test_every_request_of_the_launch_is_within_mattermosts_api_spec(
+    compared: ComparedRuns,
+) -> None:
+    # Envol's requests and the simulated people's, and the sandbox's answers; the spec's known
+    # errors (plugin/sandbox/contract.py) aside, each with the server file showing the truth.
+    if compared.fault_free.contract_violations is None:
+        pytest.skip(f"no OpenAPI spec at {default_spec_path()} (set ENVOL_MM_OPENAPI)")
+    assert compared.fault_free.contract_violations == []
