@@ -7,6 +7,7 @@ the follow-up. The CEO's announcement goes to everyone, before any wave opens; t
 quick the other steps go to the first wave (managers and champions): same plan, same templates,
 only the audience differs.
 """
+
 from __future__ import annotations
 
 import datetime as dt

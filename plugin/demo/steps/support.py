@@ -158,6 +158,9 @@ def _play(
     app_url: str,
     queue: list[tuple[str, tuple[Any, ...]]],
 ) -> None:
+    """The support scene as a story, in the order people live it (a ticket, its answer, a
+    poll, the survey). Over 80 lines on purpose: a script read top to bottom, each line one
+    thing a person does or sees; split, the story would be cut mid-scene."""
     say = run.console.print
     client = MattermostClient.from_settings(context.settings)
     with transaction(context.sessions) as session:
