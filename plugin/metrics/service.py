@@ -401,7 +401,9 @@ def _group_measures(
     # `invitations status` count them: a manager in the pilot's cohort, invited with wave 0,
     # is not the pilot's. Only people never handed over count in every wave of their cohorts.
     wave_by_id = {wave.id: wave for wave in waves}
-    handed_in = dict(session.execute(select(WaveHandoff.person_id, WaveHandoff.wave_id)).all())
+    handed_in: dict[int, int] = dict(
+        session.execute(select(WaveHandoff.person_id, WaveHandoff.wave_id)).tuples().all()
+    )
 
     tickets = _tickets_by_person(session, user_to_person)
     group("all", "all", "all")
