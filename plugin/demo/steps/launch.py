@@ -31,6 +31,7 @@ from plugin.cohorts.views import gate_table
 from plugin.db import transaction
 from plugin.delivery.posts import Courier
 from plugin.demo.arrivals import invitations_from_emails
+from plugin.demo.commands import install_demo_commands
 from plugin.demo.coverage import roster_coverage
 from plugin.demo.population import Population
 from plugin.errors import EnvolError
@@ -43,7 +44,6 @@ from plugin.onboarding.cycle import run_once
 from plugin.onboarding.funnel import funnel
 from plugin.people.models import Person, PersonStatus
 from plugin.security.service import Signer
-from plugin.slash_registration.service import TriggerSpec, install_commands
 from plugin.surveys.service import send_due_surveys
 
 if TYPE_CHECKING:
@@ -186,13 +186,10 @@ def step_launch(run: DemoRun) -> None:
         return
     say = run.console.print
     launch = _Launch(run, sandbox, mail)
-    with transaction(run.context.sessions) as session:
-        install_commands(
-            session, launch.mm, team_id=launch.team["id"],
-            specs=[TriggerSpec("envol", "Envol", "Aide, support, idées", "[help|support]"),
-                   TriggerSpec("aide", "Envol", "Aide, support, idées", "[help|support]")],
-            url=f"{run.context.settings.public_url}/commands",
-        )  # fmt: skip
+    install_demo_commands(
+        run.context.sessions, launch.mm, team_id=launch.team["id"],
+        url=f"{run.context.settings.public_url}/commands",
+    )  # fmt: skip
     say(f"/envol and /aide installed on ~{launch.runtime.team_name}; "
         f"invitation strategy: {launch.runtime.invitation_strategy}")  # fmt: skip
 

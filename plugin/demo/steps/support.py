@@ -17,12 +17,12 @@ from plugin.app import EnvolContext, build_context
 from plugin.cohorts.models import Cohort, CohortMember, Wave, WaveStatus
 from plugin.db import transaction
 from plugin.delivery.posts import Courier
+from plugin.demo.commands import install_demo_commands
 from plugin.mattermost import MattermostClient
 from plugin.people.models import Language, Person
 from plugin.sandbox import SandboxCallFailed, SimulatedUser
 from plugin.security.service import Signer
 from plugin.settings import RuntimeSettingsStore, runtime_settings_from_config
-from plugin.slash_registration.service import TriggerSpec, install_commands
 from plugin.surveys import service as surveys
 
 if TYPE_CHECKING:
@@ -163,17 +163,9 @@ def _play(
     thing a person does or sees; split, the story would be cut mid-scene."""
     say = run.console.print
     client = MattermostClient.from_settings(context.settings)
-    with transaction(context.sessions) as session:
-        outcomes = install_commands(
-            session,
-            client,
-            team_id=scene["team"]["id"],
-            specs=[
-                TriggerSpec("envol", "Envol", "Aide, support, idées", "[help|support]"),
-                TriggerSpec("aide", "Envol", "Aide, support, idées", "[help|support]"),
-            ],
-            url=f"{app_url}/commands",
-        )
+    outcomes = install_demo_commands(
+        context.sessions, client, team_id=scene["team"]["id"], url=f"{app_url}/commands"
+    )
     say("slash commands: " + ", ".join(f"/{o.trigger} ({o.action})" for o in outcomes))
     people = scene["people"]
     alice, bob, carol = (
