@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -143,11 +144,18 @@ def _offer_console(stage: DemoStage, run: DemoRun, *, serve: bool) -> None:
         return
     say("open it in a browser on this machine; the sandbox, the webhooks and the console "
         "keep running until you press Ctrl-C")  # fmt: skip
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as Ctrl-C does
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         say("stopping the demo's servers")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
 
 
 def run_staged_demo(
