@@ -17,7 +17,7 @@ install: $(STAMP) ## Create .venv and install Envol with its development tools
 
 .PHONY: demo
 demo: $(STAMP) ## Run a whole launch on the local Mattermost sandbox (no server needed)
-	$(BIN)/envol demo
+	$(BIN)/envol demo --serve
 
 .PHONY: test
 test: $(STAMP) ## Run the tests (SQLite and PostgreSQL; Redis for the worker test)

@@ -217,7 +217,10 @@ class Population:
         command (town-square when they are not in it); nobody posts in ``quiet_channels``;
         ``settle`` is called after every action that reaches an integration (a command, a
         click, a dialog): the demo waits there until its worker has done what the action
-        asked, so the worker's posts land at the same point in every run."""
+        asked, so the worker's posts land at the same point in every run.
+
+        Over 80 lines on purpose: one assignment per option and per piece of state, read
+        top to bottom; split, the state would be set in several places."""
         if activity_scale < 0:
             raise ValueError("activity_scale must be zero or more")
         self.sandbox = sandbox

@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.rule import Rule
@@ -33,6 +35,9 @@ from plugin.demo.run import DemoRun
 from plugin.demo.steps import STEPS
 from plugin.errors import EnvolError
 
+if TYPE_CHECKING:
+    from plugin.demo.stage import DemoStage
+
 
 def run_demo(run: DemoRun) -> float:
     """Run every step; returns the elapsed seconds."""
@@ -40,11 +45,15 @@ def run_demo(run: DemoRun) -> float:
     timings = Table(title="Where the demo's time went", title_justify="left")
     timings.add_column("step")
     timings.add_column("seconds", justify="right")
-    for title, step in STEPS:
-        run.console.print(Rule(f"[bold]{title}"))
-        started = time.monotonic()
-        step(run)
-        timings.add_row(title, f"{time.monotonic() - started:.1f}")
+    try:
+        for title, step in STEPS:
+            run.console.print(Rule(f"[bold]{title}"))
+            started = time.monotonic()
+            step(run)
+            timings.add_row(title, f"{time.monotonic() - started:.1f}")
+    finally:
+        for close in run.state.pop("closers", []):
+            close()  # what a step left running for the later ones (the campaign's SMTP server)
     run.console.print(timings)
     return time.monotonic() - begin
 
@@ -66,6 +75,9 @@ class StagedOutcome:
     ledger: Ledger
     injected: dict[str, int]  # the sandbox's request log: injected faults and 429s, by kind
     envol_requests: int  # requests Envol sent to the sandbox (simulated people's excluded)
+    # With --contract: every exchange that broke Mattermost's OpenAPI spec (known gaps aside);
+    # None when the contract was not checked.
+    contract_violations: list[str] | None = None
 
     def write(self) -> None:
         write_ledger(self.ledger, self.workdir / LEDGER_FILE)
@@ -76,6 +88,7 @@ class StagedOutcome:
             "elapsed_seconds": round(self.elapsed, 1),
             "envol_requests": self.envol_requests,
             "injected": self.injected,
+            "contract_violations": self.contract_violations,
         }
         (self.workdir / OUTCOME_FILE).write_text(json.dumps(figures, indent=1) + "\n")
 
@@ -91,13 +104,72 @@ class StagedOutcome:
             ledger=read_ledger(workdir / LEDGER_FILE),
             injected={str(k): int(v) for k, v in figures["injected"].items()},
             envol_requests=int(figures["envol_requests"]),
+            contract_violations=figures.get("contract_violations"),
         )
 
 
+CONSOLE_LINK_MINUTES = 60
+
+
+def console_link(stage: DemoStage, run: DemoRun) -> tuple[str, str]:
+    """A sign-in link to the launch console for the demo's launch lead (the sandbox's system
+    admin, who set the server up and sits on the launch committee), and their username."""
+    from plugin.console.signin import link_for_username
+    from plugin.mattermost import MattermostClient
+
+    with MattermostClient(stage.sandbox.url, stage.sandbox.admin_token) as client:
+        username = str(client.get_me()["username"])
+        link, _ = link_for_username(
+            client, run.context.runtime.current, stage.settings, username,
+            minutes=CONSOLE_LINK_MINUTES,
+        )  # fmt: skip
+    return link, username
+
+
+def _offer_console(stage: DemoStage, run: DemoRun, *, serve: bool) -> None:
+    """Print the console's sign-in link; with ``serve``, keep the stage up until Ctrl-C."""
+    say = run.console.print
+    try:
+        link, username = console_link(stage, run)
+    except EnvolError as refused:
+        say(f"[yellow]no link to the launch console:[/] {refused}")
+        return
+    say(Rule("[bold]The launch console"))
+    say(f"@{username}, the launch lead, is signed in by this link (single use, "
+        f"{CONSOLE_LINK_MINUTES} minutes):")  # fmt: skip
+    say(link, markup=False, soft_wrap=True)
+    if not serve:
+        say("it works while the demo serves: run `make demo` (envol demo --serve) and open "
+            "the link it prints in a browser on this machine")  # fmt: skip
+        return
+    say("open it in a browser on this machine; the sandbox, the webhooks and the console "
+        "keep running until you press Ctrl-C")  # fmt: skip
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as Ctrl-C does
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        say("stopping the demo's servers")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_staged_demo(
-    workdir: Path, *, people: int, seed: int, faults: bool, console: Console
+    workdir: Path,
+    *,
+    people: int,
+    seed: int,
+    faults: bool,
+    console: Console,
+    serve: bool = False,
+    contract: bool = False,
 ) -> StagedOutcome:
-    """The whole demo on a fresh stage in ``workdir`` (emptied first), then its ledger.
+    """The whole demo on a fresh stage in ``workdir`` (emptied first), then its ledger, and
+    the launch console's sign-in link (kept open until Ctrl-C with ``serve``).
 
     The ledger is read once the worker has stopped, so a task it finished while shutting down
     is counted; what it never ran is missing, and a comparison says so.
@@ -107,7 +179,7 @@ def run_staged_demo(
     workdir.mkdir(parents=True)
     from plugin.demo.stage import DemoStage
 
-    stage = DemoStage.start(workdir.resolve(), seed=seed, faults=faults)
+    stage = DemoStage.start(workdir.resolve(), seed=seed, faults=faults, contract=contract)
     try:
         run = DemoRun(
             context=stage.context(),
@@ -122,6 +194,7 @@ def run_staged_demo(
         )
         elapsed = run_demo(run)
         stage.settle()  # the ledger counts what the worker was asked to send
+        _offer_console(stage, run, serve=serve)
     finally:
         stage.stop()
     ledger = build_ledger(
@@ -136,6 +209,7 @@ def run_staged_demo(
         ledger=ledger,
         injected=stage.fault_tally(),
         envol_requests=stage.envol_request_count(),
+        contract_violations=[str(v) for v in stage.sandbox.violations] if contract else None,
     )
     outcome.write()
     return outcome
@@ -151,11 +225,20 @@ class ComparedRuns:
 
 
 def compare_runs(
-    workdir: Path, *, people: int, seed: int, faults: bool, timeout: float = 3600
+    workdir: Path,
+    *,
+    people: int,
+    seed: int,
+    faults: bool,
+    timeout: float = 3600,
+    contract: bool = False,
 ) -> ComparedRuns:
     """Run the fault-free launch and the second one side by side, each in its own ``envol
     demo`` process (``workdir/fault-free``, ``workdir/second``; transcripts next to them as
     ``.txt``), then compare their ledgers.
+
+    With ``contract``, the fault-free launch checks every exchange against Mattermost's
+    OpenAPI spec (``envol demo --contract``).
 
     Separate processes because a stage is process-wide (the clock, the Envol context, the
     Celery app); side by side because most of a faulty run is spent waiting out back-offs.
@@ -169,6 +252,9 @@ def compare_runs(
             command = [sys.executable, "-m", "plugin.cli", "demo", "--people", str(people)]
             command += ["--seed", str(seed), "--workdir", str(target)]
             command += ["--faults"] if with_faults else []
+            # The contract is checked on the fault-free run: injected faults are not answers
+            # a real server gives.
+            command += ["--contract"] if contract and not with_faults else []
             with (workdir / f"{name}.txt").open("wb") as transcript:
                 process = subprocess.Popen(
                     command, stdout=transcript, stderr=subprocess.STDOUT, env=env

@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 import os
 import secrets
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -30,6 +31,7 @@ from plugin import clock, db
 from plugin.app import EnvolContext, build_context, set_context
 from plugin.demo.mail_catcher import MailCatcher, free_port
 from plugin.demo.worker import PROGRESS_ENV, read_progress
+from plugin.errors import EnvolError
 from plugin.sandbox import Sandbox
 from plugin.settings import DeploySettings, runtime_settings_from_config
 
@@ -89,9 +91,15 @@ class DemoStage:
     # Tasks this process sent to the worker since it started (the webhooks send them).
     _tasks_sent: int = 0
     _tasks_lock: threading.Lock = field(default_factory=threading.Lock)
+    # Held for the whole demo: SQLite checkpoints its WAL whenever the last connection to the
+    # file closes, and Envol's engine on SQLite opens one connection per session (NullPool).
+    _keep_open: sqlite3.Connection | None = None
 
     @classmethod
-    def start(cls, workdir: Path, *, seed: int, faults: bool) -> DemoStage:
+    def start(cls, workdir: Path, *, seed: int, faults: bool, contract: bool = False) -> DemoStage:
+        """With ``contract`` the sandbox checks every request and answer (Envol's and the
+        simulated people's) against Mattermost's OpenAPI spec (``ENVOL_MM_OPENAPI``); the
+        violations are in ``sandbox.violations``. Slower: every exchange is validated."""
         launch = runtime_settings_from_config({}).launch_date
         shared_clock = clock.SharedFileClock(str(workdir / "clock"))
         # The campaign starts 50 days before launch day: the CEO's announcement needs 30.
@@ -100,7 +108,13 @@ class DemoStage:
         )
         clock.set_source(shared_clock)
         os.environ[clock.CLOCK_FILE_ENV] = str(workdir / "clock")
-        sandbox = Sandbox.start(contract=False, seed=seed)
+        sandbox = Sandbox.start(contract=contract, seed=seed)
+        if contract and not sandbox.contract_enabled:
+            sandbox.stop()
+            raise EnvolError(
+                f"--contract needs Mattermost's OpenAPI spec ({sandbox.contract_status}): "
+                "set ENVOL_MM_OPENAPI to its openapi.yaml."
+            )
         if faults:
             # What a busy production server does now and then; the adapter must absorb it.
             sandbox.set_faults(error_rate=0.05, latency=0.002, drop_rate=0.02, seed=seed)
@@ -117,8 +131,7 @@ class DemoStage:
             public_url=f"http://127.0.0.1:{port}",
             smtp_url=mail.url,
             mail_from="Envol <envol@exemple.fr>",
-            # Its own random key: never the public development key `envol serve` refuses.
-            secret_key=SecretStr(secrets.token_urlsafe(48)),
+            secret_key=SecretStr(demo_secret_key()),
             example_facts=True,  # the demo's example company and launch date, knowingly
         )
         db.upgrade(settings.database_url)
@@ -129,6 +142,7 @@ class DemoStage:
             mail=mail,
             settings=settings,
             webhooks_url=settings.public_url,
+            _keep_open=sqlite3.connect(workdir / "envol.db", check_same_thread=False),
         )
         from celery import signals
 
@@ -262,9 +276,18 @@ class DemoStage:
             self._server.shutdown()
         self.mail.stop()
         self.sandbox.stop()
+        if self._keep_open is not None:
+            self._keep_open.close()
+            self._keep_open = None
         os.environ.pop(clock.CLOCK_FILE_ENV, None)
         clock.reset()
         _forget_broker_connections()
+
+
+def demo_secret_key() -> str:
+    """``ENVOL_SECRET_KEY`` when set, else a random key for this demo only: Envol refuses to
+    serve with the built-in development key, and the demo's links die with the demo anyway."""
+    return os.environ.get("ENVOL_SECRET_KEY") or secrets.token_urlsafe(32)
 
 
 def _forget_broker_connections() -> None:

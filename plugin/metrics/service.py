@@ -20,7 +20,7 @@ from sqlalchemy import Row, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from plugin import clock
-from plugin.cohorts.models import Cohort, CohortKind, CohortMember, Wave
+from plugin.cohorts.models import Cohort, CohortKind, CohortMember, Wave, WaveHandoff
 from plugin.invitations.models import Invitation, InvitationState
 from plugin.jsontypes import JSON
 from plugin.mattermost import MattermostClient
@@ -447,6 +447,7 @@ class _GroupFolder:
         ]
         for wave in waves:
             self.waves_of_cohort[wave.cohort_id].append(wave)
+        self.wave_by_id = {wave.id: wave for wave in waves}
         self.tickets = _tickets_by_person(session, user_to_person)
         # Survey: for a wave, the answers given for that wave; elsewhere each person's latest.
         self.latest: dict[int, dict[str, int]] = {}
@@ -480,8 +481,22 @@ class _GroupFolder:
             cohorts_of[person_id].append(cohort_id)
         return cohorts_of
 
+    def _handed_in(self, session: Session, person_ids: list[int]) -> dict[int, int]:
+        """Person id → the wave they were handed over (invited) in."""
+        return dict(
+            session.execute(
+                select(WaveHandoff.person_id, WaveHandoff.wave_id).where(
+                    WaveHandoff.person_id.in_(person_ids)
+                )
+            )
+            .tuples()
+            .all()
+        )
+
     def add(self, session: Session, measures: list[PersonMeasure]) -> None:
-        cohorts_of = self._cohorts_of(session, [m.person_id for m in measures])
+        ids = [m.person_id for m in measures]
+        cohorts_of = self._cohorts_of(session, ids)
+        handed_in = self._handed_in(session, ids)
         for person in measures:
             keys = [
                 ("all", "all", "all"),
@@ -490,10 +505,16 @@ class _GroupFolder:
             ]
             if person.manager_id is not None:
                 keys.append(("manager", str(person.manager_id), ""))
-            waves: list[Wave] = []
+            # A person's wave is the one they were handed over (invited) in, as `waves list`
+            # and `invitations status` count them: a manager in the pilot's cohort, invited
+            # with wave 0, is not the pilot's. Only people never handed over count in every
+            # wave of their cohorts.
+            handed = self.wave_by_id.get(handed_in.get(person.person_id, -1))
+            waves: list[Wave] = [handed] if handed is not None else []
             for cohort_id in sorted(cohorts_of.get(person.person_id, [])):
                 keys.append(("cohort", str(cohort_id), self.cohorts[cohort_id]))
-                waves += self.waves_of_cohort.get(cohort_id, [])
+                if handed is None:
+                    waves += self.waves_of_cohort.get(cohort_id, [])
             keys += [("wave", str(w.id), w.name) for w in waves]
             tickets = self.tickets.get(person.person_id, [0, 0])
             for dimension, key, label in keys:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from plugin.demo.run import DemoStep
 from plugin.demo.steps.campaigns import step_campaign
 from plugin.demo.steps.cohorts import step_people_and_waves
+from plugin.demo.steps.figures import step_figures
 from plugin.demo.steps.foundation import step_foundation, step_plugin_bundle
 from plugin.demo.steps.invitations import step_invitations_outcome
 from plugin.demo.steps.launch import step_launch
@@ -25,8 +26,9 @@ STEPS: list[tuple[str, DemoStep]] = [
     ("Branding and the launch content, before anyone arrives", step_seed_and_brand),
     ("People: the roster, the pilot and the waves", step_people_and_waves),
     ("The communication plan: teasers, the CEO's announcement, launch day", step_campaign),
-    ("The launch: managers and champions, the pilot, three months, the gate", step_launch),
+    ("The launch: every wave on its planned day, until the whole roster is invited", step_launch),
     ("Support space, a poll and the launch survey", step_support),
     ("Adoption: the report and the weekly post", step_metrics),
     ("Invitations and onboarding: what people received", step_invitations_outcome),
+    ("The same figures, three ways: waves list, invitations status, the report", step_figures),
 ]

@@ -1,33 +1,30 @@
-"""Demo step: import 1,500 fictional employees, plan the pilot and the waves (wave 0 opens in
-the launch step, once the campaign has sent the CEO's announcement)."""
+"""Demo step: import the fictional employees, plan the pilot and the waves, and check the plan
+against the server's limits, the same ones preflight reads (``plugin/cohorts/limits.py``).
+
+No wave opens here: the launch step opens each one on its planned day, once the campaign's
+announcement has gone out.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from plugin.cohorts.gates import evaluate_gate
-from plugin.cohorts.guards import check_wave_can_open
-from plugin.cohorts.service import (
-    MANAGERS_CHAMPIONS,
-    PILOT,
-    ServerLimits,
-    apply_plan,
-    build_plan,
-    list_waves,
-    wave_by_name,
-)
+from plugin.cohorts.limits import limits_from_server
+from plugin.cohorts.service import PILOT, apply_plan, build_plan, list_waves, wave_by_name
 from plugin.cohorts.views import gate_table, pilot_table, waves_table
 from plugin.db import transaction
 from plugin.demo.fake_roster import write_roster_csv
+from plugin.mattermost import MattermostClient
 from plugin.metrics.gates import MetricsGateMeasures
 from plugin.people.service import import_roster
+from plugin.preflight.service import PreflightContext, run_preflight
 
 if TYPE_CHECKING:
     from plugin.demo.run import DemoRun
 
-# A fresh server's MaxUsersPerTeam, and the unlicensed user cap: the plan is checked against
-# them so the demo shows the warnings an admin would get.
-DEMO_LIMITS = ServerLimits(max_users_per_team=50, user_cap=250)
+GENERAL_WAVES = 3
+LIMIT_CHECKS = ("Team size", "User limits")  # the preflight checks on the server's limits
 
 
 def step_people_and_waves(run: DemoRun) -> None:
@@ -42,27 +39,37 @@ def step_people_and_waves(run: DemoRun) -> None:
     )
     with transaction(context.sessions) as session:
         plan = build_plan(
-            session, settings, percent=settings.pilot_percent, seed=run.seed, general_waves=3
-        )
+            session, settings, percent=settings.pilot_percent, seed=run.seed,
+            general_waves=GENERAL_WAVES,
+        )  # fmt: skip
         apply_plan(session, plan, actor="demo")
     console.print(pilot_table(plan.pilot))
-    with transaction(context.sessions) as session:
-        check = check_wave_can_open(
-            session, wave_by_name(session, MANAGERS_CHAMPIONS), settings, None,
-            measures=MetricsGateMeasures(),
-        )  # fmt: skip
-    # The guard rails hold wave 0 back until the CEO's announcement has gone out (the launch
-    # step opens it, after the campaign step sent the announcement).
-    console.print(f"wave {MANAGERS_CHAMPIONS} cannot open yet:")
-    for refusal in check.refusals:
-        console.print(f"  • {refusal}")
-    with transaction(context.sessions) as session:
-        pilot = wave_by_name(session, PILOT)
-        console.print(gate_table(evaluate_gate(session, pilot, settings, MetricsGateMeasures())))
-        summaries = list_waves(session, DEMO_LIMITS)
+    deploy = context.settings
+    with MattermostClient.from_settings(deploy) as client:
+        limits = limits_from_server(client)
+        with transaction(context.sessions) as session:
+            pilot = wave_by_name(session, PILOT)
+            console.print(
+                gate_table(evaluate_gate(session, pilot, settings, MetricsGateMeasures()))
+            )
+            summaries = list_waves(session, limits)
+        # Preflight again, on the plan's own wave sizes: its verdict and the warnings of
+        # `waves list` read the same limits, so they must agree.
+        sizes = tuple(summary.members for summary in summaries if summary.members)
+        verdict = run_preflight(PreflightContext(client=client, deploy=deploy, cohort_sizes=sizes))
     console.print(waves_table(summaries))
-    for summary in summaries:
-        for warning in summary.warnings:
-            console.print(f"[yellow]warning ({summary.wave.name}):[/] {warning}")
+    warnings = [(s.wave.name, w) for s in summaries for w in s.warnings]
+    for name, warning in warnings:
+        console.print(f"[yellow]warning ({name}):[/] {warning}")
+    blocked = [check.name for check in verdict.blockers if check.name in LIMIT_CHECKS]
+    console.print(
+        f"server limits: {limits.max_users_per_team or 'no'} people per team, user cap "
+        f"{limits.user_cap or 'none'}; `waves list`: {len(warnings)} warning(s); preflight's "
+        f"limits on these waves: {'blocked by ' + ', '.join(blocked) if blocked else 'pass'}"
+    )
     run.state["waves"] = [summary.wave.name for summary in summaries]
+    run.state["first_wave_at"] = min(
+        (s.wave.planned_at for s in summaries if s.wave.planned_at is not None), default=None
+    )
+    run.state["limits_agree"] = bool(warnings) == bool(blocked)
     run.state["roster_csv"] = roster

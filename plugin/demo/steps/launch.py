@@ -1,9 +1,12 @@
-"""Demo step: the launch itself, on the simulated clock.
+"""Demo step: the whole launch, on the simulated clock.
 
-Managers and champions are invited first; two weeks later the pilot opens; the simulated
-employees (``plugin.demo.population``) accept, fill in their profiles, post, answer surveys and
-ask for help while Envol's dispatcher invites, reminds, welcomes and nudges, and the metrics take
-a snapshot every week. After three months the gate of the next wave decides, and it opens.
+Every wave opens on its planned day, in order, through its gate: managers and champions two
+weeks before launch day (the CEO's announcement went out before), the pilot on launch day, then
+each general wave until the whole roster is invited. Meanwhile the simulated employees
+(``plugin.demo.population``) accept, fill in their profiles, post, answer surveys and ask for
+help while Envol's dispatcher invites, reminds, welcomes and nudges, the campaign sends what is
+due, and the metrics take a snapshot every week. At the end, the roster's coverage: who was
+invited once, and why anyone was not.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from plugin.console.launch import launch_facts
 from plugin.db import transaction
 from plugin.delivery.posts import Courier
 from plugin.demo.arrivals import invitations_from_emails
+from plugin.demo.commands import install_demo_commands
+from plugin.demo.coverage import roster_coverage
 from plugin.demo.population import Population
 from plugin.invitations.environment import build_environment
 from plugin.invitations.service import plan_wave_invitations
@@ -42,7 +47,6 @@ from plugin.onboarding.funnel import funnel
 from plugin.people.models import Person, PersonStatus
 from plugin.preflight import PreflightContext, run_preflight
 from plugin.security.service import Signer
-from plugin.slash_registration.service import TriggerSpec, install_commands
 from plugin.surveys.service import send_due_surveys
 
 if TYPE_CHECKING:
@@ -50,9 +54,7 @@ if TYPE_CHECKING:
     from plugin.demo.run import DemoRun
     from plugin.sandbox import Sandbox
 
-MANAGERS_HEAD_START_DAYS = 14
-PILOT_DAYS = 91  # "150 of 1,500 people for three months"
-NEXT_WAVE_DAYS = 7
+LAST_WAVE_DAYS = 14  # the last wave's first two weeks: invited, reminded, most have joined
 
 
 class _Launch:
@@ -76,10 +78,21 @@ class _Launch:
         self.mails_read = len(mail.messages)
         self.snapshots = 0
         self.totals: dict[str, int] = {"invited": 0, "reminded": 0, "welcomed": 0, "nudged": 0}
+        self.opened: list[tuple[str, dt.datetime, int]] = []
+
+    def live_until(self, moment: dt.datetime) -> None:
+        """Whole days up to ``moment``, then the clock stops on it."""
+        days = (moment - clock.now()) // dt.timedelta(days=1)
+        self.live(max(0, days))
+        if clock.now() < moment:
+            self.run.clock.set(moment)
 
     def live(self, days: int) -> None:
+        campaign = self.run.state.get("campaign")
         for _ in range(days):
             moment = self.run.clock.advance(dt.timedelta(days=1))
+            if campaign is not None:
+                campaign.dispatch()
             report = run_once(
                 build_environment(self.context, mm=self.mm), digests=moment.weekday() == 0
             )
@@ -123,6 +136,7 @@ class _Launch:
                 say(f"overridden by the launch committee: “{reason}” (in the audit trail)")
         say(f"wave [bold]{name}[/] opened on {clock.now():%d %B %Y}: "
             f"{len(result.person_ids)} people handed to the invitation engine")  # fmt: skip
+        self.opened.append((name, clock.now(), len(result.person_ids)))
 
     def _launch(self, session: Session, name: str) -> LaunchResult:
         # What ``envol waves launch`` checks: the announcement sent, preflight clean.
@@ -157,6 +171,21 @@ def _funnel_numbers(f: Any) -> tuple[int, ...]:
     return (f.sent, f.joined, f.activated, f.profile_complete, f.failed)
 
 
+WAVE_REASONS = {
+    MANAGERS_CHAMPIONS: "managers and champions are trained first, two weeks before launch day",
+    PILOT: "the pilot opens on launch day; managers and champions are ready",
+}
+GENERAL_REASON = "the launch committee opens the wave on its planned day"
+
+
+def _planned_waves(run: DemoRun) -> list[tuple[str, dt.datetime]]:
+    with run.context.sessions() as session:
+        waves = session.scalars(
+            select(Wave).where(Wave.status == WaveStatus.PLANNED).order_by(Wave.position)
+        ).all()
+        return [(w.name, w.planned_at or clock.now()) for w in waves]
+
+
 def step_launch(run: DemoRun) -> None:
     from plugin.demo.mail_catcher import MailCatcher
     from plugin.sandbox import Sandbox
@@ -167,41 +196,37 @@ def step_launch(run: DemoRun) -> None:
         return
     say = run.console.print
     launch = _Launch(run, sandbox, mail)
-    with transaction(run.context.sessions) as session:
-        install_commands(
-            session, launch.mm, team_id=launch.team["id"],
-            specs=[TriggerSpec("envol", "Envol", "Aide, support, idées", "[help|support]"),
-                   TriggerSpec("aide", "Envol", "Aide, support, idées", "[help|support]")],
-            url=f"{run.context.settings.public_url}/commands",
-        )  # fmt: skip
+    install_demo_commands(
+        run.context.sessions, launch.mm, team_id=launch.team["id"],
+        url=f"{run.context.settings.public_url}/commands",
+    )  # fmt: skip
     say(f"/envol and /aide installed on ~{launch.runtime.team_name}; "
         f"invitation strategy: {launch.runtime.invitation_strategy}")  # fmt: skip
 
-    launch.open_wave(MANAGERS_CHAMPIONS, "managers and champions are trained first")
-    say(f"{MANAGERS_HEAD_START_DAYS} days for {MANAGERS_CHAMPIONS} first")
-    launch.live(MANAGERS_HEAD_START_DAYS)
+    for name, planned_at in _planned_waves(run):
+        launch.live_until(planned_at)
+        launch.open_wave(name, WAVE_REASONS.get(name, GENERAL_REASON))
+        launch.live(1)  # the day's invitations go out
+        say(launch.funnel_table())
+    launch.live(LAST_WAVE_DAYS)
     say(launch.funnel_table())
-
-    launch.open_wave(PILOT, "the pilot opens on the planned date; managers are trained")
-    launch.live(PILOT_DAYS // 2)
-    say(f"half-way through the pilot ({clock.now():%d %B %Y}):")
-    launch.live(PILOT_DAYS - PILOT_DAYS // 2)
-    say(launch.funnel_table())
+    campaign = run.state.get("campaign")
+    if campaign is not None:
+        campaign.print_status(run.console)
+        campaign.close()
     log = launch.population.log.summary()
     say("what the simulated employees did: " + ", ".join(f"{k} {v}" for k, v in log.items()))
     say(f"Envol sent {launch.totals['invited']} invitations and {launch.totals['reminded']} "
         f"reminders, welcomed {launch.totals['welcomed']} "
         f"people, nudged {launch.totals['nudged']} incomplete profiles; "
         f"{launch.snapshots} weekly snapshots")  # fmt: skip
-
-    with run.context.sessions() as session:
-        next_wave = session.scalars(
-            select(Wave).where(Wave.status == WaveStatus.PLANNED).order_by(Wave.position)
-        ).first()
-    if next_wave is not None:
-        launch.open_wave(next_wave.name, "the committee opens the wave after three months")
-        launch.live(NEXT_WAVE_DAYS)
-        say(launch.funnel_table())
+    coverage = roster_coverage(run)
+    say(coverage.table())
+    for reason, who in coverage.excluded.items():
+        shown = ", ".join(who[:5]) + ("…" if len(who) > 5 else "")
+        say(f"  not invited — {reason}: {len(who)} ({shown})", markup=False)
+    run.state["coverage"] = coverage
+    run.state["waves_opened"] = launch.opened
     run.state["launch_snapshots"] = launch.snapshots
     launch.population.close()
     launch.mm.close()

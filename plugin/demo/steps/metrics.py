@@ -14,9 +14,11 @@ from plugin import clock
 from plugin.cohorts.models import Cohort, CohortKind, CohortMember, Wave, WaveStatus
 from plugin.db import transaction
 from plugin.demo.simulation import LaunchSimulation
+from plugin.invitations.environment import build_environment
 from plugin.mattermost import MattermostClient
 from plugin.metrics.measures import percent
 from plugin.metrics.service import group_rows, take_snapshot
+from plugin.onboarding.cycle import run_once
 from plugin.people.models import Person, PersonRole
 from plugin.reports.data import load_report_data
 from plugin.reports.html import write_html
@@ -194,6 +196,10 @@ def step_metrics(run: DemoRun) -> None:
     try:
         team, general_id, committee_id = _team_and_channels(sandbox, settings)
         with MattermostClient(sandbox.url, sandbox.admin_token) as mm:
+            if run.state.get("launch_snapshots"):
+                # Today's cycle first, so the invitations know who joined today, as the
+                # report will.
+                run_once(build_environment(run.context), digests=False)
             with transaction(run.context.sessions) as session:
                 if run.state.get("launch_snapshots"):
                     # The launch step lived through the weeks and took the snapshots.

@@ -17,12 +17,12 @@ from plugin.app import EnvolContext, build_context
 from plugin.cohorts.models import Cohort, CohortKind, CohortMember, Wave, WaveStatus
 from plugin.db import transaction
 from plugin.delivery.posts import Courier
+from plugin.demo.commands import install_demo_commands
 from plugin.mattermost import MattermostClient
 from plugin.people.models import Language, Person
 from plugin.sandbox import SandboxCallFailed, SimulatedUser
 from plugin.security.service import Signer
 from plugin.settings import RuntimeSettingsStore, runtime_settings_from_config
-from plugin.slash_registration.service import TriggerSpec, install_commands
 from plugin.surveys import service as surveys
 
 if TYPE_CHECKING:
@@ -158,19 +158,14 @@ def _play(
     app_url: str,
     queue: list[tuple[str, tuple[Any, ...]]],
 ) -> None:
+    """The support scene as a story, in the order people live it (a ticket, its answer, a
+    poll, the survey). Over 80 lines on purpose: a script read top to bottom, each line one
+    thing a person does or sees; split, the story would be cut mid-scene."""
     say = run.console.print
     client = MattermostClient.from_settings(context.settings)
-    with transaction(context.sessions) as session:
-        outcomes = install_commands(
-            session,
-            client,
-            team_id=scene["team"]["id"],
-            specs=[
-                TriggerSpec("envol", "Envol", "Aide, support, idées", "[help|support]"),
-                TriggerSpec("aide", "Envol", "Aide, support, idées", "[help|support]"),
-            ],
-            url=f"{app_url}/commands",
-        )
+    outcomes = install_demo_commands(
+        context.sessions, client, team_id=scene["team"]["id"], url=f"{app_url}/commands"
+    )
     say("slash commands: " + ", ".join(f"/{o.trigger} ({o.action})" for o in outcomes))
     people = scene["people"]
     alice, bob, carol = (
