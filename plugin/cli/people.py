@@ -29,6 +29,23 @@ def roster_group() -> None:
     """Import the roster exported by HR."""
 
 
+def _confirm_leavers(ctx: Any, file: Path, language: Any, sheet: str | None) -> None:
+    """Ask before an import that marks people as left (their invitations stop)."""
+    from plugin.people.preview import preview_roster
+
+    with transaction(ctx.sessions) as session:
+        preview = preview_roster(session, file, default_language=language, sheet=sheet)
+    if preview.leaver_count:
+        console.print(
+            f"{shown(file.name)}: {preview.joiner_count} joining, {preview.changed_count} "
+            f"changing, [red]{preview.leaver_count} leaving[/] (marked as left: their "
+            "invitations stop and they leave every cohort); `envol roster diff` lists them."
+        )
+        confirm_irreversible(
+            f"Import {file.name} and mark {preview.leaver_count} people as left", yes=False
+        )
+
+
 @roster_group.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--skip-invalid", is_flag=True, help="Import the valid lines and list the others.")
@@ -46,23 +63,12 @@ def roster_import(
     the import says how many and asks first (--yes for scripts).
     """
     from plugin.people.models import Language
-    from plugin.people.preview import preview_roster
     from plugin.people.service import import_roster
 
     ctx = context()
     language = Language(ctx.runtime.current.default_language)
     if not dry_run and not yes:
-        with transaction(ctx.sessions) as session:
-            preview = preview_roster(session, file, default_language=language, sheet=sheet)
-        if preview.leaver_count:
-            console.print(
-                f"{file.name}: {preview.joiner_count} joining, {preview.changed_count} changing, "
-                f"[red]{preview.leaver_count} leaving[/] (marked as left: their invitations "
-                "stop and they leave every cohort); `envol roster diff` lists them."
-            )
-            confirm_irreversible(
-                f"Import {file.name} and mark {preview.leaver_count} people as left", yes=yes
-            )
+        _confirm_leavers(ctx, file, language, sheet)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),

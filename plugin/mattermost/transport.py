@@ -383,6 +383,9 @@ class Transport:
         connection lost after sending) is re-sent only when the caller can tell whether it was
         applied: ``already_applied`` is asked after the wait, and what it finds is returned
         instead of sending a duplicate; without it, ``Retryable`` is raised at once.
+
+        One loop on purpose, a little over 80 lines: the retry state (attempt, budget, what
+        may have been applied) lives in it, and split, every piece would need all of it.
         """
         verb = method.upper()
         if idempotent is None:

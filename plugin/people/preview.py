@@ -147,6 +147,12 @@ def preview_roster(
             address = normalise_email(roster.cell(cells, "email"))
             if address:
                 seen.add(address)
+    _add_leavers(session, preview, seen)
+    return preview
+
+
+def _add_leavers(session: Session, preview: RosterPreview, seen: set[str]) -> None:
+    """Active people absent from the file: they would be marked as left."""
     for person in session.scalars(
         select(Person)
         .where(Person.status == PersonStatus.ACTIVE)
@@ -162,4 +168,3 @@ def preview_roster(
                     None, person.email, person.display_name, person.department, person.site
                 )
             )
-    return preview

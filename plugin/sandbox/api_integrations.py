@@ -358,78 +358,120 @@ def execute_command(call: Call) -> Result:
     state = call.state
     with state.lock:
         body = call.json_object()
-        line = body.get("command")
-        channel_id = body.get("channel_id")
-        if (
-            not isinstance(line, str)
-            or len(line) <= 1
-            or not line.startswith("/")
-            or not isinstance(channel_id, str)
-            or not is_valid_id(channel_id)
-        ):
-            raise AppError(
-                400, "api.command.execute_command.start.app_error", "No command trigger found."
-            )
-        channel = call.require_channel_member(channel_id, "use_slash_commands")
-        team_id = channel["team_id"] or str(body.get("team_id", ""))
-        # ExecuteCommand: the trigger ends at the first white space; the text is the rest.
-        split = re.search(r"\s", line)
-        trigger = (line[: split.start()] if split else line).lower().removeprefix("/")
-        text = line[split.end() :] if split else ""
-        _check_commands_enabled(call)
-        command = next(
-            (
-                c
-                for c in state.commands.values()
-                if c["team_id"] == team_id and c["trigger"] == trigger and not c["delete_at"]
-            ),
-            None,
-        )
-        if command is None:
-            shown = trigger if len(trigger) <= 512 else trigger[:512] + "..."
-            raise AppError(
-                404,
-                "api.command.execute_command.not_found.app_error",
-                f"Command with a trigger of '{shown}' not found. To send a message beginning "
-                'with "/", try adding an empty space at the beginning of the message.',
-            )
+        channel, command, trigger, text = _find_command(call, body)
         user = state.user(call.user_id)
-        team = state.teams.get(team_id, {})
-        hook_id = state.ids.new_id()
         root_id = str(body.get("root_id", ""))
-        state.command_hooks[hook_id] = {
-            "id": hook_id,
-            "command_id": command["id"],
-            "user_id": user["id"],
-            "channel_id": channel["id"],
-            "root_id": root_id,
-            "create_at": now_ms(),
-            "uses": 0,
-        }
-        trigger_id = _issue_trigger(call, user["id"], channel["id"], team_id)
-        site_url = state.setting("ServiceSettings", "SiteURL")
-        if not site_url:
-            raise AppError(
-                400,
-                "api.command.execute_command.site_url_required.app_error",
-                "SiteURL must be configured to use slash commands",
-            )
-        form: dict[str, Any] = {
-            "token": command["token"],
-            "team_id": command["team_id"],
-            "team_domain": team.get("name", ""),
-            "channel_id": channel["id"],
-            "channel_name": channel["name"],
-            "user_id": user["id"],
-            "user_name": user["username"],
-            "command": f"/{trigger}",
-            "text": text,
-            "trigger_id": trigger_id,
-            "root_id": root_id,
-            **_mentions(call, text, team_id),
-            "response_url": f"{site_url}/hooks/commands/{hook_id}",
-        }
+        form = _command_form(call, command, channel, user, trigger, text, root_id)
         command = dict(command)
+    reply = _call_command(call, command, form, user["id"])
+    with state.lock:
+        try:
+            apply_command_response(
+                call, reply, user_id=user["id"], channel_id=channel["id"], command=command,
+                root_id=root_id,
+            )  # fmt: skip
+        except AppError as error:
+            raise _shown(call, user["id"], "command", error) from None
+    answer = dict(reply)
+    answer["trigger_id"] = form["trigger_id"]
+    return 200, answer
+
+
+def _find_command(
+    call: Call, body: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any], str, str]:
+    """(channel, command, trigger, text) of ``body``'s command line, checked as the server does."""
+    state = call.state
+    line = body.get("command")
+    channel_id = body.get("channel_id")
+    if (
+        not isinstance(line, str)
+        or len(line) <= 1
+        or not line.startswith("/")
+        or not isinstance(channel_id, str)
+        or not is_valid_id(channel_id)
+    ):
+        raise AppError(
+            400, "api.command.execute_command.start.app_error", "No command trigger found."
+        )
+    channel = call.require_channel_member(channel_id, "use_slash_commands")
+    team_id = channel["team_id"] or str(body.get("team_id", ""))
+    # ExecuteCommand: the trigger ends at the first white space; the text is the rest.
+    split = re.search(r"\s", line)
+    trigger = (line[: split.start()] if split else line).lower().removeprefix("/")
+    text = line[split.end() :] if split else ""
+    _check_commands_enabled(call)
+    command = next(
+        (
+            c
+            for c in state.commands.values()
+            if c["team_id"] == team_id and c["trigger"] == trigger and not c["delete_at"]
+        ),
+        None,
+    )
+    if command is None:
+        shown = trigger if len(trigger) <= 512 else trigger[:512] + "..."
+        raise AppError(
+            404,
+            "api.command.execute_command.not_found.app_error",
+            f"Command with a trigger of '{shown}' not found. To send a message beginning "
+            'with "/", try adding an empty space at the beginning of the message.',
+        )
+    return channel, command, trigger, text
+
+
+def _command_form(
+    call: Call,
+    command: dict[str, Any],
+    channel: dict[str, Any],
+    user: dict[str, Any],
+    trigger: str,
+    text: str,
+    root_id: str,
+) -> dict[str, Any]:
+    """The form the server sends the command's URL; registers its response URL's hook."""
+    state = call.state
+    team_id = command["team_id"]
+    team = state.teams.get(team_id, {})
+    hook_id = state.ids.new_id()
+    state.command_hooks[hook_id] = {
+        "id": hook_id,
+        "command_id": command["id"],
+        "user_id": user["id"],
+        "channel_id": channel["id"],
+        "root_id": root_id,
+        "create_at": now_ms(),
+        "uses": 0,
+    }
+    trigger_id = _issue_trigger(call, user["id"], channel["id"], team_id)
+    site_url = state.setting("ServiceSettings", "SiteURL")
+    if not site_url:
+        raise AppError(
+            400,
+            "api.command.execute_command.site_url_required.app_error",
+            "SiteURL must be configured to use slash commands",
+        )
+    return {
+        "token": command["token"],
+        "team_id": command["team_id"],
+        "team_domain": team.get("name", ""),
+        "channel_id": channel["id"],
+        "channel_name": channel["name"],
+        "user_id": user["id"],
+        "user_name": user["username"],
+        "command": f"/{trigger}",
+        "text": text,
+        "trigger_id": trigger_id,
+        "root_id": root_id,
+        **_mentions(call, text, team_id),
+        "response_url": f"{site_url}/hooks/commands/{hook_id}",
+    }
+
+
+def _call_command(
+    call: Call, command: dict[str, Any], form: dict[str, Any], user_id: str
+) -> dict[str, Any]:
+    """The command's answer; a failure is shown to the person as the server shows it."""
     headers = {"Accept": "application/json", "Authorization": f"Token {command['token']}"}
     timeout = _integration_timeout(call)
     failed = AppError(
@@ -445,11 +487,11 @@ def execute_command(call: Call) -> Result:
         else:
             response = _post(call, command["url"], timeout, data=form, headers=headers)
     except requests.RequestException:
-        raise _shown(call, user["id"], "command", failed) from None
+        raise _shown(call, user_id, "command", failed) from None
     if response.status_code != 200:
         raise _shown(
             call,
-            user["id"],
+            user_id,
             "command",
             AppError(
                 500,
@@ -459,20 +501,9 @@ def execute_command(call: Call) -> Result:
             ),
         )
     try:
-        reply = _command_response(response)
+        return _command_response(response)
     except ValueError:
-        raise _shown(call, user["id"], "command", failed) from None
-    with state.lock:
-        try:
-            apply_command_response(
-                call, reply, user_id=user["id"], channel_id=channel["id"], command=command,
-                root_id=root_id,
-            )  # fmt: skip
-        except AppError as error:
-            raise _shown(call, user["id"], "command", error) from None
-    answer = dict(reply)
-    answer["trigger_id"] = trigger_id
-    return 200, answer
+        raise _shown(call, user_id, "command", failed) from None
 
 
 @route("POST", "/hooks/commands/<hook_id>", auth=False)

@@ -210,37 +210,7 @@ class SandboxState:
     ) -> JSON:
         username = username.lower()
         email = email.lower()
-        if not USERNAME_PATTERN.match(username) and not is_bot:
-            raise AppError(
-                400,
-                "model.user.is_valid.username.app_error",
-                "Username must begin with a letter, and contain between 3 to 22 lowercase "
-                "characters made up of numbers, letters, and the symbols '.', '-', and '_'.",
-            )
-        if "@" not in email:
-            raise AppError(400, "model.user.is_valid.email.app_error", "Invalid email.")
-        for existing in self.users.values():
-            if existing["username"] == username:
-                raise AppError(
-                    400,
-                    "app.user.save.username_exists.app_error",
-                    "An account with that username already exists.",
-                )
-            if existing["email"] == email:
-                raise AppError(
-                    400,
-                    "app.user.save.email_exists.app_error",
-                    "An account with that email already exists.",
-                )
-        # app/limits.go isHardUserLimitExceeded: refused once the active (non-bot) users
-        # *exceed* the hard limit, so the limit itself is reached and passed by one.
-        if not self.licensed and not is_bot and self.active_user_count() > self.user_limits[1]:
-            raise AppError(
-                400,
-                "api.user.create_user.user_limits.exceeded",
-                "Can't create user. Server exceeds safe user limit. Contact your "
-                "administrator with: ERROR_SAFETY_LIMITS_EXCEEDED.",
-            )
+        self._check_new_user(username, email, is_bot)
         stamp = now_ms()
         user_id = self.ids.new_id()
         user: JSON = {
@@ -281,6 +251,40 @@ class SandboxState:
         self.users[user_id] = user
         self.passwords[user_id] = password
         return user
+
+    def _check_new_user(self, username: str, email: str, is_bot: bool) -> None:
+        """``User.IsValid``, the unique username and e-mail, and the unlicensed user cap."""
+        if not USERNAME_PATTERN.match(username) and not is_bot:
+            raise AppError(
+                400,
+                "model.user.is_valid.username.app_error",
+                "Username must begin with a letter, and contain between 3 to 22 lowercase "
+                "characters made up of numbers, letters, and the symbols '.', '-', and '_'.",
+            )
+        if "@" not in email:
+            raise AppError(400, "model.user.is_valid.email.app_error", "Invalid email.")
+        for existing in self.users.values():
+            if existing["username"] == username:
+                raise AppError(
+                    400,
+                    "app.user.save.username_exists.app_error",
+                    "An account with that username already exists.",
+                )
+            if existing["email"] == email:
+                raise AppError(
+                    400,
+                    "app.user.save.email_exists.app_error",
+                    "An account with that email already exists.",
+                )
+        # app/limits.go isHardUserLimitExceeded: refused once the active (non-bot) users
+        # *exceed* the hard limit, so the limit itself is reached and passed by one.
+        if not self.licensed and not is_bot and self.active_user_count() > self.user_limits[1]:
+            raise AppError(
+                400,
+                "api.user.create_user.user_limits.exceeded",
+                "Can't create user. Server exceeds safe user limit. Contact your "
+                "administrator with: ERROR_SAFETY_LIMITS_EXCEEDED.",
+            )
 
     def active_user_count(self) -> int:
         """``Store().User().Count(model.UserCountOptions{})``: active users, bots excluded."""
