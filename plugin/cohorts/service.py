@@ -73,6 +73,25 @@ class ServerLimits:
     max_users_per_team: int | None = None
     user_cap: int | None = None
     users_already_on_server: int = 0
+    soft_user_cap: int | None = None
+
+    def user_cap_problem(self, users: int) -> tuple[str, str] | None:
+        """The one rule for the user cap, for ``waves list`` and preflight alike: ``("block",
+        why)`` past the most users the server accepts, ``("warn", why)`` past the soft cap
+        (admins see a banner), else None."""
+        if self.user_cap and users > self.user_cap:
+            return (
+                "block",
+                f"the server would have {users} users, over its user cap ({self.user_cap}): "
+                "a licence (or a smaller wave) is needed",
+            )
+        if self.soft_user_cap and users > self.soft_user_cap:
+            return (
+                "warn",
+                f"the server would have {users} users, past its soft cap "
+                f"({self.soft_user_cap}): admins see a warning, new accounts still work",
+            )
+        return None
 
 
 def _launch_start(settings: RuntimeSettings) -> dt.datetime:
@@ -393,12 +412,9 @@ def list_waves(session: Session, limits: ServerLimits | None = None) -> list[Wav
                 f"the team would have {len(on_team)} members, over MaxUsersPerTeam "
                 f"({limits.max_users_per_team}): raise TeamSettings.MaxUsersPerTeam first"
             )
-        users = len(on_team) + limits.users_already_on_server
-        if limits.user_cap and users > limits.user_cap:
-            warnings.append(
-                f"the server would have {users} users, over its user cap ({limits.user_cap}): "
-                "a licence (or a smaller wave) is needed"
-            )
+        problem = limits.user_cap_problem(len(on_team) + limits.users_already_on_server)
+        if problem is not None:
+            warnings.append(problem[1])
         summaries.append(
             WaveSummary(
                 wave=wave,

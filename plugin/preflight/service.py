@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from plugin.cohorts.limits import limits_from_server
 from plugin.errors import ValidationFailed
 from plugin.launch_files import load_launch_facts
 from plugin.mattermost import (
@@ -225,24 +226,27 @@ def check_team_size(ctx: PreflightContext) -> Check:
 
 
 def check_user_limits(ctx: PreflightContext) -> Check:
-    limits = ctx.client.get_server_limits()
-    if limits is None or not limits.max_users_hard_limit:
+    limits = limits_from_server(ctx.client)
+    if limits.user_cap is None and limits.soft_user_cap is None:
         return Check("User limits", "ok", "no user cap reported", "none needed")
-    active = limits.active_user_count or 0
+    active = limits.users_already_on_server
     planned = active + sum(ctx.cohort_sizes)
+    hard = limits.user_cap - 1 if limits.user_cap else None  # user_cap: the most accepted
     found = (
-        f"{active} active; unlicensed caps {limits.max_users_limit} soft / "
-        f"{limits.max_users_hard_limit} hard; {planned} after the launch"
+        f"{active} active; unlicensed caps {limits.soft_user_cap} soft / "
+        f"{hard} hard; {planned} after the launch"
     )
-    # app/limits.go refuses a new account once the active users *exceed* the hard cap, so
-    # the cap itself plus one more fit (Mattermost 9.11+: 5,000 soft / 11,000 hard).
-    if planned > limits.max_users_hard_limit + 1:
-        return Check(
-            "User limits", "block", found, "get a licence: the server refuses users past the cap"
-        )
-    if limits.max_users_limit and planned > limits.max_users_limit:
-        return Check("User limits", "warn", found, "past the soft cap admins see a warning")
-    return Check("User limits", "ok", found, "none needed")
+    # The same rule as `waves list`'s warnings (plugin/cohorts/service.py), so both agree.
+    problem = limits.user_cap_problem(planned)
+    if problem is None:
+        return Check("User limits", "ok", found, "none needed")
+    level, why = problem
+    fix = (
+        "get a licence: the server refuses users past the cap"
+        if level == "block"
+        else "past the soft cap admins see a warning"
+    )
+    return Check("User limits", level, found, f"{fix} ({why})")
 
 
 def check_invitations(ctx: PreflightContext) -> Check:

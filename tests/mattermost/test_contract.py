@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from plugin.cohorts.limits import limits_from_server
 from plugin.mattermost import (
     FeatureNeedsLicense,
     Invalid,
@@ -381,6 +382,23 @@ def test_preflight_user_caps_are_the_servers(sandbox: Sandbox, planned: int, sta
     check = report.check("User limits")
     assert check.status == status, check
     assert "5000 soft / 11000 hard" in check.found
+
+
+@pytest.mark.parametrize("planned", [40, 49, 60, 100, 101])
+def test_preflight_and_waves_list_judge_the_user_cap_alike(sandbox: Sandbox, planned: int) -> None:
+    """Preflight's verdict and `waves list`'s warnings read the same limits from the server
+    (plugin/cohorts/limits.py) and apply one rule: a warning in one is a warning in the other."""
+    sandbox.state.user_limits = (50, 100)  # soft, hard (the admin is the one active user)
+    deploy = load_deploy_settings(mattermost_url=sandbox.url, mattermost_token=sandbox.admin_token)
+    with MattermostClient.from_settings(deploy, retry_budget_seconds=2) as client:
+        limits = limits_from_server(client)
+        report = run_preflight(
+            PreflightContext(client=client, deploy=deploy, cohort_sizes=(planned,))
+        )
+    problem = limits.user_cap_problem(planned + limits.users_already_on_server)
+    expected = {40: "ok", 49: "ok", 60: "warn", 100: "warn", 101: "block"}[planned]
+    assert report.check("User limits").status == expected
+    assert (problem[0] if problem else "ok") == expected
 
 
 def test_every_verb_was_driven_against_the_sandbox(request: pytest.FixtureRequest) -> None:
