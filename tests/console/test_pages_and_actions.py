@@ -162,7 +162,7 @@ def test_a_launch_needs_the_typed_name_and_shows_the_gates_refusal(
     world.ready_to_launch()
     confirm = browser.get(world.app_url + "/console/waves/managers-champions/launch", timeout=60)
     digest = re.search(r'name="people" value="([^"]+)"', confirm.text)
-    assert digest
+    assert digest, confirm.text
 
     wrong = _post(world, browser, "/console/waves/managers-champions/launch",
                   confirm="managers", people=digest.group(1))  # fmt: skip

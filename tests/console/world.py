@@ -208,6 +208,7 @@ def console_world(
         mattermost_token=sandbox.create_token(envol_id),
         smtp_url=smtp_server.url,
         mail_from="Envol <envol@exemple.fr>",
+        example_facts=True,  # the demo's company and launch date, knowingly (preflight)
     )
     context = build_context(settings)
     overrides: dict[str, Any] = {"LaunchTeam": "claire", "TeamName": "entreprise"}
