@@ -142,7 +142,8 @@ def _load(url: str, form: dict[str, str], total: int) -> dict[str, float]:
 
 def run(quick: bool) -> list[Figure]:
     """Both servers under the same closed loop, one after the other, in one function on
-    purpose (long): the setup, the two measured runs and the teardown read as one experiment; split, none would."""
+    purpose (long): the setup, the two measured runs and the teardown read as one
+    experiment; split, none would."""
     from plugin.db import make_engine, make_session_factory
     from plugin.models import metadata
     from plugin.sandbox import Sandbox

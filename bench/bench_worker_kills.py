@@ -32,26 +32,29 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
 from celery import Celery
-from sqlalchemy import func, insert, select, text, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import func, insert, select, update
 
-from bench import WORKER_CHANNELS, WORKER_TEAM, Figure, duplicates, worker_team
+from bench import (
+    WORKER_CHANNELS,
+    WORKER_TEAM,
+    Figure,
+    duplicates,
+    throwaway_database,
+    worker_team,
+)
 from plugin import clock
 from plugin.campaigns.models import CampaignDelivery, DeliveryStatus
 from plugin.campaigns.plan import load_plan
@@ -74,40 +77,9 @@ ACCEPTING_SHARE = 0.4
 # Longer than the invitation lease (10 min) and the campaign's (10 min): a restarted worker
 # takes the dead one's rows back at once.
 DOWNTIME = dt.timedelta(minutes=12)
-POSTGRES_ADMIN_URL = os.environ.get(
-    "ENVOL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 
 
 # --------------------------------------------------------------------------- infrastructure
-
-
-@contextmanager
-def _database(workdir: Path) -> Iterator[tuple[str, str]]:
-    """(url, label): a throwaway PostgreSQL database if the server answers, else SQLite."""
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            reachable = True
-    except OSError:
-        reachable = False
-    if not reachable:
-        yield f"sqlite:///{workdir / 'envol.db'}", "SQLite"
-        return
-    admin = make_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"envol_bench_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError:  # a server that refuses us: the SQLite file will do
-        admin.dispose()
-        yield f"sqlite:///{workdir / 'envol.db'}", "SQLite"
-        return
-    try:
-        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", "PostgreSQL"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 class SimulatedClock:
@@ -346,7 +318,7 @@ class _Run:
             sandbox = Sandbox.start(contract=False)
             mail = MailCatcher.start()
             try:
-                with _database(workdir) as (url, label):
+                with throwaway_database(workdir) as (url, label):
                     return self._go(workdir, sim, sandbox, mail, url, label)
             finally:
                 mail.stop()
