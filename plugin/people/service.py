@@ -203,6 +203,8 @@ def _stage_table() -> Table:
         Column("line", Integer, primary_key=True),
         Column("email", String(254), nullable=False, unique=True),
         Column("manager_email", String(254), nullable=False),
+        # The id a new person will get, taken before the insert so that it can link managers.
+        Column("person_id", Integer),
         *(Column(name, person.c[name].type) for name in _ROSTER_COLUMNS),
         prefixes=["TEMPORARY"],
     )
@@ -289,19 +291,46 @@ def _apply_staged(session: Session, stage: Table, import_id: int, report: Import
         .where(known, ~active)
         .values(**copied, **stamp, status=PersonStatus.ACTIVE, left_at=None)
     )
-    columns = ["email", *_ROSTER_COLUMNS, "status", "last_seen_import_id", "created_at"]
+    if report.created:
+        _insert_new(session, stage, import_id, now)
+
+
+def _insert_new(session: Session, stage: Table, import_id: int, now: Any) -> None:
+    """Insert the new people with their manager already linked: no second write of each row.
+
+    Their ids are taken first (from the sequence on PostgreSQL, after the largest on SQLite),
+    so that a new person's manager may be another new person of the same roster.
+    """
+    person = cast(Table, Person.__table__)
+    new = ~exists().where(person.c.email == stage.c.email)
+    if session.get_bind().dialect.name == "postgresql":
+        taken: Any = func.nextval(func.pg_get_serial_sequence("person", "id"))
+    else:
+        taken = select(func.coalesce(func.max(person.c.id), 0)).scalar_subquery()
+        taken = taken + func.row_number().over(order_by=stage.c.line)
+    ids = select(stage.c.line, taken.label("id")).where(new).order_by(stage.c.line).subquery()
+    session.execute(update(stage).where(stage.c.line == ids.c.line).values(person_id=ids.c.id))
+    boss, boss_staged = person.alias("boss"), stage.alias("boss_staged")
+    columns = ["id", "email", *_ROSTER_COLUMNS, "manager_id", "status", "last_seen_import_id"]
     session.execute(
         insert(person).from_select(
-            [*columns, "updated_at"],
+            [*columns, "created_at", "updated_at"],
             select(
+                stage.c.person_id,
                 stage.c.email,
                 *(stage.c[column] for column in _ROSTER_COLUMNS),
+                func.coalesce(boss.c.id, boss_staged.c.person_id),
                 literal(PersonStatus.ACTIVE, person.c.status.type),
                 literal(import_id, Integer),
                 literal(now, person.c.created_at.type),
                 literal(now, person.c.updated_at.type),
             )
-            .where(~exists().where(known))
+            .select_from(
+                stage.outerjoin(boss, boss.c.email == stage.c.manager_email).outerjoin(
+                    boss_staged, boss_staged.c.email == stage.c.manager_email
+                )
+            )
+            .where(stage.c.person_id.is_not(None))
             .order_by(stage.c.line),
         )
     )
@@ -405,6 +434,10 @@ def _apply(
     session.flush()
     report.import_id = run.id
     _apply_staged(session, stage, run.id, report)
+    if report.created and session.get_bind().dialect.name == "postgresql":
+        # Statistics that still describe the table before these inserts make the planner
+        # loop over every new person to link managers (1.4 s of a new 20,000-row roster).
+        session.execute(text("ANALYZE person"))
     if progress:
         progress("import", report.valid, report.valid)
     _link_managers(session, stage)

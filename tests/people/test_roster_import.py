@@ -199,6 +199,34 @@ def test_reimport_writes_only_changed_rows_and_keeps_invalid_known_lines(
         assert people[unchanged].updated_at < clock.now()
 
 
+def test_new_people_are_inserted_with_their_managers_linked(
+    db_session: Session, tmp_path: Path
+) -> None:
+    # employe2's manager is employe4, on a later line; employe1 has none.
+    rows = [person_row(1), person_row(2, manager="employe4@exemple.fr"), person_row(3),
+            person_row(4)]  # fmt: skip
+    import_roster(db_session, write_csv(tmp_path / "v1.csv", rows), actor="test")
+    # Next roster: employe5 is new, managed by employe2 who is already known.
+    rows.append(person_row(5, manager="employe2@exemple.fr"))
+    report = import_roster(db_session, write_csv(tmp_path / "v2.csv", rows), actor="test")
+    db_session.add(Person(email="after@exemple.fr", first_name="A", last_name="B"))
+    db_session.flush()  # ids taken for the imported people do not collide with later ones
+
+    assert (report.created, report.unchanged) == (1, 4)
+    ids = dict(db_session.execute(select(Person.email, Person.id)).tuples().all())
+    managers = dict(db_session.execute(select(Person.email, Person.manager_id)).tuples().all())
+    assert managers == {
+        "employe1@exemple.fr": None,
+        "employe2@exemple.fr": ids["employe4@exemple.fr"],
+        "employe3@exemple.fr": ids["employe1@exemple.fr"],
+        "employe4@exemple.fr": ids["employe1@exemple.fr"],
+        "employe5@exemple.fr": ids["employe2@exemple.fr"],
+        "after@exemple.fr": None,
+    }
+    ordered = [ids[f"employe{n}@exemple.fr"] for n in range(1, 6)]
+    assert ordered == sorted(ordered)  # in file order, as before
+
+
 def test_dry_run_counts_exactly_and_changes_nothing(db_session: Session, tmp_path: Path) -> None:
     import_roster(db_session, write_csv(tmp_path / "v1.csv", [person_row(n) for n in range(1, 6)]),
                   actor="test")  # fmt: skip
