@@ -9,6 +9,9 @@ deleted.
 
 Measured (bench/bench_roster_import.py): the file is parsed once instead of twice and no row is
 written one statement at a time; the per-row UPDATEs of manager links were the largest cost.
+Then (20,000 rows, PostgreSQL): staging with COPY instead of executemany, new people inserted
+with their manager already linked (a second write of every row was 0.9 s) and unchanged people
+not written at all; what remains of a re-import is mostly parsing and checking the file.
 """
 
 from __future__ import annotations
