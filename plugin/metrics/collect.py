@@ -57,7 +57,7 @@ class TeamUser:
 @dataclass
 class TeamReading:
     team: JSON
-    member_ids: list[str]
+    members: int  # active members that are active users (their ids are the keys of ``users``)
     users: dict[str, TeamUser]
 
     def users_by_email(self) -> dict[str, TeamUser]:
@@ -66,17 +66,14 @@ class TeamReading:
 
 def read_team(mm: MattermostClient, team_name: str) -> TeamReading:
     """The team, its active members and what the snapshot needs of each (deactivated users
-    left out). Users are read ``IDS_PER_REQUEST`` at a time and reduced at once, so the whole
-    user objects of the team are never in memory together."""
+    left out). Users are read ``IDS_PER_REQUEST`` at a time, as the member pages come, and
+    reduced at once: neither the whole user objects nor the member ids of the team are ever
+    in memory together (issue 18)."""
     team = mm.get_team_by_name(team_name)
-    member_ids = [
-        member["user_id"]
-        for member in mm.iter_team_members(team["id"])
-        if not member.get("delete_at")
-    ]
     users: dict[str, TeamUser] = {}
-    for start in range(0, len(member_ids), IDS_PER_REQUEST):
-        for user in mm.get_users_by_ids(member_ids[start : start + IDS_PER_REQUEST]):
+
+    def read_users(ids: list[str]) -> None:
+        for user in mm.get_users_by_ids(ids):
             if not user.get("delete_at"):
                 users[user["id"]] = TeamUser(
                     id=user["id"],
@@ -84,7 +81,17 @@ def read_team(mm: MattermostClient, team_name: str) -> TeamReading:
                     is_bot=bool(user.get("is_bot")),
                     profile_complete=profile_is_complete(user),
                 )
-    return TeamReading(team=team, member_ids=[i for i in member_ids if i in users], users=users)
+
+    pending: list[str] = []
+    for member in mm.iter_team_members(team["id"]):
+        if not member.get("delete_at"):
+            pending.append(member["user_id"])
+            if len(pending) == IDS_PER_REQUEST:
+                read_users(pending)
+                pending = []
+    if pending:
+        read_users(pending)
+    return TeamReading(team=team, members=len(users), users=users)
 
 
 def read_last_activity(mm: MattermostClient, user_ids: Iterable[str]) -> dict[str, int]:

@@ -270,6 +270,7 @@ def take_snapshot(
     say(f"last activity of {len(user_of)} people")
     activity = read_last_activity(mm, [user.id for user in user_of.values()])
     channels, public, new_posts = _read_posts(session, mm, team, extra_channel_ids, now)
+    team.users.clear()  # the matched users are in ``user_of``; the others are not needed now
 
     say("measures per person and per group")
     snapshot = _fresh_snapshot(session, now.date())
@@ -297,7 +298,7 @@ def take_snapshot(
     _store_spaces(session, snapshot, channels, now)
     snapshot.requests = mm.request_count - requests_before
     snapshot.minimum_requests = minimum_requests(
-        members=len(team.member_ids),
+        members=team.members,
         status_ids=len(user_of),
         public_channels=public,
         watched=len(channels),

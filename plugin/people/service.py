@@ -3,11 +3,15 @@
 Validation streams over the file and remembers only e-mail → line; each valid row it parses is
 also written, ``BATCH_SIZE`` rows per ``executemany``, to a temporary staging table. The import
 itself is then a handful of statements, whatever the roster's size: count, insert the new
-people, update the changed ones, stamp the unchanged, link managers, mark leavers. People missing
-from the new roster are marked as left, never deleted.
+people, update the changed ones (unchanged ones are not written), link managers, mark leavers.
+People missing from the new roster (found by the staging table) are marked as left, never
+deleted.
 
 Measured (bench/bench_roster_import.py): the file is parsed once instead of twice and no row is
 written one statement at a time; the per-row UPDATEs of manager links were the largest cost.
+Then (20,000 rows, PostgreSQL): staging with COPY instead of executemany, new people inserted
+with their manager already linked (a second write of every row was 0.9 s) and unchanged people
+not written at all; what remains of a re-import is mostly parsing and checking the file.
 """
 
 from __future__ import annotations
@@ -202,12 +206,18 @@ def _stage_table() -> Table:
         Column("line", Integer, primary_key=True),
         Column("email", String(254), nullable=False, unique=True),
         Column("manager_email", String(254), nullable=False),
+        # The id a new person will get, taken before the insert so that it can link managers.
+        Column("person_id", Integer),
         *(Column(name, person.c[name].type) for name in _ROSTER_COLUMNS),
         prefixes=["TEMPORARY"],
     )
 
 
 def _stage_writer(session: Session, stage: Table) -> Callable[[list[RosterRow]], None]:
+    dialect = session.get_bind().dialect
+    if (dialect.name, dialect.driver) == ("postgresql", "psycopg"):
+        return _copy_writer(session, stage)
+
     def write(rows: list[RosterRow]) -> None:
         session.execute(
             insert(stage),
@@ -225,6 +235,30 @@ def _stage_writer(session: Session, stage: Table) -> Callable[[list[RosterRow]],
     return write
 
 
+def _copy_writer(session: Session, stage: Table) -> Callable[[list[RosterRow]], None]:
+    """PostgreSQL: ``COPY`` the rows in, about three times faster than ``executemany``.
+
+    Enum columns are stored as their values (``string_enum``), so the values are copied.
+    """
+    names = ["line", "email", "manager_email", *_ROSTER_COLUMNS]
+    sql = f"COPY {stage.name} ({', '.join(names)}) FROM STDIN"
+    connection = session.connection().connection.driver_connection
+    assert connection is not None
+
+    def write(rows: list[RosterRow]) -> None:
+        with connection.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(
+                    (
+                        row.line, row.email, row.manager_email, row.first_name, row.last_name,
+                        row.department, row.site, row.role.value, row.language.value,
+                        row.volunteer,
+                    )
+                )  # fmt: skip
+
+    return write
+
+
 def _unstage_invalid(session: Session, stage: Table, invalid: set[int]) -> None:
     """Rows staged before a later check (an unknown manager) found their line invalid."""
     for batch in _batches(sorted(invalid), BATCH_SIZE):
@@ -232,7 +266,11 @@ def _unstage_invalid(session: Session, stage: Table, invalid: set[int]) -> None:
 
 
 def _apply_staged(session: Session, stage: Table, import_id: int, report: ImportReport) -> None:
-    """Insert the new people, update the changed, stamp every staged one: set-based SQL."""
+    """Insert the new people and update the changed ones: set-based SQL.
+
+    Unchanged people are not written at all (stamping them was 40% of a re-import); so
+    ``last_seen_import_id`` is the last import that created or changed the row.
+    """
     person = cast(Table, Person.__table__)
     now = clock.now()
     known = person.c.email == stage.c.email
@@ -256,25 +294,46 @@ def _apply_staged(session: Session, stage: Table, import_id: int, report: Import
         .where(known, ~active)
         .values(**copied, **stamp, status=PersonStatus.ACTIVE, left_at=None)
     )
-    session.execute(
-        update(person)
-        .where(person.c.email.in_(select(stage.c.email)))
-        .where(person.c.last_seen_import_id.is_distinct_from(import_id))
-        .values(last_seen_import_id=import_id)
-    )
-    columns = ["email", *_ROSTER_COLUMNS, "status", "last_seen_import_id", "created_at"]
+    if report.created:
+        _insert_new(session, stage, import_id, now)
+
+
+def _insert_new(session: Session, stage: Table, import_id: int, now: Any) -> None:
+    """Insert the new people with their manager already linked: no second write of each row.
+
+    Their ids are taken first (from the sequence on PostgreSQL, after the largest on SQLite),
+    so that a new person's manager may be another new person of the same roster.
+    """
+    person = cast(Table, Person.__table__)
+    new = ~exists().where(person.c.email == stage.c.email)
+    if session.get_bind().dialect.name == "postgresql":
+        taken: Any = func.nextval(func.pg_get_serial_sequence("person", "id"))
+    else:
+        taken = select(func.coalesce(func.max(person.c.id), 0)).scalar_subquery()
+        taken = taken + func.row_number().over(order_by=stage.c.line)
+    ids = select(stage.c.line, taken.label("id")).where(new).order_by(stage.c.line).subquery()
+    session.execute(update(stage).where(stage.c.line == ids.c.line).values(person_id=ids.c.id))
+    boss, boss_staged = person.alias("boss"), stage.alias("boss_staged")
+    columns = ["id", "email", *_ROSTER_COLUMNS, "manager_id", "status", "last_seen_import_id"]
     session.execute(
         insert(person).from_select(
-            [*columns, "updated_at"],
+            [*columns, "created_at", "updated_at"],
             select(
+                stage.c.person_id,
                 stage.c.email,
                 *(stage.c[column] for column in _ROSTER_COLUMNS),
+                func.coalesce(boss.c.id, boss_staged.c.person_id),
                 literal(PersonStatus.ACTIVE, person.c.status.type),
                 literal(import_id, Integer),
                 literal(now, person.c.created_at.type),
                 literal(now, person.c.updated_at.type),
             )
-            .where(~exists().where(known))
+            .select_from(
+                stage.outerjoin(boss, boss.c.email == stage.c.manager_email).outerjoin(
+                    boss_staged, boss_staged.c.email == stage.c.manager_email
+                )
+            )
+            .where(stage.c.person_id.is_not(None))
             .order_by(stage.c.line),
         )
     )
@@ -380,23 +439,10 @@ def _apply(
     _apply_staged(session, stage, run.id, report)
     if progress:
         progress("import", report.valid, report.valid)
-    # Invalid lines whose address is already known are still "in the roster": they must not
-    # be marked as left just because this export has a typo elsewhere on their line.
-    _stamp_invalid_but_present(session, roster, invalid, run.id)
     _link_managers(session, stage)
     if progress:
         progress("managers", report.valid, report.valid)
-    leavers = (Person.status == PersonStatus.ACTIVE) & (
-        Person.last_seen_import_id.is_(None) | (Person.last_seen_import_id != run.id)
-    )
-    report.marked_left = session.scalar(select(func.count()).where(leavers)) or 0
-    if report.marked_left:
-        session.execute(
-            update(Person)
-            .where(leavers)
-            .values(status=PersonStatus.LEFT, left_at=clock.now(), updated_at=clock.now()),
-            execution_options={"synchronize_session": False},
-        )
+    report.marked_left = _mark_leavers(session, roster, stage, invalid)
     run.finished_at = clock.now()
     run.created, run.updated, run.unchanged = report.created, report.updated, report.unchanged
     run.marked_left, run.skipped = report.marked_left, len(report.invalid_lines)
@@ -411,20 +457,51 @@ def _apply(
     session.flush()
 
 
-def _stamp_invalid_but_present(
-    session: Session, roster: RosterFile, invalid: set[int], import_id: int
-) -> None:
-    if not invalid:
-        return
-    addresses = []
-    for line, cells in roster.records():
-        index = roster.columns["email"]
-        if line in invalid and index < len(cells) and cells[index].strip():
-            addresses.append(cells[index].strip().lower())
-    for batch in _batches(addresses, BATCH_SIZE):
+def _mark_leavers(session: Session, roster: RosterFile, stage: Table, invalid: set[int]) -> int:
+    """Mark as left the active people neither staged nor on an invalid line; return how many.
+
+    Invalid lines whose address is already known are still "in the roster": they must not be
+    marked as left just because this export has a typo elsewhere on their line. Their
+    addresses are staged in a second temporary table, only when there are invalid lines.
+    """
+    person = cast(Table, Person.__table__)
+    leavers = and_(
+        person.c.status == PersonStatus.ACTIVE,
+        ~exists().where(stage.c.email == person.c.email),
+    )
+    present = _invalid_addresses(roster, invalid)
+    kept = Table(
+        "envol_roster_present",
+        MetaData(),
+        Column("email", String(254), primary_key=True),
+        prefixes=["TEMPORARY"],
+    )
+    if present:
+        kept.drop(session.connection(), checkfirst=True)
+        kept.create(session.connection())
+        for batch in _batches(present, BATCH_SIZE):
+            session.execute(insert(kept), [{"email": email} for email in batch])
+        leavers = and_(leavers, ~exists().where(kept.c.email == person.c.email))
+    marked = _count(session, select(func.count()).select_from(person).where(leavers))
+    if marked:
+        now = clock.now()
         session.execute(
-            update(Person)
-            .where(Person.email.in_(batch), Person.status == PersonStatus.ACTIVE)
-            .values(last_seen_import_id=import_id),
-            execution_options={"synchronize_session": False},
+            update(person)
+            .where(leavers)
+            .values(status=PersonStatus.LEFT, left_at=now, updated_at=now)
         )
+    if present:
+        kept.drop(session.connection())
+    return marked
+
+
+def _invalid_addresses(roster: RosterFile, invalid: set[int]) -> list[str]:
+    """The distinct addresses written on invalid lines (typos and all), lower-cased."""
+    if not invalid:
+        return []
+    index = roster.columns["email"]
+    addresses: set[str] = set()
+    for line, cells in roster.records():
+        if line in invalid and index < len(cells) and cells[index].strip():
+            addresses.add(cells[index].strip().lower())
+    return sorted(addresses)

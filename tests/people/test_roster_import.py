@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from plugin import clock
 from plugin.audit.models import AuditEvent
 from plugin.errors import ValidationFailed
 from plugin.people.models import Language, Person, PersonRole, PersonStatus
@@ -168,6 +170,61 @@ def test_invalid_line_of_a_known_person_does_not_mark_them_as_left(
                            skip_invalid=True)  # fmt: skip
 
     assert report.marked_left == 0
+
+
+def test_reimport_writes_only_changed_rows_and_keeps_invalid_known_lines(
+    db_session: Session, tmp_path: Path, frozen_clock: clock.FrozenClock
+) -> None:
+    first = import_roster(
+        db_session, write_csv(tmp_path / "v1.csv", [person_row(n) for n in range(1, 6)]),
+        actor="test",
+    )  # fmt: skip
+    frozen_clock.advance(dt.timedelta(days=1))
+    # employe2 changes site; employe3's line is invalid, employe4's repeated on an invalid line.
+    rows = [person_row(1), person_row(2), person_row(3, role="chef"), person_row(4), person_row(4)]
+    rows[1][4] = "Nantes"
+
+    report = import_roster(db_session, write_csv(tmp_path / "v2.csv", rows), actor="test",
+                           skip_invalid=True)  # fmt: skip
+
+    assert (report.updated, report.unchanged, report.marked_left) == (1, 2, 1)
+    db_session.expire_all()
+    people = {p.email.split("@")[0]: p for p in db_session.scalars(select(Person))}
+    assert people["employe5"].status == PersonStatus.LEFT
+    assert people["employe3"].status == PersonStatus.ACTIVE  # on an invalid line, not a leaver
+    assert people["employe2"].last_seen_import_id == report.import_id
+    assert people["employe2"].updated_at == clock.now()
+    for unchanged in ("employe1", "employe4"):  # not written at all
+        assert people[unchanged].last_seen_import_id == first.import_id
+        assert people[unchanged].updated_at < clock.now()
+
+
+def test_new_people_are_inserted_with_their_managers_linked(
+    db_session: Session, tmp_path: Path
+) -> None:
+    # employe2's manager is employe4, on a later line; employe1 has none.
+    rows = [person_row(1), person_row(2, manager="employe4@exemple.fr"), person_row(3),
+            person_row(4)]  # fmt: skip
+    import_roster(db_session, write_csv(tmp_path / "v1.csv", rows), actor="test")
+    # Next roster: employe5 is new, managed by employe2 who is already known.
+    rows.append(person_row(5, manager="employe2@exemple.fr"))
+    report = import_roster(db_session, write_csv(tmp_path / "v2.csv", rows), actor="test")
+    db_session.add(Person(email="after@exemple.fr", first_name="A", last_name="B"))
+    db_session.flush()  # ids taken for the imported people do not collide with later ones
+
+    assert (report.created, report.unchanged) == (1, 4)
+    ids = dict(db_session.execute(select(Person.email, Person.id)).tuples().all())
+    managers = dict(db_session.execute(select(Person.email, Person.manager_id)).tuples().all())
+    assert managers == {
+        "employe1@exemple.fr": None,
+        "employe2@exemple.fr": ids["employe4@exemple.fr"],
+        "employe3@exemple.fr": ids["employe1@exemple.fr"],
+        "employe4@exemple.fr": ids["employe1@exemple.fr"],
+        "employe5@exemple.fr": ids["employe2@exemple.fr"],
+        "after@exemple.fr": None,
+    }
+    ordered = [ids[f"employe{n}@exemple.fr"] for n in range(1, 6)]
+    assert ordered == sorted(ordered)  # in file order, as before
 
 
 def test_dry_run_counts_exactly_and_changes_nothing(db_session: Session, tmp_path: Path) -> None:
