@@ -104,9 +104,36 @@ def _address_line(name: str, address: Address) -> bytes:
         return _folded(name, address)  # let the standard library judge (and refuse) it
     value = formataddr((address.name, address.email), charset="utf-8")
     line = f"{name}: {value}"
-    if len(line) > 76 or "\n" in value:
-        return _folded(name, address)
-    return line.encode("ascii") + b"\r\n"
+    if len(line) <= 76 and "\n" not in value:
+        return line.encode("ascii") + b"\r\n"
+    # A long display name: RFC 2047 encoded words of at most 75 characters, one a line, cut
+    # after a space where possible (the standard library's refolding can cut inside a word).
+    words, chunk = [], b""
+    for word in address.name.encode("utf-8").split(b" "):
+        piece = word + b" "
+        while piece:
+            room = 45 - len(chunk)  # 45 bytes -> 60 base64 characters -> 72 a word
+            if len(piece) <= room:
+                chunk, piece = chunk + piece, b""
+            elif chunk:
+                words.append(chunk)
+                chunk = b""
+            else:  # one word longer than a line: cut it between characters
+                cut = room
+                while cut and (piece[cut] & 0xC0) == 0x80:
+                    cut -= 1
+                words.append(piece[:cut])
+                piece = piece[cut:]
+    words.append(chunk[:-1])  # the space added after the last word
+    encoded_words = [b"=?utf-8?b?" + binascii.b2a_base64(w, newline=False) + b"?=" for w in words]
+    return (
+        name.encode("ascii")
+        + b": "
+        + b"\r\n ".join(encoded_words)
+        + b"\r\n <"
+        + address.email.encode("ascii")
+        + b">\r\n"
+    )
 
 
 def _simple(name: str, value: str) -> bytes:
@@ -171,7 +198,7 @@ def email_bytes(outgoing: OutgoingEmail) -> bytes:
         body = _body_part(outgoing.text, "plain")
     else:
         boundary = b"=_envol_" + secrets.token_hex(16).encode("ascii")
-        head.append(b'Content-Type: multipart/alternative; boundary="' + boundary + b'"\r\n')
+        head.append(b'Content-Type: multipart/alternative;\r\n boundary="' + boundary + b'"\r\n')
         body = (
             b"\r\n--"
             + boundary
