@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
@@ -356,3 +357,28 @@ def test_claims_are_disjoint_and_never_take_a_leased_row(
     c = {r.id for r in first.claim(clock.now(), 10)}
     assert len(a) == 2 and len(b) == 2 and len(c) == 1 and not (a & b or a & c or b & c)
     assert second.claim(clock.now(), 10) == []
+
+
+def test_a_batch_recorded_in_one_statement_keeps_each_rows_own_sent_time(
+    envol_context: EnvolContext,
+    world: Roster,
+    smtp_server: SmtpServer,
+    render_settings: RenderSettings,
+) -> None:
+    at(dt.date(2027, 1, 15))
+    moving = clock.FrozenClock(clock.now())
+    clock.set_source(moving)
+
+    class Ticking(SmtpMailer):
+        def send(self, message):  # type: ignore[no-untyped-def]
+            moving.advance(dt.timedelta(seconds=1))  # each e-mail leaves one second later
+            return super().send(message)
+
+    dispatcher = make_dispatcher(envol_context, smtp_server.url, render_settings)
+    dispatcher.mailer_factory = lambda: Ticking(SmtpConfig.from_url(smtp_server.url))
+    report = dispatcher.run()
+    assert report.sent == 5 and len(smtp_server.messages) == 5
+    rows = sorted(deliveries(envol_context), key=lambda r: (r.sent_at, r.id))
+    sent_times = [r.sent_at for r in rows]
+    assert len(set(sent_times)) == 5  # not the batch's time: every row its own
+    assert [b - a for a, b in itertools.pairwise(sent_times)] == [dt.timedelta(seconds=1)] * 4
