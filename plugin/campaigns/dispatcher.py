@@ -38,6 +38,7 @@ import datetime as dt
 import logging
 import secrets
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -137,6 +138,8 @@ class CampaignDispatcher:
         self.policy = policy or DispatchPolicy()
         self.on_progress = on_progress
         self._mail: JournalledMailer | None = None
+        self._renderer: ThreadPoolExecutor | None = None
+        self._ahead: dict[int, Future[_EmailContent]] = {}
         self._pending: list[tuple[CampaignDelivery, dict[str, Any], str]] = []
 
     @property
@@ -412,6 +415,7 @@ class CampaignDispatcher:
     def _mailer_session(self) -> Iterator[None]:
         if self.mailer_factory is not None:
             self._mail = JournalledMailer(self.sessions.kw["bind"], self.mailer_factory)
+            self._renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="envol-render")
         # A connection held for the run also spares SQLite a WAL checkpoint at every close.
         keep_open = self.sessions.kw["bind"].connect()
         try:
@@ -420,6 +424,9 @@ class CampaignDispatcher:
             if self._mail is not None:
                 self._mail.close()
                 self._mail = None
+            if self._renderer is not None:
+                self._renderer.shutdown(cancel_futures=True)
+                self._renderer = None
             keep_open.close()
 
     def _send_batch(self, batch: list[CampaignDelivery], report: DispatchReport) -> bool:
@@ -432,6 +439,8 @@ class CampaignDispatcher:
         people = self._people_for(batch)
         try:
             for index, row in enumerate(batch):
+                if index + 1 < len(batch):
+                    self._render_ahead(batch[index + 1], people)
                 try:
                     self._send_row(row, report, people)
                 except _ConnectionLevel as stop:
@@ -443,6 +452,9 @@ class CampaignDispatcher:
                         self.on_progress(1)
             return False
         finally:
+            for ahead in self._ahead.values():
+                ahead.cancel()
+            self._ahead.clear()
             self._flush(report)
 
     def _people_for(self, batch: list[CampaignDelivery]) -> dict[int, Person]:
@@ -492,17 +504,23 @@ class CampaignDispatcher:
                 )
             else:
                 assert person is not None
-                rendered = render_step_for(
-                    self.plan, step, row.language, self.settings, recipient, self.mail_from.email
-                )
                 if row.channel == Channel.DM:
+                    rendered = render_step_for(
+                        self.plan,
+                        step,
+                        row.language,
+                        self.settings,
+                        recipient,
+                        self.mail_from.email,
+                    )
                     self._platform().send_direct_message(
                         person.mattermost_user_id or "",
                         rendered.as_platform_post(),
                         marker=row.message_ref,
                     )
                 else:
-                    self._send_email(row, step, recipient, rendered)
+                    assert recipient is not None
+                    self._send_email(row, step, recipient, self._email_content(row, recipient))
         except TemplateFailure as failure:
             self._finish(row, DeliveryStatus.FAILED, f"template: {failure}", report)
             return
@@ -519,8 +537,38 @@ class CampaignDispatcher:
             return
         self._finish(row, DeliveryStatus.SENT, "", report)
 
+    def _render_email(self, row: CampaignDelivery, recipient: Recipient) -> _EmailContent:
+        step = self.plan.step(row.step_key.split("/", 1)[1])
+        rendered = render_step_for(
+            self.plan, step, row.language, self.settings, recipient, self.mail_from.email
+        )
+        return _EmailContent(rendered.subject, rendered.text, rendered.html)
+
+    def _email_content(self, row: CampaignDelivery, recipient: Recipient) -> _EmailContent:
+        ahead = self._ahead.pop(row.id, None)
+        if ahead is not None:
+            return ahead.result()  # raises what rendering raised (a TemplateFailure)
+        return self._render_email(row, recipient)
+
+    def _render_ahead(self, row: CampaignDelivery, people: dict[int, Person]) -> None:
+        """Render the next e-mail on the helper thread while this one waits for the relay's
+        answers (the socket wait releases the GIL): rendering costs about as much as sending."""
+        if self._renderer is None or row.channel != Channel.EMAIL or row.person_id is None:
+            return
+        person = people.get(row.person_id)
+        if person is None or not person.is_active:
+            return
+        manager = people.get(person.manager_id) if person.manager_id else None
+        self._ahead[row.id] = self._renderer.submit(
+            self._render_email, row, Recipient(person, manager)
+        )
+
     def _send_email(
-        self, row: CampaignDelivery, step: Step, recipient: Recipient | None, rendered: Any
+        self,
+        row: CampaignDelivery,
+        step: Step,
+        recipient: Recipient | None,
+        content: _EmailContent,
     ) -> None:
         assert recipient is not None and self._mail is not None, "no mailer for e-mail steps"
         person = recipient.person
@@ -528,9 +576,9 @@ class CampaignDispatcher:
         outgoing = OutgoingEmail(
             sender=Address(sender.from_email, sender.name),
             recipient=Address(person.email, person.display_name),
-            subject=rendered.subject,
-            text=rendered.text,
-            html=rendered.html,
+            subject=content.subject,
+            text=content.text,
+            html=content.html,
             message_id=row.message_ref,
             reply_to=Address(sender.reply_to) if sender.reply_to else None,
             mandatory=step.mandatory,
@@ -683,6 +731,13 @@ class CampaignDispatcher:
                     report.recovered += changed
                 elif counter:
                     setattr(report, counter, getattr(report, counter) + changed)
+
+
+@dataclass(frozen=True)
+class _EmailContent:
+    subject: str
+    text: str
+    html: str
 
 
 class _ConnectionLevel(EnvolError):
