@@ -3,7 +3,9 @@
 1. A campaign step (``teaser-1`` of the default plan) to 10,000 people (500 with --quick):
    the dispatcher plans, renders, claims, sends and records every e-mail (SQLite). Baseline:
    a raw ``smtplib`` loop sending messages of the same size over one connection, the limit of
-   this machine's SMTP path.
+   this machine's SMTP path. Both make the same four round trips a message (MAIL, RCPT, DATA,
+   the data): aiosmtpd offers no PIPELINING, so the campaign's own work (planning, journalling
+   each acceptance before the next send, recording) is what separates the two.
 2. The mailer with one reused connection vs one connection per message (same messages).
 """
 

@@ -15,7 +15,9 @@ One run (the Celery beat task every minute, or ``envol campaign send-due``):
    lease (``update_held``). Temporary failures (SMTP 4xx, refused connections, Mattermost
    429/5xx) are retried with exponential backoff (``DispatchPolicy.retry``); permanent ones (SMTP
    5xx for this recipient, a template that fails) are recorded for the recipient and never
-   retried.
+   retried. E-mails go one after the other on one SMTP connection; the next one is rendered on
+   a helper thread while the relay answers the current one, and a batch's outcomes are written
+   one UPDATE per outcome. Sending and journalling stay strictly in order, one message at a time.
 
 Delivery guarantee — **at least once, with duplicates detected wherever they can be**:
 
