@@ -3,7 +3,9 @@
 1. A campaign step (``teaser-1`` of the default plan) to 10,000 people (500 with --quick):
    the dispatcher plans, renders, claims, sends and records every e-mail (SQLite). Baseline:
    a raw ``smtplib`` loop sending messages of the same size over one connection, the limit of
-   this machine's SMTP path.
+   this machine's SMTP path. Both make the same four round trips a message (MAIL, RCPT, DATA,
+   the data): aiosmtpd offers no PIPELINING, so the campaign's own work (planning, journalling
+   each acceptance before the next send, recording) is what separates the two.
 2. The mailer with one reused connection vs one connection per message (same messages).
 """
 
@@ -28,7 +30,7 @@ from plugin.campaigns.plan import load_plan
 from plugin.campaigns.rendering import RenderSettings
 from plugin.db import make_engine, make_session_factory, transaction
 from plugin.mail.config import SmtpConfig
-from plugin.mail.message import Address, OutgoingEmail, build_email, deterministic_message_id
+from plugin.mail.message import Address, OutgoingEmail, deterministic_message_id, email_bytes
 from plugin.mail.sender import SmtpMailer
 from plugin.models import metadata
 from plugin.people.models import Language, Person
@@ -128,11 +130,14 @@ def _campaign(url: str, people: int, workdir: Path) -> tuple[float, int, int]:
         clock.FrozenClock(step.due_at(LAUNCH, plan.timezone) + dt.timedelta(minutes=2))
     )
     sizes: list[int] = []
+    excluded: list[float] = []
 
     class _Measuring(SmtpMailer):
         def send(self, message: OutgoingEmail) -> str:
-            if len(sizes) < 50:
-                sizes.append(len(build_email(message).as_bytes()))
+            if len(sizes) < 50:  # the bytes the mailer sends, built again: outside the clock
+                paused = time.perf_counter()
+                sizes.append(len(email_bytes(message)))
+                excluded.append(time.perf_counter() - paused)
             return super().send(message)
 
     try:
@@ -148,7 +153,7 @@ def _campaign(url: str, people: int, workdir: Path) -> tuple[float, int, int]:
             pass
         if report.blocked or report.missed or report.failed:
             raise RuntimeError(f"the campaign did not run cleanly: {report}")
-        elapsed = time.perf_counter() - begin
+        elapsed = time.perf_counter() - begin - sum(excluded)
         with transaction(sessions) as session:
             sent = session.scalar(
                 select(func.count(CampaignDelivery.id)).where(

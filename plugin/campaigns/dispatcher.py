@@ -15,7 +15,9 @@ One run (the Celery beat task every minute, or ``envol campaign send-due``):
    lease (``update_held``). Temporary failures (SMTP 4xx, refused connections, Mattermost
    429/5xx) are retried with exponential backoff (``DispatchPolicy.retry``); permanent ones (SMTP
    5xx for this recipient, a template that fails) are recorded for the recipient and never
-   retried.
+   retried. E-mails go one after the other on one SMTP connection; the next one is rendered on
+   a helper thread while the relay answers the current one, and a batch's outcomes are written
+   one UPDATE per outcome. Sending and journalling stay strictly in order, one message at a time.
 
 Delivery guarantee — **at least once, with duplicates detected wherever they can be**:
 
@@ -38,11 +40,12 @@ import datetime as dt
 import logging
 import secrets
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, case, select, update
+from sqlalchemy import and_, case, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -137,6 +140,8 @@ class CampaignDispatcher:
         self.policy = policy or DispatchPolicy()
         self.on_progress = on_progress
         self._mail: JournalledMailer | None = None
+        self._renderer: ThreadPoolExecutor | None = None
+        self._ahead: dict[int, Future[_EmailContent]] = {}
         self._pending: list[tuple[CampaignDelivery, dict[str, Any], str]] = []
 
     @property
@@ -412,6 +417,7 @@ class CampaignDispatcher:
     def _mailer_session(self) -> Iterator[None]:
         if self.mailer_factory is not None:
             self._mail = JournalledMailer(self.sessions.kw["bind"], self.mailer_factory)
+            self._renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="envol-render")
         # A connection held for the run also spares SQLite a WAL checkpoint at every close.
         keep_open = self.sessions.kw["bind"].connect()
         try:
@@ -420,6 +426,9 @@ class CampaignDispatcher:
             if self._mail is not None:
                 self._mail.close()
                 self._mail = None
+            if self._renderer is not None:
+                self._renderer.shutdown(cancel_futures=True)
+                self._renderer = None
             keep_open.close()
 
     def _send_batch(self, batch: list[CampaignDelivery], report: DispatchReport) -> bool:
@@ -432,6 +441,8 @@ class CampaignDispatcher:
         people = self._people_for(batch)
         try:
             for index, row in enumerate(batch):
+                if index + 1 < len(batch):
+                    self._render_ahead(batch[index + 1], people)
                 try:
                     self._send_row(row, report, people)
                 except _ConnectionLevel as stop:
@@ -443,6 +454,9 @@ class CampaignDispatcher:
                         self.on_progress(1)
             return False
         finally:
+            for ahead in self._ahead.values():
+                ahead.cancel()
+            self._ahead.clear()
             self._flush(report)
 
     def _people_for(self, batch: list[CampaignDelivery]) -> dict[int, Person]:
@@ -492,17 +506,23 @@ class CampaignDispatcher:
                 )
             else:
                 assert person is not None
-                rendered = render_step_for(
-                    self.plan, step, row.language, self.settings, recipient, self.mail_from.email
-                )
                 if row.channel == Channel.DM:
+                    rendered = render_step_for(
+                        self.plan,
+                        step,
+                        row.language,
+                        self.settings,
+                        recipient,
+                        self.mail_from.email,
+                    )
                     self._platform().send_direct_message(
                         person.mattermost_user_id or "",
                         rendered.as_platform_post(),
                         marker=row.message_ref,
                     )
                 else:
-                    self._send_email(row, step, recipient, rendered)
+                    assert recipient is not None
+                    self._send_email(row, step, recipient, self._email_content(row, recipient))
         except TemplateFailure as failure:
             self._finish(row, DeliveryStatus.FAILED, f"template: {failure}", report)
             return
@@ -519,8 +539,38 @@ class CampaignDispatcher:
             return
         self._finish(row, DeliveryStatus.SENT, "", report)
 
+    def _render_email(self, row: CampaignDelivery, recipient: Recipient) -> _EmailContent:
+        step = self.plan.step(row.step_key.split("/", 1)[1])
+        rendered = render_step_for(
+            self.plan, step, row.language, self.settings, recipient, self.mail_from.email
+        )
+        return _EmailContent(rendered.subject, rendered.text, rendered.html)
+
+    def _email_content(self, row: CampaignDelivery, recipient: Recipient) -> _EmailContent:
+        ahead = self._ahead.pop(row.id, None)
+        if ahead is not None:
+            return ahead.result()  # raises what rendering raised (a TemplateFailure)
+        return self._render_email(row, recipient)
+
+    def _render_ahead(self, row: CampaignDelivery, people: dict[int, Person]) -> None:
+        """Render the next e-mail on the helper thread while this one waits for the relay's
+        answers (the socket wait releases the GIL): rendering costs about as much as sending."""
+        if self._renderer is None or row.channel != Channel.EMAIL or row.person_id is None:
+            return
+        person = people.get(row.person_id)
+        if person is None or not person.is_active:
+            return
+        manager = people.get(person.manager_id) if person.manager_id else None
+        self._ahead[row.id] = self._renderer.submit(
+            self._render_email, row, Recipient(person, manager)
+        )
+
     def _send_email(
-        self, row: CampaignDelivery, step: Step, recipient: Recipient | None, rendered: Any
+        self,
+        row: CampaignDelivery,
+        step: Step,
+        recipient: Recipient | None,
+        content: _EmailContent,
     ) -> None:
         assert recipient is not None and self._mail is not None, "no mailer for e-mail steps"
         person = recipient.person
@@ -528,9 +578,9 @@ class CampaignDispatcher:
         outgoing = OutgoingEmail(
             sender=Address(sender.from_email, sender.name),
             recipient=Address(person.email, person.display_name),
-            subject=rendered.subject,
-            text=rendered.text,
-            html=rendered.html,
+            subject=content.subject,
+            text=content.text,
+            html=content.html,
             message_id=row.message_ref,
             reply_to=Address(sender.reply_to) if sender.reply_to else None,
             mandatory=step.mandatory,
@@ -647,26 +697,49 @@ class CampaignDispatcher:
             )
 
     def _flush(self, report: DispatchReport) -> None:
-        """Write the batch's outcomes where we still hold the lease (one transaction)."""
+        """Write the batch's outcomes where we still hold the lease (one transaction).
+
+        Rows with the same outcome share one UPDATE (their ``sent_at`` kept row by row): a
+        statement per row cost more than sending the e-mail.
+        """
         pending, self._pending = self._pending, []
         if not pending:
             return
+        groups: dict[tuple[Any, ...], list[tuple[CampaignDelivery, dict[str, Any]]]] = {}
+        for row, values, counter in pending:
+            shared = tuple(sorted((k, v) for k, v in values.items() if k != "sent_at"))
+            groups.setdefault((row.lease_token or "", counter, shared), []).append((row, values))
         with transaction(self.sessions) as session:
-            for row, values, counter in pending:
-                token = row.lease_token or ""
-                changed = update_held(
-                    session, CampaignDelivery, [row.id], token, values, LEASE_COLUMNS
-                )
-                if not changed:
-                    log.warning(
-                        "campaign delivery %s: lease lost before its outcome was recorded", row.id
+            for (token, counter, shared), rows in groups.items():
+                values = dict(shared)
+                if "sent_at" in rows[0][1]:
+                    values["sent_at"] = case(
+                        {
+                            row.id: literal(row_values["sent_at"], CampaignDelivery.sent_at.type)
+                            for row, row_values in rows
+                        },
+                        value=CampaignDelivery.id,
                     )
-                    continue
+                ids = [row.id for row, _ in rows]
+                changed = update_held(session, CampaignDelivery, ids, token, values, LEASE_COLUMNS)
+                if changed < len(ids):
+                    log.warning(
+                        "campaign deliveries %s: lease lost before the outcome of %d was recorded",
+                        ids,
+                        len(ids) - changed,
+                    )
                 if counter == "recovered":
-                    report.sent += 1
-                    report.recovered += 1
+                    report.sent += changed
+                    report.recovered += changed
                 elif counter:
-                    setattr(report, counter, getattr(report, counter) + 1)
+                    setattr(report, counter, getattr(report, counter) + changed)
+
+
+@dataclass(frozen=True)
+class _EmailContent:
+    subject: str
+    text: str
+    html: str
 
 
 class _ConnectionLevel(EnvolError):

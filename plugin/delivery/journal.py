@@ -31,6 +31,7 @@ log = logging.getLogger("envol.mail")
 # the relay has accepted the message, and an acceptance that is not journalled means a copy.
 RECORD_RETRY_SECONDS = 10.0
 RECONNECT_BACKOFF = Backoff(first=dt.timedelta(seconds=0.2), ceiling=dt.timedelta(seconds=2))
+_INSERT = insert(AcceptedMessage)
 
 
 class AcceptanceJournal:
@@ -74,10 +75,9 @@ class AcceptanceJournal:
         if self._connection is None:
             self._connection = self._engine.connect()
         with self._connection.begin():
+            # One statement with bound parameters: compiled once, not once per message.
             self._connection.execute(
-                insert(AcceptedMessage).values(
-                    message_id=message_id, purpose=purpose, accepted_at=clock.now()
-                )
+                _INSERT, {"message_id": message_id, "purpose": purpose, "accepted_at": clock.now()}
             )
 
     def close(self) -> None:

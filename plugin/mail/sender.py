@@ -18,11 +18,13 @@ import logging
 import smtplib
 import time
 from collections.abc import Callable
+from dataclasses import replace
+from email.utils import make_msgid
 from types import TracebackType
 
 from plugin.mail.config import SmtpConfig
 from plugin.mail.errors import MailSendError, classify_smtp_error
-from plugin.mail.message import OutgoingEmail, build_email
+from plugin.mail.message import OutgoingEmail, email_bytes
 
 log = logging.getLogger(__name__)
 
@@ -168,9 +170,11 @@ class SmtpMailer:
 
         Raises ``MailSendError`` whose ``failure`` says whether a retry can help.
         """
-        message = build_email(outgoing)
-        # Serialised once here: send_message() would run the (slow) generator again.
-        payload = message.as_bytes()
+        if outgoing.message_id is None:
+            outgoing = replace(outgoing, message_id=make_msgid(domain=outgoing.sender.domain))
+        message_id = outgoing.message_id
+        assert message_id is not None
+        payload = email_bytes(outgoing)  # bytes: sendmail() only dot-stuffs them
         self._pace()
         try:
             connection = self._connection_for_next_message()
@@ -197,7 +201,7 @@ class SmtpMailer:
         self.messages_sent += 1
         if not self.reuse_connections:
             self.close()
-        return str(message["Message-ID"])
+        return message_id
 
     def _reset_or_drop(self, connection: smtplib.SMTP) -> None:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
@@ -16,7 +17,7 @@ from plugin.campaigns import dispatcher as dispatcher_module
 from plugin.campaigns.dispatcher import CampaignDispatcher, DispatchPolicy
 from plugin.campaigns.models import CampaignDelivery, DeliveryStatus
 from plugin.campaigns.plan import CampaignPlan, load_plan
-from plugin.campaigns.rendering import RenderSettings
+from plugin.campaigns.rendering import RenderSettings, TemplateFailure
 from plugin.campaigns.service import status_by_step
 from plugin.db import transaction
 from plugin.delivery.journal import AcceptanceJournal
@@ -356,3 +357,52 @@ def test_claims_are_disjoint_and_never_take_a_leased_row(
     c = {r.id for r in first.claim(clock.now(), 10)}
     assert len(a) == 2 and len(b) == 2 and len(c) == 1 and not (a & b or a & c or b & c)
     assert second.claim(clock.now(), 10) == []
+
+
+def test_a_batch_recorded_in_one_statement_keeps_each_rows_own_sent_time(
+    envol_context: EnvolContext,
+    world: Roster,
+    smtp_server: SmtpServer,
+    render_settings: RenderSettings,
+) -> None:
+    at(dt.date(2027, 1, 15))
+    moving = clock.FrozenClock(clock.now())
+    clock.set_source(moving)
+
+    class Ticking(SmtpMailer):
+        def send(self, message):  # type: ignore[no-untyped-def]
+            moving.advance(dt.timedelta(seconds=1))  # each e-mail leaves one second later
+            return super().send(message)
+
+    dispatcher = make_dispatcher(envol_context, smtp_server.url, render_settings)
+    dispatcher.mailer_factory = lambda: Ticking(SmtpConfig.from_url(smtp_server.url))
+    report = dispatcher.run()
+    assert report.sent == 5 and len(smtp_server.messages) == 5
+    rows = sorted(deliveries(envol_context), key=lambda r: (r.sent_at, r.id))
+    sent_times = [r.sent_at for r in rows]
+    assert len(set(sent_times)) == 5  # not the batch's time: every row its own
+    assert [b - a for a, b in itertools.pairwise(sent_times)] == [dt.timedelta(seconds=1)] * 4
+
+
+def test_a_template_failing_on_the_render_thread_fails_that_recipient_only(
+    envol_context: EnvolContext,
+    world: Roster,
+    smtp_server: SmtpServer,
+    render_settings: RenderSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    render = dispatcher_module.render_step_for
+    broken = world.employees[1].email
+
+    def failing_for_one(plan, step, language, settings, recipient, default_from):  # type: ignore[no-untyped-def]
+        if recipient is not None and recipient.person.email == broken:
+            raise TemplateFailure("teaser-1.fr.md", 3, "'manager' is undefined")
+        return render(plan, step, language, settings, recipient, default_from)
+
+    monkeypatch.setattr(dispatcher_module, "render_step_for", failing_for_one)
+    at(dt.date(2027, 1, 15))
+    report = make_dispatcher(envol_context, smtp_server.url, render_settings).run()
+    assert (report.sent, report.failed) == (4, 1)
+    assert broken not in {m["To"].addresses[0].addr_spec for m in smtp_server.messages}
+    [failed] = [r for r in deliveries(envol_context) if r.status == DeliveryStatus.FAILED]
+    assert failed.error.startswith("template: teaser-1.fr.md:3")

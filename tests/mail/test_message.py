@@ -6,7 +6,13 @@ import email.policy
 
 import pytest
 
-from plugin.mail.message import Address, OutgoingEmail, build_email, deterministic_message_id
+from plugin.mail.message import (
+    Address,
+    OutgoingEmail,
+    build_email,
+    deterministic_message_id,
+    email_bytes,
+)
 
 
 def _parse(raw: bytes) -> email.message.EmailMessage:
@@ -90,3 +96,55 @@ def test_address_parsing_of_the_mail_from_setting() -> None:
     assert Address.parse("Envol <envol@localhost>") == Address("envol@localhost", "Envol")
     with pytest.raises(ValueError):
         Address.parse("not an address")
+
+
+def test_long_lines_are_encoded_so_no_line_on_the_wire_exceeds_78_characters() -> None:
+    html = "<p>" + "Passerelle ouvre le lundi 1er mars, à très bientôt ! " * 20 + "</p>"
+    raw = email_bytes(
+        _outgoing(html=html, recipient=Address("zoe@exemple.fr", " ".join(["Zoé"] * 30)))
+    )
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 78
+    parsed = _parse(raw)
+    assert list(parsed.iter_parts())[1].get_content().strip() == html
+    # Encoded words cut after a space; Python's parser (unlike RFC 2047) keeps the fold too.
+    assert parsed["To"].addresses[0].display_name.split() == ["Zoé"] * 30
+    long_word = "Zoé" * 40
+    raw = email_bytes(_outgoing(recipient=Address("zoe@exemple.fr", long_word)))
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 78
+    assert "".join(_parse(raw)["To"].addresses[0].display_name.split()) == long_word
+
+
+def test_a_text_only_message_is_a_single_utf8_part() -> None:
+    parsed = _parse(email_bytes(_outgoing(html=None)))
+    assert parsed.get_content_type() == "text/plain"
+    assert parsed.get_content_charset() == "utf-8"
+    assert parsed.get_content().replace("\r\n", "\n").strip() == "Bonjour Zoé,\n\nÀ très bientôt."
+
+
+def test_a_line_break_in_a_header_is_refused_not_injected() -> None:
+    with pytest.raises(ValueError):
+        email_bytes(_outgoing(subject="Bonjour\r\nBcc: tout-le-monde@exemple.fr"))
+    with pytest.raises(ValueError):
+        email_bytes(_outgoing(recipient=Address("zoe@exemple.fr", "Zoé\r\nBcc: x@exemple.fr")))
+
+
+def test_headers_repeated_across_a_step_are_folded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    folds: list[str] = []
+    fold = email.policy.SMTP.fold_binary
+
+    def counting(self: email.policy.EmailPolicy, name: str, value: str) -> bytes:
+        folds.append(name)
+        return fold(name, value)
+
+    monkeypatch.setattr(type(email.policy.SMTP), "fold_binary", counting)
+    subject = "Un sujet propre à ce test : façon unique"
+    for number in range(20):
+        outgoing = _outgoing(
+            subject=subject,
+            recipient=Address(f"p{number}@exemple.fr", f"Zoé {number}"),
+            message_id=deterministic_message_id(f"fold|{number}", "exemple.fr"),
+        )
+        parsed = _parse(email_bytes(outgoing))
+        assert parsed["To"].addresses[0].display_name == f"Zoé {number}"
+        assert parsed["Subject"] == subject
+    assert folds.count("Subject") <= 1  # 20 messages of one step: the subject is folded once
