@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -75,7 +75,7 @@ class ServerLimits:
     users_already_on_server: int = 0
     soft_user_cap: int | None = None
 
-    def user_cap_problem(self, users: int) -> tuple[str, str] | None:
+    def user_cap_problem(self, users: int) -> tuple[Literal["block", "warn"], str] | None:
         """The one rule for the user cap, for ``waves list`` and preflight alike: ``("block",
         why)`` past the most users the server accepts, ``("warn", why)`` past the soft cap
         (admins see a banner), else None."""
