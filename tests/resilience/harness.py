@@ -168,6 +168,9 @@ class SwitchableSmtp:
 # --------------------------------------------------------------------------- workers
 
 
+WORKER_APPLICATION_NAME = "envol-test-worker"
+
+
 def worker_environment(
     context: EnvolContext, sandbox: Sandbox, *, broker_url: str, smtp_url: str, lease_seconds: int
 ) -> dict[str, str]:
@@ -182,6 +185,8 @@ def worker_environment(
         "ENVOL_SECRET_KEY": "test-secret-key-0123456789-abcdefghijklmnop",
         # Rows a dead task left leased are taken over after this, not after ten minutes.
         "ENVOL_INVITATION_LEASE_SECONDS": str(lease_seconds),
+        # libpq names the workers' connections, so an outage test can tell them from its own.
+        "PGAPPNAME": WORKER_APPLICATION_NAME,
     }
 
 
