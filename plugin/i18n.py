@@ -10,6 +10,8 @@ Babel holds the CLDR data, so month and weekday names never depend on the server
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ import yaml
 from babel.dates import format_date
 from jinja2 import Environment, StrictUndefined, Template
 
-from plugin.errors import ValidationFailed
+from plugin.errors import ValidationFailed, localize
 from plugin.typography import finish, mark_values
 
 LANGUAGES = ("fr", "en")
@@ -74,6 +76,42 @@ class Catalogue:
 def load_catalogue(path: Path) -> Catalogue:
     """The catalogue at ``path``, read and checked once per process."""
     return Catalogue(path)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A catalogue message not yet put into words: a service raises it (in an ``EnvolError`` or
+    as one of its ``problems``) without knowing who reads it; the console words it in the
+    signed-in person's language, the CLI in the operator's. ``str()`` is the English text (logs).
+
+    A value that is itself a ``Message`` (a problem inside a sentence) is worded in the same
+    language."""
+
+    catalogue: Path
+    key: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def localized(self, language: str) -> str:
+        values = {name: _worded(value, language) for name, value in self.values.items()}
+        return load_catalogue(self.catalogue).render(self.key, language, **values)
+
+    def __str__(self) -> str:
+        return self.localized("en")
+
+
+def _worded(value: Any, language: str) -> Any:
+    return localize(value, language) if isinstance(value, Message) else value
+
+
+def messages_of(path: Path) -> Callable[..., Message]:
+    """``said = messages_of(CATALOGUE)``; ``said("key", name=value)`` is a ``Message``."""
+
+    def said(key: str, /, **values: Any) -> Message:
+        if key not in load_catalogue(path).keys:  # a typo fails where it is written, in tests
+            raise KeyError(f"{path.name}: no message {key!r}")
+        return Message(path, key, values)
+
+    return said
 
 
 def long_date(day: dt.date, language: str, *, weekday: bool = False) -> str:

@@ -10,6 +10,7 @@ and lifts a hold. Both are refused once the step has gone out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +20,10 @@ from plugin.audit.service import record
 from plugin.campaigns.models import CampaignStepDecision, CampaignStepRun, StepDecision
 from plugin.campaigns.plan import CampaignPlan, Step
 from plugin.errors import EnvolError
+from plugin.i18n import messages_of
+
+# Refusals are worded in the reader's language (the console's person, the CLI's operator).
+said = messages_of(Path(__file__).with_name("messages.yaml"))
 
 
 @dataclass(frozen=True)
@@ -33,15 +38,19 @@ def _step(plan: CampaignPlan, step_key: str) -> Step:
         return plan.step(step_key)
     except KeyError:
         known = ", ".join(step.key for step in plan.steps)
-        raise EnvolError(f"no step {step_key!r} in the campaign plan (steps: {known}).") from None
+        raise EnvolError(said("step.unknown", step=repr(step_key), known=known)) from None
 
 
 def _refuse_if_gone_out(session: Session, plan: CampaignPlan, step: Step) -> None:
     run = session.get(CampaignStepRun, plan.delivery_key(step))
     if run is not None:
         raise EnvolError(
-            f"step {step.key!r} has already gone out ({run.status.value} on "
-            f"{run.due_at:%Y-%m-%d %H:%M}); there is nothing left to decide."
+            said(
+                "step.gone_out",
+                step=repr(step.key),
+                status=run.status.value,
+                due=f"{run.due_at:%Y-%m-%d %H:%M}",
+            )
         )
 
 
@@ -93,9 +102,7 @@ def hold_step(
 ) -> bool:
     """Keep a step from going out until it is approved; needs a reason (audited)."""
     if not reason.strip():
-        raise EnvolError(
-            'holding a step needs a reason (--reason "…"); it goes in the audit trail.'
-        )
+        raise EnvolError(said("hold.no_reason"))
     return _decide(session, plan, step_key, StepDecision.HELD, actor=actor, reason=reason.strip())
 
 

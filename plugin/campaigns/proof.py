@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy.orm import Session
@@ -23,8 +24,12 @@ from plugin.campaigns.rendering import RenderedMessage, RenderSettings, Template
 from plugin.campaigns.service import Recipient, recipients_for, resolve_sender
 from plugin.campaigns.validation import render_step_for
 from plugin.errors import EnvolError
+from plugin.i18n import messages_of
 from plugin.mail.message import Address, OutgoingEmail
 from plugin.people.models import Language, Person, PersonRole, PersonStatus
+
+# Refusals are worded in the reader's language (the console's person, the CLI's operator).
+said = messages_of(Path(__file__).with_name("messages.yaml"))
 
 TEST_MARK = {"fr": "[TEST]", "en": "[TEST]"}
 TEST_NOTE = {
@@ -147,17 +152,17 @@ def send_proof(
     try:
         step = plan.step(step_key)
     except KeyError:
-        raise EnvolError(f"no step {step_key!r} in the campaign plan.") from None
+        raise EnvolError(said("step.unknown", step=repr(step_key), known="")) from None
     if language not in step.templates:
-        raise EnvolError(f"step {step_key!r} has no {language!r} version.")
+        raise EnvolError(said("test.no_version", step=repr(step_key), language=repr(language)))
     recipient = sample_recipient(session, step)
     rendered = _render(plan, step, language, settings, recipient, mail_from.email)
     mark, note = TEST_MARK[language], TEST_NOTE[language]
     if step.channel == Channel.EMAIL:
         if mailer is None:
-            raise EnvolError("no mail relay configured (ENVOL_SMTP_URL): the test cannot be sent.")
+            raise EnvolError(said("test.no_relay"))
         if not target.email:
-            raise EnvolError(f"@{target.username} has no e-mail address on Mattermost.")
+            raise EnvolError(said("test.no_email", username=target.username))
         sender = resolve_sender(plan, step, recipient, language, mail_from.email)
         markdown = f"*{note}*\n\n{rendered.markdown}"
         test = RenderedMessage(language, f"{mark} {rendered.subject}", markdown)
@@ -176,7 +181,7 @@ def send_proof(
         how = "email"
     else:
         if platform is None:
-            raise EnvolError("Mattermost is not reachable: the test cannot be sent.")
+            raise EnvolError(said("test.no_mattermost"))
         message = f"**{mark}** _{note}_\n\n{rendered.as_platform_post()}"
         platform.send_direct_message(
             target.user_id, message, marker=f"campaign-test:{secrets.token_hex(8)}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,7 +19,11 @@ from plugin import clock
 from plugin.audit.service import record
 from plugin.cohorts.models import Cohort, CohortKind, CohortMember, Wave, WaveStatus
 from plugin.errors import EnvolError
+from plugin.i18n import messages_of
 from plugin.people.models import Person, PersonStatus
+
+# Refusals are worded in the reader's language (the console's person, the CLI's operator).
+said = messages_of(Path(__file__).with_name("messages.yaml"))
 
 
 @dataclass(frozen=True)
@@ -107,9 +112,9 @@ def approve_pilot(session: Session, *, actor: str, note: str = "") -> bool:
     """
     pilot = current_pilot(session)
     if pilot is None:
-        raise EnvolError("no pilot is planned yet: plan it first (`envol cohorts plan`).")
+        raise EnvolError(said("pilot.not_planned"))
     if pilot.opened:
-        raise EnvolError("the pilot wave has already opened: there is nothing left to approve.")
+        raise EnvolError(said("pilot.opened"))
     if pilot.approved:
         return False
     pilot.cohort.approved_at = clock.now()

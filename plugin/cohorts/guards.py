@@ -138,6 +138,14 @@ class WaveRefused(EnvolError):
         )
         super().__init__(summary)
 
+    def localized(self, language: str) -> str:
+        return load_catalogue(_MESSAGES).render(
+            "refused", language, wave=self.check.wave, count=len(self.check.refusals)
+        )
+
+    def localized_problems(self, language: str) -> list[str]:
+        return self.check.messages(language)
+
 
 def _order_refusal(session: Session, wave: Wave) -> Refusal | None:
     earlier = session.scalars(

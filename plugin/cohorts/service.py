@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from sqlalchemy import delete, func, insert, select, update
@@ -31,9 +32,13 @@ from plugin.cohorts.models import (
 )
 from plugin.cohorts.pilot import Candidate, PilotSelection, select_pilot
 from plugin.errors import EnvolError
+from plugin.i18n import messages_of
 from plugin.people.models import Person, PersonRole, PersonStatus
 from plugin.people.roster import normalise_email
 from plugin.settings import RuntimeSettings
+
+# Refusals are worded in the reader's language (the console's person, the CLI's operator).
+said = messages_of(Path(__file__).with_name("messages.yaml"))
 
 MANAGERS_CHAMPIONS = "managers-champions"
 PILOT = "pilote"
@@ -112,10 +117,10 @@ def build_plan(
 ) -> CohortPlan:
     """The plan for the current roster, not yet written."""
     if general_waves < 1:
-        raise EnvolError("there must be at least one general wave after the pilot (--waves 1).")
+        raise EnvolError(said("plan.no_general_wave"))
     candidates = _candidates(session)
     if not candidates:
-        raise EnvolError("the roster is empty: import it first with `envol roster import FILE`.")
+        raise EnvolError(said("plan.roster_empty"))
     pilot = select_pilot(candidates, percent, seed)
     start = _launch_start(settings)
     core = [c for c in candidates if c.role in (PersonRole.MANAGER, PersonRole.CHAMPION,
@@ -171,11 +176,9 @@ def apply_plan(session: Session, plan: CohortPlan, *, actor: str, replace: bool 
     and only while none of its waves has opened."""
     existing = session.scalars(select(Wave)).all()
     if existing and not replace:
-        raise EnvolError(
-            "waves are already planned; use --replace to plan again (`envol waves list`)."
-        )
+        raise EnvolError(said("plan.already_planned"))
     if any(w.status != WaveStatus.PLANNED for w in existing):
-        raise EnvolError("a wave has already opened: the plan can no longer be replaced.")
+        raise EnvolError(said("plan.wave_opened"))
     if existing:
         # Waitlist placements point to waves about to be replaced: they will be placed again.
         session.execute(
@@ -248,7 +251,7 @@ def apply_plan(session: Session, plan: CohortPlan, *, actor: str, replace: bool 
 def cohort_by_name(session: Session, name: str) -> Cohort:
     cohort = session.scalar(select(Cohort).where(Cohort.name == name))
     if cohort is None:
-        raise EnvolError(f"no cohort named {name!r}; `envol cohorts list` shows them.")
+        raise EnvolError(said("cohort.unknown", name=repr(name)))
     return cohort
 
 
@@ -286,7 +289,7 @@ def cohort_members(session: Session, name: str, limit: int) -> CohortMembers:
 def _person_by_email(session: Session, email: str) -> Person:
     person = session.scalar(select(Person).where(Person.email == normalise_email(email)))
     if person is None:
-        raise EnvolError(f"{email} is not in the roster; import the roster or check the address.")
+        raise EnvolError(said("person.not_in_roster", email=email))
     return person
 
 
@@ -297,7 +300,7 @@ def add_to_cohort(
     cohort = cohort_by_name(session, cohort_name)
     person = _person_by_email(session, email)
     if person.status != PersonStatus.ACTIVE:
-        raise EnvolError(f"{email} has left the company (roster); they cannot join a cohort.")
+        raise EnvolError(said("person.left", email=email))
     exists = session.scalar(
         select(CohortMember.id).where(
             CohortMember.cohort_id == cohort.id, CohortMember.person_id == person.id
@@ -370,7 +373,7 @@ class WaveSummary:
 def wave_by_name(session: Session, name: str) -> Wave:
     wave = session.scalar(select(Wave).where(Wave.name == name))
     if wave is None:
-        raise EnvolError(f"no wave named {name!r}; `envol waves list` shows them.")
+        raise EnvolError(said("wave.unknown", name=repr(name)))
     return wave
 
 
@@ -431,10 +434,10 @@ def list_waves(session: Session, limits: ServerLimits | None = None) -> list[Wav
 def override_gate(session: Session, name: str, *, reason: str, actor: str) -> Wave:
     """Let a wave open although its gate fails. Refused without a reason; audited with it."""
     if not reason or not reason.strip():
-        raise EnvolError('an override needs a reason (--reason "…"); it goes in the audit trail.')
+        raise EnvolError(said("override.no_reason"))
     wave = wave_by_name(session, name)
     if wave.status != WaveStatus.PLANNED:
-        raise EnvolError(f"wave {name!r} is already {wave.status.value}; there is no gate to open.")
+        raise EnvolError(said("override.not_planned", name=repr(name), status=wave.status.value))
     wave.gate_overridden_reason = reason.strip()
     wave.gate_overridden_by = actor
     record(
@@ -528,7 +531,7 @@ def launch_wave(
     """
     wave = wave_by_name(session, name)
     if wave.status == WaveStatus.CLOSED:
-        raise EnvolError(f"wave {name!r} is closed; add people to the next wave instead.")
+        raise EnvolError(said("wave.closed", name=repr(name)))
     gate = None
     check = None
     if wave.status == WaveStatus.PLANNED:

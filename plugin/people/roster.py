@@ -28,7 +28,8 @@ from typing import Any
 import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
 
-from plugin.errors import ValidationFailed
+from plugin.errors import ValidationFailed, localize
+from plugin.i18n import Message, messages_of
 from plugin.people.models import Language, PersonRole
 from plugin.text import strip_accents
 
@@ -118,6 +119,8 @@ _YES_OR_NO = TRUE_VALUES | FALSE_VALUES
 # full RFC 5322 parsing per row would cost more than the whole import.
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _SEPARATORS = (";", ",", "\t", "|")
+# Problems are worded in the reader's language (the console's person, the CLI's operator).
+said = messages_of(Path(__file__).with_name("messages.yaml"))
 
 
 @lru_cache(maxsize=4096)
@@ -203,10 +206,14 @@ class RosterRow:
 @dataclass(frozen=True)
 class RowProblem:
     line: int
-    message: str
+    message: str | Message
+
+    def localized(self, language: str) -> str:
+        problem = localize(self.message, language)
+        return said("row_problem", line=self.line, problem=problem).localized(language)
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
+        return self.localized("en")
 
 
 @dataclass
@@ -226,7 +233,7 @@ class RosterFile:
 
     def _column(self, name: str) -> str:
         title = self.titles.get(name)
-        return f" in column {title!r}" if title else ""
+        return repr(title) if title else ""
 
     def records(self) -> Iterator[tuple[int, list[str]]]:
         """(start line, raw cells) for every non-empty record after the header."""
@@ -264,26 +271,32 @@ class RosterFile:
         raw_email = cell("email")
         email = normalise_email(raw_email)
         if not email:
-            problems.append(RowProblem(line, "the e-mail is empty"))
+            problems.append(RowProblem(line, said("email_empty")))
         elif not is_valid_email(email):
-            problems.append(RowProblem(line, f"invalid e-mail {raw_email!r}"))
+            problems.append(RowProblem(line, said("email_invalid", value=repr(raw_email))))
         first_name, last_name = cell("first_name"), cell("last_name")
         if not first_name:
-            problems.append(RowProblem(line, "the first name is empty"))
+            problems.append(RowProblem(line, said("first_name_empty")))
         if not last_name:
-            problems.append(RowProblem(line, "the last name is empty"))
+            problems.append(RowProblem(line, said("last_name_empty")))
         raw_manager = cell("manager_email")
         manager_email = normalise_email(raw_manager)
         if manager_email and not is_valid_email(manager_email):
-            problems.append(RowProblem(line, f"invalid manager e-mail {raw_manager!r}"))
+            problems.append(
+                RowProblem(line, said("manager_email_invalid", value=repr(raw_manager)))
+            )
         raw_role = cell("role")
         role = ROLE_VALUES.get(value_key(raw_role))
         if role is None:
             problems.append(
                 RowProblem(
                     line,
-                    f"unknown role {raw_role!r}{self._column('role')} "
-                    f"(expected {ROLE_CHOICES[self.terms]})",
+                    said(
+                        "role_unknown",
+                        value=repr(raw_role),
+                        column=self._column("role"),
+                        choices=ROLE_CHOICES[self.terms],
+                    ),
                 )
             )
         raw_language = cell("language")
@@ -291,16 +304,18 @@ class RosterFile:
             LANGUAGE_VALUES.get(value_key(raw_language)) if raw_language else self.default_language
         )
         if language is None:
-            problems.append(
-                RowProblem(line, f"unknown language {raw_language!r} (expected fr or en)")
-            )
+            problems.append(RowProblem(line, said("language_unknown", value=repr(raw_language))))
         raw_volunteer = value_key(cell("volunteer"))
         if raw_volunteer not in _YES_OR_NO:
             problems.append(
                 RowProblem(
                     line,
-                    f"unknown volunteer value {cell('volunteer')!r}{self._column('volunteer')} "
-                    f"(expected {YES_NO_CHOICES[self.terms]})",
+                    said(
+                        "volunteer_unknown",
+                        value=repr(cell("volunteer")),
+                        column=self._column("volunteer"),
+                        choices=YES_NO_CHOICES[self.terms],
+                    ),
                 )
             )
         if problems or role is None or language is None:
@@ -349,8 +364,7 @@ def workbook_rows(path: Path, sheet_name: str | None = None) -> Iterator[tuple[i
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:
         raise ValidationFailed(
-            f"{path.name}: not a readable Excel workbook ({error}); save it again as .xlsx "
-            "or export it as CSV."
+            said("workbook_unreadable", name=path.name, error=str(error))
         ) from error
     try:
         if sheet_name is None:
@@ -360,8 +374,7 @@ def workbook_rows(path: Path, sheet_name: str | None = None) -> Iterator[tuple[i
         else:
             names = ", ".join(repr(name) for name in workbook.sheetnames)
             raise ValidationFailed(
-                f"{path.name}: no sheet named {sheet_name!r} (its sheets: {names}); "
-                "give one of these names with --sheet."
+                said("no_sheet", name=path.name, sheet=repr(sheet_name), names=names)
             )
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             yield number, [_cell_text(value) for value in values]
@@ -369,9 +382,6 @@ def workbook_rows(path: Path, sheet_name: str | None = None) -> Iterator[tuple[i
         workbook.close()
 
 
-ACCEPTED_ENCODINGS = (
-    'UTF-8 (with or without a BOM), UTF-16 with its BOM (Excel\'s "Unicode text") or Windows-1252'
-)
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE: its BOM starts the same way
     (codecs.BOM_UTF32_BE, "utf-32"),
@@ -418,11 +428,8 @@ def detect_encoding(path: Path) -> str:
             failure = _decodes(path, "cp1252")
             if failure is None:
                 return "cp1252"
-    where = f" (byte {failure.object[failure.start]:#04x})" if failure is not None else ""
-    raise ValidationFailed(
-        f"{path.name}: this file's encoding cannot be read{where}; save it as CSV in "
-        f"{ACCEPTED_ENCODINGS}, or as an Excel workbook (.xlsx)."
-    )
+    byte = f"{failure.object[failure.start]:#04x}" if failure is not None else ""
+    raise ValidationFailed(said("encoding_unreadable", name=path.name, byte=byte))
 
 
 def _first_bytes(path: Path) -> bytes:
@@ -455,37 +462,30 @@ def open_roster(
     ``sheet`` names the workbook's sheet to read (the first one when None); a CSV has none.
     """
     if not path.is_file():
-        raise ValidationFailed(
-            f"{path}: no such file; give the path of the roster export (CSV or .xlsx)."
-        )
+        raise ValidationFailed(said("no_file", path=str(path)))
     kind = "xlsx" if is_workbook(path) else "csv"
     if kind == "csv" and sheet is not None:
-        raise ValidationFailed(
-            f"{path.name}: a CSV file has no sheets; --sheet is for Excel workbooks (.xlsx)."
-        )
+        raise ValidationFailed(said("csv_has_no_sheets", name=path.name))
     if kind == "xlsx":
         encoding, delimiter = "xlsx", ""
         header = next((cells for _, cells in workbook_rows(path, sheet)), [])
         if not any(cell.strip() for cell in header):
-            which = f"sheet {sheet!r}" if sheet else "the first sheet"
             raise ValidationFailed(
-                f"{path}: {which}'s first row is empty; it must hold the column titles."
+                said("first_row_empty", path=str(path), sheet=repr(sheet) if sheet else "")
             )
     else:
         encoding = detect_encoding(path)
         with path.open(encoding=encoding, newline="") as handle:
             sample = handle.read(64 * 1024)
         if not sample.strip():
-            raise ValidationFailed(
-                f"{path}: the file is empty; export the roster again with a header."
-            )
+            raise ValidationFailed(said("file_empty", path=str(path)))
         header_line = sample.splitlines()[0]
         delimiter = detect_delimiter(header_line, sample)
         header = next(csv.reader([header_line], delimiter=delimiter))
     columns: dict[str, int] = {}
     titles: dict[str, str] = {}
     ignored: list[str] = []
-    problems: list[str] = []
+    problems: list[Message] = []
     for index, title in enumerate(header):
         name = _ALIAS_TO_FIELD.get(_compact(header_key(title)))
         if name is None:
@@ -494,8 +494,12 @@ def open_roster(
             continue
         if name in columns:
             problems.append(
-                f"line 1: columns {header[columns[name]]!r} and {title!r} both mean {name}; "
-                "keep one"
+                said(
+                    "columns_same_meaning",
+                    first=repr(header[columns[name]]),
+                    second=repr(title),
+                    field=name,
+                )
             )
             continue
         columns[name] = index
@@ -503,13 +507,14 @@ def open_roster(
     missing = [name for name in REQUIRED if name not in columns]
     if missing:
         problems.append(
-            "line 1: missing column(s) "
-            + ", ".join(missing)
-            + f" (found: {', '.join(h.strip() for h in header)}); "
-            "expected e.g. e-mail/courriel, prénom/first name, nom/last name"
+            said(
+                "columns_missing",
+                missing=", ".join(missing),
+                found=", ".join(h.strip() for h in header),
+            )
         )
     if problems:
-        raise ValidationFailed(f"{path}: the header cannot be read.", problems)
+        raise ValidationFailed(said("header_unreadable", path=str(path)), problems)
     return RosterFile(
         path=path,
         encoding=encoding,
@@ -555,16 +560,10 @@ def report_manager_cycles(
     lines: set[int] = set()
     for cycle in manager_cycles(manager_of):
         cycle_lines = [line_of[email] for email in cycle]
-        chain = " → ".join(
-            f"line {line} ({email})" for line, email in zip(cycle_lines, cycle, strict=True)
-        )
+        chain = list(zip(cycle_lines, cycle, strict=True))
         for line in cycle_lines:
             problems.append(
-                RowProblem(
-                    line,
-                    f"managers go round in a loop: {chain} → line {cycle_lines[0]}; "
-                    "correct the manager of one of these lines",
-                )
+                RowProblem(line, said("manager_loop", chain=chain, first=cycle_lines[0]))
             )
         lines.update(cycle_lines)
     return lines

@@ -52,6 +52,7 @@ from plugin.people.roster import (
     normalise_email,
     open_roster,
     report_manager_cycles,
+    said,
 )
 
 BATCH_SIZE = 2000
@@ -145,13 +146,13 @@ def validate_roster(
             first = first_line_of.get(parsed.email)
             if first is not None:
                 report.problems.append(
-                    RowProblem(line, f"duplicate e-mail {parsed.email!r} (first on line {first})")
+                    RowProblem(line, said("duplicate_email", value=repr(parsed.email), first=first))
                 )
                 invalid.add(line)
             else:
                 first_line_of[parsed.email] = line
                 if parsed.manager_email == parsed.email:
-                    report.problems.append(RowProblem(line, "a person cannot be their own manager"))
+                    report.problems.append(RowProblem(line, said("own_manager")))
                     invalid.add(line)
                 elif stage is not None:
                     pending.append(parsed)
@@ -172,10 +173,7 @@ def validate_roster(
         manager_line = first_line_of.get(manager_email)
         if manager_line is None or manager_line in invalid:
             report.problems.append(
-                RowProblem(
-                    line,
-                    f"unknown manager {manager_email!r}: not a valid line of this roster",
-                )
+                RowProblem(line, said("unknown_manager", value=repr(manager_email)))
             )
             invalid.add(line)
         else:
@@ -392,13 +390,16 @@ def import_roster(
         invalid = validate_roster(roster, report, progress, _stage_writer(session, stage))
         if report.problems and not skip_invalid:
             raise ValidationFailed(
-                f"{path.name}: {len(report.invalid_lines)} invalid line(s) out of "
-                f"{report.rows}; nothing was imported. Fix them, or import the valid lines "
-                "with --skip-invalid.",
-                [str(problem) for problem in report.problems],
+                said(
+                    "invalid_lines",
+                    name=path.name,
+                    invalid=len(report.invalid_lines),
+                    rows=report.rows,
+                ),
+                list(report.problems),
             )
         if report.valid == 0:
-            raise ValidationFailed(f"{path.name}: no valid line to import; nothing was imported.")
+            raise ValidationFailed(said("no_valid_line", name=path.name))
     except ValidationFailed:
         stage.drop(session.connection())
         raise

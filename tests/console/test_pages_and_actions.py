@@ -135,7 +135,7 @@ def test_the_pilot_is_redrawn_edited_and_approved_from_the_console(
     added = _post(world, browser, "/console/cohorts/add", email=str(outsider), reason="volontaire")
     assert "l&#39;approbation est à refaire" in added.text
     unknown = _post(world, browser, "/console/cohorts/add", email="nobody@nowhere.example")
-    assert unknown.status_code == 409 and "is not in the roster" in unknown.text
+    assert unknown.status_code == 409 and "n&#39;est pas dans l&#39;effectif" in unknown.text
     removed = _post(world, browser, "/console/cohorts/remove", email=str(outsider))
     assert "retirée du pilote" in removed.text
     _post(world, browser, "/console/cohorts/approve")
@@ -224,7 +224,9 @@ def test_campaign_steps_are_held_approved_and_tested_from_the_console(
     assert (
         ics.headers["Content-Type"].startswith("text/calendar") and b"BEGIN:VEVENT" in ics.content
     )
-    assert no_reason.status_code == 409 and "needs a reason" in no_reason.text
+    assert (
+        no_reason.status_code == 409 and "suspendre une étape demande une raison" in no_reason.text
+    )
     assert "Message suspendu" in held.text
     assert "Message approuvé" in approved.text and "approuvé" in approved.text
     assert tested.status_code == 200 and "Test envoyé à votre adresse e-mail" in tested.text

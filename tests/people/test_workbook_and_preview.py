@@ -46,7 +46,7 @@ def test_a_workbook_problem_names_the_excel_row(db_session: Session, tmp_path: P
     with pytest.raises(ValidationFailed) as raised:
         import_roster(db_session, path, actor="test")
 
-    assert raised.value.problems == [
+    assert [str(p) for p in raised.value.problems] == [
         "line 3: unknown language '2024-01-01' (expected fr or en)",
         "line 4: invalid e-mail 'not-an-address'",
     ]

@@ -17,7 +17,15 @@ from plugin.cohorts.approval import approve_pilot, current_pilot, pilot_cohort, 
 from plugin.cohorts.service import add_to_cohort, apply_plan, build_plan, remove_from_cohort
 from plugin.errors import EnvolError
 from webhooks.console import blueprint
-from webhooks.console.auth import acting, found, load_user, signed_in, t, transaction_for_console
+from webhooks.console.auth import (
+    acting,
+    current_language,
+    found,
+    load_user,
+    signed_in,
+    t,
+    transaction_for_console,
+)
 from webhooks.console.pages import done, refusal, render_page
 
 DEFAULT_GENERAL_WAVES = 3
@@ -46,7 +54,7 @@ def _page(status: int = 200, **extra: Any) -> Any:
                     session, runtime, percent=runtime.pilot_percent, seed=seed, general_waves=waves
                 )
             except EnvolError as error:
-                proposal_error = str(error)
+                proposal_error = error.localized(current_language())
         members = pilot_members(session, limit=500)
         return render_page(
             "console/cohorts.html",

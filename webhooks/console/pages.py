@@ -8,8 +8,7 @@ from typing import Any
 from flask import Response, make_response, redirect, render_template, request, url_for
 
 from plugin import clock
-from plugin.cohorts.guards import WaveRefused
-from plugin.errors import EnvolError, ValidationFailed
+from plugin.errors import EnvolError, localize
 from webhooks.console import blueprint
 from webhooks.console.auth import current_language, load_user, security_headers, t
 
@@ -69,13 +68,15 @@ def done(endpoint: str, notice: str, **values: Any) -> Response:
 
 def refusal(error: EnvolError) -> dict[str, Any]:
     """What the page shows when a service refused: its own words, every problem listed, in the
-    signed-in person's language when the refusal is typed (a wave's guard rails)."""
-    if isinstance(error, WaveRefused):
-        language = current_language()
-        again = WaveRefused(error.check, language)
-        return {"error": str(again), "problems": list(again.problems)}
-    problems = error.problems if isinstance(error, ValidationFailed) else []
-    return {"error": str(error), "problems": list(problems)}
+    signed-in person's language (``EnvolError.localized``)."""
+    language = current_language()
+    return {"error": error.localized(language), "problems": error.localized_problems(language)}
+
+
+@blueprint.app_template_global("localized")
+def localized(text: object) -> str:
+    """A service's text (a roster problem, a refusal) in the signed-in person's language."""
+    return localize(text, current_language())
 
 
 __all__ = ["days_label", "done", "refusal", "render_page"]
