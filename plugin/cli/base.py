@@ -101,10 +101,11 @@ class EnvolGroup(click.Group):
         except EnvolError as error:
             if ctx.find_root().params.get("debug"):
                 raise
+            language = _error_language()
             # Escaped: a message may hold brackets (``envol[demo]``), which are not markup.
-            err_console.print(f"[bold red]Error:[/] {shown(error)}")
-            problems = getattr(error, "problems", None) or []
-            for problem in problems:
+            label = _error_label(language)
+            err_console.print(f"[bold red]{shown(label)}[/] {shown(error.localized(language))}")
+            for problem in error.localized_problems(language):
                 err_console.print(f"  • {shown(problem)}")
             sys.exit(1)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
@@ -121,6 +122,21 @@ class EnvolGroup(click.Group):
                 "(run again with --debug for the details)"
             )
             sys.exit(1)
+
+
+def _error_language() -> str:
+    """The operator's language for an error; English when even that cannot be known (the
+    settings themselves may be what failed)."""
+    try:
+        return cli_language()
+    except Exception:  # reporting an error must not raise another one
+        return "en"
+
+
+def _error_label(language: str) -> str:
+    from plugin import i18n
+
+    return i18n.load_catalogue(MESSAGES).render("error", language)
 
 
 # The commands that run for hours: they keep retrying a Mattermost server that is down.
@@ -360,10 +376,11 @@ def confirm_irreversible(what: str, *, yes: bool) -> None:
     that forgot ``--yes`` stops here, before anything is written."""
     if yes:
         return
+    from plugin import i18n  # loaded by the commands that ask, not by ``envol --help``
+
+    # Worded when printed, in the operator's language (``EnvolError.localized``).
+    said = i18n.messages_of(MESSAGES)
     if not has_terminal():
-        raise EnvolError(
-            f"{what} needs a confirmation and there is no terminal to ask on: "
-            "run it again with --yes (or with --dry-run to see the plan only)."
-        )
+        raise EnvolError(said("needs_confirmation", what=what))
     if not click.confirm(f"{what}?", default=False):
-        raise EnvolError("not confirmed: nothing was changed.")
+        raise EnvolError(said("not_confirmed"))

@@ -29,6 +29,7 @@ from plugin.cli.base import (
     context,
     err_console,
     irreversible,
+    say,
     shown,
 )
 from plugin.db import transaction
@@ -264,9 +265,8 @@ def approve(step: str, note: str, plan_dir: Path | None) -> None:
 
     with transaction(context().sessions) as session:
         changed = approve_step(session, load_plan(plan_dir), step, actor=_actor(), note=note)
-    console.print(
-        f"[green]{shown(step)} approved[/]" if changed else f"{shown(step)} was already approved"
-    )
+    text = say("campaign.approved", step=shown(step), changed=changed)
+    console.print(f"[green]{text}[/]" if changed else text)
 
 
 @campaign_group.command("hold")
@@ -279,9 +279,8 @@ def hold(step: str, reason: str, plan_dir: Path | None) -> None:
 
     with transaction(context().sessions) as session:
         changed = hold_step(session, load_plan(plan_dir), step, actor=_actor(), reason=reason)
-    console.print(
-        f"[yellow]{shown(step)} held[/]" if changed else f"{shown(step)} was already held"
-    )
+    text = say("campaign.held", step=shown(step), changed=changed)
+    console.print(f"[yellow]{text}[/]" if changed else text)
 
 
 @campaign_group.command("send-test")

@@ -10,8 +10,17 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from plugin.cli.base import confirm_irreversible, console, context, irreversible, shown, transaction
-from plugin.errors import EnvolError, ValidationFailed
+from plugin.cli.base import (
+    cli_language,
+    confirm_irreversible,
+    console,
+    context,
+    irreversible,
+    say,
+    shown,
+    transaction,
+)
+from plugin.errors import EnvolError, ValidationFailed, localize
 
 
 def _actor() -> str:
@@ -37,12 +46,16 @@ def _confirm_leavers(ctx: Any, file: Path, language: Any, sheet: str | None) -> 
         preview = preview_roster(session, file, default_language=language, sheet=sheet)
     if preview.leaver_count:
         console.print(
-            f"{shown(file.name)}: {preview.joiner_count} joining, {preview.changed_count} "
-            f"changing, [red]{preview.leaver_count} leaving[/] (marked as left: their "
-            "invitations stop and they leave every cohort); `envol roster diff` lists them."
+            say(
+                "roster.leavers",
+                name=shown(file.name),
+                joining=preview.joiner_count,
+                changing=preview.changed_count,
+                leaving=preview.leaver_count,
+            )
         )
         confirm_irreversible(
-            f"Import {file.name} and mark {preview.leaver_count} people as left", yes=False
+            say("roster.confirm_leavers", name=file.name, count=preview.leaver_count), yes=False
         )
 
 
@@ -98,39 +111,48 @@ def roster_import(
         except ValidationFailed:
             bar.stop()
             raise
-    console.print(
-        f"{shown(file.name)}: {report.rows} lines ({_file_kind(report, sheet)}), "
-        f"{report.valid} valid"
-    )
+    _print_lines(file, report, sheet)
     if report.ignored_columns:
-        console.print(
-            f"[dim]columns ignored (not needed): {shown(', '.join(report.ignored_columns))}[/]"
-        )
+        ignored = shown(", ".join(report.ignored_columns))
+        console.print(f"[dim]{say('roster.ignored_columns', columns=ignored)}[/]")
     for problem in report.problems:
-        console.print(f"  [yellow]skipped[/] {shown(problem)}")
-    verb = "would be" if dry_run else "were"
-    table = Table(
-        title=f"Roster {'(dry run: nothing changed)' if dry_run else 'imported'}",
-        title_justify="left",
-    )
-    table.add_column("what")
-    table.add_column("people", justify="right")
+        console.print(f"  [yellow]{say('roster.skipped')}[/] {_problem(problem)}")
+    table = Table(title=say("roster.title", dry_run=dry_run), title_justify="left")
+    table.add_column(say("roster.column_what"))
+    table.add_column(say("roster.column_people"), justify="right")
     for label, value in (
-        (f"created ({verb} added)", report.created),
-        ("updated", report.updated),
-        ("of which back after leaving", report.rejoined),
-        ("unchanged", report.unchanged),
-        (f"marked as left ({verb} missing from this roster)", report.marked_left),
-        ("invalid lines skipped", len(report.invalid_lines)),
+        (say("roster.created", dry_run=dry_run), report.created),
+        (say("roster.updated"), report.updated),
+        (say("roster.rejoined"), report.rejoined),
+        (say("roster.unchanged"), report.unchanged),
+        (say("roster.marked_left", dry_run=dry_run), report.marked_left),
+        (say("roster.invalid_skipped"), len(report.invalid_lines)),
     ):
         table.add_row(label, str(value))
     console.print(table)
 
 
+def _problem(problem: Any) -> str:
+    """A roster problem in the operator's language, escaped for Rich."""
+    return shown(localize(problem, cli_language()))
+
+
+def _print_lines(file: Path, report: Any, sheet: str | None) -> None:
+    console.print(
+        say(
+            "roster.lines",
+            name=shown(file.name),
+            rows=report.rows,
+            kind=shown(_file_kind(report, sheet)),
+            valid=report.valid,
+        )
+    )
+
+
 def _file_kind(report: Any, sheet: str | None = None) -> str:
     if report.encoding == "xlsx":
-        return f"Excel workbook, sheet {sheet!r}" if sheet else "Excel workbook, first sheet"
-    return f"{report.encoding}, separator {report.delimiter!r}"
+        return say("roster.kind_workbook", sheet=repr(sheet) if sheet else "")
+    return say("roster.kind_csv", encoding=report.encoding, delimiter=repr(report.delimiter))
 
 
 @roster_group.command("validate")
@@ -154,13 +176,22 @@ def roster_validate(file: Path, sheet: str | None) -> None:
     validate_roster(roster, report)
     if report.problems:
         raise ValidationFailed(
-            f"{file.name}: {len(report.invalid_lines)} invalid line(s) out of {report.rows}; "
-            "fix them, then import the file.",
-            [str(problem) for problem in report.problems],
+            say(
+                "roster.validate_failed",
+                name=file.name,
+                invalid=len(report.invalid_lines),
+                rows=report.rows,
+            ),
+            list(report.problems),
         )
     console.print(
-        f"{file.name}: {report.rows} lines ({_file_kind(report, sheet)}), all valid; "
-        f"`envol roster import {file}` imports them."
+        say(
+            "roster.all_valid",
+            name=shown(file.name),
+            rows=report.rows,
+            kind=shown(_file_kind(report, sheet)),
+            path=shown(file),
+        )
     )
 
 
@@ -180,32 +211,32 @@ def roster_diff(file: Path, limit: int, sheet: str | None) -> None:
     with transaction(ctx.sessions) as session:
         preview = preview_roster(session, file, default_language=language, sheet=sheet)
     report = preview.report
-    console.print(
-        f"{shown(file.name)}: {report.rows} lines ({_file_kind(report, sheet)}), "
-        f"{report.valid} valid"
-    )
+    _print_lines(file, report, sheet)
     for problem in report.problems:
-        console.print(f"  [red]invalid[/] {shown(problem)}")
+        console.print(f"  [red]{say('roster.invalid')}[/] {_problem(problem)}")
     console.print(
-        f"{preview.joiner_count} joining, {preview.changed_count} changing, "
-        f"{preview.leaver_count} leaving, {preview.unchanged_count} unchanged"
+        say(
+            "roster.diff_counts",
+            joining=preview.joiner_count,
+            changing=preview.changed_count,
+            leaving=preview.leaver_count,
+            unchanged=preview.unchanged_count,
+        )
     )
     for person in preview.joiners[:limit]:
-        console.print(
-            f"  [green]+[/] line {person.line}: {shown(person.email)} ({shown(person.name)})"
-        )
+        line = say("roster.diff_line", line=person.line, email=shown(person.email),
+                   name=shown(person.name))  # fmt: skip
+        console.print(f"  [green]+[/] {line}")
     for change in preview.changed[:limit]:
         what = ", ".join(f"{c.field}: {c.before!r} → {c.after!r}" for c in change.changes)
-        back = "back after leaving; " if change.rejoining else ""
-        console.print(
-            f"  [yellow]~[/] line {change.person.line}: {shown(change.person.email)} "
-            f"({shown(back)}{shown(what)})"
-        )
+        line = say("roster.diff_changed", line=change.person.line,
+                   email=shown(change.person.email), back=change.rejoining,
+                   what=shown(what))  # fmt: skip
+        console.print(f"  [yellow]~[/] {line}")
     for person in preview.leavers[:limit]:
-        console.print(
-            f"  [red]-[/] {shown(person.email)} ({shown(person.name)}) would be marked as left"
-        )
-    console.print("[dim]nothing was written; `envol roster import FILE` imports it.[/]")
+        line = say("roster.diff_leaver", email=shown(person.email), name=shown(person.name))
+        console.print(f"  [red]-[/] {line}")
+    console.print(f"[dim]{say('roster.diff_nothing_written')}[/]")
 
 
 # --------------------------------------------------------------------------- people
@@ -559,7 +590,7 @@ def waves_launch(name: str, force: bool, reason: str, dry_run: bool, yes: bool) 
     from plugin.metrics.gates import MetricsGateMeasures
 
     if force != bool(reason.strip()):
-        raise EnvolError('--force and --reason "…" go together: say why in the reason.')
+        raise EnvolError(say("launch.force_needs_reason"))
     ctx = context()
     arguments: dict[str, Any] = {
         "actor": _actor(),
@@ -576,35 +607,30 @@ def waves_launch(name: str, force: bool, reason: str, dry_run: bool, yes: bool) 
         console.print(gate_table(preview.gate))
     if preview.check is not None:
         for refusal in preview.check.forced:
-            console.print(f"[yellow]forced ({shown(reason.strip())}):[/] {shown(refusal)}")
+            forced = say("launch.forced", reason=shown(reason.strip()))
+            console.print(f"[yellow]{forced}[/] {shown(refusal.message(cli_language()))}")
     skipped = (
-        f" ({preview.already_in_earlier_wave} already invited with an earlier wave)"
+        say("launch.skipped", count=preview.already_in_earlier_wave)
         if preview.already_in_earlier_wave
         else ""
     )
     if not preview.changed:
-        console.print(
-            f"wave {shown(name)} is already open and everyone in it was handed over{shown(skipped)}"
-        )
+        console.print(say("launch.already_done", wave=shown(name), skipped=skipped))
         return
-    opening = "open wave " if preview.opened_now else "top up wave "
-    plan_line = (
-        f"{opening}{shown(name)}: {len(preview.person_ids)} people to invite{shown(skipped)}"
-    )
+    plan_line = say("launch.plan", opening=preview.opened_now, wave=shown(name),
+                    count=len(preview.person_ids), skipped=skipped)  # fmt: skip
     if dry_run:
-        console.print(f"dry run: would {plan_line}; nothing changed")
+        console.print(say("launch.dry_run", plan=plan_line))
         return
-    console.print(f"This will {plan_line}.")
-    confirm_irreversible(f"Open wave {name} and invite {len(preview.person_ids)} people", yes=yes)
+    console.print(say("launch.this_will", plan=plan_line))
+    confirm_irreversible(say("launch.confirm", wave=name, count=len(preview.person_ids)), yes=yes)
     with transaction(ctx.sessions) as session:
         result = launch_wave(
             session, name, ctx.runtime.current, facts=_launch_facts(session, ctx), **arguments
         )
-    opened = "opened; " if result.opened_now else ""
-    console.print(
-        f"[green]wave {shown(name)} {opened}{len(result.person_ids)} people handed to the "
-        f"invitation engine[/]{shown(skipped)}"
-    )
+    done = say("launch.done", wave=shown(name), opened=result.opened_now,
+               count=len(result.person_ids))  # fmt: skip
+    console.print(f"[green]{done}[/]{skipped}")
 
 
 # --------------------------------------------------------------------------- waitlist

@@ -35,10 +35,14 @@ def planned(envol_context: EnvolContext, tmp_path: Path, settings: RuntimeSettin
     return envol_context
 
 
+# The operator reads English here (tests/cli/test_language.py covers French).
+ENGLISH = {"ENVOL_LANG": "en"}
+
+
 def run(*args: str, terminal_answer: str | None = None) -> tuple[int, str]:
     from plugin.cli import root
 
-    result = CliRunner().invoke(root, list(args), input=terminal_answer)
+    result = CliRunner(env=ENGLISH).invoke(root, list(args), input=terminal_answer)
     return result.exit_code, " ".join(result.output.split())
 
 

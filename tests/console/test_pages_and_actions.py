@@ -290,7 +290,7 @@ def test_the_cli_approves_holds_and_sends_tests_like_the_console(
 
     world = console_world
     _import(world, tmp_path, people=5)
-    runner = CliRunner()
+    runner = CliRunner(env={"ENVOL_LANG": "en"})  # an English operator
 
     held = runner.invoke(root, ["campaign", "hold", "teaser-2", "--reason", "visuel"])
     no_reason = runner.invoke(root, ["campaign", "hold", "teaser-3"])

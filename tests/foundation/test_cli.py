@@ -47,7 +47,9 @@ def test_usage_errors_exit_2() -> None:
 def test_failures_exit_1_with_one_sentence_and_no_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "plugin.json"
     bad.write_text('{"id": "x"}')
-    result = CliRunner().invoke(root, ["plugin", "validate", "--manifest", str(bad)])
+    result = CliRunner(env={"ENVOL_LANG": "en"}).invoke(
+        root, ["plugin", "validate", "--manifest", str(bad)]
+    )
     assert result.exit_code == 1
     assert "not a valid Mattermost manifest" in result.output
     assert "Traceback" not in result.output

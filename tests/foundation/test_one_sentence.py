@@ -31,6 +31,12 @@ from plugin.mattermost import (
 from plugin.settings import load_deploy_settings
 
 
+@pytest.fixture(autouse=True)
+def english_operator(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These sentences are checked as an English operator reads them (``--lang``/ENVOL_LANG)."""
+    monkeypatch.setenv("ENVOL_LANG", "en")
+
+
 def _closed_port() -> int:
     with socket.socket() as probe:  # bound then closed: nothing listens there
         probe.bind(("127.0.0.1", 0))

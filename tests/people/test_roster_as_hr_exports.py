@@ -45,7 +45,7 @@ def test_the_cli_reads_the_sheet_it_is_given(tmp_path: Path) -> None:
     from plugin.cli import root
 
     path = _two_sheets(tmp_path / "export.xlsx")
-    runner = CliRunner()
+    runner = CliRunner(env={"ENVOL_LANG": "en"})  # an English operator
 
     named = runner.invoke(root, ["roster", "validate", str(path), "--sheet", "Salariés"])
     first = runner.invoke(root, ["roster", "validate", str(path)])

@@ -136,7 +136,7 @@ def test_roster_diff_command_prints_the_preview(envol_context: object, tmp_path:
     from plugin.cli import root
 
     first = write_csv(tmp_path / "v1.csv", [person_row(n) for n in range(1, 4)])
-    runner = CliRunner()
+    runner = CliRunner(env={"ENVOL_LANG": "en"})  # an English operator
     assert runner.invoke(root, ["roster", "import", str(first)]).exit_code == 0
     second = write_xlsx(tmp_path / "v2.xlsx", [person_row(1), person_row(2), person_row(7)])
 

@@ -26,7 +26,7 @@ def cli_context(envol_context: EnvolContext, sandbox: Sandbox) -> EnvolContext:
 
 
 def _run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(root, list(args), catch_exceptions=False)
+    result = CliRunner(env={"ENVOL_LANG": "en"}).invoke(root, list(args), catch_exceptions=False)
     # rich wraps at the terminal width: compare words, not line breaks.
     return result.exit_code, " ".join(result.output.split())
 

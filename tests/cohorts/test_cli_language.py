@@ -1,0 +1,127 @@
+"""The launch team's commands speak the operator's language (``--lang``, ``ENVOL_LANG``):
+waves' guard refusals and launch, roster import/validate/diff, campaign approve/hold — the
+services' own errors included, through the message catalogues."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from plugin.app import EnvolContext
+from plugin.db import transaction
+from plugin.settings import RuntimeSettings
+from tests.cohorts.conftest import READY, import_fake_roster
+from tests.cohorts.test_waves import plan
+
+# The wording does not depend on the database: SQLite only.
+on_sqlite = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+pytestmark = [pytest.mark.usefixtures("late_clock")]
+
+
+def run(language: str, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    from plugin.cli import root
+
+    arguments = ["--lang", language, *args] if language else list(args)
+    result = CliRunner(env=env).invoke(root, arguments)
+    return result.exit_code, " ".join(result.output.split())
+
+
+@pytest.fixture
+def planned(envol_context: EnvolContext, tmp_path: Path, settings: RuntimeSettings) -> Any:
+    with transaction(envol_context.sessions) as session:
+        import_fake_roster(session, tmp_path, 40)
+        plan(session, settings)
+    return envol_context
+
+
+@pytest.fixture
+def bad_roster(tmp_path: Path) -> Path:
+    path = tmp_path / "rh.csv"
+    path.write_text(
+        "email;first_name;last_name\nann@exemple.fr;Ann;Lee\njean.dupont@@exemple;Jean;Dupont\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@on_sqlite
+def test_a_guard_refusal_follows_the_operators_language(
+    planned: EnvolContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    facts = dataclasses.replace(READY, announcement_sent_at=None)
+    monkeypatch.setattr("plugin.cli.people._launch_facts", lambda session, ctx: facts)
+
+    code_fr, french = run("fr", "waves", "launch", "pilote", "--yes")
+    code_en, english = run("en", "waves", "launch", "pilote", "--yes")
+    code_env, from_env = run("", "waves", "launch", "pilote", "--yes", env={"ENVOL_LANG": "en"})
+
+    assert code_fr == code_en == code_env == 1
+    assert "Erreur : la vague pilote ne peut pas ouvrir maintenant" in french
+    assert "L'annonce officielle de la campagne (étape annonce-pdg) n'est pas encore partie" in (
+        french
+    )
+    assert "cannot open" not in french and "Error:" not in french
+    assert "Error: wave pilote cannot open now" in english
+    assert "announcement (step annonce-pdg) has not gone out" in english
+    assert "Error: wave pilote cannot open now" in from_env
+
+
+@on_sqlite
+def test_waves_launch_speaks_french_from_plan_to_confirmation(
+    planned: EnvolContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("plugin.cli.people._launch_facts", lambda session, ctx: READY)
+
+    dry = run("fr", "waves", "launch", "managers-champions", "--dry-run")[1]
+    code, no_terminal = run("fr", "waves", "launch", "managers-champions")
+    english = run("en", "waves", "launch", "managers-champions", "--dry-run")[1]
+
+    assert "simulation ; à faire : ouvrir la vague managers-champions :" in dry
+    assert "rien n'a changé" in dry
+    assert code == 1 and "demande une confirmation et il n'y a pas de terminal" in no_terminal
+    assert "Ouvrir la vague managers-champions et inviter" in no_terminal
+    assert "dry run: would open wave managers-champions:" in english
+
+
+def test_roster_validate_names_each_problem_in_the_operators_language(bad_roster: Path) -> None:
+    code_fr, french = run("fr", "roster", "validate", str(bad_roster))
+    code_en, english = run("en", "roster", "validate", str(bad_roster))
+
+    assert code_fr == code_en == 1
+    assert "rh.csv : 1 ligne(s) invalide(s) sur 2" in french
+    assert "ligne 3 : e-mail invalide 'jean.dupont@@exemple'" in french
+    assert "invalid e-mail" not in french and "line 3" not in french
+    assert "rh.csv: 1 invalid line(s) out of 2" in english
+    assert "line 3: invalid e-mail 'jean.dupont@@exemple'" in english
+
+
+@on_sqlite
+def test_roster_import_and_diff_speak_french(planned: EnvolContext, tmp_path: Path) -> None:
+    path = tmp_path / "nouveau.csv"
+    path.write_text("courriel;prénom;nom\nann@exemple.fr;Ann;Lee\n", encoding="utf-8")
+
+    imported = run("fr", "roster", "import", str(path), "--dry-run")[1]
+    diff = run("fr", "roster", "diff", str(path))[1]
+    english = run("en", "roster", "diff", str(path))[1]
+
+    assert "nouveau.csv : 1 lignes" in imported and "Effectif (simulation" in imported
+    assert "créées (seraient ajoutées)" in imported
+    assert "1 arrivée(s), 0 modification(s), 40 départ(s)" in diff
+    assert "serait marqué(e) comme parti(e)" in diff
+    assert "rien n'a été écrit" in diff
+    assert "1 joining, 0 changing, 40 leaving" in english
+
+
+@on_sqlite
+def test_campaign_approve_and_hold_speak_french(planned: EnvolContext) -> None:
+    approved = run("fr", "campaign", "approve", "teaser-1")
+    no_such = run("fr", "campaign", "hold", "nulle-part", "--reason", "visuel")
+    english = run("en", "campaign", "hold", "teaser-1", "--reason", "visuel")
+
+    assert approved == (0, "teaser-1 approuvée")
+    assert no_such[0] == 1 and "Erreur : aucune étape 'nulle-part' dans le plan" in no_such[1]
+    assert english == (0, "teaser-1 held")
