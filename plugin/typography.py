@@ -61,8 +61,9 @@ def elide(text: str) -> str:
 # URL's own colon (https:// has no space before it).
 _BEFORE_MARK = re.compile(r"[ \u00a0\u202f]+([;?!]|:(?![\w+\-]+:)(?![-:]))")
 _NO_SPACE_BEFORE = re.compile(r"(?<=[\w»)\]*_])([;?!])(?=\s|$)")
-_GUILLEMETS_OPEN = re.compile(r"«[ \u00a0]*")
-_GUILLEMETS_CLOSE = re.compile(r"[ \u00a0]*»")
+# With U+202F itself: typesetting text already typeset changes nothing.
+_GUILLEMETS_OPEN = re.compile(r"«[ \u00a0\u202f]*")
+_GUILLEMETS_CLOSE = re.compile(r"[ \u00a0\u202f]*»")
 # Code spans, fenced code and links' targets are never touched.
 _PROTECTED = re.compile(r"```.*?```|`[^`\n]*`|\]\([^)]*\)|<[^>\s]+>|https?://\S+", re.DOTALL)
 

@@ -17,6 +17,7 @@ from plugin.cohorts.models import WaveStatus
 from plugin.cohorts.service import MANAGERS_CHAMPIONS, PILOT, wave_by_name
 from plugin.cohorts.views import gate_verdict
 from plugin.settings import RuntimeSettings
+from plugin.typography import NBSP
 from tests.cohorts.conftest import READY
 from tests.cohorts.test_waves import GOOD, KnownMeasures, launch_wave, plan
 
@@ -132,7 +133,7 @@ def test_refusals_speak_french_too(
 
     assert str(refused.value) == "la vague pilote ne peut pas ouvrir maintenant (5 raisons)."
     assert refused.value.problems[0].startswith(
-        "Les vagues précédentes ne sont pas encore ouvertes (managers-champions) : ouvrez d'abord"
+        f"Les vagues précédentes ne sont pas encore ouvertes (managers-champions){NBSP}: ouvrez"
     )
     assert "prévue le 1er mars 2027" in refused.value.problems[1]
 

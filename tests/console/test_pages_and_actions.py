@@ -18,6 +18,7 @@ from plugin.cohorts.models import Wave, WaveStatus
 from plugin.demo.fake_roster import write_roster_csv
 from plugin.people.models import Person
 from plugin.people.service import import_roster
+from plugin.typography import NBSP
 from tests.console.world import ConsoleWorld
 from tests.people.rosters import person_row, write_xlsx
 
@@ -264,7 +265,9 @@ def test_the_committee_hears_of_decisions_once_and_the_button_opens_the_console(
     posts = world.sandbox.posts_in(world.committee_channel_id)
     assert len(posts) == len(first)
     gate_post = next(p for p in posts if "managers-champions" in p["message"])
-    assert gate_post["message"].startswith("**Décision attendue : la vague managers-champions**")
+    assert gate_post["message"].startswith(
+        f"**Décision attendue{NBSP}: la vague managers-champions**"
+    )
     victor = world.person("victor")
     action_id = victor.find_action(gate_post["id"], "Ouvrir dans la console")
     answer = victor.click(gate_post["id"], action_id)

@@ -25,6 +25,7 @@ from plugin.reports.weekly import (
     marker_for,
     post_weekly_report,
 )
+from plugin.typography import NBSP
 from tests.metrics.world import LaunchWorld
 from tests.reports.conftest import report_data
 
@@ -92,7 +93,7 @@ def test_three_things_to_act_on_name_the_laggards(reported: LaunchWorld) -> None
     assert len(actions) == 3 and len({a.kind for a in actions}) == 3
     assert [a.score for a in actions] == sorted((a.score for a in actions), reverse=True)
     # Worst of all: in Paris one of the nine who joined was active this week.
-    assert actions[0].text.startswith("Paris : 11 % d'actifs cette semaine")
+    assert actions[0].text.startswith(f"Paris{NBSP}: 11 % d'actifs cette semaine")
     english = things_to_act_on(report_data(reported, "en"), reported.settings)
     assert english[0].text.startswith("Paris: 11 % active this week")
 

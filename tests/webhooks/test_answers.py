@@ -15,6 +15,7 @@ from plugin.sandbox import SandboxCallFailed
 from plugin.security.service import Signer
 from plugin.support import service as support
 from plugin.support.models import TicketCategory
+from plugin.typography import NNBSP
 from tests.support.world import SECRET, SupportWorld
 from webhooks.answers import MESSAGES
 
@@ -88,7 +89,9 @@ def test_a_command_longer_than_a_post_is_refused_in_the_persons_language(
     world = support_world
     world.alice.run_command(world.town_square_id, "/envol " + "a" * 16384)
     [said] = world.ephemeral_texts(world.alice)
-    assert said.startswith("Votre texte compte 16384 caractères ; Mattermost en accepte 16383")
+    assert said.startswith(
+        f"Votre texte compte 16384 caractères{NNBSP}; Mattermost en accepte 16383"
+    )
 
 
 def test_a_command_with_a_stale_token_gets_the_servers_message(
