@@ -123,7 +123,12 @@ class DeploySettings(BaseSettings):
     @classmethod
     def _broker_url(cls, value: str) -> str:
         if not re.match(r"^(sqla\+sqlite|redis|rediss|amqp|amqps|pyamqp|memory)://", value):
-            raise ValueError("expected sqla+sqlite:///file.db, redis://host:port/db or amqp://...")
+            scheme = value.split("://", 1)[0] if "://" in value else value
+            raise ValueError(
+                f"{scheme}:// is not a broker Envol runs on (SQS, Kafka and the like are not "
+                "supported): use sqla+sqlite:///file.db, redis://host:port/db (with "
+                "`pip install 'envol[redis]'`) or amqp://user:password@host//"
+            )
         return value
 
     @field_validator("mattermost_url", "public_url")

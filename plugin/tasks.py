@@ -37,9 +37,18 @@ TASK_MODULES.append("plugin.console.tasks")
 
 celery_app = Celery("envol")
 
+# Set by ``configure_celery``: a worker or beat started without it is refused (below).
+_CONFIGURED = "envol_configured"
+BARE_CELERY_REFUSED = (
+    "Start Envol's worker with `envol worker` (add --beat for the scheduler), not "
+    "`celery -A plugin.tasks`: Celery alone skips Envol's set-up — the ENVOL_SECRET_KEY check, "
+    "the broker from ENVOL_BROKER_URL, every capability's tasks and late acknowledgement."
+)
+
 
 def configure_celery(broker_url: str) -> Celery:
     celery_app.conf.update(
+        **{_CONFIGURED: True},
         broker_url=broker_url,
         task_serializer="json",
         accept_content=["json"],
@@ -114,6 +123,18 @@ BEAT_SCHEDULE["reports-weekly-report"] = {
     "task": "reports.post_weekly_report",
     "schedule": crontab(minute=0, hour=8, day_of_week="mon"),
 }
+
+
+@signals.celeryd_init.connect
+@signals.beat_init.connect
+def _refuse_unconfigured_start(**_: Any) -> None:
+    """``celery -A plugin.tasks worker`` loads this module but not ``envol worker``'s set-up:
+    the default broker (amqp://localhost), only this module's tasks (the capabilities' messages
+    would be dropped as unregistered), early acknowledgement (a killed worker loses its task)
+    and no check of the secret key the tasks sign buttons with. It stops here, before touching
+    any broker. ``SystemExit``: Celery logs and ignores a signal handler's ``Exception``."""
+    if not celery_app.conf.get(_CONFIGURED):
+        raise SystemExit(BARE_CELERY_REFUSED)
 
 
 @signals.worker_process_init.connect

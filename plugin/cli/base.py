@@ -160,9 +160,57 @@ def _broker_failure(error: BaseException) -> BaseException | None:
     return None
 
 
+# The library each broker URL scheme needs (kombu imports it on first use), and how to get it.
+BROKER_LIBRARIES: dict[str, tuple[str, str]] = {
+    "redis": ("redis", "pip install 'envol[redis]'"),
+    "rediss": ("redis", "pip install 'envol[redis]'"),
+    "amqp": ("amqp", "pip install amqp"),
+    "amqps": ("amqp", "pip install amqp"),
+    "pyamqp": ("amqp", "pip install amqp"),
+    "sqla+sqlite": ("sqlalchemy", "pip install 'kombu[sqlalchemy]'"),
+}
+_BROKER_STACK = ("kombu", "celery", "amqp", "redis", "limits")
+
+
+def _raised_in_broker_stack(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) came from the task queue's libraries: a missing
+    library shows there as an ``ImportError``, or as an ``AttributeError`` on ``None`` (kombu
+    keeps ``redis = None`` when the import fails)."""
+    seen: BaseException | None = error
+    for _ in range(4):
+        if seen is None:
+            return False
+        trace = seen.__traceback__
+        while trace is not None:
+            module = str(trace.tb_frame.f_globals.get("__name__", ""))
+            if module.split(".")[0] in _BROKER_STACK:
+                return True
+            trace = trace.tb_next
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def missing_broker_library(broker_url: str) -> str | None:
+    """The sentence for a broker URL whose library is not installed (None when it is)."""
+    scheme = broker_url.split("://", 1)[0].lower()
+    needed = BROKER_LIBRARIES.get(scheme)
+    if needed is None:
+        return None
+    module, install = needed
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return (
+            f"ENVOL_BROKER_URL is a {scheme}:// broker, but the {module} library it needs is not "
+            f"installed: run `{install}`, or set ENVOL_BROKER_URL to a broker that is."
+        )
+    return None
+
+
 def explain(error: BaseException) -> str | None:
     """One sentence for a failure of the environment an admin can fix (database not migrated
-    or unreachable, broker down), or None for a real bug (then: "Unexpected error")."""
+    or unreachable, broker down or its library missing), or None for a real bug (then:
+    "Unexpected error")."""
     from plugin import app as envol_app
     from plugin import db as database
 
@@ -177,6 +225,13 @@ def explain(error: BaseException) -> str | None:
             pass
     if sentence is not None:
         return sentence
+    if _raised_in_broker_stack(error):
+        try:
+            missing = missing_broker_library(envol_app.get_context().settings.broker_url)
+        except EnvolError:  # no settings: nothing more to say about the broker
+            missing = None
+        if missing is not None:
+            return missing
     broker = _broker_failure(error)
     if broker is not None:
         reason = str(broker).strip().splitlines()[0] if str(broker).strip() else "no answer"
