@@ -328,7 +328,7 @@ def cohorts_plan(
     console.print(pilot_table(plan.pilot))
     console.print(plan_table(plan))
     for warning in plan.warnings:
-        console.print(f"[yellow]warning:[/] {shown(warning)}")
+        console.print(f"[yellow]warning:[/] {_problem(warning)}")
     console.print("[dim]dry run: nothing written[/]" if dry_run else "[green]plan saved[/]")
 
 
@@ -485,7 +485,7 @@ def waves_list(max_users_per_team: int | None, user_cap: int | None, users_on_se
         console.print(line)
     for summary in summaries:
         for warning in summary.warnings:
-            console.print(f"[yellow]warning ({shown(summary.wave.name)}):[/] {shown(warning)}")
+            console.print(f"[yellow]warning ({shown(summary.wave.name)}):[/] {_problem(warning)}")
 
 
 @waves_group.command("show")

@@ -12,8 +12,13 @@ import random
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from plugin.i18n import Message, messages_of
 from plugin.people.models import PersonRole
+
+# Warnings are worded in the reader's language (the console's person, the CLI's operator).
+said = messages_of(Path(__file__).with_name("messages.yaml"))
 
 StratumKey = tuple[str, str]
 
@@ -70,7 +75,7 @@ class PilotSelection:
     population: int
     target: int
     strata: list[Stratum]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Message] = field(default_factory=list)
 
     @property
     def selected_ids(self) -> list[int]:
@@ -148,8 +153,7 @@ def select_pilot(candidates: Iterable[Candidate], percent: float, seed: int) -> 
     seats = max(0, target - forced)
     if forced > target:
         selection.warnings.append(
-            f"the volunteers, managers and champions alone ({forced}) exceed the target "
-            f"({target}); they are all in the pilot anyway."
+            said("warning.forced_exceed_target", forced=forced, target=target)
         )
     # Every part of the company is represented: a stratum with nobody yet gets one seat first,
     # the biggest strata first while seats last.
@@ -175,9 +179,6 @@ def select_pilot(candidates: Iterable[Candidate], percent: float, seed: int) -> 
     selection.strata = list(strata.values())
     missing = [f"{s.department} × {s.site}" for s in selection.strata if not s.selected]
     if missing:
-        selection.warnings.append(
-            f"{len(missing)} stratum(s) have nobody in the pilot (too few seats): "
-            + ", ".join(missing[:5])
-            + ("…" if len(missing) > 5 else "")
-        )
+        named = ", ".join(missing[:5]) + ("…" if len(missing) > 5 else "")
+        selection.warnings.append(said("warning.strata_missing", count=len(missing), strata=named))
     return selection

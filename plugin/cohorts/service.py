@@ -32,7 +32,7 @@ from plugin.cohorts.models import (
 )
 from plugin.cohorts.pilot import Candidate, PilotSelection, select_pilot
 from plugin.errors import EnvolError
-from plugin.i18n import messages_of
+from plugin.i18n import Message, messages_of
 from plugin.people.models import Person, PersonRole, PersonStatus
 from plugin.people.roster import normalise_email
 from plugin.settings import RuntimeSettings
@@ -64,7 +64,7 @@ class WavePlan:
 class CohortPlan:
     pilot: PilotSelection
     waves: list[WavePlan]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Message] = field(default_factory=list)
     applied: bool = False
 
 
@@ -80,22 +80,14 @@ class ServerLimits:
     users_already_on_server: int = 0
     soft_user_cap: int | None = None
 
-    def user_cap_problem(self, users: int) -> tuple[Literal["block", "warn"], str] | None:
+    def user_cap_problem(self, users: int) -> tuple[Literal["block", "warn"], Message] | None:
         """The one rule for the user cap, for ``waves list`` and preflight alike: ``("block",
         why)`` past the most users the server accepts, ``("warn", why)`` past the soft cap
         (admins see a banner), else None."""
         if self.user_cap and users > self.user_cap:
-            return (
-                "block",
-                f"the server would have {users} users, over its user cap ({self.user_cap}): "
-                "a licence (or a smaller wave) is needed",
-            )
+            return ("block", said("warning.user_cap_block", users=users, cap=self.user_cap))
         if self.soft_user_cap and users > self.soft_user_cap:
-            return (
-                "warn",
-                f"the server would have {users} users, past its soft cap "
-                f"({self.soft_user_cap}): admins see a warning, new accounts still work",
-            )
+            return ("warn", said("warning.user_cap_soft", users=users, cap=self.soft_user_cap))
         return None
 
 
@@ -367,7 +359,7 @@ class WaveSummary:
     handed_off: int
     joined: int
     team_size_after: int
-    warnings: tuple[str, ...]
+    warnings: tuple[Message, ...]
 
 
 def wave_by_name(session: Session, name: str) -> Wave:
@@ -409,11 +401,10 @@ def list_waves(session: Session, limits: ServerLimits | None = None) -> list[Wav
     for wave in waves:
         members = members_by_cohort.get(wave.cohort_id, set())
         on_team |= members
-        warnings = []
+        warnings: list[Message] = []
         if limits.max_users_per_team and len(on_team) > limits.max_users_per_team:
             warnings.append(
-                f"the team would have {len(on_team)} members, over MaxUsersPerTeam "
-                f"({limits.max_users_per_team}): raise TeamSettings.MaxUsersPerTeam first"
+                said("warning.team_over", members=len(on_team), limit=limits.max_users_per_team)
             )
         problem = limits.user_cap_problem(len(on_team) + limits.users_already_on_server)
         if problem is not None:

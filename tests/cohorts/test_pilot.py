@@ -72,7 +72,7 @@ def test_must_includes_beyond_the_target_are_kept_with_a_warning() -> None:
     pilot = select_pilot(people, 10, seed=3)
 
     assert pilot.selected_ids == [0, 1, 2, 3, 4]
-    assert "exceed the target" in pilot.warnings[0]
+    assert "exceed the target" in str(pilot.warnings[0])
 
 
 def test_largest_remainder_gives_leftover_seats_to_the_largest_remainders() -> None:

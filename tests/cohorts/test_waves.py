@@ -221,10 +221,12 @@ def test_waves_are_checked_against_the_server_limits(
     sizes = [s.team_size_after for s in summaries]
     assert sizes == sorted(sizes) and sizes[-1] == 120
     for summary in summaries:
-        assert any("MaxUsersPerTeam" in w for w in summary.warnings) == (
+        assert any("MaxUsersPerTeam" in str(w) for w in summary.warnings) == (
             summary.team_size_after > 50
         )
-        assert any("user cap" in w for w in summary.warnings) == (summary.team_size_after + 5 > 100)
+        assert any("user cap" in str(w) for w in summary.warnings) == (
+            summary.team_size_after + 5 > 100
+        )
     assert not list_waves(roster_120, ServerLimits())[-1].warnings
 
 

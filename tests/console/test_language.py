@@ -124,3 +124,16 @@ def test_cohort_and_campaign_refusals_are_in_french(
     assert "aucun pilote n'est encore prévu" in approve_nothing
     assert "suspendre une étape demande une raison" in hold
     assert "needs a reason" not in hold
+
+
+def test_a_waves_limit_warning_is_in_french(console_world: ConsoleWorld, tmp_path: Path) -> None:
+    world = console_world
+    _import(world, tmp_path)
+    claire = _signed_in(world, "claire")
+    _post(claire, "/console/cohorts/approve-proposal", seed="1")
+    world.sandbox.patch_config({"TeamSettings": {"MaxUsersPerTeam": 10}})
+
+    page = html.unescape(claire.get("/console/waves").text)
+
+    assert "au-delà de MaxUsersPerTeam (10)" in page and "l'équipe aurait" in page
+    assert "over MaxUsersPerTeam" not in page
