@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import enum
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -204,29 +205,53 @@ NOT_MIGRATED = (
 )
 
 
-def explain_database_error(error: BaseException) -> str | None:
-    """One sentence for a database failure an admin can fix (not migrated, not reachable), or
-    None when ``error`` is something else. Never the URL: it may hold a password."""
+@dataclass(frozen=True)
+class DatabaseFailure:
+    """A database failure an admin can fix: ``kind`` is ``not_migrated``, ``cannot_open`` or
+    ``no_answer``; ``reason`` the driver's first line (``no_answer`` only). The CLI words it in
+    the operator's language; ``sentence`` is the English one."""
+
+    kind: str
+    reason: str = ""
+
+    @property
+    def sentence(self) -> str:
+        if self.kind == "not_migrated":
+            return NOT_MIGRATED
+        if self.kind == "cannot_open":
+            return (
+                "the SQLite database file cannot be opened: check that the folder in "
+                "ENVOL_DATABASE_URL exists and is writable, then try again."
+            )
+        return (
+            f"the database does not answer ({self.reason}): check ENVOL_DATABASE_URL and that "
+            "the database server is running, then try again."
+        )
+
+
+def database_failure(error: BaseException) -> DatabaseFailure | None:
+    """What an admin can fix about a database failure (not migrated, not reachable), or None
+    when ``error`` is something else. Never the URL: it may hold a password."""
     if not isinstance(error, exc.DBAPIError):
         return None
     original = error.orig if error.orig is not None else error
     said = f"{type(original).__name__} {original}".lower()
     if any(marker in said for marker in _MISSING_TABLE):
-        return NOT_MIGRATED
+        return DatabaseFailure("not_migrated")
     if "unable to open database file" in said:  # SQLite: a missing folder, no permission
-        return (
-            "the SQLite database file cannot be opened: check that the folder in "
-            "ENVOL_DATABASE_URL exists and is writable, then try again."
-        )
+        return DatabaseFailure("cannot_open")
     if isinstance(error, exc.OperationalError | exc.InterfaceError) and (
         error.connection_invalidated or any(marker in said for marker in _NO_CONNECTION)
     ):
         reason = str(original).strip().splitlines()[0] if str(original).strip() else "no answer"
-        return (
-            f"the database does not answer ({reason}): check ENVOL_DATABASE_URL and that the "
-            "database server is running, then try again."
-        )
+        return DatabaseFailure("no_answer", reason)
     return None
+
+
+def explain_database_error(error: BaseException) -> str | None:
+    """``database_failure``'s English sentence."""
+    failure = database_failure(error)
+    return failure.sentence if failure is not None else None
 
 
 def discard_if_empty(database_url: str) -> bool:

@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from plugin import __version__
-from plugin.errors import EnvolError
+from plugin.errors import EnvolError, Localizable
 
 if TYPE_CHECKING:  # the CLI's top level stays light: SQLAlchemy and the rest load on use
     from sqlalchemy.orm import Session, sessionmaker
@@ -115,7 +115,11 @@ class EnvolGroup(click.Group):
                 raise
             sentence = explain(error)
             if sentence is not None:
-                err_console.print(f"[bold red]Error:[/] {escape(sentence)}")
+                language = _error_language()
+                label = _error_label(language)
+                err_console.print(
+                    f"[bold red]{escape(label)}[/] {escape(sentence.localized(language))}"
+                )
                 sys.exit(1)
             err_console.print(
                 f"[bold red]Unexpected error:[/] {shown(type(error).__name__)}: {shown(error)} "
@@ -190,7 +194,14 @@ def _raised_in_broker_stack(error: BaseException) -> bool:
     return False
 
 
-def missing_broker_library(broker_url: str) -> str | None:
+def _said(key: str, /, **values: Any) -> Localizable:
+    """The CLI's message ``key``, worded when printed (in the operator's language)."""
+    from plugin import i18n
+
+    return i18n.messages_of(MESSAGES)(key, **values)
+
+
+def missing_broker_library(broker_url: str) -> Localizable | None:
     """The sentence for a broker URL whose library is not installed (None when it is)."""
     scheme = broker_url.split("://", 1)[0].lower()
     needed = BROKER_LIBRARIES.get(scheme)
@@ -200,22 +211,19 @@ def missing_broker_library(broker_url: str) -> str | None:
     try:
         importlib.import_module(module)
     except ImportError:
-        return (
-            f"ENVOL_BROKER_URL is a {scheme}:// broker, but the {module} library it needs is not "
-            f"installed: run `{install}`, or set ENVOL_BROKER_URL to a broker that is."
-        )
+        return _said("env.broker_library_missing", scheme=scheme, module=module, install=install)
     return None
 
 
-def explain(error: BaseException) -> str | None:
+def explain(error: BaseException) -> Localizable | None:
     """One sentence for a failure of the environment an admin can fix (database not migrated
     or unreachable, broker down or its library missing), or None for a real bug (then:
-    "Unexpected error")."""
+    "Unexpected error"). Worded when printed, in the operator's language."""
     from plugin import app as envol_app
     from plugin import db as database
 
-    sentence = database.explain_database_error(error)
-    if sentence == database.NOT_MIGRATED:
+    failure = database.database_failure(error)
+    if failure is not None and failure.kind == "not_migrated":
         # Opening a database that did not exist created an empty SQLite file: leave nothing.
         try:
             built = envol_app.get_context()
@@ -223,8 +231,8 @@ def explain(error: BaseException) -> str | None:
             database.discard_if_empty(built.settings.database_url)
         except EnvolError:
             pass
-    if sentence is not None:
-        return sentence
+    if failure is not None:
+        return _said(f"env.database_{failure.kind}", reason=failure.reason)
     if _raised_in_broker_stack(error):
         try:
             missing = missing_broker_library(envol_app.get_context().settings.broker_url)
@@ -235,10 +243,7 @@ def explain(error: BaseException) -> str | None:
     broker = _broker_failure(error)
     if broker is not None:
         reason = str(broker).strip().splitlines()[0] if str(broker).strip() else "no answer"
-        return (
-            f"the task broker does not answer ({reason}): check ENVOL_BROKER_URL and that the "
-            "broker (Redis, RabbitMQ) is running, then try again."
-        )
+        return _said("env.broker_no_answer", reason=reason)
     return None
 
 

@@ -78,6 +78,16 @@ def test_a_database_not_migrated_says_to_upgrade_and_leaves_no_file(
     assert sorted(tmp_path.iterdir()) == []  # not even the empty file the command opened
 
 
+def test_the_sentence_follows_the_operators_language(use_settings: object, tmp_path: Path) -> None:
+    use_settings(database_url=f"sqlite:///{tmp_path / 'envol.db'}")  # type: ignore[operator]
+
+    result = CliRunner().invoke(root, ["--lang", "fr", "cohorts", "list"])
+
+    assert result.exit_code == 1
+    assert "Erreur : la base de données n'a pas encore les tables d'Envol" in _said(result)
+    assert "lancez `envol db upgrade`" in _said(result) and "Error" not in result.output
+
+
 def test_db_check_on_a_database_that_does_not_exist_creates_none(
     use_settings: object, tmp_path: Path
 ) -> None:
