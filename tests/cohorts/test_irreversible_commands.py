@@ -19,7 +19,7 @@ IRREVERSIBLE = [
 
 
 def command(group: str, name: str) -> click.Command:
-    parent = root.commands[group]
+    parent = root.get_command(click.Context(root), group)  # the CLI imports its groups lazily
     assert isinstance(parent, click.Group)
     return parent.commands[name]
 
