@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from plugin.people.models import Language, Person, PersonStatus
-from plugin.people.roster import RosterRow, normalise_email, open_roster
+from plugin.people.roster import ROW_VALUE_NAMES, normalise_email, open_roster
 from plugin.people.service import BATCH_SIZE, ImportReport, _valid_rows, validate_roster
 
 # Fields compared, in the order they are shown.
@@ -78,8 +78,8 @@ def _text(value: object) -> str:
     return str(getattr(value, "value", value) or "")
 
 
-def _row_values(row: RosterRow) -> dict[str, str]:
-    return {name: _text(getattr(row, name)) for name in COMPARED}
+# Where each compared field is in a row's values (``RowValues``).
+_VALUE_INDEX = tuple(ROW_VALUE_NAMES.index(name) for name in COMPARED)
 
 
 def preview_roster(
@@ -102,44 +102,32 @@ def preview_roster(
     invalid = validate_roster(roster, report)
     preview = RosterPreview(report=report)
     seen: set[str] = set()
-    manager = aliased(Person)
     rows = _valid_rows(roster, invalid)
     while batch := list(islice(rows, BATCH_SIZE)):
-        existing = {
-            person.email: (person, manager_email)
-            for person, manager_email in session.execute(
-                select(Person, manager.email)
-                .outerjoin(manager, manager.id == Person.manager_id)
-                .where(Person.email.in_([row.email for row in batch]))
-            )
-        }
-        for row in batch:
-            seen.add(row.email)
-            shown = RosterPerson(
-                row.line, row.email, f"{row.first_name} {row.last_name}", row.department, row.site
-            )
-            found = existing.get(row.email)
+        existing = _known_people(session, [values[1] for values in batch])
+        for values in batch:
+            line, email, _, first_name, last_name, department, site = values[:7]
+            seen.add(email)
+            shown = RosterPerson(line, email, f"{first_name} {last_name}", department, site)
+            found = existing.get(email)
             if found is None:
                 preview.joiner_count += 1
                 if len(preview.joiners) < DETAIL_LIMIT:
                     preview.joiners.append(shown)
                 continue
-            person, manager_email = found
-            before = {name: _text(getattr(person, name, "")) for name in COMPARED}
-            before["manager_email"] = manager_email or ""
-            after = _row_values(row)
-            changes = tuple(
-                FieldChange(name, before[name], after[name])
-                for name in COMPARED
-                if before[name] != after[name]
-            )
-            rejoining = person.status != PersonStatus.ACTIVE
-            if changes or rejoining:
-                preview.changed_count += 1
-                if len(preview.changed) < DETAIL_LIMIT:
-                    preview.changed.append(PersonChange(shown, changes, rejoining))
-            else:
+            before, rejoining = found
+            after = tuple(_text(values[index]) for index in _VALUE_INDEX)
+            if before == after and not rejoining:
                 preview.unchanged_count += 1
+                continue
+            preview.changed_count += 1
+            if len(preview.changed) < DETAIL_LIMIT:
+                changes = tuple(
+                    FieldChange(name, old, new)
+                    for name, old, new in zip(COMPARED, before, after, strict=True)
+                    if old != new
+                )
+                preview.changed.append(PersonChange(shown, changes, rejoining))
     # An invalid line whose address is known keeps its person in the roster (as the import
     # does): only people absent from the file altogether leave.
     for line, cells in roster.records():
@@ -149,6 +137,29 @@ def preview_roster(
                 seen.add(address)
     _add_leavers(session, preview, seen)
     return preview
+
+
+def _known_people(session: Session, emails: list[str]) -> dict[str, tuple[tuple[str, ...], bool]]:
+    """e-mail → (the compared fields as text, whether they had left), as plain rows: no ORM
+    object per person."""
+    manager = aliased(Person)
+    query = (
+        select(
+            Person.email,
+            *(getattr(Person, name) for name in COMPARED if name != "manager_email"),
+            manager.email,
+            Person.status,
+        )
+        .outerjoin(manager, manager.id == Person.manager_id)
+        .where(Person.email.in_(emails))
+    )
+    known: dict[str, tuple[tuple[str, ...], bool]] = {}
+    at = COMPARED.index("manager_email")
+    for email, *fields, manager_email, status in session.execute(query):
+        texts = [_text(value) for value in fields]
+        texts.insert(at, manager_email or "")
+        known[email] = (tuple(texts), status != PersonStatus.ACTIVE)
+    return known
 
 
 def _add_leavers(session: Session, preview: RosterPreview, seen: set[str]) -> None:
