@@ -1,17 +1,22 @@
 """Importing the roster: validate the whole file, then upsert by e-mail with set-based SQL.
 
-Validation streams over the file and remembers only e-mail → line; each valid row it parses is
-also written, ``BATCH_SIZE`` rows per ``executemany``, to a temporary staging table. The import
-itself is then a handful of statements, whatever the roster's size: count, insert the new
-people, update the changed ones (unchanged ones are not written), link managers, mark leavers.
-People missing from the new roster (found by the staging table) are marked as left, never
-deleted.
+Validation reads the file once and remembers e-mail → line and e-mail → manager; each valid
+row's values (a plain tuple) are also written, ``BATCH_SIZE`` rows at a time (``COPY`` on
+PostgreSQL), to a temporary staging table. The import itself is then a handful of statements,
+whatever the roster's size: one query counts the new, returning, changed and re-linked people,
+then only the statements with something to do run (insert the new people, update the changed
+ones, link managers, mark leavers). Unchanged people are not written. People missing from the
+new roster (found by the staging table) are marked as left, never deleted.
 
 Measured (bench/bench_roster_import.py): the file is parsed once instead of twice and no row is
 written one statement at a time; the per-row UPDATEs of manager links were the largest cost.
 Then (20,000 rows, PostgreSQL): staging with COPY instead of executemany, new people inserted
 with their manager already linked (a second write of every row was 0.9 s) and unchanged people
-not written at all; what remains of a re-import is mostly parsing and checking the file.
+not written at all. Then (cProfile, same size): checking the rows cost eight times reading the
+CSV, and the manager check read the file again; an unchanged re-import ran five queries over
+the same join and analysed every column of the staging table; a new import wrote the new ids
+into the staging table (0.23 s), looked the sequence up once per row, and paid 0.6 s of JIT
+compilation. Now 20,000 rows validate in 0.07 s instead of 0.33 s.
 """
 
 from __future__ import annotations
