@@ -19,9 +19,10 @@ import csv
 import datetime as dt
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -187,6 +188,18 @@ def is_valid_email(address: str) -> bool:
     return len(address) <= 254 and _EMAIL.match(address) is not None
 
 
+RowValues = tuple[int, str, str, str, str, str, str, str, str, bool]
+"""A valid line as plain values, in the staging table's column order: (line, email,
+manager_email, first_name, last_name, department, site, role value, language value, volunteer).
+"""
+ROW_VALUE_NAMES = (
+    "line", "email", "manager_email", "first_name", "last_name", "department", "site", "role",
+    "language", "volunteer",
+)  # fmt: skip
+_UNSEEN = object()
+_CACHED_VALUES = 4096  # distinct role/language/volunteer texts remembered per file
+
+
 @dataclass(frozen=True)
 class RosterRow:
     """One valid roster line, typed. ``line`` is the file line where the record starts."""
@@ -201,6 +214,12 @@ class RosterRow:
     role: PersonRole
     language: Language
     volunteer: bool
+
+    def values(self) -> RowValues:
+        return (
+            self.line, self.email, self.manager_email, self.first_name, self.last_name,
+            self.department, self.site, self.role.value, self.language.value, self.volunteer,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -239,7 +258,7 @@ class RosterFile:
         """(start line, raw cells) for every non-empty record after the header."""
         if self.kind == "xlsx":
             for line, cells in workbook_rows(self.path, self.sheet):
-                if line > 1 and any(cell.strip() for cell in cells):
+                if line > 1 and "".join(cells).strip():
                     yield line, cells
             return
         with self.path.open(encoding=self.encoding, newline="") as handle:
@@ -248,7 +267,9 @@ class RosterFile:
             previous_end = reader.line_num
             for cells in reader:
                 start, previous_end = previous_end + 1, reader.line_num
-                if not any(cell.strip() for cell in cells):
+                # Blank cells only: joined, then stripped in one call (a generator per row cost
+                # as much as reading the row).
+                if not "".join(cells).strip():
                     continue
                 yield start, cells
 
@@ -332,6 +353,77 @@ class RosterFile:
             language=language,
             volunteer=raw_volunteer in TRUE_VALUES,
         )
+
+    def value_reader(self) -> Callable[[int, list[str]], RowValues | None]:
+        """A fast check of one line: its values when ``parse`` would accept it, else None (then
+        ``parse`` says why, with the same messages as ever).
+
+        Profiled on 20,000 rows, ``parse`` cost eight times the reading of the file: a closure
+        and a dict look-up per cell, a frozen dataclass per row. This reads the nine cells with
+        one ``itemgetter``, checks them with the same regex and tables, and remembers the few
+        distinct role, language and volunteer texts of the file; it returns a plain tuple.
+        """
+        width = max(self.columns.values()) + 1
+        # A column the file lacks reads the cell after the last one used, always padded empty.
+        pad = [""] * (width + 1)
+        pick = itemgetter(*(self.columns.get(name, width) for name in FIELDS))
+        match = _EMAIL.match
+        default_language = self.default_language
+        roles: dict[str, str | None] = {}
+        languages: dict[str, str | None] = {}
+        volunteers: dict[str, bool | None] = {}
+        good_managers: set[str] = set()
+
+        def remember(known: dict[str, Any], raw: str, value: Any) -> Any:
+            if len(known) < _CACHED_VALUES:
+                known[raw] = value
+            return value
+
+        def role_of(raw: str) -> str | None:
+            role = ROLE_VALUES.get(value_key(raw))
+            return remember(roles, raw, role and role.value)
+
+        def language_of(raw: str) -> str | None:
+            language = LANGUAGE_VALUES.get(value_key(raw)) if raw.strip() else default_language
+            return remember(languages, raw, language and language.value)
+
+        def volunteer_of(raw: str) -> bool | None:
+            key = value_key(raw.strip())
+            return remember(volunteers, raw, key in TRUE_VALUES if key in _YES_OR_NO else None)
+
+        def read(line: int, cells: list[str]) -> RowValues | None:
+            row = cells[:width]
+            row += pad[len(row) :]
+            email, first, last, department, site, manager, role, language, volunteer = pick(row)
+            email = email.strip().lower()
+            if not email or len(email) > 254 or match(email) is None:
+                return None
+            first, last = first.strip(), last.strip()
+            if not first or not last:
+                return None
+            manager = manager.strip().lower()
+            if manager and manager not in good_managers:
+                # A dozen people share a manager: their address is checked once.
+                if len(manager) > 254 or match(manager) is None:
+                    return None
+                good_managers.add(manager)
+            role_value = roles.get(role, _UNSEEN)
+            if role_value is _UNSEEN:
+                role_value = role_of(role)
+            language_value = languages.get(language, _UNSEEN)
+            if language_value is _UNSEEN:
+                language_value = language_of(language)
+            volunteered = volunteers.get(volunteer, _UNSEEN)
+            if volunteered is _UNSEEN:
+                volunteered = volunteer_of(volunteer)
+            if role_value is None or language_value is None or volunteered is None:
+                return None
+            return (
+                line, email, manager, first[:120], last[:120], department.strip()[:120],
+                site.strip()[:120], role_value, language_value, volunteered,
+            )  # type: ignore[return-value]  # fmt: skip
+
+        return read
 
 
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
@@ -534,13 +626,18 @@ def manager_cycles(manager_of: dict[str, str]) -> list[list[str]]:
 
     One walk per person, each person visited once: linear in the size of the roster. A person
     who is their own manager is left to the line check that reports it.
+
+    Only managers can be in a loop, so a walk from someone who manages no one starts at their
+    manager, and only managers are remembered as visited (a set of every person was a fifth
+    of the validation's memory). The walks and their order are those from every person.
     """
+    managers = set(manager_of.values())
     done: set[str] = set()
     cycles: list[list[str]] = []
     for start in manager_of:
         walk: list[str] = []
         position: dict[str, int] = {}
-        person: str | None = start
+        person: str | None = start if start in managers else manager_of[start]
         while person is not None and person not in done and person not in position:
             position[person] = len(walk)
             walk.append(person)

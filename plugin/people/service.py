@@ -1,22 +1,28 @@
 """Importing the roster: validate the whole file, then upsert by e-mail with set-based SQL.
 
-Validation streams over the file and remembers only e-mail → line; each valid row it parses is
-also written, ``BATCH_SIZE`` rows per ``executemany``, to a temporary staging table. The import
-itself is then a handful of statements, whatever the roster's size: count, insert the new
-people, update the changed ones (unchanged ones are not written), link managers, mark leavers.
-People missing from the new roster (found by the staging table) are marked as left, never
-deleted.
+Validation reads the file once and remembers e-mail → line and e-mail → manager; each valid
+row's values (a plain tuple) are also written, ``BATCH_SIZE`` rows at a time (``COPY`` on
+PostgreSQL), to a temporary staging table. The import itself is then a handful of statements,
+whatever the roster's size: one query counts the new, returning, changed and re-linked people,
+then only the statements with something to do run (insert the new people, update the changed
+ones, link managers, mark leavers). Unchanged people are not written. People missing from the
+new roster (found by the staging table) are marked as left, never deleted.
 
 Measured (bench/bench_roster_import.py): the file is parsed once instead of twice and no row is
 written one statement at a time; the per-row UPDATEs of manager links were the largest cost.
 Then (20,000 rows, PostgreSQL): staging with COPY instead of executemany, new people inserted
 with their manager already linked (a second write of every row was 0.9 s) and unchanged people
-not written at all; what remains of a re-import is mostly parsing and checking the file.
+not written at all. Then (cProfile, same size): checking the rows cost eight times reading the
+CSV, and the manager check read the file again; an unchanged re-import ran five queries over
+the same join and analysed every column of the staging table; a new import wrote the new ids
+into the staging table (0.23 s), looked the sequence up once per row, and paid 0.6 s of JIT
+compilation. Now 20,000 rows validate in 0.07 s instead of 0.33 s.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -39,6 +45,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.orm import Session
 
 from plugin import clock
@@ -47,9 +54,8 @@ from plugin.errors import ValidationFailed
 from plugin.people.models import Language, Person, PersonStatus, RosterImport
 from plugin.people.roster import (
     RosterFile,
-    RosterRow,
     RowProblem,
-    normalise_email,
+    RowValues,
     open_roster,
     report_manager_cycles,
     said,
@@ -121,7 +127,7 @@ def validate_roster(
     roster: RosterFile,
     report: ImportReport,
     progress: Progress | None = None,
-    stage: Callable[[list[RosterRow]], None] | None = None,
+    stage: Callable[[list[RowValues]], None] | None = None,
 ) -> set[int]:
     """Pass 1: every problem of the file, with its line; returns the lines that are invalid.
 
@@ -130,54 +136,55 @@ def validate_roster(
     against the valid rows, so a manager whose own line is invalid is reported too (it would
     dangle with ``--skip-invalid``).
 
-    ``stage`` receives the parsed rows valid so far, ``BATCH_SIZE`` at a time: the import writes
-    them once instead of parsing the file again (rows found invalid later are removed by line).
+    ``stage`` receives the values of the rows valid so far, ``BATCH_SIZE`` at a time: the
+    import writes them once instead of parsing the file again (rows found invalid later are
+    removed by line).
+
+    The file is read once: each valid row's manager is remembered (one string per distinct
+    manager, shared with the rows they manage) and checked after the last line, since a
+    manager may be listed after their reports. Reading the file a second time for it cost a
+    third of the validation.
     """
     first_line_of: dict[str, int] = {}
-    invalid: set[int] = set()
-    pending: list[RosterRow] = []
-    for count, (line, cells) in enumerate(roster.records(), start=1):
-        report.rows = count
-        parsed = roster.parse(line, cells)
-        if isinstance(parsed, list):
-            report.problems.extend(parsed)
-            invalid.add(line)
-        else:
-            first = first_line_of.get(parsed.email)
-            if first is not None:
-                report.problems.append(
-                    RowProblem(line, said("duplicate_email", value=repr(parsed.email), first=first))
-                )
-                invalid.add(line)
-            else:
-                first_line_of[parsed.email] = line
-                if parsed.manager_email == parsed.email:
-                    report.problems.append(RowProblem(line, said("own_manager")))
-                    invalid.add(line)
-                elif stage is not None:
-                    pending.append(parsed)
-                    if len(pending) >= BATCH_SIZE:
-                        stage(pending)
-                        pending = []
-        if progress and count % 1000 == 0:
-            progress("validate", count, None)
-    if stage is not None and pending:
-        stage(pending)
-    # A second streaming pass over two cells, instead of keeping every reference in memory:
-    # a manager may be listed after their reports.
     manager_of: dict[str, str] = {}
-    for line, cells in roster.records():
-        manager_email = normalise_email(roster.cell(cells, "manager_email"))
-        if not manager_email or line in invalid:
-            continue
-        manager_line = first_line_of.get(manager_email)
-        if manager_line is None or manager_line in invalid:
+    managers: dict[str, str] = {}  # each distinct manager address once
+    invalid: set[int] = set()
+    pending: list[RowValues] = []
+    read = roster.value_reader()
+    count = 0
+    for count, (line, cells) in enumerate(roster.records(), start=1):
+        values = read(line, cells)
+        if values is None:
+            parsed = roster.parse(line, cells)
+            if isinstance(parsed, list):
+                report.problems.extend(parsed)
+                invalid.add(line)
+                continue
+            values = parsed.values()
+        email, manager_email = values[1], values[2]
+        first = first_line_of.setdefault(email, line)
+        if first != line:
             report.problems.append(
-                RowProblem(line, said("unknown_manager", value=repr(manager_email)))
+                RowProblem(line, said("duplicate_email", value=repr(email), first=first))
             )
             invalid.add(line)
+        elif manager_email == email:
+            report.problems.append(RowProblem(line, said("own_manager")))
+            invalid.add(line)
         else:
-            manager_of[normalise_email(roster.cell(cells, "email"))] = manager_email
+            if manager_email:
+                manager_of[email] = managers.setdefault(manager_email, manager_email)
+            if stage is not None:
+                pending.append(values)
+                if len(pending) >= BATCH_SIZE:
+                    stage(pending)
+                    pending = []
+        if progress and count % 1000 == 0:
+            progress("validate", count, None)
+    report.rows = count
+    if stage is not None and pending:
+        stage(pending)
+    _check_managers(manager_of, first_line_of, invalid, report.problems)
     invalid |= report_manager_cycles(manager_of, first_line_of, report.problems)
     report.problems.sort(key=lambda problem: problem.line)
     report.valid = report.rows - len(invalid)
@@ -186,13 +193,39 @@ def validate_roster(
     return invalid
 
 
-def _valid_rows(roster: RosterFile, invalid: set[int]) -> Iterator[RosterRow]:
+def _check_managers(
+    manager_of: dict[str, str],
+    first_line_of: dict[str, int],
+    invalid: set[int],
+    problems: list[RowProblem],
+) -> None:
+    """A manager must be a valid line of the file; the lines naming another are made invalid
+    and dropped from ``manager_of``. In file order, as a line made invalid here makes the
+    lines after it that it manages invalid too."""
+    unknown: list[str] = []
+    for email, manager_email in manager_of.items():
+        manager_line = first_line_of.get(manager_email)
+        if manager_line is None or manager_line in invalid:
+            line = first_line_of[email]
+            problems.append(RowProblem(line, said("unknown_manager", value=repr(manager_email))))
+            invalid.add(line)
+            unknown.append(email)
+    for email in unknown:
+        del manager_of[email]
+
+
+def _valid_rows(roster: RosterFile, invalid: set[int]) -> Iterator[RowValues]:
+    read = roster.value_reader()
     for line, cells in roster.records():
         if line in invalid:
             continue
-        parsed = roster.parse(line, cells)
-        if isinstance(parsed, RosterRow):
-            yield parsed
+        values = read(line, cells)
+        if values is None:
+            parsed = roster.parse(line, cells)
+            if isinstance(parsed, list):
+                continue
+            values = parsed.values()
+        yield values
 
 
 def _stage_table() -> Table:
@@ -201,58 +234,48 @@ def _stage_table() -> Table:
     return Table(
         "envol_roster_stage",
         MetaData(),
-        Column("line", Integer, primary_key=True),
+        Column("line", Integer, primary_key=True, autoincrement=False),
         Column("email", String(254), nullable=False, unique=True),
         Column("manager_email", String(254), nullable=False),
-        # The id a new person will get, taken before the insert so that it can link managers.
-        Column("person_id", Integer),
         *(Column(name, person.c[name].type) for name in _ROSTER_COLUMNS),
         prefixes=["TEMPORARY"],
     )
 
 
-def _stage_writer(session: Session, stage: Table) -> Callable[[list[RosterRow]], None]:
+# The staged columns, in the order of ``RowValues``.
+_STAGED = ("line", "email", "manager_email", *_ROSTER_COLUMNS)
+
+
+def _stage_writer(session: Session, stage: Table) -> Callable[[list[RowValues]], None]:
     dialect = session.get_bind().dialect
     if (dialect.name, dialect.driver) == ("postgresql", "psycopg"):
         return _copy_writer(session, stage)
+    marks = ", ".join("?" if dialect.paramstyle == "qmark" else "%s" for _ in _STAGED)
+    sql = f"INSERT INTO {stage.name} ({', '.join(_STAGED)}) VALUES ({marks})"
+    connection = session.connection()
 
-    def write(rows: list[RosterRow]) -> None:
-        session.execute(
-            insert(stage),
-            [
-                {
-                    "line": row.line,
-                    "email": row.email,
-                    "manager_email": row.manager_email,
-                    **{column: getattr(row, column) for column in _ROSTER_COLUMNS},
-                }
-                for row in rows
-            ],
-        )
+    def write(rows: list[RowValues]) -> None:
+        # The DB-API's executemany on the tuples as they are: no dict per row to compile.
+        connection.exec_driver_sql(sql, rows)
 
     return write
 
 
-def _copy_writer(session: Session, stage: Table) -> Callable[[list[RosterRow]], None]:
+def _copy_writer(session: Session, stage: Table) -> Callable[[list[RowValues]], None]:
     """PostgreSQL: ``COPY`` the rows in, about three times faster than ``executemany``.
 
-    Enum columns are stored as their values (``string_enum``), so the values are copied.
+    Enum columns are stored as their values (``string_enum``), which the rows already hold.
+    (Writing the batch as one CSV text instead was slower: the server parses CSV more slowly
+    than it gains.)
     """
-    names = ["line", "email", "manager_email", *_ROSTER_COLUMNS]
-    sql = f"COPY {stage.name} ({', '.join(names)}) FROM STDIN"
+    sql = f"COPY {stage.name} ({', '.join(_STAGED)}) FROM STDIN"
     connection = session.connection().connection.driver_connection
     assert connection is not None
 
-    def write(rows: list[RosterRow]) -> None:
+    def write(rows: list[RowValues]) -> None:
         with connection.cursor() as cursor, cursor.copy(sql) as copy:
             for row in rows:
-                copy.write_row(
-                    (
-                        row.line, row.email, row.manager_email, row.first_name, row.last_name,
-                        row.department, row.site, row.role.value, row.language.value,
-                        row.volunteer,
-                    )
-                )  # fmt: skip
+                copy.write_row(row)
 
     return write
 
@@ -263,9 +286,13 @@ def _unstage_invalid(session: Session, stage: Table, invalid: set[int]) -> None:
         session.execute(stage.delete().where(stage.c.line.in_(batch)))
 
 
-def _apply_staged(session: Session, stage: Table, import_id: int, report: ImportReport) -> None:
-    """Insert the new people and update the changed ones: set-based SQL.
+def _apply_staged(session: Session, stage: Table, import_id: int, report: ImportReport) -> int:
+    """Insert the new people and update the changed ones: set-based SQL. Returns how many known
+    people need their manager link changed.
 
+    Everything is counted first in one pass over the staging table joined to ``person``, and a
+    statement runs only when its count is not zero: a re-import of an unchanged roster is that
+    one query (five queries over the same join were most of its time in the database).
     Unchanged people are not written at all (stamping them was 40% of a re-import); so
     ``last_seen_import_id`` is the last import that created or changed the row.
     """
@@ -276,62 +303,101 @@ def _apply_staged(session: Session, stage: Table, import_id: int, report: Import
     changed = or_(
         *(person.c[column].is_distinct_from(stage.c[column]) for column in _ROSTER_COLUMNS)
     )
-    report.created = _count(session, select(func.count()).select_from(stage).where(
-        ~exists().where(known)
-    ))  # fmt: skip
-    report.rejoined = _count(session, select(func.count()).where(known, ~active))
-    report.updated = report.rejoined + _count(
-        session, select(func.count()).where(known, active, changed)
-    )
+    created, rejoined, changed_active, relinks = _staged_counts(session, stage, changed)
+    report.created, report.rejoined = created, rejoined
+    report.updated = rejoined + changed_active
     report.unchanged = report.valid - report.created - report.updated
     copied = {column: stage.c[column] for column in _ROSTER_COLUMNS}
     stamp = {"last_seen_import_id": import_id, "updated_at": now}
-    session.execute(update(person).where(known, active, changed).values(**copied, **stamp))
-    session.execute(
-        update(person)
-        .where(known, ~active)
-        .values(**copied, **stamp, status=PersonStatus.ACTIVE, left_at=None)
-    )
-    if report.created:
+    if changed_active:
+        session.execute(update(person).where(known, active, changed).values(**copied, **stamp))
+    if rejoined:
+        session.execute(
+            update(person)
+            .where(known, ~active)
+            .values(**copied, **stamp, status=PersonStatus.ACTIVE, left_at=None)
+        )
+    if created:
         _insert_new(session, stage, import_id, now)
+    return relinks
+
+
+def _staged_counts(
+    session: Session, stage: Table, changed: ColumnElement[bool]
+) -> tuple[int, int, int, int]:
+    """(new people, people back after leaving, active people changed, known people whose
+    manager link changes), from one query."""
+    person = cast(Table, Person.__table__)
+    boss = person.alias("boss")
+    is_known = person.c.id.is_not(None)
+    relink = and_(
+        is_known,
+        or_(
+            person.c.manager_id.is_distinct_from(boss.c.id),
+            # Their manager is new: linked once inserted.
+            and_(stage.c.manager_email != "", boss.c.id.is_(None)),
+        ),
+    )
+    counts = session.execute(
+        select(
+            func.count().filter(person.c.id.is_(None)),
+            func.count().filter(is_known, person.c.status != PersonStatus.ACTIVE),
+            func.count().filter(person.c.status == PersonStatus.ACTIVE, changed),
+            func.count().filter(relink),
+        ).select_from(
+            stage.outerjoin(person, person.c.email == stage.c.email).outerjoin(
+                boss, boss.c.email == stage.c.manager_email
+            )
+        )
+    ).one()
+    created, rejoined, changed_active, relinks = (int(count or 0) for count in counts)
+    return created, rejoined, changed_active, relinks
 
 
 def _insert_new(session: Session, stage: Table, import_id: int, now: Any) -> None:
     """Insert the new people with their manager already linked: no second write of each row.
 
-    Their ids are taken first (from the sequence on PostgreSQL, after the largest on SQLite),
-    so that a new person's manager may be another new person of the same roster.
+    Their ids are taken first, in file order (from the sequence on PostgreSQL, after the
+    largest on SQLite), in a CTE of the same statement, so that a new person's manager may be
+    another new person of the same roster. (Writing the ids into the staging table first was
+    a fifth of a new import.)
     """
     person = cast(Table, Person.__table__)
     new = ~exists().where(person.c.email == stage.c.email)
     if session.get_bind().dialect.name == "postgresql":
-        taken: Any = func.nextval(func.pg_get_serial_sequence("person", "id"))
+        # The sequence named once: ``pg_get_serial_sequence`` inside ``nextval`` searched the
+        # catalog again for every row (a sixth of the statement's time).
+        sequence = session.scalar(select(func.pg_get_serial_sequence("person", "id")))
+        taken: Any = func.nextval(literal(sequence).cast(REGCLASS))
     else:
         taken = select(func.coalesce(func.max(person.c.id), 0)).scalar_subquery()
         taken = taken + func.row_number().over(order_by=stage.c.line)
-    ids = select(stage.c.line, taken.label("id")).where(new).order_by(stage.c.line).subquery()
-    session.execute(update(stage).where(stage.c.line == ids.c.line).values(person_id=ids.c.id))
-    boss, boss_staged = person.alias("boss"), stage.alias("boss_staged")
+    ids = (
+        select(stage.c.line, stage.c.email, taken.label("id"))
+        .where(new)
+        .order_by(stage.c.line)
+        .cte("new_ids")
+    )
+    boss, new_boss = person.alias("boss"), ids.alias("new_boss")
     columns = ["id", "email", *_ROSTER_COLUMNS, "manager_id", "status", "last_seen_import_id"]
     session.execute(
         insert(person).from_select(
             [*columns, "created_at", "updated_at"],
             select(
-                stage.c.person_id,
+                ids.c.id,
                 stage.c.email,
                 *(stage.c[column] for column in _ROSTER_COLUMNS),
-                func.coalesce(boss.c.id, boss_staged.c.person_id),
+                func.coalesce(boss.c.id, new_boss.c.id),
                 literal(PersonStatus.ACTIVE, person.c.status.type),
                 literal(import_id, Integer),
                 literal(now, person.c.created_at.type),
                 literal(now, person.c.updated_at.type),
             )
             .select_from(
-                stage.outerjoin(boss, boss.c.email == stage.c.manager_email).outerjoin(
-                    boss_staged, boss_staged.c.email == stage.c.manager_email
-                )
+                stage.join(ids, ids.c.line == stage.c.line)
+                .outerjoin(boss, boss.c.email == stage.c.manager_email)
+                .outerjoin(new_boss, new_boss.c.email == stage.c.manager_email)
             )
-            .where(stage.c.person_id.is_not(None))
             .order_by(stage.c.line),
         )
     )
@@ -404,13 +470,10 @@ def import_roster(
         stage.drop(session.connection())
         raise
     _unstage_invalid(session, stage, invalid)
-    if session.get_bind().dialect.name == "postgresql":
-        # A temporary table has no statistics until analysed: without them the planner
-        # picks nested loops over 100,000 rows for the joins below.
-        session.execute(text(f"ANALYZE {stage.name}"))
     savepoint = session.begin_nested() if dry_run else None
     try:
-        _apply(session, roster, stage, invalid, report, actor=actor, progress=progress)
+        with _planned_for_bulk(session, stage):
+            _apply(session, roster, stage, invalid, report, actor=actor, progress=progress)
     finally:
         if savepoint is not None:
             savepoint.rollback()
@@ -419,6 +482,28 @@ def import_roster(
     stage.drop(session.connection())
     report.imported = not dry_run
     return report
+
+
+@contextmanager
+def _planned_for_bulk(session: Session, stage: Table) -> Iterator[None]:
+    """PostgreSQL: statistics on the staging table, and no JIT compilation, for the statements
+    of an import; the caller's ``jit`` setting is put back after.
+
+    A temporary table has no statistics until analysed: without them the planner picks nested
+    loops over 100,000 rows (the insert of a new roster took 29 s for 20,000 rows). Only the
+    joined columns are analysed (the whole table took 0.07-0.1 s of a 0.35 s re-import).
+    JIT: these statements' estimated costs pass ``jit_above_cost``, and compiling them took
+    0.6 s, twice the time of the insert it was for.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    session.execute(text(f"ANALYZE {stage.name} (line, email, manager_email)"))
+    jit = session.scalar(text("SELECT current_setting('jit')"))
+    session.execute(text("SELECT set_config('jit', 'off', true)"))
+    yield
+    # Not on an error: the transaction is then rolled back, which puts the setting back.
+    session.execute(text("SELECT set_config('jit', :jit, true)"), {"jit": jit})
 
 
 def _apply(
@@ -437,13 +522,21 @@ def _apply(
     session.add(run)
     session.flush()
     report.import_id = run.id
-    _apply_staged(session, stage, run.id, report)
+    active_before = _count(
+        session,
+        select(func.count()).select_from(Person).where(Person.status == PersonStatus.ACTIVE),
+    )
+    relinks = _apply_staged(session, stage, run.id, report)
     if progress:
         progress("import", report.valid, report.valid)
-    _link_managers(session, stage)
+    if relinks:
+        _link_managers(session, stage)
     if progress:
         progress("managers", report.valid, report.valid)
-    report.marked_left = _mark_leavers(session, roster, stage, invalid)
+    # Every staged person is now active, and no one else became so: the active people left
+    # outside the file are counted without a query, and looked for only when there are some.
+    outside = active_before + report.created + report.rejoined - report.valid
+    report.marked_left = _mark_leavers(session, roster, stage, invalid) if outside else 0
     run.finished_at = clock.now()
     run.created, run.updated, run.unchanged = report.created, report.updated, report.unchanged
     run.marked_left, run.skipped = report.marked_left, len(report.invalid_lines)

@@ -4,7 +4,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from plugin import clock
@@ -259,3 +259,33 @@ def test_header_key_ignores_case_accents_and_punctuation() -> None:
 )
 def test_delimiter_detection(header: str, sample: str, expected: str) -> None:
     assert detect_delimiter(header, sample) == expected
+
+
+def test_a_known_person_moved_under_a_new_manager_is_linked(
+    db_session: Session, tmp_path: Path
+) -> None:
+    rows = [person_row(1), person_row(2), person_row(3)]
+    import_roster(db_session, write_csv(tmp_path / "v1.csv", rows), actor="test")
+    # employe3 now reports to employe4, who joins in the same file; nothing else changes.
+    rows = [person_row(1), person_row(2), person_row(3, manager="employe4@exemple.fr"),
+            person_row(4)]  # fmt: skip
+
+    report = import_roster(db_session, write_csv(tmp_path / "v2.csv", rows), actor="test")
+
+    assert (report.created, report.updated, report.unchanged) == (1, 0, 3)
+    ids = dict(db_session.execute(select(Person.email, Person.id)).tuples().all())
+    managers = dict(db_session.execute(select(Person.email, Person.manager_id)).tuples().all())
+    assert managers["employe3@exemple.fr"] == ids["employe4@exemple.fr"]
+    assert managers["employe2@exemple.fr"] == ids["employe1@exemple.fr"]
+
+
+def test_the_import_leaves_the_sessions_jit_setting_as_it_found_it(
+    db_session: Session, tmp_path: Path
+) -> None:
+    if db_session.get_bind().dialect.name != "postgresql":
+        pytest.skip("JIT is a PostgreSQL setting")
+    db_session.execute(text("SET LOCAL jit = on"))
+
+    import_roster(db_session, write_csv(tmp_path / "v1.csv", [person_row(1)]), actor="test")
+
+    assert db_session.scalar(text("SHOW jit")) == "on"
