@@ -394,19 +394,35 @@ class CampaignDispatcher:
     # ------------------------------------------------------------------ 3. send and record
 
     def run(self, now: dt.datetime | None = None) -> DispatchReport:
-        """Plan, then send everything due, batch after batch, within ``max_rows_per_run``."""
+        """Plan, then send everything due, batch after batch, within ``max_rows_per_run``.
+
+        The next batch is claimed, rendered and handed to the connections before the previous
+        one's outcomes are taken and written: the connections are not left idle while the
+        database records a batch and claims the next.
+        """
         report = DispatchReport()
         self.plan_due(now or clock.now(), report)
         handled = 0
         with self._mailer_session():
-            while handled < self.policy.max_rows_per_run:
-                batch = self.claim(clock.now(), self.policy.batch_size)
-                if not batch:
-                    break
-                handled += len(batch)
-                stop = self._send_batch(batch, report)
-                if stop:
-                    break
+            previous: _Started | None = None
+            stopped = False
+            try:
+                while not stopped and handled < self.policy.max_rows_per_run:
+                    if self._mail is not None and self._mail.stopped:
+                        break  # the relay failed: claim nothing more this run
+                    batch = self.claim(clock.now(), self.policy.batch_size)
+                    if not batch:
+                        break
+                    handled += len(batch)
+                    started = self._start_batch(batch, report)
+                    if previous is not None:
+                        stopped = self._settle_batch(previous, report)
+                    previous = started
+                    stopped = stopped or started.stopped
+                if previous is not None:
+                    self._settle_batch(previous, report)
+            finally:
+                self._flush(report)
         return report
 
     @contextmanager
@@ -425,42 +441,46 @@ class CampaignDispatcher:
                 self._mail = None
             keep_open.close()
 
-    def _send_batch(self, batch: list[CampaignDelivery], report: DispatchReport) -> bool:
-        """Send a claimed batch; True when a connection-level failure stopped it.
+    def _start_batch(self, batch: list[CampaignDelivery], report: DispatchReport) -> _Started:
+        """Send a claimed batch's platform messages; render its e-mails and hand them to the
+        pool's connections, which send them while the next ones are rendered.
 
-        E-mails are rendered here and handed to the pool's connections, which send them while
-        the next ones are rendered; their outcomes are then taken in order. Outcomes are written
-        for the whole batch in one transaction at its end (each e-mail's acceptance is already
-        in the journal, committed before its future resolved): a crash in between leaves rows
-        "sending", which the journal then settles without re-sending.
+        A connection-level failure stops the batch: the rows not handed over go back untried.
         """
         people = self._people_for(batch)
-        submitted: list[tuple[CampaignDelivery, Future[Accepted]]] = []
-        stopped = False
-        try:
-            for index, row in enumerate(batch):
-                if self._mail is not None and self._mail.stop_reason is not None:
-                    # The relay failed a connection: what was not handed over goes back untried.
-                    self._release(batch[index:], self._mail.stop_reason)
-                    stopped = True
-                    break
-                try:
-                    future = self._send_row(row, report, people)
-                except _ConnectionLevel as stop:
-                    self._retry(row, stop.reason, stop.code, report)
-                    self._release(batch[index + 1 :], stop.reason)
-                    stopped = True
-                    break
-                if future is None:
-                    self._progress()
-                else:
-                    submitted.append((row, future))
-            for row, future in submitted:
-                stopped = self._settle(row, future, report) or stopped
+        started = _Started()
+        for index, row in enumerate(batch):
+            if self._mail is not None and self._mail.stop_reason is not None:
+                self._release(batch[index:], self._mail.stop_reason)
+                started.stopped = True
+                break
+            try:
+                future = self._send_row(row, report, people)
+            except _ConnectionLevel as stop:
+                self._retry(row, stop.reason, stop.code, report)
+                self._release(batch[index + 1 :], stop.reason)
+                started.stopped = True
+                break
+            if future is None:
                 self._progress()
-            return stopped
-        finally:
-            self._flush(report)
+            else:
+                started.emails.append((row, future))
+        return started
+
+    def _settle_batch(self, started: _Started, report: DispatchReport) -> bool:
+        """Take a batch's e-mail outcomes in order and write the outcomes gathered so far in one
+        transaction; True when a connection-level failure stopped the pool.
+
+        Each e-mail's acceptance is already in the journal (committed before its future
+        resolved): a crash before this write leaves rows "sending", which the journal then
+        settles without re-sending.
+        """
+        stopped = False
+        for row, future in started.emails:
+            stopped = self._settle(row, future, report) or stopped
+            self._progress()
+        self._flush(report)
+        return stopped
 
     def _settle(
         self, row: CampaignDelivery, future: Future[Accepted], report: DispatchReport
@@ -728,6 +748,14 @@ class CampaignDispatcher:
                     report.recovered += changed
                 elif counter:
                     setattr(report, counter, getattr(report, counter) + changed)
+
+
+@dataclass
+class _Started:
+    """A batch handed to the connections: its e-mails' futures, in the batch's order."""
+
+    emails: list[tuple[CampaignDelivery, Future[Accepted]]] = field(default_factory=list)
+    stopped: bool = False
 
 
 class _ConnectionLevel(EnvolError):

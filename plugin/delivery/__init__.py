@@ -17,6 +17,6 @@ duplicate beats happen. It sits below the capabilities, beside ``plugin.mattermo
 * ``models``: ``OutboundMessage`` (the outbox) and ``AcceptedMessage`` (the journal).
 
 Who uses what: invitations (leases, outbox, journal, backoff), onboarding (leases, posts,
-backoff), the launch campaign (leases on its own columns, journal, mail pool, backoff; its guarantee is
-written in ``plugin.campaigns.dispatcher``), surveys (posts) and support (posts).
+backoff), the launch campaign (leases on its own columns, journal, mail pool, backoff; its
+guarantee is written in ``plugin.campaigns.dispatcher``), surveys (posts) and support (posts).
 """

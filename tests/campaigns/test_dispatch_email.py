@@ -255,7 +255,7 @@ def test_a_relay_that_is_down_delays_everything_and_fails_nobody(
     report = make_dispatcher(envol_context, down, render_settings).run()
     assert (report.sent, report.failed, report.retried) == (0, 0, 1)
     rows = deliveries(envol_context)
-    # One row was tried; the rest of its batch was given back untried; two were never claimed.
+    # One row was tried; the others were given back untried (or never claimed).
     assert sorted(r.attempts for r in rows) == [0, 0, 0, 0, 1]
     assert {r.status for r in rows} == {"planned"}
     clock.set_source(clock.FrozenClock(clock.now() + dt.timedelta(minutes=5)))
@@ -279,13 +279,17 @@ def test_a_crash_after_the_claim_and_before_the_send_sends_once_after_the_lease(
         patch.setattr(SmtpMailer, "send", killed)
         with pytest.raises(SimulatedCrash):
             make_dispatcher(envol_context, smtp_server.url, render_settings).run()
-    assert sorted(r.status for r in deliveries(envol_context)).count("sending") == 3
-    # While the lease holds, nobody touches the claimed rows; the others go out.
+    # The batch of three whose first send died, and the next batch if it had already been
+    # claimed and handed to the connections (the dispatcher claims ahead of the outcomes).
+    claimed = {r.id for r in deliveries(envol_context) if r.status == "sending"}
+    assert len(claimed) in (3, 5)
+    # While the lease holds, nobody touches the claimed rows.
     make_dispatcher(envol_context, smtp_server.url, render_settings).run()
-    assert len(smtp_server.messages) == 2
+    assert {r.id for r in deliveries(envol_context) if r.status == "sending"} == claimed
+    assert len(smtp_server.messages) <= 5 - len(claimed)
     clock.set_source(clock.FrozenClock(clock.now() + dt.timedelta(minutes=11)))
     report = make_dispatcher(envol_context, smtp_server.url, render_settings).run()
-    assert (report.sent, report.recovered) == (3, 0)
+    assert report.recovered == 0 and report.sent >= len(claimed)
     assert Counter(m["To"].addresses[0].addr_spec for m in smtp_server.messages) == Counter(
         p.email for p in world.everyone
     )
