@@ -8,14 +8,14 @@ while its caller renders the next messages.
 The delivery guarantee stays the one of ``plugin.delivery.journal`` (at least once, one
 Message-ID), with the same window per connection:
 
-* **Group commit.** A sender thread whose message the relay answered 250 hands the Message-ID to
-  the pool's journal writer and *waits for its commit* before it takes its next message. The
-  writer commits whatever has arrived in one INSERT, then whatever arrived meanwhile: no timer,
-  no batch size to wait for. Each connection therefore has at most one message accepted and not
-  yet journalled, as a single connection has: a crash sends again at most ``connections``
-  messages, each with its first Message-ID, and each one's window is the time from the relay's
-  250 to the end of the next commit (one or two commits: about a millisecond on this machine's
-  SQLite, ``bench/bench_smtp.py``).
+* **Group commit.** A sender thread whose message the relay answered 250 records the Message-ID
+  and *waits for its commit* before it takes its next message. The first one to arrive commits
+  its own and every other one that arrived meanwhile in one INSERT; the others wait for that
+  commit or lead the next one: no timer, no batch size to wait for. Each connection therefore
+  has at most one message accepted and not yet journalled, as a single connection has: a crash
+  sends again at most ``connections`` messages, each with its first Message-ID, and each one's
+  window is the time from the relay's 250 to the end of the next commit (one or two commits:
+  well under a millisecond each on this machine's SQLite).
 * **A future resolves after the commit**: the caller records an outcome only for messages
   already in the journal, as it did with ``JournalledMailer``.
 * **Ramp-up.** The pool starts with one connection and opens another only once a message has
@@ -62,59 +62,61 @@ class Accepted:
 
 
 class _GroupCommit:
-    """The journal writer: a thread of its own (one database connection), committing every
-    Message-ID that arrived while it was committing the previous ones."""
+    """The journal shared by the pool's connections, one database connection, group-committed.
+
+    No writer thread of its own: the first sender with an acceptance to record commits it,
+    together with every other one that arrived meanwhile, while the others wait for that commit
+    (or lead the next one). With one connection, a message costs no thread switch at all.
+    """
 
     def __init__(self, engine: Engine, purpose: str) -> None:
+        # Used by one thread at a time (the leader); SQLAlchemy opens SQLite files shareable.
         self._journal = AcceptanceJournal(engine)
         self._purpose = purpose
         self._ready = threading.Condition()
         self._arrived: list[_Waiting] = []
-        self._closing = False
-        self._thread = threading.Thread(target=self._write, name="envol-journal", daemon=True)
-        self._thread.start()
+        self._writing = False
 
     def record(self, message_id: str) -> None:
         """Return once ``message_id`` is committed; raise what the commit raised."""
         waiting = _Waiting(message_id)
         with self._ready:
             self._arrived.append(waiting)
-            self._ready.notify()
-        waiting.committed.wait()
+            while not waiting.done:
+                if self._writing:
+                    self._ready.wait()
+                else:
+                    self._lead()
         if waiting.error is not None:
             raise waiting.error
 
-    def _write(self) -> None:
+    def _lead(self) -> None:
+        """Commit everything that arrived (called and returning with ``_ready`` held)."""
+        self._writing = True
+        group, self._arrived = self._arrived, []
+        error: BaseException | None = None
+        self._ready.release()
         try:
-            while True:
-                with self._ready:
-                    while not self._arrived and not self._closing:
-                        self._ready.wait()
-                    if not self._arrived:
-                        return
-                    group, self._arrived = self._arrived, []
-                try:
-                    self._journal.record_many([w.message_id for w in group], self._purpose)
-                except BaseException as error:  # handed to every waiting sender
-                    for waiting in group:
-                        waiting.error = error
-                finally:
-                    for waiting in group:
-                        waiting.committed.set()
+            self._journal.record_many([w.message_id for w in group], self._purpose)
+        except BaseException as failure:  # handed to every sender of the group
+            error = failure
         finally:
-            self._journal.close()
+            self._ready.acquire()
+            self._writing = False
+            for waiting in group:
+                waiting.error = error
+                waiting.done = True
+            self._ready.notify_all()
 
     def close(self) -> None:
         with self._ready:
-            self._closing = True
-            self._ready.notify()
-        self._thread.join()
+            self._journal.close()
 
 
 @dataclass
 class _Waiting:
     message_id: str
-    committed: threading.Event = dataclasses.field(default_factory=threading.Event)
+    done: bool = False
     error: BaseException | None = None
 
 
