@@ -171,7 +171,7 @@ class JournalledMailPool:
         if len(self._senders) >= self._limit or self._work.empty() or self.stopped:
             return
         with self._lock:
-            if len(self._senders) < self._limit:
+            if len(self._senders) < self._limit and not self.stopped:  # ``close`` holds it too
                 self._start_sender()
 
     def _new_mailer(self) -> SmtpMailer:
@@ -200,7 +200,12 @@ class JournalledMailPool:
                     future.set_exception(NotTried(self.stop_reason))
                     continue
                 if mailer is None:
-                    mailer = self._new_mailer()
+                    try:
+                        mailer = self._new_mailer()
+                    except BaseException as error:  # re-raised by the caller's result()
+                        self._stop(f"no mailer: {type(error).__name__}")
+                        future.set_exception(error)
+                        continue
                 self._send_one(mailer, outgoing, future)
         finally:
             if mailer is not None:
@@ -235,12 +240,13 @@ class JournalledMailPool:
 
     def close(self) -> None:
         """Stop taking messages, let those on the wire finish, close connections and journal."""
-        self._stop("the run ended before this message was sent")
-        for _ in self._senders:
+        with self._lock:  # no connection opens after this
+            self._stop("the run ended before this message was sent")
+            senders, self._senders = self._senders, []
+        for _ in senders:
             self._work.put(None)
-        for thread in self._senders:
+        for thread in senders:
             thread.join()
-        self._senders.clear()
         if self._journal is not None:
             self._journal.close()
             self._journal = None

@@ -129,3 +129,21 @@ def test_the_relay_rate_is_shared_by_the_connections(
     finally:
         pool.close()
     assert set(rates) == {500.0}
+
+
+def test_a_mailer_that_cannot_be_made_fails_its_message_instead_of_hanging(
+    envol_context: EnvolContext,
+) -> None:
+    def broken() -> SmtpMailer:
+        raise RuntimeError("no relay configured")
+
+    pool = JournalledMailPool(envol_context.engine, broken, purpose="campaign")
+    try:
+        futures = [pool.submit(_email(n)) for n in range(3)]
+        with pytest.raises(RuntimeError, match="no relay configured"):
+            futures[0].result(timeout=30)
+        for future in futures[1:]:
+            with pytest.raises(NotTried):
+                future.result(timeout=30)
+    finally:
+        pool.close()
