@@ -30,7 +30,8 @@ Delivery guarantee — **at least once, with duplicates detected wherever they c
   through the relay's acceptance (which may reach a connection the dead worker no longer holds:
   RFC 1047's duplicate), to that commit: a few milliseconds, for at most one message per
   connection. A crash there sends those messages a second time **with the same Message-ID**,
-  which mail clients collapse (``bench/bench_worker_kills.py``: about one copy per kill). We chose
+  which mail clients collapse (``bench/bench_worker_kills.py`` counts them: at most one copy
+  per connection per kill, ``?connections=1`` for at most one). We chose
   this over at-most-once because a launch message that silently never arrives (the CEO's
   announcement, launch day's links) costs more than a rare duplicate.
 * Platform messages carry a marker in their props; an in-doubt row is looked up on the server
