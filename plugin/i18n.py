@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +114,9 @@ def messages_of(path: Path) -> Callable[..., Message]:
     return said
 
 
+# Cached: a campaign formats the same launch date for each of its recipients, and Babel's
+# formatting cost more than the rest of building a message's context.
+@lru_cache(maxsize=256)
 def long_date(day: dt.date, language: str, *, weekday: bool = False) -> str:
     """``1er mars 2027`` / ``1 March 2027``; with ``weekday``: ``lundi 1er mars 2027``."""
     text = format_date(day, "EEEE d MMMM y" if weekday else "d MMMM y", locale=language)
@@ -123,6 +126,7 @@ def long_date(day: dt.date, language: str, *, weekday: bool = False) -> str:
     return text
 
 
+@lru_cache(maxsize=256)
 def weekday_name(day: dt.date, language: str) -> str:
     """``lundi`` / ``Monday``."""
     return format_date(day, "EEEE", locale=language)

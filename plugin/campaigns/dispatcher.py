@@ -15,19 +15,23 @@ One run (the Celery beat task every minute, or ``envol campaign send-due``):
    lease (``update_held``). Temporary failures (SMTP 4xx, refused connections, Mattermost
    429/5xx) are retried with exponential backoff (``DispatchPolicy.retry``); permanent ones (SMTP
    5xx for this recipient, a template that fails) are recorded for the recipient and never
-   retried. E-mails go one after the other on one SMTP connection; the next one is rendered on
-   a helper thread while the relay answers the current one, and a batch's outcomes are written
-   one UPDATE per outcome. Sending and journalling stay strictly in order, one message at a time.
+   retried. E-mails are rendered here and sent by ``plugin.delivery.mail_pool`` on up to
+   ``SmtpConfig.connections`` connections at once (``?connections=`` in ``ENVOL_SMTP_URL``;
+   one connection first, more once the relay has accepted and the journal recorded a message);
+   their outcomes are taken in order and a batch's outcomes written one UPDATE per outcome.
 
 Delivery guarantee — **at least once, with duplicates detected wherever they can be**:
 
 * E-mail: the Message-ID is derived from the idempotency key and committed to the journal of
-  accepted messages (``plugin.delivery.journal``) the moment the server answers 250. An in-doubt row
-  is re-sent only if its Message-ID is not in the journal. The remaining window runs from the
-  end of the message data, through the relay's acceptance (which may reach a connection the dead
-  worker no longer holds: RFC 1047's duplicate), to that commit: a few milliseconds a message.
-  A crash there sends the message a second time **with the same Message-ID**, which mail
-  clients collapse (``bench/bench_worker_kills.py``: at most about one copy per kill). We chose
+  accepted messages (``plugin.delivery.journal``) as soon as the server answers 250: the
+  connection's thread waits for that commit, shared with the other connections' acceptances of
+  the moment (a group commit), before its next message. An in-doubt row is re-sent only if its
+  Message-ID is not in the journal. The remaining window runs from the end of the message data,
+  through the relay's acceptance (which may reach a connection the dead worker no longer holds:
+  RFC 1047's duplicate), to that commit: a few milliseconds, for at most one message per
+  connection. A crash there sends those messages a second time **with the same Message-ID**,
+  which mail clients collapse (``bench/bench_worker_kills.py`` counts them: at most one copy
+  per connection per kill, ``?connections=1`` for at most one). We chose
   this over at-most-once because a launch message that silently never arrives (the CEO's
   announcement, launch day's links) costs more than a rare duplicate.
 * Platform messages carry a marker in their props; an in-doubt row is looked up on the server
@@ -40,12 +44,12 @@ import datetime as dt
 import logging
 import secrets
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, case, literal, select, update
+from sqlalchemy import and_, case, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -66,8 +70,9 @@ from plugin.campaigns.service import Recipient, recipients_for, resolve_sender
 from plugin.campaigns.validation import render_step_for, validate_plan
 from plugin.db import transaction
 from plugin.delivery.backoff import Backoff
-from plugin.delivery.journal import JournalledMailer, was_accepted
+from plugin.delivery.journal import was_accepted
 from plugin.delivery.leases import LeaseColumns, claim_due, update_held
+from plugin.delivery.mail_pool import Accepted, JournalledMailPool, NotTried
 from plugin.errors import EnvolError
 from plugin.mail.errors import MailFailure, MailSendError
 from plugin.mail.message import Address, OutgoingEmail, deterministic_message_id
@@ -139,9 +144,7 @@ class CampaignDispatcher:
         self.platform = platform
         self.policy = policy or DispatchPolicy()
         self.on_progress = on_progress
-        self._mail: JournalledMailer | None = None
-        self._renderer: ThreadPoolExecutor | None = None
-        self._ahead: dict[int, Future[_EmailContent]] = {}
+        self._mail: JournalledMailPool | None = None
         self._pending: list[tuple[CampaignDelivery, dict[str, Any], str]] = []
 
     @property
@@ -282,7 +285,8 @@ class CampaignDispatcher:
                         materialised_at=now,
                     )
                 )
-                session.add_all(rows)
+                if rows:
+                    session.execute(insert(CampaignDelivery), rows)
                 details: dict[str, Any] = {"recipients": len(rows), "due_at": due_at.isoformat()}
                 reason = ""
                 if step.kind == "announcement" and self.plan.announcement_override is not None:
@@ -303,24 +307,27 @@ class CampaignDispatcher:
             return None  # another dispatcher materialised it in the meantime
         return len(rows)
 
-    def _rows_for(
-        self, session: Session, step: Step, due_at: dt.datetime
-    ) -> list[CampaignDelivery]:
+    def _rows_for(self, session: Session, step: Step, due_at: dt.datetime) -> list[dict[str, Any]]:
+        """The step's delivery rows as plain values: one bulk INSERT, no object per recipient."""
         key = self.plan.delivery_key(step)
+        planned = {
+            "step_key": key,
+            "status": DeliveryStatus.PLANNED,
+            "error": "",
+            "due_at": due_at,
+            "next_attempt_at": due_at,
+        }
         if step.channel == Channel.POST:
             recipient_key = f"channel:{step.post_channel}"
             return [
-                CampaignDelivery(
-                    step_key=key,
-                    recipient_key=recipient_key,
-                    person_id=None,
-                    channel=Channel.POST.value,
-                    language=self.plan.languages[0],
-                    status=DeliveryStatus.PLANNED,
-                    due_at=due_at,
-                    next_attempt_at=due_at,
-                    message_ref=self.message_ref(step, recipient_key),
-                )
+                planned
+                | {
+                    "recipient_key": recipient_key,
+                    "person_id": None,
+                    "channel": Channel.POST.value,
+                    "language": self.plan.languages[0],
+                    "message_ref": self.message_ref(step, recipient_key),
+                }
             ]
         opted_out = set(session.scalars(select(CampaignOptOut.person_id)))
         rows = []
@@ -330,28 +337,18 @@ class CampaignDispatcher:
             channel = step.channel.value
             if step.channel == Channel.DM and not person.mattermost_user_id:
                 channel = Channel.EMAIL.value  # not on the platform yet: e-mail reaches them
-            status, error = DeliveryStatus.PLANNED, ""
-            if not step.mandatory and person.id in opted_out:
-                status, error = DeliveryStatus.SKIPPED, "opted out of optional messages"
-            language = (
-                recipient.language
+            row = planned | {
+                "recipient_key": recipient_key,
+                "person_id": person.id,
+                "channel": channel,
+                "language": recipient.language
                 if recipient.language in step.templates
-                else (self.plan.languages[0])
-            )
-            rows.append(
-                CampaignDelivery(
-                    step_key=key,
-                    recipient_key=recipient_key,
-                    person_id=person.id,
-                    channel=channel,
-                    language=language,
-                    status=status,
-                    error=error,
-                    due_at=due_at,
-                    next_attempt_at=due_at,
-                    message_ref=self.message_ref(step, recipient_key),
-                )
-            )
+                else self.plan.languages[0],
+                "message_ref": self.message_ref(step, recipient_key),
+            }
+            if not step.mandatory and person.id in opted_out:
+                row |= {"status": DeliveryStatus.SKIPPED, "error": "opted out of optional messages"}
+            rows.append(row)
         return rows
 
     # ------------------------------------------------------------------ 2. claim
@@ -398,26 +395,43 @@ class CampaignDispatcher:
     # ------------------------------------------------------------------ 3. send and record
 
     def run(self, now: dt.datetime | None = None) -> DispatchReport:
-        """Plan, then send everything due, batch after batch, within ``max_rows_per_run``."""
+        """Plan, then send everything due, batch after batch, within ``max_rows_per_run``.
+
+        The next batch is claimed, rendered and handed to the connections before the previous
+        one's outcomes are taken and written: the connections are not left idle while the
+        database records a batch and claims the next.
+        """
         report = DispatchReport()
         self.plan_due(now or clock.now(), report)
         handled = 0
         with self._mailer_session():
-            while handled < self.policy.max_rows_per_run:
-                batch = self.claim(clock.now(), self.policy.batch_size)
-                if not batch:
-                    break
-                handled += len(batch)
-                stop = self._send_batch(batch, report)
-                if stop:
-                    break
+            previous: _Started | None = None
+            stopped = False
+            try:
+                while not stopped and handled < self.policy.max_rows_per_run:
+                    if self._mail is not None and self._mail.stopped:
+                        break  # the relay failed: claim nothing more this run
+                    batch = self.claim(clock.now(), self.policy.batch_size)
+                    if not batch:
+                        break
+                    handled += len(batch)
+                    started = self._start_batch(batch, report)
+                    if previous is not None:
+                        stopped = self._settle_batch(previous, report)
+                    previous = started
+                    stopped = stopped or started.stopped
+                if previous is not None:
+                    self._settle_batch(previous, report)
+            finally:
+                self._flush(report)
         return report
 
     @contextmanager
     def _mailer_session(self) -> Iterator[None]:
         if self.mailer_factory is not None:
-            self._mail = JournalledMailer(self.sessions.kw["bind"], self.mailer_factory)
-            self._renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="envol-render")
+            self._mail = JournalledMailPool(
+                self.sessions.kw["bind"], self.mailer_factory, purpose="campaign"
+            )
         # A connection held for the run also spares SQLite a WAL checkpoint at every close.
         keep_open = self.sessions.kw["bind"].connect()
         try:
@@ -426,38 +440,69 @@ class CampaignDispatcher:
             if self._mail is not None:
                 self._mail.close()
                 self._mail = None
-            if self._renderer is not None:
-                self._renderer.shutdown(cancel_futures=True)
-                self._renderer = None
             keep_open.close()
 
-    def _send_batch(self, batch: list[CampaignDelivery], report: DispatchReport) -> bool:
-        """Send a claimed batch; True when a connection-level failure stopped it.
+    def _start_batch(self, batch: list[CampaignDelivery], report: DispatchReport) -> _Started:
+        """Send a claimed batch's platform messages; render its e-mails and hand them to the
+        pool's connections, which send them while the next ones are rendered.
 
-        Outcomes are written for the whole batch in one transaction at its end (each e-mail's
-        acceptance is already in the journal, committed at once): a crash in between leaves
-        rows "sending", which the journal then settles without re-sending.
+        A connection-level failure stops the batch: the rows not handed over go back untried.
         """
         people = self._people_for(batch)
+        started = _Started()
+        for index, row in enumerate(batch):
+            if self._mail is not None and self._mail.stop_reason is not None:
+                self._release(batch[index:], self._mail.stop_reason)
+                started.stopped = True
+                break
+            try:
+                future = self._send_row(row, report, people)
+            except _ConnectionLevel as stop:
+                self._retry(row, stop.reason, stop.code, report)
+                self._release(batch[index + 1 :], stop.reason)
+                started.stopped = True
+                break
+            if future is None:
+                self._progress()
+            else:
+                started.emails.append((row, future))
+        return started
+
+    def _settle_batch(self, started: _Started, report: DispatchReport) -> bool:
+        """Take a batch's e-mail outcomes in order and write the outcomes gathered so far in one
+        transaction; True when a connection-level failure stopped the pool.
+
+        Each e-mail's acceptance is already in the journal (committed before its future
+        resolved): a crash before this write leaves rows "sending", which the journal then
+        settles without re-sending.
+        """
+        stopped = False
+        for row, future in started.emails:
+            stopped = self._settle(row, future, report) or stopped
+            self._progress()
+        self._flush(report)
+        return stopped
+
+    def _settle(
+        self, row: CampaignDelivery, future: Future[Accepted], report: DispatchReport
+    ) -> bool:
+        """Record one e-mail's outcome; True when its connection failed (the batch stops)."""
         try:
-            for index, row in enumerate(batch):
-                if index + 1 < len(batch):
-                    self._render_ahead(batch[index + 1], people)
-                try:
-                    self._send_row(row, report, people)
-                except _ConnectionLevel as stop:
-                    self._retry(row, stop.reason, stop.code, report)
-                    self._release(batch[index + 1 :], stop.reason)
-                    return True
-                finally:
-                    if self.on_progress is not None:
-                        self.on_progress(1)
-            return False
-        finally:
-            for ahead in self._ahead.values():
-                ahead.cancel()
-            self._ahead.clear()
-            self._flush(report)
+            accepted = future.result()
+        except NotTried as not_tried:
+            self._release([row], not_tried.reason)
+            return True
+        except MailSendError as error:
+            # A connection-level failure is temporary: this row is retried, and the rest of the
+            # batch goes back untried (the pool stopped).
+            self._mail_failed(row, error.failure, report)
+            return error.failure.connection_level
+        self._finish(row, DeliveryStatus.SENT, "", report, sent_at=accepted.accepted_at)
+        return False
+
+    def _progress(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(1)
 
     def _people_for(self, batch: list[CampaignDelivery]) -> dict[int, Person]:
         ids = {row.person_id for row in batch if row.person_id is not None}
@@ -478,21 +523,22 @@ class CampaignDispatcher:
 
     def _send_row(
         self, row: CampaignDelivery, report: DispatchReport, people: dict[int, Person]
-    ) -> None:
+    ) -> Future[Accepted] | None:
+        """Send a platform message, or hand an e-mail to the pool (its future returned)."""
         step = self.plan.step(row.step_key.split("/", 1)[1])
         in_doubt = row.in_doubt
         person = people.get(row.person_id) if row.person_id is not None else None
         manager = people.get(person.manager_id) if person and person.manager_id else None
         if row.channel != Channel.POST and (person is None or not person.is_active):
             self._finish(row, DeliveryStatus.SKIPPED, "the person left or was forgotten", report)
-            return
+            return None
         if step.sender == "manager" and manager is None:
             self._finish(row, DeliveryStatus.SKIPPED, "the person no longer has a manager", report)
-            return
+            return None
         recipient = Recipient(person, manager) if person is not None else None
         if in_doubt and self._already_delivered(row, person):
             self._finish(row, DeliveryStatus.SENT, "", report, recovered=True)
-            return
+            return None
         try:
             if row.channel == Channel.POST:
                 bodies = [
@@ -522,13 +568,10 @@ class CampaignDispatcher:
                     )
                 else:
                     assert recipient is not None
-                    self._send_email(row, step, recipient, self._email_content(row, recipient))
+                    return self._send_email(row, step, recipient)
         except TemplateFailure as failure:
             self._finish(row, DeliveryStatus.FAILED, f"template: {failure}", report)
-            return
-        except MailSendError as error:
-            self._mail_failed(row, error.failure, report)
-            return
+            return None
         except PlatformFailure as failure:
             if failure.connection_level:
                 raise _ConnectionLevel(failure.reason, None) from failure
@@ -536,51 +579,25 @@ class CampaignDispatcher:
                 self._retry(row, failure.reason, None, report)
             else:
                 self._finish(row, DeliveryStatus.FAILED, failure.reason, report)
-            return
+            return None
         self._finish(row, DeliveryStatus.SENT, "", report)
+        return None
 
-    def _render_email(self, row: CampaignDelivery, recipient: Recipient) -> _EmailContent:
-        step = self.plan.step(row.step_key.split("/", 1)[1])
+    def _send_email(
+        self, row: CampaignDelivery, step: Step, recipient: Recipient
+    ) -> Future[Accepted]:
+        assert self._mail is not None, "no mailer for e-mail steps"
         rendered = render_step_for(
             self.plan, step, row.language, self.settings, recipient, self.mail_from.email
         )
-        return _EmailContent(rendered.subject, rendered.text, rendered.html)
-
-    def _email_content(self, row: CampaignDelivery, recipient: Recipient) -> _EmailContent:
-        ahead = self._ahead.pop(row.id, None)
-        if ahead is not None:
-            return ahead.result()  # raises what rendering raised (a TemplateFailure)
-        return self._render_email(row, recipient)
-
-    def _render_ahead(self, row: CampaignDelivery, people: dict[int, Person]) -> None:
-        """Render the next e-mail on the helper thread while this one waits for the relay's
-        answers (the socket wait releases the GIL): rendering costs about as much as sending."""
-        if self._renderer is None or row.channel != Channel.EMAIL or row.person_id is None:
-            return
-        person = people.get(row.person_id)
-        if person is None or not person.is_active:
-            return
-        manager = people.get(person.manager_id) if person.manager_id else None
-        self._ahead[row.id] = self._renderer.submit(
-            self._render_email, row, Recipient(person, manager)
-        )
-
-    def _send_email(
-        self,
-        row: CampaignDelivery,
-        step: Step,
-        recipient: Recipient | None,
-        content: _EmailContent,
-    ) -> None:
-        assert recipient is not None and self._mail is not None, "no mailer for e-mail steps"
         person = recipient.person
         sender = resolve_sender(self.plan, step, recipient, row.language, self.mail_from.email)
         outgoing = OutgoingEmail(
             sender=Address(sender.from_email, sender.name),
             recipient=Address(person.email, person.display_name),
-            subject=content.subject,
-            text=content.text,
-            html=content.html,
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
             message_id=row.message_ref,
             reply_to=Address(sender.reply_to) if sender.reply_to else None,
             mandatory=step.mandatory,
@@ -588,8 +605,8 @@ class CampaignDispatcher:
             language=row.language,
             envelope_sender=self.mail_from.email,
         )
-        # Journalled at once, before the row: an expired lease re-checks this before re-sending.
-        self._mail.send(outgoing, purpose="campaign")
+        # The future resolves once the Message-ID is journalled: an expired lease re-checks it.
+        return self._mail.submit(outgoing)
 
     def _already_delivered(self, row: CampaignDelivery, person: Person | None) -> bool:
         if row.channel == Channel.EMAIL:
@@ -622,8 +639,6 @@ class CampaignDispatcher:
     def _mail_failed(
         self, row: CampaignDelivery, failure: MailFailure, report: DispatchReport
     ) -> None:
-        if failure.connection_level:
-            raise _ConnectionLevel(failure.reason, failure.code)
         if failure.temporary:
             self._retry(row, failure.reason, failure.code, report)
         else:
@@ -640,6 +655,7 @@ class CampaignDispatcher:
         *,
         code: int | None = None,
         recovered: bool = False,
+        sent_at: dt.datetime | None = None,
     ) -> None:
         values: dict[str, Any] = {
             "status": status,
@@ -649,7 +665,7 @@ class CampaignDispatcher:
             "lease_expires_at": None,
         }
         if status == DeliveryStatus.SENT:
-            values["sent_at"] = clock.now()
+            values["sent_at"] = sent_at or clock.now()
             counter = "recovered" if recovered else "sent"
         else:
             counter = "failed" if status == DeliveryStatus.FAILED else "skipped"
@@ -735,11 +751,12 @@ class CampaignDispatcher:
                     setattr(report, counter, getattr(report, counter) + changed)
 
 
-@dataclass(frozen=True)
-class _EmailContent:
-    subject: str
-    text: str
-    html: str
+@dataclass
+class _Started:
+    """A batch handed to the connections: its e-mails' futures, in the batch's order."""
+
+    emails: list[tuple[CampaignDelivery, Future[Accepted]]] = field(default_factory=list)
+    stopped: bool = False
 
 
 class _ConnectionLevel(EnvolError):

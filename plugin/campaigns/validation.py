@@ -92,6 +92,15 @@ class _Checking:
     settings: RenderSettings
     default_from: str
     render_for_every_recipient: bool
+    # Steps with the same audience and kind of sender share one roster read: the default plan's
+    # eleven steps all go to everyone, and reading the roster per step was most of planning.
+    audiences: dict[tuple[str, bool], list[Recipient]] = field(default_factory=dict)
+
+    def recipients(self, step: Step) -> list[Recipient]:
+        key = (step.audience, step.sender == MANAGER_SENDER)
+        if key not in self.audiences:
+            self.audiences[key] = recipients_for(self.session, step)
+        return self.audiences[key]
 
 
 def check_plan(
@@ -295,7 +304,7 @@ def _check_messages(
                 problems += _render_problems(checking, step, template, [None])
         return problems
     try:
-        recipients = recipients_for(checking.session, step)
+        recipients = checking.recipients(step)
     except EnvolError as problem:
         return [*problems, step.problem("audience", f"step {step.key!r}: {problem}")]
     audience_sizes[step.key] = len(recipients)

@@ -11,10 +11,12 @@ duplicate beats happen. It sits below the capabilities, beside ``plugin.mattermo
   ``post_once``).
 * ``journal``: the journal of e-mails the relay accepted, and ``JournalledMailer``, which
   writes to it the moment the relay answers 250.
+* ``mail_pool``: ``JournalledMailPool``, the same on several SMTP connections at once, each
+  acceptance journalled (group commit) before its connection sends again.
 * ``backoff``: the one rule for waiting before the next try.
 * ``models``: ``OutboundMessage`` (the outbox) and ``AcceptedMessage`` (the journal).
 
 Who uses what: invitations (leases, outbox, journal, backoff), onboarding (leases, posts,
-backoff), the launch campaign (leases on its own columns, journal, backoff; its guarantee is
-written in ``plugin.campaigns.dispatcher``), surveys (posts) and support (posts).
+backoff), the launch campaign (leases on its own columns, journal, mail pool, backoff; its
+guarantee is written in ``plugin.campaigns.dispatcher``), surveys (posts) and support (posts).
 """

@@ -14,7 +14,7 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -50,14 +50,29 @@ class AcceptanceJournal:
 
         A lost database connection is retried on a fresh one for ``RECORD_RETRY_SECONDS``.
         """
+        self.record_many([message_id], purpose)
+
+    def record_many(self, message_ids: Sequence[str], purpose: str) -> None:
+        """Commit ``message_ids`` as accepted in one transaction (one multi-row INSERT).
+
+        Ids recorded before (an earlier attempt's) are harmless: the batch is then written row
+        by row, each duplicate skipped. A lost database connection is retried on a fresh one for
+        ``RECORD_RETRY_SECONDS``.
+        """
+        if not message_ids:
+            return
         deadline = time.monotonic() + RECORD_RETRY_SECONDS
         failures = 0
         while True:
             try:
-                self._insert(message_id, purpose)
+                self._insert(message_ids, purpose)
                 return
             except IntegrityError:
-                return  # already recorded by an earlier attempt: that is the point of the journal
+                if len(message_ids) == 1:
+                    return  # already recorded by an earlier attempt: the point of the journal
+                for message_id in message_ids:
+                    self.record_many([message_id], purpose)
+                return
             except DBAPIError as error:
                 self.close()  # this connection is gone; the next try opens a new one
                 failures += 1
@@ -71,13 +86,18 @@ class AcceptanceJournal:
                 )
                 time.sleep(delay)
 
-    def _insert(self, message_id: str, purpose: str) -> None:
+    def _insert(self, message_ids: Sequence[str], purpose: str) -> None:
         if self._connection is None:
             self._connection = self._engine.connect()
+        accepted_at = clock.now()
         with self._connection.begin():
             # One statement with bound parameters: compiled once, not once per message.
             self._connection.execute(
-                _INSERT, {"message_id": message_id, "purpose": purpose, "accepted_at": clock.now()}
+                _INSERT,
+                [
+                    {"message_id": message_id, "purpose": purpose, "accepted_at": accepted_at}
+                    for message_id in message_ids
+                ],
             )
 
     def close(self) -> None:

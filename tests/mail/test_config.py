@@ -27,9 +27,12 @@ def test_starttls_with_login_defaults_to_submission_port_and_decodes_the_passwor
 
 
 def test_smtps_is_implicit_tls_on_465_with_options() -> None:
-    config = SmtpConfig.from_url("smtps://u:p@relay.example?rate=12.5&per_connection=50&timeout=5")
+    config = SmtpConfig.from_url(
+        "smtps://u:p@relay.example?rate=12.5&per_connection=50&timeout=5&connections=1"
+    )
     assert (config.port, config.implicit_tls, config.rate_per_second) == (465, True, 12.5)
-    assert (config.messages_per_connection, config.timeout) == (50, 5.0)
+    assert (config.messages_per_connection, config.timeout, config.connections) == (50, 5.0, 1)
+    assert SmtpConfig.from_url("smtp://relay.example").connections == 3
 
 
 @pytest.mark.parametrize(
@@ -44,6 +47,7 @@ def test_smtps_is_implicit_tls_on_465_with_options() -> None:
         ("smtps://host?starttls=1", "already encrypted"),
         ("smtp://host?starttls=maybe", "starttls"),
         ("smtp://host?rate=-1", "rate"),
+        ("smtp://host?connections=0", "connections"),
         ("smtp://host?colour=blue", "unknown option"),
         ("smtp://:secret@host", "password but no user"),
         ("smtp://host:99999", "port"),
