@@ -711,6 +711,12 @@ def open_dialog(call: Call) -> Result:
         log.warning("Interactive dialog is invalid: %s", "; ".join(problems))
         call.state.invalid_dialogs.append(opened)
     call.state.opened_dialogs.append(opened)
+    # The dialog reaches the person's apps only over the WebSocket, the whole OpenDialogRequest
+    # as a JSON string: the app fills in the channel and team it is showing.
+    request = {"trigger_id": opened.trigger_id, "url": url, "dialog": dialog}
+    call.sandbox.events.publish_to_user(
+        trigger.user_id, "open_dialog", {"dialog": json.dumps(request, separators=(",", ":"))}
+    )
     return status_ok()
 
 
