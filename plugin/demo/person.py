@@ -10,7 +10,8 @@ and everything a person *reads* comes back the same way a real server delivers i
   as a JSON string), matched to the action that opened it by the ``trigger_id`` the command's
   or the button's answer carries;
 - an ephemeral post: the ``ephemeral_message`` event (``data.post``, a JSON string). A real
-  server keeps no ephemeral post: a person whose app was not connected never sees it.
+  server keeps no ephemeral post: a person whose app was not connected never sees it;
+- a new post in one of the person's channels: the ``posted`` event.
 
 So this module runs against the sandbox or any Mattermost (it imports nothing of
 ``plugin.sandbox``; ``tests/demo/test_person.py`` checks it). The app connects on the person's
@@ -416,6 +417,13 @@ class AppUser:
         if not opened.dialog.get("notify_on_cancel"):
             return None
         return self.submit_dialog({}, opened, cancelled=True)
+
+    @property
+    def posts_received(self) -> list[JSON]:
+        """The posts of the person's channels that reached the app (``posted``), oldest first."""
+        self.connect()
+        self.app.sync()
+        return [json.loads(e["data"]["post"]) for e in self.app.events("posted")]
 
     @property
     def ephemeral_messages(self) -> list[JSON]:

@@ -330,9 +330,10 @@ def apply_command_response(
         kind = response.get("response_type") or "ephemeral"
         try:
             if kind == "in_channel":
-                state.create_post(
+                post = state.create_post(
                     user_id=user_id, channel_id=target, message=text, props=props, root_id=root_id
                 )
+                call.sandbox.publish_posted(post)
             elif kind == "ephemeral" and (text or attachments):
                 if len(text) > MAX_POST_LENGTH:
                     raise AppError(400, "model.post.is_valid.msg.app_error", "Invalid message.")

@@ -532,6 +532,28 @@ class Sandbox:
         )
         return post
 
+    def publish_posted(self, post: JSON) -> None:
+        """``SendNotifications``' ``posted`` event to the channel's members; call it with the
+        state lock held, right after the post is stored."""
+        state = self.state
+        channel = state.channel(post["channel_id"])
+        sender = state.users.get(post["user_id"], {})
+        data = {
+            "channel_display_name": channel.get("display_name", ""),
+            "channel_name": channel.get("name", ""),
+            "channel_type": channel.get("type", ""),
+            "post": json.dumps(post_for_client(post), separators=(",", ":")),
+            "sender_name": f"@{sender.get('username', '')}",
+            "set_online": True,
+            "team_id": channel.get("team_id", ""),
+        }
+        self.events.publish_to_channel(
+            channel["id"],
+            lambda user_id: (channel["id"], user_id) in state.channel_members,
+            "posted",
+            data,
+        )
+
     def react(
         self, user_id: str, post_id: str, emoji_name: str, *, check_access: bool = True
     ) -> JSON:

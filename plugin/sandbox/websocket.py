@@ -15,6 +15,9 @@ the same protocol (server source: ``platform/web_conn.go``, ``platform/websocket
   ``dialog``) as a JSON **string** (``app/integration_action.go`` ``OpenInteractiveDialog``);
 - ``ephemeral_message``: ``data.post`` is the post as a JSON **string**, broadcast to one user
   in one channel (``app/post.go`` ``SendEphemeralPost``);
+- ``posted``: ``data.post`` (a JSON string), ``channel_type``, ``channel_name``,
+  ``channel_display_name``, ``sender_name`` (``@username``), ``team_id``, ``set_online``, to the
+  channel's members (``app/notification.go`` ``SendNotifications``; ``mentions`` is left out);
 - a request ``{"seq": n, "action": …}`` is answered ``{"status": "OK"|"FAIL", "seq_reply": n}``
   on the same connection after the events already sent to it; ``get_statuses`` answers the
   statuses, an unknown action ``api.web_socket_router.bad_action.app_error``.
@@ -126,6 +129,24 @@ class EventHub:
         shape = broadcast(user_id=user_id, channel_id=channel_id)
         for connection in self.connections_of(user_id):
             connection.send_event(event, data, shape)
+
+    def publish_to_channel(
+        self,
+        channel_id: str,
+        is_member: Callable[[str], bool],
+        event: str,
+        data: JSON,
+        *,
+        team_id: str = "",
+    ) -> None:
+        """An event for a channel's members (``broadcast.channel_id``): every connected app
+        whose user ``is_member`` of it."""
+        shape = broadcast(channel_id=channel_id, team_id=team_id)
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            if is_member(connection.user_id):
+                connection.send_event(event, data, shape)
 
     def close_all(self) -> None:
         with self._lock:

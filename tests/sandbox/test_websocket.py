@@ -210,3 +210,26 @@ def test_reset_disconnects_the_apps(sandbox: Sandbox, member: dict[str, Any]) ->
     sandbox.reset()
     alice.app.wait_closed()
     assert not alice.app.connected
+
+
+def test_a_post_reaches_the_channels_members_apps(
+    sandbox: Sandbox, team: dict[str, Any], member: dict[str, Any]
+) -> None:
+    bob = sandbox.create_user("bob")
+    outsider = sandbox.create_user("carol")
+    for user in (bob, outsider):
+        sandbox.add_team_member(team["id"], user["id"])
+    coffee = sandbox.create_channel(team["id"], "coffee")
+    for user in (member, bob):
+        sandbox.add_channel_member(coffee["id"], user["id"])
+    alice, carol = as_user(sandbox, member["id"]), as_user(sandbox, outsider["id"])
+    alice.connect()
+    carol.connect()
+    written = as_user(sandbox, bob["id"]).post(coffee["id"], "Anyone for coffee?")
+    [received] = alice.posts_received
+    assert (received["id"], received["message"]) == (written["id"], "Anyone for coffee?")
+    assert carol.posts_received == []  # not in ~coffee
+    event = alice.app.events("posted")[0]
+    assert event["data"]["sender_name"] == "@bob"
+    assert event["data"]["channel_name"] == "coffee"
+    assert event["broadcast"]["channel_id"] == coffee["id"]
