@@ -14,9 +14,11 @@ and everything a person *reads* comes back the same way a real server delivers i
 - a new post in one of the person's channels: the ``posted`` event.
 
 So this module runs against the sandbox or any Mattermost (it imports nothing of
-``plugin.sandbox``; ``tests/demo/test_person.py`` checks it). The app connects on the person's
-first call (``connect``), authenticates with the ``authentication_challenge`` and waits for
-``hello``.
+``plugin.sandbox``; ``tests/demo/test_person.py`` checks it). The app (``connect``) opens before
+the person runs a command, clicks or submits a dialog, and when they read what it received; it
+authenticates with the ``authentication_challenge`` and waits for ``hello``. Posting, reacting
+and profile changes need no app: a crowd of people who only post holds no connection open, and
+``close_app`` lets one go (the server serves each open app from a thread).
 
 Events arrive on their own thread, so reading them waits deterministically instead of sleeping:
 ``sync`` sends a ``get_statuses`` request on the socket and waits for its reply. The server
@@ -101,18 +103,27 @@ class EventStream:
         return self._socket is not None and not self._closed
 
     def connect(self) -> None:
-        """Open the socket, answer the authentication challenge, wait for ``hello``."""
+        """Open the socket, answer the authentication challenge, wait for ``hello``. The
+        events of an earlier connection are kept: the app's screen still shows them."""
+        if self._thread is not None:
+            self._thread.join(timeout=EVENT_TIMEOUT)  # the previous connection's reader
         try:
-            self._socket = websocket.create_connection(self._url, timeout=EVENT_TIMEOUT)
+            socket = websocket.create_connection(self._url, timeout=EVENT_TIMEOUT)
         except (OSError, websocket.WebSocketException) as error:
             raise EventStreamError(f"cannot open {self._url}: {error}") from error
-        self._socket.settimeout(None)  # the reader waits as long as the app is open
-        self._thread = threading.Thread(target=self._read, name="person-websocket", daemon=True)
+        socket.settimeout(None)  # the reader waits as long as the app is open
+        with self._changed:
+            self._socket, self._closed = socket, False
+            self._replies.clear()
+            seen = len(self._events)
+        self._thread = threading.Thread(
+            target=self._read, args=(socket,), name="person-websocket", daemon=True
+        )
         self._thread.start()
         reply = self.request("authentication_challenge", {"token": self._token})
         if reply.get("status") != "OK":
             raise EventStreamError(f"authentication refused: {reply}")
-        self.wait_for(lambda e: e.get("event") == "hello", "hello")
+        self.wait_for(lambda e: e.get("event") == "hello", "hello", since=seen)
 
     def request(self, action: str, data: JSON | None = None) -> JSON:
         """Send ``{seq, action, data}`` and wait for the reply with that ``seq_reply``."""
@@ -148,11 +159,12 @@ class EventStream:
         with self._changed:
             return [e for e in self._events if e.get("event") == name]
 
-    def wait_for(self, matches: Callable[[JSON], bool], what: str) -> JSON:
+    def wait_for(self, matches: Callable[[JSON], bool], what: str, since: int = 0) -> JSON:
+        """The first event from the ``since``-th on that ``matches``, waiting for it."""
         deadline = time.monotonic() + EVENT_TIMEOUT
         with self._changed:
             while True:
-                for event in self._events:
+                for event in self._events[since:]:
                     if matches(event):
                         return event
                 left = deadline - time.monotonic()
@@ -176,10 +188,9 @@ class EventStream:
         if socket is not None:
             socket.shutdown()  # websocket-client leaves it open once a close frame came in
 
-    def _read(self) -> None:
-        socket = self._socket
+    def _read(self, socket: websocket.WebSocket) -> None:
         try:
-            while socket is not None:
+            while True:
                 raw = socket.recv()
                 if not raw:
                     break
@@ -193,8 +204,7 @@ class EventStream:
         except (OSError, ValueError, websocket.WebSocketException):
             pass  # closed (by either side) or garbled: the app is gone
         finally:
-            if socket is not None:
-                socket.shutdown()  # closes the socket, whichever side ended the connection
+            socket.shutdown()  # closes the socket, whichever side ended the connection
             with self._changed:
                 self._closed = True
                 self._changed.notify_all()
@@ -228,8 +238,12 @@ class AppUser:
         self.app.close()
         self.http.close()
 
+    def close_app(self) -> None:
+        """Close the app (the WebSocket) until the next integration or reading: each open
+        app holds a connection, and a thread, on the server."""
+        self.app.close()
+
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        self.connect()  # the app is open before the person acts: no event is missed
         response = self.http.request(method, f"{self.base_url}/api/v4{path}", timeout=60, **kwargs)
         if response.status_code >= 400:
             raise CallFailed(response)
@@ -272,7 +286,10 @@ class AppUser:
         listed = self._call(
             "GET", f"/channels/{channel_id}/posts", params={"page": 0, "per_page": per_page}
         )
-        posts = [listed["posts"][post_id] for post_id in reversed(listed["order"])]
+        # Oldest first by create_at, ties in the answer's order, as Envol's adapter reads them
+        # (plugin/mattermost/client.py ``_ordered_posts``).
+        posts = [listed["posts"][post_id] for post_id in listed["order"]]
+        posts.sort(key=lambda post: post.get("create_at", 0))
         for post in posts:
             self._post_channels[str(post["id"])] = channel_id
         return posts
@@ -326,6 +343,7 @@ class AppUser:
         body: JSON = {"channel_id": channel_id, "command": command_line}
         if root_id:
             body["root_id"] = root_id
+        self.connect()  # the app is open before the person acts: no answer is missed
         answer: JSON = self._call("POST", "/commands/execute", json=body)
         self._remember_trigger(answer, ("channel", channel_id))
         return answer
@@ -335,6 +353,7 @@ class AppUser:
         body: JSON = {}
         if selected_option is not None:
             body["selected_option"] = selected_option
+        self.connect()
         answer: JSON = self._call("POST", f"/posts/{post_id}/actions/{action_id}", json=body)
         self._remember_trigger(answer, ("post", post_id))
         return answer
@@ -409,6 +428,7 @@ class AppUser:
             "submission": {} if cancelled else submission,
             "cancelled": cancelled,
         }
+        self.connect()
         return self._call("POST", "/actions/dialogs/submit", json=body)
 
     def cancel_dialog(self, dialog: ReceivedDialog | None = None) -> JSON | None:

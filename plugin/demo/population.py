@@ -767,6 +767,7 @@ class Population:
                     error = _dialog_error(reply)
                 except ActionFailed as failed:
                     error = str(failed)
+        user.close_app()  # done with this post: a crowd of open apps would pin server threads
         numeric = _as_number(selected if selected is not None else label)
         answer = SurveyAnswer(
             at, person.email, ref.key, selected or label, submission,
@@ -855,6 +856,7 @@ class Population:
                 error = "no dialog opened"
         except ActionFailed as failed:
             error = str(failed)
+        user.close_app()
         request = SupportRequest(
             moment, person.email, channel, self.support_command, category, question.text,
             opened, error,
@@ -903,8 +905,10 @@ class Population:
         return client
 
     def _release(self) -> None:
-        """Let the sandbox's connection threads go between steps."""
+        """Let the sandbox's connection threads go between steps (the people's apps too)."""
         self._adapter.close()
+        for client in self._clients.values():
+            client.close_app()
 
     def _visit(self, user: AppUser) -> None:
         response = user.http.get(f"{self.sandbox.url}/api/v4/users/me", timeout=30)
