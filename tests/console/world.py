@@ -59,9 +59,14 @@ class ConsoleWorld:
     smtp_url: str = ""
     settings_overrides: dict[str, Any] = field(default_factory=dict)
     app: Any = None
+    people: dict[str, AppUser] = field(default_factory=dict)
 
     def person(self, name: str) -> AppUser:
-        return as_user(self.sandbox, self.users[name]["id"])
+        """The same app for a name all test long: ephemeral posts reach only the app that was
+        open when they were sent, as on Mattermost."""
+        if name not in self.people:
+            self.people[name] = as_user(self.sandbox, self.users[name]["id"])
+        return self.people[name]
 
     @property
     def client(self) -> MattermostClient:
