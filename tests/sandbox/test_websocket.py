@@ -233,3 +233,34 @@ def test_a_post_reaches_the_channels_members_apps(
     assert event["data"]["sender_name"] == "@bob"
     assert event["data"]["channel_name"] == "coffee"
     assert event["broadcast"]["channel_id"] == coffee["id"]
+
+
+def test_only_integrations_and_reading_open_the_app_and_closing_it_lets_the_server_go(
+    sandbox: Sandbox, team: dict[str, Any], member: dict[str, Any]
+) -> None:
+    town = sandbox.channel_by_name(team["id"], "town-square")
+    alice = as_user(sandbox, member["id"])
+    alice.post(town["id"], "Bonjour")
+    alice.react(alice.channel_posts(town["id"])[-1]["id"], "wave")
+    assert sandbox.events.connections_of(member["id"]) == []  # a crowd that posts pins nothing
+
+    sandbox.send_ephemeral(
+        user_id=member["id"], channel_id=town["id"], message="before", props=None,
+        sender_id=sandbox.admin_user_id,
+    )  # fmt: skip
+    assert alice.ephemeral_messages == []  # the app was closed: Mattermost keeps none
+    sandbox.send_ephemeral(
+        user_id=member["id"], channel_id=town["id"], message="while open", props=None,
+        sender_id=sandbox.admin_user_id,
+    )  # fmt: skip
+    assert [p["message"] for p in alice.ephemeral_messages] == ["while open"]
+    assert len(sandbox.events.connections_of(member["id"])) == 1
+
+    alice.close_app()
+    alice.app.wait_closed()
+    sandbox.send_ephemeral(
+        user_id=member["id"], channel_id=town["id"], message="while closed", props=None,
+        sender_id=sandbox.admin_user_id,
+    )  # fmt: skip
+    # Reopened, the app still shows what it had; what came while it was closed is lost.
+    assert [p["message"] for p in alice.ephemeral_messages] == ["while open"]
