@@ -281,7 +281,7 @@ def transaction(sessions: sessionmaker[Session]) -> AbstractContextManager[Sessi
 
 
 # What the ``demo`` extra installs (pyproject.toml): the simulation's own dependencies.
-DEMO_EXTRA_MODULES = ("aiosmtpd", "openapi_core")
+DEMO_EXTRA_MODULES = ("aiosmtpd", "openapi_core", "websocket", "simple_websocket")
 
 
 def require_demo_extra(command: str) -> None:

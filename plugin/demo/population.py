@@ -3,7 +3,7 @@
 People act only as real users would: they sign up from the invitation they received, fill in
 their profile, post, reply and react in the channels they belong to, click buttons on surveys
 and polls, type ``/envol support`` and submit the dialog that opens. Every action is a real
-HTTP call to the sandbox (``Sandbox.accept_invite`` and ``SimulatedUser``), so Envol's webhooks
+HTTP call to the sandbox (``Sandbox.accept_invite`` and ``AppUser``), so Envol's webhooks
 and metrics see them as they would see people on Mattermost. Reads (which channels a person
 is in, which posts are new) come straight from the sandbox's state: they cost nothing and are
 what the web app would have loaded anyway.
@@ -48,6 +48,7 @@ import requests.adapters
 from plugin import clock, i18n
 from plugin.demo import phrasebook
 from plugin.demo.arrivals import ADDED, INVITE_LINK, MATTERMOST_EMAIL, ReceivedInvitation
+from plugin.demo.person import PERSON_HEADER, AppUser, CallFailed
 from plugin.demo.profiles import (
     BehaviourProfile,
     PersonTraits,
@@ -57,6 +58,7 @@ from plugin.demo.profiles import (
     rng_for,
     unit,
 )
+from plugin.demo.sandbox_people import accept_invite, as_user
 from plugin.demo.simulation_log import (
     Acceptance,
     Failure,
@@ -71,8 +73,7 @@ from plugin.demo.simulation_log import (
 )
 from plugin.jsontypes import JSON
 from plugin.mattermost import MARKER_PROP
-from plugin.sandbox import Sandbox, SandboxCallFailed, SimulatedUser
-from plugin.sandbox.simulated import PERSON_HEADER
+from plugin.sandbox import Sandbox
 from plugin.text import strip_accents
 
 T = TypeVar("T")
@@ -266,7 +267,7 @@ class Population:
             if daily_call_budget == "auto"
             else daily_call_budget
         )
-        self._clients: dict[str, SimulatedUser] = {}
+        self._clients: dict[str, AppUser] = {}
         self._sent_invites_seen = 0
         self._team_sizes: dict[str, int] = {}
         # Posts the model has seen, in the sandbox's creation order, keyed stably.
@@ -377,7 +378,7 @@ class Population:
 
     def _accept(self, person: SimulatedPerson, at: dt.datetime) -> Acceptance | None:
         kinds = {i.kind for i in person.invitations}
-        user: SimulatedUser | None = None
+        user: AppUser | None = None
         via = ""
         try:
             if ADDED in kinds:
@@ -423,8 +424,8 @@ class Population:
                     return str(user["id"])
         raise LookupError(f"no account for {email}")
 
-    def _log_in(self, person: SimulatedPerson, user_id: str) -> SimulatedUser:
-        return self._adopt(SimulatedUser(self.sandbox, user_id, self.sandbox.create_token(user_id)))
+    def _log_in(self, person: SimulatedPerson, user_id: str) -> AppUser:
+        return self._adopt(as_user(self.sandbox, user_id))
 
     def _newest_valid_token(self, email: str) -> tuple[str | None, str | None]:
         """(the token the person's newest unexpired invitation carries, the token the
@@ -438,7 +439,7 @@ class Population:
 
     def _sign_up(
         self, person: SimulatedPerson, at: dt.datetime, invite_id: str | None = None
-    ) -> SimulatedUser | None:
+    ) -> AppUser | None:
         """Create the account from the invitation, with the roster's names and language."""
         base = username_for(person.email)
         username = base
@@ -451,15 +452,19 @@ class Population:
             self.log.http_calls += 1
             try:
                 if invite_id is not None:
-                    return self.sandbox.accept_invite(
-                        email=person.email, invite_id=invite_id, username=username, **profile
+                    return accept_invite(
+                        self.sandbox,
+                        email=person.email,
+                        invite_id=invite_id,
+                        username=username,
+                        **profile,
                     )
                 token, helper_pick = self._newest_valid_token(person.email)
                 if token is None:
                     return None  # every Mattermost invitation expired: wait for a reminder
                 if token == helper_pick:
-                    return self.sandbox.accept_invite(
-                        email=person.email, username=username, **profile
+                    return accept_invite(
+                        self.sandbox, email=person.email, username=username, **profile
                     )
                 # The helper takes the oldest token; a reminder's newer link is the one
                 # that still works, so sign up with it as the browser would.
@@ -484,9 +489,7 @@ class Population:
         person.gave_up = True
         return None
 
-    def _sign_up_with_token(
-        self, email: str, token: str, username: str, profile: JSON
-    ) -> SimulatedUser:
+    def _sign_up_with_token(self, email: str, token: str, username: str, profile: JSON) -> AppUser:
         response = requests.post(
             f"{self.sandbox.url}/api/v4/users",
             params={"t": token},
@@ -502,9 +505,9 @@ class Population:
         if response.status_code != 201:
             raise RuntimeError(f"sign-up failed: {response.status_code} {response.text}")
         user_id = str(response.json()["id"])
-        return SimulatedUser(self.sandbox, user_id, self.sandbox.create_token(user_id))
+        return as_user(self.sandbox, user_id)
 
-    def _already_signed_up(self, person: SimulatedPerson, at: dt.datetime) -> SimulatedUser | None:
+    def _already_signed_up(self, person: SimulatedPerson, at: dt.datetime) -> AppUser | None:
         user_id = self._existing_user_id(person.email)
         state = self.sandbox.state
         with state.lock:
@@ -715,21 +718,24 @@ class Population:
     def _answer(
         self, person: SimulatedPerson, ref: _PostRef, at: dt.datetime
     ) -> SurveyAnswer | None:
-        state = self.sandbox.state
-        with state.lock:
-            post = state.posts.get(ref.post_id)
-            actions = [
-                dict(action)
-                for attachment in ((post or {}).get("props", {}).get("attachments") or [])
-                for action in (attachment.get("actions") or [])
-            ]
-        if not actions or post is None or post["delete_at"]:
+        user = self._client(person)
+        try:
+            post = user.get_post(ref.post_id)  # the post as the person's screen shows it now
+        except CallFailed as failed:
+            if failed.status_code in (403, 404):
+                return None  # a deleted post
+            raise
+        actions = [
+            dict(action)
+            for attachment in (post.get("props", {}).get("attachments") or [])
+            for action in (attachment.get("actions") or [])
+        ]
+        if not actions or post.get("delete_at"):
             return None  # closed poll, or a deleted post
         rng = rng_for(self.seed, "answer", person.email, ref.key)
         score = _score(rng, person.traits.mood)
         action, selected = _choose_action(actions, rng, score)
-        user = self._client(person)
-        before = len(self.sandbox.dialogs_for(user.user_id))
+        before = len(user.dialogs)
         label = str(action.get("name", ""))
         error = ""
         submission: tuple[tuple[str, str], ...] = ()
@@ -743,14 +749,14 @@ class Population:
                 error = str(failed)
                 continue  # the button answered an error: click it again
             error = ""
-            if len(self.sandbox.dialogs_for(user.user_id)) == before and _asked_to_click_again(
+            if len(user.dialogs) == before and _asked_to_click_again(
                 user.ephemeral_messages[told_before:]
             ):
                 error = "the form could not open"
                 continue  # Envol said so, in words: a person clicks again
             break
         if not error:
-            dialogs = self.sandbox.dialogs_for(user.user_id)
+            dialogs = user.dialogs
             if len(dialogs) > before:
                 values = fill_dialog(dialogs[-1].dialog, rng, person.traits.mood, person.language)
                 submission = tuple(sorted(values.items()))
@@ -761,6 +767,7 @@ class Population:
                     error = _dialog_error(reply)
                 except ActionFailed as failed:
                     error = str(failed)
+        user.close_app()  # done with this post: a crowd of open apps would pin server threads
         numeric = _as_number(selected if selected is not None else label)
         answer = SurveyAnswer(
             at, person.email, ref.key, selected or label, submission,
@@ -816,7 +823,7 @@ class Population:
                 return None
             channel = sorted(channels)[0]
         user = self._client(person)
-        before = len(self.sandbox.dialogs_for(user.user_id))
+        before = len(user.dialogs)
         error = ""
         opened = False
         category = ""
@@ -831,9 +838,9 @@ class Population:
                     if tried == TRIES_AGAIN:
                         raise
                     continue  # the command answered an error: type it again
-                if len(self.sandbox.dialogs_for(user.user_id)) > before:
+                if len(user.dialogs) > before:
                     break  # else Envol said the form could not open: type it again
-            dialogs = self.sandbox.dialogs_for(user.user_id)
+            dialogs = user.dialogs
             if len(dialogs) > before:
                 opened = True
                 values = fill_dialog(
@@ -849,6 +856,7 @@ class Population:
                 error = "no dialog opened"
         except ActionFailed as failed:
             error = str(failed)
+        user.close_app()
         request = SupportRequest(
             moment, person.email, channel, self.support_command, category, question.text,
             opened, error,
@@ -879,7 +887,7 @@ class Population:
 
     # ================================================================== plumbing
 
-    def _client(self, person: SimulatedPerson) -> SimulatedUser:
+    def _client(self, person: SimulatedPerson) -> AppUser:
         assert person.user_id is not None
         client = self._clients.get(person.user_id)
         if client is None:
@@ -887,7 +895,7 @@ class Population:
             self._clients[person.user_id] = client
         return client
 
-    def _adopt(self, client: SimulatedUser) -> SimulatedUser:
+    def _adopt(self, client: AppUser) -> AppUser:
         """Route the person's requests through the population's one connection pool: each
         person's own keep-alive connection would cost a connect per action, and the sandbox
         serves every open connection from a thread (1,500 idle ones would pin 1,500)."""
@@ -897,13 +905,15 @@ class Population:
         return client
 
     def _release(self) -> None:
-        """Let the sandbox's connection threads go between steps."""
+        """Let the sandbox's connection threads go between steps (the people's apps too)."""
         self._adapter.close()
+        for client in self._clients.values():
+            client.close_app()
 
-    def _visit(self, user: SimulatedUser) -> None:
+    def _visit(self, user: AppUser) -> None:
         response = user.http.get(f"{self.sandbox.url}/api/v4/users/me", timeout=30)
         if response.status_code >= 400:
-            raise SandboxCallFailed(response)
+            raise CallFailed(response)
 
     def _attempt(
         self,
@@ -923,7 +933,7 @@ class Population:
             self.log.http_calls += 1
             try:
                 return call(*args, **kwargs)
-            except SandboxCallFailed as error:
+            except CallFailed as error:
                 status = error.status_code
                 last = attempt == MAX_ATTEMPTS
                 if status == 429 and not last:

@@ -14,11 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin import clock
+from plugin.demo.person import AppUser
+from plugin.demo.sandbox_people import accept_invite
 from plugin.invitations.models import Invitation, InvitationState
 from plugin.jsontypes import JSON
 from plugin.people.models import Person
 from plugin.sandbox import Sandbox
-from plugin.sandbox.simulated import SimulatedUser
 
 
 @dataclass
@@ -43,7 +44,7 @@ class LaunchSimulation:
         self.session = session
         self.team = team
         self.journal: dict[int, Journal] = {}
-        self._users: dict[int, SimulatedUser] = {}
+        self._users: dict[int, AppUser] = {}
 
     def _entry(self, person_id: int) -> Journal:
         return self.journal.setdefault(person_id, Journal(person_id))
@@ -70,13 +71,14 @@ class LaunchSimulation:
             self.session.flush()
         self._entry(person.id).invited = True
 
-    def join(self, person: Person, *, link_person: bool = True) -> SimulatedUser:
+    def join(self, person: Person, *, link_person: bool = True) -> AppUser:
         """The person signs up through the team's invite link and lands on the team.
 
         With ``link_person`` the roster row gets the Mattermost id (as join detection does);
         without it, the metrics must find the person by e-mail.
         """
-        user = self.sandbox.accept_invite(
+        user = accept_invite(
+            self.sandbox,
             email=person.email,
             invite_id=self.team["invite_id"],
             username=f"person-{person.id}",  # ASCII only, like Mattermost requires
@@ -94,7 +96,7 @@ class LaunchSimulation:
         self._seen(person.id)
         return user
 
-    def user(self, person: Person) -> SimulatedUser:
+    def user(self, person: Person) -> AppUser:
         return self._users[person.id]
 
     def complete_profile(self, person: Person, position: str = "Chargé de mission") -> None:
@@ -106,7 +108,7 @@ class LaunchSimulation:
 
     def post(self, person: Person, channel_id: str, message: str) -> JSON:
         user = self._users[person.id]
-        if user.user_id not in self.sandbox.channel_member_ids(channel_id):
+        if not user.is_member_of(channel_id):
             user.join_channel(channel_id)
         created = user.post(channel_id, message)
         self._entry(person.id).posts.append((clock.now(), False))
@@ -115,9 +117,8 @@ class LaunchSimulation:
 
     def reply(self, person: Person, root_id: str, message: str) -> JSON:
         user = self._users[person.id]
-        with self.sandbox.state.lock:
-            channel_id = self.sandbox.state.post(root_id)["channel_id"]
-        if user.user_id not in self.sandbox.channel_member_ids(channel_id):
+        channel_id = user.channel_of_post(root_id)
+        if not user.is_member_of(channel_id):
             user.join_channel(channel_id)
         created = user.reply(root_id, message)
         self._entry(person.id).posts.append((clock.now(), True))

@@ -78,9 +78,11 @@ Inspection::
     sandbox.team_member_ids(team_id), sandbox.channel_member_ids(channel_id)
     sandbox.state.sent_invites              # e-mail invitations the server would have sent
 
-Simulated people (real HTTP calls, so the sandbox calls the integrations like Mattermost)::
+People (``plugin.demo.person.AppUser``: the public API v4 and the WebSocket only, so the same
+person can use a real Mattermost; ``plugin.demo.sandbox_people`` makes one for a sandbox user)::
 
-    alice = sandbox.as_user(user_id)
+    from plugin.demo.sandbox_people import accept_invite, as_user
+    alice = as_user(sandbox, user_id)
     alice.run_command(channel_id, "/support help")  # POSTs the form to the command URL with
         # Authorization: Token …, trigger_id, root_id, mentions and response_url, waiting
         # OutgoingIntegrationRequestsTimeout (30 s); the reply becomes posts
@@ -89,19 +91,23 @@ Simulated people (real HTTP calls, so the sandbox calls the integrations like Ma
     alice.submit_dialog({"topic": "vpn"})   # the last dialog opened for her (after
         # POST /actions/dialogs/open with a trigger_id the sandbox issued, valid for
         # ServiceSettings.OutgoingIntegrationRequestsTimeout seconds); returns {error, errors}
+    alice.ephemeral_messages, alice.last_dialog  # from her WebSocket's events
+    bob = accept_invite(sandbox, email="bob@example.com")   # from an e-mail invitation
+    carol = accept_invite(sandbox, email="carol@x.org", invite_id=team["invite_id"])
 
-    What a person sees when an integration answers anything but 200: the server drops the
-    body and shows its own message ("Command with a trigger of 'x' returned response 409
-    CONFLICT.", "Action integration error."); the call fails and
-    ``sandbox.errors_shown_to(user_id)`` lists those messages. Every opened dialog is checked
-    with ``Dialog.IsValid``'s rules (``plugin/sandbox/dialogs.py``, lengths in UTF-8 bytes): an
-    invalid one still opens, as on the server, and lands in ``state.invalid_dialogs``
-    (``sandbox.invalid_dialog_report()``); the pytest hook fails the test that opened it.
-    alice.post(channel_id, "hi"); alice.reply(root_id, "yes"); alice.react(post_id, "tada")
-    alice.set_profile_picture(); alice.update_profile(position="CTO")
-    alice.ephemeral_messages
-    bob = sandbox.accept_invite(email="bob@example.com")   # from an e-mail invitation
-    carol = sandbox.accept_invite(email="carol@x.org", invite_id=team["invite_id"])
+WebSocket (``plugin/sandbox/websocket.py``): ``GET /api/v4/websocket`` upgrades, authenticates
+with the header or the ``authentication_challenge``, sends ``hello``, then ``open_dialog`` (the
+OpenDialogRequest as a JSON string) and ``ephemeral_message`` (the post as a JSON string) to the
+person's connections, and answers ``get_statuses`` requests (``seq_reply``) after the events
+already sent. ``reset()`` and ``stop()`` close every connection.
+
+What a person sees when an integration answers anything but 200: the server drops the body and
+shows its own message ("Command with a trigger of 'x' returned response 409 CONFLICT.", "Action
+integration error."); the call fails and ``sandbox.errors_shown_to(user_id)`` lists those
+messages. Every opened dialog is checked with ``Dialog.IsValid``'s rules
+(``plugin/sandbox/dialogs.py``, lengths in UTF-8 bytes): an invalid one still opens, as on the
+server, and lands in ``state.invalid_dialogs`` (``sandbox.invalid_dialog_report()``); the
+pytest hook fails the test that opened it.
 
 The contract check: when ``../shared/mattermost-openapi/openapi.yaml`` (next to the project)
 or the file named by ``ENVOL_MM_OPENAPI`` exists, every /api/v4 request and response is
@@ -125,7 +131,6 @@ from plugin.sandbox.contract import KNOWN_GAPS, ContractViolation, KnownGap
 from plugin.sandbox.core import AppError
 from plugin.sandbox.requestlog import LoggedRequest, RequestLog
 from plugin.sandbox.server import Sandbox
-from plugin.sandbox.simulated import SandboxCallFailed, SimulatedUser
 from plugin.sandbox.state import SandboxState
 
 __all__ = [
@@ -136,7 +141,5 @@ __all__ = [
     "LoggedRequest",
     "RequestLog",
     "Sandbox",
-    "SandboxCallFailed",
     "SandboxState",
-    "SimulatedUser",
 ]

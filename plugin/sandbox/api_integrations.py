@@ -330,9 +330,10 @@ def apply_command_response(
         kind = response.get("response_type") or "ephemeral"
         try:
             if kind == "in_channel":
-                state.create_post(
+                post = state.create_post(
                     user_id=user_id, channel_id=target, message=text, props=props, root_id=root_id
                 )
+                call.sandbox.publish_posted(post)
             elif kind == "ephemeral" and (text or attachments):
                 if len(text) > MAX_POST_LENGTH:
                     raise AppError(400, "model.post.is_valid.msg.app_error", "Invalid message.")
@@ -711,6 +712,12 @@ def open_dialog(call: Call) -> Result:
         log.warning("Interactive dialog is invalid: %s", "; ".join(problems))
         call.state.invalid_dialogs.append(opened)
     call.state.opened_dialogs.append(opened)
+    # The dialog reaches the person's apps only over the WebSocket, the whole OpenDialogRequest
+    # as a JSON string: the app fills in the channel and team it is showing.
+    request = {"trigger_id": opened.trigger_id, "url": url, "dialog": dialog}
+    call.sandbox.events.publish_to_user(
+        trigger.user_id, "open_dialog", {"dialog": json.dumps(request, separators=(",", ":"))}
+    )
     return status_ok()
 
 

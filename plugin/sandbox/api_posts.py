@@ -56,6 +56,7 @@ def create_post(call: Call) -> Result:
         props=body.get("props"),
         file_ids=body.get("file_ids"),
     )
+    call.sandbox.publish_posted(post)
     return 201, post_for_client(post)
 
 

@@ -28,6 +28,7 @@ from plugin.sandbox import (
     api_posts,
     api_system,
 )
+from plugin.sandbox.api_posts import post_for_client
 from plugin.sandbox.contract import (
     ContractChecker,
     ContractViolation,
@@ -49,8 +50,13 @@ from plugin.sandbox.core import (
 from plugin.sandbox.limits import FaultInjector, FaultPlan, GcraLimiter
 from plugin.sandbox.requestlog import LoggedRequest, RequestLog
 from plugin.sandbox.routing import ROUTES, Call, RouteSpec, build_map
-from plugin.sandbox.simulated import PERSON_HEADER, SimulatedUser
 from plugin.sandbox.state import SandboxState
+from plugin.sandbox.websocket import WEBSOCKET_PATH, EventHub, WebSocketSession
+
+# A person's calls carry this header (``plugin.demo.person`` sends it): the faults and the rate
+# limit aimed at Envol's connection (``set_faults``, ``set_rate_limit``) do not hit people, who
+# use their own devices.
+PERSON_HEADER = "X-Sandbox-Person"
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +150,8 @@ class Sandbox:
         self.state: SandboxState
         self.admin_user_id = ""
         self.admin_token = ""
+        # The people's apps connected over GET /api/v4/websocket (plugin/sandbox/websocket.py).
+        self.events = EventHub()
         self._build_state()
         Sandbox._alive.add(self)
 
@@ -188,6 +196,7 @@ class Sandbox:
             server.server_close()
 
     def stop(self) -> None:
+        self.events.close_all()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -202,7 +211,9 @@ class Sandbox:
         self.stop()
 
     def reset(self) -> None:
-        """Fresh state (a new admin and token), empty log, no violations, no limits or faults."""
+        """Fresh state (a new admin and token), empty log, no violations, no limits or faults;
+        the connected apps are disconnected (their sessions are gone with the state)."""
+        self.events.close_all()
         self._build_state()
         if self.url:
             self.state.config["ServiceSettings"]["SiteURL"] = self.url
@@ -433,22 +444,21 @@ class Sandbox:
             else:
                 self.state.statuses[user_id] = {"status": status}
 
-    # ------------------------------------------------------------------ simulated people
+    # ------------------------------------------------------------------ people signing up
 
-    def as_user(self, user_id: str) -> SimulatedUser:
-        """A client acting as this user over real HTTP (commands, clicks, dialogs, posts)."""
-        return SimulatedUser(self, user_id, self.create_token(user_id))
-
-    def accept_invite(
+    def sign_up_from_invite(
         self,
         *,
         email: str | None = None,
         invite_id: str | None = None,
         username: str | None = None,
         **profile: Any,
-    ) -> SimulatedUser:
+    ) -> JSON:
         """Someone signs up from an e-mail invitation (by address) or the team's invite link
-        (``invite_id``, then ``email`` is needed too) and joins the team, over real HTTP."""
+        (``invite_id``, then ``email`` is needed too) and joins the team, over real HTTP;
+        returns the new user. The e-mail's token is read from the sandbox's outbox, as the
+        person would read it in their mailbox (``plugin.demo.sandbox_people.accept_invite``
+        makes an ``AppUser`` of them)."""
         import requests
 
         if email is None:
@@ -477,7 +487,8 @@ class Sandbox:
         )  # fmt: skip
         if response.status_code != 201:
             raise RuntimeError(f"sign-up failed: {response.status_code} {response.text}")
-        return self.as_user(response.json()["id"])
+        user: JSON = response.json()
+        return user
 
     def send_ephemeral(
         self,
@@ -512,7 +523,36 @@ class Sandbox:
                 "metadata": {},
             }
             self.state.ephemeral_posts.append({"user_id": user_id, "post": post})
-            return post
+        # SendEphemeralPost: the post reaches the person's apps only, as a JSON string.
+        self.events.publish_to_user(
+            user_id,
+            "ephemeral_message",
+            {"post": json.dumps(post_for_client(post), separators=(",", ":"))},
+            channel_id=channel_id,
+        )
+        return post
+
+    def publish_posted(self, post: JSON) -> None:
+        """``SendNotifications``' ``posted`` event to the channel's members; call it with the
+        state lock held, right after the post is stored."""
+        state = self.state
+        channel = state.channel(post["channel_id"])
+        sender = state.users.get(post["user_id"], {})
+        data = {
+            "channel_display_name": channel.get("display_name", ""),
+            "channel_name": channel.get("name", ""),
+            "channel_type": channel.get("type", ""),
+            "post": json.dumps(post_for_client(post), separators=(",", ":")),
+            "sender_name": f"@{sender.get('username', '')}",
+            "set_online": True,
+            "team_id": channel.get("team_id", ""),
+        }
+        self.events.publish_to_channel(
+            channel["id"],
+            lambda user_id: (channel["id"], user_id) in state.channel_members,
+            "posted",
+            data,
+        )
 
     def react(
         self, user_id: str, post_id: str, emoji_name: str, *, check_access: bool = True
@@ -608,6 +648,8 @@ class Sandbox:
     def wsgi_app(self, environ: dict[str, Any], start_response: Any) -> Any:
         started = time.perf_counter()
         request = Request(environ)
+        if request.path == WEBSOCKET_PATH and request.method == "GET":
+            return self._websocket(environ, request, start_response)
         request_id = _request_id()
         path = request.path
         spec: RouteSpec | None = None
@@ -660,6 +702,53 @@ class Sandbox:
             )
         )
         return response(environ, start_response)
+
+    def _websocket(self, environ: dict[str, Any], request: Request, start_response: Any) -> Any:
+        """``connectWebSocket``: a token in the header must be valid (401 otherwise); without
+        one the app authenticates over the socket. People's apps are never faulted or limited
+        (like ``PERSON_HEADER`` calls): the events are what a person sees, not Envol's link."""
+        request_id = _request_id()
+        with self.state.lock:
+            header_user = self._authenticate(request)
+        upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
+        if header_user == "" or not upgrade:
+            error = (
+                unauthorized()
+                if header_user == ""
+                else AppError(400, "api.web_socket.connect.upgrade.app_error", "Failed to upgrade.")
+            )
+            response = self._error_response(error, request_id)
+            return response(environ, start_response)
+        self.request_log.append(
+            LoggedRequest("GET", request.path, WEBSOCKET_PATH, 101, 0.0, header_user or "", "")
+        )
+        session = WebSocketSession(
+            self.events,
+            authenticate=self._user_of_token,
+            statuses=self._statuses_for_socket,
+            server_version=f"{SERVER_VERSION}.{BUILD_NUMBER}",
+            connection_id=_request_id(),
+        )
+        session.serve(environ, header_user or "")
+        # The socket was the response: werkzeug must not write one after it.
+        raise _DroppedConnection("the WebSocket connection ended")
+
+    def _user_of_token(self, token: str) -> str | None:
+        with self.state.lock:
+            user_id = self.state.tokens.get(token.strip())
+            if user_id is None or self.state.users[user_id]["delete_at"]:
+                return None
+            self.state.touch(user_id)
+            return user_id
+
+    def _statuses_for_socket(self, user_ids: list[str] | None) -> JSON:
+        with self.state.lock:
+            wanted = user_ids if user_ids is not None else list(self.state.statuses)
+            return {
+                uid: self.state.status_of(uid)["status"]
+                for uid in wanted
+                if uid in self.state.users
+            }
 
     def _limited_and_faulty(
         self,

@@ -34,10 +34,11 @@ from plugin.campaigns.models import (
 )
 from plugin.campaigns.plan import StepKind, read_plan
 from plugin.demo.mail_catcher import MailCatcher
+from plugin.demo.person import AppUser
+from plugin.demo.sandbox_people import as_user
 from plugin.mattermost import MattermostClient
 from plugin.models import metadata
 from plugin.sandbox import Sandbox
-from plugin.sandbox.simulated import SimulatedUser
 from plugin.settings import RuntimeSettingsStore, load_deploy_settings, runtime_settings_from_config
 from plugin.slash_registration.service import TriggerSpec, install_commands
 
@@ -58,9 +59,14 @@ class ConsoleWorld:
     smtp_url: str = ""
     settings_overrides: dict[str, Any] = field(default_factory=dict)
     app: Any = None
+    people: dict[str, AppUser] = field(default_factory=dict)
 
-    def person(self, name: str) -> SimulatedUser:
-        return self.sandbox.as_user(self.users[name]["id"])
+    def person(self, name: str) -> AppUser:
+        """The same app for a name all test long: ephemeral posts reach only the app that was
+        open when they were sent, as on Mattermost."""
+        if name not in self.people:
+            self.people[name] = as_user(self.sandbox, self.users[name]["id"])
+        return self.people[name]
 
     @property
     def client(self) -> MattermostClient:

@@ -71,5 +71,11 @@ def test_a_production_install_does_not_pull_the_simulation(wheel: Path) -> None:
         metadata = Parser().parsestr(archive.read(metadata_name).decode())
     unconditional = [r for r in metadata.get_all("Requires-Dist") if "extra ==" not in r]
     assert unconditional, "no dependencies read from the wheel's metadata"
-    for simulation_only in ("aiosmtpd", "openapi-core", "pytest"):
+    for simulation_only in (
+        "aiosmtpd",
+        "openapi-core",
+        "websocket-client",
+        "simple-websocket",
+        "pytest",
+    ):
         assert not [r for r in unconditional if r.startswith(simulation_only)], simulation_only

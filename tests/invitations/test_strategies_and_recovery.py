@@ -13,6 +13,7 @@ from plugin.app import EnvolContext
 from plugin.clock import FrozenClock
 from plugin.db import transaction
 from plugin.delivery.models import AcceptedMessage, OutboundMessage, OutboundState
+from plugin.demo.sandbox_people import accept_invite
 from plugin.invitations.dispatcher import dispatch_invitations
 from plugin.invitations.models import Invitation, InvitationState, InvitationStrategy
 from plugin.invitations.service import opt_out, retry_failed
@@ -66,7 +67,7 @@ def test_mattermost_invitations_are_paced_at_20_an_hour_and_reissued_after_expir
     assert _states(envol_context) == {"sent": 30}
     # One person accepts through Mattermost's e-mail; detection, welcome.
     first = _emails(envol_context)[scene.person_ids[0]]
-    sandbox.accept_invite(email=first)
+    accept_invite(sandbox, email=first)
     cycle()
     assert len(markers(sandbox, "welcome:")) == 1
     # Day 3: the 48-hour tokens expired: the 29 others get a fresh invitation (paced again).

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from plugin.app import EnvolContext
 from plugin.clock import FrozenClock
+from plugin.demo.sandbox_people import accept_invite
 from plugin.invitations.models import Invitation, InvitationStrategy
 from plugin.onboarding.cycle import run_once
 from plugin.onboarding.funnel import funnel
@@ -112,8 +113,8 @@ def run_wave_scenario(
         profile = {"first_name": person.first_name, "last_name": person.last_name}
         if pid in complete_on_arrival:
             profile["position"] = "Ingénieur"
-        user = sandbox.accept_invite(
-            email=person.email, invite_id=scene.team["invite_id"], **profile
+        user = accept_invite(
+            sandbox, email=person.email, invite_id=scene.team["invite_id"], **profile
         )
         if pid in complete_on_arrival:
             user.set_profile_picture()

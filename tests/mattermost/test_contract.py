@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from plugin.cohorts.limits import limits_from_server
+from plugin.demo.sandbox_people import as_user
 from plugin.mattermost import (
     FeatureNeedsLicense,
     Invalid,
@@ -281,7 +282,7 @@ def test_command_dialog_and_response_url_verbs(
     new_token = mm.regenerate_command_token(command["id"])
     assert new_token and new_token != command["token"]
 
-    sandbox.as_user(camille["id"]).run_command(channel["id"], "/envol aide")
+    as_user(sandbox, camille["id"]).run_command(channel["id"], "/envol aide")
     form = integration_receiver.calls[-1].form
     assert form["token"] == new_token
     dialog = {"callback_id": "ticket", "title": "Demande", "elements": [], "state": "s"}

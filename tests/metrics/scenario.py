@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from plugin import clock
+from plugin.demo.sandbox_people import as_user
 from plugin.demo.simulation import Journal
 from tests.metrics.world import LaunchWorld
 
@@ -33,7 +34,7 @@ def first_days(world: LaunchWorld) -> None:
     bot = world.sandbox.create_bot("envol-test-bot", "Envol")
     world.sandbox.add_team_member(world.team["id"], bot["user_id"])
     world.sandbox.add_channel_member(world.general_id, bot["user_id"])
-    world.sandbox.as_user(bot["user_id"]).post(world.general_id, "Message automatique")
+    as_user(world.sandbox, bot["user_id"]).post(world.general_id, "Message automatique")
 
 
 def ninth_day(world: LaunchWorld) -> None:

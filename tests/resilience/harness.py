@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from plugin.app import EnvolContext
 from plugin.delivery.models import OutboundMessage, OutboundState
+from plugin.demo.sandbox_people import accept_invite
 from plugin.invitations.models import Invitation, InvitationState
 from plugin.people.models import Person
 from plugin.sandbox import Sandbox
@@ -380,7 +381,7 @@ def accept_invitations(sandbox: Sandbox, wave: Wave, share: float) -> list[int]:
     """The first ``share`` of the newcomers sign up through the team's invite link; their ids."""
     accepting = wave.newcomers[: int(len(wave.newcomers) * share)]
     for pid in accepting:
-        sandbox.accept_invite(email=wave.emails[pid], invite_id=wave.scene.team["invite_id"])
+        accept_invite(sandbox, email=wave.emails[pid], invite_id=wave.scene.team["invite_id"])
     return accepting
 
 

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from plugin.sandbox import Sandbox, SandboxCallFailed
+from plugin.demo.person import CallFailed
+from plugin.demo.sandbox_people import as_user
+from plugin.sandbox import Sandbox
 from plugin.sandbox.state import MAX_POST_LENGTH
 from tests.helpers.sandbox import IntegrationReceiver, ReceivedCall
 from tests.sandbox.conftest import Api
@@ -70,8 +72,8 @@ def test_a_command_answered_with_an_error_shows_the_servers_message(
         {"response_type": "ephemeral", "text": KIND_WORDS},
     )
     town = sandbox.channel_by_name(team["id"], "town-square")
-    alice = sandbox.as_user(member["id"])
-    with pytest.raises(SandboxCallFailed) as failed:
+    alice = as_user(sandbox, member["id"])
+    with pytest.raises(CallFailed) as failed:
         alice.run_command(town["id"], "/support")
     body = failed.value.response.json()
     assert failed.value.status_code == 500
@@ -100,7 +102,7 @@ def test_a_command_that_answers_200_is_shown(
         {"response_type": "ephemeral", "text": KIND_WORDS},
     )
     town = sandbox.channel_by_name(team["id"], "town-square")
-    alice = sandbox.as_user(member["id"])
+    alice = as_user(sandbox, member["id"])
     answer = alice.run_command(town["id"], "/support")
     assert answer["text"] == KIND_WORDS and answer["trigger_id"]
     [ephemeral] = alice.ephemeral_messages
@@ -121,7 +123,7 @@ def test_a_command_request_is_the_servers(
     town = sandbox.channel_by_name(team["id"], "town-square")
     bob = sandbox.create_user("bob")
     sandbox.add_team_member(team["id"], bob["id"])
-    alice = sandbox.as_user(member["id"])
+    alice = as_user(sandbox, member["id"])
     root = alice.post(town["id"], "a thread")
     alice.run_command(town["id"], "/SUPPORT  ask @bob in ~off-topic ", root_id=root["id"])
     form = integration_receiver.calls[-1].form
@@ -140,8 +142,8 @@ def test_an_unknown_command_names_the_trigger_without_its_slash(
     sandbox: Sandbox, team: dict[str, Any], member: dict[str, Any]
 ) -> None:
     town = sandbox.channel_by_name(team["id"], "town-square")
-    with pytest.raises(SandboxCallFailed) as unknown:
-        sandbox.as_user(member["id"]).run_command(town["id"], "/Nothing here")
+    with pytest.raises(CallFailed) as unknown:
+        as_user(sandbox, member["id"]).run_command(town["id"], "/Nothing here")
     assert unknown.value.response.json()["message"].startswith(
         "Command with a trigger of 'nothing' not found."
     )
@@ -158,12 +160,12 @@ def test_a_command_text_as_long_as_a_post(
     refuses an answer that could not be a post."""
     _command(admin, team, integration_receiver.url + "/commands")
     town = sandbox.channel_by_name(team["id"], "town-square")
-    alice = sandbox.as_user(member["id"])
+    alice = as_user(sandbox, member["id"])
     long_text = "é" * (MAX_POST_LENGTH - len("/support "))
     alice.run_command(town["id"], f"/support {long_text}")
     assert integration_receiver.calls[-1].form["text"] == long_text
     integration_receiver.reply = lambda call: (200, {"text": "x" * (MAX_POST_LENGTH + 1)})
-    with pytest.raises(SandboxCallFailed) as too_long:
+    with pytest.raises(CallFailed) as too_long:
         alice.run_command(town["id"], "/support")
     assert too_long.value.response.json()["id"] == (
         "api.command.execute_command.create_post_failed.app_error"
@@ -188,8 +190,8 @@ def test_a_command_gets_the_outgoing_timeout(
     integration_receiver.reply = slow
     town = sandbox.channel_by_name(team["id"], "town-square")
     started = time.monotonic()
-    with pytest.raises(SandboxCallFailed) as late:
-        sandbox.as_user(member["id"]).run_command(town["id"], "/support")
+    with pytest.raises(CallFailed) as late:
+        as_user(sandbox, member["id"]).run_command(town["id"], "/support")
     assert time.monotonic() - started < 1.9
     assert late.value.response.json()["message"] == "Command with a trigger of 'support' failed."
     assert sandbox.errors_shown_to(member["id"]) == ["Command with a trigger of 'support' failed."]
@@ -204,8 +206,8 @@ def test_a_button_answered_with_an_error_shows_the_servers_message(
 ) -> None:
     post = _button_post(sandbox, admin, team, integration_receiver.url + "/actions")
     integration_receiver.reply = lambda call: (403, {"ephemeral_text": KIND_WORDS})
-    alice = sandbox.as_user(member["id"])
-    with pytest.raises(SandboxCallFailed) as failed:
+    alice = as_user(sandbox, member["id"])
+    with pytest.raises(CallFailed) as failed:
         alice.click(post["id"], "yes")
     assert failed.value.status_code == 400
     assert failed.value.response.json()["id"] == "api.post.do_action.action_integration.app_error"
@@ -226,7 +228,7 @@ def test_a_button_answered_with_200_and_its_ephemeral_text(
         200,
         {"update": {"message": "Voted"}, "ephemeral_text": KIND_WORDS},
     )
-    alice = sandbox.as_user(member["id"])
+    alice = as_user(sandbox, member["id"])
     answer = alice.click(post["id"], "yes")
     assert answer["status"] == "OK" and answer["trigger_id"]
     [ephemeral] = alice.ephemeral_messages
@@ -249,7 +251,7 @@ def test_a_dialog_answered_with_an_error_shows_the_servers_message(
     integration_receiver: IntegrationReceiver,
 ) -> None:
     town = sandbox.channel_by_name(team["id"], "town-square")
-    alice = sandbox.as_user(member["id"])
+    alice = as_user(sandbox, member["id"])
     body = {
         "url": integration_receiver.url + "/dialogs",
         "callback_id": "c",

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 import requests
 
-from plugin.sandbox import Sandbox, SandboxCallFailed
+from plugin.demo.person import CallFailed
+from plugin.demo.sandbox_people import as_user
+from plugin.sandbox import Sandbox
 from tests.helpers.sandbox import IntegrationReceiver, ReceivedCall
 from tests.sandbox.conftest import Api, as_api
 
@@ -85,7 +87,7 @@ def test_slash_command_round_trip(
         {"response_type": "ephemeral", "text": "On it!"},
     )
     town = sandbox.channel_by_name(team["id"], "town-square")
-    alice = sandbox.as_user(member["id"])
+    alice = as_user(sandbox, member["id"])
     answer = alice.run_command(town["id"], "/support my screen is black")
     assert answer["text"] == "On it!"
 
@@ -126,13 +128,13 @@ def test_unknown_command_and_failing_integration(
     integration_receiver: IntegrationReceiver,
 ) -> None:
     town = sandbox.channel_by_name(team["id"], "town-square")
-    alice = sandbox.as_user(member["id"])
-    with pytest.raises(SandboxCallFailed) as unknown:
+    alice = as_user(sandbox, member["id"])
+    with pytest.raises(CallFailed) as unknown:
         alice.run_command(town["id"], "/nothing here")
     assert unknown.value.status_code == 404
     _register(admin, team, integration_receiver.url + "/commands")
     integration_receiver.reply = lambda call: (500, {"oops": True})
-    with pytest.raises(SandboxCallFailed) as failed:
+    with pytest.raises(CallFailed) as failed:
         alice.run_command(town["id"], "/support")
     assert failed.value.status_code == 500
 
@@ -177,7 +179,7 @@ def test_dialog_open_and_submit(
     _register(admin, team, integration_receiver.url + "/commands")
     integration_receiver.reply = _dialog_opener(sandbox, integration_receiver.url)
     town = sandbox.channel_by_name(team["id"], "town-square")
-    alice = sandbox.as_user(member["id"])
+    alice = as_user(sandbox, member["id"])
     alice.run_command(town["id"], "/support")
     assert alice.last_dialog.dialog["title"] == "Ask for help"
 
@@ -218,7 +220,7 @@ def test_expired_trigger_id_is_refused(
 ) -> None:
     _register(admin, team, integration_receiver.url + "/commands")
     town = sandbox.channel_by_name(team["id"], "town-square")
-    sandbox.as_user(member["id"]).run_command(town["id"], "/support")
+    as_user(sandbox, member["id"]).run_command(town["id"], "/support")
     trigger_id = integration_receiver.calls[0].form["trigger_id"]
     sandbox.patch_config({"ServiceSettings": {"OutgoingIntegrationRequestsTimeout": 0}})
     expired = admin.post(
@@ -282,7 +284,7 @@ def test_button_click_round_trip_updates_the_post(
             "ephemeral_text": "Thanks for voting",
         },
     )
-    alice = sandbox.as_user(member["id"])
+    alice = as_user(sandbox, member["id"])
     answer = alice.click(created["id"], alice.find_action(created["id"], "Monday"))
     assert answer["status"] == "OK"
     [received] = integration_receiver.calls
@@ -296,7 +298,7 @@ def test_button_click_round_trip_updates_the_post(
     assert [p["message"] for p in alice.ephemeral_messages] == ["Thanks for voting"]
 
     integration_receiver.reply = lambda call: (404, {})
-    with pytest.raises(SandboxCallFailed) as refused:
+    with pytest.raises(CallFailed) as refused:
         alice.click(created["id"], "monday")
     assert refused.value.status_code == 400
 
@@ -330,7 +332,7 @@ def test_simulated_people_post_reply_and_react(
     sandbox: Sandbox, team: dict[str, Any], member: dict[str, Any]
 ) -> None:
     town = sandbox.channel_by_name(team["id"], "town-square")
-    alice = sandbox.as_user(member["id"])
+    alice = as_user(sandbox, member["id"])
     root = alice.post(town["id"], "Hello")
     alice.reply(root["id"], "anyone?")
     alice.react(root["id"], "wave")

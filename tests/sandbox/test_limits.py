@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 import requests
 
+from plugin.demo.sandbox_people import as_user
 from plugin.sandbox import Sandbox
 from plugin.sandbox.limits import FaultInjector, GcraLimiter
 from tests.sandbox.conftest import Api, as_api
@@ -226,7 +227,7 @@ def test_timeouts_and_latency(sandbox: Sandbox, admin: Api) -> None:
 
 def test_faults_and_rate_limits_aim_at_envol_not_at_simulated_people(sandbox: Sandbox) -> None:
     user = sandbox.create_user("ana")
-    person = sandbox.as_user(user["id"])
+    person = as_user(sandbox, user["id"])
     sandbox.set_faults(error_rate=1.0, seed=1)
     sandbox.set_rate_limit(1, burst=1)
     for _ in range(5):

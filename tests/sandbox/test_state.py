@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from plugin.demo.sandbox_people import accept_invite, as_user
 from plugin.sandbox import Sandbox
 from plugin.sandbox.contract import default_spec_path
 from tests.sandbox.conftest import Api, as_api, take_violations
@@ -78,7 +79,7 @@ def test_users_are_created_found_and_patched(sandbox: Sandbox, admin: Api) -> No
 
 def test_profile_picture_sets_last_picture_update(sandbox: Sandbox) -> None:
     user = sandbox.create_user("pic")
-    sandbox.as_user(user["id"]).set_profile_picture()
+    as_user(sandbox, user["id"]).set_profile_picture()
     assert sandbox.state.users[user["id"]]["last_picture_update"] > 0
 
 
@@ -414,11 +415,11 @@ def test_invite_acceptance_creates_and_joins(
     sent = admin.post(f"/teams/{team['id']}/invite/email", json=["new.hire@example.com"])
     assert sent.json() == {"status": "OK"}
     assert [i["email"] for i in sandbox.state.sent_invites] == ["new.hire@example.com"]
-    person = sandbox.accept_invite(email="new.hire@example.com", first_name="New")
+    person = accept_invite(sandbox, email="new.hire@example.com", first_name="New")
     assert person.user_id in sandbox.team_member_ids(team["id"])
     info = Api(sandbox, None).get(f"/teams/invite/{team['invite_id']}")
     assert info.json()["name"] == "acme"
-    walk_in = sandbox.accept_invite(email="walk.in@example.com", invite_id=team["invite_id"])
+    walk_in = accept_invite(sandbox, email="walk.in@example.com", invite_id=team["invite_id"])
     assert walk_in.user_id in sandbox.team_member_ids(team["id"])
 
 

@@ -18,10 +18,11 @@ import requests
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from plugin.app import EnvolContext, build_context, set_context
+from plugin.demo.person import AppUser
+from plugin.demo.sandbox_people import as_user
 from plugin.mattermost import MattermostClient
 from plugin.models import metadata
 from plugin.sandbox import Sandbox
-from plugin.sandbox.simulated import SimulatedUser
 from plugin.settings import RuntimeSettingsStore, load_deploy_settings, runtime_settings_from_config
 from plugin.slash_registration.service import TriggerSpec, install_commands
 
@@ -66,10 +67,10 @@ class SupportWorld:
     ideas_channel_id: str
     town_square_id: str
     envol_user_id: str
-    alice: SimulatedUser  # an employee, French
-    bob: SimulatedUser  # an animator, English
-    carol: SimulatedUser  # an employee, English
-    admin: SimulatedUser  # a system admin
+    alice: AppUser  # an employee, French
+    bob: AppUser  # an animator, English
+    carol: AppUser  # an employee, English
+    admin: AppUser  # a system admin
 
     @property
     def client(self) -> MattermostClient:
@@ -92,7 +93,7 @@ class SupportWorld:
         channel = self.client.get_direct_channel(user_id)
         return self.sandbox.posts_in(channel["id"])
 
-    def ephemeral_texts(self, user: SimulatedUser) -> list[str]:
+    def ephemeral_texts(self, user: AppUser) -> list[str]:
         return [str(p.get("message", "")) for p in user.ephemeral_messages]
 
 
@@ -171,8 +172,8 @@ def support_world(
 
     clear_token_cache()
 
-    def simulated(name: str) -> SimulatedUser:
-        return sandbox.as_user(people[name]["id"])
+    def simulated(name: str) -> AppUser:
+        return as_user(sandbox, people[name]["id"])
 
     world = SupportWorld(
         sandbox=sandbox,

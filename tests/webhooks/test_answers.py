@@ -11,7 +11,7 @@ import pytest
 from itsdangerous.timed import TimestampSigner
 
 from plugin import i18n
-from plugin.sandbox import SandboxCallFailed
+from plugin.demo.person import CallFailed
 from plugin.security.service import Signer
 from plugin.support import service as support
 from plugin.support.models import TicketCategory
@@ -76,7 +76,7 @@ def test_a_tampered_button_gets_mattermosts_generic_error_and_nothing_from_envol
         return genuine[:3] + ("A" if genuine[3] != "A" else "B") + genuine[4:]
 
     post_id = _ticket_post(world, tampered)
-    with pytest.raises(SandboxCallFailed) as refused:
+    with pytest.raises(CallFailed) as refused:
         world.bob.click(post_id, "take")
     assert refused.value.status_code == 400
     assert world.sandbox.errors_shown_to(world.bob.user_id) == ["Action integration error."]
@@ -102,7 +102,7 @@ def test_a_command_with_a_stale_token_gets_the_servers_message(
     world = support_world
     command = next(c for c in world.sandbox.state.commands.values() if c["trigger"] == "envol")
     command["token"] = "x" * 26
-    with pytest.raises(SandboxCallFailed):
+    with pytest.raises(CallFailed):
         world.carol.run_command(world.town_square_id, "/envol help")
     assert world.sandbox.errors_shown_to(world.carol.user_id) == [
         "Command with a trigger of 'envol' returned response 401 UNAUTHORIZED."

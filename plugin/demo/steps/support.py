@@ -18,9 +18,10 @@ from plugin.cohorts.models import Cohort, CohortKind, CohortMember, Wave, WaveSt
 from plugin.db import transaction
 from plugin.delivery.posts import Courier
 from plugin.demo.commands import install_demo_commands
+from plugin.demo.person import AppUser, CallFailed
+from plugin.demo.sandbox_people import as_user
 from plugin.mattermost import MattermostClient
 from plugin.people.models import Language, Person
-from plugin.sandbox import SandboxCallFailed, SimulatedUser
 from plugin.security.service import Signer
 from plugin.settings import RuntimeSettingsStore, runtime_settings_from_config
 from plugin.surveys import service as surveys
@@ -169,7 +170,7 @@ def _play(
     say("slash commands: " + ", ".join(f"/{o.trigger} ({o.action})" for o in outcomes))
     people = scene["people"]
     alice, bob, carol = (
-        sandbox.as_user(people[n]["id"]) for n in ("demo-alice", "demo-bob", "demo-carol")
+        as_user(sandbox, people[n]["id"]) for n in ("demo-alice", "demo-bob", "demo-carol")
     )
     town, support = scene["channels"]["town-square"], scene["channels"]["support"]
 
@@ -180,7 +181,7 @@ def _play(
     )
     _drain(queue)
     dm_channel = client.get_direct_channel(alice.user_id)["id"]
-    offer = sandbox.posts_in(dm_channel)[-1]
+    offer = alice.channel_posts(dm_channel)[-1]
     say(
         "[bold]Alice[/] asks for help; Envol first suggests: "
         + "; ".join(a["title"] for a in offer["props"]["attachments"] if a.get("title"))
@@ -191,7 +192,7 @@ def _play(
     # channel also holds the pinned guides and, in the whole demo, other people's tickets).
     root = next(
         p
-        for p in reversed(sandbox.posts_in(support))
+        for p in reversed(bob.channel_posts(support))
         if not p.get("root_id")
         and any(a.get("actions") for a in p.get("props", {}).get("attachments", []))
     )
@@ -202,7 +203,7 @@ def _play(
     _drain(queue)
     bob.click(root["id"], bob.find_action(root["id"], "Résolu"))
     _drain(queue)
-    for post in sandbox.posts_in(dm_channel)[-2:]:
+    for post in alice.channel_posts(dm_channel)[-2:]:
         say(f"  DM to Alice: {post['message'].splitlines()[0]}", markup=False)
 
     # A poll: posted, voted, a vote changed; the post shows the tally.
@@ -224,7 +225,7 @@ def _play(
         (carol, "Vendredi"),
     ):
         user.click(post_id, user.find_action(post_id, option))
-    tally = sandbox.state.posts[post_id]["props"]["attachments"][0]["text"]
+    tally = carol.get_post(post_id)["props"]["attachments"][0]["text"]
     say("poll “Quel jour pour le déjeuner d'équipe ?” after 4 clicks (Carole changed her mind):")
     say("  " + tally.replace("\n", "\n  "), markup=False)
 
@@ -260,7 +261,7 @@ def _play(
     say(f"launch survey sent to {sent} people {delay} days after their wave opened")
     for user, scores in ((alice, "4453"), (bob, "5554"), (carol, "3242")):
         dm = client.get_direct_channel(user.user_id)["id"]
-        invitation = sandbox.posts_in(dm)[-1]
+        invitation = user.channel_posts(dm)[-1]
         _click_like_a_person(user, invitation["id"], "Répondre")
         user.submit_dialog(dict(zip(surveys.QUESTIONS, scores, strict=True)))
     with context.sessions() as session:
@@ -279,11 +280,11 @@ def _play(
     )
 
 
-def _click_like_a_person(user: SimulatedUser, post_id: str, label: str) -> None:
+def _click_like_a_person(user: AppUser, post_id: str, label: str) -> None:
     """Click a button that opens a form; once more if the form did not open (a dropped request
     under ``--faults``: Envol answers "click again", and a person does)."""
-    before = len(user.sandbox.dialogs_for(user.user_id))
-    with suppress(SandboxCallFailed):  # Mattermost's generic error: try once more below
+    before = len(user.dialogs)
+    with suppress(CallFailed):  # Mattermost's generic error: try once more below
         user.click(post_id, user.find_action(post_id, label))
-    if len(user.sandbox.dialogs_for(user.user_id)) == before:
+    if len(user.dialogs) == before:
         user.click(post_id, user.find_action(post_id, label))
