@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from plugin.branding.views import print_brand_report
-from plugin.cli.base import confirm_irreversible, console, context, irreversible
+from plugin.cli.base import confirm_irreversible, console, context, irreversible, say
 from plugin.seeding.loader import default_content_dir
 
 
@@ -42,7 +42,7 @@ def apply_command(content_dir: Path | None, dry_run: bool, yes: bool) -> None:
         if dry_run:
             console.print("[dim]dry run: nothing was written.[/]")
             return
-        confirm_irreversible("Apply this branding to the Mattermost server", yes=yes)
+        confirm_irreversible(say("brand.confirm"), yes=yes)
         report = apply_branding(client, session, desired.branding, dry_run=False)
     print_brand_report(console, report)
 

@@ -262,9 +262,7 @@ def people_forget(email: str, dry_run: bool, yes: bool) -> None:
         savepoint.rollback()
     if not dry_run and (report.found_in_roster or report.total):
         _print_forget_report(report, "will erase")
-        confirm_irreversible(
-            f"Erase everything Envol holds about {email} (this cannot be undone)", yes=yes
-        )
+        confirm_irreversible(say("people.confirm_forget", email=email), yes=yes)
         with transaction(ctx.sessions) as session:
             report = forget_person(session, email, actor=_actor())
     if not report.found_in_roster and not report.total:

@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from plugin.app import EnvolContext
 from plugin.db import transaction
+from plugin.people.models import Person
 from plugin.settings import RuntimeSettings
 from tests.cohorts.conftest import READY, import_fake_roster
 from tests.cohorts.test_waves import plan
@@ -125,3 +127,19 @@ def test_campaign_approve_and_hold_speak_french(planned: EnvolContext) -> None:
     assert approved == (0, "teaser-1 approuvée")
     assert no_such[0] == 1 and "Erreur : aucune étape 'nulle-part' dans le plan" in no_such[1]
     assert english == (0, "teaser-1 held")
+
+
+@on_sqlite
+def test_the_confirmation_names_what_it_asks_for_in_the_operators_language(
+    planned: EnvolContext,
+) -> None:
+    with planned.sessions() as session:
+        email = session.scalars(select(Person.email).order_by(Person.id)).first()
+
+    code_fr, french = run("fr", "people", "forget", str(email))
+    code_en, english = run("en", "people", "forget", str(email))
+
+    assert code_fr == code_en == 1
+    assert f"Effacer tout ce qu'Envol détient sur {email} (c'est irréversible) demande" in french
+    assert "Erase everything" not in french
+    assert f"Erase everything Envol holds about {email} (this cannot be undone) needs" in english
