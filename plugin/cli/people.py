@@ -519,7 +519,8 @@ def waves_show(
         )
     for warning in summary.warnings:
         console.print(f"  [yellow]warning:[/] {shown(warning)}")
-    console.print(gate_table(gate))
+    # waves show still speaks English throughout: its gate too, not half of the page.
+    console.print(gate_table(gate, language="en"))
 
 
 @waves_group.command("gate")
@@ -529,28 +530,32 @@ def waves_show(
 def waves_gate(name: str, override: bool, reason: str) -> None:
     """Each criterion of the gate of wave NAME: measured, threshold, pass or fail, trend."""
     from plugin.cohorts.service import override_gate, wave_by_name
-    from plugin.cohorts.views import gate_table
+    from plugin.cohorts.views import criterion_label, gate_table
     from plugin.metrics.gates import explain_gate
 
     ctx = context()
     if reason and not override:
-        raise EnvolError("--reason goes with --override.")
+        raise EnvolError(say("gate.reason_needs_override"))
     with transaction(ctx.sessions) as session:
         if override:
             override_gate(session, name, reason=reason, actor=_actor())
         explanation = explain_gate(session, wave_by_name(session, name), ctx.runtime.current)
     gate = explanation.result
-    console.print(gate_table(gate, explanation.trends))
+    language = cli_language()
+    console.print(gate_table(gate, explanation.trends, language=language))
     if gate.passed:
-        console.print("[green]the gate holds: the wave can open[/]")
+        console.print(f"[green]{shown(say('gate.holds'))}[/]")
     elif gate.overridden_reason:
-        console.print(
-            f"[yellow]gate overridden[/] ({shown(gate.overridden_reason)}): the wave can open"
-        )
+        console.print(f"[yellow]{shown(say('gate.overridden', reason=gate.overridden_reason))}[/]")
     else:
-        if gate.missing:
-            console.print(f"missing measures: {shown(', '.join(gate.missing))}")
-        console.print("[red]the gate fails: the wave cannot open[/]")
+        missing = [
+            criterion_label(r.criterion.key, language)
+            for r in gate.criteria
+            if r.required and r.measured is None
+        ]
+        if missing:
+            console.print(shown(say("gate.missing", criteria=", ".join(missing))))
+        console.print(f"[red]{shown(say('gate.fails'))}[/]")
 
 
 def _launch_facts(session: Any, ctx: Any) -> Any:
@@ -602,7 +607,7 @@ def waves_launch(name: str, force: bool, reason: str, dry_run: bool, yes: bool) 
             session, name, ctx.runtime.current, dry_run=True, facts=facts, **arguments
         )
     if preview.gate is not None:
-        console.print(gate_table(preview.gate))
+        console.print(gate_table(preview.gate, language=cli_language()))
     if preview.check is not None:
         for refusal in preview.check.forced:
             forced = say("launch.forced", reason=shown(reason.strip()))

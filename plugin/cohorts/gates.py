@@ -85,7 +85,10 @@ class CriterionResult:
     measured: float | None
     worst_wave: str
     passed: bool
+    # English, for logs and refusals; the CLI words it from ``state`` and the waves named here
+    # (``plugin/cohorts/views.py``), in the operator's language.
     note: str
+    unmeasured: tuple[str, ...] = ()  # the earlier waves without a measure yet
 
     @property
     def required(self) -> bool:
@@ -179,6 +182,7 @@ def evaluate_gate(
                     unmeasured[0],
                     False,
                     "not measured yet (" + ", ".join(unmeasured) + ")",
+                    tuple(unmeasured),
                 )
             )
             continue

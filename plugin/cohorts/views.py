@@ -6,12 +6,15 @@ so a ``[`` in them is printed, never read as Rich markup."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+from babel.numbers import format_decimal
 from rich.markup import escape
 from rich.table import Table
 
-from plugin.cohorts.gates import GateResult
+from plugin import i18n
+from plugin.cohorts.gates import CriterionResult, GateResult
 from plugin.cohorts.pilot import PilotSelection
 from plugin.cohorts.service import CohortPlan, WaveSummary
 
@@ -62,13 +65,19 @@ def plan_table(plan: CohortPlan) -> Table:
     return table
 
 
-_VERDICTS = {
-    "pass": "[green]pass[/]",
-    "fail": "[red]FAIL[/]",
-    "not_measured": "[yellow]not measured[/]",
-    "not_required": "[dim]not required[/]",
-    "first_wave": "[dim]first wave[/]",
+MESSAGES = Path(__file__).with_name("messages.yaml")
+
+_VERDICT_STYLES = {
+    "pass": "green",
+    "fail": "red",
+    "not_measured": "yellow",
+    "not_required": "dim",
+    "first_wave": "dim",
 }
+
+
+def _say(key: str, language: str, /, **values: Any) -> str:
+    return i18n.load_catalogue(MESSAGES).render(key, language, **values)
 
 
 def gate_verdict(gate: GateResult | None) -> str:
@@ -123,29 +132,74 @@ def waves_table(
     return table
 
 
-def gate_table(gate: GateResult, trends: Mapping[str, Any] | None = None) -> Table:
-    """The gate, one criterion a row; ``trends`` (criterion key → an object with
-    ``describe(unit)``) adds the change over the last week of the wave that decides it."""
-    before = escape(", ".join(gate.previous_waves) or "none")
+def criterion_label(key: str, language: str) -> str:
+    """A gate criterion's name (``activation_rate``) as the operator reads it."""
+    return _say(f"criterion.{key}", language)
+
+
+def _amount(value: float, unit: str, language: str, *, pattern: str = "0.0") -> str:
+    """``62.5%`` / ``62,5 %``: French puts a no-break space before ``%``."""
+    text = format_decimal(value, format=pattern, locale=language)
+    return f"{text}\u00a0%" if unit == "%" and language == "fr" else f"{text}{unit}"
+
+
+def _trend(trend: Any, unit: str, language: str) -> str:
+    """``↗ +4.2 pts since 2027-03-01`` in ``language``; ``trend`` is a
+    ``plugin.metrics.gates.Trend`` (its ``describe`` stays English, for logs)."""
+    delta = trend.delta
+    if delta is None or trend.before_day is None:
+        return "—"
+    arrow = "↗" if delta > 0.05 else "↘" if delta < -0.05 else "→"
+    return _say(
+        "gate.trend",
+        language,
+        arrow=arrow,
+        delta=format_decimal(delta, format="+0.0;-0.0", locale=language),
+        points=unit == "%",
+        day=trend.before_day.isoformat(),
+    )
+
+
+def _note(result: CriterionResult, language: str) -> str:
+    if result.state == "not_measured":
+        return _say("gate.note.not_measured", language, waves=", ".join(result.unmeasured))
+    if result.state == "fail":
+        return _say("gate.note.below", language, wave=result.worst_wave)
+    return _say(f"gate.note.{result.state}", language)
+
+
+def gate_table(
+    gate: GateResult, trends: Mapping[str, Any] | None = None, *, language: str
+) -> Table:
+    """The gate, one criterion a row, in ``language``; ``trends`` (criterion key → a
+    ``plugin.metrics.gates.Trend``) adds the change over the last week of the wave that decides
+    it."""
+    before = ", ".join(gate.previous_waves) or _say("gate.none", language)
     table = Table(
-        title=f"Gate of wave {escape(str(gate.wave))} (waves before it: {before})",
+        title=escape(_say("gate.title", language, wave=gate.wave, before=before)),
         title_justify="left",
     )
     columns = ["criterion", "measured", "threshold", "result"]
-    columns += ["trend (7 days)", "note"] if trends is not None else ["note"]
+    columns += ["trend", "note"] if trends is not None else ["note"]
     for column in columns:
-        table.add_column(column, justify="right" if column in {"measured", "threshold"} else "left")
+        table.add_column(
+            _say(f"gate.column.{column}", language),
+            justify="right" if column in {"measured", "threshold"} else "left",
+        )
     for result in gate.criteria:
         unit = result.criterion.unit
-        measured = "—" if result.measured is None else f"{result.measured:.1f}{unit}"
-        threshold = f"{result.threshold:g}{unit}" if result.required else "—"
-        verdict = _VERDICTS[result.state]
-        note = escape(result.note) + (
-            f" (worst: {escape(str(result.worst_wave))})" if result.measured is not None else ""
+        measured = "—" if result.measured is None else _amount(result.measured, unit, language)
+        threshold = (
+            _amount(result.threshold, unit, language, pattern="0.##") if result.required else "—"
         )
-        cells = [result.criterion.label, measured, threshold, verdict]
+        style = _VERDICT_STYLES[result.state]
+        verdict = f"[{style}]{escape(_say(f'gate.verdict.{result.state}', language))}[/]"
+        note = escape(_note(result, language))
+        if result.measured is not None:
+            note += " " + escape(_say("gate.worst", language, wave=result.worst_wave))
+        cells = [criterion_label(result.criterion.key, language), measured, threshold, verdict]
         if trends is not None:
             trend = trends.get(result.criterion.key)
-            cells.append(trend.describe(unit) if trend is not None else "—")
+            cells.append(_trend(trend, unit, language) if trend is not None else "—")
         table.add_row(*cells, note)
     return table

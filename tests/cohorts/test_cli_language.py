@@ -1,21 +1,27 @@
 """The launch team's commands speak the operator's language (``--lang``, ``ENVOL_LANG``):
-waves' guard refusals and launch, roster import/validate/diff, campaign approve/hold — the
-services' own errors included, through the message catalogues."""
+waves' guard refusals, launch and gate, roster import/validate/diff, campaign approve/hold, the
+confirmations — the services' own errors included, through the message catalogues."""
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
 from sqlalchemy import select
 
 from plugin.app import EnvolContext
+from plugin.cohorts.gates import CRITERIA, CriterionResult, GateResult
+from plugin.cohorts.views import gate_table
 from plugin.db import transaction
+from plugin.metrics.gates import Trend
 from plugin.people.models import Person
 from plugin.settings import RuntimeSettings
+from plugin.typography import NBSP
 from tests.cohorts.conftest import READY, import_fake_roster
 from tests.cohorts.test_waves import plan
 
@@ -143,3 +149,41 @@ def test_the_confirmation_names_what_it_asks_for_in_the_operators_language(
     assert f"Effacer tout ce qu'Envol détient sur {email} (c'est irréversible) demande" in french
     assert "Erase everything" not in french
     assert f"Erase everything Envol holds about {email} (this cannot be undone) needs" in english
+
+
+@on_sqlite
+def test_waves_gate_speaks_the_operators_language(planned: EnvolContext) -> None:
+    code_fr, french = run("fr", "waves", "gate", "pilote")
+    code_en, english = run("en", "waves", "gate", "pilote")
+
+    assert code_fr == code_en == 0
+    assert "Barrière de la vague pilote (vagues ouvertes avant elle : aucune)" in french
+    assert "taux d'activation (arrivés / invités)" in french and "seuil: 3,5/5" in french
+    assert "résultat: non mesuré" in french
+    assert "note: pas encore mesuré (managers-champions)" in french
+    assert "mesures manquantes : taux d'activation" in french
+    assert french.endswith("la barrière ne tient pas : la vague ne peut pas ouvrir")
+    assert "activation rate" not in french and "not measured" not in french
+    assert "Gate of wave pilote (waves before it: none)" in english
+    assert (
+        "threshold: 3.5/5" in english and "note: not measured yet (managers-champions)" in english
+    )
+    assert english.endswith("the gate fails: the wave cannot open")
+
+
+def test_a_measured_gate_shows_numbers_trends_and_the_worst_wave_in_french() -> None:
+    activation = CRITERIA[0]
+    below = CriterionResult(activation, 70.0, 62.5, "pilote", False, "below the threshold")
+    gate = GateResult("vague-2", ("pilote",), (below,), None)
+    trend = Trend(now=62.5, before=58.3, before_day=dt.date(2027, 1, 15))
+    screen = Console(record=True, width=200)
+
+    screen.print(gate_table(gate, {activation.key: trend}, language="fr"))
+    screen.print(gate_table(gate, {activation.key: trend}, language="en"))
+    text = screen.export_text()
+
+    assert f"62,5{NBSP}%" in text and f"70{NBSP}%" in text and "NE TIENT PAS" in text
+    assert "↗ +4,2 pts depuis le 2027-01-15" in text
+    assert f"sous le seuil dans pilote (la plus basse{NBSP}: pilote)" in text
+    assert "62.5%" in text and "↗ +4.2 pts since 2027-01-15" in text
+    assert "below the threshold in pilote (worst: pilote)" in text

@@ -50,7 +50,9 @@ def step_people_and_waves(run: DemoRun) -> None:
         with transaction(context.sessions) as session:
             pilot = wave_by_name(session, PILOT)
             console.print(
-                gate_table(evaluate_gate(session, pilot, settings, MetricsGateMeasures()))
+                gate_table(
+                    evaluate_gate(session, pilot, settings, MetricsGateMeasures()), language="en"
+                )
             )
             summaries = list_waves(session, limits)
         # Preflight again, on the plan's own wave sizes: its verdict and the warnings of
