@@ -323,11 +323,15 @@ def cohorts_plan(
         )
         if not dry_run:
             apply_plan(session, plan, actor=_actor(), replace=replace)
-    console.print(pilot_table(plan.pilot))
-    console.print(plan_table(plan))
+    language = cli_language()
+    console.print(pilot_table(plan.pilot, language=language))
+    console.print(plan_table(plan, language=language))
     for warning in plan.warnings:
-        console.print(f"[yellow]warning:[/] {_problem(warning)}")
-    console.print("[dim]dry run: nothing written[/]" if dry_run else "[green]plan saved[/]")
+        console.print(f"[yellow]{shown(say('warning'))}[/] {_problem(warning)}")
+    if dry_run:
+        console.print(f"[dim]{shown(say('cohorts.plan_dry_run'))}[/]")
+    else:
+        console.print(f"[green]{shown(say('cohorts.plan_saved'))}[/]")
 
 
 @cohorts_group.command("approve")

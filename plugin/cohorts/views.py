@@ -1,7 +1,11 @@
 """Rich tables for the cohort plan, the waves and the gates (the CLI and the demo share them).
 
 Names, departments, sites and descriptions come from the roster and the plan files: escaped,
-so a ``[`` in them is printed, never read as Rich markup."""
+so a ``[`` in them is printed, never read as Rich markup.
+
+The pilot, plan and gate tables are worded in the reader's language (``language``, from this
+folder's ``messages.yaml``); the waves table and gate verdicts of ``envol waves list`` are still
+English."""
 
 from __future__ import annotations
 
@@ -15,33 +19,53 @@ from rich.table import Table
 
 from plugin import i18n
 from plugin.cohorts.gates import CriterionResult, GateResult
-from plugin.cohorts.pilot import PilotSelection
-from plugin.cohorts.service import CohortPlan, WaveSummary
+from plugin.cohorts.models import CohortKind
+from plugin.cohorts.pilot import PilotSelection, Stratum
+from plugin.cohorts.service import CohortPlan, WavePlan, WaveSummary
 
 
-def pilot_table(selection: PilotSelection) -> Table:
-    table = Table(
-        title=f"Pilot: {len(selection.selected_ids)} of {selection.population} people "
-        f"(target {selection.target} = {selection.percent:g}%, seed {selection.seed})",
-        title_justify="left",
+def _why(stratum: Stratum, language: str) -> str:
+    """Who is in the pilot from this stratum and why: the must-includes by reason, the draw."""
+    parts = [
+        _say(f"pilot.why.{reason}", language, n=count)
+        for reason, count in sorted(stratum.included.items())
+    ]
+    if stratum.drawn:
+        parts.append(_say("pilot.why.drawn", language, n=stratum.drawn))
+    text = ", ".join(parts) or _say("pilot.why.none", language)
+    share = format_decimal(stratum.fair_share, format="0.0", locale=language)
+    return f"{text} {_say('pilot.fair_share', language, share=share)}"
+
+
+def pilot_table(selection: PilotSelection, *, language: str) -> Table:
+    """The pilot's draw, stratum by stratum, in ``language``."""
+    title = _say(
+        "pilot.title",
+        language,
+        selected=len(selection.selected_ids),
+        population=selection.population,
+        target=selection.target,
+        percent=_amount(selection.percent, "%", language, pattern="0.##"),
+        seed=selection.seed,
     )
-    table.add_column("department")
-    table.add_column("site")
-    table.add_column("population", justify="right")
-    table.add_column("selected", justify="right")
-    table.add_column("why")
+    table = Table(title=escape(title), title_justify="left")
+    for column in ("department", "site", "population", "selected", "why"):
+        table.add_column(
+            _say(f"pilot.column.{column}", language),
+            justify="right" if column in {"population", "selected"} else "left",
+        )
     for stratum in sorted(selection.strata, key=lambda s: (s.department, s.site)):
         table.add_row(
             escape(stratum.department or "—"),
             escape(stratum.site or "—"),
             str(stratum.population),
             str(stratum.selected),
-            escape(stratum.why),
+            escape(_why(stratum, language)),
         )
     table.add_section()
     table.add_row(
-        f"{len(selection.departments)} departments",
-        f"{len(selection.sites)} sites",
+        _say("pilot.departments", language, n=len(selection.departments)),
+        _say("pilot.sites", language, n=len(selection.sites)),
         str(selection.population),
         str(len(selection.selected_ids)),
         "",
@@ -49,10 +73,14 @@ def pilot_table(selection: PilotSelection) -> Table:
     return table
 
 
-def plan_table(plan: CohortPlan) -> Table:
-    table = Table(title="Waves planned", title_justify="left")
-    for column in ("#", "wave", "people", "planned", "channels", "what"):
-        table.add_column(column, justify="right" if column in {"#", "people"} else "left")
+def plan_table(plan: CohortPlan, *, language: str) -> Table:
+    """The waves the plan would create, in launch order, in ``language``."""
+    table = Table(title=_say("plan.title", language), title_justify="left")
+    for column in ("position", "wave", "people", "planned", "channels", "what"):
+        table.add_column(
+            _say(f"plan.column.{column}", language),
+            justify="right" if column in {"position", "people"} else "left",
+        )
     for wave in plan.waves:
         table.add_row(
             str(wave.position),
@@ -60,9 +88,21 @@ def plan_table(plan: CohortPlan) -> Table:
             str(len(wave.person_ids)),
             wave.planned_at.strftime("%Y-%m-%d"),
             escape(", ".join(wave.channels)),
-            escape(wave.description),
+            escape(_what(wave, plan, language)),
         )
     return table
+
+
+def _what(wave: WavePlan, plan: CohortPlan, language: str) -> str:
+    """What a planned wave is for (its stored description stays English, as it was planned)."""
+    if wave.kind == CohortKind.MANAGERS_CHAMPIONS:
+        return _say("plan.what.managers_champions", language)
+    if wave.kind == CohortKind.PILOT:
+        percent = _amount(plan.pilot.percent, "%", language, pattern="0.##")
+        return _say("plan.what.pilot", language, percent=percent, seed=plan.pilot.seed)
+    general = [w for w in plan.waves if w.kind == CohortKind.WAVE]
+    number = next((n for n, w in enumerate(general, 1) if w is wave), 0)
+    return _say("plan.what.wave", language, number=number, total=len(general))
 
 
 MESSAGES = Path(__file__).with_name("messages.yaml")

@@ -187,3 +187,23 @@ def test_a_measured_gate_shows_numbers_trends_and_the_worst_wave_in_french() -> 
     assert f"sous le seuil dans pilote (la plus basse{NBSP}: pilote)" in text
     assert "62.5%" in text and "↗ +4.2 pts since 2027-01-15" in text
     assert "below the threshold in pilote (worst: pilote)" in text
+
+
+@on_sqlite
+def test_cohorts_plan_speaks_the_operators_language(planned: EnvolContext) -> None:
+    code_fr, french = run("fr", "cohorts", "plan", "--dry-run")
+    code_en, english = run("en", "cohorts", "plan", "--dry-run")
+
+    assert code_fr == code_en == 0
+    assert french.startswith("Pilote : 4 personne(s) sur 40 (cible 4 = 10 %, graine 1)")
+    assert "┃ service ┃ site ┃ effectif ┃ retenus ┃ pourquoi ┃" in french
+    assert "tiré(s) au sort" in french and "│ 2 service(s) │ 2 site(s) │" in french
+    assert "Vagues prévues" in french and "prévue le: 2027-03-01" in french
+    assert "Pilote : 10 % de l'effectif, stratifié par service et par site (graine 1)." in french
+    assert "Vague générale 1 sur 3." in french
+    assert french.endswith("simulation : rien n'a été écrit")
+    assert "drawn" not in french and "Waves planned" not in french and "General" not in french
+    assert english.startswith("Pilot: 4 of 40 people (target 4 = 10%, seed 1)")
+    assert "┃ department ┃ site ┃ population ┃ selected ┃ why ┃" in english
+    assert "Pilot: 10% of the roster, stratified by department and site (seed 1)." in english
+    assert "General wave 3 of 3." in english and english.endswith("dry run: nothing written")

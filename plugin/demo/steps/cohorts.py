@@ -43,7 +43,7 @@ def step_people_and_waves(run: DemoRun) -> None:
             general_waves=GENERAL_WAVES,
         )  # fmt: skip
         apply_plan(session, plan, actor="demo")
-    console.print(pilot_table(plan.pilot))
+    console.print(pilot_table(plan.pilot, language="en"))
     deploy = context.settings
     with MattermostClient.from_settings(deploy) as client:
         limits = limits_from_server(client)
