@@ -533,8 +533,9 @@ def waves_show(
 @click.option("--reason", default="", help="Why the gate is overridden (required with --override).")
 def waves_gate(name: str, override: bool, reason: str) -> None:
     """Each criterion of the gate of wave NAME: measured, threshold, pass or fail, trend."""
+    from plugin.cohorts.gates import criterion_label
     from plugin.cohorts.service import override_gate, wave_by_name
-    from plugin.cohorts.views import criterion_label, gate_table
+    from plugin.cohorts.views import gate_table
     from plugin.metrics.gates import explain_gate
 
     ctx = context()

@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from plugin import i18n
-from plugin.cohorts.gates import CriterionResult, GateResult
+from plugin.cohorts.gates import GateResult, criterion_label
 from plugin.cohorts.models import CohortKind
 from plugin.cohorts.pilot import PilotSelection, Stratum
 from plugin.cohorts.service import CohortPlan, WavePlan, WaveSummary
@@ -172,11 +172,6 @@ def waves_table(
     return table
 
 
-def criterion_label(key: str, language: str) -> str:
-    """A gate criterion's name (``activation_rate``) as the operator reads it."""
-    return _say(f"criterion.{key}", language)
-
-
 def _amount(value: float, unit: str, language: str, *, pattern: str = "0.0") -> str:
     """``62.5%`` / ``62,5 %``: French puts a no-break space before ``%``."""
     text = format_decimal(value, format=pattern, locale=language)
@@ -198,14 +193,6 @@ def _trend(trend: Any, unit: str, language: str) -> str:
         points=unit == "%",
         day=trend.before_day.isoformat(),
     )
-
-
-def _note(result: CriterionResult, language: str) -> str:
-    if result.state == "not_measured":
-        return _say("gate.note.not_measured", language, waves=", ".join(result.unmeasured))
-    if result.state == "fail":
-        return _say("gate.note.below", language, wave=result.worst_wave)
-    return _say(f"gate.note.{result.state}", language)
 
 
 def gate_table(
@@ -234,7 +221,7 @@ def gate_table(
         )
         style = _VERDICT_STYLES[result.state]
         verdict = f"[{style}]{escape(_say(f'gate.verdict.{result.state}', language))}[/]"
-        note = escape(_note(result, language))
+        note = escape(result.worded_note(language))
         if result.measured is not None:
             note += " " + escape(_say("gate.worst", language, wave=result.worst_wave))
         cells = [criterion_label(result.criterion.key, language), measured, threshold, verdict]

@@ -207,3 +207,24 @@ def test_cohorts_plan_speaks_the_operators_language(planned: EnvolContext) -> No
     assert "┃ department ┃ site ┃ population ┃ selected ┃ why ┃" in english
     assert "Pilot: 10% of the roster, stratified by department and site (seed 1)." in english
     assert "General wave 3 of 3." in english and english.endswith("dry run: nothing written")
+
+
+@on_sqlite
+def test_a_failing_gate_names_its_criteria_in_the_operators_language(
+    planned: EnvolContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("plugin.cli.people._launch_facts", lambda session, ctx: READY)
+
+    code_fr, french = run("fr", "waves", "launch", "pilote", "--yes")
+    code_en, english = run("en", "waves", "launch", "pilote", "--yes")
+
+    assert code_fr == code_en == 1
+    assert (
+        "La barrière de la vague pilote ne tient pas (taux d'activation (arrivés / invités) : "
+        "pas encore mesuré (managers-champions) ; actifs sur 7 jours : pas encore mesuré"
+    ) in french
+    assert "activation rate" not in french and "not measured" not in french
+    assert (
+        "The gate of wave pilote fails (activation rate (joined / invited): not measured yet "
+        "(managers-champions); weekly active rate: not measured yet"
+    ) in english
