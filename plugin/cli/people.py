@@ -480,14 +480,16 @@ def waves_list(max_users_per_team: int | None, user_cap: int | None, users_on_se
             if s.wave.status == WaveStatus.PLANNED
         }
     if not summaries:
-        console.print("no wave planned yet: run `envol cohorts plan`.")
+        console.print(shown(say("waves.none")))
         return
-    console.print(waves_table(summaries))
-    for line in gate_lines(summaries, gates):
+    language = cli_language()
+    console.print(waves_table(summaries, language=language))
+    for line in gate_lines(summaries, gates, language=language):
         console.print(line)
     for summary in summaries:
+        label = shown(say("waves.warning", wave=summary.wave.name))
         for warning in summary.warnings:
-            console.print(f"[yellow]warning ({shown(summary.wave.name)}):[/] {_problem(warning)}")
+            console.print(f"[yellow]{label}[/] {_problem(warning)}")
 
 
 @waves_group.command("show")
@@ -499,7 +501,7 @@ def waves_show(
     """One wave: its cohort, dates, channels, gate and limits."""
     from plugin.cohorts.gates import evaluate_gate
     from plugin.cohorts.service import ServerLimits, list_waves, wave_by_name
-    from plugin.cohorts.views import gate_table
+    from plugin.cohorts.views import gate_table, wave_status
     from plugin.metrics.gates import MetricsGateMeasures
 
     limits = ServerLimits(max_users_per_team, user_cap, users_on_server)
@@ -508,23 +510,30 @@ def waves_show(
         wave = wave_by_name(session, name)
         summary = next(s for s in list_waves(session, limits) if s.wave.id == wave.id)
         gate = evaluate_gate(session, wave, ctx.runtime.current, MetricsGateMeasures())
-    console.print(f"[bold]{shown(wave.name)}[/] (#{wave.position}, {wave.status.value})")
+    language = cli_language()
+    status = wave_status(wave, language, mark_override=False)
+    heading = say("wave.heading", wave=wave.name, position=wave.position, status=status)
+    console.print(f"[bold]{shown(heading)}[/]")
     planned = wave.planned_at.strftime("%Y-%m-%d %H:%M") if wave.planned_at else "—"
-    console.print(f"  planned: {planned}; opened: {shown(wave.opened_at or '—')}")
-    console.print(f"  channels: {shown(', '.join(wave.channels) or '—')}")
-    console.print(
-        f"  people: {summary.members}; handed to invitations: {summary.handed_off}; "
-        f"joined: {summary.joined}; team after this wave: {summary.team_size_after}"
+    opened = wave.opened_at.strftime("%Y-%m-%d %H:%M") if wave.opened_at else "—"
+    console.print("  " + shown(say("wave.dates", planned=planned, opened=opened)))
+    console.print("  " + shown(say("wave.channels", channels=", ".join(wave.channels) or "—")))
+    people = say(
+        "wave.people",
+        members=summary.members,
+        handed_off=summary.handed_off,
+        joined=summary.joined,
+        team=summary.team_size_after,
     )
+    console.print("  " + shown(people))
     if wave.gate_overridden_reason:
-        console.print(
-            f"  gate overridden by {shown(wave.gate_overridden_by)}: "
-            f"{shown(wave.gate_overridden_reason)}"
+        overridden = say(
+            "wave.gate_overridden", by=wave.gate_overridden_by, reason=wave.gate_overridden_reason
         )
+        console.print("  " + shown(overridden))
     for warning in summary.warnings:
-        console.print(f"  [yellow]warning:[/] {shown(warning)}")
-    # waves show still speaks English throughout: its gate too, not half of the page.
-    console.print(gate_table(gate, language="en"))
+        console.print(f"  [yellow]{shown(say('warning'))}[/] {_problem(warning)}")
+    console.print(gate_table(gate, language=language))
 
 
 @waves_group.command("gate")

@@ -3,9 +3,8 @@
 Names, departments, sites and descriptions come from the roster and the plan files: escaped,
 so a ``[`` in them is printed, never read as Rich markup.
 
-The pilot, plan and gate tables are worded in the reader's language (``language``, from this
-folder's ``messages.yaml``); the waves table and gate verdicts of ``envol waves list`` are still
-English."""
+Every table is worded in the reader's language (``language``, from this folder's
+``messages.yaml``)."""
 
 from __future__ import annotations
 
@@ -19,7 +18,7 @@ from rich.table import Table
 
 from plugin import i18n
 from plugin.cohorts.gates import GateResult, criterion_label
-from plugin.cohorts.models import CohortKind
+from plugin.cohorts.models import CohortKind, Wave
 from plugin.cohorts.pilot import PilotSelection, Stratum
 from plugin.cohorts.service import CohortPlan, WavePlan, WaveSummary
 
@@ -120,54 +119,69 @@ def _say(key: str, language: str, /, **values: Any) -> str:
     return i18n.load_catalogue(MESSAGES).render(key, language, **values)
 
 
-def gate_verdict(gate: GateResult | None) -> str:
+def gate_verdict(gate: GateResult | None, *, language: str) -> str:
     """One word for a wave's gate: holds, fails, not measured (a criterion lacks a measure),
     overridden, or "—" when the wave is no longer planned."""
     if gate is None:
         return "—"
     if gate.passed:
-        return "[green]holds[/]"
+        return f"[green]{_say('gate.word.holds', language)}[/]"
     if gate.overridden_reason:
-        return "[yellow]overridden[/]"
+        return f"[yellow]{_say('gate.word.overridden', language)}[/]"
     if any(r.state == "not_measured" for r in gate.criteria):
-        return "[yellow]not measured[/]"
-    return "[red]fails[/]"
+        return f"[yellow]{_say('gate.word.not_measured', language)}[/]"
+    return f"[red]{_say('gate.word.fails', language)}[/]"
 
 
-def gate_lines(summaries: list[WaveSummary], gates: Mapping[int, GateResult]) -> list[str]:
+def gate_lines(
+    summaries: list[WaveSummary], gates: Mapping[int, GateResult], *, language: str
+) -> list[str]:
     """One line per planned wave: its gate in a word (below the table, which stays narrow)."""
     return [
-        f"gate of {summary.wave.name}: {gate_verdict(gates[summary.wave.id])}"
+        _say("gate.line", language, wave=escape(summary.wave.name))
+        + " "
+        + gate_verdict(gates[summary.wave.id], language=language)
         for summary in summaries
         if summary.wave.id in gates
     ]
 
 
+def wave_status(wave: Wave, language: str, *, mark_override: bool = True) -> str:
+    """``planned``, ``open``, ``closed`` (and whether its gate was overridden) in ``language``."""
+    status = _say(f"wave.status.{wave.status.value}", language)
+    if mark_override and wave.gate_overridden_reason:
+        status += " " + _say("wave.gate_overridden", language)
+    return status
+
+
 def waves_table(
-    summaries: list[WaveSummary], gates: Mapping[int, GateResult] | None = None
+    summaries: list[WaveSummary],
+    gates: Mapping[int, GateResult] | None = None,
+    *,
+    language: str,
 ) -> Table:
     """The waves in launch order; ``gates`` (wave id → gate) adds each planned wave's gate."""
-    table = Table(title="Waves", title_justify="left")
-    columns = ["#", "wave", "status", "planned", "people", "invited", "joined", "team after"]
+    table = Table(title=_say("waves.title", language), title_justify="left")
+    columns = ["position", "wave", "status", "planned", "people", "invited", "joined", "team"]
     if gates is not None:
         columns.append("gate")
     for column in columns:
         table.add_column(
-            column, justify="left" if column in {"wave", "status", "planned", "gate"} else "right"
+            _say(f"waves.column.{column}", language),
+            justify="left" if column in {"wave", "status", "planned", "gate"} else "right",
         )
     for summary in summaries:
         wave = summary.wave
-        status = wave.status.value + (" (gate overridden)" if wave.gate_overridden_reason else "")
         table.add_row(
             str(wave.position),
             escape(wave.name),
-            status,
+            escape(wave_status(wave, language)),
             wave.planned_at.strftime("%Y-%m-%d") if wave.planned_at else "—",
             str(summary.members),
             str(summary.handed_off),
             str(summary.joined),
             str(summary.team_size_after) + (" [yellow]⚠[/]" if summary.warnings else ""),
-            *([gate_verdict(gates.get(wave.id))] if gates is not None else []),
+            *([gate_verdict(gates.get(wave.id), language=language)] if gates is not None else []),
         )
     return table
 

@@ -228,3 +228,22 @@ def test_a_failing_gate_names_its_criteria_in_the_operators_language(
         "The gate of wave pilote fails (activation rate (joined / invited): not measured yet "
         "(managers-champions); weekly active rate: not measured yet"
     ) in english
+
+
+@on_sqlite
+def test_waves_list_and_show_speak_the_operators_language(planned: EnvolContext) -> None:
+    code_list, listed = run("fr", "waves", "list")
+    code_show, shown = run("fr", "waves", "show", "pilote")
+    english = run("en", "waves", "show", "pilote")[1]
+
+    assert code_list == code_show == 0
+    assert listed.startswith("Vagues 0 · managers-champions état: prévue prévue le: 2027-02-15")
+    assert "invitées: 0 arrivées: 0 équipe ensuite: 10" in listed
+    assert "barrière de managers-champions : tient barrière de pilote : non mesurée" in listed
+    assert "planned" not in listed and "gate of" not in listed
+    assert shown.startswith("pilote (n° 1, prévue) prévue le : 2027-03-01 09:00 ; ouverte le : —")
+    assert "personnes : 4 ; confiées aux invitations : 0 ; arrivées : 0" in shown
+    assert "Barrière de la vague pilote" in shown and "seuil: 70 %" in shown
+    assert "people:" not in shown and "Gate of" not in shown
+    assert english.startswith("pilote (#1, planned) planned: 2027-03-01 09:00; opened: —")
+    assert "people: 4; handed to invitations: 0; joined: 0" in english

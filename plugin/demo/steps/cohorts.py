@@ -59,7 +59,7 @@ def step_people_and_waves(run: DemoRun) -> None:
         # `waves list` read the same limits, so they must agree.
         sizes = tuple(summary.members for summary in summaries if summary.members)
         verdict = run_preflight(PreflightContext(client=client, deploy=deploy, cohort_sizes=sizes))
-    console.print(waves_table(summaries))
+    console.print(waves_table(summaries, language="en"))
     warnings = [(s.wave.name, w) for s in summaries for w in s.warnings]
     for name, warning in warnings:
         console.print(f"[yellow]warning ({name}):[/] {warning}")
