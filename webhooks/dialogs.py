@@ -91,7 +91,7 @@ def support_submitted() -> Any:
             )
         except EnvolError as error:
             session.rollback()
-            return _keep_open({"description": str(error)})
+            return _keep_open({"description": error.localized(language)})
         session.commit()
     return jsonify({})
 

@@ -67,6 +67,10 @@ def decide_theme(
 
 @dataclass
 class BrandStep:
+    """One thing ``apply_branding`` looked at. ``what`` names it (site, brand_image, team,
+    team_names, team_icon), worded by ``plugin/branding/views.py``; ``detail`` is a value (the
+    settings that differ, a file name; for a skipped team, the team's name)."""
+
     what: str
     action: Literal["set", "unchanged", "skipped"]
     detail: str = ""
@@ -117,7 +121,7 @@ def apply_branding(
             session,
             BRAND_IMAGE_SETTING,
             logo,
-            "brand image",
+            "brand_image",
             report,
             dry_run,
             lambda data: client.upload_brand_image(data, logo.name, _image_type(logo)),
@@ -125,13 +129,7 @@ def apply_branding(
     try:
         team = client.get_team_by_name(branding.team_name)
     except NotFound:
-        report.steps.append(
-            BrandStep(
-                "team",
-                "skipped",
-                f"team '{branding.team_name}' does not exist yet; run `envol seed apply` first",
-            )
-        )
+        report.steps.append(BrandStep("team", "skipped", branding.team_name))
         team = None
     if team is not None:
         patch = {
@@ -141,7 +139,7 @@ def apply_branding(
         if any(team.get(k, "") != v for k, v in patch.items()):
             report.steps.append(
                 BrandStep(
-                    "team name and description",
+                    "team_names",
                     "set",
                     f"{team.get('display_name')!r} → {branding.team_display_name!r}",
                 )
@@ -149,14 +147,14 @@ def apply_branding(
             if not dry_run:
                 client.patch_team(team["id"], patch)
         else:
-            report.steps.append(BrandStep("team name and description", "unchanged"))
+            report.steps.append(BrandStep("team_names", "unchanged"))
         if branding.team_icon is not None:
             icon = branding.team_icon
             _image(
                 session,
                 f"team_icon:{team['id']}",
                 icon,
-                "team icon",
+                "team_icon",
                 report,
                 dry_run,
                 lambda data: client.set_team_icon(team["id"], data, icon.name, _image_type(icon)),
@@ -180,9 +178,9 @@ def _site(
     }
     differs = [key for key, value in wanted.items() if current.get(key) != value]
     if not differs:
-        report.steps.append(BrandStep("site name and brand text", "unchanged"))
+        report.steps.append(BrandStep("site", "unchanged"))
         return
-    report.steps.append(BrandStep("site name and brand text", "set", ", ".join(differs)))
+    report.steps.append(BrandStep("site", "set", ", ".join(differs)))
     if not dry_run:
         client.set_custom_brand(
             site_name=branding.site_name, brand_text=branding.brand_text, enable=True

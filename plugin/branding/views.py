@@ -1,28 +1,47 @@
-"""What ``apply_branding`` did, printed line by line (the CLI and the demo share it)."""
+"""What ``apply_branding`` did, printed line by line in the reader's language (the CLI and the
+demo share it; the words are in ``messages.yaml`` next to this module)."""
 
 from __future__ import annotations
 
-from rich.console import Console
+from pathlib import Path
+from typing import Any
 
+from rich.console import Console
+from rich.markup import escape
+
+from plugin import i18n
 from plugin.branding.service import BrandReport
 
+MESSAGES = Path(__file__).with_name("messages.yaml")
 
-def print_brand_report(out: Console, report: BrandReport) -> None:
-    verb = "would set" if report.dry_run else "set"
+
+def _say(key: str, language: str, /, **values: Any) -> str:
+    return escape(i18n.load_catalogue(MESSAGES).render(key, language, **values))
+
+
+def print_brand_report(out: Console, report: BrandReport, *, language: str) -> None:
     for step in report.steps:
+        what = _say(f"subject.{step.what}", language)
         if step.action == "set":
             out.print(
-                f"[green]~ {verb}[/] {step.what}"
-                + (f" [dim]({step.detail})[/]" if step.detail else "")
+                f"[green]~ {_say('set', language, dry_run=report.dry_run)}[/] {what}"
+                + (f" [dim]({escape(step.detail)})[/]" if step.detail else "")
             )
         elif step.action == "skipped":
-            out.print(f"[yellow]- skipped[/] {step.what} [dim]— {step.detail}[/]")
+            why = _say("team_missing", language, team=step.detail)
+            out.print(f"[yellow]- {_say('skipped', language)}[/] {what} [dim]— {why}[/]")
         else:
-            out.print(f"[dim]= unchanged {step.what}[/]")
+            out.print(f"[dim]= {_say('unchanged', language)} {what}[/]")
     if report.themes:
         themes = report.themes
         out.print(
-            f"theme: {themes.get('set', 0)} member(s) {verb}, {themes.get('update', 0)} "
-            f"following a colour change, {themes.get('unchanged', 0)} already themed, "
-            f"{themes.get('personal', 0)} kept their own theme."
+            _say(
+                "themes",
+                language,
+                dry_run=report.dry_run,
+                set=themes.get("set", 0),
+                update=themes.get("update", 0),
+                unchanged=themes.get("unchanged", 0),
+                personal=themes.get("personal", 0),
+            )
         )

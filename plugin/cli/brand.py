@@ -7,7 +7,15 @@ from pathlib import Path
 import click
 
 from plugin.branding.views import print_brand_report
-from plugin.cli.base import confirm_irreversible, console, context, irreversible
+from plugin.cli.base import (
+    cli_language,
+    confirm_irreversible,
+    console,
+    context,
+    irreversible,
+    say,
+    shown,
+)
 from plugin.seeding.loader import default_content_dir
 
 
@@ -38,13 +46,14 @@ def apply_command(content_dir: Path | None, dry_run: bool, yes: bool) -> None:
     assert desired.branding is not None  # branding.yaml is required by validation
     with MattermostClient.from_settings(ctx.settings) as client, ctx.sessions() as session:
         preview = apply_branding(client, session, desired.branding, dry_run=True)
-        print_brand_report(console, preview)
+        language = cli_language()
+        print_brand_report(console, preview, language=language)
         if dry_run:
-            console.print("[dim]dry run: nothing was written.[/]")
+            console.print(f"[dim]{shown(say('dry_run_nothing_written'))}[/]")
             return
-        confirm_irreversible("Apply this branding to the Mattermost server", yes=yes)
+        confirm_irreversible(say("brand.confirm"), yes=yes)
         report = apply_branding(client, session, desired.branding, dry_run=False)
-    print_brand_report(console, report)
+    print_brand_report(console, report, language=language)
 
 
 def register(root: click.Group) -> None:

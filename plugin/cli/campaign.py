@@ -221,9 +221,7 @@ def send_due(plan_dir: Path | None, dry_run: bool, yes: bool) -> None:
     if not work:
         console.print("nothing is due now.")
         return
-    confirm_irreversible(
-        f"Send the {len(work)} campaign step(s) due now to their recipients", yes=yes
-    )
+    confirm_irreversible(say("campaign.confirm_send", count=len(work)), yes=yes)
     with Progress(
         TextColumn("sending"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
     ) as progress:

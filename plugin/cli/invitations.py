@@ -7,7 +7,7 @@ import getpass
 import click
 from rich.table import Table
 
-from plugin.cli.base import confirm_irreversible, console, context, irreversible, shown
+from plugin.cli.base import confirm_irreversible, console, context, irreversible, say, shown
 from plugin.db import transaction
 
 
@@ -99,7 +99,9 @@ def retry_failed_command(wave_name: str | None, dry_run: bool, yes: bool) -> Non
     for reason, count in sorted(plan.reasons.items(), key=lambda item: -item[1]):
         console.print(f"  {count:>6}  {shown(reason)}")
     if not dry_run:
-        confirm_irreversible(f"Send {len(plan.invitation_ids)} failed invitation(s) again", yes=yes)
+        confirm_irreversible(
+            say("invitations.confirm_retry", count=len(plan.invitation_ids)), yes=yes
+        )
         with transaction(ctx.sessions) as session:
             plan = retry_failed(session, actor=_actor(), wave_name=wave_name)
     verb = "would retry" if dry_run else "retrying"

@@ -262,9 +262,7 @@ def people_forget(email: str, dry_run: bool, yes: bool) -> None:
         savepoint.rollback()
     if not dry_run and (report.found_in_roster or report.total):
         _print_forget_report(report, "will erase")
-        confirm_irreversible(
-            f"Erase everything Envol holds about {email} (this cannot be undone)", yes=yes
-        )
+        confirm_irreversible(say("people.confirm_forget", email=email), yes=yes)
         with transaction(ctx.sessions) as session:
             report = forget_person(session, email, actor=_actor())
     if not report.found_in_roster and not report.total:
@@ -325,11 +323,15 @@ def cohorts_plan(
         )
         if not dry_run:
             apply_plan(session, plan, actor=_actor(), replace=replace)
-    console.print(pilot_table(plan.pilot))
-    console.print(plan_table(plan))
+    language = cli_language()
+    console.print(pilot_table(plan.pilot, language=language))
+    console.print(plan_table(plan, language=language))
     for warning in plan.warnings:
-        console.print(f"[yellow]warning:[/] {_problem(warning)}")
-    console.print("[dim]dry run: nothing written[/]" if dry_run else "[green]plan saved[/]")
+        console.print(f"[yellow]{shown(say('warning'))}[/] {_problem(warning)}")
+    if dry_run:
+        console.print(f"[dim]{shown(say('cohorts.plan_dry_run'))}[/]")
+    else:
+        console.print(f"[green]{shown(say('cohorts.plan_saved'))}[/]")
 
 
 @cohorts_group.command("approve")
@@ -478,14 +480,16 @@ def waves_list(max_users_per_team: int | None, user_cap: int | None, users_on_se
             if s.wave.status == WaveStatus.PLANNED
         }
     if not summaries:
-        console.print("no wave planned yet: run `envol cohorts plan`.")
+        console.print(shown(say("waves.none")))
         return
-    console.print(waves_table(summaries))
-    for line in gate_lines(summaries, gates):
+    language = cli_language()
+    console.print(waves_table(summaries, language=language))
+    for line in gate_lines(summaries, gates, language=language):
         console.print(line)
     for summary in summaries:
+        label = shown(say("waves.warning", wave=summary.wave.name))
         for warning in summary.warnings:
-            console.print(f"[yellow]warning ({shown(summary.wave.name)}):[/] {_problem(warning)}")
+            console.print(f"[yellow]{label}[/] {_problem(warning)}")
 
 
 @waves_group.command("show")
@@ -497,7 +501,7 @@ def waves_show(
     """One wave: its cohort, dates, channels, gate and limits."""
     from plugin.cohorts.gates import evaluate_gate
     from plugin.cohorts.service import ServerLimits, list_waves, wave_by_name
-    from plugin.cohorts.views import gate_table
+    from plugin.cohorts.views import gate_table, wave_status
     from plugin.metrics.gates import MetricsGateMeasures
 
     limits = ServerLimits(max_users_per_team, user_cap, users_on_server)
@@ -506,22 +510,30 @@ def waves_show(
         wave = wave_by_name(session, name)
         summary = next(s for s in list_waves(session, limits) if s.wave.id == wave.id)
         gate = evaluate_gate(session, wave, ctx.runtime.current, MetricsGateMeasures())
-    console.print(f"[bold]{shown(wave.name)}[/] (#{wave.position}, {wave.status.value})")
+    language = cli_language()
+    status = wave_status(wave, language, mark_override=False)
+    heading = say("wave.heading", wave=wave.name, position=wave.position, status=status)
+    console.print(f"[bold]{shown(heading)}[/]")
     planned = wave.planned_at.strftime("%Y-%m-%d %H:%M") if wave.planned_at else "—"
-    console.print(f"  planned: {planned}; opened: {shown(wave.opened_at or '—')}")
-    console.print(f"  channels: {shown(', '.join(wave.channels) or '—')}")
-    console.print(
-        f"  people: {summary.members}; handed to invitations: {summary.handed_off}; "
-        f"joined: {summary.joined}; team after this wave: {summary.team_size_after}"
+    opened = wave.opened_at.strftime("%Y-%m-%d %H:%M") if wave.opened_at else "—"
+    console.print("  " + shown(say("wave.dates", planned=planned, opened=opened)))
+    console.print("  " + shown(say("wave.channels", channels=", ".join(wave.channels) or "—")))
+    people = say(
+        "wave.people",
+        members=summary.members,
+        handed_off=summary.handed_off,
+        joined=summary.joined,
+        team=summary.team_size_after,
     )
+    console.print("  " + shown(people))
     if wave.gate_overridden_reason:
-        console.print(
-            f"  gate overridden by {shown(wave.gate_overridden_by)}: "
-            f"{shown(wave.gate_overridden_reason)}"
+        overridden = say(
+            "wave.gate_overridden", by=wave.gate_overridden_by, reason=wave.gate_overridden_reason
         )
+        console.print("  " + shown(overridden))
     for warning in summary.warnings:
-        console.print(f"  [yellow]warning:[/] {shown(warning)}")
-    console.print(gate_table(gate))
+        console.print(f"  [yellow]{shown(say('warning'))}[/] {_problem(warning)}")
+    console.print(gate_table(gate, language=language))
 
 
 @waves_group.command("gate")
@@ -530,29 +542,34 @@ def waves_show(
 @click.option("--reason", default="", help="Why the gate is overridden (required with --override).")
 def waves_gate(name: str, override: bool, reason: str) -> None:
     """Each criterion of the gate of wave NAME: measured, threshold, pass or fail, trend."""
+    from plugin.cohorts.gates import criterion_label
     from plugin.cohorts.service import override_gate, wave_by_name
     from plugin.cohorts.views import gate_table
     from plugin.metrics.gates import explain_gate
 
     ctx = context()
     if reason and not override:
-        raise EnvolError("--reason goes with --override.")
+        raise EnvolError(say("gate.reason_needs_override"))
     with transaction(ctx.sessions) as session:
         if override:
             override_gate(session, name, reason=reason, actor=_actor())
         explanation = explain_gate(session, wave_by_name(session, name), ctx.runtime.current)
     gate = explanation.result
-    console.print(gate_table(gate, explanation.trends))
+    language = cli_language()
+    console.print(gate_table(gate, explanation.trends, language=language))
     if gate.passed:
-        console.print("[green]the gate holds: the wave can open[/]")
+        console.print(f"[green]{shown(say('gate.holds'))}[/]")
     elif gate.overridden_reason:
-        console.print(
-            f"[yellow]gate overridden[/] ({shown(gate.overridden_reason)}): the wave can open"
-        )
+        console.print(f"[yellow]{shown(say('gate.overridden', reason=gate.overridden_reason))}[/]")
     else:
-        if gate.missing:
-            console.print(f"missing measures: {shown(', '.join(gate.missing))}")
-        console.print("[red]the gate fails: the wave cannot open[/]")
+        missing = [
+            criterion_label(r.criterion.key, language)
+            for r in gate.criteria
+            if r.required and r.measured is None
+        ]
+        if missing:
+            console.print(shown(say("gate.missing", criteria=", ".join(missing))))
+        console.print(f"[red]{shown(say('gate.fails'))}[/]")
 
 
 def _launch_facts(session: Any, ctx: Any) -> Any:
@@ -604,7 +621,7 @@ def waves_launch(name: str, force: bool, reason: str, dry_run: bool, yes: bool) 
             session, name, ctx.runtime.current, dry_run=True, facts=facts, **arguments
         )
     if preview.gate is not None:
-        console.print(gate_table(preview.gate))
+        console.print(gate_table(preview.gate, language=cli_language()))
     if preview.check is not None:
         for refusal in preview.check.forced:
             forced = say("launch.forced", reason=shown(reason.strip()))

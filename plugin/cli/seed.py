@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from plugin.cli.base import confirm_irreversible, console, context, irreversible, shown
+from plugin.cli.base import confirm_irreversible, console, context, irreversible, say, shown
 from plugin.errors import EnvolError
 from plugin.seeding.loader import default_content_dir
 
@@ -156,9 +156,7 @@ def apply_command(
         if plan.nothing_to_do:
             console.print("[green]Mattermost already matches the content.[/]")
             return
-        confirm_irreversible(
-            f"Apply these {len(plan.to_apply)} change(s) to the Mattermost server", yes=yes
-        )
+        confirm_irreversible(say("seed.confirm", count=len(plan.to_apply)), yes=yes)
         members = {}
         if secrets_file is not None:
             members = member_clients(desired, read_secrets(secrets_file), client.url)

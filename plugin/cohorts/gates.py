@@ -18,12 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plugin.cohorts.models import Wave, WaveHandoff, WaveStatus
+from plugin.i18n import load_catalogue
 from plugin.people.models import Person
 from plugin.settings import RuntimeSettings
 
@@ -62,6 +64,35 @@ class RosterGateMeasures:
         return WaveMeasures(activation_rate=activation)
 
 
+_MESSAGES = Path(__file__).with_name("messages.yaml")
+
+
+def _say(key: str, language: str, /, **values: object) -> str:
+    return load_catalogue(_MESSAGES).render(key, language, **values)
+
+
+def criterion_label(key: str, language: str) -> str:
+    """A gate criterion's name (``activation_rate``) as the reader reads it."""
+    return _say(f"criterion.{key}", language)
+
+
+def failing_criteria(results: Sequence[CriterionResult], language: str) -> str:
+    """``activation rate (joined / invited): below the threshold in pilote; …`` in
+    ``language``: the required criteria that do not pass."""
+    items = [
+        _say(
+            "gate.failing_item",
+            language,
+            label=criterion_label(r.criterion.key, language),
+            note=r.worded_note(language),
+        )
+        for r in results
+        if r.required and not r.passed
+    ]
+    # French typography: a narrow no-break space before the semicolon.
+    return ("\u202f; " if language == "fr" else "; ").join(items)
+
+
 @dataclass(frozen=True)
 class Criterion:
     key: str
@@ -85,11 +116,22 @@ class CriterionResult:
     measured: float | None
     worst_wave: str
     passed: bool
+    # English, for logs and refusals; the CLI words it from ``state`` and the waves named here
+    # (``plugin/cohorts/views.py``), in the operator's language.
     note: str
+    unmeasured: tuple[str, ...] = ()  # the earlier waves without a measure yet
 
     @property
     def required(self) -> bool:
         return self.threshold > 0
+
+    def worded_note(self, language: str) -> str:
+        """``note`` in ``language``: holds, below the threshold in a wave, not measured yet…"""
+        if self.state == "not_measured":
+            return _say("gate.note.not_measured", language, waves=", ".join(self.unmeasured))
+        if self.state == "fail":
+            return _say("gate.note.below", language, wave=self.worst_wave)
+        return _say(f"gate.note.{self.state}", language)
 
     @property
     def state(self) -> str:
@@ -179,6 +221,7 @@ def evaluate_gate(
                     unmeasured[0],
                     False,
                     "not measured yet (" + ", ".join(unmeasured) + ")",
+                    tuple(unmeasured),
                 )
             )
             continue

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin import clock
-from plugin.cohorts.gates import GateMeasures, GateResult, evaluate_gate
+from plugin.cohorts.gates import GateMeasures, GateResult, evaluate_gate, failing_criteria
 from plugin.cohorts.models import Wave, WaveStatus
 from plugin.errors import EnvolError
 from plugin.i18n import load_catalogue, long_date
@@ -96,6 +96,8 @@ class Refusal:
             values["date"] = long_date(
                 day.date() if isinstance(day, dt.datetime) else day, language
             )
+        if isinstance(values.get("failing"), tuple):
+            values["failing"] = failing_criteria(values["failing"], language)
         return load_catalogue(_MESSAGES).render(
             f"refusal.{self.code.value}", language, wave=self.wave, **values
         )
@@ -198,10 +200,8 @@ def _fact_refusals(wave: Wave, facts: LaunchFacts) -> list[Refusal]:
 def _gate_refusal(gate: GateResult) -> Refusal | None:
     if gate.may_open:
         return None
-    failing = [
-        f"{r.criterion.label}: {r.note}" for r in gate.criteria if r.required and not r.passed
-    ]
-    return Refusal(RefusalCode.GATE_FAILS, gate.wave, {"failing": "; ".join(failing)})
+    # The criteria themselves: worded with the refusal, in its reader's language.
+    return Refusal(RefusalCode.GATE_FAILS, gate.wave, {"failing": gate.criteria})
 
 
 def check_wave_can_open(

@@ -23,7 +23,7 @@ from plugin.campaigns.decisions import decisions
 from plugin.campaigns.models import CampaignStepRun
 from plugin.campaigns.plan import CampaignPlan
 from plugin.campaigns.service import recipients_for
-from plugin.cohorts.gates import evaluate_gate
+from plugin.cohorts.gates import criterion_label, evaluate_gate
 from plugin.cohorts.models import Wave, WaveStatus
 from plugin.mattermost import MattermostClient
 from plugin.metrics.gates import MetricsGateMeasures
@@ -70,7 +70,9 @@ def pending_decisions(
     )
     if wave is not None and wave.planned_at is not None and wave.planned_at <= now + HORIZON:
         gate = evaluate_gate(session, wave, settings, MetricsGateMeasures())
-        failing = ", ".join(r.criterion.label for r in gate.criteria if not r.passed)
+        failing = ", ".join(
+            criterion_label(r.criterion.key, language) for r in gate.criteria if not r.passed
+        )
         verdict = (
             t("decision.gate_passes", language)
             if gate.passed

@@ -46,7 +46,7 @@ from plugin.queue import enqueue_after_commit
 from plugin.security.service import Signer
 from plugin.settings import RuntimeSettings
 from plugin.support import faq
-from plugin.support.messages import t
+from plugin.support.messages import said, t
 from plugin.support.models import SupportFaqEntry, SupportTicket, TicketCategory, TicketStatus
 from plugin.text import inert_markdown, strip_accents
 
@@ -126,7 +126,9 @@ def submit_request(
     """
     description = description.strip()
     if not MIN_DESCRIPTION <= len(description) <= MAX_DESCRIPTION:
-        raise EnvolError(f"a description has {MIN_DESCRIPTION} to {MAX_DESCRIPTION} characters")
+        raise EnvolError(
+            said("error.description_length", minimum=MIN_DESCRIPTION, maximum=MAX_DESCRIPTION)
+        )
     lang: faq.Language = "en" if language == "en" else "fr"
     suggestions: list[faq.FaqSuggestion] = []
     if category != TicketCategory.IDEA:
@@ -228,7 +230,7 @@ def answer(session: Session, ticket: SupportTicket, animator_id: str, text: str)
     _require_open(ticket)
     text = text.strip()
     if not text:
-        raise EnvolError("an answer cannot be empty")
+        raise EnvolError(said("error.empty_answer"))
     ticket.answer = text[:MAX_DESCRIPTION]
     ticket.answered_by = animator_id
     ticket.answered_at = clock.now()
@@ -274,7 +276,7 @@ def make_faq_entry(
     """A FAQ entry from a request; it is suggested to the next people who ask the same."""
     question, answer_text = question.strip(), answer_text.strip()
     if len(question) < 5 or not answer_text:
-        raise EnvolError("a FAQ entry needs a question (5 characters or more) and an answer")
+        raise EnvolError(said("error.faq_entry_incomplete", minimum=5))
     base = f"ticket-{ticket.id}-{_slugify(question)}"[:80]
     slug, n = base, 1
     while session.scalar(

@@ -141,5 +141,5 @@ def test_missing_team_is_reported_not_created(
 ) -> None:
     report = apply_branding(client, db_session, branding)
     (team_step,) = [s for s in report.steps if s.what == "team"]
-    assert team_step.action == "skipped" and "envol seed apply" in team_step.detail
+    assert team_step.action == "skipped" and team_step.detail == branding.team_name
     assert not sandbox.state.teams

@@ -1,19 +1,27 @@
 """The launch team's commands speak the operator's language (``--lang``, ``ENVOL_LANG``):
-waves' guard refusals and launch, roster import/validate/diff, campaign approve/hold — the
-services' own errors included, through the message catalogues."""
+waves' guard refusals, launch and gate, roster import/validate/diff, campaign approve/hold, the
+confirmations — the services' own errors included, through the message catalogues."""
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
+from sqlalchemy import select
 
 from plugin.app import EnvolContext
+from plugin.cohorts.gates import CRITERIA, CriterionResult, GateResult
+from plugin.cohorts.views import gate_table
 from plugin.db import transaction
+from plugin.metrics.gates import Trend
+from plugin.people.models import Person
 from plugin.settings import RuntimeSettings
+from plugin.typography import NBSP
 from tests.cohorts.conftest import READY, import_fake_roster
 from tests.cohorts.test_waves import plan
 
@@ -125,3 +133,117 @@ def test_campaign_approve_and_hold_speak_french(planned: EnvolContext) -> None:
     assert approved == (0, "teaser-1 approuvée")
     assert no_such[0] == 1 and "Erreur : aucune étape 'nulle-part' dans le plan" in no_such[1]
     assert english == (0, "teaser-1 held")
+
+
+@on_sqlite
+def test_the_confirmation_names_what_it_asks_for_in_the_operators_language(
+    planned: EnvolContext,
+) -> None:
+    with planned.sessions() as session:
+        email = session.scalars(select(Person.email).order_by(Person.id)).first()
+
+    code_fr, french = run("fr", "people", "forget", str(email))
+    code_en, english = run("en", "people", "forget", str(email))
+
+    assert code_fr == code_en == 1
+    assert f"Effacer tout ce qu'Envol détient sur {email} (c'est irréversible) demande" in french
+    assert "Erase everything" not in french
+    assert f"Erase everything Envol holds about {email} (this cannot be undone) needs" in english
+
+
+@on_sqlite
+def test_waves_gate_speaks_the_operators_language(planned: EnvolContext) -> None:
+    code_fr, french = run("fr", "waves", "gate", "pilote")
+    code_en, english = run("en", "waves", "gate", "pilote")
+
+    assert code_fr == code_en == 0
+    assert "Barrière de la vague pilote (vagues ouvertes avant elle : aucune)" in french
+    assert "taux d'activation (arrivés / invités)" in french and "seuil: 3,5/5" in french
+    assert "résultat: non mesuré" in french
+    assert "note: pas encore mesuré (managers-champions)" in french
+    assert "mesures manquantes : taux d'activation" in french
+    assert french.endswith("la barrière ne tient pas : la vague ne peut pas ouvrir")
+    assert "activation rate" not in french and "not measured" not in french
+    assert "Gate of wave pilote (waves before it: none)" in english
+    assert (
+        "threshold: 3.5/5" in english and "note: not measured yet (managers-champions)" in english
+    )
+    assert english.endswith("the gate fails: the wave cannot open")
+
+
+def test_a_measured_gate_shows_numbers_trends_and_the_worst_wave_in_french() -> None:
+    activation = CRITERIA[0]
+    below = CriterionResult(activation, 70.0, 62.5, "pilote", False, "below the threshold")
+    gate = GateResult("vague-2", ("pilote",), (below,), None)
+    trend = Trend(now=62.5, before=58.3, before_day=dt.date(2027, 1, 15))
+    screen = Console(record=True, width=200)
+
+    screen.print(gate_table(gate, {activation.key: trend}, language="fr"))
+    screen.print(gate_table(gate, {activation.key: trend}, language="en"))
+    text = screen.export_text()
+
+    assert f"62,5{NBSP}%" in text and f"70{NBSP}%" in text and "NE TIENT PAS" in text
+    assert "↗ +4,2 pts depuis le 2027-01-15" in text
+    assert f"sous le seuil dans pilote (la plus basse{NBSP}: pilote)" in text
+    assert "62.5%" in text and "↗ +4.2 pts since 2027-01-15" in text
+    assert "below the threshold in pilote (worst: pilote)" in text
+
+
+@on_sqlite
+def test_cohorts_plan_speaks_the_operators_language(planned: EnvolContext) -> None:
+    code_fr, french = run("fr", "cohorts", "plan", "--dry-run")
+    code_en, english = run("en", "cohorts", "plan", "--dry-run")
+
+    assert code_fr == code_en == 0
+    assert french.startswith("Pilote : 4 personne(s) sur 40 (cible 4 = 10 %, graine 1)")
+    assert "┃ service ┃ site ┃ effectif ┃ retenus ┃ pourquoi ┃" in french
+    assert "tiré(s) au sort" in french and "│ 2 service(s) │ 2 site(s) │" in french
+    assert "Vagues prévues" in french and "prévue le: 2027-03-01" in french
+    assert "Pilote : 10 % de l'effectif, stratifié par service et par site (graine 1)." in french
+    assert "Vague générale 1 sur 3." in french
+    assert french.endswith("simulation : rien n'a été écrit")
+    assert "drawn" not in french and "Waves planned" not in french and "General" not in french
+    assert english.startswith("Pilot: 4 of 40 people (target 4 = 10%, seed 1)")
+    assert "┃ department ┃ site ┃ population ┃ selected ┃ why ┃" in english
+    assert "Pilot: 10% of the roster, stratified by department and site (seed 1)." in english
+    assert "General wave 3 of 3." in english and english.endswith("dry run: nothing written")
+
+
+@on_sqlite
+def test_a_failing_gate_names_its_criteria_in_the_operators_language(
+    planned: EnvolContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("plugin.cli.people._launch_facts", lambda session, ctx: READY)
+
+    code_fr, french = run("fr", "waves", "launch", "pilote", "--yes")
+    code_en, english = run("en", "waves", "launch", "pilote", "--yes")
+
+    assert code_fr == code_en == 1
+    assert (
+        "La barrière de la vague pilote ne tient pas (taux d'activation (arrivés / invités) : "
+        "pas encore mesuré (managers-champions) ; actifs sur 7 jours : pas encore mesuré"
+    ) in french
+    assert "activation rate" not in french and "not measured" not in french
+    assert (
+        "The gate of wave pilote fails (activation rate (joined / invited): not measured yet "
+        "(managers-champions); weekly active rate: not measured yet"
+    ) in english
+
+
+@on_sqlite
+def test_waves_list_and_show_speak_the_operators_language(planned: EnvolContext) -> None:
+    code_list, listed = run("fr", "waves", "list")
+    code_show, shown = run("fr", "waves", "show", "pilote")
+    english = run("en", "waves", "show", "pilote")[1]
+
+    assert code_list == code_show == 0
+    assert listed.startswith("Vagues 0 · managers-champions état: prévue prévue le: 2027-02-15")
+    assert "invitées: 0 arrivées: 0 équipe ensuite: 10" in listed
+    assert "barrière de managers-champions : tient barrière de pilote : non mesurée" in listed
+    assert "planned" not in listed and "gate of" not in listed
+    assert shown.startswith("pilote (n° 1, prévue) prévue le : 2027-03-01 09:00 ; ouverte le : —")
+    assert "personnes : 4 ; confiées aux invitations : 0 ; arrivées : 0" in shown
+    assert "Barrière de la vague pilote" in shown and "seuil: 70 %" in shown
+    assert "people:" not in shown and "Gate of" not in shown
+    assert english.startswith("pilote (#1, planned) planned: 2027-03-01 09:00; opened: —")
+    assert "people: 4; handed to invitations: 0; joined: 0" in english

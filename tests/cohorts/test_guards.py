@@ -146,7 +146,7 @@ def test_a_criterion_without_a_measure_is_not_measured_never_a_pass(
 
     # Before wave 0 opens, the pilot's gate has nothing measured: it does not pass.
     gate = evaluate_gate(roster_120, wave_by_name(roster_120, PILOT), settings, MEASURED)
-    assert not gate.passed and gate_verdict(gate) == "[yellow]not measured[/]"
+    assert not gate.passed and gate_verdict(gate, language="en") == "[yellow]not measured[/]"
     assert {r.state for r in gate.criteria} == {"not_measured"}
     assert all(r.note.startswith("not measured yet (managers-champions") for r in gate.criteria)
     # The very first wave has nothing before it: no criterion applies.

@@ -195,6 +195,9 @@ def test_a_launch_needs_the_typed_name_and_shows_the_gates_refusal(
     assert stale.status_code == 409 and "ont changé depuis la page de confirmation" in stale.text
     assert launched.status_code == 200 and "Vague ouverte" in launched.text
     assert gate.status_code == 409 and "La barrière de la vague pilote ne tient pas" in gate.text
+    # Its criteria too: named and explained in French, with French typography.
+    assert "sous le seuil dans managers-champions\u202f; actifs sur 7 jours\u00a0:" in gate.text
+    assert "activation rate" not in gate.text and "not measured" not in gate.text
     assert "prévue le 1er mars 2027" in gate.text  # and its date has not come
     assert no_reason.status_code == 409 and "Lever la barrière demande une raison" in no_reason.text
     assert "Barrière levée" in overridden.text

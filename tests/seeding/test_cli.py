@@ -25,8 +25,10 @@ def cli_context(envol_context: EnvolContext, sandbox: Sandbox) -> EnvolContext:
     return envol_context
 
 
-def _run(*args: str) -> tuple[int, str]:
-    result = CliRunner(env={"ENVOL_LANG": "en"}).invoke(root, list(args), catch_exceptions=False)
+def _run(*args: str, language: str = "en") -> tuple[int, str]:
+    result = CliRunner(env={"ENVOL_LANG": language}).invoke(
+        root, list(args), catch_exceptions=False
+    )
     # rich wraps at the terminal width: compare words, not line breaks.
     return result.exit_code, " ".join(result.output.split())
 
@@ -68,6 +70,25 @@ def test_validate_plan_apply_plan(
 
     code, out = _run("brand", "apply", "--content", str(content_dir), "--dry-run")
     assert code == 0 and "would set site name and brand text" in out
+
+
+def test_brand_apply_speaks_the_operators_language(
+    cli_context: EnvolContext, sandbox: Sandbox, content_dir: Path
+) -> None:
+    # Before `envol seed apply` the team does not exist: its step waits, and says why.
+    code_fr, french = _run("brand", "apply", "--content", str(content_dir), "--dry-run",
+                           language="fr")  # fmt: skip
+    code_en, english = _run("brand", "apply", "--content", str(content_dir), "--dry-run")
+
+    assert code_fr == code_en == 0
+    assert "~ à mettre à jour : nom du site et texte de marque" in french
+    assert "- en attente : équipe — l'équipe « " in french
+    assert "» n'existe pas encore ; lancez d'abord `envol seed apply`" in french
+    assert french.endswith("simulation : rien n'a été écrit.")
+    assert "would set" not in french and "skipped" not in french
+    assert "~ would set site name and brand text" in english
+    assert "- skipped team — team '" in english and english.endswith("nothing was written.")
+    assert sandbox.request_log.writes() == 0
 
 
 def test_validate_lists_problems_and_fails(cli_context: EnvolContext, content_dir: Path) -> None:

@@ -78,6 +78,24 @@ def test_ideas_go_to_the_ideas_channel_and_count_votes(support_world: SupportWor
     assert count_idea_votes() == 0  # unchanged
 
 
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [
+        pytest.param("alice", "Décrivez votre demande en 10 à 3000 caractères.", id="fr"),
+        pytest.param("carol", "Describe your request in 10 to 3000 characters.", id="en"),
+    ],
+)
+def test_an_idea_too_long_is_refused_in_the_persons_language(
+    support_world: SupportWorld, who: str, expected: str
+) -> None:
+    world = support_world
+    person = getattr(world, who)
+    person.run_command(world.town_square_id, "/envol idée " + "covoiturage " * 300)
+    assert world.ephemeral_texts(person)[-1] == expected
+    with world.context.sessions() as session:
+        assert session.scalars(select(SupportTicket)).all() == []
+
+
 def test_turn_a_request_into_a_faq_entry_that_is_then_suggested(
     support_world: SupportWorld,
 ) -> None:

@@ -29,7 +29,7 @@ def run(invocation: Invocation) -> Reply:
             )
             ticket_id = outcome.ticket.id
     except EnvolError as error:
-        return Reply(str(error))
+        return Reply(error.localized(invocation.language))
     return Reply(
         invocation.say("idea.posted", id=ticket_id, channel=integration.runtime.ideas_channel)
     )

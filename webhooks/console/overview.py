@@ -15,6 +15,7 @@ from plugin import clock
 from plugin.campaigns.plan import read_plan
 from plugin.campaigns.service import calendar
 from plugin.cohorts.approval import current_pilot
+from plugin.cohorts.gates import criterion_label
 from plugin.cohorts.guards import RefusalCode, check_wave_can_open
 from plugin.cohorts.models import WaveStatus
 from plugin.cohorts.service import next_planned_wave
@@ -167,7 +168,9 @@ def blockers(session: Any, language: str) -> list[Blocker]:
                 found_blockers.append(Blocker(refusal.message(language), "", "console.campaign"))
         gate = guard.gate
         if gate is not None and not gate.may_open:
-            failing = ", ".join(r.criterion.label for r in gate.criteria if not r.passed)
+            failing = ", ".join(
+                criterion_label(r.criterion.key, language) for r in gate.criteria if not r.passed
+            )
             found_blockers.append(
                 Blocker(
                     t("blocker.gate", language, wave=wave.name, failing=failing),

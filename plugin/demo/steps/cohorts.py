@@ -43,21 +43,23 @@ def step_people_and_waves(run: DemoRun) -> None:
             general_waves=GENERAL_WAVES,
         )  # fmt: skip
         apply_plan(session, plan, actor="demo")
-    console.print(pilot_table(plan.pilot))
+    console.print(pilot_table(plan.pilot, language="en"))
     deploy = context.settings
     with MattermostClient.from_settings(deploy) as client:
         limits = limits_from_server(client)
         with transaction(context.sessions) as session:
             pilot = wave_by_name(session, PILOT)
             console.print(
-                gate_table(evaluate_gate(session, pilot, settings, MetricsGateMeasures()))
+                gate_table(
+                    evaluate_gate(session, pilot, settings, MetricsGateMeasures()), language="en"
+                )
             )
             summaries = list_waves(session, limits)
         # Preflight again, on the plan's own wave sizes: its verdict and the warnings of
         # `waves list` read the same limits, so they must agree.
         sizes = tuple(summary.members for summary in summaries if summary.members)
         verdict = run_preflight(PreflightContext(client=client, deploy=deploy, cohort_sizes=sizes))
-    console.print(waves_table(summaries))
+    console.print(waves_table(summaries, language="en"))
     warnings = [(s.wave.name, w) for s in summaries for w in s.warnings]
     for name, warning in warnings:
         console.print(f"[yellow]warning ({name}):[/] {warning}")

@@ -123,7 +123,7 @@ class _Launch:
         with transaction(self.context.sessions) as session:
             wave = session.scalars(select(Wave).where(Wave.name == name)).one()
             explanation = explain_gate(session, wave, self.runtime)
-        say(gate_table(explanation.result, explanation.trends))
+        say(gate_table(explanation.result, explanation.trends, language="en"))
         with transaction(self.context.sessions) as session:
             try:
                 result = self._launch(session, name)

@@ -68,7 +68,9 @@ def step_seed_and_brand(run: DemoRun) -> None:
                 f"{sandbox.request_log.writes() - writes} write requests"
             )
             assert desired.branding is not None
-            print_brand_report(run.console, apply_branding(client, session, desired.branding))
+            print_brand_report(
+                run.console, apply_branding(client, session, desired.branding), language="en"
+            )
 
             support = next(o for o in desired.objects if o.slug == "support")
             pinned = [
