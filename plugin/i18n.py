@@ -99,6 +99,23 @@ class Message:
         return self.localized("en")
 
 
+class Phrase(str):
+    """A catalogue message that reads as its English text wherever a ``str`` is expected (a
+    launch-file problem's ``message`` is compared, sorted and searched as text, by code and
+    tests alike) and is worded in any language by ``localized``, like the ``Message`` it holds.
+    """
+
+    said: Message
+
+    def __new__(cls, message: Message) -> Phrase:
+        phrase = super().__new__(cls, str(message))
+        phrase.said = message
+        return phrase
+
+    def localized(self, language: str) -> str:
+        return self.said.localized(language)
+
+
 def _worded(value: Any, language: str) -> Any:
     return localize(value, language) if isinstance(value, Message) else value
 

@@ -36,7 +36,27 @@ from pydantic import (
     model_validator,
 )
 
-from plugin.errors import ValidationFailed
+from plugin.errors import ValidationFailed, localize
+from plugin.i18n import Message, Phrase, load_catalogue, messages_of
+
+CATALOGUE = Path(__file__).with_name("messages.yaml")
+said = messages_of(CATALOGUE)
+
+
+def phrase(key: str, /, **values: Any) -> Phrase:
+    """A problem's message or hint from the catalogue: English text to code and logs, worded in
+    the reader's language by ``Problem.localized``."""
+    return Phrase(said(key, **values))
+
+
+class Refused(ValueError):
+    """A validator's refusal worded from a catalogue: pydantic keeps the exception in the
+    error's context, so the problem is worded in the reader's language too."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(str(message))
+        self.said = message
+
 
 Location = tuple[str | int, ...]
 Severity = Literal["error", "warning"]
@@ -59,6 +79,8 @@ class Problem:
 
     ``file`` is relative to the folder the admin gave (``seed_content/``, the plan's folder…);
     ``field`` is the path of the value inside the file, e.g. ``channels[2].purpose.fr``.
+    ``message`` and ``hint`` are English text, or ``Phrase``s that ``localized`` words in the
+    reader's language (``str()`` is the English line, for logs).
     """
 
     file: str
@@ -68,14 +90,19 @@ class Problem:
     field: str = ""
     severity: Severity = "error"
 
+    def localized(self, language: str) -> str:
+        """``file:line: severity: message — hint [field]`` in ``language``."""
+        return said(
+            "problem",
+            where=f"{self.file}:{self.line}" if self.line else self.file,
+            severity=localize(said(f"severity.{self.severity}"), language),
+            message=localize(self.message, language),
+            hint=localize(self.hint, language),
+            field=self.field,
+        ).localized(language)
+
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        text = f"{where}: {self.severity}: {self.message}"
-        if self.hint:
-            text += f" — {self.hint}"
-        if self.field:
-            text += f" [{self.field}]"
-        return text
+        return self.localized("en")
 
 
 def errors_of(problems: Iterable[Problem]) -> list[Problem]:
@@ -89,13 +116,14 @@ def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
     )
 
 
-def raise_for_errors(problems: Sequence[Problem], what: str, command: str) -> None:
-    """``ValidationFailed`` listing every problem when any of them is an error."""
+def raise_for_errors(problems: Sequence[Problem], what: str | Message, command: str) -> None:
+    """``ValidationFailed`` listing every problem when any of them is an error; the problems
+    stay ``Problem``s, worded in the reader's language where the refusal is shown."""
     errors = errors_of(problems)
     if errors:
         raise ValidationFailed(
-            f"{what} has {len(errors)} error(s); fix them and run `{command}`.",
-            [str(problem) for problem in sort_problems(problems)],
+            said("files_have_errors", what=what, n=len(errors), command=command),
+            sort_problems(problems),
         )
 
 
@@ -242,8 +270,8 @@ def load_yaml(text: str, file: str, *, offset: int = 0) -> tuple[Any, LineMap, l
         problem = Problem(
             file,
             error.node.start_mark.line + 1 + offset,
-            f"'{error.node.value}' is not a real date ({error.reason})",
-            "write a date that exists, as YYYY-MM-DD (e.g. 2027-02-28)",
+            phrase("date_impossible", value=error.node.value, reason=error.reason),
+            phrase("date_impossible.do"),
             field_name(path) if path else "",
         )
         return None, line_map, [problem]
@@ -251,34 +279,38 @@ def load_yaml(text: str, file: str, *, offset: int = 0) -> tuple[Any, LineMap, l
         problem = Problem(
             file,
             error.line + offset,
-            f"key '{error.key}' appears twice",
-            "keep only one of them",
+            phrase("key_twice", key=error.key),
+            phrase("key_twice.do"),
             error.key,
         )
         return None, line_map, [problem]
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 + offset if mark else None
-        what = error.problem or str(error)
         start = error.context_mark
+        started = None
         if error.context and start is not None and mark is not None and start.line != mark.line:
             # e.g. an unclosed [ is only noticed lines later: say where it was opened.
-            what += f" ({error.context} started at line {start.line + 1 + offset})"
-        problem = Problem(
-            file,
-            line,
-            f"invalid YAML: {what}",
-            "check the indentation, colons and quotes around this line",
+            started = start.line + 1 + offset
+        # PyYAML's own sentence ("mapping values are not allowed here") has no translation:
+        # the French text quotes it after saying, in French, what is wrong.
+        invalid = phrase(
+            "yaml_invalid",
+            what=error.problem or str(error),
+            context=error.context,
+            started=started,
         )
+        problem = Problem(file, line, invalid, phrase("yaml_invalid.do"))
         return None, line_map, [problem]
     except yaml.YAMLError as error:
-        return None, line_map, [Problem(file, None, f"invalid YAML: {error}", "fix the syntax")]
+        invalid = phrase("yaml_invalid", what=str(error), context=None, started=None)
+        return None, line_map, [Problem(file, None, invalid, phrase("yaml_unreadable.do"))]
     return data, line_map, []
 
 
 # Names an item of a list for a message, from the file's data and the item's location,
 # e.g. ("steps", 3) -> "step 'announcement'".
-ItemNamer = Callable[[Any, Location], str | None]
+ItemNamer = Callable[[Any, Location], str | Message | None]
 
 
 def pydantic_problems(
@@ -307,26 +339,39 @@ def pydantic_problems(
             if isinstance(loc[index], int):
                 tail, owner = loc[index + 1 :], loc[: index + 1]
                 break
-        name = ".".join(str(part) for part in tail) or "this item"
-        kind = item["type"]
-        if kind == "extra_forbidden":
-            message = f"unknown key '{loc[-1]}'"
-            hint = f"check its spelling, or remove it (see {docs} for the keys)"
-        elif kind == "missing":
-            message = f"'{name}' is missing"
-            hint = "add it"
-        elif kind == "value_error":
-            # Our validators' own sentences, without pydantic's "Value error, " in front.
-            message = f"{name}: {item['ctx']['error']}" if tail else str(item["ctx"]["error"])
-            hint = ""
-        else:
-            message = f"{name}: {item['msg']}"
-            hint = ""
+        name: str | Message = ".".join(str(part) for part in tail) or said("this_item")
+        message, hint = _pydantic_message(item, name, bool(tail), loc, docs)
         label = name_item(data, owner) if name_item is not None and owner else None
         if label:
-            message = f"{label}: {message}"
-        problems.append(line_map.problem(path, message, hint))
+            message = said("labelled", label=label, message=message)
+        problems.append(line_map.problem(path, Phrase(message), Phrase(hint) if hint else ""))
     return problems
+
+
+def _pydantic_message(
+    item: Any, name: str | Message, in_field: bool, loc: Location, docs: str
+) -> tuple[Message, Message | None]:
+    """One pydantic error as ``(message, hint)``, worded from its ``type`` and ``ctx`` (its
+    ``msg`` is pydantic's English); a type not worded in the catalogue (``why.<type>``) gets a
+    generic message that still names the field."""
+    kind = item["type"]
+    context = item.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return said("field.unknown", key=loc[-1]), said("field.unknown.do", docs=docs)
+    if kind == "missing":
+        return said("field.missing", name=name), said("field.missing.do")
+    why: str | Message
+    if kind == "value_error":
+        # Our validators' own sentences, without pydantic's "Value error, " in front.
+        error = context.get("error")
+        why = error.said if isinstance(error, Refused) else str(error)
+        if not in_field:
+            return said("as_is", text=why) if isinstance(why, str) else why, None
+    elif f"why.{kind}" in load_catalogue(CATALOGUE).keys:
+        why = said(f"why.{kind}", **context)
+    else:
+        why = said("why.other", type=kind, detail=item["msg"])
+    return said("field.invalid", name=name, why=why), None
 
 
 def relative_name(path: Path, root: Path) -> str:
@@ -381,14 +426,19 @@ class LaunchFolder:
         if not path.is_file():
             if required:
                 problems.append(
-                    Problem(name, None, "file is missing", f"create it (see {self.docs})")
+                    Problem(
+                        name,
+                        None,
+                        phrase("file_missing"),
+                        phrase("file_missing.do", docs=self.docs),
+                    )
                 )
             return None
         data, line_map, yaml_problems = load_yaml(path.read_text(encoding="utf-8"), name)
         return self._validate(data, line_map, yaml_problems, model, problems, name_item)
 
     def read_front_matter(
-        self, path: Path, model: type[M], problems: list[Problem], *, layout: str
+        self, path: Path, model: type[M], problems: list[Problem], *, layout: str | Phrase
     ) -> FrontMatterFile[M] | None:
         """A Markdown file's front matter as ``model`` and its body. None (with a problem) when
         the file has no front matter; ``front`` is None when the front matter is invalid.
@@ -396,7 +446,7 @@ class LaunchFolder:
         name = self.name(path)
         split = split_front_matter(path.read_text(encoding="utf-8"))
         if split is None:
-            problems.append(Problem(name, 1, "no YAML front matter", layout))
+            problems.append(Problem(name, 1, phrase("no_front_matter"), layout))
             return None
         front_text, body, body_line = split
         data, line_map, yaml_problems = load_yaml(front_text, name, offset=1)
@@ -424,8 +474,8 @@ class LaunchFolder:
                 Problem(
                     line_map.file,
                     first_line,
-                    "expected a mapping of keys to values",
-                    f"see {self.docs} for the format",
+                    phrase("not_a_mapping"),
+                    phrase("not_a_mapping.do", docs=self.docs),
                 )
             )
             return None
@@ -474,7 +524,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 def _email(value: str) -> str:
     if not _EMAIL.match(value.strip()):
-        raise ValueError(f"{value!r} is not an e-mail address: write name@company.com")
+        raise Refused(said("not_an_email", value=repr(value)))
     return value.strip()
 
 
@@ -529,7 +579,7 @@ def _zone(value: Any) -> str:
     try:
         ZoneInfo(str(value))
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r}: use a name like Europe/Paris") from None
+        raise Refused(said("unknown_zone", value=repr(value))) from None
     return str(value)
 
 
@@ -614,7 +664,7 @@ def load_launch_facts(folder: Path | None = None) -> LaunchFacts:
     path = facts_file_for(folder or DEFAULT_CONTENT_DIR)
     problems: list[Problem] = []
     facts = read_launch_facts(path, problems)
-    raise_for_errors(problems, f"the launch's facts in {path}", "envol seed validate")
+    raise_for_errors(problems, said("facts_in", path=str(path)), "envol seed validate")
     assert facts is not None  # no error: read_launch_facts returned them
     return facts
 
@@ -637,9 +687,8 @@ def literal_fact_problems(
                 problems.append(
                     where.problem(
                         number,
-                        f"'{value}' is written out",
-                        f"write {{{{ {variable} }}}} instead, so that it follows the launch's "
-                        "facts (launch.yaml and the plugin settings)",
+                        phrase("written_out", value=value),
+                        phrase("written_out.do", name=f"{{{{ {variable} }}}}"),
                     )
                 )
                 break
