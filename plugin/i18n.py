@@ -20,7 +20,7 @@ import yaml
 from babel.dates import format_date
 from jinja2 import Environment, StrictUndefined, Template
 
-from plugin.errors import ValidationFailed, localize
+from plugin.errors import Localizable, ValidationFailed, localize
 from plugin.typography import finish, mark_values
 
 LANGUAGES = ("fr", "en")
@@ -100,16 +100,16 @@ class Message:
 
 
 class Phrase(str):
-    """A catalogue message that reads as its English text wherever a ``str`` is expected (a
-    launch-file problem's ``message`` is compared, sorted and searched as text, by code and
-    tests alike) and is worded in any language by ``localized``, like the ``Message`` it holds.
-    """
+    """A text not yet worded (a catalogue ``Message``, a launch-file problem) that reads as its
+    English text wherever a ``str`` is expected — a launch-file problem's ``message`` and a
+    refusal's ``problems`` are compared, sorted and searched as text, by code and tests alike —
+    and is worded in any language by ``localized``, like the text it holds."""
 
-    said: Message
+    said: Localizable
 
-    def __new__(cls, message: Message) -> Phrase:
-        phrase = super().__new__(cls, str(message))
-        phrase.said = message
+    def __new__(cls, text: Localizable) -> Phrase:
+        phrase = super().__new__(cls, text.localized("en"))
+        phrase.said = text
         return phrase
 
     def localized(self, language: str) -> str:

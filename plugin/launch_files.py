@@ -123,7 +123,7 @@ def raise_for_errors(problems: Sequence[Problem], what: str | Message, command: 
     if errors:
         raise ValidationFailed(
             said("files_have_errors", what=what, n=len(errors), command=command),
-            sort_problems(problems),
+            [Phrase(problem) for problem in sort_problems(problems)],
         )
 
 

@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from plugin.db import PROJECT_ROOT
+from plugin.i18n import Message, Phrase, messages_of
 from plugin.launch_files import (
     FileModel,
     LaunchFacts,
@@ -36,6 +37,7 @@ from plugin.launch_files import (
     LineMap,
     Location,
     Problem,
+    Refused,
     Severity,
     errors_of,
     facts_file_for,
@@ -52,6 +54,19 @@ DOCS = "seed_content/campaign/README.md"
 LANGUAGES: tuple[Language, ...] = ("fr", "en")
 MANAGER_SENDER = "manager"  # built in: each manager writes to their own team
 AUDIENCES = "everyone, managers, wave:NAME, department:NAME, not-joined …"
+
+said = messages_of(Path(__file__).with_name("messages.yaml"))
+
+
+def phrase(key: str, /, **values: Any) -> Phrase:
+    """A plan problem's message or hint: English text, worded in the reader's language."""
+    return Phrase(said(key, **values))
+
+
+def step_label(key: str) -> Message:
+    """``step 'teaser-2'`` / ``étape « teaser-2 »``: how problems name a step."""
+    return said("plan.step", key=key)
+
 
 _KEY = re.compile(r"^[a-z0-9][a-z0-9\-]{0,58}$")
 # J-45 (French "jour J"), D-45 (English "D-day"), J0, J+7, D+7; spaces tolerated.
@@ -133,14 +148,14 @@ def parse_time(value: Any) -> dt.time | None:
 def _plan_date(value: Any) -> PlanDate:
     parsed = parse_plan_date(value)
     if parsed is None:
-        raise ValueError(f"{value!r} is not a day: write J-30 (or D-30), J0, J+7 or YYYY-MM-DD")
+        raise Refused(said("plan.not_a_day", value=repr(value)))
     return parsed
 
 
 def _time(value: Any) -> dt.time:
     parsed = parse_time(value)
     if parsed is None:
-        raise ValueError(f'{value!r} is not a time: write HH:MM in quotes, e.g. "09:30"')
+        raise Refused(said("plan.not_a_time", value=repr(value)))
     return parsed
 
 
@@ -148,21 +163,18 @@ def _timezone(value: Any) -> ZoneInfo:
     try:
         return ZoneInfo(str(value))
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r}, e.g. Europe/Paris") from None
+        raise Refused(said("plan.unknown_zone", value=repr(value))) from None
 
 
 def _key(value: str) -> str:
     if not _KEY.match(value):
-        raise ValueError(
-            f"{value!r} is not a key: use lowercase letters, digits and dashes, e.g. teaser-1 "
-            "(it names every message's idempotency key: never change it once sent)"
-        )
+        raise Refused(said("plan.not_a_key", value=repr(value)))
     return value
 
 
 def _email(value: str) -> str:
     if "@" not in value:
-        raise ValueError(f"{value!r} is not an e-mail address")
+        raise Refused(said("plan.not_an_email", value=repr(value)))
     return value
 
 
@@ -191,7 +203,7 @@ class Localised(_Strict):
     @model_validator(mode="after")
     def _not_empty(self) -> Localised:
         if not (self.fr.strip() or self.en.strip()):
-            raise ValueError("write a text, or one text per language (fr:, en:)")
+            raise Refused(said("plan.no_text"))
         return self
 
     def get(self, language: str) -> str:
@@ -216,9 +228,7 @@ class AnnouncementOverride(_Strict):
     @model_validator(mode="after")
     def _a_real_reason(self) -> AnnouncementOverride:
         if len(self.reason.strip()) < 10:
-            raise ValueError(
-                "give a reason: a sentence saying why less than 30 days' notice is acceptable"
-            )
+            raise Refused(said("plan.no_reason"))
         return self
 
 
@@ -237,7 +247,13 @@ class EventSpec(_Strict):
     @model_validator(mode="after")
     def _ends_after_it_starts(self) -> EventSpec:
         if self.end <= self.start:
-            raise ValueError(f"end ({self.end:%H:%M}) must come after start ({self.start:%H:%M})")
+            raise Refused(
+                said(
+                    "plan.event_ends_first",
+                    end=f"{self.end:%H:%M}",
+                    start=f"{self.start:%H:%M}",
+                )
+            )
         return self
 
 
@@ -330,7 +346,12 @@ class Step:
         return self.lines.line_of((*self.path, key))
 
     def problem(
-        self, key: str | None, message: str, hint: str = "", *, severity: Severity = "error"
+        self,
+        key: str | None,
+        message: str,
+        hint: str = "",
+        *,
+        severity: Severity = "error",
     ) -> Problem:
         """A problem at the step's ``key`` (at the step itself when None)."""
         path = self.path if key is None else (*self.path, key)
@@ -370,14 +391,16 @@ class CampaignPlan:
 # --------------------------------------------------------------------------- the loader
 
 
-def _name_step(data: Any, location: Location) -> str | None:
+def _name_step(data: Any, location: Location) -> Message | None:
     """``step 'teaser-2'`` for an error inside the third step (by its key when it has one)."""
     if len(location) != 2 or location[0] != "steps" or not isinstance(location[1], int):
         return None
     raw = data.get("steps") if isinstance(data, dict) else None
     item = raw[location[1]] if isinstance(raw, list) and location[1] < len(raw) else None
     key = item.get("key") if isinstance(item, dict) else None
-    return f"step {key!r}" if isinstance(key, str) and key else f"step {location[1] + 1}"
+    if isinstance(key, str) and key:
+        return step_label(key)
+    return said("plan.step_number", n=location[1] + 1)
 
 
 def _step(spec: PlanFile, index: int, raw: StepSpec) -> Step:
@@ -433,12 +456,18 @@ def fact_senders(facts: LaunchFacts) -> dict[str, Sender]:
 
 
 def _disagreement(
-    spec: PlanFile, path: Location, here: str, there: str, where: str, fix: str
+    spec: PlanFile, path: Location, here: str, there: str, where: str, fix: Message
 ) -> Problem:
     return spec.lines.problem(
         path,
-        f"{field_label(path)} is {here!r} here but {there!r} in {where}",
-        f"{fix} (the launch's facts are written once, in {where.rsplit(':', 1)[0]})",
+        phrase(
+            "plan.disagrees",
+            field=field_label(path),
+            here=repr(here),
+            there=repr(there),
+            where=where,
+        ),
+        phrase("plan.disagrees.do", fix=fix, file=where.rsplit(":", 1)[0]),
     )
 
 
@@ -483,7 +512,7 @@ def _senders_with_facts(
                         here,
                         there,
                         _where(facts, facts_name, fact, fact_key),
-                        f"remove senders.{key} from this file, or change it there",
+                        said("plan.fix.sender", key=key),
                     )
                 )
                 break
@@ -503,7 +532,7 @@ def _timezone_with_facts(
         spec.timezone.key,
         facts.timezone,
         _where(facts, facts_name, "timezone"),
-        "remove timezone: from this file, or change it there",
+        said("plan.fix.timezone"),
     )
     return facts.zone, [problem]
 
@@ -522,7 +551,7 @@ def _variables_against_facts(spec: PlanFile, facts: LaunchFacts, facts_name: str
                     written.get(language),
                     facts.platform.pick(language),
                     _where(facts, facts_name, "platform"),
-                    "remove it and write {{ platform }} in the templates",
+                    said("plan.fix.platform", name="{{ platform }}"),
                 )
             ]
     return []
@@ -534,8 +563,8 @@ def _check_senders(spec: PlanFile) -> list[Problem]:
     return [
         spec.lines.problem(
             ("senders", MANAGER_SENDER),
-            f"'{MANAGER_SENDER}' is built in (each person's own manager)",
-            "choose another sender key",
+            phrase("plan.manager_built_in", key=MANAGER_SENDER),
+            phrase("plan.manager_built_in.do"),
         )
     ]
 
@@ -543,30 +572,34 @@ def _check_senders(spec: PlanFile) -> list[Problem]:
 def _check_step(spec: PlanFile, raw: StepSpec, step: Step) -> list[Problem]:
     """What ties a step's values together, and to the plan's senders."""
     problems = []
+    named = step_label(step.key)
     if step.channel == Channel.POST and not step.post_channel:
-        problems.append(
-            step.problem("channel", f"step {step.key!r}: a post needs post_to: <channel name>")
-        )
+        problems.append(step.problem("channel", phrase("plan.post_needs_channel", step=named)))
     if step.channel != Channel.POST and not raw.audience:
         problems.append(
-            step.problem("key", f"step {step.key!r}: audience: is missing", f"one of {AUDIENCES}")
+            step.problem(
+                "key",
+                phrase("plan.no_audience", step=named),
+                phrase("plan.no_audience.do", audiences=AUDIENCES),
+            )
         )
     senders = ", ".join([*spec.senders, MANAGER_SENDER])
     if not step.sender:
-        return [*problems, step.problem(None, f"step {step.key!r}: sender: is missing", senders)]
+        return [*problems, step.problem(None, phrase("plan.no_sender", step=named), senders)]
     if step.sender != MANAGER_SENDER and step.sender not in spec.senders:
-        message = f"step {step.key!r}: unknown sender {step.sender!r}"
-        return [*problems, step.problem("sender", message, f"senders: {senders}")]
+        message = phrase("plan.unknown_sender", step=named, sender=step.sender)
+        hint = phrase("plan.unknown_sender.do", senders=senders)
+        return [*problems, step.problem("sender", message, hint)]
     if step.sender == MANAGER_SENDER and step.channel != Channel.EMAIL:
-        message = f"step {step.key!r}: manager messages go by e-mail"
-        hint = "Envol cannot post in Mattermost as each manager: use channel: email"
+        message = phrase("plan.manager_by_email", step=named)
+        hint = phrase("plan.manager_by_email.do")
         return [*problems, step.problem("channel", message, hint)]
     if step.channel == Channel.EMAIL and not step.mandatory and spec.unsubscribe is None:
         problems.append(
             step.problem(
                 "mandatory",
-                f"step {step.key!r} is optional: the plan needs unsubscribe: {{mailto: ...}}",
-                "its List-Unsubscribe header points there",
+                phrase("plan.optional_needs_unsubscribe", step=named),
+                phrase("plan.optional_needs_unsubscribe.do"),
             )
         )
     return problems
@@ -582,20 +615,29 @@ def _read_templates(
             problems.append(
                 step.problem(
                     "template",
-                    f"step {step.key!r}: missing template {path.name} "
-                    f"(one per language: {', '.join(spec.languages)})",
-                    f"add templates/{path.name}",
+                    phrase(
+                        "plan.template_missing",
+                        step=step_label(step.key),
+                        file=path.name,
+                        languages=", ".join(spec.languages),
+                    ),
+                    phrase("plan.template_missing.do", file=path.name),
                 )
             )
             continue
         read = folder.read_front_matter(
-            path, TemplateFrontMatter, problems, layout="start with '---', subject: …, '---'"
+            path, TemplateFrontMatter, problems, layout=phrase("plan.template_layout")
         )
         if read is None or read.front is None:
             continue
         if not read.body.strip():
             problems.append(
-                Problem(read.file, read.body_line, "the template has no body", "write the message")
+                Problem(
+                    read.file,
+                    read.body_line,
+                    phrase("plan.template_empty"),
+                    phrase("plan.template_empty.do"),
+                )
             )
             continue
         step.templates[language] = Template(
@@ -643,8 +685,8 @@ def read_plan(directory: Path | None = None) -> tuple[CampaignPlan | None, list[
     for index, raw in enumerate(spec.steps):
         step = _step(spec, index, raw)
         if any(step.key == other.key for other in steps):
-            message = f"step key {step.key!r} is used twice"
-            problems.append(step.problem("key", message, "keys must be unique"))
+            message = phrase("plan.key_twice", key=step.key)
+            problems.append(step.problem("key", message, phrase("plan.key_twice.do")))
             continue
         problems += _check_step(spec, raw, step)
         _read_templates(folder, spec, step, problems)
@@ -671,8 +713,7 @@ def read_plan(directory: Path | None = None) -> tuple[CampaignPlan | None, list[
 def load_plan(directory: Path | None = None) -> CampaignPlan:
     """The plan, or ``ValidationFailed`` listing every problem found while reading it."""
     plan, problems = read_plan(directory)
-    raise_for_errors(
-        problems, f"the campaign plan in {directory or DEFAULT_PLAN_DIR}", "envol campaign validate"
-    )
+    what = said("plan.in", directory=str(directory or DEFAULT_PLAN_DIR))
+    raise_for_errors(problems, what, "envol campaign validate")
     assert plan is not None  # no error: read_plan returned the plan
     return plan

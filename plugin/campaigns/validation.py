@@ -37,7 +37,10 @@ from plugin.campaigns.plan import (
     Step,
     StepKind,
     Template,
+    phrase,
     read_plan,
+    said,
+    step_label,
 )
 from plugin.campaigns.rendering import (
     RenderedMessage,
@@ -49,6 +52,7 @@ from plugin.campaigns.rendering import (
 )
 from plugin.campaigns.service import Recipient, person_view, recipients_for, resolve_sender
 from plugin.errors import EnvolError
+from plugin.i18n import Phrase
 from plugin.launch_files import (
     Problem,
     TextLocation,
@@ -192,9 +196,8 @@ def _check_announcement_and_teasers(
         return [
             plan.lines.problem(
                 ("steps",),
-                "the plan has no official announcement",
-                "add a step with kind: announcement, from the CEO, at least "
-                f"{ANNOUNCEMENT_MIN_DAYS} days before launch",
+                phrase("check.no_announcement"),
+                phrase("check.no_announcement.do", days=ANNOUNCEMENT_MIN_DAYS),
             )
         ]
     problems = []
@@ -202,37 +205,40 @@ def _check_announcement_and_teasers(
     first_day = due[first.key].astimezone(plan.timezone).date()
     notice = (launch_date - first_day).days
     if notice < ANNOUNCEMENT_MIN_DAYS:
-        message = (
-            f"the official announcement ({first.key!r}, {first_day}) is only {notice} days "
-            f"before launch ({launch_date}); people must be told at least "
-            f"{ANNOUNCEMENT_MIN_DAYS} days ahead"
+        late = said(
+            "check.announcement_late",
+            key=first.key,
+            day=str(first_day),
+            notice=notice,
+            launch=str(launch_date),
+            days=ANNOUNCEMENT_MIN_DAYS,
         )
         override = plan.announcement_override
         if override is not None:
             problems.append(
                 plan.lines.problem(
                     ("announcement_override",),
-                    f"{message}; overridden: {override.reason}",
-                    "the reason is recorded in the audit trail when the announcement goes out",
+                    phrase("check.announcement_overridden", late=late, reason=override.reason),
+                    phrase("check.announcement_overridden.do"),
                     severity="warning",
                 )
             )
         else:
             problems.append(
-                first.problem(
-                    "when",
-                    message,
-                    "move it earlier, or add announcement_override: {reason: ...} to the plan",
-                )
+                first.problem("when", Phrase(late), phrase("check.announcement_late.do"))
             )
     for step in plan.steps:
         if step.kind == StepKind.TEASER and due[step.key] >= due[first.key]:
             problems.append(
                 step.problem(
                     "when",
-                    f"teaser {step.key!r} ({due[step.key].astimezone(plan.timezone):%Y-%m-%d}) "
-                    f"comes after the announcement ({first_day})",
-                    "teasers build up to it and must come before",
+                    phrase(
+                        "check.teaser_after",
+                        key=step.key,
+                        day=f"{due[step.key].astimezone(plan.timezone):%Y-%m-%d}",
+                        announced=str(first_day),
+                    ),
+                    phrase("check.teaser_after.do"),
                 )
             )
     return problems
@@ -244,23 +250,32 @@ def _check_dates(
     """A step still to plan must not be in the past; an event not before its invitation."""
     problems = []
     local = due.astimezone(checking.plan.timezone)
+    named = step_label(step.key)
     if not planned and due < now:
         problems.append(
             step.problem(
                 "when",
-                f"step {step.key!r} is in the past: it was due {local:%Y-%m-%d %H:%M} "
-                f"({step.when.label()} for a launch on {checking.launch_date})",
-                "move it or the launch date",
+                phrase(
+                    "check.in_past",
+                    step=named,
+                    due=f"{local:%Y-%m-%d %H:%M}",
+                    when=step.when.label(),
+                    launch=str(checking.launch_date),
+                ),
+                phrase("check.in_past.do"),
             )
         )
     if step.event is not None and step.event.date.resolve(checking.launch_date) < local.date():
         problems.append(
             step.problem(
                 "event",
-                f"step {step.key!r} invites to an event on "
-                f"{step.event.date.resolve(checking.launch_date)} that is before the "
-                f"invitation ({local.date()})",
-                "move the event or the invitation",
+                phrase(
+                    "check.event_before",
+                    step=named,
+                    event=str(step.event.date.resolve(checking.launch_date)),
+                    day=str(local.date()),
+                ),
+                phrase("check.event_before.do"),
             )
         )
     return problems
@@ -272,23 +287,21 @@ def _check_days_off(
     """Warnings: a message or an event on a weekend or a French public holiday."""
     problems = []
     day = due.astimezone(checking.plan.timezone).date()
-    hint = "people read it at work: a weekday is better"
+    hint = phrase("check.day_off.do")
+    named = step_label(step.key)
     if day.weekday() >= 5:
-        weekday = "Saturday" if day.weekday() == 5 else "Sunday"
-        message = f"step {step.key!r} falls on a {weekday} ({day})"
+        weekday = said("check.saturday" if day.weekday() == 5 else "check.sunday")
+        message = phrase("check.weekend", step=named, weekday=weekday, day=str(day))
         problems.append(step.problem("when", message, hint, severity="warning"))
     if day in french_holidays:
-        message = (
-            f"step {step.key!r} falls on a French public holiday ({day}: {french_holidays[day]})"
-        )
+        message = phrase("check.holiday", step=named, day=str(day), holiday=french_holidays[day])
         problems.append(step.problem("when", message, hint, severity="warning"))
     if step.event is not None:
         event_day = step.event.date.resolve(checking.launch_date)
         if event_day in french_holidays or event_day.weekday() >= 5:
-            message = (
-                f"step {step.key!r}: the event on {event_day} is on a weekend or a public holiday"
-            )
-            problems.append(step.problem("event", message, "check the date", severity="warning"))
+            message = phrase("check.event_day_off", step=named, day=str(event_day))
+            hint_event = phrase("check.event_day_off.do")
+            problems.append(step.problem("event", message, hint_event, severity="warning"))
     return problems
 
 
@@ -305,13 +318,20 @@ def _check_messages(
         return problems
     try:
         recipients = checking.recipients(step)
-    except EnvolError as problem:
-        return [*problems, step.problem("audience", f"step {step.key!r}: {problem}")]
+    except EnvolError as refused:
+        # The refusal may itself be a catalogue message: it is worded in the same language.
+        why = refused.args[0] if refused.args else str(refused)
+        message = phrase("check.audience_refused", step=step_label(step.key), problem=why)
+        return [*problems, step.problem("audience", message)]
     audience_sizes[step.key] = len(recipients)
     if not recipients:
-        who = " (nobody in it has a manager)" if step.sender == MANAGER_SENDER else ""
-        message = f"step {step.key!r}: the audience {step.audience!r} is empty{who}"
-        return [*problems, step.problem("audience", message, "nobody would receive it")]
+        message = phrase(
+            "check.audience_empty",
+            step=step_label(step.key),
+            audience=step.audience,
+            managers=step.sender == MANAGER_SENDER,
+        )
+        return [*problems, step.problem("audience", message, phrase("check.audience_empty.do"))]
     by_language: dict[str, list[Recipient]] = defaultdict(list)
     for recipient in recipients:
         by_language[recipient.language].append(recipient)
@@ -321,9 +341,14 @@ def _check_messages(
             problems.append(
                 step.problem(
                     None,
-                    f"step {step.key!r}: {len(group)} recipient(s) read {language!r} "
-                    f"but the plan's languages are {', '.join(checking.plan.languages)}",
-                    f"add {language} to languages: and its templates",
+                    phrase(
+                        "check.language_missing",
+                        step=step_label(step.key),
+                        n=len(group),
+                        language=language,
+                        languages=", ".join(checking.plan.languages),
+                    ),
+                    phrase("check.language_missing.do", language=language),
                 )
             )
         elif language not in broken:
@@ -365,14 +390,18 @@ def _render_problems(
             failures[(failure.file, failure.line, failure.message)].append(person)
     problems = []
     for (file, line, message), people in failures.items():
+        # ``message`` is Jinja's own (English) account of the failure, quoted as it is.
         if people[0] is None:
-            text = f"fails to render in {template.language!r}: {message}"
+            text = phrase("check.render_failed", language=template.language, error=message)
         else:
-            text = (
-                f"fails to render for {len(people)} recipient(s) in {template.language!r} "
-                f"(e.g. person {people[0]}): {message}"
+            text = phrase(
+                "check.render_failed_for",
+                n=len(people),
+                language=template.language,
+                person=people[0],
+                error=message,
             )
-        problems.append(Problem(file, line, text, "fix the template around this line"))
+        problems.append(Problem(file, line, text, phrase("check.render_failed.do")))
     return problems
 
 
