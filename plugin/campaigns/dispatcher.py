@@ -74,6 +74,7 @@ from plugin.delivery.journal import was_accepted
 from plugin.delivery.leases import LeaseColumns, claim_due, update_held
 from plugin.delivery.mail_pool import Accepted, JournalledMailPool, NotTried
 from plugin.errors import EnvolError
+from plugin.i18n import Phrase
 from plugin.mail.errors import MailFailure, MailSendError
 from plugin.mail.message import Address, OutgoingEmail, deterministic_message_id
 from plugin.people.models import Person
@@ -196,7 +197,7 @@ class CampaignDispatcher:
             )
         blocking = [p for p in check.errors if "is in the past" not in p.message]
         if blocking:
-            report.blocked = [str(p) for p in blocking]
+            report.blocked = [Phrase(p) for p in blocking]  # worded where shown
             log.error(
                 "campaign %s not planned: %d error(s), first: %s",
                 self.plan.name,

@@ -24,6 +24,7 @@ from plugin.campaigns.service import (
 )
 from plugin.campaigns.validation import check_plan
 from plugin.cli.base import (
+    cli_language,
     confirm_irreversible,
     console,
     context,
@@ -76,17 +77,20 @@ def validate(plan_dir: Path | None, launch_date: dt.datetime | None) -> None:
             settings=render_settings(ctx, launch_date=launch),
             default_from=Address.parse(ctx.settings.mail_from).email,
         )
+    language = cli_language()
     for problem in report.problems:
         colour = "red" if problem.severity == "error" else "yellow"
-        err_console.print(f"[{colour}]{escape(str(problem))}[/]", soft_wrap=True)
-    steps = f"{len(report.plan.steps)} steps" if report.plan else "errors in the files"
-    summary = (
-        f"{steps}, launch {launch}: {len(report.errors)} error(s), "
-        f"{len(report.warnings)} warning(s)"
+        err_console.print(f"[{colour}]{escape(problem.localized(language))}[/]", soft_wrap=True)
+    summary = say(
+        "campaign.validate.summary",
+        steps=len(report.plan.steps) if report.plan else None,
+        launch=str(launch),
+        errors=len(report.errors),
+        warnings=len(report.warnings),
     )
     if report.errors:
-        raise EnvolError(f"the plan is not valid ({summary}); fix the errors above.")
-    console.print(f"[green]plan valid[/] ({shown(summary)})")
+        raise EnvolError(say("campaign.validate.invalid", summary=summary))
+    console.print(f"[green]{say('campaign.validate.valid')}[/] ({shown(summary)})")
 
 
 @campaign_group.command("plan")

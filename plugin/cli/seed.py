@@ -10,7 +10,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from plugin.cli.base import confirm_irreversible, console, context, irreversible, say, shown
+from plugin.cli.base import (
+    cli_language,
+    confirm_irreversible,
+    console,
+    context,
+    irreversible,
+    say,
+    shown,
+)
 from plugin.errors import EnvolError
 from plugin.seeding.loader import default_content_dir
 
@@ -92,11 +100,10 @@ def validate(content_dir: Path | None) -> None:
     root = content_dir or default_content_dir()
     content, problems = validate_content(root, ctx.runtime.current, ctx.settings.mattermost_url)
     if problems:
+        language = cli_language()
         for problem in problems:
-            console.print(f"[red]✗[/] {escape(str(problem))}", soft_wrap=True)
-        raise EnvolError(
-            f"{len(problems)} problem(s) in {root}; nothing can be applied until they are fixed."
-        )
+            console.print(f"[red]✗[/] {escape(problem.localized(language))}", soft_wrap=True)
+        raise EnvolError(say("seed.validate.invalid", n=len(problems), root=str(root)))
     assert content is not None
     replies = sum(len(p.front.replies) for p in content.posts)
     console.print(

@@ -8,7 +8,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from plugin.cli.base import console, context, shown
+from plugin.cli.base import cli_language, console, context, say, shown
 from plugin.db import transaction
 from plugin.errors import EnvolError
 
@@ -197,11 +197,12 @@ def faq_check() -> None:
     from plugin.support.faq import FAQ_DIR, read_faq
 
     entries, problems = read_faq(FAQ_DIR)
+    language = cli_language()
     for problem in problems:
         colour = "red" if problem.severity == "error" else "yellow"
-        console.print(f"[{colour}]{escape(str(problem))}[/]", soft_wrap=True)
+        console.print(f"[{colour}]{escape(problem.localized(language))}[/]", soft_wrap=True)
     if problems:
-        raise EnvolError(f"{len(problems)} problem(s) in the FAQ under {FAQ_DIR}; fix them.")
+        raise EnvolError(say("faq.invalid", n=len(problems), folder=str(FAQ_DIR)))
     console.print(f"[green]{len(entries)} FAQ entries OK[/] in {shown(FAQ_DIR)}")
 
 

@@ -36,7 +36,8 @@ def cli_world(
 
 
 def invoke(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(root, ["campaign", *args])
+    # The assertions read English: the operator's language is set, not the settings' default.
+    result = CliRunner(env={"ENVOL_LANG": "en"}).invoke(root, ["campaign", *args])
     return result.exit_code, result.output
 
 

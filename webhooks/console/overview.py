@@ -184,7 +184,7 @@ def blockers(session: Any, language: str) -> list[Blocker]:
         found_blockers.append(
             Blocker(
                 t("blocker.campaign", language, n=len(errors)),
-                str(errors[0]),
+                errors[0].localized(language),
                 "console.campaign",
             )
         )

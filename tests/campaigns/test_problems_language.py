@@ -1,0 +1,155 @@
+"""A broken plan's problems are in the reader's language, each with its file and line:
+``envol campaign validate`` in the operator's (``ENVOL_LANG``, ``--lang``), the refusal to load
+it in whoever reads it; pydantic's own English never reaches a French reader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from plugin import clock
+from plugin.app import EnvolContext
+from plugin.campaigns.plan import load_plan, read_plan
+from plugin.cli import root
+from plugin.errors import ValidationFailed
+from plugin.launch_files import load_yaml, pydantic_problems
+from tests.campaigns.conftest import PLANNING_TIME, edit, line_of
+
+
+def plain(text: str) -> str:
+    """French no-break spaces as plain spaces, lines joined: what a reader sees."""
+    return " ".join(text.replace("\u00a0", " ").replace("\u202f", " ").split())
+
+
+def break_plan(plan_dir: Path) -> dict[str, int]:
+    """Three mistakes an admin makes (a day without its sign, a yes/no written in words, a key
+    in French); the line of each."""
+    plan_file = plan_dir / "plan.yaml"
+    edit(plan_file, "    when: J-40\n", "    when: J40\n")
+    edit(plan_file, "    mandatory: false\n", "    mandatory: peut-être\n")
+    edit(plan_file, 'default_time: "09:30"\n', 'default_time: "09:30"\nlangue: fr\n')
+    return {
+        "when": line_of(plan_file, "when: J40"),
+        "mandatory": line_of(plan_file, "mandatory: peut-être"),
+        "langue": line_of(plan_file, "langue: fr"),
+    }
+
+
+def test_each_problem_of_a_broken_plan_is_worded_in_french_and_english(plan_copy: Path) -> None:
+    lines = break_plan(plan_copy)
+    plan, problems = read_plan(plan_copy)
+    assert plan is None
+    french = [plain(problem.localized("fr")) for problem in problems]
+    english = [problem.localized("en") for problem in problems]
+
+    assert french == [
+        f"plan.yaml:{lines['langue']} : erreur : clé inconnue « langue » — vérifiez son "
+        "orthographe, ou retirez-la (les clés sont décrites dans "
+        "seed_content/campaign/README.md) [langue]",
+        f"plan.yaml:{lines['mandatory']} : erreur : étape « teaser-1 » : mandatory : true ou "
+        "false est attendu [steps[0].mandatory]",
+        f"plan.yaml:{lines['when']} : erreur : étape « teaser-2 » : when : 'J40' n'est pas un "
+        "jour : écrivez J-30 (ou D-30), J0, J+7 ou AAAA-MM-JJ [steps[1].when]",
+    ]
+    assert english == [
+        f"plan.yaml:{lines['langue']}: error: unknown key 'langue' — check its spelling, or "
+        "remove it (see seed_content/campaign/README.md for the keys) [langue]",
+        f"plan.yaml:{lines['mandatory']}: error: step 'teaser-1': mandatory: true or false is "
+        "expected [steps[0].mandatory]",
+        f"plan.yaml:{lines['when']}: error: step 'teaser-2': when: 'J40' is not a day: write "
+        "J-30 (or D-30), J0, J+7 or YYYY-MM-DD [steps[1].when]",
+    ]
+    assert english == [str(problem) for problem in problems]  # logs keep English
+
+
+def test_the_refusal_to_load_a_broken_plan_is_worded_for_its_reader(plan_copy: Path) -> None:
+    lines = break_plan(plan_copy)
+    with pytest.raises(ValidationFailed) as raised:
+        load_plan(plan_copy)
+    refusal = raised.value
+
+    assert plain(refusal.localized("fr")).startswith(
+        f"le plan de campagne dans {plan_copy} : 3 erreurs à corriger, puis lancez "
+        "`envol campaign validate`."
+    )
+    assert refusal.localized("en").startswith(f"the campaign plan in {plan_copy} has 3 error(s)")
+    french = " ".join(plain(problem) for problem in refusal.localized_problems("fr"))
+    assert f"plan.yaml:{lines['when']} : erreur : étape « teaser-2 »" in french
+    assert "is not" not in french and "error" not in french
+    # What code and tests read as text stays English.
+    assert str(refusal.problems[0]).startswith(f"plan.yaml:{lines['langue']}: error: unknown key")
+
+
+def _validate(plan_dir: Path, *, env: str | None, option: str | None = None) -> tuple[int, str]:
+    args = ["--lang", option] if option else []
+    runner = CliRunner(env={"ENVOL_LANG": env} if env else {})
+    result = runner.invoke(root, [*args, "campaign", "validate", "--plan", str(plan_dir)])
+    return result.exit_code, plain(result.output)
+
+
+def test_campaign_validate_lists_the_problems_in_the_operators_language(
+    envol_context: EnvolContext, plan_copy: Path
+) -> None:
+    lines = break_plan(plan_copy)
+    clock.set_source(clock.FrozenClock(PLANNING_TIME))
+    try:
+        french_code, french = _validate(plan_copy, env="fr")
+        english_code, english = _validate(plan_copy, env="en")
+        option_code, chosen = _validate(plan_copy, env="fr", option="en")
+    finally:
+        clock.reset()
+
+    assert french_code == english_code == option_code == 1
+    assert f"plan.yaml:{lines['when']} : erreur : étape « teaser-2 » : when : 'J40'" in french
+    assert f"plan.yaml:{lines['mandatory']} : erreur :" in french
+    assert "true ou false est attendu" in french
+    assert "le plan n'est pas valide (erreurs dans les fichiers" in french
+    assert "Input should" not in french and "is not a day" not in french
+
+    assert f"plan.yaml:{lines['when']}: error: step 'teaser-2': when: 'J40' is not a day" in english
+    assert "the plan is not valid (errors in the files" in english
+    assert f"plan.yaml:{lines['langue']}: error: unknown key 'langue'" in chosen
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "line", "french", "english"),
+    [
+        ("name: [a]\nsize: 3\n", 1, "name : un texte est attendu", "name: a text is expected"),
+        ("name: a\nsize: beaucoup\n", 2, "size : un nombre entier est attendu",
+         "size: a whole number is expected"),
+        ("size: 3\n", 1, "« name » manque — ajoutez-le", "'name' is missing — add it"),
+        ("name: abcdefghijk\nsize: 3\n", 1, "name : 10 caractères au plus",
+         "name: at most 10 characters"),
+        ("name: a\nsize: 3\nkind: grand\n", 3, "kind : valeur attendue : 'small' ou 'big'",
+         "kind: expected 'small' or 'big'"),
+        # Not worded by Envol: a generic sentence that still names the field, at its line.
+        ("name: a\nsize: 3\nratio: [1]\n", 3, "ratio : cette valeur n'est pas acceptée",
+         "ratio: Decimal input should be"),
+    ],
+)  # fmt: skip
+def test_pydantic_errors_are_worded_from_their_type_and_context(
+    yaml_text: str, line: int, french: str, english: str
+) -> None:
+    import decimal
+    from typing import Literal
+
+    from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+    class Shape(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        name: str = Field(max_length=10)
+        size: int
+        kind: Literal["small", "big"] = "small"
+        ratio: decimal.Decimal = decimal.Decimal(1)
+
+    data, line_map, _ = load_yaml(yaml_text, "shape.yaml")
+    with pytest.raises(ValidationError) as raised:
+        Shape.model_validate(data)
+    (problem,) = pydantic_problems(raised.value, line_map, docs="README.md")
+
+    assert problem.line == line
+    assert french in plain(problem.localized("fr"))
+    assert english in problem.localized("en")
+    assert problem.localized("fr").startswith(f"shape.yaml:{problem.line}\u00a0: erreur")
