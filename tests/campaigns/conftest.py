@@ -139,3 +139,22 @@ def line_of(path: Path, needle: str, after: str | None = None) -> int:
     if after is not None:
         start = next(i for i, line in enumerate(lines) if after in line)
     return next(i for i, line in enumerate(lines) if i >= start and needle in line) + 1
+
+
+def plain(text: str) -> str:
+    """French no-break spaces as plain spaces, lines joined: what a reader sees."""
+    return " ".join(text.replace("\u00a0", " ").replace("\u202f", " ").split())
+
+
+def break_plan(plan_dir: Path) -> dict[str, int]:
+    """Three mistakes an admin makes (a day without its sign, a yes/no written in words, a key
+    in French); the line of each."""
+    plan_file = plan_dir / "plan.yaml"
+    edit(plan_file, "    when: J-40\n", "    when: J40\n")
+    edit(plan_file, "    mandatory: false\n", "    mandatory: peut-être\n")
+    edit(plan_file, 'default_time: "09:30"\n', 'default_time: "09:30"\nlangue: fr\n')
+    return {
+        "when": line_of(plan_file, "when: J40"),
+        "mandatory": line_of(plan_file, "mandatory: peut-être"),
+        "langue": line_of(plan_file, "langue: fr"),
+    }

@@ -15,26 +15,7 @@ from plugin.campaigns.plan import load_plan, read_plan
 from plugin.cli import root
 from plugin.errors import ValidationFailed
 from plugin.launch_files import load_yaml, pydantic_problems
-from tests.campaigns.conftest import PLANNING_TIME, edit, line_of
-
-
-def plain(text: str) -> str:
-    """French no-break spaces as plain spaces, lines joined: what a reader sees."""
-    return " ".join(text.replace("\u00a0", " ").replace("\u202f", " ").split())
-
-
-def break_plan(plan_dir: Path) -> dict[str, int]:
-    """Three mistakes an admin makes (a day without its sign, a yes/no written in words, a key
-    in French); the line of each."""
-    plan_file = plan_dir / "plan.yaml"
-    edit(plan_file, "    when: J-40\n", "    when: J40\n")
-    edit(plan_file, "    mandatory: false\n", "    mandatory: peut-être\n")
-    edit(plan_file, 'default_time: "09:30"\n', 'default_time: "09:30"\nlangue: fr\n')
-    return {
-        "when": line_of(plan_file, "when: J40"),
-        "mandatory": line_of(plan_file, "mandatory: peut-être"),
-        "langue": line_of(plan_file, "langue: fr"),
-    }
+from tests.campaigns.conftest import PLANNING_TIME, break_plan, plain
 
 
 def test_each_problem_of_a_broken_plan_is_worded_in_french_and_english(plan_copy: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -137,3 +138,26 @@ def test_a_waves_limit_warning_is_in_french(console_world: ConsoleWorld, tmp_pat
 
     assert "au-delà de MaxUsersPerTeam (10)" in page and "l'équipe aurait" in page
     assert "over MaxUsersPerTeam" not in page
+
+
+def test_a_broken_campaign_plan_is_listed_in_the_persons_language(
+    console_world: ConsoleWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from plugin.campaigns import plan as campaign_plan
+    from tests.campaigns.conftest import break_plan, plain
+
+    broken = tmp_path / "campaign"
+    shutil.copytree(campaign_plan.DEFAULT_PLAN_DIR, broken)
+    lines = break_plan(broken)
+    monkeypatch.setattr(campaign_plan, "DEFAULT_PLAN_DIR", broken)
+
+    french = plain(html.unescape(_signed_in(console_world, "claire").get("/console/campaign").text))
+    english = plain(html.unescape(_signed_in(console_world, "root").get("/console/campaign").text))
+
+    assert "le plan de campagne dans" in french and "3 erreurs à corriger" in french
+    assert f"plan.yaml:{lines['when']} : erreur : étape « teaser-2 » : when : 'J40'" in french
+    assert f"plan.yaml:{lines['mandatory']} : erreur :" in french
+    assert "clé inconnue « langue »" in french
+    assert "is not a day" not in french and "error(s)" not in french
+    assert f"plan.yaml:{lines['when']}: error: step 'teaser-2': when: 'J40' is not a day" in english
+    assert f"plan.yaml:{lines['langue']}: error: unknown key 'langue'" in english
