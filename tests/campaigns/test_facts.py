@@ -115,7 +115,7 @@ def test_campaign_validate_names_both_files_when_they_disagree(
     envol_context: EnvolContext, content_copy: Path
 ) -> None:
     edit(content_copy / "campaign" / "plan.yaml", "variables:\n", SENDER_CEO)
-    result = CliRunner().invoke(
+    result = CliRunner(env={"ENVOL_LANG": "en"}).invoke(
         root, ["campaign", "validate", "--plan", str(content_copy / "campaign")]
     )
     assert result.exit_code == 1

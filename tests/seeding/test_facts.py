@@ -101,7 +101,9 @@ def test_seed_validate_fails_when_two_files_disagree(
     text = committee.read_text(encoding="utf-8")
     start, end = text.index("  - key: claire"), text.index("  - key: amina")
     committee.write_text(text[:start] + CLAIRE_BY_HAND + text[end:], encoding="utf-8")
-    result = CliRunner().invoke(root, ["seed", "validate", "--content", str(content_dir)])
+    result = CliRunner(env={"ENVOL_LANG": "en"}).invoke(
+        root, ["seed", "validate", "--content", str(content_dir)]
+    )
     output = " ".join(result.output.split())
     assert result.exit_code == 1
     assert "committee.yaml:" in output and "launch.yaml (line" in output
