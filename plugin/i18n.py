@@ -117,7 +117,7 @@ class Phrase(str):
 
 
 def _worded(value: Any, language: str) -> Any:
-    return localize(value, language) if isinstance(value, Message) else value
+    return localize(value, language) if isinstance(value, (Message, Phrase)) else value
 
 
 def messages_of(path: Path) -> Callable[..., Message]:

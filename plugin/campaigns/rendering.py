@@ -22,7 +22,7 @@ import jinja2
 from jinja2 import meta, nodes
 from markdown_it import MarkdownIt
 
-from plugin.campaigns.plan import CampaignPlan, Step, Template
+from plugin.campaigns.plan import CampaignPlan, Step, Template, phrase
 from plugin.i18n import long_date, weekday_name
 from plugin.typography import finish, mark_values
 
@@ -145,7 +145,7 @@ def _compile(template: Template, source: str, *, first_line: int) -> jinja2.Temp
         return _environment().from_string(padded)
     except jinja2.TemplateSyntaxError as error:
         raise TemplateFailure(
-            template.file, error.lineno, f"template syntax: {error.message}"
+            template.file, error.lineno, phrase("check.template_syntax", error=error.message)
         ) from None
 
 
@@ -178,7 +178,11 @@ def undeclared_names(template: Template, plan: CampaignPlan) -> list[tuple[int, 
             tree = _environment().parse("\n" * (first_line - 1) + source)
         except jinja2.TemplateSyntaxError as error:
             problems.append(
-                (error.lineno, f"template syntax: {error.message}", "check the {{ }} and {% %}")
+                (
+                    error.lineno,
+                    phrase("check.template_syntax", error=error.message),
+                    phrase("check.template_syntax.do", braces="{{ }}", blocks="{% %}"),
+                )
             )
             continue
         unknown = meta.find_undeclared_variables(tree) - set(TEMPLATE_VARIABLES)
@@ -187,8 +191,10 @@ def undeclared_names(template: Template, plan: CampaignPlan) -> list[tuple[int, 
                 problems.append(
                     (
                         name_node.lineno,
-                        f"unknown variable {name_node.name!r}",
-                        f"known: {', '.join(sorted(TEMPLATE_VARIABLES))}",
+                        phrase("check.unknown_variable", name=name_node.name),
+                        phrase(
+                            "check.unknown_variable.do", names=", ".join(sorted(TEMPLATE_VARIABLES))
+                        ),
                     )
                 )
                 unknown.discard(name_node.name)
@@ -206,8 +212,8 @@ def undeclared_names(template: Template, plan: CampaignPlan) -> list[tuple[int, 
                 problems.append(
                     (
                         attribute.lineno,
-                        f"unknown variable {owner}.{attribute.attr}",
-                        f"{owner} has {', '.join(allowed) or 'nothing'}",
+                        phrase("check.unknown_attribute", owner=owner, attr=attribute.attr),
+                        phrase("check.unknown_attribute.do", owner=owner, names=", ".join(allowed)),
                     )
                 )
     return sorted(problems)
@@ -288,7 +294,7 @@ def render(template: Template, context: dict[str, Any]) -> RenderedMessage:
     subject = finish(subject, template.language).strip()
     body = finish(body, template.language)
     if not subject:
-        raise TemplateFailure(template.file, template.subject_line, "the subject renders empty")
+        raise TemplateFailure(template.file, template.subject_line, phrase("check.subject_empty"))
     return RenderedMessage(language=template.language, subject=subject, markdown=body)
 
 

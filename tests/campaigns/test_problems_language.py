@@ -8,14 +8,25 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy.orm import Session
 
 from plugin import clock
 from plugin.app import EnvolContext
 from plugin.campaigns.plan import load_plan, read_plan
+from plugin.campaigns.rendering import RenderSettings
+from plugin.campaigns.validation import check_plan
 from plugin.cli import root
 from plugin.errors import ValidationFailed
 from plugin.launch_files import load_yaml, pydantic_problems
-from tests.campaigns.conftest import PLANNING_TIME, break_plan, plain
+from tests.campaigns.conftest import (
+    LAUNCH,
+    PLANNING_TIME,
+    Roster,
+    break_plan,
+    edit,
+    line_of,
+    plain,
+)
 
 
 def test_each_problem_of_a_broken_plan_is_worded_in_french_and_english(plan_copy: Path) -> None:
@@ -134,3 +145,39 @@ def test_pydantic_errors_are_worded_from_their_type_and_context(
     assert french in plain(problem.localized("fr"))
     assert english in problem.localized("en")
     assert problem.localized("fr").startswith(f"shape.yaml:{problem.line}\u00a0: erreur")
+
+
+def test_rules_that_need_the_roster_and_the_templates_speak_french_too(
+    db_session: Session, roster: Roster, render_settings: RenderSettings, plan_copy: Path
+) -> None:
+    template = plan_copy / "templates" / "teaser-2.en.md"
+    edit(template, "Hello {{ person.first_name }},", "Hello {{ weather }},")
+    edit(plan_copy / "plan.yaml", "    when: J-32\n", "    when: J-25\n")
+    report = check_plan(
+        db_session,
+        plan_copy,
+        launch_date=LAUNCH,
+        now=PLANNING_TIME,
+        settings=render_settings,
+        default_from="envol@exemple.fr",
+    )
+    french = [plain(problem.localized("fr")) for problem in report.errors]
+
+    weather = line_of(template, "weather")
+    assert any(
+        text.startswith(
+            f"templates/teaser-2.en.md:{weather} : erreur : variable inconnue « weather »"
+        )
+        and "variables connues : " in text
+        for text in french
+    ), french
+    announcement = line_of(plan_copy / "plan.yaml", "J-25")
+    assert any(
+        text.startswith(
+            f"plan.yaml:{announcement} : erreur : l'annonce officielle (« announcement », "
+            "2027-02-04) ne vient que 25 jours avant le lancement (2027-03-01) ; chacun doit être "
+            "prévenu au moins 30 jours à l'avance — avancez-la"
+        )
+        for text in french
+    ), french
+    assert not any("unknown" in text or "official" in text for text in french)
