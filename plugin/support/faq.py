@@ -20,6 +20,7 @@ import snowballstemmer
 from pydantic import ConfigDict, Field
 from rapidfuzz import fuzz, process
 
+from plugin.i18n import Phrase
 from plugin.launch_files import (
     FileModel,
     LaunchFolder,
@@ -28,6 +29,7 @@ from plugin.launch_files import (
     sort_problems,
 )
 from plugin.resources import CONTENT_ROOT
+from plugin.support.messages import said
 from plugin.text import strip_accents
 
 Language = Literal["fr", "en"]
@@ -124,14 +126,19 @@ def _read_entry(
         path,
         _FrontMatter,
         problems,
-        layout="start with '---', slug:, question: (and keywords:), '---', then the answer",
+        layout=Phrase(said("faq.layout")),
     )
     if read is None:
         return None
     answer = read.body.strip()
     if not answer:
         problems.append(
-            Problem(read.file, read.body_line, "the answer is empty", "write it after the '---'")
+            Problem(
+                read.file,
+                read.body_line,
+                Phrase(said("faq.answer_empty")),
+                Phrase(said("faq.answer_empty.do")),
+            )
         )
     meta = read.front
     if meta is None or not answer:
@@ -140,8 +147,8 @@ def _read_entry(
         problems.append(
             meta.lines.problem(
                 ("slug",),
-                f"slug '{meta.slug}' does not match the file name '{path.name}'",
-                f"rename the file {meta.slug}.md, or change the slug",
+                Phrase(said("faq.slug_mismatch", slug=meta.slug, file=path.name)),
+                Phrase(said("faq.slug_mismatch.do", slug=meta.slug)),
             )
         )
         return None
@@ -166,8 +173,8 @@ def _one_language_only(entries: list[FaqEntry], folder: LaunchFolder) -> list[Pr
                     Problem(
                         folder.name(Path(entry.source)),
                         2,
-                        f"'{entry.slug}' has no {other} version",
-                        f"add {other}/{entry.slug}.md: the same slug in both languages",
+                        Phrase(said("faq.one_language", slug=entry.slug, other=other)),
+                        Phrase(said("faq.one_language.do", slug=entry.slug, other=other)),
                         "slug",
                         "warning",
                     )
@@ -193,7 +200,8 @@ def load_faq(directory: Path = FAQ_DIR) -> list[FaqEntry]:
     """Every entry, or ``ValidationFailed`` listing every error (an entry missing in one
     language is only a warning: it still answers in the other)."""
     entries, problems = read_faq(directory)
-    raise_for_errors(problems, f"the FAQ in {directory}", "envol support faq-check")
+    what = said("faq.in", directory=str(directory))
+    raise_for_errors(problems, what, "envol support faq-check")
     return entries
 
 
