@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from plugin.launch_files import FileModel, LaunchFacts, LineMap
+from plugin.launch_files import FileModel, LaunchFacts, LineMap, Refused
+from plugin.seeding.wording import phrase, said
 
 Language = Literal["fr", "en"]
 LANGUAGES: tuple[Language, ...] = ("fr", "en")
@@ -106,7 +107,7 @@ class Localized(_Strict):
     @classmethod
     def _both_languages(cls, value: Any) -> Any:
         if isinstance(value, str):
-            raise ValueError("give this text in French and English, as 'fr: …' and 'en: …'")
+            raise Refused(said("text.both_languages"))
         return value
 
     def pick(self, language: Language) -> str:
@@ -152,15 +153,15 @@ def theme_problems(theme: dict[str, Any]) -> list[tuple[str, str, str]]:
 
     Checked by the loader rather than by pydantic so that each problem gets its own line.
     """
-    problems = []
+    problems: list[tuple[str, str, str]] = []
     for key, value in theme.items():
         if key == "codeTheme":
             if value not in CODE_THEMES:
                 problems.append(
                     (
                         key,
-                        f"codeTheme '{value}' is not a code theme",
-                        f"use one of {', '.join(CODE_THEMES)}",
+                        phrase("theme.code", value=value),
+                        phrase("theme.code.do", themes=", ".join(CODE_THEMES)),
                     )
                 )
         elif key == "type":
@@ -169,24 +170,24 @@ def theme_problems(theme: dict[str, Any]) -> list[tuple[str, str, str]]:
             problems.append(
                 (
                     key,
-                    f"'{key}' is not a Mattermost theme key",
-                    "check its spelling (e.g. sidebarBg, buttonBg, linkColor)",
+                    phrase("theme.unknown_key", key=key),
+                    phrase("theme.unknown_key.do"),
                 )
             )
         elif value is None:
             problems.append(
                 (
                     key,
-                    f"{key} has no colour",
-                    "put the colour in quotes: an unquoted # starts a YAML comment",
+                    phrase("theme.no_colour", key=key),
+                    phrase("theme.no_colour.do"),
                 )
             )
         elif not isinstance(value, str) or not HEX_COLOUR.match(value):
             problems.append(
                 (
                     key,
-                    f"{key}: '{value}' is not a colour",
-                    'write it as #rrggbb, in quotes, e.g. "#0b3a5b"',
+                    phrase("theme.not_a_colour", key=key, value=value),
+                    phrase("theme.not_a_colour.do"),
                 )
             )
     return problems
@@ -231,9 +232,13 @@ class ChannelSpec(_Strict):
                 continue
             if kind in COHORT_NAMED and value.strip():
                 continue
-            raise ValueError(
-                f"unknown cohort '{cohort}': use {', '.join(COHORT_KEYWORDS)} or "
-                f"{', '.join(k + ':NAME' for k in COHORT_NAMED)}"
+            raise Refused(
+                said(
+                    "cohort.unknown",
+                    cohort=cohort,
+                    keywords=", ".join(COHORT_KEYWORDS),
+                    named=", ".join(k + ":NAME" for k in COHORT_NAMED),
+                )
             )
         return cohorts
 
@@ -260,12 +265,9 @@ class CommitteeMember(_Strict):
     @model_validator(mode="after")
     def _named_once(self) -> CommitteeMember:
         if self.fact is not None and (self.name or self.role is not None):
-            raise ValueError(
-                f"with fact: {self.fact}, the name and role come from launch.yaml: "
-                "remove name: and role: here"
-            )
+            raise Refused(said("member.fact_and_name", fact=self.fact))
         if self.fact is None and (not self.name or self.role is None):
-            raise ValueError("give name: and role: (or fact: ceo / fact: comms_lead)")
+            raise Refused(said("member.no_name"))
         return self
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from plugin.i18n import Message
 from plugin.launch_files import LineMap, Problem, TextLocation, sort_problems
 from plugin.seeding.content import (
     LANGUAGES,
@@ -27,6 +28,7 @@ from plugin.seeding.content import (
 )
 from plugin.seeding.loader import ASSETS_DIR, SPACES_FILE, load_content
 from plugin.seeding.render import Renderer, RenderFailed, fact_literals, template_variables
+from plugin.seeding.wording import phrase, said
 from plugin.settings import RuntimeSettings
 
 Kind = Literal["team", "channel", "bookmark", "post", "reply"]
@@ -129,9 +131,14 @@ class _Builder:
             self.problems.append(
                 lines.problem(
                     (*path, self.language),
-                    f"{what} is {len(rendered)} characters long in '{self.language}'; "
-                    f"Mattermost allows {limit}",
-                    "shorten it",
+                    phrase(
+                        "text.too_long",
+                        what=what,
+                        length=len(rendered),
+                        language=self.language,
+                        limit=limit,
+                    ),
+                    phrase("text.too_long.do"),
                 )
             )
         return rendered
@@ -148,14 +155,18 @@ class _Builder:
                 Problem(
                     post.file,
                     where.line,
-                    f"the '{self.language}' text is too long "
-                    f"({len(rendered)} characters, at most {MAX_MESSAGE})",
-                    "split it into a post and replies",
+                    phrase(
+                        "body.too_long",
+                        language=self.language,
+                        length=len(rendered),
+                        limit=MAX_MESSAGE,
+                    ),
+                    phrase("body.too_long.do"),
                 )
             )
         return rendered
 
-    def name(self, value: str, lines: LineMap, path: tuple[str | int, ...], what: str) -> str:
+    def name(self, value: str, lines: LineMap, path: tuple[str | int, ...], what: Message) -> str:
         try:
             rendered = self.renderer.render(value, lines.text_at(path))
         except RenderFailed as failure:
@@ -165,8 +176,8 @@ class _Builder:
             self.problems.append(
                 lines.problem(
                     path,
-                    f"{what} '{rendered}' is not a valid Mattermost name",
-                    "use lowercase letters, digits, '-' and '_' (at most 64)",
+                    phrase("name.invalid", what=what, name=rendered),
+                    phrase("name.invalid.do"),
                 )
             )
         return rendered
@@ -210,7 +221,7 @@ def _team(
 ) -> DesiredObject:
     spaces = build.content.spaces.lines
     path: tuple[str | int, ...] = ("teams", index)
-    name = build.name(team.name, spaces, (*path, "name"), "team name")
+    name = build.name(team.name, spaces, (*path, "name"), said("what.team_name"))
     if index == 0 and branding is not None and team.display_name is None:
         display_name, description = branding.team_display_name, branding.team_description
     else:
@@ -252,14 +263,14 @@ def _channel(
     path: tuple[str | int, ...] = ("channels", index)
     known_team = channel.team is None or channel.team in team_names
     channel_team: TeamSpec | None = content.team_of(channel) if known_team else None
-    name = build.name(channel.name, spaces, (*path, "name"), "channel name")
+    name = build.name(channel.name, spaces, (*path, "name"), said("what.channel_name"))
     if channel_team is not None and name:
         if (channel_team.slug, name) in seen_names:
             build.problems.append(
                 spaces.problem(
                     (*path, "name"),
-                    f"two channels are named '{name}' in team {channel_team.slug}",
-                    "give each channel its own name",
+                    phrase("channel.name_twice", name=name, team=channel_team.slug),
+                    phrase("channel.name_twice.do"),
                 )
             )
         seen_names[(channel_team.slug, name)] = index
@@ -302,8 +313,8 @@ def _bookmarks(
             build.problems.append(
                 spaces.problem(
                     (*b_path, "url"),
-                    f"bookmark link '{url}' is not a web address",
-                    "start it with https://",
+                    phrase("bookmark.not_web", url=url),
+                    phrase("bookmark.not_web.do"),
                 )
             )
         title = build.text(
@@ -405,7 +416,10 @@ def _build_branding(build: _Builder, content: SeedContent) -> RenderedBranding:
         ),
         logo=assets / branding.logo if branding.logo else None,
         team_name=build.name(
-            content.spaces.teams[0].name, content.spaces.lines, ("teams", 0, "name"), "team name"
+            content.spaces.teams[0].name,
+            content.spaces.lines,
+            ("teams", 0, "name"),
+            said("what.team_name"),
         ),
         team_display_name=build.text(
             branding.team.display_name,

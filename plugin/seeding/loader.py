@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from plugin.i18n import Phrase
 from plugin.launch_files import (
-    FACT_PEOPLE,
     LaunchFacts,
     LaunchFolder,
     LineMap,
@@ -31,6 +31,7 @@ from plugin.seeding.content import (
     Spaces,
     theme_problems,
 )
+from plugin.seeding.wording import phrase, said
 
 BRANDING_FILE = "branding.yaml"
 SPACES_FILE = "spaces.yaml"
@@ -48,24 +49,26 @@ def default_content_dir() -> Path:
     return PROJECT_ROOT / "seed_content"
 
 
-def split_languages(body: str, first_line: int) -> tuple[dict[str, str], dict[str, int], list[str]]:
+def split_languages(
+    body: str, first_line: int
+) -> tuple[dict[str, str], dict[str, int], list[tuple[int, Phrase]]]:
     """Split a body on ``<!-- fr -->`` / ``<!-- en -->`` lines: texts, their first lines and
     problems (without the file, added by the caller)."""
     texts: dict[str, list[str]] = {}
     starts: dict[str, int] = {}
     current: str | None = None
-    stray: list[str] = []
+    stray: list[tuple[int, Phrase]] = []
     for offset, line in enumerate(body.splitlines()):
         marker = LANGUAGE_MARKER.match(line.strip())
         if marker:
             current = marker.group(1)
             if current in texts:
-                stray.append(f"{first_line + offset}:the '{current}' section appears twice")
+                stray.append((first_line + offset, phrase("post.section_twice", language=current)))
             texts[current] = []
             starts[current] = first_line + offset + 1
         elif current is None:
             if line.strip():
-                stray.append(f"{first_line + offset}:text before the first language marker")
+                stray.append((first_line + offset, phrase("post.text_before_marker")))
         else:
             texts[current].append(line)
     return {lang: "\n".join(lines).strip() for lang, lines in texts.items()}, starts, stray
@@ -76,30 +79,22 @@ def _load_post(folder: LaunchFolder, path: Path, problems: list[Problem]) -> Pos
         path,
         PostFrontMatter,
         problems,
-        layout="start the file with '---', the post's keys, then '---'",
+        layout=phrase("post.layout"),
     )
     if read is None:
         return None
     texts, starts, stray = split_languages(read.body, read.body_line)
     found = len(problems)
-    for item in stray:
-        line, _, message = item.partition(":")
-        problems.append(
-            Problem(
-                read.file,
-                int(line),
-                message,
-                "put each language after a '<!-- fr -->' or '<!-- en -->' line",
-            )
-        )
+    for line, message in stray:
+        problems.append(Problem(read.file, line, message, phrase("post.markers.do")))
     for language in ("fr", "en"):
         if not texts.get(language):
             problems.append(
                 Problem(
                     read.file,
                     starts.get(language, read.body_line),
-                    f"the '{language}' text of the post is missing or empty",
-                    f"add a '<!-- {language} -->' line followed by the text",
+                    phrase("post.text_missing", language=language),
+                    phrase("post.text_missing.do", language=language),
                 )
             )
     if read.front is None or len(problems) > found:
@@ -121,8 +116,8 @@ def _check_teams(content: SeedContent, problems: list[Problem]) -> list[str]:
             problems.append(
                 lines.problem(
                     ("teams", index, "slug"),
-                    f"duplicate team slug '{team.slug}'",
-                    "give every team its own slug",
+                    phrase("team.slug_twice", slug=team.slug),
+                    phrase("team.slug_twice.do"),
                 )
             )
         else:
@@ -131,16 +126,16 @@ def _check_teams(content: SeedContent, problems: list[Problem]) -> list[str]:
             problems.append(
                 lines.problem(
                     ("teams", index),
-                    f"team '{team.slug}' has no display_name",
-                    "only the first team takes its name from branding.yaml",
+                    phrase("team.no_display_name", slug=team.slug),
+                    phrase("team.no_display_name.do"),
                 )
             )
     if content.branding is not None and content.spaces.teams[0].display_name is not None:
         problems.append(
             lines.problem(
                 ("teams", 0, "display_name"),
-                "the first team's display name is also set in branding.yaml",
-                "keep it in one place: remove it here, branding.yaml's team.display_name applies",
+                phrase("team.name_twice"),
+                phrase("team.name_twice.do"),
             )
         )
     return slugs
@@ -155,9 +150,11 @@ def _check_channels(content: SeedContent, teams: list[str], problems: list[Probl
             problems.append(
                 lines.problem(
                     ("channels", index, "slug"),
-                    f"duplicate channel slug '{channel.slug}'",
-                    "it is already used at line "
-                    f"{lines.line_of(('channels', first_use[channel.slug]))}",
+                    phrase("channel.slug_twice", slug=channel.slug),
+                    phrase(
+                        "channel.slug_twice.do",
+                        line=lines.line_of(("channels", first_use[channel.slug])),
+                    ),
                 )
             )
         first_use.setdefault(channel.slug, index)
@@ -165,8 +162,8 @@ def _check_channels(content: SeedContent, teams: list[str], problems: list[Probl
             problems.append(
                 lines.problem(
                     ("channels", index, "team"),
-                    f"unknown team '{channel.team}'",
-                    f"use one of: {', '.join(teams)}",
+                    phrase("channel.unknown_team", team=channel.team),
+                    phrase("channel.unknown_team.do", teams=", ".join(teams)),
                 )
             )
     return list(first_use)
@@ -193,10 +190,14 @@ def _committee_with_facts(
                     problems.append(
                         committee.lines.problem(
                             ("members", index, "name" if same_name else "username"),
-                            f"{member.name} is also {FACT_PEOPLE[fact]} in {facts_name} "
-                            f"(line {facts.lines.line_of((fact,))})",
-                            f"write fact: {fact} instead of name: and role:, so that both "
-                            "files say the same",
+                            phrase(
+                                "member.is_a_fact",
+                                name=member.name,
+                                who=said(f"fact.{fact}"),
+                                file=facts_name,
+                                line=facts.lines.line_of((fact,)),
+                            ),
+                            phrase("member.is_a_fact.do", fact=fact),
                         )
                     )
         members.append(member)
@@ -213,8 +214,8 @@ def _check_committee(content: SeedContent, problems: list[Problem]) -> set[str]:
             problems.append(
                 content.committee.lines.problem(
                     ("members", index, "key"),
-                    f"duplicate member key '{member.key}'",
-                    "give every member their own key",
+                    phrase("member.key_twice", key=member.key),
+                    phrase("member.key_twice.do"),
                 )
             )
         seen.add(member.key)
@@ -230,15 +231,17 @@ def _check_posts(
 ) -> None:
     """Slugs unique across posts and replies; channels, authors and files known."""
     post_slugs: dict[str, str] = {}
-    known_authors = f"use 'bot' or a key of {COMMITTEE_FILE}: " + ", ".join(sorted(authors))
+    known_authors = phrase(
+        "post.unknown_author.do", file=COMMITTEE_FILE, authors=", ".join(sorted(authors))
+    )
 
     def claim(slug: str, post: PostSpec, path: tuple[str | int, ...]) -> None:
         if slug in post_slugs:
             problems.append(
                 post.lines.problem(
                     path,
-                    f"duplicate slug '{slug}'",
-                    f"already used in {post_slugs[slug]}; slugs must be unique",
+                    phrase("post.slug_twice", slug=slug),
+                    phrase("post.slug_twice.do", file=post_slugs[slug]),
                 )
             )
         else:
@@ -253,8 +256,10 @@ def _check_posts(
             problems.append(
                 lines.problem(
                     ("channel",),
-                    f"unknown channel '{post.front.channel}'",
-                    f"use the slug of a channel of {SPACES_FILE}: " + ", ".join(channels),
+                    phrase("post.unknown_channel", channel=post.front.channel),
+                    phrase(
+                        "post.unknown_channel.do", file=SPACES_FILE, channels=", ".join(channels)
+                    ),
                 )
             )
         authored = [(("author",), post.front.author)] + [
@@ -263,7 +268,8 @@ def _check_posts(
         ]
         for path, author in authored:
             if author not in authors:
-                problems.append(lines.problem(path, f"unknown author '{author}'", known_authors))
+                message = phrase("post.unknown_author", author=author)
+                problems.append(lines.problem(path, message, known_authors))
         for index, file_name in enumerate(post.front.files):
             problems.extend(_check_asset(assets, file_name, lines, ("files", index)))
 
@@ -296,16 +302,16 @@ def _check_asset(
         return [
             lines.problem(
                 path,
-                f"'{file_name}' is outside the assets folder",
-                f"put the file in {ASSETS_DIR}/ and give its name only",
+                phrase("asset.outside", file=file_name),
+                phrase("asset.outside.do", folder=ASSETS_DIR),
             )
         ]
     if not candidate.is_file():
         return [
             lines.problem(
                 path,
-                f"asset '{file_name}' not found",
-                f"add it to {ASSETS_DIR}/ or correct the name",
+                phrase("asset.missing", file=file_name),
+                phrase("asset.missing.do", folder=ASSETS_DIR),
             )
         ]
     return []
@@ -321,8 +327,8 @@ def load_content(root: Path) -> tuple[SeedContent | None, list[Problem]]:
             Problem(
                 str(root),
                 None,
-                "content folder not found",
-                f"give the path of a folder laid out as {DOCS} says",
+                phrase("folder.missing"),
+                phrase("folder.missing.do", docs=DOCS),
             )
         ]
     folder = LaunchFolder(root, DOCS)

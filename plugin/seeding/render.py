@@ -15,6 +15,7 @@ from jinja2 import meta, nodes
 from plugin.i18n import long_date
 from plugin.launch_files import LaunchFacts, Problem, TextLocation, literal_fact_problems
 from plugin.seeding.content import Language
+from plugin.seeding.wording import phrase
 from plugin.settings import RuntimeSettings
 from plugin.typography import finish, mark_values, number
 
@@ -89,8 +90,8 @@ class Renderer:
             return [
                 where.problem(
                     error.lineno,
-                    f"template error: {error.message}",
-                    "check the {{ … }} and {% … %} around this line",
+                    phrase("template.error", error=error.message),
+                    phrase("template.syntax.do", braces="{{ … }}", blocks="{% … %}"),
                 )
             ]
         unknown = meta.find_undeclared_variables(tree) - set(self.variables)
@@ -100,8 +101,10 @@ class Renderer:
                 problems.append(
                     where.problem(
                         node.lineno,
-                        f"unknown template variable '{node.name}'",
-                        "use one of: " + ", ".join(sorted(self.variables)),
+                        phrase("template.unknown_variable", name=node.name),
+                        phrase(
+                            "template.unknown_variable.do", names=", ".join(sorted(self.variables))
+                        ),
                     )
                 )
                 unknown.discard(node.name)
@@ -119,15 +122,15 @@ class Renderer:
             raise RenderFailed(
                 where.problem(
                     1,
-                    f"template error: {error.message}",
-                    "check the names used in this text",
+                    phrase("template.error", error=error.message),
+                    phrase("template.undefined.do"),
                 )
             ) from error
         except jinja2.TemplateError as error:
             raise RenderFailed(
                 where.problem(
                     getattr(error, "lineno", 1) or 1,
-                    f"template error: {error}",
-                    "fix the template",
+                    phrase("template.error", error=str(error)),
+                    phrase("template.fix.do"),
                 )
             ) from error

@@ -98,6 +98,28 @@ def test_validate_lists_problems_and_fails(cli_context: EnvolContext, content_di
     assert "branding.yaml:" in out and "'#f28c2' is not a colour" in out
 
 
+def test_validate_lists_the_problems_in_the_operators_language(
+    cli_context: EnvolContext, content_dir: Path
+) -> None:
+    def french_validation() -> str:
+        code, out = _run("seed", "validate", "--content", str(content_dir), language="fr")
+        assert code == 1
+        return out.replace("\u00a0", " ").replace("\u202f", " ")
+
+    edit(content_dir / "branding.yaml", 'buttonBg: "#f28c28"', 'buttonBg: "#f28c2"')
+    colour = french_validation()
+    edit(content_dir / "spaces.yaml", "slug: ", "slgu: ")  # the first team's slug misspelt
+    spaces = french_validation()
+
+    assert "branding.yaml:" in colour and "buttonBg : « #f28c2 » n'est pas une couleur" in colour
+    assert "écrivez-la #rrggbb, entre guillemets" in colour
+    assert "spaces.yaml:3 : erreur : « slug » manque — ajoutez-le" in spaces
+    assert "clé inconnue « slgu »" in spaces
+    for out in (colour, spaces):
+        assert "problème(s) dans" in out and "rien ne peut être appliqué" in out
+        assert "is not" not in out and "unknown" not in out and "error" not in out
+
+
 def test_apply_with_invalid_content_writes_nothing(
     cli_context: EnvolContext, sandbox: Sandbox, content_dir: Path
 ) -> None:
