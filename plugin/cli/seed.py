@@ -106,11 +106,15 @@ def validate(content_dir: Path | None) -> None:
         raise EnvolError(say("seed.validate.invalid", n=len(problems), root=str(root)))
     assert content is not None
     replies = sum(len(p.front.replies) for p in content.posts)
-    console.print(
-        f"[green]✓ {shown(root)} is valid[/]: {len(content.spaces.teams)} team(s), "
-        f"{len(content.spaces.channels)} channels, {len(content.posts)} posts, "
-        f"{shown(replies)} replies, in French and English."
+    valid = say(
+        "seed.valid",
+        root=str(root),
+        teams=len(content.spaces.teams),
+        channels=len(content.spaces.channels),
+        posts=len(content.posts),
+        replies=replies,
     )
+    console.print(f"[green]✓[/] {shown(valid)}")
 
 
 @seed_group.command("plan")
@@ -124,7 +128,7 @@ def plan_command(content_dir: Path | None, repair: bool, verbose: bool) -> None:
     desired = _desired(content_dir)
     ctx = context()
     with _client() as client, ctx.sessions() as session:
-        console.print(f"[dim]comparing the content with Mattermost at {client.url}…[/]")
+        console.print(f"[dim]{shown(say('seed.comparing', url=client.url))}[/]")
         print_plan(console, make_plan(client, session, desired, repair=repair), verbose=verbose)
 
 
@@ -149,19 +153,16 @@ def apply_command(
     desired = _desired(content_dir)
     ctx = context()
     with _client() as client, ctx.sessions() as session:
-        console.print(f"[dim]comparing the content with Mattermost at {client.url}…[/]")
+        console.print(f"[dim]{shown(say('seed.comparing', url=client.url))}[/]")
         plan = make_plan(client, session, desired, repair=repair)
         print_plan(console, plan)
         if dry_run:
-            console.print("[dim]dry run: nothing was written.[/]")
+            console.print(f"[dim]{shown(say('seed.dry_run'))}[/]")
             return
         if plan.blockers:
-            raise EnvolError(
-                f"{len(plan.blockers)} file(s) above would be refused by Mattermost; nothing "
-                "was applied. Fix them, then run `envol seed apply` again."
-            )
+            raise EnvolError(say("seed.blocked", n=len(plan.blockers)))
         if plan.nothing_to_do:
-            console.print("[green]Mattermost already matches the content.[/]")
+            console.print(f"[green]{shown(say('seed.already_matches'))}[/]")
             return
         confirm_irreversible(say("seed.confirm", count=len(plan.to_apply)), yes=yes)
         members = {}
@@ -189,18 +190,17 @@ def apply_command(
             )
         for notice in result.notices:
             if notice not in plan.notices:
-                console.print(f"[yellow]note:[/] {shown(notice)}")
-        console.print(
-            f"[green]done[/]: {shown(result.created)} created, {shown(result.updated)} updated, "
-            f"{shown(result.repaired)} repaired"
-            + (f" ({shown(result.adopted)} found already in Mattermost)" if result.adopted else "")
-            + "."
+                console.print(f"[yellow]{shown(say('seed.note'))}[/] {shown(notice)}")
+        done = say(
+            "seed.done",
+            created=result.created,
+            updated=result.updated,
+            repaired=result.repaired,
+            adopted=result.adopted,
         )
+        console.print(f"[green]✓[/] {shown(done)}")
         if plan.drifted:
-            console.print(
-                f"[red]{len(plan.drifted)} object(s) drifted[/] and were left as they "
-                "are; `envol seed apply --repair` restores them."
-            )
+            console.print(f"[red]{shown(say('seed.drifted', n=len(plan.drifted)))}[/]")
 
 
 @seed_group.command("export")
@@ -235,15 +235,16 @@ def export_command(content_dir: Path | None, export_format: str, output: Path) -
         signer=Signer(ctx.settings.secret_key.get_secret_value()),
         public_url=ctx.settings.public_url,
     )
-    console.print(
-        f"wrote {shown(output)} ({lines} lines, {files} attached files "
-        f"in {shown(output.parent / 'data')})."
+    wrote = say(
+        "seed.export.wrote",
+        output=str(output),
+        lines=lines,
+        files=files,
+        data=str(output.parent / "data"),
     )
-    console.print(
-        f"[dim]Then: cd {shown(output.parent)} && zip -r import.zip {shown(output.name)} data && "
-        "mmctl import upload import.zip && mmctl import process <id>. The bot and "
-        "the committee members must exist in Mattermost.[/]"
-    )
+    console.print(shown(wrote))
+    then = say("seed.export.then", folder=str(output.parent), name=output.name)
+    console.print(f"[dim]{shown(then)}[/]")
 
 
 def register(root: click.Group) -> None:

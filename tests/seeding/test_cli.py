@@ -98,6 +98,17 @@ def test_validate_lists_problems_and_fails(cli_context: EnvolContext, content_di
     assert "branding.yaml:" in out and "'#f28c2' is not a colour" in out
 
 
+def test_valid_content_is_summed_up_in_the_operators_language(
+    cli_context: EnvolContext, content_dir: Path
+) -> None:
+    code, french = _run("seed", "validate", "--content", str(content_dir), language="fr")
+    french = french.replace("\u00a0", " ")
+
+    assert code == 0
+    assert "est valide : " in french and "8 canaux" in french
+    assert french.endswith("en français et en anglais.") and "is valid" not in french
+
+
 def test_validate_lists_the_problems_in_the_operators_language(
     cli_context: EnvolContext, content_dir: Path
 ) -> None:
