@@ -11,10 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin.errors import EnvolError, ValidationFailed
+from plugin.i18n import Phrase
 from plugin.mattermost import MattermostClient
 from plugin.seeding.content import Language
 from plugin.seeding.desired import DesiredState, load_desired
 from plugin.seeding.models import SeededObject
+from plugin.seeding.wording import said
 from plugin.settings import RuntimeSettings
 
 
@@ -29,9 +31,8 @@ def require_desired(
     desired, problems = load_desired(content_dir, runtime, site_url, language)
     if desired is None:
         raise ValidationFailed(
-            f"the seed content in {content_dir} has {len(problems)} problem(s); nothing was "
-            "applied. Fix them and run `envol seed validate`.",
-            [str(problem) for problem in problems],
+            said("content.invalid", folder=str(content_dir), n=len(problems)),
+            [Phrase(problem) for problem in problems],
         )
     return desired
 

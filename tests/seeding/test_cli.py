@@ -137,11 +137,18 @@ def test_apply_with_invalid_content_writes_nothing(
     edit(
         content_dir / "posts" / "welcome" / "start-here.md", "{{ launch_date }}", "{{ launch_day }}"
     )
-    result = CliRunner().invoke(root, ["seed", "apply", "--content", str(content_dir)])
-    assert result.exit_code == 1
-    stderr = " ".join(result.stderr.split())
-    assert "posts/welcome/start-here.md:" in stderr
-    assert "unknown template variable 'launch_day'" in stderr
+    stderr = {}
+    for language in ("en", "fr"):
+        result = CliRunner(env={"ENVOL_LANG": language}).invoke(
+            root, ["seed", "apply", "--content", str(content_dir)]
+        )
+        assert result.exit_code == 1
+        stderr[language] = " ".join(result.stderr.replace("\u202f", " ").split())
+    assert "posts/welcome/start-here.md:" in stderr["en"]
+    assert "unknown template variable 'launch_day'" in stderr["en"]
+    assert "posts/welcome/start-here.md:" in stderr["fr"]
+    assert "variable de modèle inconnue « launch_day »" in stderr["fr"]
+    assert "rien n'a été appliqué" in stderr["fr"] and "unknown" not in stderr["fr"]
     assert len(sandbox.request_log) == 0
 
 
