@@ -320,9 +320,11 @@ def test_a_crash_after_acceptance_is_recovered_from_the_journal_without_resendin
         with pytest.raises(SimulatedCrash):
             make_dispatcher(envol_context, url, render_settings).run()
     # Accepted by the server, not recorded on the rows: the crash came at the first row's
-    # record, while the pool went on with the rest of the batch of three (all journalled).
+    # record; by then the second batch had been handed over too (the dispatcher starts the
+    # next batch before settling the previous one), so any of the five may have gone, all
+    # journalled. How many depends on the threads' timing.
     accepted = len(smtp_server.messages)
-    assert 1 <= accepted <= 3
+    assert 1 <= accepted <= 5
     clock.set_source(clock.FrozenClock(clock.now() + dt.timedelta(minutes=11)))
     report = make_dispatcher(envol_context, url, render_settings).run()
     assert (report.sent, report.recovered) == (5, accepted)
