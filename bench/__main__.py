@@ -29,7 +29,6 @@ from bench import Figure
 # after these (sorted by name): adding a benchmark is adding its module.
 ORDER: list[str] = [
     "bench_cli_startup",  # envol --help vs python -c "import click"
-    "bench_demo",  # envol demo: the whole launch
     "bench_adapter_batching",  # team and channel adds: requests vs the lower bound
     "bench_seed",  # first apply vs the minimum, and a no-op re-apply
     "bench_roster_import",  # 100,000 rows vs a plain executemany of the same rows
