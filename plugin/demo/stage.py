@@ -46,6 +46,10 @@ log = logging.getLogger(__name__)
 
 
 class _QuietHandler(WSGIRequestHandler):
+    # TCP_NODELAY: an answer written in several small pieces would otherwise wait for the
+    # client's delayed ACK (40 ms) between them (plugin/sandbox/server.py does the same).
+    disable_nagle_algorithm = True
+
     def log_request(self, *args: Any, **kwargs: Any) -> None:
         pass  # the demo prints what people see, not an access log
 
