@@ -283,17 +283,21 @@ class DemoStage:
 
     def _stop_worker(self) -> None:
         doorbell, self._doorbell = self._doorbell, None
-        if doorbell is not None:
-            doorbell.close()
-        if self._worker is None:
-            return
-        self._worker.terminate()
         try:
-            self._worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self._worker.kill()
-            self._worker.wait()
-        self._worker = None
+            if self._worker is None:
+                return
+            self._worker.terminate()
+            if doorbell is not None:
+                doorbell.ring()  # the worker, waiting for a task, sees the shutdown at once
+            try:
+                self._worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self._worker.kill()
+                self._worker.wait()
+            self._worker = None
+        finally:
+            if doorbell is not None:
+                doorbell.close()
 
     def stop(self) -> None:
         from celery import signals

@@ -21,6 +21,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,20 @@ def read_progress(path: Path) -> tuple[int, int]:
     return int(finished), int(sent)
 
 
+def _stop_aware_sleep(doorbell: Doorbell) -> Callable[[float], None]:
+    """kombu's sleep between empty polls: until the stage rings; and once a warm shutdown was
+    asked for, a poll timeout, which ends the worker's wait for messages at once (Celery's loop
+    otherwise polls on for up to 2 s before it looks at the shutdown flag)."""
+    from celery.worker import state
+
+    def sleep(seconds: float) -> None:
+        doorbell.wait(seconds)
+        if state.should_stop not in (None, False) or state.should_terminate not in (None, False):
+            raise TimeoutError("the worker is shutting down")
+
+    return sleep
+
+
 def _stop_with(parent: int) -> None:
     """Leave with the demo: a demo killed outright cannot stop its worker, which would
     otherwise poll an abandoned broker forever. SIGTERM is Celery's warm shutdown."""
@@ -138,7 +153,7 @@ def main() -> None:
         # sends a task, so the worker looks at the broker at once.
         from kombu.transport.virtual import base as virtual_base
 
-        virtual_base.sleep = doorbell.wait  # type: ignore[assignment]
+        virtual_base.sleep = _stop_aware_sleep(doorbell)  # type: ignore[assignment]
     app = configure_celery(get_context().settings.broker_url)
     app.worker_main(["worker", "--loglevel=INFO", "--concurrency=1", "--pool=solo"])
 
