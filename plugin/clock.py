@@ -82,6 +82,10 @@ class SharedFileClock:
             return _system_now()
         return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
+    @property
+    def path(self) -> str:
+        return self._path
+
     def _signature(self) -> tuple[int, int] | None:
         try:
             status = os.stat(self._path)
@@ -112,4 +116,8 @@ def install_from_environment() -> None:
     """Use the shared simulated clock when ``ENVOL_CLOCK_FILE`` names one (the demo's processes)."""
     path = os.environ.get(CLOCK_FILE_ENV)
     if path:
+        with _lock:
+            current = _source
+        if isinstance(current, SharedFileClock) and current.path == path:
+            return  # the same file: keep the instance, which may be the one moving time
         set_source(SharedFileClock(path))

@@ -60,3 +60,25 @@ def test_shared_file_clock_sees_a_moment_another_writer_set_after_its_own(tmp_pa
     assert mine() == dt.datetime(2027, 2, 1, 12, 0, 1, tzinfo=dt.UTC)
     assert mine.advance(dt.timedelta(days=1)) == dt.datetime(2027, 2, 2, 12, 0, 1, tzinfo=dt.UTC)
     assert theirs() == dt.datetime(2027, 2, 2, 12, 0, 1, tzinfo=dt.UTC)
+
+
+def test_installing_the_same_shared_clock_again_keeps_the_one_moving_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The demo installs its clock, then builds contexts that install the clock named by the
+    # environment: the process keeps the demo's instance, which answers from memory.
+    path = str(tmp_path / "clock")
+    mover = clock.SharedFileClock(path)
+    mover.set(dt.datetime(2027, 2, 1, 12, tzinfo=dt.UTC))
+    monkeypatch.setenv(clock.CLOCK_FILE_ENV, path)
+    clock.set_source(mover)
+    try:
+        clock.install_from_environment()
+        mover.advance(dt.timedelta(hours=1))
+        assert clock.now() == dt.datetime(2027, 2, 1, 13, tzinfo=dt.UTC)
+        assert clock._source is mover
+        monkeypatch.setenv(clock.CLOCK_FILE_ENV, str(tmp_path / "other"))
+        clock.install_from_environment()
+        assert clock._source is not mover
+    finally:
+        clock.reset()
