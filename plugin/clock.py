@@ -58,12 +58,23 @@ class FrozenClock:
 
 class SharedFileClock:
     """A clock every process of a demo reads from one file, so that the CLI, the webhooks and the
-    workers all live at the same simulated moment. The demo moves time by writing the file."""
+    workers all live at the same simulated moment. The demo moves time by writing the file.
+
+    The process that moves time answers from memory while the file is still the one it wrote
+    (same inode and modification time): the demo asks for the time in every request the sandbox
+    and the webhooks serve, and reading the file each time cost seconds per run. A file another
+    process wrote since is a new inode (``os.replace``), so it is read again.
+    """
 
     def __init__(self, path: str) -> None:
         self._path = path
+        # (inode, mtime_ns) of the file this instance last wrote, and the moment it holds.
+        self._written: tuple[tuple[int, int], dt.datetime] | None = None
 
     def __call__(self) -> dt.datetime:
+        written = self._written
+        if written is not None and self._signature() == written[0]:
+            return written[1]
         try:
             with open(self._path, encoding="utf-8") as handle:
                 moment = dt.datetime.fromisoformat(handle.read().strip())
@@ -71,12 +82,26 @@ class SharedFileClock:
             return _system_now()
         return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
+    @property
+    def path(self) -> str:
+        return self._path
+
+    def _signature(self) -> tuple[int, int] | None:
+        try:
+            status = os.stat(self._path)
+        except OSError:
+            return None
+        return status.st_ino, status.st_mtime_ns
+
     def set(self, moment: dt.datetime) -> None:
+        moment = moment.astimezone(dt.UTC)
         # Write then rename: a reader never sees half a timestamp.
         temporary = f"{self._path}.tmp"
         with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(moment.astimezone(dt.UTC).isoformat())
+            handle.write(moment.isoformat())
         os.replace(temporary, self._path)
+        signature = self._signature()
+        self._written = (signature, moment) if signature is not None else None
 
     def advance(self, delta: dt.timedelta) -> dt.datetime:
         moment = self() + delta
@@ -91,4 +116,8 @@ def install_from_environment() -> None:
     """Use the shared simulated clock when ``ENVOL_CLOCK_FILE`` names one (the demo's processes)."""
     path = os.environ.get(CLOCK_FILE_ENV)
     if path:
+        with _lock:
+            current = _source
+        if isinstance(current, SharedFileClock) and current.path == path:
+            return  # the same file: keep the instance, which may be the one moving time
         set_source(SharedFileClock(path))

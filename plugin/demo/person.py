@@ -179,12 +179,15 @@ class EventStream:
 
     def close(self) -> None:
         socket, self._socket = self._socket, None
+        # Forgotten once joined: the demo closes every person's app after each step, and most
+        # of them were never opened or are already closed.
+        thread, self._thread = self._thread, None
         if socket is not None:
             with contextlib.suppress(OSError, websocket.WebSocketException):
                 socket.send_close()
             socket.abort()  # wakes the reader, which then ends
-        if self._thread is not None:
-            self._thread.join(timeout=EVENT_TIMEOUT)
+        if thread is not None:
+            thread.join(timeout=EVENT_TIMEOUT)
         if socket is not None:
             socket.shutdown()  # websocket-client leaves it open once a close frame came in
 

@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 import os
 import secrets
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -30,7 +31,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from plugin import clock, db
 from plugin.app import EnvolContext, build_context, set_context
 from plugin.demo.mail_catcher import MailCatcher, free_port
-from plugin.demo.worker import PROGRESS_ENV, read_progress
+from plugin.demo.worker import DOORBELL_ENV, PROGRESS_ENV, Doorbell, read_progress
 from plugin.errors import EnvolError
 from plugin.sandbox import Sandbox
 from plugin.settings import DeploySettings, runtime_settings_from_config
@@ -41,11 +42,17 @@ from plugin.settings import DeploySettings, runtime_settings_from_config
 REQUESTS_PER_429 = 150
 # How long ``settle`` waits for the worker; a faulty run's retries take a few seconds at most.
 SETTLE_TIMEOUT_SECONDS = 120.0
+# How often ``settle`` reads the worker's progress when the worker's doorbell stays silent.
+SETTLE_POLLING_SECONDS = 0.01
 
 log = logging.getLogger(__name__)
 
 
 class _QuietHandler(WSGIRequestHandler):
+    # TCP_NODELAY: an answer written in several small pieces would otherwise wait for the
+    # client's delayed ACK (40 ms) between them (plugin/sandbox/server.py does the same).
+    disable_nagle_algorithm = True
+
     def log_request(self, *args: Any, **kwargs: Any) -> None:
         pass  # the demo prints what people see, not an access log
 
@@ -94,6 +101,8 @@ class DemoStage:
     # Held for the whole demo: SQLite checkpoints its WAL whenever the last connection to the
     # file closes, and Envol's engine on SQLite opens one connection per session (NullPool).
     _keep_open: sqlite3.Connection | None = None
+    # The stage's end of the doorbell shared with the current worker (plugin/demo/worker.py).
+    _doorbell: Doorbell | None = None
 
     @classmethod
     def start(cls, workdir: Path, *, seed: int, faults: bool, contract: bool = False) -> DemoStage:
@@ -189,11 +198,17 @@ class DemoStage:
                     "it stopped" if self._worker.poll() is not None else "timed out",
                 )  # fmt: skip
                 return False
-            time.sleep(0.01)
+            if self._doorbell is not None:
+                self._doorbell.wait(SETTLE_POLLING_SECONDS)  # the worker rings on progress
+            else:
+                time.sleep(SETTLE_POLLING_SECONDS)
 
     def _task_sent(self, **_: Any) -> None:
         with self._tasks_lock:
             self._tasks_sent += 1
+        doorbell = self._doorbell
+        if doorbell is not None:
+            doorbell.ring()  # the worker looks at the broker now, not at its next poll
 
     def fault_tally(self) -> dict[str, int]:
         """What the sandbox did to Envol's requests: injected "error", "drop", "timeout" and
@@ -248,24 +263,41 @@ class DemoStage:
         self._progress_path.unlink(missing_ok=True)
         with self._tasks_lock:
             self._tasks_sent = 0
-        with (self.workdir / "worker.log").open("ab") as worker_log:
-            self._worker = subprocess.Popen(
-                [sys.executable, "-m", "plugin.demo.worker"],
-                env=env,
-                stdout=worker_log,
-                stderr=subprocess.STDOUT,
-            )
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        env[DOORBELL_ENV] = str(theirs.fileno())
+        try:
+            with (self.workdir / "worker.log").open("ab") as worker_log:
+                self._worker = subprocess.Popen(
+                    [sys.executable, "-m", "plugin.demo.worker"],
+                    env=env,
+                    stdout=worker_log,
+                    stderr=subprocess.STDOUT,
+                    pass_fds=(theirs.fileno(),),
+                )
+        except BaseException:
+            mine.close()
+            raise
+        finally:
+            theirs.close()  # the worker holds its own copy
+        self._doorbell = Doorbell(mine)
 
     def _stop_worker(self) -> None:
-        if self._worker is None:
-            return
-        self._worker.terminate()
+        doorbell, self._doorbell = self._doorbell, None
         try:
-            self._worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self._worker.kill()
-            self._worker.wait()
-        self._worker = None
+            if self._worker is None:
+                return
+            self._worker.terminate()
+            if doorbell is not None:
+                doorbell.ring()  # the worker, waiting for a task, sees the shutdown at once
+            try:
+                self._worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self._worker.kill()
+                self._worker.wait()
+            self._worker = None
+        finally:
+            if doorbell is not None:
+                doorbell.close()
 
     def stop(self) -> None:
         from celery import signals

@@ -14,22 +14,57 @@ the usual ``ENVOL_*`` settings in the environment.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import select
 import signal
+import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 PROGRESS_ENV = "ENVOL_DEMO_WORKER_PROGRESS"
+# The worker's end of the doorbell (a file descriptor it inherits), when the stage gave one.
+DOORBELL_ENV = "ENVOL_DEMO_WORKER_DOORBELL"
 BROKER_POLLING_SECONDS = 0.05
+
+
+class Doorbell:
+    """One end of a datagram socket pair between the stage and its worker: each side rings
+    the other when something changed (a task sent; a task finished), so neither waits out a
+    polling interval. A ring is only a hint: both sides still read the broker or the progress
+    file, and wait at most their polling interval when a ring is lost."""
+
+    def __init__(self, end: socket.socket) -> None:
+        end.setblocking(False)
+        self._end = end
+
+    def ring(self) -> None:
+        # A full buffer already holds rings the other side has not read: one more adds nothing.
+        with contextlib.suppress(OSError):
+            self._end.send(b".")
+
+    def wait(self, seconds: float) -> None:
+        """Until the other side rings or ``seconds`` pass; the rings heard are forgotten."""
+        ready, _, _ = select.select([self._end], [], [], seconds)
+        while ready:
+            try:
+                self._end.recv(64)
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self._end.close()
 
 
 class WorkerProgress:
     """Tasks finished (whatever their outcome) and tasks sent, written on every change."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, doorbell: Doorbell | None = None) -> None:
         self.path = path
+        self.doorbell = doorbell
         self.finished = 0
         self.sent = 0
         self._lock = threading.Lock()
@@ -50,6 +85,8 @@ class WorkerProgress:
         partial = self.path.with_name(self.path.name + ".partial")
         partial.write_text(f"{self.finished} {self.sent}\n", encoding="ascii")
         os.replace(partial, self.path)
+        if self.doorbell is not None:
+            self.doorbell.ring()
 
 
 def read_progress(path: Path) -> tuple[int, int]:
@@ -59,6 +96,20 @@ def read_progress(path: Path) -> tuple[int, int]:
     except (FileNotFoundError, ValueError):
         return 0, 0
     return int(finished), int(sent)
+
+
+def _stop_aware_sleep(doorbell: Doorbell) -> Callable[[float], None]:
+    """kombu's sleep between empty polls: until the stage rings; and once a warm shutdown was
+    asked for, a poll timeout, which ends the worker's wait for messages at once (Celery's loop
+    otherwise polls on for up to 2 s before it looks at the shutdown flag)."""
+    from celery.worker import state
+
+    def sleep(seconds: float) -> None:
+        doorbell.wait(seconds)
+        if state.should_stop not in (None, False) or state.should_terminate not in (None, False):
+            raise TimeoutError("the worker is shutting down")
+
+    return sleep
 
 
 def _stop_with(parent: int) -> None:
@@ -73,7 +124,9 @@ def main() -> None:
     from celery import signals
 
     threading.Thread(target=_stop_with, args=(os.getppid(),), daemon=True).start()
-    progress = WorkerProgress(Path(os.environ[PROGRESS_ENV]))
+    bell_fd = os.environ.get(DOORBELL_ENV)
+    doorbell = Doorbell(socket.socket(fileno=int(bell_fd))) if bell_fd else None
+    progress = WorkerProgress(Path(os.environ[PROGRESS_ENV]), doorbell)
     # A task ends in task_postrun whether it succeeded, failed or asked for a retry; expired,
     # rejected and unknown messages end in their own signals and never run.
     for ended in (
@@ -95,6 +148,12 @@ def main() -> None:
     # default. Set on the class because this transport hands every transport option, polling
     # interval included, to SQLAlchemy's create_engine, which refuses unknown ones.
     sqla_transport.Transport.polling_interval = BROKER_POLLING_SECONDS
+    if doorbell is not None:
+        # Between two empty polls kombu sleeps the polling interval; the stage rings when it
+        # sends a task, so the worker looks at the broker at once.
+        from kombu.transport.virtual import base as virtual_base
+
+        virtual_base.sleep = _stop_aware_sleep(doorbell)  # type: ignore[assignment]
     app = configure_celery(get_context().settings.broker_url)
     app.worker_main(["worker", "--loglevel=INFO", "--concurrency=1", "--pool=solo"])
 

@@ -82,6 +82,9 @@ class _QuietHandler(WSGIRequestHandler):
     """
 
     protocol_version = "HTTP/1.0"
+    # TCP_NODELAY: an answer, or a WebSocket event followed by a reply, is several small
+    # writes; with Nagle's algorithm the second waits for the client's delayed ACK (40 ms).
+    disable_nagle_algorithm = True
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass

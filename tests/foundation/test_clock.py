@@ -47,3 +47,38 @@ def test_shared_file_clock_is_seen_by_another_process(
 def test_shared_file_clock_falls_back_to_real_time_without_a_file(tmp_path: Path) -> None:
     before = dt.datetime.now(dt.UTC)
     assert clock.SharedFileClock(str(tmp_path / "absent"))() >= before
+
+
+def test_shared_file_clock_sees_a_moment_another_writer_set_after_its_own(tmp_path: Path) -> None:
+    # The writer answers from memory while the file is the one it wrote; another process's
+    # write replaces the file, and from then on the file wins.
+    path = str(tmp_path / "clock")
+    mine, theirs = clock.SharedFileClock(path), clock.SharedFileClock(path)
+    mine.set(dt.datetime(2027, 2, 1, 12, tzinfo=dt.UTC))
+    assert mine() == dt.datetime(2027, 2, 1, 12, tzinfo=dt.UTC)
+    theirs.set(dt.datetime(2027, 2, 1, 12, 0, 1, tzinfo=dt.UTC))
+    assert mine() == dt.datetime(2027, 2, 1, 12, 0, 1, tzinfo=dt.UTC)
+    assert mine.advance(dt.timedelta(days=1)) == dt.datetime(2027, 2, 2, 12, 0, 1, tzinfo=dt.UTC)
+    assert theirs() == dt.datetime(2027, 2, 2, 12, 0, 1, tzinfo=dt.UTC)
+
+
+def test_installing_the_same_shared_clock_again_keeps_the_one_moving_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The demo installs its clock, then builds contexts that install the clock named by the
+    # environment: the process keeps the demo's instance, which answers from memory.
+    path = str(tmp_path / "clock")
+    mover = clock.SharedFileClock(path)
+    mover.set(dt.datetime(2027, 2, 1, 12, tzinfo=dt.UTC))
+    monkeypatch.setenv(clock.CLOCK_FILE_ENV, path)
+    clock.set_source(mover)
+    try:
+        clock.install_from_environment()
+        mover.advance(dt.timedelta(hours=1))
+        assert clock.now() == dt.datetime(2027, 2, 1, 13, tzinfo=dt.UTC)
+        assert clock._source is mover
+        monkeypatch.setenv(clock.CLOCK_FILE_ENV, str(tmp_path / "other"))
+        clock.install_from_environment()
+        assert clock._source is not mover
+    finally:
+        clock.reset()
