@@ -62,6 +62,7 @@ from plugin.cohorts.models import Cohort, CohortKind, CohortMember, Wave, WaveHa
 from plugin.db import make_engine, make_session_factory, transaction
 from plugin.delivery.models import OutboundMessage, OutboundState
 from plugin.demo.mail_catcher import MailCatcher
+from plugin.demo.sandbox_people import accept_invite
 from plugin.invitations.models import Invitation, InvitationState
 from plugin.invitations.service import plan_wave_invitations
 from plugin.models import metadata
@@ -477,7 +478,7 @@ class _Run:
             if accepted[0] or self._count(InvitationState.PLANNED):
                 return
             for pid in scene.accepting:
-                self.sandbox.accept_invite(email=scene.emails[pid], invite_id=scene.invite_id)
+                accept_invite(self.sandbox, email=scene.emails[pid], invite_id=scene.invite_id)
             accepted[0] = True
 
         def done() -> bool:

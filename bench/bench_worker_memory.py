@@ -34,6 +34,7 @@ from bench import WORKER_CHANNELS, WORKER_TEAM, Figure, worker_team
 from plugin.cohorts.models import Cohort, CohortKind, CohortMember, Wave, WaveHandoff, WaveStatus
 from plugin.db import make_engine, make_session_factory, transaction
 from plugin.demo.mail_catcher import MailCatcher
+from plugin.demo.sandbox_people import accept_invite
 from plugin.invitations.models import Invitation, InvitationState, InvitationStrategy
 from plugin.invitations.service import plan_wave_invitations
 from plugin.models import metadata
@@ -270,7 +271,7 @@ def _measure(
         for line in child.stdout:
             if line.startswith(ROUND):
                 for email in scene["accepting"]:
-                    sandbox.accept_invite(email=email, invite_id=scene["invite_id"])
+                    accept_invite(sandbox, email=email, invite_id=scene["invite_id"])
                 child.stdin.write("go\n")
                 child.stdin.flush()
             elif line.startswith("RESULT "):
