@@ -21,6 +21,7 @@ from rich.text import Text
 
 from plugin import __version__
 from plugin.errors import EnvolError, Localizable
+from plugin.interactive import fail_fast_when_unreachable
 
 if TYPE_CHECKING:  # the CLI's top level stays light: SQLAlchemy and the rest load on use
     from sqlalchemy.orm import Session, sessionmaker
@@ -260,8 +261,6 @@ def root(ctx: click.Context, debug: bool) -> None:
     ctx.ensure_object(dict)
     # A person waits for this command: a Mattermost server that cannot be reached is said at
     # once, in one sentence, rather than after a minute of retries and warnings.
-    from plugin.mattermost import fail_fast_when_unreachable
-
     previous = fail_fast_when_unreachable(ctx.invoked_subcommand not in LONG_RUNNING)
     ctx.call_on_close(lambda: fail_fast_when_unreachable(previous))
 

@@ -10,6 +10,7 @@ iterators, batch outcomes as small frozen dataclasses. Failures raise the errors
 subclasses of ``plugin.errors.EnvolError``.
 """
 
+from plugin.interactive import fail_fast_when_unreachable
 from plugin.mattermost.client import (
     CHANNEL_BATCH_MAX,
     MARKER_PROP,
@@ -30,7 +31,6 @@ from plugin.mattermost.errors import (
     Unauthorized,
 )
 from plugin.mattermost.pacing import TokenBucket, shared_pacer
-from plugin.mattermost.transport import fail_fast_when_unreachable
 from plugin.mattermost.types import InviteResult, MemberAddResult, ServerLimits
 
 __all__ = [

@@ -29,6 +29,7 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
+from plugin.interactive import failing_fast
 from plugin.mattermost.errors import (
     Conflict,
     FeatureDisabled,
@@ -148,22 +149,6 @@ def translate_error(response: requests.Response, method: str, path: str) -> Matt
     )
 
 
-_fail_fast_default = False
-
-
-def fail_fast_when_unreachable(enabled: bool = True) -> bool:
-    """This process's default for new transports: when the server cannot be reached at all
-    (connection refused, unknown host, connect timeout) and has not answered this transport yet,
-    give up at once with one sentence instead of retrying for the whole budget. The CLI sets it
-    (a person waits for an answer, and a wrong URL or a stopped server is the usual cause);
-    workers and the webhooks keep retrying. Once the server has answered, a refused connection
-    is a restart and is retried, so a long command does not stop half-way. Returns the previous
-    default, to restore it."""
-    global _fail_fast_default
-    previous, _fail_fast_default = _fail_fast_default, enabled
-    return previous
-
-
 def _unreached_reason(error: requests.RequestException) -> str:
     text = repr(error)
     if isinstance(error, requests.ConnectTimeout):
@@ -206,7 +191,7 @@ class Transport:
         fail_fast: bool | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.fail_fast = _fail_fast_default if fail_fast is None else fail_fast
+        self.fail_fast = failing_fast() if fail_fast is None else fail_fast
         self._answered = False  # the server has answered at least once (any status)
         self.api_url = self.base_url + "/api/v4"
         self._token = token
