@@ -74,7 +74,7 @@ from plugin.delivery.journal import was_accepted
 from plugin.delivery.leases import LeaseColumns, claim_due, update_held
 from plugin.delivery.mail_pool import Accepted, JournalledMailPool, NotTried
 from plugin.errors import EnvolError
-from plugin.i18n import Phrase
+from plugin.i18n import Message, Phrase
 from plugin.mail.errors import MailFailure, MailSendError
 from plugin.mail.message import Address, OutgoingEmail, deterministic_message_id
 from plugin.people.models import Person
@@ -195,7 +195,7 @@ class CampaignDispatcher:
                 default_from=self.mail_from.email,
                 render_for_every_recipient=False,
             )
-        blocking = [p for p in check.errors if "is in the past" not in p.message]
+        blocking = [p for p in check.errors if not _says(p.message, "check.in_past")]
         if blocking:
             report.blocked = [Phrase(p) for p in blocking]  # worded where shown
             log.error(
@@ -765,3 +765,10 @@ class _ConnectionLevel(EnvolError):
         super().__init__(reason)
         self.reason = reason
         self.code = code
+
+
+def _says(text: str, key: str) -> bool:
+    """Whether a plan problem's text is the catalogue message ``key`` (matched on the key, not
+    on its English wording, which may change)."""
+    said = getattr(text, "said", None)
+    return isinstance(said, Message) and said.key == key
