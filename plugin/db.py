@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import enum
+import os
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +19,6 @@ from typing import Any
 from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event, exc, text
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 from plugin.errors import ConfigurationError
@@ -118,6 +119,17 @@ def _create_engine(url: str, **kwargs: Any) -> Engine:
         ) from error
 
 
+def _forget_connections_after_fork(engine: Engine) -> None:
+    reference = weakref.ref(engine)
+
+    def forget() -> None:
+        alive = reference()
+        if alive is not None:
+            alive.dispose(close=False)
+
+    os.register_at_fork(after_in_child=forget)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine with the per-backend settings Envol relies on.
 
@@ -126,9 +138,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """
     if is_sqlite(url):
         kwargs.setdefault("connect_args", {"timeout": 30})
-        # Several processes share the file; pooled connections across fork are unsafe.
-        kwargs.setdefault("poolclass", NullPool)
+        # Pooled (SQLAlchemy's default for a file): opening and closing a connection per
+        # session cost about a millisecond (the file, the pragmas below, the WAL's shared
+        # memory), paid thousands of times by a launch. A forked Celery child must not share
+        # its parent's open connections, so it forgets them without closing them (SQLAlchemy's
+        # advice for multiprocessing) and opens its own.
         engine = _create_engine(url, **kwargs)
+        _forget_connections_after_fork(engine)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

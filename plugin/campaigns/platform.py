@@ -100,7 +100,7 @@ class MattermostPlatformSender:
     ) -> str | None:
         with _translated():
             if user_id is not None:
-                channel_id = self._client.get_direct_channel(user_id)["id"]
+                channel_id = self._client.direct_channel_id(user_id)
             elif channel_name is not None:
                 channel_id = self._channel_id(channel_name)
             else:

@@ -89,7 +89,7 @@ def send_dm_once(
     Raises ``Retryable`` for a failure worth retrying later (the outbox row stays ``sending``
     so the retry checks the marker first); a refusal the server will repeat returns FAILED.
     """
-    channel_id = str(courier.mm.get_direct_channel(user_id)["id"])
+    channel_id = courier.mm.direct_channel_id(user_id)
     with transaction(courier.sessions) as session:
         if still_held is not None and not still_held(session):
             return DmOutcome.BUSY
@@ -199,5 +199,5 @@ def direct_message_once(
     since: dt.datetime,
     props: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    channel_id = client.get_direct_channel(user_id)["id"]
+    channel_id = client.direct_channel_id(user_id)
     return post_once(client, channel_id, message, marker=marker, since=since, props=props)

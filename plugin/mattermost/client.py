@@ -639,6 +639,14 @@ class MattermostClient:
             self._dm_channels[other_user_id] = result["id"]
         return result
 
+    def direct_channel_id(self, other_user_id: str) -> str:
+        """The id of the DM channel with ``other_user_id``: remembered after the first ask
+        (a DM channel keeps its id for as long as both accounts exist), so a person's second
+        and later DMs cost one request, not two."""
+        with self._lock:
+            channel_id = self._dm_channels.get(other_user_id)
+        return channel_id or str(self.get_direct_channel(other_user_id)["id"])
+
     def send_direct_message(
         self,
         to_user_id: str,
@@ -648,11 +656,9 @@ class MattermostClient:
         marker: str | None = None,
     ) -> JSON:
         """Post a DM as the token's user (the DM channel id is cached per recipient)."""
-        with self._lock:
-            channel_id = self._dm_channels.get(to_user_id)
-        if channel_id is None:
-            channel_id = self.get_direct_channel(to_user_id)["id"]
-        return self.create_post(channel_id, message, props=props, marker=marker)
+        return self.create_post(
+            self.direct_channel_id(to_user_id), message, props=props, marker=marker
+        )
 
     # ------------------------------------------------------------------ posts
 

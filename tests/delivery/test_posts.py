@@ -126,3 +126,13 @@ def test_direct_message_once_finds_the_post_a_crashed_task_made(
     again = direct_message_once(courier.mm, user_id, "Merci", marker="ticket-1-ack", since=due)
     assert again["id"] == first["id"]
     assert _posts(sandbox, courier, user_id) == ["Merci"]
+
+
+def test_a_persons_second_dm_costs_one_request(
+    sandbox: Sandbox, courier: Courier, user_id: str, frozen_clock: clock.FrozenClock
+) -> None:
+    send_dm_once(courier, "first", kind="welcome", user_id=user_id, message="Bienvenue")
+    before = courier.mm.request_count
+    send_dm_once(courier, "second", kind="nudge", user_id=user_id, message="Votre profil")
+    assert courier.mm.request_count - before == 1  # the post; the DM channel is remembered
+    assert _posts(sandbox, courier, user_id) == ["Bienvenue", "Votre profil"]

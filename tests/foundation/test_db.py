@@ -42,3 +42,35 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path) -> None:  # type:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 30000
     engine.dispose()
+
+
+def test_sqlite_sessions_reuse_their_connection_and_a_forked_child_opens_its_own(
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    import os
+
+    from sqlalchemy import event
+
+    from plugin.db import make_session_factory, transaction
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    opened: list[int] = []
+    event.listen(engine, "connect", lambda *_: opened.append(os.getpid()))
+    factory = make_session_factory(engine)
+    for _ in range(50):
+        with transaction(factory) as session:
+            session.execute(text("select 1"))
+    assert opened == [os.getpid()]  # one connection for fifty units of work
+
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        try:
+            with transaction(factory) as session:
+                session.execute(text("select 1"))
+            os.write(write, str(len(opened) == 2 and opened[1] == os.getpid()).encode())
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)
+    assert os.read(read, 10) == b"True"  # the child did not use its parent's connection
+    engine.dispose()

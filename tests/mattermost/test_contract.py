@@ -190,6 +190,7 @@ def test_direct_message_and_post_verbs(mm: Any, sandbox: Sandbox, scene: dict[st
     sandbox.add_team_member(scene["team"]["id"], camille["id"])
     dm = mm.get_direct_channel(camille["id"])
     assert dm["type"] == "D"
+    assert mm.direct_channel_id(camille["id"]) == dm["id"]
     sent = mm.send_direct_message(camille["id"], "Bonjour Camille", {"kind": "welcome"})
     assert sent["channel_id"] == dm["id"]
     channel = sandbox.create_channel(scene["team"]["id"], "annonces")

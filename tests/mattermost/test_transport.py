@@ -317,3 +317,32 @@ def test_the_token_is_never_logged_nor_shown(
     assert caplog.records, "the adapter logs its requests at DEBUG"
     assert TOKEN not in shown
     assert "camille.martin@example.com" not in caplog.text  # addresses masked in logged paths
+
+
+# --------------------------------------------------------------------------- environment
+
+
+def test_the_proxy_and_ca_variables_are_read_once_and_still_honoured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from plugin.mattermost.pacing import TokenBucket
+    from plugin.mattermost.transport import Transport
+
+    def transport(url: str, **options: bool) -> Transport:
+        return Transport(
+            url, "t", timeout=5, pacer=TokenBucket(), retry_budget_seconds=5, **options
+        )
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.corp:3128")
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.corp:3128")
+    monkeypatch.setenv("NO_PROXY", "")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/corp-ca.pem")
+    behind_proxy = transport("https://chat.example.com")
+    assert behind_proxy.session.trust_env is False  # no per-request environment look-up
+    assert behind_proxy.session.proxies["https"] == "http://proxy.corp:3128"
+    assert behind_proxy.verify == "/etc/ssl/corp-ca.pem"
+
+    monkeypatch.setenv("NO_PROXY", "chat.example.com")
+    bypassed = transport("https://chat.example.com")
+    assert "https" not in bypassed.session.proxies
+    assert transport("https://chat.example.com", verify=False).verify is False
