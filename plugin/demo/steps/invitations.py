@@ -3,7 +3,8 @@
 The launch step (``plugin/demo/steps/launch.py``) drives the waves through this capability on the
 demo's clock: invitations, reminders, joins, welcomes, nudges and the managers' digests. This
 step then counts, from the mail catcher and the sandbox (not from Envol's own tables), what
-each person actually received, and shows that nothing went twice.
+each person actually received, and shows that nothing went twice. The posts are read through
+the demo's ``World``: the sandbox's state, or a real Mattermost's API v4.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import func, select
 
 from plugin.cohorts.models import Wave
 from plugin.delivery.models import OutboundMessage, OutboundState
+from plugin.demo.world import world_for
 from plugin.invitations.models import Invitation
 from plugin.onboarding.funnel import funnel
 
@@ -41,10 +43,8 @@ def delivered_counts(
 
 
 def step_invitations_outcome(run: DemoRun) -> None:
-    from plugin.sandbox import Sandbox
-
-    sandbox, mail = run.state.get("sandbox"), run.state.get("mail")
-    if not isinstance(sandbox, Sandbox) or mail is None:
+    mail = run.state.get("mail")
+    if mail is None:
         run.console.print("[yellow]this step needs the demo's stage (envol demo)[/]")
         return
     runtime = run.context.runtime.current
@@ -93,8 +93,9 @@ def step_invitations_outcome(run: DemoRun) -> None:
             or 0
         )
     run.console.print(table)
-    with sandbox.state.lock:
-        posts = [dict(p) for p in sandbox.state.posts.values()]
+    world = world_for(run)
+    posts = world.new_posts(world.team_ids())  # a fresh world: every post there is
+    world.close()
     counts = delivered_counts(list(mail.messages), posts)
     recipients = Counter(
         parseaddr(str(m["To"]))[1].lower() for m in mail.messages if m["X-Envol-Key"]
