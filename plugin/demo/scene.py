@@ -161,6 +161,18 @@ class Scene:
         self._save()
         return team
 
+    def has_team(self, name: str) -> bool:
+        try:
+            self.client.get_team_by_name(name)
+        except NotFound:
+            return False
+        return True
+
+    def created_team(self, name: str) -> None:
+        """Record a team that Envol created on this scene (the seeding's), for ``--clean``."""
+        self.record.teams[name] = str(self.client.get_team_by_name(name)["id"])
+        self._save()
+
     def join_team(self, team_id: str, user_id: str) -> None:
         (result,) = self.client.add_team_members(team_id, [user_id])
         if not result.added:

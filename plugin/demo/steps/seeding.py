@@ -55,6 +55,8 @@ def _seed_and_brand(run: DemoRun, scene: Scene) -> None:
         scene.make_system_admin(bot["user_id"])
         token = scene.token(bot["user_id"])
     desired = require_desired(default_content_dir(), run.context.runtime.current, scene.url)
+    team_name = run.context.runtime.current.team_name
+    team_existed = scene.has_team(team_name)
     with (
         MattermostClient(scene.url, token) as client,
         run.context.sessions() as session,
@@ -102,6 +104,8 @@ def _seed_and_brand(run: DemoRun, scene: Scene) -> None:
             signer=Signer(settings.secret_key.get_secret_value()),
             public_url=settings.public_url,
         )
+        if not team_existed and scene.has_team(team_name):
+            scene.created_team(team_name)  # the seeding made it: --clean archives it
         verb = "wrote" if counted.startswith("write") else "sent"
         run.console.print(
             f"plan again: {again.summary()}; re-apply {verb} {count() - before} {counted}"
