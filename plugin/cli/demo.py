@@ -141,9 +141,13 @@ def demo(
             f"outputs in {shown(workdir)}/"
         )
         if mattermost_url:
-            colour = "red" if outcome.ledger.duplicate_count() else "green"
-            console.print(f"[{colour}]{shown(outcome.ledger.summary())}[/] (e-mails only: "
-                          "a real server's records are not read back)")  # fmt: skip
+            twice = outcome.ledger.duplicate_count()
+            console.print(
+                f"delivered: {outcome.ledger.size('e-mails'):,} e-mails, "
+                f"[{'red' if twice else 'green'}]{twice} sent twice[/] (the ledger holds the "
+                "e-mails only: a real server's records are not read back); ledger in "
+                f"{shown(outcome.workdir / 'ledger.json')}"
+            )
             return
         _print_outcome("", outcome)
         if outcome.contract_violations:
