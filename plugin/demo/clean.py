@@ -19,12 +19,14 @@ so is the token's own account.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from plugin.demo.fake_roster import DOMAIN
 from plugin.demo.scene import SCENE_RECORD_FILE, SceneRecord
 from plugin.mattermost import MattermostClient, NotFound
+from plugin.settings import runtime_settings_from_config
 
 
 @dataclass
@@ -61,7 +63,13 @@ def clean_rehearsal(
         return report
     with MattermostClient(url, token) as client:
         me = str(client.get_me()["id"])
-        people = _simulated_people(client, record.teams.values())
+        # The launch's team too when the rehearsal found it there rather than created it: its
+        # simulated people are the rehearsal's all the same.
+        launch_team = runtime_settings_from_config({}).team_name
+        team_ids = set(record.teams.values())
+        with suppress(NotFound):
+            team_ids.add(str(client.get_team_by_name(launch_team)["id"]))
+        people = _simulated_people(client, sorted(team_ids))
         for username, user_id in sorted({**people, **record.users}.items()):
             if user_id != me:
                 client.deactivate_user(user_id)

@@ -32,6 +32,7 @@ def step_preflight(run: DemoRun) -> None:
                     "ServiceSettings": {
                         "EnableBotAccountCreation": True,
                         "EnableUserAccessTokens": True,
+                        "EnableCommands": True,  # /envol and /aide (on by default)
                     }
                 }
             )
