@@ -95,8 +95,10 @@ def demo(
     contract: bool, mattermost_url: str | None, token: str | None, public_url: str | None,
     clean: bool,
 ) -> None:  # fmt: skip
-    """Walk a whole launch on the local Mattermost sandbox (or rehearse it on a staging
-    Mattermost with --mattermost-url).
+    """Walk a whole launch on the local Mattermost sandbox, or rehearse it on a staging one.
+
+    With --mattermost-url and --token the launch plays on that server through its API v4;
+    --clean then removes what the rehearsals created there.
 
     At the end, the delivery ledger (every e-mail, DM, post, membership, sidebar category and
     pin Envol delivered, as the mail catcher and the sandbox recorded them) is written to
@@ -104,24 +106,10 @@ def demo(
     holds the e-mails only.
     """
     require_demo_extra("demo")
-    if mattermost_url is None:
-        # --token alone is ignored: ENVOL_MATTERMOST_TOKEN may well be set for other commands.
-        for given, option in ((public_url, "--public-url"), (clean, "--clean")):
-            if given:
-                raise click.UsageError(f"{option} goes with --mattermost-url")
-    else:
-        sandbox_only = [o for o, on in (("--faults", faults), ("--contract", contract),
-                                         ("--compare", compare)) if on]  # fmt: skip
-        if sandbox_only:
-            raise click.UsageError(
-                f"{', '.join(sandbox_only)}: only on the sandbox (they act inside it); a "
-                "rehearsal on a real Mattermost runs without them"
-            )
-        if not token:
-            raise click.UsageError(
-                "--mattermost-url needs --token (or ENVOL_MATTERMOST_TOKEN): a system admin's "
-                "personal access token"
-            )
+    _check_rehearsal_options(
+        mattermost_url, token, public_url, clean, faults=faults, contract=contract,
+        compare=compare,
+    )  # fmt: skip
     if clean:
         _clean(str(mattermost_url), str(token), workdir)
         return
@@ -136,30 +124,7 @@ def demo(
             contract=contract, mattermost_url=mattermost_url, token=token,
             public_url=public_url,
         )  # fmt: skip
-        console.print(
-            f"\n[bold green]demo finished in {outcome.elapsed:.1f}s[/]; "
-            f"outputs in {shown(workdir)}/"
-        )
-        if mattermost_url:
-            twice = outcome.ledger.duplicate_count()
-            console.print(
-                f"delivered: {outcome.ledger.size('e-mails'):,} e-mails, "
-                f"[{'red' if twice else 'green'}]{twice} sent twice[/] (the ledger holds the "
-                "e-mails only: a real server's records are not read back); ledger in "
-                f"{shown(outcome.workdir / 'ledger.json')}"
-            )
-            return
-        _print_outcome("", outcome)
-        if outcome.contract_violations:
-            console.print(
-                f"[bold red]{len(outcome.contract_violations)} Mattermost API contract "
-                "violation(s)[/] (see plugin/sandbox/contract.py for the known gaps):"
-            )
-            for violation in outcome.contract_violations[:SHOWN_DIFFERENCES]:
-                console.print(f"  {violation}", markup=False)
-            sys.exit(1)
-        if outcome.contract_violations is not None:
-            console.print("[green]every request and answer within Mattermost's API spec[/]")
+        _print_single(outcome, workdir, rehearsal=mattermost_url is not None)
         return
     second = "with faults" if faults else "fault-free again"
     console.print(
@@ -183,6 +148,58 @@ def demo(
     if len(differences) > SHOWN_DIFFERENCES:
         console.print(f"  … and {len(differences) - SHOWN_DIFFERENCES:,} more")
     sys.exit(1)
+
+
+def _print_single(outcome: StagedOutcome, workdir: Path, *, rehearsal: bool) -> None:
+    """One run's end: where its outputs are, the ledger's line, the contract's verdict."""
+    console.print(
+        f"\n[bold green]demo finished in {outcome.elapsed:.1f}s[/]; outputs in {shown(workdir)}/"
+    )
+    if rehearsal:
+        twice = outcome.ledger.duplicate_count()
+        console.print(
+            f"delivered: {outcome.ledger.size('e-mails'):,} e-mails, "
+            f"[{'red' if twice else 'green'}]{twice} sent twice[/] (the ledger holds the "
+            "e-mails only: a real server's records are not read back); ledger in "
+            f"{shown(outcome.workdir / 'ledger.json')}"
+        )
+        return
+    _print_outcome("", outcome)
+    if outcome.contract_violations:
+        console.print(
+            f"[bold red]{len(outcome.contract_violations)} Mattermost API contract "
+            "violation(s)[/] (see plugin/sandbox/contract.py for the known gaps):"
+        )
+        for violation in outcome.contract_violations[:SHOWN_DIFFERENCES]:
+            console.print(f"  {violation}", markup=False)
+        sys.exit(1)
+    if outcome.contract_violations is not None:
+        console.print("[green]every request and answer within Mattermost's API spec[/]")
+
+
+def _check_rehearsal_options(
+    mattermost_url: str | None, token: str | None, public_url: str | None, clean: bool, *,
+    faults: bool, contract: bool, compare: bool,
+) -> None:  # fmt: skip
+    """The options of a rehearsal go together, and those that act inside the sandbox do not."""
+    if mattermost_url is None:
+        # --token alone is ignored: ENVOL_MATTERMOST_TOKEN may well be set for other commands.
+        for given, option in ((public_url, "--public-url"), (clean, "--clean")):
+            if given:
+                raise click.UsageError(f"{option} goes with --mattermost-url")
+    else:
+        sandbox_only = [o for o, on in (("--faults", faults), ("--contract", contract),
+                                         ("--compare", compare)) if on]  # fmt: skip
+        if sandbox_only:
+            raise click.UsageError(
+                f"{', '.join(sandbox_only)}: only on the sandbox (they act inside it); a "
+                "rehearsal on a real Mattermost runs without them"
+            )
+        if not token:
+            raise click.UsageError(
+                "--mattermost-url needs --token (or ENVOL_MATTERMOST_TOKEN): a system admin's "
+                "personal access token"
+            )
 
 
 def _clean(mattermost_url: str, token: str, workdir: Path) -> None:
