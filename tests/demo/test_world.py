@@ -36,9 +36,7 @@ def _observe(world: World, team_id: str, user_ids: list[str]) -> dict[str, Any]:
         "in_team": [world.is_team_member(team_id, uid) for uid in user_ids],
         "channels": [(c["name"], c["type"]) for c in channels],
         "kinds": [world.channel(cid).get("type") for cid in channel_ids],
-        "joined": [
-            sorted(world.channels_joined(uid, channel_ids, [team_id])) for uid in user_ids
-        ],
+        "joined": [sorted(world.channels_joined(uid, channel_ids, [team_id])) for uid in user_ids],
         "members_of": [sorted(world.members_among(cid, user_ids)) for cid in channel_ids],
         # Each channel's posts in creation order; between channels, the model orders them.
         "posts": sorted(
@@ -120,13 +118,16 @@ def test_people_sign_up_and_sign_in_through_the_api(scene: Scene) -> None:
         raise AssertionError("a token was made with personal access tokens disabled")
     sandbox.patch_config({"ServiceSettings": {"EnableUserAccessTokens": True}})
     token = world.token_for(added["id"])
-    assert requests.get(
-        f"{sandbox.url}/api/v4/users/me", headers={"Authorization": f"Bearer {token}"}, timeout=10
-    ).json()["id"] == added["id"]
+    assert (
+        requests.get(
+            f"{sandbox.url}/api/v4/users/me",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        ).json()["id"]
+        == added["id"]
+    )
     try:
-        world.sign_up(
-            email="x@exemple-sa.example", username="x.y", profile={}, invite_id="z" * 26
-        )
+        world.sign_up(email="x@exemple-sa.example", username="x.y", profile={}, invite_id="z" * 26)
     except SignUpFailed as refused:
         assert str(refused).startswith("sign-up failed: 400 ")
     else:
@@ -154,7 +155,7 @@ def _live_a_launch(
                 "type": "select",
                 "options": [{"text": str(n), "value": str(n)} for n in range(1, 6)],
             },
-            {"name": "comment", "display_name": "Commentaire", "type": "textarea", "optional": True},
+            {"name": "comment", "display_name": "Avis", "type": "textarea", "optional": True},
         ],
     }
     bot, bot_token = _bot(sandbox, scene.team)
