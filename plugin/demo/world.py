@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import requests
 
-from plugin.demo.person import PERSON_HEADER
+from plugin.demo.person import PERSON_HEADER, AppUser
 from plugin.jsontypes import JSON
 
 if TYPE_CHECKING:
@@ -155,6 +155,11 @@ def world_for(run: DemoRun) -> World:
         return SandboxWorld(sandbox)
     settings = run.context.settings
     return ApiWorld(settings.mattermost_url, settings.mattermost_token.get_secret_value())
+
+
+def app_user(world: World, user_id: str) -> AppUser:
+    """The person with this account, acting over the world's HTTP API and WebSocket."""
+    return AppUser(world.url, user_id, world.token_for(user_id))
 
 
 def _post_sign_up(
@@ -469,6 +474,9 @@ class ApiWorld:
         channels = self.team_channels(teams) + self._direct_channels(teams)
         fresh: list[JSON] = []
         for channel in sorted(channels, key=lambda c: str(c["name"])):
+            since = self._since.get(str(channel["id"]))
+            if since is not None and int(channel.get("last_post_at") or 0) < since:
+                continue  # nothing posted since the last look: one call saved per quiet channel
             fresh += self._channel_posts(str(channel["id"]))
         return fresh
 
