@@ -121,7 +121,9 @@ class World(Protocol):
 
     def new_posts(self, team_ids: Iterable[str]) -> list[JSON]:
         """Posts created since the last call (all of them at the first), none deleted; each
-        channel's in creation order. A world serves one observer."""
+        channel's in creation order. At least those of the teams' channels and of the direct
+        messages of bots and of the admin (the sandbox gives every post). A world serves one
+        observer."""
         ...
 
     def sign_up(

@@ -8,13 +8,15 @@ either must live the same launch (the same ``SimulationLog`` for the same seed).
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 from typing import Any
 
 import requests
+from pydantic import SecretStr
 
 from plugin.demo.population import Population
 from plugin.demo.simulation_log import SimulationLog
-from plugin.demo.world import ApiWorld, SandboxWorld, SignUpFailed, World
+from plugin.demo.world import ApiWorld, SandboxWorld, SignUpFailed, World, world_for
 from plugin.sandbox import Sandbox
 from tests.demo.conftest import START, Scene, build_scene
 from tests.demo.test_population import _bot, _bot_post
@@ -135,6 +137,22 @@ def test_people_sign_up_and_sign_in_through_the_api(scene: Scene) -> None:
     # Mattermost's own e-mail invitations stay on the server.
     assert world.email_invitations(0) == [] and world.invitation_tokens("x@y.example") == []
     world.close()
+
+
+def test_the_demo_observes_its_sandbox_in_process_and_a_real_server_through_the_api(
+    sandbox: Sandbox,
+) -> None:
+    settings = SimpleNamespace(
+        mattermost_url="https://staging.example/", mattermost_token=SecretStr("admin-token")
+    )
+    context = SimpleNamespace(settings=settings)
+    run: Any = SimpleNamespace(state={"sandbox": sandbox}, context=context)
+    assert isinstance(world_for(run), SandboxWorld)
+    run.state.clear()  # a rehearsal: the stage started no sandbox
+    rehearsal = world_for(run)
+    assert isinstance(rehearsal, ApiWorld)
+    assert rehearsal.url == "https://staging.example"
+    assert rehearsal.http.headers["Authorization"] == "Bearer admin-token"
 
 
 # ----------------------------------------------------------------------------- a whole run
