@@ -1,4 +1,4 @@
-"""Simulated employees living through a launch in the sandbox, deterministically for a seed.
+"""Simulated employees living through a launch on Mattermost, deterministically for a seed.
 
 People act only as real users would: they sign up from the invitation they received, fill in
 their profile, post, reply and react in the channels they belong to, click buttons on surveys
