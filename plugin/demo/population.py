@@ -1,4 +1,4 @@
-"""Simulated employees living through a launch in the sandbox, deterministically for a seed.
+"""Simulated employees living through a launch on Mattermost, deterministically for a seed.
 
 People act only as real users would: they sign up from the invitation they received, fill in
 their profile, post, reply and react in the channels they belong to, click buttons on surveys
@@ -70,7 +70,7 @@ from plugin.demo.simulation_log import (
     SurveyAnswer,
     Visit,
 )
-from plugin.demo.world import SignUpFailed, World
+from plugin.demo.world import SignUpFailed, World, app_user
 from plugin.jsontypes import JSON
 from plugin.mattermost import MARKER_PROP
 from plugin.text import strip_accents
@@ -426,7 +426,7 @@ class Population:
         return user_id
 
     def _log_in(self, person: SimulatedPerson, user_id: str) -> AppUser:
-        return self._adopt(AppUser(self.world.url, user_id, self.world.token_for(user_id)))
+        return self._adopt(app_user(self.world, user_id))
 
     def _newest_valid_token(self, email: str) -> str | None:
         """The token of the person's newest unexpired Mattermost invitation (a reminder's link

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import requests
 
-from plugin.demo.person import PERSON_HEADER
+from plugin.demo.person import PERSON_HEADER, AppUser
 from plugin.jsontypes import JSON
 
 if TYPE_CHECKING:
@@ -121,7 +121,9 @@ class World(Protocol):
 
     def new_posts(self, team_ids: Iterable[str]) -> list[JSON]:
         """Posts created since the last call (all of them at the first), none deleted; each
-        channel's in creation order. A world serves one observer."""
+        channel's in creation order. At least those of the teams' channels and of the direct
+        messages of bots and of the admin (the sandbox gives every post). A world serves one
+        observer."""
         ...
 
     def sign_up(
@@ -155,6 +157,11 @@ def world_for(run: DemoRun) -> World:
         return SandboxWorld(sandbox)
     settings = run.context.settings
     return ApiWorld(settings.mattermost_url, settings.mattermost_token.get_secret_value())
+
+
+def app_user(world: World, user_id: str) -> AppUser:
+    """The person with this account, acting over the world's HTTP API and WebSocket."""
+    return AppUser(world.url, user_id, world.token_for(user_id))
 
 
 def _post_sign_up(
@@ -469,6 +476,9 @@ class ApiWorld:
         channels = self.team_channels(teams) + self._direct_channels(teams)
         fresh: list[JSON] = []
         for channel in sorted(channels, key=lambda c: str(c["name"])):
+            since = self._since.get(str(channel["id"]))
+            if since is not None and int(channel.get("last_post_at") or 0) < since:
+                continue  # nothing posted since the last look: one call saved per quiet channel
             fresh += self._channel_posts(str(channel["id"]))
         return fresh
 

@@ -21,6 +21,7 @@ from plugin.cohorts.models import Wave
 from plugin.delivery.models import OutboundMessage, OutboundState
 from plugin.demo.world import world_for
 from plugin.invitations.models import Invitation
+from plugin.mattermost import MattermostClient
 from plugin.onboarding.funnel import funnel
 
 if TYPE_CHECKING:
@@ -93,8 +94,12 @@ def step_invitations_outcome(run: DemoRun) -> None:
             or 0
         )
     run.console.print(table)
+    with MattermostClient.from_settings(run.context.settings) as mm:
+        team_id = str(mm.get_team_by_name(runtime.team_name)["id"])
     world = world_for(run)
-    posts = world.new_posts(world.team_ids())  # a fresh world: every post there is
+    # A fresh world: every post of Envol's team and of its direct messages (a staging server's
+    # other teams are none of the demo's business).
+    posts = world.new_posts([team_id])
     world.close()
     counts = delivered_counts(list(mail.messages), posts)
     recipients = Counter(
