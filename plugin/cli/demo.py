@@ -47,7 +47,8 @@ REHEARSAL_PEOPLE = 50
     type=click.Path(path_type=Path, file_okay=False),
     default=Path(".demo"),
     show_default=True,
-    help="Where the demo keeps its database, broker and outputs (reset at each run).",
+    help="Where the demo keeps its database, broker and outputs (reset at each run, except a "
+    "rehearsal's record of what it created, rehearsal.json, which --clean reads).",
 )
 @click.option(
     "--serve",

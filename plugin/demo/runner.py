@@ -23,6 +23,7 @@ from rich.rule import Rule
 from rich.table import Table
 
 from plugin import clock
+from plugin.demo.fake_roster import DOMAIN
 from plugin.demo.ledger import (
     Ledger,
     LedgerDifference,
@@ -245,8 +246,8 @@ def _report_rehearsal(stage: DemoStage, run: DemoRun) -> None:
     for line in stage.scene.record.lines():
         say(f"  {line}", markup=False)
     say(
-        "  and the simulated employees (e-mails @exemple-sa.example) who joined the team, "
-        "their posts, DMs and reactions; Envol's slash commands on the team"
+        f"  and the simulated employees (e-mails @{DOMAIN}) who joined the team, their posts, "
+        "DMs and reactions; Envol's slash commands on the team"
     )
     say(
         "the delivery ledger holds the e-mails only: the server's own records (posts, "
