@@ -28,7 +28,10 @@ COMMAND_GROUPS: dict[str, tuple[str, str]] = {
         "plugin.cli.plugin_bundle",
         "The Mattermost plugin that holds Envol's settings page.",
     ),
-    "demo": ("plugin.cli.demo", "Walk a whole launch on the local Mattermost sandbox."),
+    "demo": (
+        "plugin.cli.demo",
+        "Walk a whole launch on the local Mattermost sandbox, or rehearse it on a staging one.",
+    ),
     "sandbox": (
         "plugin.cli.sandbox",
         "Serve a local Mattermost stand-in (API v4 subset) until Ctrl-C.",

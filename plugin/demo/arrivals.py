@@ -4,8 +4,9 @@
   the model is handed the (address, link) pairs, e.g. read from the SMTP test server's messages
   with ``invitations_from_emails`` or from Envol's invitations table;
 * Mattermost's e-mail invitation leaves a token in the sandbox (``state.sent_invites``): the
-  model reads them itself;
-* an existing account added to the team directly is already a member: it reads team
+  model reads them itself, through its ``World`` (only the sandbox shows them: a real server
+  keeps its tokens, so a rehearsal invites with Envol's e-mail);
+* an existing account added to the team directly is already a member: the model reads team
   memberships itself, and "joining" means the person's first visit.
 """
 

@@ -255,18 +255,21 @@ def compare_ledgers(expected: Ledger, actual: Ledger) -> list[LedgerDifference]:
 
 
 def build_ledger(
-    sandbox: Sandbox, mail: Iterable[Message], *, run_urls: Iterable[str] = ()
+    sandbox: Sandbox | None, mail: Iterable[Message], *, run_urls: Iterable[str] = ()
 ) -> Ledger:
     """The ledger of what the mail catcher and the sandbox received.
 
     ``run_urls`` are addresses that change from run to run (the webhooks', the sandbox's):
-    they are replaced by placeholders before anything is digested.
+    they are replaced by placeholders before anything is digested. Without a sandbox (a
+    rehearsal on a real server, whose database this process cannot read), the e-mails only.
     """
-    normalise = _Normaliser((*(u.rstrip("/") for u in run_urls if u), sandbox.url))
+    urls = [u.rstrip("/") for u in run_urls if u] + ([sandbox.url] if sandbox else [])
+    normalise = _Normaliser(tuple(urls))
     ledger = Ledger()
     _add_emails(ledger, mail, normalise)
-    with sandbox.state.lock:
-        _SandboxReader(sandbox.state, ledger, normalise).read_all()
+    if sandbox is not None:
+        with sandbox.state.lock:
+            _SandboxReader(sandbox.state, ledger, normalise).read_all()
     return ledger
 
 

@@ -1,23 +1,23 @@
-"""Simulated employees living through a launch in the sandbox, deterministically for a seed.
+"""Simulated employees living through a launch on Mattermost, deterministically for a seed.
 
 People act only as real users would: they sign up from the invitation they received, fill in
 their profile, post, reply and react in the channels they belong to, click buttons on surveys
 and polls, type ``/envol support`` and submit the dialog that opens. Every action is a real
-HTTP call to the sandbox (``Sandbox.accept_invite`` and ``AppUser``), so Envol's webhooks
-and metrics see them as they would see people on Mattermost. Reads (which channels a person
-is in, which posts are new) come straight from the sandbox's state: they cost nothing and are
-what the web app would have loaded anyway.
+HTTP call (``AppUser``; the sign-up too), so Envol's webhooks and metrics see them as they
+would see people on Mattermost. Reads (which channels a person is in, which posts are new)
+go through a ``World`` (``plugin.demo.world``): the sandbox's state, where they cost nothing
+and are what the web app would have loaded anyway, or a real Mattermost's API v4.
 
 Usage (the demo moves ``plugin.clock`` to each simulated day; the sandbox stamps posts and
 activity with it, while the model decides from the moment it is given)::
 
-    population = Population(sandbox, generate_roster(1500, seed), seed=seed, team_id=team_id,
-                            support_channel=runtime.support_channel)
+    population = Population(SandboxWorld(sandbox), generate_roster(1500, seed), seed=seed,
+                            team_id=team_id, support_channel=runtime.support_channel)
     for offset in range(90):
         moment = start + dt.timedelta(days=offset)
         clock_source.set(moment)
         # Envol's own e-mails: hand over the links; Mattermost's e-mail invitations and
-        # direct adds are read from the sandbox by the model itself.
+        # direct adds are read from the world by the model itself.
         received = invitations_from_emails(new_smtp_messages, at=moment)
         population.run_day(moment, received)   # accept, profiles, network, surveys, support
     population.close()
@@ -38,9 +38,9 @@ import time
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 import requests.adapters
@@ -48,7 +48,7 @@ import requests.adapters
 from plugin import clock, i18n
 from plugin.demo import phrasebook
 from plugin.demo.arrivals import ADDED, INVITE_LINK, MATTERMOST_EMAIL, ReceivedInvitation
-from plugin.demo.person import PERSON_HEADER, AppUser, CallFailed
+from plugin.demo.person import AppUser, CallFailed
 from plugin.demo.profiles import (
     BehaviourProfile,
     PersonTraits,
@@ -58,7 +58,6 @@ from plugin.demo.profiles import (
     rng_for,
     unit,
 )
-from plugin.demo.sandbox_people import accept_invite, as_user
 from plugin.demo.simulation_log import (
     Acceptance,
     Failure,
@@ -71,9 +70,9 @@ from plugin.demo.simulation_log import (
     SurveyAnswer,
     Visit,
 )
+from plugin.demo.world import SignUpFailed, World, app_user
 from plugin.jsontypes import JSON
 from plugin.mattermost import MARKER_PROP
-from plugin.sandbox import Sandbox
 from plugin.text import strip_accents
 
 T = TypeVar("T")
@@ -192,11 +191,11 @@ def _ms_to_datetime(ms: int) -> dt.datetime:
 
 
 class Population:
-    """The roster's people, driven through the sandbox; ``log`` records what they did."""
+    """The roster's people, acting in a ``World``; ``log`` records what they did."""
 
     def __init__(
         self,
-        sandbox: Sandbox,
+        world: World,
         roster: Iterable[RosterEntry],
         *,
         seed: int = 7,
@@ -224,7 +223,7 @@ class Population:
         top to bottom; split, the state would be set in several places."""
         if activity_scale < 0:
             raise ValueError("activity_scale must be zero or more")
-        self.sandbox = sandbox
+        self.world = world
         self.seed = seed
         self.team_id = team_id
         self.activity_scale = activity_scale
@@ -270,8 +269,7 @@ class Population:
         self._clients: dict[str, AppUser] = {}
         self._sent_invites_seen = 0
         self._team_sizes: dict[str, int] = {}
-        # Posts the model has seen, in the sandbox's creation order, keyed stably.
-        self._posts_scanned = 0
+        # Posts the model has seen, in creation order, keyed stably.
         self._known_posts: set[str] = set()
         self._channel_labels: dict[str, str] = {}
         self._channel_counts: dict[str, int] = {}
@@ -280,6 +278,8 @@ class Population:
         self._interactive: list[_PostRef] = []
         self._decided: set[tuple[str, str]] = set()  # (email, post key): answered or skipped
         self._team_channels: list[tuple[str, str]] | None = None
+        # A proxy look-up per request costs time on the loopback; a staging server may need one.
+        self._local = urlsplit(world.url).hostname in ("127.0.0.1", "localhost", "::1")
         self._adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=4)
 
     # ================================================================== lookups
@@ -320,34 +320,32 @@ class Population:
             count += 1
         return count
 
-    def _collect_from_sandbox(self, now: dt.datetime) -> None:
-        """Mattermost's own e-mail invitations and direct adds, as the sandbox shows them."""
+    def _teams(self) -> list[str]:
+        return [self.team_id] if self.team_id else self.world.team_ids()
+
+    def _collect_from_world(self, now: dt.datetime) -> None:
+        """Mattermost's own e-mail invitations and direct adds, as the world shows them."""
         found: list[ReceivedInvitation] = []
-        state = self.sandbox.state
-        with state.lock:
-            for sent in state.sent_invites[self._sent_invites_seen :]:
-                if self.team_id is None or sent["team_id"] == self.team_id:
-                    found.append(
-                        ReceivedInvitation(
-                            sent["email"],
-                            MATTERMOST_EMAIL,
-                            received_at=_ms_to_datetime(int(sent["at"])),
-                        )
+        sent_invites = self.world.email_invitations(self._sent_invites_seen)
+        self._sent_invites_seen += len(sent_invites)
+        for sent in sent_invites:
+            if self.team_id is None or sent.team_id == self.team_id:
+                found.append(
+                    ReceivedInvitation(
+                        sent.email, MATTERMOST_EMAIL, received_at=_ms_to_datetime(sent.at_ms)
                     )
-            self._sent_invites_seen = len(state.sent_invites)
-            teams = [self.team_id] if self.team_id else sorted(state.teams, key=_team_name(state))
-            for team_id in teams:
-                members = state.team_member_index.get(team_id, set())
-                if self._team_sizes.get(team_id) == len(members):
-                    continue  # nobody added since the last look
-                self._team_sizes[team_id] = len(members)
-                for user_id in members:
-                    if user_id in self._by_user:
-                        continue
-                    email = str(state.users.get(user_id, {}).get("email", ""))
-                    person = self._by_email.get(email)
-                    if person is not None and not any(i.kind == ADDED for i in person.invitations):
-                        found.append(ReceivedInvitation(email, ADDED, received_at=now))
+                )
+        for team_id in self._teams():
+            members = self.world.team_member_ids(team_id)
+            if self._team_sizes.get(team_id) == len(members):
+                continue  # nobody added since the last look
+            self._team_sizes[team_id] = len(members)
+            for user_id in members:
+                if user_id in self._by_user:
+                    continue
+                person = self._by_email.get(self.world.email_of(user_id))
+                if person is not None and not any(i.kind == ADDED for i in person.invitations):
+                    found.append(ReceivedInvitation(person.email, ADDED, received_at=now))
         self.receive(found, now)
 
     def accept_invitations(
@@ -357,7 +355,7 @@ class Population:
         members, visit for the first time). Some never do. Returns today's acceptances."""
         moment = now or clock.now()
         self.receive(received, moment)
-        self._collect_from_sandbox(moment)
+        self._collect_from_world(moment)
         accepted: list[Acceptance] = []
         try:
             for person in self.people:
@@ -388,7 +386,12 @@ class Population:
                     person.gave_up = True
                     self._fail(person, at, "log in", "the account is gone")
                     return None
-                via, user = ADDED, self._log_in(person, user_id)
+                try:
+                    via, user = ADDED, self._log_in(person, user_id)
+                except (RuntimeError, requests.RequestException) as error:
+                    # A real server that refuses the demo a token for this account.
+                    self._fail(person, at, "log in", str(error))
+                    return None
             elif INVITE_LINK in kinds:
                 link = next(i for i in reversed(person.invitations) if i.kind == INVITE_LINK)
                 via, user = INVITE_LINK, self._sign_up(person, at, invite_id=link.invite_id)
@@ -417,25 +420,20 @@ class Population:
         return acceptance
 
     def _existing_user_id(self, email: str) -> str:
-        state = self.sandbox.state
-        with state.lock:
-            for user in state.users.values():
-                if user["email"] == email and not user["delete_at"]:
-                    return str(user["id"])
-        raise LookupError(f"no account for {email}")
+        user_id = self.world.user_id_by_email(email)
+        if user_id is None:
+            raise LookupError(f"no account for {email}")
+        return user_id
 
     def _log_in(self, person: SimulatedPerson, user_id: str) -> AppUser:
-        return self._adopt(as_user(self.sandbox, user_id))
+        return self._adopt(app_user(self.world, user_id))
 
-    def _newest_valid_token(self, email: str) -> tuple[str | None, str | None]:
-        """(the token the person's newest unexpired invitation carries, the token the
-        sandbox's ``accept_invite`` helper would pick: the oldest for this address)."""
-        state = self.sandbox.state
+    def _newest_valid_token(self, email: str) -> str | None:
+        """The token of the person's newest unexpired Mattermost invitation (a reminder's link
+        is the one that still works)."""
         now_ms = int(clock.now().timestamp() * 1000)
-        with state.lock:
-            tokens = [(t, i) for t, i in state.invite_tokens.items() if i["email"] == email]
-        valid = [t for t, i in tokens if i["expires_at"] >= now_ms]
-        return (valid[-1] if valid else None), (tokens[0][0] if tokens else None)
+        valid = [t for t, expires_at in self.world.invitation_tokens(email) if expires_at >= now_ms]
+        return valid[-1] if valid else None
 
     def _sign_up(
         self, person: SimulatedPerson, at: dt.datetime, invite_id: str | None = None
@@ -451,25 +449,15 @@ class Population:
         for attempt in range(1, MAX_ATTEMPTS + 2):
             self.log.http_calls += 1
             try:
-                if invite_id is not None:
-                    return accept_invite(
-                        self.sandbox,
-                        email=person.email,
-                        invite_id=invite_id,
-                        username=username,
-                        **profile,
-                    )
-                token, helper_pick = self._newest_valid_token(person.email)
-                if token is None:
+                token = None if invite_id is not None else self._newest_valid_token(person.email)
+                if invite_id is None and token is None:
                     return None  # every Mattermost invitation expired: wait for a reminder
-                if token == helper_pick:
-                    return accept_invite(
-                        self.sandbox, email=person.email, username=username, **profile
-                    )
-                # The helper takes the oldest token; a reminder's newer link is the one
-                # that still works, so sign up with it as the browser would.
-                return self._sign_up_with_token(person.email, token, username, profile)
-            except (RuntimeError, requests.RequestException) as error:
+                user_id = self.world.sign_up(
+                    email=person.email, username=username, profile=profile,
+                    invite_id=invite_id, token=token,
+                )  # fmt: skip
+                return self._log_in(person, user_id)
+            except (SignUpFailed, requests.RequestException) as error:
                 text = str(error)
                 if "username_exists" in text:
                     username = f"{base[: USERNAME_MAX - 2]}{attempt + 1}"
@@ -489,31 +477,9 @@ class Population:
         person.gave_up = True
         return None
 
-    def _sign_up_with_token(self, email: str, token: str, username: str, profile: JSON) -> AppUser:
-        response = requests.post(
-            f"{self.sandbox.url}/api/v4/users",
-            params={"t": token},
-            json={
-                "email": email,
-                "username": username,
-                "password": "Sandbox-password-1",
-                **profile,
-            },
-            headers={PERSON_HEADER: "1"},
-            timeout=30,
-        )
-        if response.status_code != 201:
-            raise RuntimeError(f"sign-up failed: {response.status_code} {response.text}")
-        user_id = str(response.json()["id"])
-        return as_user(self.sandbox, user_id)
-
     def _already_signed_up(self, person: SimulatedPerson, at: dt.datetime) -> AppUser | None:
         user_id = self._existing_user_id(person.email)
-        state = self.sandbox.state
-        with state.lock:
-            teams = [self.team_id] if self.team_id else list(state.teams)
-            member = any(state.team_member(team, user_id) for team in teams)
-        if not member:
+        if not any(self.world.is_team_member(team, user_id) for team in self._teams()):
             person.gave_up = True
             self._fail(person, at, "sign-up", "account exists but is not in the team")
             return None
@@ -681,23 +647,19 @@ class Population:
         moment = now or clock.now()
         self._scan_posts()
         answers: list[SurveyAnswer] = []
-        state = self.sandbox.state
         present = {p.user_id: p for p in self.joined(moment) if p.user_id}
         try:
             for ref in list(self._interactive):
-                with state.lock:
-                    channel = state.channels.get(ref.channel_id) or {}
-                    if channel.get("type") == "D":
-                        ids = str(channel["name"]).split("__")
-                        audience = sorted(
-                            (present[uid] for uid in ids if uid in present and uid != ref.user_id),
-                            key=lambda p: p.index,
-                        )
-                    else:
-                        members = state.channel_members
-                        audience = [
-                            p for uid, p in present.items() if (ref.channel_id, uid) in members
-                        ]
+                channel = self.world.channel(ref.channel_id)
+                if channel.get("type") == "D":
+                    ids = str(channel["name"]).split("__")
+                    audience = sorted(
+                        (present[uid] for uid in ids if uid in present and uid != ref.user_id),
+                        key=lambda p: p.index,
+                    )
+                else:
+                    inside = self.world.members_among(ref.channel_id, present)
+                    audience = [p for uid, p in present.items() if uid in inside]
                 if channel.get("type") == "D" and audience:
                     # A direct message has one reader: once they decided, forget the post.
                     self._interactive.remove(ref)
@@ -899,7 +861,7 @@ class Population:
         """Route the person's requests through the population's one connection pool: each
         person's own keep-alive connection would cost a connect per action, and the sandbox
         serves every open connection from a thread (1,500 idle ones would pin 1,500)."""
-        client.http.trust_env = False  # loopback only: no proxy look-up per request
+        client.http.trust_env = not self._local
         client.http.mount("http://", self._adapter)
         client.http.mount("https://", self._adapter)
         return client
@@ -911,7 +873,7 @@ class Population:
             client.close_app()
 
     def _visit(self, user: AppUser) -> None:
-        response = user.http.get(f"{self.sandbox.url}/api/v4/users/me", timeout=30)
+        response = user.http.get(f"{self.world.url}/api/v4/users/me", timeout=30)
         if response.status_code >= 400:
             raise CallFailed(response)
 
@@ -971,47 +933,38 @@ class Population:
     def _refresh_channels(self) -> None:
         """The teams' open and private channels, by name; read once per step (direct
         channels, one per person and bot, would make a per-person scan quadratic)."""
-        state = self.sandbox.state
-        with state.lock:
-            teams = {self.team_id} if self.team_id else set(state.teams)
-            self._team_channels = [
-                (str(c["name"]), str(c["id"]))
-                for c in sorted(
-                    (
-                        c
-                        for c in state.channels.values()
-                        if c["team_id"] in teams and c["type"] in ("O", "P") and not c["delete_at"]
-                    ),
-                    # By name, never by id: ids are random unless the sandbox is seeded.
-                    key=lambda c: (c["name"], _team_name(state)(c["team_id"])),
-                )
-            ]
+        teams = self._teams()
+        rank = {team_id: index for index, team_id in enumerate(teams)}  # teams by name
+        self._team_channels = [
+            (str(c["name"]), str(c["id"]))
+            # By name, never by id: ids are random unless the sandbox is seeded.
+            for c in sorted(
+                self.world.team_channels(teams), key=lambda c: (c["name"], rank[c["team_id"]])
+            )
+        ]
 
     def _channels_of(self, person: SimulatedPerson) -> list[tuple[str, str]]:
         """(name, id) of the team channels the person is in, by name."""
         if self._team_channels is None:
             self._refresh_channels()
-        assert self._team_channels is not None
-        state = self.sandbox.state
-        with state.lock:
-            members = state.channel_members
-            return [(n, cid) for n, cid in self._team_channels if (cid, person.user_id) in members]
+        assert self._team_channels is not None and person.user_id is not None
+        inside = self.world.channels_joined(
+            person.user_id, (cid for _, cid in self._team_channels), self._teams()
+        )
+        return [(n, cid) for n, cid in self._team_channels if cid in inside]
 
     def _label(self, channel_id: str) -> str:
         """A channel's stable name: its name, or ``@a,@b`` (usernames) for a direct one."""
         label = self._channel_labels.get(channel_id)
         if label is None:
-            state = self.sandbox.state
-            with state.lock:
-                channel = state.channels.get(channel_id, {})
-                if channel.get("type") == "D":
-                    names = sorted(
-                        str(state.users.get(uid, {}).get("username", uid))
-                        for uid in str(channel["name"]).split("__")
-                    )
-                    label = ",".join(f"@{name}" for name in names)
-                else:
-                    label = str(channel.get("name", channel_id))
+            channel = self.world.channel(channel_id)
+            if channel.get("type") == "D":
+                names = sorted(
+                    self.world.username_of(uid) for uid in str(channel["name"]).split("__")
+                )
+                label = ",".join(f"@{name}" for name in names)
+            else:
+                label = str(channel.get("name", channel_id))
             self._channel_labels[channel_id] = label
         return label
 
@@ -1032,21 +985,20 @@ class Population:
             self._recent_roots.setdefault(
                 channel_id, deque(maxlen=RECENT_POSTS_PER_CHANNEL)
             ).append(ref)
-        if _asks_everyone(post, self.sandbox.state.channels.get(channel_id) or {}):
+        if _asks_everyone(post, self.world.channel(channel_id)):
             self._interactive.append(ref)
         return ref
 
     def _scan_posts(self) -> None:
         """Register the posts created since the last look, in creation order (and re-read
-        the channel list: both change between steps)."""
+        the channel list: both change between steps). Posts of the same moment in different
+        channels come by channel name: the API gives no order between channels."""
         self._refresh_channels()
-        state = self.sandbox.state
-        with state.lock:
-            fresh = list(islice(state.posts.values(), self._posts_scanned, None))
-            self._posts_scanned = len(state.posts)
-            for post in fresh:
-                if post["id"] not in self._known_posts and not post["delete_at"]:
-                    self._register(post)
+        fresh = self.world.new_posts(self._teams())
+        fresh.sort(key=lambda post: (int(post["create_at"]), self._label(str(post["channel_id"]))))
+        for post in fresh:
+            if post["id"] not in self._known_posts:
+                self._register(post)
 
 
 # ====================================================================== choosing answers
@@ -1061,10 +1013,6 @@ def _asks_everyone(post: JSON, channel: JSON) -> bool:
     if channel.get("type") == "D":
         return True
     return "envol_poll" in props or str(props.get(MARKER_PROP, "")).startswith("poll-")
-
-
-def _team_name(state: Any) -> Callable[[str], str]:
-    return lambda team_id: str(state.teams.get(team_id, {}).get("name", ""))
 
 
 def _score(rng: random.Random, mood: float) -> int:
@@ -1178,7 +1126,7 @@ def _dialog_error(reply: object) -> str:
 
 
 def _worth_retrying(text: str) -> bool:
-    """A sign-up refused by the rate limit or a server error (``accept_invite``'s message)."""
+    """A sign-up refused by the rate limit or a server error (``SignUpFailed``'s message)."""
     return bool(re.search(r"failed: (429|5\d\d) ", text))
 
 

@@ -23,6 +23,7 @@ from rich.rule import Rule
 from rich.table import Table
 
 from plugin import clock
+from plugin.demo.fake_roster import DOMAIN
 from plugin.demo.ledger import (
     Ledger,
     LedgerDifference,
@@ -117,7 +118,7 @@ def console_link(stage: DemoStage, run: DemoRun) -> tuple[str, str]:
     from plugin.console.signin import link_for_username
     from plugin.mattermost import MattermostClient
 
-    with MattermostClient(stage.sandbox.url, stage.sandbox.admin_token) as client:
+    with MattermostClient(stage.mattermost_url, stage.admin_token) as client:
         username = str(client.get_me()["username"])
         link, _ = link_for_username(
             client, run.context.runtime.current, stage.settings, username,
@@ -167,19 +168,38 @@ def run_staged_demo(
     console: Console,
     serve: bool = False,
     contract: bool = False,
+    mattermost_url: str | None = None,
+    token: str | None = None,
+    public_url: str | None = None,
 ) -> StagedOutcome:
     """The whole demo on a fresh stage in ``workdir`` (emptied first), then its ledger, and
     the launch console's sign-in link (kept open until Ctrl-C with ``serve``).
 
     The ledger is read once the worker has stopped, so a task it finished while shutting down
     is counted; what it never ran is missing, and a comparison says so.
+
+    With ``mattermost_url`` and ``token``, a rehearsal on that server (see ``DemoStage``):
+    the record of what earlier rehearsals created there (``workdir/rehearsal.json``) survives
+    the reset, so that ``--clean`` removes them all; the ledger holds the e-mails only.
     """
+    from plugin.demo.scene import SCENE_RECORD_FILE
+
+    record = workdir / SCENE_RECORD_FILE
+    kept = record.read_bytes() if mattermost_url and record.exists() else None
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
+    if kept is not None:
+        record.write_bytes(kept)
     from plugin.demo.stage import DemoStage
 
-    stage = DemoStage.start(workdir.resolve(), seed=seed, faults=faults, contract=contract)
+    stage = DemoStage.start(
+        workdir.resolve(), seed=seed, faults=faults, contract=contract,
+        mattermost_url=mattermost_url, token=token, public_url=public_url,
+    )  # fmt: skip
+    state: dict[str, object] = {"mail": stage.mail, "scene": stage.scene}
+    if stage.sandbox is not None:
+        state["sandbox"] = stage.sandbox
     try:
         run = DemoRun(
             context=stage.context(),
@@ -190,11 +210,13 @@ def run_staged_demo(
             faults=faults,
             started=clock.now(),
             stage=stage,
-            state={"sandbox": stage.sandbox, "mail": stage.mail},
+            state=state,
         )
         elapsed = run_demo(run)
         stage.settle()  # the ledger counts what the worker was asked to send
         _offer_console(stage, run, serve=serve)
+        if stage.rehearsal:
+            _report_rehearsal(stage, run)
     finally:
         stage.stop()
     ledger = build_ledger(
@@ -209,10 +231,33 @@ def run_staged_demo(
         ledger=ledger,
         injected=stage.fault_tally(),
         envol_requests=stage.envol_request_count(),
-        contract_violations=[str(v) for v in stage.sandbox.violations] if contract else None,
+        contract_violations=[str(v) for v in stage.sandbox.violations]
+        if contract and stage.sandbox is not None
+        else None,
     )
     outcome.write()
     return outcome
+
+
+def _report_rehearsal(stage: DemoStage, run: DemoRun) -> None:
+    """What the rehearsal left on the server, and how to remove it."""
+    say = run.console.print
+    say(Rule("[bold]What the rehearsal created on " + stage.mattermost_url))
+    for line in stage.scene.record.lines():
+        say(f"  {line}", markup=False)
+    say(
+        f"  and the simulated employees (e-mails @{DOMAIN}) who joined the team, their posts, "
+        "DMs and reactions; Envol's slash commands on the team"
+    )
+    say(
+        "the delivery ledger holds the e-mails only: the server's own records (posts, "
+        "memberships) are not read back on a real server"
+    )
+    say(
+        f"remove it: envol demo --mattermost-url {stage.mattermost_url} --token … --clean "
+        f"--workdir {run.workdir}",
+        markup=False,
+    )
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
-"""A launch played by simulated people in the sandbox, for the demo and the metrics tests.
+"""A launch played by simulated people, for the demo and the metrics tests.
 
-Every action is real HTTP to the sandbox (sign-up through the team's invite link, profile and
-picture changes, posts and replies). The simulation keeps its own journal of what each person
-did and when, so a test can compute the expected funnel without any of the metrics code.
+Every action is real HTTP to Mattermost — the sandbox or a real server, through a ``World``
+(sign-up through the team's invite link, profile and picture changes, posts and replies). The
+simulation keeps its own journal of what each person did and when, so a test can compute the
+expected funnel without any of the metrics code.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from plugin import clock
 from plugin.demo.person import AppUser
-from plugin.demo.sandbox_people import accept_invite
+from plugin.demo.world import SandboxWorld, World, app_user
 from plugin.invitations.models import Invitation, InvitationState
 from plugin.jsontypes import JSON
 from plugin.people.models import Person
@@ -39,8 +40,9 @@ class Journal:
 class LaunchSimulation:
     """Drive simulated people; ``journal`` maps person ids to what they did."""
 
-    def __init__(self, sandbox: Sandbox, session: Session, team: JSON) -> None:
-        self.sandbox = sandbox
+    def __init__(self, world: World | Sandbox, session: Session, team: JSON) -> None:
+        """``world``: where the people act; a ``Sandbox`` stands for its ``SandboxWorld``."""
+        self.world = SandboxWorld(world) if isinstance(world, Sandbox) else world
         self.session = session
         self.team = team
         self.journal: dict[int, Journal] = {}
@@ -77,14 +79,13 @@ class LaunchSimulation:
         With ``link_person`` the roster row gets the Mattermost id (as join detection does);
         without it, the metrics must find the person by e-mail.
         """
-        user = accept_invite(
-            self.sandbox,
+        user_id = self.world.sign_up(
             email=person.email,
-            invite_id=self.team["invite_id"],
             username=f"person-{person.id}",  # ASCII only, like Mattermost requires
-            first_name=person.first_name,
-            last_name=person.last_name,
+            profile={"first_name": person.first_name, "last_name": person.last_name},
+            invite_id=self.team["invite_id"],
         )
+        user = app_user(self.world, user_id)
         if link_person:
             person.mattermost_user_id = user.user_id
             self.session.flush()

@@ -1,6 +1,10 @@
 """The demo's stage: a shared simulated clock, the Mattermost sandbox, a mail catcher, the
 webhooks and a worker, all on loopback, started once for every step of ``envol demo``.
 
+With ``mattermost_url`` (``envol demo --mattermost-url``, a rehearsal) there is no sandbox: the
+steps set their scene on that server with the given system admin token (``plugin.demo.scene``),
+and the webhooks listen where the server can call them back (``public_url``).
+
 Same seed, same people, same launch: the sandbox's ids are seeded, the simulated people decide
 from hashes, and the worker, which runs on its own, is waited for at fixed points (``settle``),
 so that what it posts lands at the same place among the people's posts in every run. Envol's
@@ -24,6 +28,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import SecretStr
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -31,6 +36,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from plugin import clock, db
 from plugin.app import EnvolContext, build_context, set_context
 from plugin.demo.mail_catcher import MailCatcher, free_port
+from plugin.demo.scene import SCENE_RECORD_FILE, Scene
 from plugin.demo.worker import DOORBELL_ENV, PROGRESS_ENV, Doorbell, read_progress
 from plugin.errors import EnvolError
 from plugin.sandbox import Sandbox
@@ -88,10 +94,14 @@ class DemoStage:
 
     workdir: Path
     clock: clock.SharedFileClock
-    sandbox: Sandbox
+    sandbox: Sandbox | None  # None on a real server (a rehearsal)
     mail: MailCatcher
     settings: DeploySettings
     webhooks_url: str
+    scene: Scene
+    # Where the stage's servers listen: loopback, or every interface when a real server must
+    # reach them; ``public_url`` says how that server reaches them.
+    listen_host: str = "127.0.0.1"
     _server: BaseWSGIServer | None = None
     _worker: subprocess.Popen[bytes] | None = None
     _holder: dict[str, Any] = field(default_factory=dict)
@@ -104,11 +114,53 @@ class DemoStage:
     # The stage's end of the doorbell shared with the current worker (plugin/demo/worker.py).
     _doorbell: Doorbell | None = None
 
+    @property
+    def mattermost_url(self) -> str:
+        return self.scene.url
+
+    @property
+    def admin_token(self) -> str:
+        """The system admin's token the scene is set with (the sandbox's, or ``--token``)."""
+        return self.scene.admin_token
+
+    @property
+    def rehearsal(self) -> bool:
+        """On a real Mattermost rather than the sandbox."""
+        return self.sandbox is None
+
+    def public_url_on(self, port: int) -> str:
+        """The address the Mattermost server reaches for a server of this stage on ``port``
+        (the support step's own webhooks): ``public_url``'s host, that port."""
+        parts = urlsplit(self.settings.public_url)
+        return urlunsplit((parts.scheme, f"{parts.hostname}:{port}", "", "", ""))
+
     @classmethod
-    def start(cls, workdir: Path, *, seed: int, faults: bool, contract: bool = False) -> DemoStage:
+    def start(
+        cls,
+        workdir: Path,
+        *,
+        seed: int,
+        faults: bool,
+        contract: bool = False,
+        mattermost_url: str | None = None,
+        token: str | None = None,
+        public_url: str | None = None,
+    ) -> DemoStage:
         """With ``contract`` the sandbox checks every request and answer (Envol's and the
         simulated people's) against Mattermost's OpenAPI spec (``ENVOL_MM_OPENAPI``); the
-        violations are in ``sandbox.violations``. Slower: every exchange is validated."""
+        violations are in ``sandbox.violations``. Slower: every exchange is validated.
+
+        With ``mattermost_url`` and ``token`` (a system admin's) the launch is rehearsed on
+        that server: no sandbox, so no ``faults`` nor ``contract``; ``public_url`` is where
+        that server reaches the webhooks (default: a loopback port, for a server on this
+        machine)."""
+        if mattermost_url is not None and (faults or contract):
+            raise EnvolError(
+                "--faults and --contract act inside the sandbox: they cannot be used with "
+                "--mattermost-url (a real server)."
+            )
+        if mattermost_url is not None and not token:
+            raise EnvolError("--mattermost-url needs --token: a system admin's access token.")
         launch = runtime_settings_from_config({}).launch_date
         shared_clock = clock.SharedFileClock(str(workdir / "clock"))
         # The campaign starts 50 days before launch day: the CEO's announcement needs 30.
@@ -117,27 +169,27 @@ class DemoStage:
         )
         clock.set_source(shared_clock)
         os.environ[clock.CLOCK_FILE_ENV] = str(workdir / "clock")
-        sandbox = Sandbox.start(contract=contract, seed=seed)
-        if contract and not sandbox.contract_enabled:
-            sandbox.stop()
-            raise EnvolError(
-                f"--contract needs Mattermost's OpenAPI spec ({sandbox.contract_status}): "
-                "set ENVOL_MM_OPENAPI to its openapi.yaml."
-            )
-        if faults:
-            # What a busy production server does now and then; the adapter must absorb it.
-            sandbox.set_faults(error_rate=0.05, latency=0.002, drop_rate=0.02, seed=seed)
-            sandbox.set_rate_limit(
-                8, burst=0, clock=_EveryNthRequestLimited(REQUESTS_PER_429, interval=1 / 8)
-            )
+        listen_host, port = "127.0.0.1", free_port()
+        if public_url is not None:
+            listen_host, port = _listen_address(public_url)
+        if mattermost_url is not None:
+            sandbox = None
+            scene = Scene(mattermost_url, str(token), record=workdir / SCENE_RECORD_FILE)
+            try:
+                scene.client.get_me()  # a wrong URL or token fails here, before anything runs
+            except EnvolError:
+                scene.close()
+                raise
+        else:
+            sandbox = cls._start_sandbox(seed=seed, faults=faults, contract=contract)
+            scene = Scene(sandbox.url, sandbox.admin_token)
         mail = MailCatcher.start()
-        port = free_port()
         settings = DeploySettings(
             database_url=f"sqlite:///{workdir / 'envol.db'}",
             broker_url=f"sqla+sqlite:///{workdir / 'broker.db'}",
-            mattermost_url=sandbox.url,
-            mattermost_token=SecretStr(sandbox.admin_token),
-            public_url=f"http://127.0.0.1:{port}",
+            mattermost_url=scene.url,
+            mattermost_token=SecretStr(scene.admin_token),
+            public_url=(public_url or f"http://127.0.0.1:{port}").rstrip("/"),
             smtp_url=mail.url,
             mail_from="Envol <envol@exemple.fr>",
             secret_key=SecretStr(demo_secret_key()),
@@ -151,6 +203,8 @@ class DemoStage:
             mail=mail,
             settings=settings,
             webhooks_url=settings.public_url,
+            scene=scene,
+            listen_host=listen_host,
             _keep_open=sqlite3.connect(workdir / "envol.db", check_same_thread=False),
         )
         from celery import signals
@@ -159,6 +213,23 @@ class DemoStage:
         stage._serve_webhooks(port)
         stage._start_worker()
         return stage
+
+    @staticmethod
+    def _start_sandbox(*, seed: int, faults: bool, contract: bool) -> Sandbox:
+        sandbox = Sandbox.start(contract=contract, seed=seed)
+        if contract and not sandbox.contract_enabled:
+            sandbox.stop()
+            raise EnvolError(
+                f"--contract needs Mattermost's OpenAPI spec ({sandbox.contract_status}): "
+                "set ENVOL_MM_OPENAPI to its openapi.yaml."
+            )
+        if faults:
+            # What a busy production server does now and then; the adapter must absorb it.
+            sandbox.set_faults(error_rate=0.05, latency=0.002, drop_rate=0.02, seed=seed)
+            sandbox.set_rate_limit(
+                8, burst=0, clock=_EveryNthRequestLimited(REQUESTS_PER_429, interval=1 / 8)
+            )
+        return sandbox
 
     def context(self) -> EnvolContext:
         """A context on the stage's settings, installed as the process context."""
@@ -214,6 +285,8 @@ class DemoStage:
         """What the sandbox did to Envol's requests: injected "error", "drop", "timeout" and
         "rate_limited" (429), by kind, from its request log."""
         tally: dict[str, int] = {}
+        if self.sandbox is None:
+            return tally  # a real server: nothing injected, and its log is not ours to read
         for entry in self.sandbox.request_log:
             if entry.fault:
                 tally[entry.fault] = tally.get(entry.fault, 0) + 1
@@ -221,7 +294,10 @@ class DemoStage:
 
     def envol_request_count(self) -> int:
         """Requests the sandbox received from Envol (a bot or a system admin), retries included;
-        dropped connections are logged without a user, so they are added too."""
+        dropped connections are logged without a user, so they are added too. Unknown (0) on a
+        real server, whose request log this process cannot read."""
+        if self.sandbox is None:
+            return 0
         state = self.sandbox.state
         with state.lock:
             envol = {
@@ -235,7 +311,7 @@ class DemoStage:
         self._holder["app"] = _make_app(self.context())
         holder = self._holder
         self._server = make_server(
-            "127.0.0.1",
+            self.listen_host,
             port,
             lambda e, s: holder["app"](e, s),
             threaded=True,
@@ -307,13 +383,26 @@ class DemoStage:
         if self._server is not None:
             self._server.shutdown()
         self.mail.stop()
-        self.sandbox.stop()
+        self.scene.close()
+        if self.sandbox is not None:
+            self.sandbox.stop()
         if self._keep_open is not None:
             self._keep_open.close()
             self._keep_open = None
         os.environ.pop(clock.CLOCK_FILE_ENV, None)
         clock.reset()
         _forget_broker_connections()
+
+
+def _listen_address(public_url: str) -> tuple[str, int]:
+    """Where to listen for ``public_url``: its port, on loopback when it names this machine's
+    loopback, else on every interface (the address may be a NAT's or a host name)."""
+    parts = urlsplit(public_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise EnvolError(f"--public-url {public_url!r}: write http://HOST:PORT")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    return ("127.0.0.1" if loopback else "0.0.0.0", port)
 
 
 def demo_secret_key() -> str:

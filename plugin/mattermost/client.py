@@ -368,6 +368,15 @@ class MattermostClient:
         )
         return result
 
+    def set_user_roles(self, user_id: str, roles: str) -> None:
+        """``PUT /users/{id}/roles``: e.g. ``"system_admin system_user"`` (manage_roles)."""
+        self._call("put", f"/users/{user_id}/roles", json={"roles": roles}, idempotent=True)
+
+    def deactivate_user(self, user_id: str) -> None:
+        """``DELETE /users/{id}``: the account is deactivated (not erased); its sessions and
+        tokens stop working. Reversible by an admin in the System Console."""
+        self._call("delete", f"/users/{user_id}", idempotent=True)
+
     # ------------------------------------------------------------------ bots
 
     def find_bot(self, username: str) -> JSON | None:
@@ -388,6 +397,11 @@ class MattermostClient:
             "post", "/bots", json=body, idempotent=False,
             already_applied=lambda: self.find_bot(username),
         )  # fmt: skip
+        return result
+
+    def disable_bot(self, bot_user_id: str) -> JSON:
+        """``POST /bots/{id}/disable``: the bot is deactivated with its tokens."""
+        result: JSON = self._call("post", f"/bots/{bot_user_id}/disable", idempotent=True)
         return result
 
     # ------------------------------------------------------------------ teams
@@ -415,6 +429,10 @@ class MattermostClient:
         """``PUT /teams/{id}/patch``."""
         result: JSON = self._driver.teams.patch_team(team_id, options=dict(patch))
         return result
+
+    def archive_team(self, team_id: str) -> None:
+        """``DELETE /teams/{id}`` without ``permanent``: the team is archived, its content kept."""
+        self._call("delete", f"/teams/{team_id}", idempotent=True)
 
     def set_team_icon(
         self,
@@ -806,6 +824,13 @@ class MattermostClient:
             raise Invalid(f"Mattermost accepted the upload of {filename} but returned no file")
         result: JSON = infos[0]
         return result
+
+    def get_file(self, file_id: str) -> bytes:
+        """``GET /files/{id}``: the file's content."""
+        content = self._call("get", f"/files/{file_id}")
+        if isinstance(content, bytes):
+            return content
+        raise Invalid(f"Mattermost answered GET /files/{file_id} with no file content")
 
     def add_reaction(self, post_id: str, emoji_name: str, user_id: str | None = None) -> JSON:
         """``POST /reactions`` as ``user_id`` (default: the token's user)."""

@@ -135,6 +135,24 @@ def team_channels(call: Call) -> Result:
     return 200, channels[page * per_page : (page + 1) * per_page]
 
 
+@route("GET", "/api/v4/teams/<team_id>/channels/private")
+def private_team_channels(call: Call) -> Result:
+    # ``getPrivateChannelsForTeam``: manage_system only; the store answers the team's
+    # private channels that are not archived, by display name (an unknown team: empty list).
+    call.require_admin()
+    team_id = call.params["team_id"]
+    page, per_page = call.page()
+    channels = sorted(
+        (
+            c
+            for c in call.state.channels.values()
+            if c["team_id"] == team_id and c["type"] == "P" and not c["delete_at"]
+        ),
+        key=lambda c: c["display_name"].lower(),
+    )
+    return 200, channels[page * per_page : (page + 1) * per_page]
+
+
 @route("GET", "/api/v4/teams/<team_id>/channels/deleted")
 def deleted_team_channels(call: Call) -> Result:
     # Mattermost 9 checks no permission here (5.x wanted manage_team): the store answers the

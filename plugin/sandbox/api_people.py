@@ -394,6 +394,38 @@ def create_bot_account(
     )
 
 
+@route("POST", "/api/v4/bots/<bot_user_id>/disable")
+def disable_bot(call: Call) -> Result:
+    """``disableBot``: the bot and its user are deactivated; its tokens stop working."""
+    call.require_admin("manage_bots")
+    bot = call.state.bots.get(call.params["bot_user_id"])
+    if bot is None:
+        raise AppError(404, "store.sql_bot.get.missing.app_error", "Bot does not exist.")
+    bot["delete_at"] = bot["update_at"] = now_ms()
+    user = call.state.user(bot["user_id"])
+    user["delete_at"] = user["update_at"] = bot["delete_at"]
+    _revoke_sessions(call, bot["user_id"])
+    return 200, bot_view(bot)
+
+
+@route("DELETE", "/api/v4/users/<user_id>")
+def deactivate_user(call: Call) -> Result:
+    """``deleteUser`` without ``permanent``: the account is deactivated (``delete_at`` set) and
+    its sessions and tokens revoked, as the server does; admins only for others."""
+    user_id = call.user_param()
+    call.require_self_or_admin(user_id, "manage_system")
+    user = call.state.user(user_id)
+    user["delete_at"] = user["update_at"] = now_ms()
+    _revoke_sessions(call, user_id)
+    return status_ok()
+
+
+def _revoke_sessions(call: Call, user_id: str) -> None:
+    state = call.state
+    for token in [t for t, uid in state.tokens.items() if uid == user_id]:
+        del state.tokens[token]
+
+
 @route("GET", "/api/v4/bots")
 def list_bots(call: Call) -> Result:
     call.require_admin("read_bots")
@@ -485,6 +517,15 @@ def team_by_name(call: Call) -> Result:
     raise AppError(
         404, "app.team.get_by_name.missing.app_error", "Unable to find the existing team."
     )
+
+
+@route("DELETE", "/api/v4/teams/<team_id>")
+def archive_team(call: Call) -> Result:
+    """``softDeleteTeam``: the team is archived (``delete_at`` set), manage_team."""
+    team = call.state.team(call.params["team_id"])
+    call.require_admin("manage_team")
+    team["delete_at"] = team["update_at"] = now_ms()
+    return status_ok()
 
 
 @route("PUT", "/api/v4/teams/<team_id>/patch")

@@ -263,6 +263,18 @@ def upload_files(call: Call) -> Result:
     return 201, {"file_infos": infos, "client_ids": call.request.form.getlist("client_ids")}
 
 
+@route("GET", "/api/v4/files/<file_id>")
+def get_file(call: Call) -> Result:
+    """``getFile``: the file's bytes, for whoever may read its channel."""
+    info = call.state.files.get(call.params["file_id"])
+    if info is None:
+        raise not_found("file", "app.file_info.get.app_error")
+    if info["user_id"] != call.user_id:
+        call.require_channel_read(info["channel_id"])
+    content = call.state.file_contents.get(info["id"], b"")
+    return Response(content, 200, content_type=info.get("mime_type") or "application/octet-stream")
+
+
 @route("GET", "/api/v4/files/<file_id>/info")
 def file_info(call: Call) -> Result:
     info = call.state.files.get(call.params["file_id"])

@@ -13,6 +13,7 @@ from plugin import clock
 from plugin.demo.arrivals import ReceivedInvitation, invitation_link
 from plugin.demo.fake_roster import DOMAIN, FakeEmployee
 from plugin.demo.population import Population
+from plugin.demo.world import SandboxWorld
 from plugin.sandbox import Sandbox
 
 START = dt.datetime(2027, 3, 1, 9, 0, tzinfo=dt.UTC)  # a Monday
@@ -61,7 +62,9 @@ class Scene:
         return [invitation_link(person.email, self.invite_link, at) for person in self.roster]
 
     def population(self, seed: int = 11, **options: Any) -> Population:
-        return Population(self.sandbox, self.roster, seed=seed, team_id=self.team["id"], **options)
+        return Population(
+            SandboxWorld(self.sandbox), self.roster, seed=seed, team_id=self.team["id"], **options
+        )
 
     def live(self, population: Population, days: int) -> None:
         """Invite everyone on the first day, then live ``days`` days, moving the clock."""

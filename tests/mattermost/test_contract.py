@@ -21,6 +21,7 @@ from plugin.mattermost import (
     Invalid,
     MattermostClient,
     NotFound,
+    Unauthorized,
 )
 from plugin.preflight import PreflightContext, run_preflight
 from plugin.sandbox import Sandbox
@@ -150,6 +151,35 @@ def test_team_verbs(mm: Any, sandbox: Sandbox, scene: dict[str, Any]) -> None:
     sandbox.patch_config({"ServiceSettings": {"EnableEmailInvitations": True}})
     invited = mm.invite_by_email(team["id"], ["new.person@example.com"])
     assert invited[0].sent
+
+
+def test_what_a_rehearsal_sets_up_and_removes(
+    mm: Any, sandbox: Sandbox, scene: dict[str, Any]
+) -> None:
+    """The verbs of ``plugin.demo.scene``: a system admin made over the API, a file read back,
+    then what ``envol demo --clean`` does: users deactivated, the bot disabled, the team
+    archived; their tokens stop working."""
+    camille, team = scene["camille"], scene["team"]
+    mm.set_user_roles(camille["id"], "system_admin system_user")
+    assert sandbox.state.is_system_admin(camille["id"])
+    town = mm.get_channel_by_name(team["id"], "town-square")
+    mm.add_team_members(team["id"], [camille["id"]])
+    uploaded = mm.upload_file(town["id"], PNG, "chart.png", "image/png")
+    assert mm.get_file(uploaded["id"]) == PNG
+    token = mm.create_user_access_token(camille["id"], "rehearsal")["token"]
+    bot = mm.create_bot("rehearsal-bot", "Rehearsal")
+    bot_token = mm.create_user_access_token(bot["user_id"], "rehearsal")["token"]
+    mm.deactivate_user(camille["id"])
+    assert mm.disable_bot(bot["user_id"])["delete_at"]
+    mm.archive_team(team["id"])
+    assert mm.get_user(camille["id"])["delete_at"]
+    assert mm.get_team(team["id"])["delete_at"]
+    for revoked in (token, bot_token):
+        with (
+            MattermostClient(sandbox.url, revoked, retry_budget_seconds=0) as gone,
+            pytest.raises(Unauthorized),
+        ):
+            gone.get_me()
 
 
 def test_team_batch_reports_the_team_cap_per_user(

@@ -168,3 +168,33 @@ def test_archived_channels_of_a_team_as_each_caller_sees_them(
     # The live list is unchanged: archived channels stay out of it.
     live = {c["name"] for c in admin.get(f"/teams/{team['id']}/channels").json()}
     assert live == {"town-square", "off-topic", "live"}
+
+
+def test_private_channels_of_a_team_are_listed_for_a_system_admin_only(
+    sandbox: Sandbox, admin: Api, team: dict[str, Any]
+) -> None:
+    member = sandbox.create_user("member")
+    sandbox.add_team_member(team["id"], member["id"])
+    path = f"/teams/{team['id']}/channels/private"
+    for name, display, kind in (
+        ("zeta", "Zeta", "P"),
+        ("alpha", "alpha", "P"),
+        ("gone", "Gone", "P"),
+        ("open", "Open", "O"),
+    ):
+        sandbox.create_channel(team["id"], name, display, kind, member["id"])
+    gone = sandbox.channel_by_name(team["id"], "gone")
+    assert admin.delete(f"/channels/{gone['id']}").status_code == 200
+    other_team = sandbox.create_team("other", admin_id=sandbox.admin_user_id)
+    sandbox.create_channel(other_team["id"], "elsewhere", type="P")
+
+    # Live private channels of this team only, by display name, whether the admin is in them.
+    listed = admin.get(path)
+    assert listed.status_code == 200
+    assert [c["name"] for c in listed.json()] == ["alpha", "zeta"]
+    assert [c["name"] for c in admin.get(path, params={"page": 1, "per_page": 1}).json()] == [
+        "zeta"
+    ]
+    refused = as_api(sandbox, member["id"]).get(path)
+    assert refused.status_code == 403
+    assert refused.json()["id"] == "api.context.permissions.app_error"

@@ -16,11 +16,18 @@ def step_foundation(run: DemoRun) -> None:
     run.console.print(f"database: {url} ({drift or 'in step with the models'})")
     if run.stage is not None:
         stage = run.stage
+        server = "Mattermost (a rehearsal)" if stage.rehearsal else "Mattermost sandbox"
         run.console.print(
-            f"Mattermost sandbox: {stage.sandbox.url} · webhooks: {stage.webhooks_url} · "
+            f"{server}: {stage.mattermost_url} · webhooks: {stage.webhooks_url} · "
             f"mail catcher: {stage.mail.url} · a worker on {run.context.settings.broker_url}"
         )
         run.console.print(f"simulated clock: {clock.now():%A %d %B %Y %H:%M} UTC")
+        if stage.rehearsal:
+            run.console.print(
+                "the server stamps posts and joins with its own (real) time; Envol's clock "
+                "runs the weeks of the launch in minutes (see the README, “Rehearse on a "
+                "staging Mattermost”)"
+            )
 
 
 def step_plugin_bundle(run: DemoRun) -> None:

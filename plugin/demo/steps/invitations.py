@@ -3,7 +3,8 @@
 The launch step (``plugin/demo/steps/launch.py``) drives the waves through this capability on the
 demo's clock: invitations, reminders, joins, welcomes, nudges and the managers' digests. This
 step then counts, from the mail catcher and the sandbox (not from Envol's own tables), what
-each person actually received, and shows that nothing went twice.
+each person actually received, and shows that nothing went twice. The posts are read through
+the demo's ``World``: the sandbox's state, or a real Mattermost's API v4.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from sqlalchemy import func, select
 
 from plugin.cohorts.models import Wave
 from plugin.delivery.models import OutboundMessage, OutboundState
+from plugin.demo.world import world_for
 from plugin.invitations.models import Invitation
+from plugin.mattermost import MattermostClient
 from plugin.onboarding.funnel import funnel
 
 if TYPE_CHECKING:
@@ -41,10 +44,8 @@ def delivered_counts(
 
 
 def step_invitations_outcome(run: DemoRun) -> None:
-    from plugin.sandbox import Sandbox
-
-    sandbox, mail = run.state.get("sandbox"), run.state.get("mail")
-    if not isinstance(sandbox, Sandbox) or mail is None:
+    mail = run.state.get("mail")
+    if mail is None:
         run.console.print("[yellow]this step needs the demo's stage (envol demo)[/]")
         return
     runtime = run.context.runtime.current
@@ -93,8 +94,13 @@ def step_invitations_outcome(run: DemoRun) -> None:
             or 0
         )
     run.console.print(table)
-    with sandbox.state.lock:
-        posts = [dict(p) for p in sandbox.state.posts.values()]
+    with MattermostClient.from_settings(run.context.settings) as mm:
+        team_id = str(mm.get_team_by_name(runtime.team_name)["id"])
+    world = world_for(run)
+    # A fresh world: every post of Envol's team and of its direct messages (a staging server's
+    # other teams are none of the demo's business).
+    posts = world.new_posts([team_id])
+    world.close()
     counts = delivered_counts(list(mail.messages), posts)
     recipients = Counter(
         parseaddr(str(m["To"]))[1].lower() for m in mail.messages if m["X-Envol-Key"]

@@ -37,6 +37,7 @@ from plugin.demo.arrivals import invitations_from_emails
 from plugin.demo.commands import install_demo_commands
 from plugin.demo.coverage import roster_coverage
 from plugin.demo.population import Population
+from plugin.demo.world import World, world_for
 from plugin.invitations.environment import build_environment
 from plugin.invitations.service import plan_wave_invitations
 from plugin.mattermost import MattermostClient
@@ -52,7 +53,6 @@ from plugin.surveys.service import send_due_surveys
 if TYPE_CHECKING:
     from plugin.demo.mail_catcher import MailCatcher
     from plugin.demo.run import DemoRun
-    from plugin.sandbox import Sandbox
 
 LAST_WAVE_DAYS = 14  # the last wave's first two weeks: invited, reminded, most have joined
 
@@ -60,8 +60,8 @@ LAST_WAVE_DAYS = 14  # the last wave's first two weeks: invited, reminded, most 
 class _Launch:
     """The day-by-day loop: Envol's cycle, then the people's day, then the weekly snapshot."""
 
-    def __init__(self, run: DemoRun, sandbox: Sandbox, mail: MailCatcher) -> None:
-        self.run, self.sandbox, self.mail = run, sandbox, mail
+    def __init__(self, run: DemoRun, world: World, mail: MailCatcher) -> None:
+        self.run, self.world, self.mail = run, world, mail
         self.context = run.context
         self.runtime = run.context.runtime.current
         self.mm = MattermostClient.from_settings(self.context.settings)
@@ -72,7 +72,7 @@ class _Launch:
             )
         self.settle = run.stage.settle if run.stage is not None else None
         self.population = Population(
-            sandbox, people, seed=run.seed, team_id=self.team["id"],
+            world, people, seed=run.seed, team_id=self.team["id"],
             support_channel=self.runtime.support_channel, settle=self.settle,
         )  # fmt: skip
         self.mails_read = len(mail.messages)
@@ -188,14 +188,14 @@ def _planned_waves(run: DemoRun) -> list[tuple[str, dt.datetime]]:
 
 def step_launch(run: DemoRun) -> None:
     from plugin.demo.mail_catcher import MailCatcher
-    from plugin.sandbox import Sandbox
 
-    sandbox, mail = run.state.get("sandbox"), run.state.get("mail")
-    if not isinstance(sandbox, Sandbox) or not isinstance(mail, MailCatcher):
+    mail = run.state.get("mail")
+    if not isinstance(mail, MailCatcher):
         run.console.print("[yellow]the launch step needs the demo's stage (envol demo)[/]")
         return
     say = run.console.print
-    launch = _Launch(run, sandbox, mail)
+    # The sandbox's state when the demo runs its own, else the Mattermost it targets (API v4).
+    launch = _Launch(run, world_for(run), mail)
     install_demo_commands(
         run.context.sessions, launch.mm, team_id=launch.team["id"],
         url=f"{run.context.settings.public_url}/commands",
@@ -229,4 +229,5 @@ def step_launch(run: DemoRun) -> None:
     run.state["waves_opened"] = launch.opened
     run.state["launch_snapshots"] = launch.snapshots
     launch.population.close()
+    launch.world.close()
     launch.mm.close()

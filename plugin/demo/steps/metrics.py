@@ -1,5 +1,9 @@
 """Demo step: four weeks of adoption played by simulated people, a snapshot each week, then the
-HTML report (its path is printed) and the weekly post with its PNG chart in the sandbox."""
+HTML report (its path is printed) and the weekly post with its PNG chart in Mattermost.
+
+After the launch step (the whole demo, on the sandbox or a staging server) it reports on the
+weeks the launch lived; on its own it plays four weeks of a small launch in a sandbox of its own
+(the simulation signs people up through the sandbox)."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from sqlalchemy.orm import Session
 from plugin import clock
 from plugin.cohorts.models import Cohort, CohortKind, CohortMember, Wave, WaveStatus
 from plugin.db import transaction
+from plugin.demo.scene import Scene, scene_of
 from plugin.demo.simulation import LaunchSimulation
 from plugin.invitations.environment import build_environment
 from plugin.mattermost import MattermostClient
@@ -78,25 +83,15 @@ def _wave_people(session: Session, wave: Wave) -> list[Person]:
     )
 
 
-def _team_and_channels(sandbox: Any, settings: Any) -> tuple[dict[str, Any], str, str]:
-    with sandbox.state.lock:
-        team = next(
-            (dict(t) for t in sandbox.state.teams.values() if t["name"] == settings.team_name),
-            None,
-        )
-    if team is None:
-        team = sandbox.create_team(settings.team_name, settings.company_name)
-    sandbox.patch_config({"TeamSettings": {"MaxUsersPerTeam": 100_000}})
-    sandbox.add_team_member(team["id"], sandbox.admin_user_id)
+def _team_and_channels(scene: Scene, settings: Any) -> tuple[dict[str, Any], str, str]:
+    team = scene.team(settings.team_name, settings.company_name)
+    scene.raise_team_size(100_000)
+    admin = scene.admin_user_id
+    scene.join_team(team["id"], admin)
     channel_ids = []
-    for name, kind in (("lancement", "O"), (settings.committee_channel, "P")):
-        try:
-            channel = sandbox.channel_by_name(team["id"], name)
-        except KeyError:
-            channel = sandbox.create_channel(
-                team["id"], name, name.replace("-", " ").title(), type=kind
-            )
-        sandbox.add_channel_member(channel["id"], sandbox.admin_user_id)
+    for name, private in (("lancement", False), (settings.committee_channel, True)):
+        channel = scene.channel(team, name, private=private)
+        scene.join_channel(channel["id"], admin)
         channel_ids.append(channel["id"])
     return team, channel_ids[0], channel_ids[1]
 
@@ -184,51 +179,54 @@ def _report(
 
 
 def step_metrics(run: DemoRun) -> None:
+    with scene_of(run) as scene:
+        _metrics(run, scene)
+
+
+def _metrics(run: DemoRun, scene: Scene) -> None:
     from plugin.sandbox import Sandbox
 
-    sandbox = run.state.get("sandbox")
-    own_sandbox = not isinstance(sandbox, Sandbox)
-    if own_sandbox:
-        sandbox = Sandbox.start(contract=False, seed=run.seed)
-    assert isinstance(sandbox, Sandbox)
     settings = run.context.runtime.current
     rng = random.Random(run.seed)
-    try:
-        team, general_id, committee_id = _team_and_channels(sandbox, settings)
-        with MattermostClient(sandbox.url, sandbox.admin_token) as mm:
+    team, general_id, committee_id = _team_and_channels(scene, settings)
+    with MattermostClient(scene.url, scene.admin_token) as mm:
+        if run.state.get("launch_snapshots"):
+            # Today's cycle first, so the invitations know who joined today, as the
+            # report will.
+            run_once(build_environment(run.context), digests=False)
+        with transaction(run.context.sessions) as session:
             if run.state.get("launch_snapshots"):
-                # Today's cycle first, so the invitations know who joined today, as the
-                # report will.
-                run_once(build_environment(run.context), digests=False)
-            with transaction(run.context.sessions) as session:
-                if run.state.get("launch_snapshots"):
-                    # The launch step lived through the weeks and took the snapshots.
-                    snapshot = take_snapshot(session, mm, settings)
-                    _report(run, session, snapshot, settings)
-                else:
-                    snapshot = _simulate_weeks(run, sandbox, session, mm, team, general_id, rng)
-                    _report(run, session, snapshot, settings)
-            report_week = iso_week(clock.now())
-            with transaction(run.context.sessions) as session:
-                claim_week(session, report_week)
-            with transaction(run.context.sessions) as session:
-                delivery = deliver(
-                    session,
-                    mm,
-                    settings,
-                    claim_week(session, report_week, lock=True),
-                    report_page_url(run.context.settings.public_url),
-                )
-        posted = sandbox.state.posts[delivery.post_id]
-        (file_id,) = posted["file_ids"]
-        chart = run.workdir / f"rapport-{report_week}.png"
-        chart.write_bytes(sandbox.state.file_contents[file_id])
-        run.console.print(
-            f"weekly report posted in ~{settings.committee_channel} (post {delivery.post_id}) "
-            f"with its chart (a copy: {chart.resolve()}):"
-        )
-        run.console.print(posted["message"], markup=False)
-        run.state["metrics_committee_channel_id"] = committee_id
-    finally:
-        if own_sandbox:
-            sandbox.stop()
+                # The launch step lived through the weeks and took the snapshots.
+                snapshot = take_snapshot(session, mm, settings)
+                _report(run, session, snapshot, settings)
+            else:
+                sandbox = run.state.get("sandbox") or run.state.get("own_sandbox")
+                if not isinstance(sandbox, Sandbox):
+                    run.console.print(
+                        "[yellow]no launch was played: the weeks of adoption are simulated "
+                        "in the sandbox only[/]"
+                    )
+                    return
+                snapshot = _simulate_weeks(run, sandbox, session, mm, team, general_id, rng)
+                _report(run, session, snapshot, settings)
+        report_week = iso_week(clock.now())
+        with transaction(run.context.sessions) as session:
+            claim_week(session, report_week)
+        with transaction(run.context.sessions) as session:
+            delivery = deliver(
+                session,
+                mm,
+                settings,
+                claim_week(session, report_week, lock=True),
+                report_page_url(run.context.settings.public_url),
+            )
+    posted = scene.post(delivery.post_id)
+    (file_id,) = posted["file_ids"]
+    chart = run.workdir / f"rapport-{report_week}.png"
+    chart.write_bytes(scene.file(file_id))
+    run.console.print(
+        f"weekly report posted in ~{settings.committee_channel} (post {delivery.post_id}) "
+        f"with its chart (a copy: {chart.resolve()}):"
+    )
+    run.console.print(posted["message"], markup=False)
+    run.state["metrics_committee_channel_id"] = committee_id

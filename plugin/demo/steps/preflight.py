@@ -1,42 +1,43 @@
 """Demo step: preflight on a fresh server (Team Edition, 50 people per team), the fixes an admin
-makes, preflight again, and from then on Envol acts as its bot."""
+makes, preflight again, and from then on Envol acts as its bot.
+
+On a staging server (``envol demo --mattermost-url``) the same fixes are made through the API,
+and the scene's record keeps each setting's previous value for ``envol demo --clean``.
+"""
 
 from __future__ import annotations
 
 from plugin.demo.run import DemoRun
+from plugin.demo.scene import scene_of
 from plugin.mattermost import MattermostClient
 from plugin.preflight.service import PreflightContext, run_preflight
 from plugin.preflight.views import preflight_table
-from plugin.sandbox import Sandbox
 
 
 def step_preflight(run: DemoRun) -> None:
-    shared = run.state.get("sandbox")
-    sandbox = (
-        shared if isinstance(shared, Sandbox) else Sandbox.start(contract=False, seed=run.seed)
-    )
-    try:
-        deploy = run.context.settings.model_copy(update={"mattermost_url": sandbox.url})
+    with scene_of(run) as scene:
+        deploy = run.context.settings.model_copy(update={"mattermost_url": scene.url})
         pilot = max(1, run.people // 10)
         cohorts = (pilot, run.people - pilot) if run.people > pilot else (pilot,)
-        with MattermostClient(sandbox.url, sandbox.admin_token) as client:
+        with MattermostClient(scene.url, scene.admin_token) as client:
             ctx = PreflightContext(client=client, deploy=deploy, cohort_sizes=cohorts)
             report = run_preflight(ctx)
-            run.console.print(preflight_table(report, sandbox.url))
+            run.console.print(preflight_table(report, scene.url))
             for check in report.blockers:
                 run.console.print(f"  [red]blocks:[/] {check.name}: {check.action}")
             # What an admin (or Envol with an admin token) changes before the launch.
-            client.patch_config(
+            scene.raise_team_size(max(100, 2 * sum(cohorts)))
+            scene.configure(
                 {
-                    "TeamSettings": {"MaxUsersPerTeam": max(100, 2 * sum(cohorts))},
                     "ServiceSettings": {
                         "EnableBotAccountCreation": True,
                         "EnableUserAccessTokens": True,
-                        "AllowedUntrustedInternalConnections": "127.0.0.1",
-                    },
+                        "EnableCommands": True,  # /envol and /aide (on by default)
+                    }
                 }
             )
-            bot = client.create_bot(ctx.settings.bot_username, "Envol")
+            scene.allow_callbacks_to(deploy.public_url)
+            bot = scene.bot(ctx.settings.bot_username, "Envol")
             again = run_preflight(
                 PreflightContext(client=client, deploy=deploy, cohort_sizes=cohorts)
             )
@@ -45,9 +46,6 @@ def step_preflight(run: DemoRun) -> None:
         run.state["preflight_blocked"] = again.blocked
         if run.stage is not None:
             # As the README asks: the bot gets the system admin role and a token for Envol.
-            sandbox.make_system_admin(bot["user_id"])
-            run.context = run.stage.use_token(sandbox.create_token(bot["user_id"]))
+            scene.make_system_admin(bot["user_id"])
+            run.context = run.stage.use_token(scene.token(bot["user_id"]))
             run.console.print(f"Envol now acts as @{ctx.settings.bot_username} (system admin bot)")
-    finally:
-        if sandbox is not shared:
-            sandbox.stop()

@@ -1,7 +1,9 @@
 """Demo step: the support space, a poll and the launch survey, played over real HTTP.
 
-Simulated people use the sandbox; the sandbox calls Envol's webhooks, served here by werkzeug
-on a loopback port; Envol calls the sandbox back. Tasks run in-process as they are enqueued.
+Simulated people use Mattermost (the sandbox, or the staging server of a rehearsal) through its
+public API; Mattermost calls Envol's webhooks, served here by werkzeug on a port of their own
+(on the stage's public host, so that a staging server reaches them); Envol calls Mattermost
+back. Tasks run in-process as they are enqueued.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from plugin.db import transaction
 from plugin.delivery.posts import Courier
 from plugin.demo.commands import install_demo_commands
 from plugin.demo.person import AppUser, CallFailed
-from plugin.demo.sandbox_people import as_user
+from plugin.demo.scene import Scene, scene_of
 from plugin.mattermost import MattermostClient
 from plugin.people.models import Language, Person
 from plugin.security.service import Signer
@@ -28,7 +30,6 @@ from plugin.surveys import service as surveys
 
 if TYPE_CHECKING:
     from plugin.demo.run import DemoRun
-    from plugin.sandbox import Sandbox
 
 
 @contextmanager
@@ -60,22 +61,16 @@ def _drain(queue: list[tuple[str, tuple[Any, ...]]]) -> None:
         envol_tasks.celery_app.tasks[name](*args)
 
 
-def _scene(sandbox: Sandbox, team_name: str) -> dict[str, Any]:
-    envol = sandbox.create_user("envol-support", first_name="Envol")
-    sandbox.make_system_admin(envol["id"])
-    with sandbox.state.lock:
-        team = next((dict(t) for t in sandbox.state.teams.values() if t["name"] == team_name), None)
-    if team is None:
-        team = sandbox.create_team(team_name, admin_id=envol["id"])
-    sandbox.patch_config({"TeamSettings": {"MaxUsersPerTeam": 100_000}})
-    sandbox.add_team_member(team["id"], envol["id"])
+def _scene(scene: Scene, team_name: str) -> dict[str, Any]:
+    envol = scene.user("envol-support", first_name="Envol")
+    scene.make_system_admin(envol["id"])
+    team = scene.team(team_name)
+    scene.raise_team_size(100_000)
+    scene.join_team(team["id"], envol["id"])
     channels = {}
     for name in ("support", "idees", "town-square"):
-        try:
-            channel = sandbox.channel_by_name(team["id"], name)
-        except Exception:  # the sandbox raises its own not-found error
-            channel = sandbox.create_channel(team["id"], name)
-        sandbox.add_channel_member(channel["id"], envol["id"])
+        channel = scene.channel(team, name)
+        scene.join_channel(channel["id"], envol["id"])
         channels[name] = channel["id"]
     people = {}
     for username, first, last, locale in (
@@ -83,10 +78,10 @@ def _scene(sandbox: Sandbox, team_name: str) -> dict[str, Any]:
         ("demo-bob", "Bob", "Durand", "fr"),
         ("demo-carol", "Carole", "Petit", "fr"),
     ):
-        user = sandbox.create_user(username, first_name=first, last_name=last, locale=locale)
-        sandbox.add_team_member(team["id"], user["id"])
+        user = scene.user(username, first_name=first, last_name=last, locale=locale)
+        scene.join_team(team["id"], user["id"])
         for channel_id in channels.values():
-            sandbox.add_channel_member(channel_id, user["id"])
+            scene.join_channel(channel_id, user["id"])
         people[username] = user
     return {"envol": envol, "team": team, "channels": channels, "people": people}
 
@@ -98,29 +93,44 @@ def step_support(run: DemoRun) -> None:
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             pass  # the demo prints what people see, not an access log
 
-    from plugin.sandbox import Sandbox
+    with scene_of(run) as scene:
+        runtime = run.context.runtime.current
+        cast = _scene(scene, runtime.team_name)
+        holder: dict[str, Any] = {}
+        stage = run.stage
+        server = make_server(
+            stage.listen_host if stage is not None else "127.0.0.1", 0,
+            lambda e, s: holder["app"](e, s), threaded=True, request_handler=_Quiet,
+        )  # fmt: skip
+        app_url = (
+            stage.public_url_on(server.server_port)
+            if stage is not None
+            else f"http://127.0.0.1:{server.server_port}"
+        )
+        settings = run.context.settings.model_copy(
+            update={
+                "public_url": app_url,
+                "mattermost_url": scene.url,
+                "mattermost_token": type(run.context.settings.mattermost_token)(
+                    scene.token(cast["envol"]["id"])
+                ),
+            }
+        )
+        _serve_and_play(run, scene, cast, settings, runtime, server, holder)
+
+
+def _serve_and_play(
+    run: DemoRun,
+    scene: Scene,
+    cast: dict[str, Any],
+    settings: Any,
+    runtime: Any,
+    server: Any,
+    holder: dict[str, Any],
+) -> None:
     from webhooks import create_app
 
-    shared = run.state.get("sandbox")
-    sandbox = (
-        shared if isinstance(shared, Sandbox) else Sandbox.start(contract=False, seed=run.seed)
-    )
-    runtime = run.context.runtime.current
-    scene = _scene(sandbox, runtime.team_name)
-    holder: dict[str, Any] = {}
-    server = make_server(
-        "127.0.0.1", 0, lambda e, s: holder["app"](e, s), threaded=True, request_handler=_Quiet
-    )
-    app_url = f"http://127.0.0.1:{server.server_port}"
-    settings = run.context.settings.model_copy(
-        update={
-            "public_url": app_url,
-            "mattermost_url": sandbox.url,
-            "mattermost_token": type(run.context.settings.mattermost_token)(
-                sandbox.create_token(scene["envol"]["id"])
-            ),
-        }
-    )
+    app_url = settings.public_url
     context: EnvolContext = build_context(settings)
     context.runtime = RuntimeSettingsStore(
         runtime.model_copy(
@@ -142,19 +152,17 @@ def step_support(run: DemoRun) -> None:
         with _tasks_inline() as queue:
             holder["app"] = create_app(context=context)
             thread.start()
-            _play(run, sandbox, scene, context, app_url, queue)
+            _play(run, scene, cast, context, app_url, queue)
     finally:
         server.shutdown()
         set_context(previous)
         context.dispose()
-        if not isinstance(shared, Sandbox):
-            sandbox.stop()
 
 
 def _play(
     run: DemoRun,
-    sandbox: Sandbox,
-    scene: dict[str, Any],
+    scene: Scene,
+    cast: dict[str, Any],
     context: EnvolContext,
     app_url: str,
     queue: list[tuple[str, tuple[Any, ...]]],
@@ -165,14 +173,14 @@ def _play(
     say = run.console.print
     client = MattermostClient.from_settings(context.settings)
     outcomes = install_demo_commands(
-        context.sessions, client, team_id=scene["team"]["id"], url=f"{app_url}/commands"
+        context.sessions, client, team_id=cast["team"]["id"], url=f"{app_url}/commands"
     )
     say("slash commands: " + ", ".join(f"/{o.trigger} ({o.action})" for o in outcomes))
-    people = scene["people"]
+    people = cast["people"]
     alice, bob, carol = (
-        as_user(sandbox, people[n]["id"]) for n in ("demo-alice", "demo-bob", "demo-carol")
+        scene.person(people[n]["id"]) for n in ("demo-alice", "demo-bob", "demo-carol")
     )
-    town, support = scene["channels"]["town-square"], scene["channels"]["support"]
+    town, support = cast["channels"]["town-square"], cast["channels"]["support"]
 
     # A ticket: dialog, FAQ suggestions, posted anyway, taken, answered, resolved.
     alice.run_command(town, "/envol support")
