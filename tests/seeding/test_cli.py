@@ -8,10 +8,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from pydantic import SecretStr
+from sqlalchemy import select
 
 from plugin.app import EnvolContext
 from plugin.cli import root
+from plugin.mattermost import MattermostClient
 from plugin.sandbox import Sandbox
+from plugin.seeding.models import SeededObject
 from tests.seeding.conftest import edit, envol_bot_token
 
 
@@ -198,3 +201,50 @@ def test_export_mattermost_import(
     )
     again = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
     assert [line["post"]["create_at"] for line in again[10:]] == stamps
+
+
+def _delete_seeded_post(cli_context: EnvolContext, sandbox: Sandbox, slug: str) -> None:
+    with cli_context.sessions() as session:
+        post_id = session.scalars(
+            select(SeededObject.mattermost_id).where(
+                SeededObject.kind == "post", SeededObject.slug == slug
+            )
+        ).one()
+    token = cli_context.settings.mattermost_token.get_secret_value()
+    with MattermostClient(sandbox.url, token, retry_budget_seconds=5) as client:
+        client.delete_post(post_id)
+
+
+def test_plan_and_apply_speak_the_operators_language(
+    cli_context: EnvolContext, sandbox: Sandbox, content_dir: Path
+) -> None:
+    code, french = _run("seed", "plan", "--content", str(content_dir), language="fr")
+    assert code == 0
+    assert "+ créer canal ~bienvenue" in french
+    assert "+ créer message start-here dans ~bienvenue" in french
+    assert "remarque : les signets de canal demandent une licence Mattermost" in french
+    assert "Plan : 39 à créer, 3 ignoré(s)." in french
+    for english in ("create", "note:", "Channel bookmarks", "Plan:"):
+        assert english not in french
+
+    code, french = _run("seed", "apply", "--content", str(content_dir), "--yes", language="fr")
+    assert code == 0 and "terminé : 39 créé(s)" in french
+
+    _delete_seeded_post(cli_context, sandbox, "guide-apps")
+    code, french = _run("seed", "plan", "--content", str(content_dir), language="fr")
+    code_en, english = _run("seed", "plan", "--content", str(content_dir), language="en")
+    assert code == code_en == 0
+    assert (
+        "! dérive message guide-apps dans ~support — supprimé dans Mattermost depuis la "
+        "dernière application ; relancez avec --repair pour le rétablir"
+    ) in french
+    assert "1 modifié(s) dans Mattermost" in french and "drifted" not in french
+    assert (
+        "! drifted post guide-apps in ~support — deleted in Mattermost since the last apply; "
+        "run with --repair to restore it"
+    ) in english
+    assert "1 drifted" in english
+
+    code, french = _run("seed", "plan", "--content", str(content_dir), "--repair", language="fr")
+    assert code == 0 and "↺ réparer message guide-apps dans ~support" in french
+    assert "Plan : 1 à réparer, 38 inchangé(s), 3 ignoré(s)." in french
