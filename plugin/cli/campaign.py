@@ -145,18 +145,20 @@ def plan_command(plan_dir: Path | None, launch_date: dt.datetime | None, dry_run
 
 def _print_planning(report: DispatchReport) -> None:
     if report.blocked:
-        raise ValidationFailed(
-            "nothing planned: the plan has errors (`envol campaign validate` shows them all).",
-            report.blocked,
-        )
+        raise ValidationFailed(say("campaign.planning.blocked"), report.blocked)
     for key, count in report.materialised.items():
-        console.print(f"planned [bold]{shown(key)}[/] for {count:,} recipient(s)")
+        console.print(say("campaign.planning.planned", step=shown(key), count=_number(count)))
     for key, count in report.replanned.items():
-        console.print(
-            f"re-planned [bold]{shown(key)}[/]: {count:,} unsent message(s) follow the new date"
-        )
+        console.print(say("campaign.planning.replanned", step=shown(key), count=_number(count)))
     for key in report.missed:
-        console.print(f"[yellow]missed {shown(key)}[/]: due too long ago to be sent late")
+        console.print(say("campaign.planning.missed", step=shown(key)))
+
+
+def _number(value: int) -> str:
+    """``1 500`` / ``1,500``: as the operator's language writes numbers."""
+    from plugin.typography import number
+
+    return number(value, cli_language())
 
 
 @campaign_group.command("ics")
@@ -213,21 +215,23 @@ def send_due(plan_dir: Path | None, dry_run: bool, yes: bool) -> None:
     with transaction(ctx.sessions) as session:
         work = due_work(session, plan, ctx.runtime.current.launch_date, now)
     for item in work:
-        verb = "would send" if dry_run else "will send"
+        step = shown(item.step_key)
         if item.to_send:
-            console.print(f"{verb} [bold]{item.step_key}[/]: {item.to_send:,} message(s)")
+            count = _number(item.to_send)
+            console.print(say("campaign.due.send", dry_run=dry_run, step=step, count=count))
         else:
-            verb = "would plan" if dry_run else "will plan"
-            console.print(f"{verb} [bold]{item.step_key}[/] for {item.to_plan:,} recipient(s)")
+            count = _number(item.to_plan)
+            console.print(say("campaign.due.plan", dry_run=dry_run, step=step, count=count))
     if dry_run:
-        console.print("[yellow]dry run: nothing planned, nothing sent[/]")
+        console.print(f"[yellow]{shown(say('campaign.due.dry_run'))}[/]")
         return
     if not work:
-        console.print("nothing is due now.")
+        console.print(shown(say("campaign.due.nothing")))
         return
     confirm_irreversible(say("campaign.confirm_send", count=len(work)), yes=yes)
+    sending = TextColumn(shown(say("campaign.sending")))
     with Progress(
-        TextColumn("sending"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
+        sending, BarColumn(), MofNCompleteColumn(), console=console, transient=True
     ) as progress:
         task = progress.add_task("send", total=None)
         dispatcher = build_dispatcher(
@@ -235,11 +239,15 @@ def send_due(plan_dir: Path | None, dry_run: bool, yes: bool) -> None:
         )
         report = dispatcher.run(now)
     _print_planning(report)
-    console.print(
-        f"sent {report.sent:,}, to retry {report.retried:,}, failed {report.failed:,}, "
-        f"skipped {report.skipped:,}"
-        + (f", {report.recovered} found already delivered" if report.recovered else "")
+    sent = say(
+        "campaign.sent",
+        sent=_number(report.sent),
+        retried=_number(report.retried),
+        failed=_number(report.failed),
+        skipped=_number(report.skipped),
+        recovered=_number(report.recovered) if report.recovered else None,
     )
+    console.print(shown(sent))
 
 
 @campaign_group.command("opt-out")

@@ -94,7 +94,7 @@ def retry_failed_command(wave_name: str | None, dry_run: bool, yes: bool) -> Non
     with transaction(ctx.sessions) as session:
         plan = retry_failed(session, actor=_actor(), wave_name=wave_name, dry_run=True)
     if not plan.invitation_ids:
-        console.print("no failed invitation.")
+        console.print(shown(say("invitations.no_failed")))
         return
     for reason, count in sorted(plan.reasons.items(), key=lambda item: -item[1]):
         console.print(f"  {count:>6}  {shown(reason)}")
@@ -104,11 +104,8 @@ def retry_failed_command(wave_name: str | None, dry_run: bool, yes: bool) -> Non
         )
         with transaction(ctx.sessions) as session:
             plan = retry_failed(session, actor=_actor(), wave_name=wave_name)
-    verb = "would retry" if dry_run else "retrying"
-    console.print(
-        f"{shown(verb)} {len(plan.invitation_ids)} invitation(s); the dispatcher sends them "
-        "within a minute (or run `envol onboarding run-once`)."
-    )
+    retrying = say("invitations.retrying", dry_run=dry_run, count=len(plan.invitation_ids))
+    console.print(shown(retrying))
 
 
 @invitations_group.command("opt-out")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import re
 from pathlib import Path
 from typing import Any
 
@@ -261,24 +262,41 @@ def people_forget(email: str, dry_run: bool, yes: bool) -> None:
         report = forget_person(session, email, actor=_actor())
         savepoint.rollback()
     if not dry_run and (report.found_in_roster or report.total):
-        _print_forget_report(report, "will erase")
+        _print_forget_report(report, "will")
         confirm_irreversible(say("people.confirm_forget", email=email), yes=yes)
         with transaction(ctx.sessions) as session:
             report = forget_person(session, email, actor=_actor())
     if not report.found_in_roster and not report.total:
-        console.print("nothing found for this address; nothing to erase.")
+        console.print(shown(say("forget.nothing_found")))
         return
-    _print_forget_report(report, "would erase" if dry_run else "erased")
+    _print_forget_report(report, "would" if dry_run else "done")
     if not dry_run:
-        console.print(
-            "[dim]Remove them from the HR export too, or the next import adds them back.[/]"
-        )
+        console.print(f"[dim]{shown(say('forget.remove_from_hr_export'))}[/]")
 
 
-def _print_forget_report(report: Any, heading: str) -> None:
-    console.print(f"[bold]{shown(heading)}[/] (recorded in the audit trail without the address):")
-    for what, count in sorted(report.counts.items()):
-        console.print(f"  {shown(what)}: {count}")
+def _print_forget_report(report: Any, stage: str) -> None:
+    """What was (``done``), ``will`` be or ``would`` be erased, one line per kind of record."""
+    console.print(f"[bold]{shown(say('forget.heading', stage=stage))}[/]")
+    lines = sorted((_erased(what), count) for what, count in report.counts.items())
+    for what, count in lines:
+        console.print(f"  {shown(say('count_line', what=what, count=count))}")
+
+
+def _erased(what: str) -> str:
+    """An eraser's count name (English, as the audit trail keeps it) in the operator's
+    language; an eraser added without its line in the catalogue shows its English name."""
+    from plugin import i18n
+    from plugin.cli.base import MESSAGES
+
+    key = erased_key(what)
+    if key not in i18n.load_catalogue(MESSAGES).keys:
+        return what
+    return say(key)
+
+
+def erased_key(what: str) -> str:
+    """``roster entries deleted`` -> ``erased.roster_entries_deleted``."""
+    return "erased." + re.sub(r"[^a-z0-9]+", "_", what.lower()).strip("_")
 
 
 # --------------------------------------------------------------------------- cohorts

@@ -169,3 +169,40 @@ def test_opt_out_skips_optional_messages_only(cli_world: Roster, smtp_server: Sm
     code, output = invoke("send-due", "--yes")
     # Teasers 2 and 3 were missed (more than two days late); the announcement is mandatory.
     assert "missed teaser-2" in output and "sent 5" in output
+
+
+def _in(language: str, *args: str) -> tuple[int, str]:
+    """The command in ``language`` (``--lang``), its output's words joined by single spaces
+    (rich wraps at the terminal width; French's no-break spaces count as spaces)."""
+    result = CliRunner().invoke(root, ["--lang", language, "campaign", *args])
+    return result.exit_code, " ".join(result.output.split())
+
+
+def test_send_due_speaks_the_operators_language(cli_world: Roster, smtp_server: SmtpServer) -> None:
+    clock.set_source(clock.FrozenClock(dt.datetime(2027, 1, 15, 10, 0, tzinfo=dt.UTC)))
+
+    code_fr, dry_fr = _in("fr", "send-due", "--dry-run")
+    code_en, dry_en = _in("en", "send-due", "--dry-run")
+    assert code_fr == code_en == 0
+    assert "planifierait teaser-1 pour 5 destinataire(s)" in dry_fr
+    assert dry_fr.endswith("simulation : rien de planifié, rien d'envoyé")
+    assert "would" not in dry_fr and "dry run" not in dry_fr
+    assert "would plan teaser-1 for 5 recipient(s)" in dry_en
+    assert dry_en.endswith("dry run: nothing planned, nothing sent")
+
+    code, sent = _in("fr", "send-due", "--yes")
+    assert code == 0 and len(smtp_server.messages) == 5
+    assert "teaser-1 planifiée pour 5 destinataire(s)" in sent
+    assert sent.endswith("envoyés : 5, à réessayer : 0, en échec : 0, ignorés : 0")
+
+    code, nothing = _in("fr", "send-due", "--yes")
+    assert code == 0 and nothing == "rien n'est dû maintenant."
+    code, nothing = _in("en", "send-due", "--yes")
+    assert code == 0 and nothing == "nothing is due now."
+
+    clock.set_source(clock.FrozenClock(dt.datetime(2027, 1, 28, 10, 0, tzinfo=dt.UTC)))
+    late = CliRunner(env={"ENVOL_LANG": "fr"}).invoke(root, ["campaign", "send-due", "--yes"])
+    french = " ".join(late.output.split())
+    assert late.exit_code == 0
+    assert "teaser-2 manquée : due depuis trop longtemps pour partir en retard" in french
+    assert "envoyés : 5" in french and "missed" not in french

@@ -247,3 +247,59 @@ def test_waves_list_and_show_speak_the_operators_language(planned: EnvolContext)
     assert "people:" not in shown and "Gate of" not in shown
     assert english.startswith("pilote (#1, planned) planned: 2027-03-01 09:00; opened: —")
     assert "people: 4; handed to invitations: 0; joined: 0" in english
+
+
+@on_sqlite
+def test_people_forget_says_what_it_erased_in_the_operators_language(
+    planned: EnvolContext,
+) -> None:
+    with planned.sessions() as session:
+        first, second = session.scalars(select(Person.email).order_by(Person.id).limit(2)).all()
+
+    code_dry, dry = run("fr", "people", "forget", first, "--dry-run")
+    code_en, english = run("en", "people", "forget", first, "--dry-run")
+    code_done, done = run("fr", "people", "forget", second, "--yes")
+    code_gone, gone = run("fr", "people", "forget", second, "--yes")
+    code_gone_en, gone_en = run("", "people", "forget", second, env={"ENVOL_LANG": "en"})
+
+    assert code_dry == code_en == code_done == code_gone == code_gone_en == 0
+    assert dry.startswith("serait effacé (noté dans le journal d'audit, sans l'adresse) :")
+    assert "entrées de l'effectif supprimées : 1" in dry
+    assert "would erase" not in dry and "deleted" not in dry
+    assert english.startswith("would erase (recorded in the audit trail without the address):")
+    assert "roster entries deleted: 1" in english
+    assert "sera effacé (noté" in done and "effacé (noté" in done
+    assert done.endswith(
+        "Retirez aussi la personne de l'export RH, sinon le prochain import la rajoute."
+    )
+    assert gone == "rien trouvé pour cette adresse ; rien à effacer."
+    assert gone_en == "nothing found for this address; nothing to erase."
+
+
+@on_sqlite
+def test_every_count_an_eraser_gives_has_its_words_in_the_cli_catalogue(
+    envol_context: EnvolContext,
+) -> None:
+    from plugin import models  # noqa: F401 - every capability's eraser, registered
+    from plugin.cli.base import MESSAGES
+    from plugin.cli.people import erased_key
+    from plugin.erasure import ForgetSubject, registered_erasers
+    from plugin.i18n import load_catalogue
+
+    # Someone with every kind of trace an eraser looks for (none of them exists: nothing is
+    # erased), so that each eraser names every count it can give.
+    subject = ForgetSubject(
+        email="nobody@exemple.fr",
+        person_id=999_999,
+        mattermost_user_id="nobody-user-id",
+        aliases=frozenset({"nobody"}),
+    )
+    names = {"decisions and events anonymised (author)"}  # erase_everywhere's own count
+    with envol_context.sessions() as session:
+        for entry in registered_erasers():
+            names |= set(entry.eraser(session, subject))
+        session.rollback()
+
+    assert len(names) > 10
+    worded = load_catalogue(MESSAGES).keys
+    assert sorted(name for name in names if erased_key(name) not in worded) == []

@@ -52,7 +52,7 @@ def test_status_shows_the_funnel_and_retry_failed_has_a_dry_run(
     build_scene(sandbox, envol_context.sessions, people=6, existing_every=3, managers=0)
     smtp_server.handler.reject_permanently.add("person1@acme.test")
     run_once(environment(sandbox, envol_context.sessions, smtp_url=smtp_server.url))
-    runner = CliRunner()
+    runner = CliRunner(env={"ENVOL_LANG": "en"})
     result = runner.invoke(root, ["invitations", "status", "--wave", "pilote"])
     assert result.exit_code == 0, result.output
     for label in ("planned", "sent", "reminded", "joined", "activated", "profile complete"):
@@ -64,3 +64,40 @@ def test_status_shows_the_funnel_and_retry_failed_has_a_dry_run(
     assert dry.exit_code == 0 and "would retry 1" in dry.output
     again = runner.invoke(root, ["invitations", "status"])
     assert "failed: 1" in again.output
+
+
+def test_retry_failed_speaks_the_operators_language(
+    sandbox: Sandbox,
+    envol_context: EnvolContext,
+    smtp_server: SmtpServer,
+    frozen_clock: FrozenClock,
+) -> None:
+    build_scene(sandbox, envol_context.sessions, people=6, existing_every=3, managers=0)
+    smtp_server.handler.reject_permanently.add("person1@acme.test")
+    run_once(environment(sandbox, envol_context.sessions, smtp_url=smtp_server.url))
+
+    def retry(language: str, *args: str) -> str:
+        arguments = ["--lang", language, "invitations", "retry-failed", *args]
+        result = CliRunner().invoke(root, arguments)
+        assert result.exit_code == 0, result.output
+        return " ".join(result.output.split())
+
+    dry_fr = retry("fr", "--dry-run")
+    dry_en = retry("en", "--dry-run")
+    done = retry("fr", "--yes")
+    nothing_fr = retry("fr", "--yes")
+    nothing_en = retry("en", "--yes")
+
+    assert dry_fr.endswith(
+        "à remettre dans la file : 1 invitation(s) ; le répartiteur les envoie dans la minute "
+        "(ou lancez `envol onboarding run-once`)."
+    )
+    assert "550" in dry_fr and "would retry" not in dry_fr
+    assert dry_en.endswith(
+        "would retry 1 invitation(s); the dispatcher sends them within a minute "
+        "(or run `envol onboarding run-once`)."
+    )
+    assert done.endswith("remises dans la file : 1 invitation(s) ; le répartiteur les envoie "
+                         "dans la minute (ou lancez `envol onboarding run-once`).")  # fmt: skip
+    assert nothing_fr == "aucune invitation en échec."
+    assert nothing_en == "no failed invitation."
