@@ -51,7 +51,13 @@ def read_secrets(path: Path) -> dict[str, str]:
             said("secrets.unreadable", path=str(path), reason=error.strerror)
         ) from error
     except yaml.YAMLError as error:
-        raise EnvolError(said("secrets.invalid_yaml", path=str(path))) from error
+        # PyYAML's own sentence has no translation: it is quoted after the file and line.
+        mark = getattr(error, "problem_mark", None)
+        detail = getattr(error, "problem", None) or str(error).splitlines()[0]
+        line = mark.line + 1 if mark is not None else None
+        raise EnvolError(
+            said("secrets.invalid_yaml", path=str(path), line=line, detail=detail)
+        ) from error
     tokens = (data or {}).get("tokens") if isinstance(data, dict) else None
     if not isinstance(tokens, dict) or not all(isinstance(v, str) and v for v in tokens.values()):
         raise EnvolError(said("secrets.layout", path=str(path)))
