@@ -303,3 +303,54 @@ def test_every_count_an_eraser_gives_has_its_words_in_the_cli_catalogue(
     assert len(names) > 10
     worded = load_catalogue(MESSAGES).keys
     assert sorted(name for name in names if erased_key(name) not in worded) == []
+
+
+@on_sqlite
+def test_cohorts_commands_speak_the_operators_language(planned: EnvolContext) -> None:
+    with planned.sessions() as session:
+        first, second = session.scalars(select(Person.email).order_by(Person.id).limit(2)).all()
+
+    listed_fr = run("fr", "cohorts", "list")[1]
+    listed_en = run("en", "cohorts", "list")[1]
+    shown_fr = run("fr", "cohorts", "show", "pilote")[1]
+    added = run("fr", "cohorts", "add", "pilote", first, second, "--reason", "volontaires")
+    removed = run("en", "cohorts", "remove", "pilote", first, second)
+
+    assert listed_fr.startswith("Cohortes") and "personnes" in listed_fr
+    # A table cell wraps: the kind's words are looked for one by one.
+    assert "ambassadeurs" in listed_fr and "managers_champions" not in listed_fr
+    assert listed_en.startswith("Cohorts") and "people" in listed_en
+    assert "champions" in listed_en and "managers_champions" not in listed_en
+    assert shown_fr.startswith("pilote (pilote) : ")
+    # The cohort's description and each member's reason are the plan's own words (data).
+    assert "service" in shown_fr and "pourquoi" in shown_fr and "rôle" in shown_fr
+    assert "salarié" in shown_fr and "employee" not in shown_fr and "why" not in shown_fr
+    assert added[0] == 0 and added[1].startswith("2 ajoutée(s) à pilote, 0 y étai(en)t déjà")
+    assert removed == (0, "2 removed from pilote, 0 were not in it")
+
+
+@on_sqlite
+def test_waitlist_commands_speak_the_operators_language(planned: EnvolContext) -> None:
+    from plugin.cohorts.waitlist import submit_request
+    from plugin.people.models import Language
+
+    with transaction(planned.sessions) as session:
+        last, before = session.scalars(select(Person.email).order_by(Person.id.desc())).all()[:2]
+        asked = submit_request(session, last, "je veux essayer", Language.FR)
+        other = submit_request(session, before, "moi aussi", Language.FR)
+        assert asked is not None and other is not None
+        asked_id, other_id = asked.id, other.id
+
+    pending_fr = run("fr", "waitlist", "list")[1]
+    pending_en = run("en", "waitlist", "list")[1]
+    approved = run("fr", "waitlist", "approve", str(asked_id), "--note", "ok")
+    rejected = run("en", "waitlist", "reject", str(other_id))
+    everything = run("fr", "waitlist", "list", "--status", "all")[1]
+
+    assert pending_fr.startswith("Liste d'attente (en attente)")
+    assert "dans l'effectif" in pending_fr and "in roster" not in pending_fr
+    assert pending_en.startswith("Waitlist (pending)") and "in roster" in pending_en
+    assert approved[0] == 0 and approved[1].startswith(f"n°{asked_id} approuvée")
+    assert rejected == (0, "1 rejected")
+    assert everything.startswith("Liste d'attente (toutes)")
+    assert "approuvée" in everything and "refusée" in everything and "rejected" not in everything
