@@ -158,9 +158,9 @@ def test_waves_gate_speaks_the_operators_language(planned: EnvolContext) -> None
 
     assert code_fr == code_en == 0
     assert "Barrière de la vague pilote (vagues ouvertes avant elle : aucune)" in french
-    assert "taux d'activation (arrivés / invités)" in french and "seuil: 3,5/5" in french
-    assert "résultat: non mesuré" in french
-    assert "note: pas encore mesuré (managers-champions)" in french
+    assert "taux d'activation (arrivés / invités)" in french and "seuil : 3,5/5" in french
+    assert "résultat : non mesuré" in french
+    assert "note : pas encore mesuré (managers-champions)" in french
     assert "mesures manquantes : taux d'activation" in french
     assert french.endswith("la barrière ne tient pas : la vague ne peut pas ouvrir")
     assert "activation rate" not in french and "not measured" not in french
@@ -198,7 +198,7 @@ def test_cohorts_plan_speaks_the_operators_language(planned: EnvolContext) -> No
     assert french.startswith("Pilote : 4 personne(s) sur 40 (cible 4 = 10 %, graine 1)")
     assert "┃ service ┃ site ┃ effectif ┃ retenus ┃ pourquoi ┃" in french
     assert "tiré(s) au sort" in french and "│ 2 service(s) │ 2 site(s) │" in french
-    assert "Vagues prévues" in french and "prévue le: 2027-03-01" in french
+    assert "Vagues prévues" in french and "prévue le : 2027-03-01" in french
     assert "Pilote : 10 % de l'effectif, stratifié par service et par site (graine 1)." in french
     assert "Vague générale 1 sur 3." in french
     assert french.endswith("simulation : rien n'a été écrit")
@@ -237,13 +237,13 @@ def test_waves_list_and_show_speak_the_operators_language(planned: EnvolContext)
     english = run("en", "waves", "show", "pilote")[1]
 
     assert code_list == code_show == 0
-    assert listed.startswith("Vagues 0 · managers-champions état: prévue prévue le: 2027-02-15")
-    assert "invitées: 0 arrivées: 0 équipe ensuite: 10" in listed
+    assert listed.startswith("Vagues 0 · managers-champions état : prévue prévue le : 2027-02-15")
+    assert "invitées : 0 arrivées : 0 équipe ensuite : 10" in listed
     assert "barrière de managers-champions : tient barrière de pilote : non mesurée" in listed
     assert "planned" not in listed and "gate of" not in listed
     assert shown.startswith("pilote (n° 1, prévue) prévue le : 2027-03-01 09:00 ; ouverte le : —")
     assert "personnes : 4 ; confiées aux invitations : 0 ; arrivées : 0" in shown
-    assert "Barrière de la vague pilote" in shown and "seuil: 70 %" in shown
+    assert "Barrière de la vague pilote" in shown and "seuil : 70 %" in shown
     assert "people:" not in shown and "Gate of" not in shown
     assert english.startswith("pilote (#1, planned) planned: 2027-03-01 09:00; opened: —")
     assert "people: 4; handed to invitations: 0; joined: 0" in english
