@@ -98,3 +98,13 @@ def test_envol_serve_answers_healthz(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_plugin_validate_speaks_the_operators_language() -> None:
+    french = CliRunner().invoke(root, ["--lang", "fr", "plugin", "validate"])
+    english = CliRunner().invoke(root, ["--lang", "en", "plugin", "validate"])
+
+    assert french.exit_code == english.exit_code == 0
+    assert "plugin.json est valide : fr.envol.launch " in " ".join(french.output.split())
+    assert " réglage(s)" in french.output and "settings" not in french.output
+    assert "plugin.json is valid: fr.envol.launch " in " ".join(english.output.split())
