@@ -146,6 +146,17 @@ def _error_label(language: str) -> str:
     return i18n.load_catalogue(MESSAGES).render("error", language)
 
 
+def interrupted_word() -> str:
+    """ "interrupted", said when Ctrl-C stops a command (the settings may be what it waited on:
+    English when even the operator's language cannot be known)."""
+    try:
+        from plugin import i18n
+
+        return i18n.load_catalogue(MESSAGES).render("interrupted", _error_language())
+    except Exception:  # reporting an interruption must not raise another error
+        return "interrupted"
+
+
 def _unexpected_words(language: str) -> tuple[str, str]:
     """ "Unexpected error:" and the hint to run with --debug; in English when even the
     catalogue cannot be read (reporting an error must not raise another one)."""

@@ -108,3 +108,21 @@ def test_plugin_validate_speaks_the_operators_language() -> None:
     assert "plugin.json est valide : fr.envol.launch " in " ".join(french.output.split())
     assert " réglage(s)" in french.output and "settings" not in french.output
     assert "plugin.json is valid: fr.envol.launch " in " ".join(english.output.split())
+
+
+@pytest.mark.parametrize(("language", "said"), [("fr", "interrompu"), ("en", "interrupted")])
+def test_ctrl_c_is_said_in_the_operators_language(
+    language: str, said: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from plugin import cli
+
+    def interrupted(**_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setenv("ENVOL_LANG", language)
+    monkeypatch.setattr(cli.root, "main", interrupted)
+    with pytest.raises(SystemExit) as stopped:
+        cli.main()
+
+    assert stopped.value.code == 130
+    assert capsys.readouterr().out.strip() == said
