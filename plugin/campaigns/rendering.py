@@ -176,6 +176,9 @@ def undeclared_names(template: Template, plan: CampaignPlan) -> list[tuple[int, 
     ):
         try:
             tree = _environment().parse("\n" * (first_line - 1) + source)
+            # Compiles the tree: an unknown filter or test (``{{ x | nofilter }}``) is only
+            # found here, as a ``TemplateAssertionError`` (a kind of syntax error).
+            declared = meta.find_undeclared_variables(tree)
         except jinja2.TemplateSyntaxError as error:
             problems.append(
                 (
@@ -185,7 +188,7 @@ def undeclared_names(template: Template, plan: CampaignPlan) -> list[tuple[int, 
                 )
             )
             continue
-        unknown = meta.find_undeclared_variables(tree) - set(TEMPLATE_VARIABLES)
+        unknown = declared - set(TEMPLATE_VARIABLES)
         for name_node in tree.find_all(nodes.Name):
             if name_node.ctx == "load" and name_node.name in unknown:
                 problems.append(

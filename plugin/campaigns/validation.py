@@ -389,8 +389,14 @@ def _render_problems(
             person = recipient.person.id if recipient is not None else None
             failures[(failure.file, failure.line, failure.message)].append(person)
     problems = []
-    for (file, line, message), people in failures.items():
-        # ``message`` is Jinja's own (English) account of the failure, quoted as it is.
+    for (file, line, failure_message), people in failures.items():
+        # Jinja's own (English) account of the failure is quoted as it is, introduced in the
+        # reader's language; a failure Envol words itself (an empty subject) is a ``Phrase``.
+        message = (
+            failure_message
+            if isinstance(failure_message, Phrase)
+            else phrase("check.jinja_says", detail=failure_message)
+        )
         if people[0] is None:
             text = phrase("check.render_failed", language=template.language, error=message)
         else:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from plugin.cli.base import EnvolGroup, console, root
+from plugin.cli.base import EnvolGroup, console, interrupted_word, root, shown
 
 # The explicit registry: command name → (module that registers it, short help for `envol --help`).
 # A module is imported only when one of its commands runs, so `envol --help` and
@@ -87,7 +87,7 @@ def main() -> None:
     try:
         root.main(prog_name="envol", standalone_mode=True)
     except KeyboardInterrupt:  # pragma: no cover - interactive
-        console.print("[yellow]interrupted[/]")
+        console.print(f"[yellow]{shown(interrupted_word())}[/]")
         sys.exit(130)
 
 

@@ -122,9 +122,11 @@ class EnvolGroup(click.Group):
                     f"[bold red]{escape(label)}[/] {escape(sentence.localized(language))}"
                 )
                 sys.exit(1)
+            language = _error_language()
+            label, debug = _unexpected_words(language)
             err_console.print(
-                f"[bold red]Unexpected error:[/] {shown(type(error).__name__)}: {shown(error)} "
-                "(run again with --debug for the details)"
+                f"[bold red]{shown(label)}[/] {shown(type(error).__name__)}: {shown(error)} "
+                f"{shown(debug)}"
             )
             sys.exit(1)
 
@@ -142,6 +144,32 @@ def _error_label(language: str) -> str:
     from plugin import i18n
 
     return i18n.load_catalogue(MESSAGES).render("error", language)
+
+
+def interrupted_word() -> str:
+    """ "interrupted", said when Ctrl-C stops a command (the settings may be what it waited on:
+    English when even the operator's language cannot be known)."""
+    try:
+        from plugin import i18n
+
+        return i18n.load_catalogue(MESSAGES).render("interrupted", _error_language())
+    except Exception:  # reporting an interruption must not raise another error
+        return "interrupted"
+
+
+def _unexpected_words(language: str) -> tuple[str, str]:
+    """ "Unexpected error:" and the hint to run with --debug; in English when even the
+    catalogue cannot be read (reporting an error must not raise another one)."""
+    try:
+        from plugin import i18n
+
+        catalogue = i18n.load_catalogue(MESSAGES)
+        return (
+            catalogue.render("unexpected_error", language),
+            catalogue.render("unexpected_error.debug", language),
+        )
+    except Exception:
+        return "Unexpected error:", "(run again with --debug for the details)"
 
 
 # The commands that run for hours: they keep retrying a Mattermost server that is down.
@@ -288,10 +316,7 @@ def require_demo_extra(command: str) -> None:
     production install leaves out: say so in one sentence rather than fail on an import."""
     missing = [name for name in DEMO_EXTRA_MODULES if find_spec(name) is None]
     if missing:
-        raise EnvolError(
-            f"`envol {command}` needs Envol's demo extra, not installed here "
-            f"({', '.join(missing)} missing): run `pip install 'envol[demo]'`."
-        )
+        raise EnvolError(_said("demo_extra_missing", command=command, missing=", ".join(missing)))
 
 
 # --------------------------------------------------------------------------- tables at any width
@@ -341,10 +366,18 @@ def print_table(table: Table, out: Console | None = None) -> None:
         details.add_column()
         for header, cell in zip(headers[named_by:], cells[named_by:], strict=False):
             if str(cell).strip():
-                details.add_row(f"{header}:", cell)
+                details.add_row(_list_label(header), cell)
         Console.print(out, Padding(details, (0, 0, 0, 4), expand=False))
     if table.caption:
         Console.print(out, table.caption)
+
+
+def _list_label(header: str) -> str:
+    """``header:`` / ``header :``: a column's name before its value, in the list form."""
+    try:
+        return say("list_label", header=header)
+    except Exception:  # a table printed where no catalogue can be read: the plain form
+        return f"{header}:"
 
 
 # ------------------------------------------------------------------- the operator's language

@@ -108,10 +108,14 @@ def plan_command(plan_dir: Path | None, launch_date: dt.datetime | None, dry_run
     plan = load_plan(plan_dir)
     with transaction(ctx.sessions) as session:
         entries = calendar(session, plan, launch)
-    table = Table(title=f"Communication plan '{shown(plan.name)}' — launch {shown(launch)}")
+    from babel.dates import format_datetime
+
+    language = cli_language()
+    title = say("campaign.plan.title", name=shown(plan.name), launch=shown(launch))
+    table = Table(title=title)
     for column in ("date", "when", "step", "audience", "size", "channel", "sender", "state"):
         table.add_column(
-            column,
+            say(f"campaign.column.{column}"),
             justify="right" if column == "size" else "left",
             overflow="fold",
             no_wrap=column in {"step", "when"},
@@ -120,22 +124,19 @@ def plan_command(plan_dir: Path | None, launch_date: dt.datetime | None, dry_run
         step = entry.step
         sender = plan.senders.get(step.sender)
         table.add_row(
-            f"{entry.local_due:%a %d/%m/%y %H:%M}",
-            step.when.label(),
+            format_datetime(entry.local_due, "EEE dd/MM/yy HH:mm", locale=language),
+            step.when.label(language),
             shown(step.key),
             f"#{shown(step.post_channel)}" if step.post_channel else shown(step.audience),
-            "?" if entry.audience_size is None else f"{entry.audience_size:,}",
+            "?" if entry.audience_size is None else _number(entry.audience_size),
             step.channel.value,
-            shown(sender.name.get("fr")) if sender else "each one's manager",
-            entry.state,
+            shown(sender.name.get(language)) if sender else say("campaign.sender.manager"),
+            say("campaign.state." + entry.state.replace(" ", "_")),
         )
     console.print(table)
     if dry_run or launch_date is not None:
         if launch_date is not None and not dry_run:
-            console.print(
-                "[yellow]--launch-date previews only: change LaunchDate in the System "
-                "Console to re-plan.[/]"
-            )
+            console.print(f"[yellow]{shown(say('campaign.launch_date_previews_only'))}[/]")
         return
     dispatcher = build_dispatcher(ctx, plan=plan)
     report = DispatchReport()
@@ -145,18 +146,20 @@ def plan_command(plan_dir: Path | None, launch_date: dt.datetime | None, dry_run
 
 def _print_planning(report: DispatchReport) -> None:
     if report.blocked:
-        raise ValidationFailed(
-            "nothing planned: the plan has errors (`envol campaign validate` shows them all).",
-            report.blocked,
-        )
+        raise ValidationFailed(say("campaign.planning.blocked"), report.blocked)
     for key, count in report.materialised.items():
-        console.print(f"planned [bold]{shown(key)}[/] for {count:,} recipient(s)")
+        console.print(say("campaign.planning.planned", step=shown(key), count=_number(count)))
     for key, count in report.replanned.items():
-        console.print(
-            f"re-planned [bold]{shown(key)}[/]: {count:,} unsent message(s) follow the new date"
-        )
+        console.print(say("campaign.planning.replanned", step=shown(key), count=_number(count)))
     for key in report.missed:
-        console.print(f"[yellow]missed {shown(key)}[/]: due too long ago to be sent late")
+        console.print(say("campaign.planning.missed", step=shown(key)))
+
+
+def _number(value: int) -> str:
+    """``1 500`` / ``1,500``: as the operator's language writes numbers."""
+    from plugin.typography import number
+
+    return number(value, cli_language())
 
 
 @campaign_group.command("ics")
@@ -190,15 +193,19 @@ def status(plan_dir: Path | None) -> None:
     plan = load_plan(plan_dir)
     with transaction(ctx.sessions) as session:
         rows = status_by_step(session, plan)
-    table = Table(title=f"Campaign '{shown(plan.name)}'")
+    table = Table(title=say("campaign.status.title", name=shown(plan.name)))
     columns = ["planned", "sending", "sent", "failed", "skipped"]
-    for column in ("step", "due", *columns):
-        table.add_column(column, justify="left" if column in {"step", "due"} else "right")
+    table.add_column(say("campaign.column.step"))
+    table.add_column(say("campaign.column.due"))
+    for column in columns:
+        table.add_column(say(f"campaign.status.{column}"), justify="right")
     for row in rows:
-        due = "to come"
+        due = say("campaign.status.to_come")
         if row.due_at is not None:
-            due = f"{row.due_at:%Y-%m-%d %H:%M}" + (" (missed)" if row.missed else "")
-        table.add_row(shown(row.step_key), due, *(f"{row.count(c):,}" for c in columns))
+            due = f"{row.due_at:%Y-%m-%d %H:%M}"
+            if row.missed:
+                due = say("campaign.status.missed", due=due)
+        table.add_row(shown(row.step_key), due, *(_number(row.count(c)) for c in columns))
     console.print(table)
 
 
@@ -213,21 +220,23 @@ def send_due(plan_dir: Path | None, dry_run: bool, yes: bool) -> None:
     with transaction(ctx.sessions) as session:
         work = due_work(session, plan, ctx.runtime.current.launch_date, now)
     for item in work:
-        verb = "would send" if dry_run else "will send"
+        step = shown(item.step_key)
         if item.to_send:
-            console.print(f"{verb} [bold]{item.step_key}[/]: {item.to_send:,} message(s)")
+            count = _number(item.to_send)
+            console.print(say("campaign.due.send", dry_run=dry_run, step=step, count=count))
         else:
-            verb = "would plan" if dry_run else "will plan"
-            console.print(f"{verb} [bold]{item.step_key}[/] for {item.to_plan:,} recipient(s)")
+            count = _number(item.to_plan)
+            console.print(say("campaign.due.plan", dry_run=dry_run, step=step, count=count))
     if dry_run:
-        console.print("[yellow]dry run: nothing planned, nothing sent[/]")
+        console.print(f"[yellow]{shown(say('campaign.due.dry_run'))}[/]")
         return
     if not work:
-        console.print("nothing is due now.")
+        console.print(shown(say("campaign.due.nothing")))
         return
     confirm_irreversible(say("campaign.confirm_send", count=len(work)), yes=yes)
+    sending = TextColumn(shown(say("campaign.sending")))
     with Progress(
-        TextColumn("sending"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
+        sending, BarColumn(), MofNCompleteColumn(), console=console, transient=True
     ) as progress:
         task = progress.add_task("send", total=None)
         dispatcher = build_dispatcher(
@@ -235,11 +244,15 @@ def send_due(plan_dir: Path | None, dry_run: bool, yes: bool) -> None:
         )
         report = dispatcher.run(now)
     _print_planning(report)
-    console.print(
-        f"sent {report.sent:,}, to retry {report.retried:,}, failed {report.failed:,}, "
-        f"skipped {report.skipped:,}"
-        + (f", {report.recovered} found already delivered" if report.recovered else "")
+    sent = say(
+        "campaign.sent",
+        sent=_number(report.sent),
+        retried=_number(report.retried),
+        failed=_number(report.failed),
+        skipped=_number(report.skipped),
+        recovered=_number(report.recovered) if report.recovered else None,
     )
+    console.print(shown(sent))
 
 
 @campaign_group.command("opt-out")
@@ -248,7 +261,7 @@ def opt_out(email: str) -> None:
     """Stop the optional messages to EMAIL (an answer to List-Unsubscribe)."""
     with transaction(context().sessions) as session:
         added = opt_out_by_email(session, email, actor="cli")
-    console.print("opted out of optional messages" if added else "already opted out")
+    console.print(shown(say("campaign.opted_out", added=added)))
 
 
 def _actor() -> str:
@@ -329,11 +342,14 @@ def send_test(step: str, username: str, language: str, plan_dir: Path | None) ->
                 platform=MattermostPlatformSender(client, runtime.team_name),
                 actor=_actor(),
             )
-    where = "by e-mail" if how == "email" else "as a direct message"
-    console.print(
-        f"test of {shown(step)} ({shown(language)}) sent to "
-        f"@{shown(target.username)} {shown(where)}"
+    sent = say(
+        "campaign.test_sent",
+        step=step,
+        language=language,
+        username=target.username,
+        email=how == "email",
     )
+    console.print(shown(sent))
 
 
 def register(root: click.Group) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from plugin import db as database
-from plugin.cli.base import console, context, shown
+from plugin.cli.base import console, context, say, shown
 from plugin.errors import EnvolError
 
 
@@ -20,7 +20,7 @@ def upgrade(revision: str) -> None:
     """Migrate the database up to REVISION (default: head)."""
     url = context().settings.database_url
     database.upgrade(url, revision)
-    console.print(f"database at [bold]{shown(database.current_revision(url))}[/]")
+    console.print(say("db.at", revision=shown(database.current_revision(url))))
 
 
 @db_group.command("downgrade")
@@ -29,7 +29,7 @@ def downgrade(revision: str) -> None:
     """Migrate the database down to REVISION (e.g. -1, or base)."""
     url = context().settings.database_url
     database.downgrade(url, revision)
-    console.print(f"database at [bold]{shown(database.current_revision(url) or 'base')}[/]")
+    console.print(say("db.at", revision=shown(database.current_revision(url) or "base")))
 
 
 @db_group.command("check")
@@ -39,12 +39,8 @@ def check() -> None:
 
     problems = database.schema_drift(context().settings.database_url, metadata)
     if problems:
-        raise EnvolError(
-            "the database does not match the models: "
-            + "; ".join(problems)
-            + ". Run `envol db upgrade`, or write the missing migration."
-        )
-    console.print("[green]database matches the models[/]")
+        raise EnvolError(say("db.drift", problems="; ".join(problems)))
+    console.print(say("db.matches"))
 
 
 @db_group.command("revision")

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import getpass
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 
-from plugin.cli.base import confirm_irreversible, console, context, irreversible, say, shown
+from plugin.cli.base import (
+    cli_language,
+    confirm_irreversible,
+    console,
+    context,
+    irreversible,
+    say,
+    shown,
+)
 from plugin.db import transaction
+
+if TYPE_CHECKING:
+    from plugin.invitations.strategies import DurationEstimate
 
 
 def _actor() -> str:
@@ -29,58 +41,71 @@ def status(wave_name: str | None) -> None:
     """The funnel: planned, sent, reminded, joined, activated, profile complete, failed."""
     from plugin.invitations.service import overdue_leases
     from plugin.onboarding.funnel import funnel
+    from plugin.typography import percent
 
     ctx = context()
     with ctx.sessions() as session:
         result = funnel(session, ctx.runtime.current, wave_name)
         stuck = overdue_leases(session)
-    title = f"Invitations — wave {shown(wave_name)}" if wave_name else "Invitations — every wave"
-    table = Table(title=title)
-    table.add_column("step")
-    table.add_column("people", justify="right")
-    table.add_column("% of planned", justify="right")
-    for label, count in (
+    table = Table(title=say("invitations.status.title", wave=shown(wave_name or "")))
+    table.add_column(say("invitations.status.column_step"))
+    table.add_column(say("invitations.status.column_people"), justify="right")
+    table.add_column(say("invitations.status.column_share"), justify="right")
+    language = cli_language()
+    for step, count in (
         ("planned", result.planned),
         ("sent", result.sent),
         ("reminded", result.reminded),
         ("joined", result.joined),
         ("activated", result.activated),
-        ("profile complete", result.profile_complete),
+        ("profile_complete", result.profile_complete),
     ):
-        share = f"{100 * count / result.planned:.0f} %" if result.planned else "–"
-        table.add_row(label, str(count), share)
+        share = percent(count / result.planned, language) if result.planned else "–"
+        table.add_row(say(f"invitations.status.{step}"), str(count), share)
     console.print(table)
-    console.print(
-        f"still to send: {result.waiting_to_send} · expired: {result.expired} · "
-        f"opted out: {result.opted_out} · failed: {result.failed}"
+    counts = say(
+        "invitations.status.counts",
+        waiting=result.waiting_to_send,
+        expired=result.expired,
+        opted_out=result.opted_out,
+        failed=result.failed,
     )
+    console.print(shown(counts))
     if result.by_strategy:
-        console.print(
-            "by strategy: "
-            + ", ".join(f"{shown(k)} {shown(v)}" for k, v in sorted(result.by_strategy.items()))
-        )
+        strategies = ", ".join(f"{k} {v}" for k, v in sorted(result.by_strategy.items()))
+        console.print(shown(say("invitations.status.by_strategy", strategies=strategies)))
     if result.failures:
-        failures = Table(title="Failures, by reason")
-        failures.add_column("reason")
-        failures.add_column("people", justify="right")
+        failures = Table(title=say("invitations.status.failures_title"))
+        failures.add_column(say("invitations.status.column_reason"))
+        failures.add_column(say("invitations.status.column_people"), justify="right")
         for reason, count in result.failures:
             failures.add_row(shown(reason), str(count))
         console.print(failures)
-        console.print("fix the cause, then run `envol invitations retry-failed`.")
+        console.print(shown(say("invitations.status.fix_then_retry")))
     if result.uncertain:
-        console.print(
-            f"[yellow]{result.uncertain} Mattermost invitation(s) uncertain[/]: Mattermost's "
-            "answer was lost and it cannot be asked whether it sent them; they are never sent "
-            "twice, and the next reminder reaches the person."
-        )
+        console.print(say("invitations.status.uncertain", count=result.uncertain))
     if stuck:
-        console.print(
-            f"[yellow]{stuck} invitation(s) held by a worker that stopped[/]; "
-            "they are taken over automatically when the lease ends."
-        )
+        console.print(say("invitations.status.stuck", count=stuck))
     if result.estimate is not None and result.waiting_to_send:
         colour = "yellow" if result.estimate.too_slow else "green"
-        console.print(f"[{colour}]{shown(result.estimate.describe())}[/]")
+        console.print(f"[{colour}]{shown(_estimate(result.estimate, language))}[/]")
+
+
+def _estimate(estimate: DurationEstimate, language: str) -> str:
+    """How long the invitations still to send take, in the operator's language."""
+    from plugin.invitations.strategies import MATTERMOST_INVITES_PER_HOUR
+    from plugin.typography import number
+
+    seconds = estimate.duration.total_seconds()
+    return say(
+        "invitations.status.estimate",
+        people=estimate.people,
+        strategy=estimate.strategy.value,
+        hours=number(round(seconds / 3600, 1), language) if seconds >= 600 else None,
+        seconds=f"{seconds:.0f}",
+        too_slow=estimate.too_slow,
+        per_hour=MATTERMOST_INVITES_PER_HOUR,
+    )
 
 
 @invitations_group.command("retry-failed")
@@ -94,7 +119,7 @@ def retry_failed_command(wave_name: str | None, dry_run: bool, yes: bool) -> Non
     with transaction(ctx.sessions) as session:
         plan = retry_failed(session, actor=_actor(), wave_name=wave_name, dry_run=True)
     if not plan.invitation_ids:
-        console.print("no failed invitation.")
+        console.print(shown(say("invitations.no_failed")))
         return
     for reason, count in sorted(plan.reasons.items(), key=lambda item: -item[1]):
         console.print(f"  {count:>6}  {shown(reason)}")
@@ -104,11 +129,8 @@ def retry_failed_command(wave_name: str | None, dry_run: bool, yes: bool) -> Non
         )
         with transaction(ctx.sessions) as session:
             plan = retry_failed(session, actor=_actor(), wave_name=wave_name)
-    verb = "would retry" if dry_run else "retrying"
-    console.print(
-        f"{shown(verb)} {len(plan.invitation_ids)} invitation(s); the dispatcher sends them "
-        "within a minute (or run `envol onboarding run-once`)."
-    )
+    retrying = say("invitations.retrying", dry_run=dry_run, count=len(plan.invitation_ids))
+    console.print(shown(retrying))
 
 
 @invitations_group.command("opt-out")
@@ -120,7 +142,7 @@ def opt_out_command(email: str, reason: str) -> None:
 
     with transaction(context().sessions) as session:
         changed = opt_out(session, email, actor=_actor(), reason=reason)
-    console.print(f"{changed} invitation(s) stopped.")
+    console.print(shown(say("invitations.opted_out", count=changed)))
 
 
 @click.group("onboarding")
@@ -140,20 +162,32 @@ def run_once_command(no_digest: bool, dry_run: bool) -> None:
         _print_cycle_plan(digests=not no_digest)
         return
     env = build_environment(context())
-    with console.status("running one cycle…"):
+    with console.status(shown(say("onboarding.running"))):
         report = run_once(env, digests=not no_digest)
     d = report.dispatch
-    console.print(
-        f"invitations: {d.emailed} e-mailed, {d.mattermost_invited} invited by Mattermost, "
-        f"{d.added_existing} existing users added, {d.awaiting_sso} waiting for SSO, "
-        f"{d.reminded} reminded, {d.expired} expired, {d.failed} failed, {d.deferred} deferred"
+    invitations = say(
+        "onboarding.invitations",
+        emailed=d.emailed,
+        invited=d.mattermost_invited,
+        existing=d.added_existing,
+        sso=d.awaiting_sso,
+        reminded=d.reminded,
+        expired=d.expired,
+        failed=d.failed,
+        deferred=d.deferred,
     )
-    console.print(
-        f"arrivals: {report.detection.joined} detected, {report.activated} activated, "
-        f"{report.welcomed} welcomed; profiles: {report.nudged} nudged"
+    console.print(shown(invitations))
+    arrivals = say(
+        "onboarding.arrivals",
+        joined=report.detection.joined,
+        activated=report.activated,
+        welcomed=report.welcomed,
+        nudged=report.nudged,
     )
+    console.print(shown(arrivals))
     if report.digests is not None:
-        console.print(f"managers' digest ({report.digests.week}): {report.digests.sent} sent")
+        digest = say("onboarding.digest", week=report.digests.week, sent=report.digests.sent)
+        console.print(shown(digest))
     errors = d.errors + [e for a in report.arrivals for e in a.errors]
     for error in errors[:5]:
         console.print(f"[yellow]  {shown(error)}[/]")
@@ -166,12 +200,9 @@ def _print_cycle_plan(*, digests: bool) -> None:
     ctx = context()
     with ctx.sessions() as session:
         result = funnel(session, ctx.runtime.current)
-    console.print(
-        f"would send the invitations due now (at most {result.waiting_to_send} waiting), "
-        "then detect who joined Mattermost, welcome them and nudge incomplete profiles"
-        + (", then send the managers' weekly digest if it is due" if digests else "")
-    )
-    console.print("[yellow]dry run: nothing sent, nothing written[/]")
+    would = say("onboarding.would_do", waiting=result.waiting_to_send, digests=digests)
+    console.print(shown(would))
+    console.print(f"[yellow]{shown(say('onboarding.dry_run'))}[/]")
 
 
 def register(root: click.Group) -> None:

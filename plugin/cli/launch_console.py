@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from plugin.cli.base import console, context, shown
+from plugin.cli.base import console, context, say, shown
 
 
 @click.group("console")
@@ -39,8 +39,9 @@ def link(username: str, minutes: int, next_page: str) -> None:
             next_page=next_page,
         )
     console.print(
-        f"[dim]@{shown(username.lstrip('@'))} ({role.value}), valid {minutes} min, once:[/]"
-    )
+        say("console.link_for", username=shown(username.lstrip("@")), role=role.value,
+            minutes=minutes)
+    )  # fmt: skip
     click.echo(url)
 
 
@@ -54,9 +55,9 @@ def announce() -> None:
     with MattermostClient.from_settings(ctx.settings) as client:
         posted = announce_pending(ctx, client)
     if not posted:
-        console.print("nothing new awaits the committee's decision")
+        console.print(shown(say("console.nothing_to_announce")))
     for marker in posted:
-        console.print(f"announced {shown(marker)}")
+        console.print(shown(say("console.announced", marker=marker)))
 
 
 def register(root: click.Group) -> None:

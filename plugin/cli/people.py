@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import re
 from pathlib import Path
 from typing import Any
 
@@ -261,24 +262,41 @@ def people_forget(email: str, dry_run: bool, yes: bool) -> None:
         report = forget_person(session, email, actor=_actor())
         savepoint.rollback()
     if not dry_run and (report.found_in_roster or report.total):
-        _print_forget_report(report, "will erase")
+        _print_forget_report(report, "will")
         confirm_irreversible(say("people.confirm_forget", email=email), yes=yes)
         with transaction(ctx.sessions) as session:
             report = forget_person(session, email, actor=_actor())
     if not report.found_in_roster and not report.total:
-        console.print("nothing found for this address; nothing to erase.")
+        console.print(shown(say("forget.nothing_found")))
         return
-    _print_forget_report(report, "would erase" if dry_run else "erased")
+    _print_forget_report(report, "would" if dry_run else "done")
     if not dry_run:
-        console.print(
-            "[dim]Remove them from the HR export too, or the next import adds them back.[/]"
-        )
+        console.print(f"[dim]{shown(say('forget.remove_from_hr_export'))}[/]")
 
 
-def _print_forget_report(report: Any, heading: str) -> None:
-    console.print(f"[bold]{shown(heading)}[/] (recorded in the audit trail without the address):")
-    for what, count in sorted(report.counts.items()):
-        console.print(f"  {shown(what)}: {count}")
+def _print_forget_report(report: Any, stage: str) -> None:
+    """What was (``done``), ``will`` be or ``would`` be erased, one line per kind of record."""
+    console.print(f"[bold]{shown(say('forget.heading', stage=stage))}[/]")
+    lines = sorted((_erased(what), count) for what, count in report.counts.items())
+    for what, count in lines:
+        console.print(f"  {shown(say('count_line', what=what, count=count))}")
+
+
+def _erased(what: str) -> str:
+    """An eraser's count name (English, as the audit trail keeps it) in the operator's
+    language; an eraser added without its line in the catalogue shows its English name."""
+    from plugin import i18n
+    from plugin.cli.base import MESSAGES
+
+    key = erased_key(what)
+    if key not in i18n.load_catalogue(MESSAGES).keys:
+        return what
+    return say(key)
+
+
+def erased_key(what: str) -> str:
+    """``roster entries deleted`` -> ``erased.roster_entries_deleted``."""
+    return "erased." + re.sub(r"[^a-z0-9]+", "_", what.lower()).strip("_")
 
 
 # --------------------------------------------------------------------------- cohorts
@@ -346,9 +364,9 @@ def cohorts_approve(note: str) -> None:
         assert pilot is not None
         selected, by = pilot.selected, pilot.cohort.approved_by
     if changed:
-        console.print(f"[green]pilot approved[/]: {selected} people")
+        console.print(say("cohorts.approved", count=selected))
     else:
-        console.print(f"the pilot was already approved (by {shown(by)}); nothing changed")
+        console.print(shown(say("cohorts.already_approved", by=by)))
 
 
 @cohorts_group.command("list")
@@ -358,11 +376,14 @@ def cohorts_list() -> None:
 
     with transaction(context().sessions) as session:
         rows = cohort_sizes(session)
-    table = Table(title="Cohorts", title_justify="left")
+    table = Table(title=say("cohorts.title"), title_justify="left")
     for column in ("name", "kind", "people", "description"):
-        table.add_column(column, justify="right" if column == "people" else "left")
+        table.add_column(
+            say(f"cohorts.column.{column}"), justify="right" if column == "people" else "left"
+        )
     for cohort, size in rows:
-        table.add_row(shown(cohort.name), cohort.kind.value, str(size), shown(cohort.description))
+        kind = say(f"cohorts.kind.{cohort.kind.value}")
+        table.add_row(shown(cohort.name), kind, str(size), shown(cohort.description))
     console.print(table)
 
 
@@ -376,19 +397,22 @@ def cohorts_show(name: str, limit: int) -> None:
     with transaction(context().sessions) as session:
         found = cohort_members(session, name, limit)
     cohort = found.cohort
-    table = Table(
-        title=f"{shown(cohort.name)} ({cohort.kind.value}): {shown(cohort.description)}",
-        title_justify="left",
+    title = say(
+        "cohorts.show.title",
+        name=shown(cohort.name),
+        kind=say(f"cohorts.kind.{cohort.kind.value}"),
+        description=shown(cohort.description),
     )
+    table = Table(title=title, title_justify="left")
     for column in ("name", "department", "site", "role", "volunteer", "why"):
-        table.add_column(column)
+        table.add_column(say(f"cohorts.column.{column}"))
     for person, reason in found.members:
         table.add_row(
             shown(person.display_name),
             shown(person.department),
             shown(person.site),
-            person.role.value,
-            "yes" if person.volunteer else "",
+            say(f"role.{person.role.value}"),
+            say("answer.yes") if person.volunteer else "",
             shown(reason),
         )
     console.print(table)
@@ -406,7 +430,9 @@ def cohorts_add(cohort: str, emails: tuple[str, ...], reason: str) -> None:
         added = sum(
             add_to_cohort(session, cohort, e, actor=_actor(), reason=reason) for e in emails
         )
-    console.print(f"{added} added to {shown(cohort)}, {len(emails) - added} were already in it")
+    console.print(
+        shown(say("cohorts.added", added=added, cohort=cohort, already=len(emails) - added))
+    )
 
 
 @cohorts_group.command("remove")
@@ -421,7 +447,9 @@ def cohorts_remove(cohort: str, emails: tuple[str, ...], reason: str) -> None:
         removed = sum(
             remove_from_cohort(session, cohort, e, actor=_actor(), reason=reason) for e in emails
         )
-    console.print(f"{removed} removed from {shown(cohort)}, {len(emails) - removed} were not in it")
+    console.print(
+        shown(say("cohorts.removed", removed=removed, cohort=cohort, absent=len(emails) - removed))
+    )
 
 
 # --------------------------------------------------------------------------- waves
@@ -673,16 +701,18 @@ def waitlist_list(status: str) -> None:
     chosen = None if status == "all" else WaitlistStatus(status)
     with transaction(context().sessions) as session:
         requests = list_requests(session, chosen)
-        table = Table(title=f"Waitlist ({shown(status)})", title_justify="left")
-        for column in ("#", "e-mail", "in roster", "asked", "status", "why"):
-            table.add_column(column)
+        title = say("waitlist.title", status=say(f"waitlist.status.{status}"))
+        table = Table(title=title, title_justify="left")
+        table.add_column("#")
+        for column in ("email", "in_roster", "asked", "status", "why"):
+            table.add_column(say(f"waitlist.column.{column}"))
         for r in requests:
             table.add_row(
                 str(r.id),
-                shown(r.email or "(forgotten)"),
-                "yes" if r.person_id else "no",
+                shown(r.email or say("waitlist.forgotten")),
+                say("answer.yes") if r.person_id else say("answer.no"),
                 r.created_at.strftime("%Y-%m-%d %H:%M"),
-                r.status.value,
+                say(f"waitlist.status.{r.status.value}"),
                 shown(r.reason),
             )
     console.print(table)
@@ -698,7 +728,8 @@ def waitlist_approve(request_ids: tuple[int, ...], note: str) -> None:
     with transaction(context().sessions) as session:
         approvals = [approve_request(session, i, actor=_actor(), note=note) for i in request_ids]
     for approval in approvals:
-        console.print(f"#{shown(approval.request_id)} approved: {shown(approval.note)}")
+        approved = say("waitlist.approved", id=approval.request_id, note=approval.note)
+        console.print(shown(approved))
 
 
 @waitlist_group.command("reject")
@@ -711,7 +742,7 @@ def waitlist_reject(request_ids: tuple[int, ...], note: str) -> None:
     with transaction(context().sessions) as session:
         for request_id in request_ids:
             reject_request(session, request_id, actor=_actor(), note=note)
-    console.print(f"{len(request_ids)} rejected")
+    console.print(shown(say("waitlist.rejected", count=len(request_ids))))
 
 
 def register(root: click.Group) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from plugin.bundle.manifest import build_bundle, read_manifest
-from plugin.cli.base import console, shown
+from plugin.cli.base import console, say, shown
 from plugin.settings import PLUGIN_MANIFEST
 
 
@@ -26,10 +26,14 @@ def plugin_group() -> None:
 def validate(manifest: Path) -> None:
     """Check plugin.json against Mattermost's manifest rules."""
     data = read_manifest(manifest)
-    console.print(
-        f"[green]{shown(manifest.name)} is valid[/]: {shown(data['id'])} {shown(data['version'])}, "
-        f"{len(data['settings_schema']['settings'])} settings"
+    valid = say(
+        "plugin.valid",
+        name=shown(manifest.name),
+        id=shown(data["id"]),
+        version=shown(data["version"]),
+        settings=len(data["settings_schema"]["settings"]),
     )
+    console.print(valid)
 
 
 @plugin_group.command("bundle")
@@ -51,9 +55,7 @@ def bundle(manifest: Path, out: Path) -> None:
 
     # The settings page's footer links to this deployment's launch console (ENVOL_PUBLIC_URL).
     target = build_bundle(manifest, out, public_url=context().settings.public_url)
-    console.print(
-        f"wrote [bold]{shown(target)}[/]: upload it in System Console > Plugin Management"
-    )
+    console.print(say("plugin.wrote", target=shown(target)))
 
 
 def register(root: click.Group) -> None:

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from plugin.cli.base import console, context, shown
+from plugin.cli.base import console, context, say, shown
 from plugin.preflight import PreflightContext, run_preflight
 from plugin.preflight.views import preflight_table
 
@@ -40,11 +40,11 @@ def preflight_command(cohort_sizes: tuple[int, ...], wave_size: int | None) -> N
         report = run_preflight(ctx)
     console.print(preflight_table(report, settings.mattermost_url))
     if report.blocked:
-        console.print("[bold red]Blocked.[/] Change this before the launch:")
+        console.print(say("preflight.blocked"))
         for check in report.blockers:
             console.print(f"  • {shown(check.name)}: {shown(check.action)}")
         sys.exit(1)
-    console.print("[green]Nothing blocks the launch.[/]")
+    console.print(say("preflight.clear"))
 
 
 def register(root: click.Group) -> None:

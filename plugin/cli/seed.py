@@ -19,7 +19,7 @@ from plugin.cli.base import (
     say,
     shown,
 )
-from plugin.errors import EnvolError
+from plugin.errors import EnvolError, localize
 from plugin.seeding.loader import default_content_dir
 
 if TYPE_CHECKING:
@@ -47,16 +47,23 @@ content_option = click.option(
 
 
 def print_plan(out: Console, plan: Plan, *, verbose: bool = False) -> None:
-    """Print a plan like an infrastructure plan: one line per change, diffs indented."""
+    """Print a plan like an infrastructure plan: one line per change, diffs indented; in the
+    operator's language (the plan's reasons and notices are ``Phrase``s)."""
+    from plugin.seeding.wording import said
+
+    language = cli_language()
+    actions = {action: said(f"action.{action}").localized(language) for action in _SYMBOLS}
+    width = max(len(word) for word in actions.values())
     for change in plan.changes:
         if change.action == "unchanged" and not verbose:
             continue
         symbol, colour = _SYMBOLS[change.action]
-        line = f"[{colour}]{symbol} {change.action:<9}[/] {shown(change.label)}"
+        action = actions[change.action].ljust(width)
+        line = f"[{colour}]{symbol} {shown(action)}[/] {shown(localize(change.label, language))}"
         if change.reason and change.action not in ("skipped",):
-            line += f" [dim]— {shown(change.reason)}[/]"
+            line += f" [dim]— {shown(localize(change.reason, language))}[/]"
         out.print(line)
-        for diff_line in change.diff:
+        for diff_line in (localize(text, language) for text in change.diff):
             style = (
                 "red"
                 if diff_line.lstrip().startswith("-")
@@ -64,10 +71,11 @@ def print_plan(out: Console, plan: Plan, *, verbose: bool = False) -> None:
             )
             out.print(f"      [{style}]{shown(diff_line)}[/]", markup=True, highlight=False)
     for notice in plan.notices:
-        out.print(f"[yellow]note:[/] {shown(notice)}")
+        out.print(f"[yellow]{shown(say('seed.note'))}[/] {shown(localize(notice, language))}")
     for blocker in plan.blockers:
-        out.print(f"[red]✗ refused by the server:[/] {shown(blocker)}", soft_wrap=True)
-    out.print(f"[bold]Plan:[/] {shown(plan.summary())}.")
+        refused = f"[red]✗ {shown(say('seed.refused'))}[/]"
+        out.print(f"{refused} {shown(localize(blocker, language))}", soft_wrap=True)
+    out.print(f"[bold]{shown(say('seed.plan'))}[/] {shown(plan.summary(language))}.")
 
 
 def _desired(content_dir: Path | None) -> DesiredState:
@@ -168,6 +176,7 @@ def apply_command(
         members = {}
         if secrets_file is not None:
             members = member_clients(desired, read_secrets(secrets_file), client.url)
+        language = cli_language()
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -175,7 +184,7 @@ def apply_command(
             console=console,
             transient=False,
         ) as progress:
-            task = progress.add_task("applying", total=len(plan.to_apply))
+            task = progress.add_task(say("seed.applying"), total=len(plan.to_apply))
             result = apply_plan(
                 client,
                 session,
@@ -185,12 +194,13 @@ def apply_command(
                 public_url=ctx.settings.public_url,
                 member_clients=members,
                 on_step=lambda change: progress.update(
-                    task, advance=1, description=change.label[:50]
+                    task, advance=1, description=localize(change.label, language)[:50]
                 ),
             )
         for notice in result.notices:
             if notice not in plan.notices:
-                console.print(f"[yellow]{shown(say('seed.note'))}[/] {shown(notice)}")
+                note = localize(notice, language)
+                console.print(f"[yellow]{shown(say('seed.note'))}[/] {shown(note)}")
         done = say(
             "seed.done",
             created=result.created,

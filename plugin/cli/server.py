@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from plugin.audit.service import heartbeat_seen
-from plugin.cli.base import console, context, shown
+from plugin.cli.base import console, context, say, shown
 from plugin.errors import EnvolError
 from plugin.settings import require_production_secret
 
@@ -46,13 +46,9 @@ def serve(host: str, port: int, workers: int) -> None:
             return app
 
     if workers > 1 and settings.effective_rate_limit_storage == "memory://":
-        console.print(
-            "[yellow]note:[/] the /join rate limit is counted per worker (no Redis): set "
-            "ENVOL_RATE_LIMIT_STORAGE=redis://… to share one budget between them"
-        )
-    console.print(
-        f"serving webhooks on http://{shown(host)}:{port} (public URL {shown(settings.public_url)})"
-    )
+        console.print(say("serve.rate_limit_per_worker"))
+    serving = say("serve.serving", host=host, port=port, public_url=settings.public_url)
+    console.print(shown(serving))
     _Gunicorn().run()
 
 
@@ -101,9 +97,8 @@ def ping(wait_seconds: float) -> None:
     configure_celery(ctx.settings.broker_url)
     note = f"ping-{uuid.uuid4().hex[:12]}"
     heartbeat.delay(note)
-    console.print(
-        f"enqueued heartbeat [bold]{shown(note)}[/] on {ctx.settings.broker_url.split('://')[0]}"
-    )
+    broker = shown(ctx.settings.broker_url.split("://")[0])
+    console.print(say("tasks.enqueued", note=shown(note), broker=broker))
     if not wait_seconds:
         return
     deadline = time.monotonic() + wait_seconds
@@ -111,12 +106,10 @@ def ping(wait_seconds: float) -> None:
         with ctx.sessions() as session:
             found = heartbeat_seen(session, note)
         if found:
-            console.print("[green]a worker ran it[/]")
+            console.print(say("tasks.ran"))
             return
         time.sleep(0.2)
-    raise EnvolError(
-        f"no worker ran the heartbeat within {wait_seconds:g}s; is `envol worker` running?"
-    )
+    raise EnvolError(say("tasks.not_ran", seconds=f"{wait_seconds:g}"))
 
 
 def register(root: click.Group) -> None:

@@ -57,9 +57,10 @@ def install(triggers: tuple[str, ...], dry_run: bool) -> None:
             dry_run=dry_run,
         )
     for outcome in outcomes:
-        console.print(f"/{shown(outcome.trigger)}: {shown(outcome.action)}")
+        action = say("commands.outcome." + outcome.action.replace(" ", "_"))
+        console.print(shown(say("count_line", what=f"/{outcome.trigger}", count=action)))
     if dry_run:
-        console.print("[yellow]dry run: nothing changed[/]")
+        console.print(f"[yellow]{shown(say('commands.dry_run'))}[/]")
 
 
 # --------------------------------------------------------------------------- surveys
@@ -90,10 +91,11 @@ def post(
 
     key, question, cleaned = service.validate_poll(key, question, options)
     if dry_run:
+        options_line = " / ".join(shown(option) for option in cleaned)
         console.print(
-            f"[yellow]dry run[/]: poll {shown(repr(key))}: {shown(question)} — "
-            + " / ".join(shown(option) for option in cleaned)
-        )
+            say("survey.poll_dry_run", key=shown(repr(key)), question=shown(question),
+                options=options_line)
+        )  # fmt: skip
         return
     ctx = context()
     signer = Signer(ctx.settings.secret_key.get_secret_value())
@@ -111,7 +113,7 @@ def post(
             language=language,
             created_by="cli",
         )
-    console.print(f"poll {shown(repr(key))} posted in ~{shown(channel)} (post {shown(post_id)})")
+    console.print(shown(say("survey.poll_posted", key=repr(key), channel=channel, post=post_id)))
 
 
 @survey_group.command("results")
@@ -128,27 +130,38 @@ def results(wave_name: str | None, poll_key: str | None) -> None:
             found = service.survey_results(session, wave_name)
     if poll_key:
         table = Table(title=shown(poll.question))
-        table.add_column("option")
-        table.add_column("votes", justify="right")
+        table.add_column(say("survey.column.option"))
+        table.add_column(say("survey.column.votes"), justify="right")
         for option, votes in poll.votes:
             table.add_row(shown(option), str(votes))
         console.print(table)
         return
-    table = Table(title="Launch survey per cohort (1 to 5)")
-    for column in ("cohort", "answers", "why", "for me", "how", "expected", "score"):
-        table.add_column(column, justify="left" if column == "cohort" else "right")
+    language = cli_language()
+    table = Table(title=say("survey.results_title"))
+    for column in ("cohort", "answers", *service.QUESTIONS, "score"):
+        table.add_column(
+            say(f"survey.column.{column}"), justify="left" if column == "cohort" else "right"
+        )
     for row in found.cohorts:
-        means = [f"{row.means[q]:.2f}" if row.means else "–" for q in service.QUESTIONS]
+        means = [_mean(row.means[q], language) if row.means else "–" for q in service.QUESTIONS]
         table.add_row(
             shown(row.cohort_name),
             f"{row.respondents}/{row.members}",
             *means,
-            f"{row.score:.2f}" if row.score is not None else "–",
+            _mean(row.score, language) if row.score is not None else "–",
         )
     console.print(table)
     if wave_name:
         score = found.wave_score
-        console.print(f"wave score: {shown(score if score is not None else 'no answers yet')}")
+        wave_score = say("survey.wave_score", score=None if score is None else str(score))
+        console.print(shown(wave_score))
+
+
+def _mean(value: float, language: str) -> str:
+    """``3,75`` / ``3.75``."""
+    from babel.numbers import format_decimal
+
+    return format_decimal(value, format="0.00", locale=language)
 
 
 # --------------------------------------------------------------------------- support
@@ -176,14 +189,15 @@ def list_tickets(statuses: tuple[str, ...], limit: int) -> None:
         tickets = service.list_tickets(
             session, status=[TicketStatus(s) for s in statuses], limit=limit
         )
-    table = Table(title="Support requests")
-    for column in ("#", "category", "status", "created", "answered", "votes"):
-        table.add_column(column)
+    table = Table(title=say("support.title"))
+    table.add_column("#")
+    for column in ("category", "status", "created", "answered", "votes"):
+        table.add_column(say(f"support.column.{column}"))
     for ticket in tickets:
         table.add_row(
             str(ticket.id),
-            ticket.category.value,
-            ticket.status.value,
+            say(f"support.category.{ticket.category.value}"),
+            say(f"support.status.{ticket.status.value}"),
             ticket.created_at.strftime("%Y-%m-%d %H:%M"),
             ticket.answered_at.strftime("%Y-%m-%d %H:%M") if ticket.answered_at else "",
             str(ticket.vote_count) if ticket.category.value == "idea" else "",
@@ -203,7 +217,7 @@ def faq_check() -> None:
         console.print(f"[{colour}]{escape(problem.localized(language))}[/]", soft_wrap=True)
     if problems:
         raise EnvolError(say("faq.invalid", n=len(problems), folder=str(FAQ_DIR)))
-    console.print(f"[green]{len(entries)} FAQ entries OK[/] in {shown(FAQ_DIR)}")
+    console.print(say("faq.ok", count=len(entries), folder=shown(FAQ_DIR)))
 
 
 def register(root: click.Group) -> None:

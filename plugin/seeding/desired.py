@@ -239,7 +239,7 @@ def _team(
         kind="team",
         slug=team.slug,
         parent=None,
-        label=f"team {name}",
+        label=phrase("label.team", name=name),
         file=SPACES_FILE,
         line=spaces.line_of(path),
         fields={
@@ -283,7 +283,7 @@ def _channel(
         kind="channel",
         slug=channel.slug,
         parent=channel_team.slug if channel_team else None,
-        label=f"channel ~{name}",
+        label=phrase("label.channel", name=name),
         file=SPACES_FILE,
         line=spaces.line_of(path),
         fields={
@@ -325,7 +325,7 @@ def _bookmarks(
                 kind="bookmark",
                 slug=f"{channel.slug}--bookmark-{b_index + 1}",
                 parent=channel.slug,
-                label=f"bookmark {b_index + 1} of ~{channel_name}",
+                label=phrase("label.bookmark", number=b_index + 1, channel=channel_name),
                 file=SPACES_FILE,
                 line=spaces.line_of(b_path),
                 fields={"display_name": title, "link_url": url, "emoji": bookmark.emoji or ""},
@@ -363,7 +363,7 @@ def _post(build: _Builder, post: PostSpec, channel_names: Mapping[str, str]) -> 
         kind="post",
         slug=front.slug,
         parent=front.channel,
-        label=f"post {front.slug} in ~{channel_name}",
+        label=phrase("label.post", slug=front.slug, channel=channel_name),
         file=post.file,
         line=lines.line_of(("slug",)),
         fields={
@@ -383,7 +383,7 @@ def _replies(build: _Builder, post: PostSpec) -> list[DesiredObject]:
             kind="reply",
             slug=post.reply_slug(index),
             parent=front.slug,
-            label=f"reply {index + 1} to {front.slug}",
+            label=phrase("label.reply", number=index + 1, slug=front.slug),
             file=post.file,
             line=lines.line_of(("replies", index)),
             fields={

@@ -31,15 +31,13 @@ from plugin.seeding.desired import DesiredObject, DesiredState
 from plugin.seeding.limits import file_problems, read_file_limits
 from plugin.seeding.models import SeededObject
 from plugin.seeding.plan import Change, Observed, Plan, Recorded, plan_changes
+from plugin.seeding.wording import phrase, said
 from plugin.surveys.service import poll_context
 
 SLUG_PROP = "envol_slug"
 POLL_PROP = "envol_poll"
 POLL_ACTION_PATH = "/actions/poll"
-BOOKMARKS_NEED_LICENCE = (
-    "Channel bookmarks need a Mattermost licence (Professional or above): they are skipped on "
-    "this server; the links stay in the channels' posts."
-)
+BOOKMARKS_NEED_LICENCE = phrase("notice.bookmarks_need_licence")
 
 _ON_BEHALF = {
     "fr": "*De la part de {name}, {role} :*\n\n",
@@ -365,10 +363,7 @@ class _Applier:
             if patch:
                 channel = self.client.patch_channel(channel["id"], patch)
             if channel.get("type") != fields["type"]:
-                self.result.notices.append(
-                    f"~{fields['name']}: Envol does not change a channel between public and "
-                    "private; do it in Mattermost (channel menu > Convert) if you need to."
-                )
+                self.result.notices.append(phrase("notice.channel_type", name=fields["name"]))
         self._record(obj, channel, team_id, project("channel", channel))
 
     def _bookmark(self, change: Change, obj: DesiredObject) -> None:
@@ -483,11 +478,7 @@ class _Applier:
                 "files"
             )
             if files_changed:
-                self.result.notices.append(
-                    f"{obj.label}: attached files cannot be replaced in place; the text was "
-                    "updated and the old files kept. Delete the post in Mattermost and run "
-                    "`envol seed apply --repair` to publish it again with the new files."
-                )
+                self.result.notices.append(phrase("notice.files_kept", label=obj.label))
             post = self._sync_post(post, obj, posted_as, pinned, force_props=poll_changed)
         self._record(obj, post, root_id or channel_id, project("post", post), posted_as=posted_as)
 
@@ -582,11 +573,7 @@ def require_bot_for_posts(
     me = client.get_me()
     if me.get("is_bot"):
         return
-    raise EnvolError(
-        f"Envol's Mattermost token belongs to @{me.get('username', '?')}, a person, not a bot: "
-        "the seeded posts would appear as theirs. Create Envol's bot (envol preflight says how), "
-        "set ENVOL_MATTERMOST_TOKEN to the bot's token and apply again; nothing was written."
-    )
+    raise EnvolError(said("apply.token_not_a_bot", username=me.get("username", "?")))
 
 
 def apply_plan(
@@ -608,10 +595,7 @@ def apply_plan(
     and ``client`` is a person's account, nothing is applied (``EnvolError``).
     """
     if plan.blockers:
-        raise ValidationFailed(
-            f"{len(plan.blockers)} file(s) would be refused by Mattermost; nothing was applied.",
-            plan.blockers,
-        )
+        raise ValidationFailed(said("apply.files_refused", n=len(plan.blockers)), plan.blockers)
     require_bot_for_posts(client, plan, member_clients or {})
     applier = _Applier(
         client,

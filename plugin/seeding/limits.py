@@ -22,9 +22,12 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
+from plugin.i18n import Phrase
 from plugin.mattermost import MattermostClient, MattermostError
 from plugin.seeding.desired import DesiredState
 from plugin.seeding.plan import Change
+from plugin.seeding.wording import phrase, said
+from plugin.typography import number
 
 DEFAULT_MAX_IMAGE_RESOLUTION = 33_177_600  # the server's default: 7680 × 4320 pixels
 _UPLOADING_ACTIONS = {"create", "repair"}  # an update keeps the files already attached
@@ -58,8 +61,25 @@ def read_file_limits(client: MattermostClient) -> FileLimits:
     return FileLimits(size, resolution or DEFAULT_MAX_IMAGE_RESOLUTION)
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB" if size >= 102_400 else f"{size:,} bytes"
+@dataclass(frozen=True)
+class _Size:
+    """A file size, its number written as the reader's language writes numbers."""
+
+    size: int
+
+    def localized(self, language: str) -> str:
+        if self.size >= 102_400:
+            megabytes = round(self.size / (1024 * 1024), 1)
+            return said("size.megabytes", n=number(megabytes, language)).localized(language)
+        return said("size.bytes", n=number(self.size, language)).localized(language)
+
+
+@dataclass(frozen=True)
+class _Count:
+    value: int
+
+    def localized(self, language: str) -> str:
+        return number(self.value, language)
 
 
 def _image_size(path: Path) -> tuple[int, int] | None:
@@ -89,18 +109,26 @@ def file_problems(
             size = path.stat().st_size
             if limits.max_file_size is not None and size > limits.max_file_size:
                 problems.append(
-                    f"{where}: {name} is {_megabytes(size)}, more than the server accepts "
-                    f"({_megabytes(limits.max_file_size)}, FileSettings.MaxFileSize): make it "
-                    "smaller, or raise Maximum File Size in the System Console (Environment > "
-                    "File Storage)."
+                    phrase(
+                        "file.too_big",
+                        where=where,
+                        name=name,
+                        size=Phrase(_Size(size)),
+                        limit=Phrase(_Size(limits.max_file_size)),
+                    )
                 )
             dimensions = _image_size(path)
             if dimensions is not None:
                 width, height = dimensions
                 if width * height > limits.max_image_resolution:
                     problems.append(
-                        f"{where}: {name} is {width} × {height} pixels, more than the server "
-                        f"accepts ({limits.max_image_resolution:,} pixels, "
-                        "FileSettings.MaxImageResolution): resize it, e.g. to 1920 pixels wide."
+                        phrase(
+                            "file.too_many_pixels",
+                            where=where,
+                            name=name,
+                            width=width,
+                            height=height,
+                            limit=Phrase(_Count(limits.max_image_resolution)),
+                        )
                     )
     return problems

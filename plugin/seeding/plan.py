@@ -12,7 +12,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from plugin.i18n import Message, Phrase
 from plugin.seeding.desired import KIND_ORDER, DesiredObject
+from plugin.seeding.wording import phrase, said
 
 Action = Literal["create", "update", "unchanged", "drifted", "repair", "skipped", "orphaned"]
 # Actions that write to Mattermost.
@@ -90,12 +92,11 @@ class Plan:
     def nothing_to_do(self) -> bool:
         return not self.to_apply
 
-    def summary(self) -> str:
+    def summary(self, language: str = "en") -> str:
+        """``3 to create, 38 unchanged`` in ``language``."""
         counts = self.counts()
         parts = [
-            f"{counts[action]} to {action}"
-            if action in ("create", "update", "repair")
-            else f"{counts[action]} {action}"
+            said(f"summary.{action}", n=counts[action]).localized(language)
             for action in (
                 "create",
                 "update",
@@ -107,7 +108,7 @@ class Plan:
             )
             if counts[action]
         ]
-        return ", ".join(parts) or "nothing in the content"
+        return ", ".join(parts) or said("summary.empty").localized(language)
 
 
 def short_diff(
@@ -154,10 +155,21 @@ def short_diff(
             lines.append(f"{name}:")
             lines.extend(f"  {line[:160]}" for line in shown)
             if len(body) > len(shown):
-                lines.append(f"  … {len(body) - len(shown)} more changed lines")
+                more = said("plan.more_lines", n=len(body) - len(shown))
+                lines.append(Phrase(_Indented(more)))
         else:
             lines.append(f"{name}: {_short(old)} → {_short(new)}")
     return tuple(lines)
+
+
+@dataclass(frozen=True)
+class _Indented:
+    """A diff's closing line, indented like the lines it stands for, in any language."""
+
+    said: Message
+
+    def localized(self, language: str) -> str:
+        return "  " + self.said.localized(language)
 
 
 def _short(value: Any) -> str:
@@ -189,8 +201,9 @@ def _hold_children_of_deleted(changes: list[Change]) -> list[Change]:
                 change.kind,
                 change.slug,
                 change.label,
-                reason=f"its {parent_key[0]} {parent} is gone from Mattermost; "
-                "run with --repair to restore both",
+                reason=phrase(
+                    "plan.parent_gone", parent_kind=said(f"parent.{parent_key[0]}"), parent=parent
+                ),
                 desired=change.desired,
                 recorded=change.recorded,
             )
@@ -234,8 +247,8 @@ def plan_changes(
                     "orphaned",
                     record.kind,
                     record.slug,
-                    f"{record.kind} {record.slug}",
-                    reason="no longer in the content; left as it is in Mattermost",
+                    phrase("label.recorded", kind=record.kind, slug=record.slug),
+                    reason=phrase("plan.orphaned"),
                     recorded=record,
                 )
             )
@@ -268,10 +281,7 @@ def _decide(
         return Change("create", obj.kind, obj.slug, obj.label, desired=obj)
     seen = observed.get(obj.key, Observed(exists=False))
     if not seen.exists:
-        what = "archived" if seen.archived else "deleted"
-        reason = f"{what} in Mattermost since the last apply"
-        if not repair:
-            reason += "; run with --repair to restore it"
+        reason = phrase("plan.archived" if seen.archived else "plan.deleted", repair=repair)
         return Change(
             "repair" if repair else "drifted",
             obj.kind,
@@ -283,12 +293,7 @@ def _decide(
             drift="deleted",
         )
     if seen.observed_hash != record.observed_hash:
-        reason = (
-            "edited in Mattermost; the content is put back"
-            if repair
-            else "edited in Mattermost since the last apply; "
-            "run with --repair to put the content back"
-        )
+        reason = phrase("plan.edited_repaired" if repair else "plan.edited")
         return Change(
             "repair" if repair else "drifted",
             obj.kind,

@@ -86,6 +86,9 @@ class Renderer:
         """Syntax errors and unknown names, without rendering."""
         try:
             tree = self._env.parse(text)
+            # Compiles the tree: an unknown filter or test (``{{ x | nofilter }}``) is only
+            # found here, as a ``TemplateAssertionError`` (a kind of syntax error).
+            declared = meta.find_undeclared_variables(tree)
         except jinja2.TemplateSyntaxError as error:
             return [
                 where.problem(
@@ -94,7 +97,7 @@ class Renderer:
                     phrase("template.syntax.do", braces="{{ … }}", blocks="{% … %}"),
                 )
             ]
-        unknown = meta.find_undeclared_variables(tree) - set(self.variables)
+        unknown = declared - set(self.variables)
         problems = []
         for node in tree.find_all(nodes.Name):
             if node.ctx == "load" and node.name in unknown:
@@ -122,7 +125,7 @@ class Renderer:
             raise RenderFailed(
                 where.problem(
                     1,
-                    phrase("template.error", error=error.message),
+                    phrase("template.render_error", error=error.message),
                     phrase("template.undefined.do"),
                 )
             ) from error
@@ -130,7 +133,7 @@ class Renderer:
             raise RenderFailed(
                 where.problem(
                     getattr(error, "lineno", 1) or 1,
-                    phrase("template.error", error=str(error)),
+                    phrase("template.render_error", error=str(error)),
                     phrase("template.fix.do"),
                 )
             ) from error

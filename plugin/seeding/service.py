@@ -47,16 +47,20 @@ def read_secrets(path: Path) -> dict[str, str]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as error:
-        raise EnvolError(f"cannot read the secrets file {path}: {error.strerror}") from error
-    except yaml.YAMLError as error:
         raise EnvolError(
-            f"{path} is not valid YAML; expected 'tokens:' then 'username: token' lines"
+            said("secrets.unreadable", path=str(path), reason=error.strerror)
+        ) from error
+    except yaml.YAMLError as error:
+        # PyYAML's own sentence has no translation: it is quoted after the file and line.
+        mark = getattr(error, "problem_mark", None)
+        detail = getattr(error, "problem", None) or str(error).splitlines()[0]
+        line = mark.line + 1 if mark is not None else None
+        raise EnvolError(
+            said("secrets.invalid_yaml", path=str(path), line=line, detail=detail)
         ) from error
     tokens = (data or {}).get("tokens") if isinstance(data, dict) else None
     if not isinstance(tokens, dict) or not all(isinstance(v, str) and v for v in tokens.values()):
-        raise EnvolError(
-            f"{path}: expected 'tokens:' then one 'username: token' line per committee member"
-        )
+        raise EnvolError(said("secrets.layout", path=str(path)))
     return {str(key): value for key, value in tokens.items()}
 
 
@@ -79,16 +83,12 @@ def member_clients(
         me = client.get_me()
         if me.get("username") != member.username:
             raise EnvolError(
-                f"the token given for {member.username} belongs to "
-                f"@{me.get('username')}; correct the secrets file"
+                said("secrets.wrong_person", username=member.username, owner=me.get("username"))
             )
         clients[member.key] = client
     unknown = set(tokens) - {m.username for m in desired.members.values()} - set(desired.members)
     if unknown:
-        raise EnvolError(
-            "the secrets file has tokens for people who are not in "
-            f"committee.yaml: {', '.join(sorted(unknown))}"
-        )
+        raise EnvolError(said("secrets.unknown_people", names=", ".join(sorted(unknown))))
     return clients
 
 

@@ -62,7 +62,7 @@ def test_plan_prints_the_calendar_and_plans_nothing_before_the_first_step(
 ) -> None:
     code, output = invoke("plan")
     assert code == 0
-    assert "teaser-1" in output and "J-45" in output and "announcement" in output
+    assert "teaser-1" in output and "D-45" in output and "announcement" in output
     assert "planned" not in output.split("┘")[-1]
 
 
@@ -169,3 +169,74 @@ def test_opt_out_skips_optional_messages_only(cli_world: Roster, smtp_server: Sm
     code, output = invoke("send-due", "--yes")
     # Teasers 2 and 3 were missed (more than two days late); the announcement is mandatory.
     assert "missed teaser-2" in output and "sent 5" in output
+
+
+def _in(language: str, *args: str) -> tuple[int, str]:
+    """The command in ``language`` (``--lang``), its output's words joined by single spaces
+    (rich wraps at the terminal width; French's no-break spaces count as spaces)."""
+    result = CliRunner().invoke(root, ["--lang", language, "campaign", *args])
+    return result.exit_code, " ".join(result.output.split())
+
+
+def test_send_due_speaks_the_operators_language(cli_world: Roster, smtp_server: SmtpServer) -> None:
+    clock.set_source(clock.FrozenClock(dt.datetime(2027, 1, 15, 10, 0, tzinfo=dt.UTC)))
+
+    code_fr, dry_fr = _in("fr", "send-due", "--dry-run")
+    code_en, dry_en = _in("en", "send-due", "--dry-run")
+    assert code_fr == code_en == 0
+    assert "planifierait teaser-1 pour 5 destinataire(s)" in dry_fr
+    assert dry_fr.endswith("simulation : rien de planifié, rien d'envoyé")
+    assert "would" not in dry_fr and "dry run" not in dry_fr
+    assert "would plan teaser-1 for 5 recipient(s)" in dry_en
+    assert dry_en.endswith("dry run: nothing planned, nothing sent")
+
+    code, sent = _in("fr", "send-due", "--yes")
+    assert code == 0 and len(smtp_server.messages) == 5
+    assert "teaser-1 planifiée pour 5 destinataire(s)" in sent
+    assert sent.endswith("envoyés : 5, à réessayer : 0, en échec : 0, ignorés : 0")
+
+    code, nothing = _in("fr", "send-due", "--yes")
+    assert code == 0 and nothing == "rien n'est dû maintenant."
+    code, nothing = _in("en", "send-due", "--yes")
+    assert code == 0 and nothing == "nothing is due now."
+
+    clock.set_source(clock.FrozenClock(dt.datetime(2027, 1, 28, 10, 0, tzinfo=dt.UTC)))
+    late = CliRunner(env={"ENVOL_LANG": "fr"}).invoke(root, ["campaign", "send-due", "--yes"])
+    french = " ".join(late.output.split())
+    assert late.exit_code == 0
+    assert "teaser-2 manquée : due depuis trop longtemps pour partir en retard" in french
+    assert "envoyés : 5" in french and "missed" not in french
+
+
+def test_plan_status_and_opt_out_speak_the_operators_language(
+    cli_world: Roster, smtp_server: SmtpServer
+) -> None:
+    code_fr, plan_fr = _in("fr", "plan", "--dry-run")
+    code_en, plan_en = _in("en", "plan", "--dry-run")
+    assert code_fr == code_en == 0
+    assert "Plan de communication « " in plan_fr and "lancement le 2027-03-01" in plan_fr
+    for french in ("quand", "public", "expéditeur", "état", "J-45", "ven. 15/01/27", "à venir"):
+        assert french in plan_fr, french
+    assert "D-45" not in plan_fr and "to come" not in plan_fr
+    assert "Communication plan '" in plan_en and "launch 2027-03-01" in plan_en
+    for english in ("when", "audience", "sender", "state", "D-45", "Fri 15/01/27", "to come"):
+        assert english in plan_en, english
+
+    preview = _in("fr", "plan", "--launch-date", "2027-04-01")[1]
+    assert preview.endswith(
+        "--launch-date ne fait qu'un aperçu : changez LaunchDate dans la System Console pour "
+        "replanifier."
+    )
+
+    clock.set_source(clock.FrozenClock(dt.datetime(2027, 1, 15, 10, 0, tzinfo=dt.UTC)))
+    _in("fr", "send-due", "--yes")
+    status_fr = _in("fr", "status")[1]
+    status_en = _in("en", "status")[1]
+    assert "Campagne « " in status_fr and "échéance" in status_fr and "envoyés" in status_fr
+    assert "à venir" in status_fr and "to come" not in status_fr
+    assert "Campaign '" in status_en and "due" in status_en and "to come" in status_en
+
+    email = cli_world.employees[0].email
+    assert _in("fr", "opt-out", email) == (0, "désinscrit des messages facultatifs")
+    assert _in("fr", "opt-out", email) == (0, "déjà désinscrit")
+    assert _in("en", "opt-out", email) == (0, "already opted out")

@@ -16,12 +16,14 @@ from plugin.campaigns.plan import load_plan, read_plan
 from plugin.campaigns.rendering import RenderSettings
 from plugin.campaigns.validation import check_plan
 from plugin.cli import root
+from plugin.db import transaction
 from plugin.errors import ValidationFailed
 from plugin.launch_files import load_yaml, pydantic_problems
 from tests.campaigns.conftest import (
     LAUNCH,
     PLANNING_TIME,
     Roster,
+    add_roster,
     break_plan,
     edit,
     line_of,
@@ -181,3 +183,57 @@ def test_rules_that_need_the_roster_and_the_templates_speak_french_too(
         for text in french
     ), french
     assert not any("unknown" in text or "official" in text for text in french)
+
+
+def test_jinja_and_yaml_words_are_quoted_in_a_sentence_of_the_operators_language(
+    envol_context: EnvolContext, plan_copy: Path
+) -> None:
+    """What Jinja or PyYAML says has no translation: it is quoted, after the file, the line
+    and what is wrong said in the reader's language, and before what to do."""
+    with transaction(envol_context.sessions) as session:
+        add_roster(session)  # recipients, so that the templates are rendered
+    teaser_1 = plan_copy / "templates" / "teaser-1.fr.md"
+    teaser_2 = plan_copy / "templates" / "teaser-2.fr.md"
+    edit(teaser_1, "Bonjour {{ person.first_name }},", "Bonjour {{ person.first_name | poli }},")
+    edit(teaser_2, "Bonjour {{ person.first_name }},", "Bonjour {{ person.first_name + 1 }},")
+    clock.set_source(clock.FrozenClock(PLANNING_TIME))
+    try:
+        code_fr, french = _validate(plan_copy, env="fr")
+        code_en, english = _validate(plan_copy, env="en")
+    finally:
+        clock.reset()
+
+    line_1, line_2 = line_of(teaser_1, "| poli"), line_of(teaser_2, "+ 1")
+    assert code_fr == code_en == 1
+    assert (
+        f"templates/teaser-1.fr.md:{line_1} : erreur : la syntaxe du modèle est incorrecte ; "
+        "Jinja, qui le lit, signale : « No filter named 'poli'. » — vérifiez les {{ }} et les "
+        "{% %}"
+    ) in french
+    assert f"templates/teaser-2.fr.md:{line_2} : erreur : le modèle ne se génère pas" in french
+    assert "; Jinja signale : « can only concatenate str" in french
+    assert "corrigez le modèle autour de cette ligne" in french
+    assert "template syntax" not in french and "fails to render" not in french
+    assert f"templates/teaser-1.fr.md:{line_1}: error: template syntax: No filter named" in english
+    assert f"templates/teaser-2.fr.md:{line_2}: error: fails to render" in english
+
+
+def test_a_yaml_syntax_error_is_framed_in_the_operators_language(
+    envol_context: EnvolContext, plan_copy: Path
+) -> None:
+    plan_file = plan_copy / "plan.yaml"
+    edit(plan_file, "    when: J-40\n", "    when: [J-40\n")  # a list never closed
+    code_fr, french = _validate(plan_copy, env="fr")
+    code_en, english = _validate(plan_copy, env="en")
+
+    opened = line_of(plan_file, "[J-40")
+    assert code_fr == code_en == 1
+    assert (
+        f"plan.yaml:{opened + 1} : erreur : YAML incorrect ; le lecteur YAML signale : "
+        f"« expected ',' or ']', but got ':' » (ce qui l'a ouvert est à la ligne {opened}) — "
+        "vérifiez l'indentation, les deux-points et les guillemets autour de cette ligne"
+    ) in french
+    assert (
+        f"plan.yaml:{opened + 1}: error: invalid YAML: expected ',' or ']', but got ':' "
+        f"(while parsing a flow sequence started at line {opened}) — check the indentation"
+    ) in english

@@ -158,9 +158,9 @@ def test_waves_gate_speaks_the_operators_language(planned: EnvolContext) -> None
 
     assert code_fr == code_en == 0
     assert "Barrière de la vague pilote (vagues ouvertes avant elle : aucune)" in french
-    assert "taux d'activation (arrivés / invités)" in french and "seuil: 3,5/5" in french
-    assert "résultat: non mesuré" in french
-    assert "note: pas encore mesuré (managers-champions)" in french
+    assert "taux d'activation (arrivés / invités)" in french and "seuil : 3,5/5" in french
+    assert "résultat : non mesuré" in french
+    assert "note : pas encore mesuré (managers-champions)" in french
     assert "mesures manquantes : taux d'activation" in french
     assert french.endswith("la barrière ne tient pas : la vague ne peut pas ouvrir")
     assert "activation rate" not in french and "not measured" not in french
@@ -198,7 +198,7 @@ def test_cohorts_plan_speaks_the_operators_language(planned: EnvolContext) -> No
     assert french.startswith("Pilote : 4 personne(s) sur 40 (cible 4 = 10 %, graine 1)")
     assert "┃ service ┃ site ┃ effectif ┃ retenus ┃ pourquoi ┃" in french
     assert "tiré(s) au sort" in french and "│ 2 service(s) │ 2 site(s) │" in french
-    assert "Vagues prévues" in french and "prévue le: 2027-03-01" in french
+    assert "Vagues prévues" in french and "prévue le : 2027-03-01" in french
     assert "Pilote : 10 % de l'effectif, stratifié par service et par site (graine 1)." in french
     assert "Vague générale 1 sur 3." in french
     assert french.endswith("simulation : rien n'a été écrit")
@@ -237,13 +237,120 @@ def test_waves_list_and_show_speak_the_operators_language(planned: EnvolContext)
     english = run("en", "waves", "show", "pilote")[1]
 
     assert code_list == code_show == 0
-    assert listed.startswith("Vagues 0 · managers-champions état: prévue prévue le: 2027-02-15")
-    assert "invitées: 0 arrivées: 0 équipe ensuite: 10" in listed
+    assert listed.startswith("Vagues 0 · managers-champions état : prévue prévue le : 2027-02-15")
+    assert "invitées : 0 arrivées : 0 équipe ensuite : 10" in listed
     assert "barrière de managers-champions : tient barrière de pilote : non mesurée" in listed
     assert "planned" not in listed and "gate of" not in listed
     assert shown.startswith("pilote (n° 1, prévue) prévue le : 2027-03-01 09:00 ; ouverte le : —")
     assert "personnes : 4 ; confiées aux invitations : 0 ; arrivées : 0" in shown
-    assert "Barrière de la vague pilote" in shown and "seuil: 70 %" in shown
+    assert "Barrière de la vague pilote" in shown and "seuil : 70 %" in shown
     assert "people:" not in shown and "Gate of" not in shown
     assert english.startswith("pilote (#1, planned) planned: 2027-03-01 09:00; opened: —")
     assert "people: 4; handed to invitations: 0; joined: 0" in english
+
+
+@on_sqlite
+def test_people_forget_says_what_it_erased_in_the_operators_language(
+    planned: EnvolContext,
+) -> None:
+    with planned.sessions() as session:
+        first, second = session.scalars(select(Person.email).order_by(Person.id).limit(2)).all()
+
+    code_dry, dry = run("fr", "people", "forget", first, "--dry-run")
+    code_en, english = run("en", "people", "forget", first, "--dry-run")
+    code_done, done = run("fr", "people", "forget", second, "--yes")
+    code_gone, gone = run("fr", "people", "forget", second, "--yes")
+    code_gone_en, gone_en = run("", "people", "forget", second, env={"ENVOL_LANG": "en"})
+
+    assert code_dry == code_en == code_done == code_gone == code_gone_en == 0
+    assert dry.startswith("serait effacé (noté dans le journal d'audit, sans l'adresse) :")
+    assert "entrées de l'effectif supprimées : 1" in dry
+    assert "would erase" not in dry and "deleted" not in dry
+    assert english.startswith("would erase (recorded in the audit trail without the address):")
+    assert "roster entries deleted: 1" in english
+    assert "sera effacé (noté" in done and "effacé (noté" in done
+    assert done.endswith(
+        "Retirez aussi la personne de l'export RH, sinon le prochain import la rajoute."
+    )
+    assert gone == "rien trouvé pour cette adresse ; rien à effacer."
+    assert gone_en == "nothing found for this address; nothing to erase."
+
+
+@on_sqlite
+def test_every_count_an_eraser_gives_has_its_words_in_the_cli_catalogue(
+    envol_context: EnvolContext,
+) -> None:
+    from plugin import models  # noqa: F401 - every capability's eraser, registered
+    from plugin.cli.base import MESSAGES
+    from plugin.cli.people import erased_key
+    from plugin.erasure import ForgetSubject, registered_erasers
+    from plugin.i18n import load_catalogue
+
+    # Someone with every kind of trace an eraser looks for (none of them exists: nothing is
+    # erased), so that each eraser names every count it can give.
+    subject = ForgetSubject(
+        email="nobody@exemple.fr",
+        person_id=999_999,
+        mattermost_user_id="nobody-user-id",
+        aliases=frozenset({"nobody"}),
+    )
+    names = {"decisions and events anonymised (author)"}  # erase_everywhere's own count
+    with envol_context.sessions() as session:
+        for entry in registered_erasers():
+            names |= set(entry.eraser(session, subject))
+        session.rollback()
+
+    assert len(names) > 10
+    worded = load_catalogue(MESSAGES).keys
+    assert sorted(name for name in names if erased_key(name) not in worded) == []
+
+
+@on_sqlite
+def test_cohorts_commands_speak_the_operators_language(planned: EnvolContext) -> None:
+    with planned.sessions() as session:
+        first, second = session.scalars(select(Person.email).order_by(Person.id).limit(2)).all()
+
+    listed_fr = run("fr", "cohorts", "list")[1]
+    listed_en = run("en", "cohorts", "list")[1]
+    shown_fr = run("fr", "cohorts", "show", "pilote")[1]
+    added = run("fr", "cohorts", "add", "pilote", first, second, "--reason", "volontaires")
+    removed = run("en", "cohorts", "remove", "pilote", first, second)
+
+    assert listed_fr.startswith("Cohortes") and "personnes" in listed_fr
+    # A table cell wraps: the kind's words are looked for one by one.
+    assert "ambassadeurs" in listed_fr and "managers_champions" not in listed_fr
+    assert listed_en.startswith("Cohorts") and "people" in listed_en
+    assert "champions" in listed_en and "managers_champions" not in listed_en
+    assert shown_fr.startswith("pilote (pilote) : ")
+    # The cohort's description and each member's reason are the plan's own words (data).
+    assert "service" in shown_fr and "pourquoi" in shown_fr and "rôle" in shown_fr
+    assert "salarié" in shown_fr and "employee" not in shown_fr and "why" not in shown_fr
+    assert added[0] == 0 and added[1].startswith("2 ajoutée(s) à pilote, 0 y étai(en)t déjà")
+    assert removed == (0, "2 removed from pilote, 0 were not in it")
+
+
+@on_sqlite
+def test_waitlist_commands_speak_the_operators_language(planned: EnvolContext) -> None:
+    from plugin.cohorts.waitlist import submit_request
+    from plugin.people.models import Language
+
+    with transaction(planned.sessions) as session:
+        last, before = session.scalars(select(Person.email).order_by(Person.id.desc())).all()[:2]
+        asked = submit_request(session, last, "je veux essayer", Language.FR)
+        other = submit_request(session, before, "moi aussi", Language.FR)
+        assert asked is not None and other is not None
+        asked_id, other_id = asked.id, other.id
+
+    pending_fr = run("fr", "waitlist", "list")[1]
+    pending_en = run("en", "waitlist", "list")[1]
+    approved = run("fr", "waitlist", "approve", str(asked_id), "--note", "ok")
+    rejected = run("en", "waitlist", "reject", str(other_id))
+    everything = run("fr", "waitlist", "list", "--status", "all")[1]
+
+    assert pending_fr.startswith("Liste d'attente (en attente)")
+    assert "dans l'effectif" in pending_fr and "in roster" not in pending_fr
+    assert pending_en.startswith("Waitlist (pending)") and "in roster" in pending_en
+    assert approved[0] == 0 and approved[1].startswith(f"n°{asked_id} approuvée")
+    assert rejected == (0, "1 rejected")
+    assert everything.startswith("Liste d'attente (toutes)")
+    assert "approuvée" in everything and "refusée" in everything and "rejected" not in everything

@@ -98,10 +98,10 @@ def test_cohorts_approve_command(envol_context: EnvolContext, tmp_path, settings
         _plan(session, settings)
     runner = CliRunner()
 
-    first = runner.invoke(root, ["cohorts", "approve", "--note", "comité du 12"])
-    again = runner.invoke(root, ["cohorts", "approve"])
+    first = runner.invoke(root, ["--lang", "fr", "cohorts", "approve", "--note", "comité du 12"])
+    again = runner.invoke(root, ["--lang", "en", "cohorts", "approve"])
 
-    assert first.exit_code == 0 and "pilot approved" in first.output, first.output
+    assert first.exit_code == 0 and "pilote approuvé" in first.output, first.output
     assert again.exit_code == 0 and "already approved" in again.output
     with envol_context.sessions() as session:
         event = session.scalar(select(AuditEvent).where(AuditEvent.action == "pilot.approved"))

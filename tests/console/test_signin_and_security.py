@@ -259,10 +259,11 @@ def test_envol_console_link_prints_a_link_for_a_console_user(
     world = console_world
     runner = CliRunner()
 
-    printed = runner.invoke(root, ["console", "link", "root", "--minutes", "30"])
-    refused = runner.invoke(root, ["console", "link", "eve"])
+    printed = runner.invoke(root, ["--lang", "fr", "console", "link", "root", "--minutes", "30"])
+    refused = runner.invoke(root, ["--lang", "en", "console", "link", "eve"])
 
     assert printed.exit_code == 0, printed.output
+    assert "valable 30 min, une seule fois" in " ".join(printed.output.split())
     link = printed.output.strip().splitlines()[-1]
     assert link.startswith(world.app_url + "/console/signin/")
     browser = requests.Session()

@@ -98,3 +98,31 @@ def test_envol_serve_answers_healthz(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_plugin_validate_speaks_the_operators_language() -> None:
+    french = CliRunner().invoke(root, ["--lang", "fr", "plugin", "validate"])
+    english = CliRunner().invoke(root, ["--lang", "en", "plugin", "validate"])
+
+    assert french.exit_code == english.exit_code == 0
+    assert "plugin.json est valide : fr.envol.launch " in " ".join(french.output.split())
+    assert " réglage(s)" in french.output and "settings" not in french.output
+    assert "plugin.json is valid: fr.envol.launch " in " ".join(english.output.split())
+
+
+@pytest.mark.parametrize(("language", "said"), [("fr", "interrompu"), ("en", "interrupted")])
+def test_ctrl_c_is_said_in_the_operators_language(
+    language: str, said: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from plugin import cli
+
+    def interrupted(**_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setenv("ENVOL_LANG", language)
+    monkeypatch.setattr(cli.root, "main", interrupted)
+    with pytest.raises(SystemExit) as stopped:
+        cli.main()
+
+    assert stopped.value.code == 130
+    assert capsys.readouterr().out.strip() == said

@@ -48,6 +48,7 @@ def test_roster_errors_print_values_with_markup_as_text(
     )
     result = CliRunner().invoke(root, ["roster", "diff", str(roster)], terminal_width=400)
     assert "MarkupError" not in result.output and "Unexpected error" not in result.output
+    assert "Erreur inattendue" not in result.output
     assert "pas-une-adresse[/]" in result.output
 
 
@@ -60,9 +61,14 @@ def test_the_unexpected_error_handler_prints_the_message_as_text() -> None:
     def boom() -> None:
         raise RuntimeError(HOSTILE)
 
-    result = CliRunner().invoke(group, ["boom"], terminal_width=400)
-    assert result.exit_code == 1
+    result = CliRunner(env={"ENVOL_LANG": "en"}).invoke(group, ["boom"], terminal_width=400)
+    french = CliRunner(env={"ENVOL_LANG": "fr"}).invoke(group, ["boom"], terminal_width=400)
+    assert result.exit_code == french.exit_code == 1
     assert _squeezed(f"Unexpected error: RuntimeError: {HOSTILE}") in _squeezed(result.output)
+    assert _squeezed(f"Erreur inattendue\u00a0: RuntimeError: {HOSTILE}") in _squeezed(
+        french.output
+    )
+    assert "(relancez avec --debug pour le détail)" in " ".join(french.output.split())
 
 
 @pytest.mark.parametrize("value", ["[/]", "[red]x", "a\\"])

@@ -59,11 +59,17 @@ def test_the_simulation_without_the_demo_extra_says_what_to_install(
 ) -> None:
     monkeypatch.setattr(base, "find_spec", lambda name: None)
 
-    result = CliRunner().invoke(root, [command])
+    result = CliRunner().invoke(root, ["--lang", "en", command])
+    french = CliRunner().invoke(root, ["--lang", "fr", command])
 
-    assert result.exit_code == 1
+    assert result.exit_code == french.exit_code == 1
     assert (
         f"`envol {command}` needs Envol's demo extra, not installed here (aiosmtpd, openapi_core, "
         "websocket, simple_websocket missing): run `pip install 'envol[demo]'`."
         in " ".join(result.output.split())
+    )
+    assert (
+        f"Erreur : `envol {command}` a besoin de l'extra demo d'Envol, absent ici (aiosmtpd, "
+        "openapi_core, websocket, simple_websocket manquant(s)) : lancez `pip install "
+        "'envol[demo]'`." in " ".join(french.output.split())
     )

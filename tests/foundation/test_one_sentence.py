@@ -75,6 +75,7 @@ def test_a_database_not_migrated_says_to_upgrade_and_leaves_no_file(
     assert result.exit_code == 1
     assert "run `envol db upgrade`" in _said(result)
     assert "Unexpected" not in result.output and "no such table" not in result.output
+    assert "inattendue" not in result.output
     assert sorted(tmp_path.iterdir()) == []  # not even the empty file the command opened
 
 
@@ -131,7 +132,7 @@ def test_an_unreachable_database_is_one_sentence_without_the_password(
     said = _said(result)
     assert said.startswith("Error: the database does not answer (")
     assert "check ENVOL_DATABASE_URL" in said and "hunter22" not in said
-    assert "Unexpected" not in said
+    assert "Unexpected" not in said and "inattendue" not in said
 
 
 def test_a_broker_that_does_not_answer_is_one_sentence() -> None:
@@ -247,3 +248,18 @@ def test_seed_plan_on_a_server_that_is_down_says_so_at_once(
     assert f"Error: Mattermost does not answer at {url} (connection refused)" in said
     assert "retry" not in caplog.text
     assert not fail_fast_when_unreachable(False)  # the CLI restored the process default
+
+
+def test_db_upgrade_and_check_speak_the_operators_language(
+    use_settings: object, tmp_path: Path
+) -> None:
+    use_settings(database_url=f"sqlite:///{tmp_path / 'envol.db'}")  # type: ignore[operator]
+
+    upgraded = CliRunner().invoke(root, ["--lang", "fr", "db", "upgrade"])
+    checked_fr = CliRunner().invoke(root, ["--lang", "fr", "db", "check"])
+    checked_en = CliRunner().invoke(root, ["--lang", "en", "db", "check"])
+
+    assert upgraded.exit_code == checked_fr.exit_code == checked_en.exit_code == 0
+    assert _said(upgraded).startswith("base de données à la révision ")
+    assert _said(checked_fr) == "la base de données correspond aux modèles"
+    assert _said(checked_en) == "database matches the models"

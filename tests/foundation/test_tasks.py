@@ -49,6 +49,7 @@ def test_a_task_enqueued_by_the_cli_is_run_by_envol_worker(broker: str, tmp_path
         "ENVOL_DATABASE_URL": f"sqlite:///{tmp_path / 'envol.db'}",
         "ENVOL_BROKER_URL": broker_url,
         "ENVOL_SECRET_KEY": "test-secret-key-0123456789-abcdefghijklmnop",
+        "ENVOL_LANG": "en",
     }
     assert _envol(["db", "upgrade"], env).returncode == 0
     pool = ["--pool", "prefork", "--concurrency", "1"] if broker == "redis" else ["--pool", "solo"]

@@ -34,11 +34,12 @@ def cli_context(
 
 
 def test_preflight_blocks_and_lists_the_fix(cli_context: EnvolContext) -> None:
-    result = CliRunner().invoke(
-        root, ["preflight", "--cohort-size", "150", "--cohort-size", "1350"], terminal_width=200
-    )
-    assert result.exit_code == 1, result.output
+    arguments = ["preflight", "--cohort-size", "150", "--cohort-size", "1350"]
+    result = CliRunner().invoke(root, ["--lang", "en", *arguments], terminal_width=200)
+    french = CliRunner().invoke(root, ["--lang", "fr", *arguments], terminal_width=200)
+    assert result.exit_code == french.exit_code == 1, result.output
     assert "MaxUsersPerTeam = 50" in result.output
+    assert "Bloqué. Changez ceci avant le lancement\u00a0:" in french.output
     assert "Blocked." in result.output
     assert '"MaxUsersPerTeam": 1700' in result.output.split("Blocked.")[1]
 
@@ -53,7 +54,10 @@ def test_preflight_passes_on_a_ready_server(sandbox: Sandbox, cli_context: Envol
         }
     )
     sandbox.create_bot("envol", "Envol")
-    result = CliRunner().invoke(root, ["preflight", "--cohort-size", "300"], terminal_width=200)
-    assert result.exit_code == 0, result.output
+    arguments = ["preflight", "--cohort-size", "300"]
+    result = CliRunner().invoke(root, ["--lang", "en", *arguments], terminal_width=200)
+    french = CliRunner().invoke(root, ["--lang", "fr", *arguments], terminal_width=200)
+    assert result.exit_code == french.exit_code == 0, result.output
     assert "Nothing blocks the launch." in result.output
+    assert "Rien ne bloque le lancement." in french.output
     assert "need a licence" in result.output  # Team Edition: bookmarks warning

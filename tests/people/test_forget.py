@@ -93,7 +93,7 @@ def test_envol_people_forget_loads_every_eraser(tmp_path: Path) -> None:
     assert upgrade.returncode == 0, upgrade.stderr
 
     result = subprocess.run(
-        [*envol, "people", "forget", "nobody@exemple.fr", "--yes"],
+        [*envol, "--lang", "en", "people", "forget", "nobody@exemple.fr", "--yes"],
         env=env,
         capture_output=True,
         text=True,

@@ -92,7 +92,7 @@ def test_main_listings_are_readable_at_80_columns(launch_cli: Callable[..., str]
     assert "ServiceSettings.EnableBotAccountCreation" in outputs["preflight"]
     assert "AllowedUntrustedInternalConnections" in outputs["preflight"]
     # Too wide for 80 columns, the report's funnel becomes a list with whole names.
-    assert "contributeurs (28 j):" in outputs["report"]
+    assert "contributeurs (28 j)\u00a0:" in outputs["report"]  # French typography
     assert "Place du village" in outputs["report"]
 
 
@@ -104,7 +104,7 @@ def test_a_narrow_table_becomes_a_list_and_a_fitting_one_stays() -> None:
     table.add_row("GateWeeklyActiveRate", "40", "relever le seuil avant la deuxième vague")
     print_table(table, narrow)
     text = narrow.export_text()
-    assert "GateWeeklyActiveRate" in text and "à faire:" in text and "┃" not in text
+    assert "GateWeeklyActiveRate" in text and "à faire\u00a0:" in text and "┃" not in text
     wide = Console(width=120, record=True, file=io.StringIO())
     print_table(table, wide)
     assert "┃ réglage" in wide.export_text()

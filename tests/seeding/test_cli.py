@@ -8,10 +8,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from pydantic import SecretStr
+from sqlalchemy import select
 
 from plugin.app import EnvolContext
 from plugin.cli import root
+from plugin.mattermost import MattermostClient
 from plugin.sandbox import Sandbox
+from plugin.seeding.models import SeededObject
 from tests.seeding.conftest import edit, envol_bot_token
 
 
@@ -198,3 +201,116 @@ def test_export_mattermost_import(
     )
     again = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
     assert [line["post"]["create_at"] for line in again[10:]] == stamps
+
+
+def _delete_seeded_post(cli_context: EnvolContext, sandbox: Sandbox, slug: str) -> None:
+    with cli_context.sessions() as session:
+        post_id = session.scalars(
+            select(SeededObject.mattermost_id).where(
+                SeededObject.kind == "post", SeededObject.slug == slug
+            )
+        ).one()
+    token = cli_context.settings.mattermost_token.get_secret_value()
+    with MattermostClient(sandbox.url, token, retry_budget_seconds=5) as client:
+        client.delete_post(post_id)
+
+
+def test_plan_and_apply_speak_the_operators_language(
+    cli_context: EnvolContext, sandbox: Sandbox, content_dir: Path
+) -> None:
+    code, french = _run("seed", "plan", "--content", str(content_dir), language="fr")
+    assert code == 0
+    assert "+ créer canal ~bienvenue" in french
+    assert "+ créer message start-here dans ~bienvenue" in french
+    assert "remarque : les signets de canal demandent une licence Mattermost" in french
+    assert "Plan : 39 à créer, 3 ignoré(s)." in french
+    for english in ("create", "note:", "Channel bookmarks", "Plan:"):
+        assert english not in french
+
+    code, french = _run("seed", "apply", "--content", str(content_dir), "--yes", language="fr")
+    assert code == 0 and "terminé : 39 créé(s)" in french
+
+    _delete_seeded_post(cli_context, sandbox, "guide-apps")
+    code, french = _run("seed", "plan", "--content", str(content_dir), language="fr")
+    code_en, english = _run("seed", "plan", "--content", str(content_dir), language="en")
+    assert code == code_en == 0
+    assert (
+        "! dérive message guide-apps dans ~support — supprimé dans Mattermost depuis la "
+        "dernière application ; relancez avec --repair pour le rétablir"
+    ) in french
+    assert "1 modifié(s) dans Mattermost" in french and "drifted" not in french
+    assert (
+        "! drifted post guide-apps in ~support — deleted in Mattermost since the last apply; "
+        "run with --repair to restore it"
+    ) in english
+    assert "1 drifted" in english
+
+    code, french = _run("seed", "plan", "--content", str(content_dir), "--repair", language="fr")
+    assert code == 0 and "↺ réparer message guide-apps dans ~support" in french
+    assert "Plan : 1 à réparer, 38 inchangé(s), 3 ignoré(s)." in french
+
+
+def test_a_template_error_quotes_jinja_inside_a_sentence_of_the_operators_language(
+    cli_context: EnvolContext, content_dir: Path
+) -> None:
+    post = content_dir / "posts" / "welcome" / "start-here.md"
+    edit(post, "{{ launch_date }}", "{{ launch_date }")
+    outputs = {}
+    for language in ("fr", "en"):
+        result = CliRunner().invoke(
+            root, ["--lang", language, "seed", "validate", "--content", str(content_dir)]
+        )
+        assert result.exit_code == 1
+        outputs[language] = " ".join(result.output.split())
+    french, english = outputs["fr"], outputs["en"]
+
+    assert "posts/welcome/start-here.md:" in french
+    assert (
+        " : erreur : ce texte ne se lit pas comme un modèle ; Jinja, qui le lit, signale : "
+        "« unexpected '}' » — vérifiez les {{ … }} et {% … %} autour de cette ligne"
+    ) in french
+    assert "template error" not in french
+    assert ": error: template error: unexpected '}' — check the {{ … }} and {% … %}" in english
+
+
+def test_an_unknown_filter_is_a_problem_at_its_line_not_a_crash(
+    cli_context: EnvolContext, content_dir: Path
+) -> None:
+    post = content_dir / "posts" / "welcome" / "start-here.md"
+    edit(post, "{{ launch_date }}", "{{ launch_date | poli }}")
+    line = next(
+        number
+        for number, text in enumerate(post.read_text(encoding="utf-8").splitlines(), start=1)
+        if "| poli" in text
+    )
+    code, french = _run("seed", "validate", "--content", str(content_dir), language="fr")
+
+    assert code == 1
+    assert (
+        f"posts/welcome/start-here.md:{line} : erreur : ce texte ne se lit pas comme un modèle ; "
+        "Jinja, qui le lit, signale : « No filter named 'poli'. »"
+    ) in french
+
+
+def test_a_broken_secrets_file_is_named_with_its_line_in_the_operators_language(
+    cli_context: EnvolContext, sandbox: Sandbox, content_dir: Path, tmp_path: Path
+) -> None:
+    secrets = tmp_path / "secrets.yaml"
+    secrets.write_text("tokens:\n  claire.martin: abc\n  lucas.petit: [oops\n", encoding="utf-8")
+    outputs = {}
+    for language in ("fr", "en"):
+        result = CliRunner().invoke(
+            root,
+            ["--lang", language, "seed", "apply", "--content", str(content_dir), "--yes",
+             "--secrets", str(secrets)],
+        )  # fmt: skip
+        assert result.exit_code == 1
+        outputs[language] = " ".join(result.stderr.split())
+
+    assert (
+        f"Erreur : {secrets}, ligne 4 : ce n'est pas du YAML valide ; le lecteur YAML signale : "
+        "« expected ',' or ']', but got '<stream end>' ». Attendu : 'tokens:' puis des lignes "
+        "'utilisateur: jeton'"
+    ) in outputs["fr"]
+    assert f"Error: {secrets}, line 4 is not valid YAML (expected ',' or ']'" in outputs["en"]
+    assert sandbox.request_log.writes() == 0

@@ -9,7 +9,7 @@ import pytest
 import requests
 from sqlalchemy.orm import Session
 
-from plugin.errors import ValidationFailed
+from plugin.errors import ValidationFailed, localize
 from plugin.mattermost import Invalid, MattermostClient
 from plugin.sandbox import Sandbox
 from plugin.security.service import Signer
@@ -45,10 +45,22 @@ def test_files_the_server_would_refuse_stop_the_plan_not_the_apply_half_way(
         f"{PHOTO}: photo-lancement.png is 360 × 220 pixels, more than the server accepts "
         "(79,199 pixels, FileSettings.MaxImageResolution): resize it, e.g. to 1920 pixels wide.",
     ]
+    # In French, numbers as French writes them (narrow no-break space between thousands).
+    french = [localize(blocker, "fr") for blocker in plan.blockers]
+    assert french[0].startswith(
+        f"{PHOTO}\u00a0: photo-lancement.png pèse 2\u202f793 octets, plus que ce qu'accepte le "
+        "serveur (2\u202f000 octets, FileSettings.MaxFileSize)\u00a0: réduisez-le"
+    )
+    assert (
+        "(79\u202f199 pixels, FileSettings.MaxImageResolution)\u00a0: redimensionnez" in french[1]
+    )
     writes = sandbox.request_log.writes()
-    with pytest.raises(ValidationFailed, match="would be refused by Mattermost; nothing was"):
+    with pytest.raises(ValidationFailed, match="would be refused by Mattermost") as refused:
         apply_plan(admin_client, db_session, desired, plan, signer=signer, public_url=PUBLIC_URL)
     assert sandbox.request_log.writes() == writes  # not one channel, not one post
+    assert refused.value.localized("fr") == (
+        "2 fichier(s) seraient refusés par Mattermost\u202f; rien n'a été appliqué."
+    )
 
 
 def test_limits_come_from_the_client_config_when_the_full_config_is_out_of_reach(
