@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 PER_PAGE = 200  # the most Mattermost serves per page
 TIMEOUT = 30.0
 MAX_ATTEMPTS = 4
-# The sandbox's people sign up with this password (Sandbox.sign_up_from_invite does too).
+# The sandbox's people sign up with this password.
 SANDBOX_PASSWORD = "Sandbox-password-1"
 # A direct or group message: the channels Mattermost lists with a user's team channels.
 DIRECT_TYPES = ("D", "G")

@@ -449,50 +449,6 @@ class Sandbox:
 
     # ------------------------------------------------------------------ people signing up
 
-    def sign_up_from_invite(
-        self,
-        *,
-        email: str | None = None,
-        invite_id: str | None = None,
-        username: str | None = None,
-        **profile: Any,
-    ) -> JSON:
-        """Someone signs up from an e-mail invitation (by address) or the team's invite link
-        (``invite_id``, then ``email`` is needed too) and joins the team, over real HTTP;
-        returns the new user. The e-mail's token is read from the sandbox's outbox, as the
-        person would read it in their mailbox (``plugin.demo.sandbox_people.accept_invite``
-        makes an ``AppUser`` of them)."""
-        import requests
-
-        if email is None:
-            raise ValueError("accept_invite needs the e-mail address of the person signing up")
-        params: dict[str, str] = {}
-        if invite_id is not None:
-            params["iid"] = invite_id
-        else:
-            with self.state.lock:
-                token = next(
-                    (t for t, i in self.state.invite_tokens.items() if i["email"] == email.lower()),
-                    None,
-                )
-            if token is None:
-                raise LookupError(f"no pending e-mail invitation for {email}")
-            params["t"] = token
-        body = {
-            "email": email,
-            "username": username or email.split("@")[0].replace("+", "."),
-            "password": "Sandbox-password-1",
-            **profile,
-        }
-        response = requests.post(
-            f"{self.url}/api/v4/users", params=params, json=body, timeout=10,
-            headers={PERSON_HEADER: "1"},
-        )  # fmt: skip
-        if response.status_code != 201:
-            raise RuntimeError(f"sign-up failed: {response.status_code} {response.text}")
-        user: JSON = response.json()
-        return user
-
     def send_ephemeral(
         self,
         *,
