@@ -63,7 +63,6 @@ def test_preflight_passes_on_a_ready_server(sandbox: Sandbox, cli_context: Envol
     assert "need a licence" in result.output  # Team Edition: bookmarks warning
 
 
-
 def test_preflight_table_speaks_the_operators_language(cli_context: EnvolContext) -> None:
     """The checks' names, findings and actions, not only the verdict, in --lang's language."""
     arguments = ["preflight", "--cohort-size", "150", "--cohort-size", "1350"]
