@@ -190,3 +190,33 @@ def test_preflights_blockers_are_in_the_persons_language(
     assert "Le preflight signale un problème bloquant (URL publique d'Envol\u00a0: ajoutez" in (
         refused
     )
+
+
+def test_an_invitations_failure_reason_is_in_the_persons_language(
+    console_world: ConsoleWorld, tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+
+    from plugin.cohorts.models import Wave
+    from plugin.invitations.models import Invitation, InvitationState
+    from plugin.people.models import Person
+
+    world = console_world
+    _import(world, tmp_path)
+    claire = _signed_in(world, "claire")
+    _post(claire, "/console/cohorts/approve-proposal", seed="1")
+    with world.context.sessions.begin() as session:
+        wave = session.scalars(select(Wave).order_by(Wave.position)).first()
+        person = session.scalars(select(Person).order_by(Person.id)).first()
+        assert wave is not None and person is not None
+        session.add(Invitation(
+            person_id=person.id, wave_id=wave.id, state=InvitationState.FAILED,
+            failure_reason="gave up after 5 attempts: temporary 421: mailbox busy",
+        ))  # fmt: skip
+
+    french = html.unescape(claire.get("/console/invitations").text)
+    english = html.unescape(_signed_in(world, "root").get("/console/invitations").text)
+
+    assert "abandon après 5 tentatives\u00a0: échec temporaire 421\u00a0: mailbox busy" in french
+    assert "gave up after" not in french
+    assert "gave up after 5 attempts: temporary 421: mailbox busy" in english
