@@ -43,15 +43,15 @@ def phrase(key: str, /, **values: Any) -> Phrase:
 
 @dataclass(frozen=True)
 class _Count:
-    """A number of people, grouped as its reader writes it (``1 500`` / ``1,500``)."""
+    """A number, written as its reader writes it (``1 500`` / ``1,500``, ``2,7`` / ``2.7``)."""
 
-    value: int
+    value: float
 
     def localized(self, language: str) -> str:
         return number(self.value, language)
 
 
-def _count(value: int | None) -> Phrase | None:
+def _count(value: float | None) -> Phrase | None:
     return None if value is None else Phrase(_Count(value))
 
 
@@ -332,7 +332,7 @@ def check_rate_limiting(ctx: PreflightContext) -> Check:
         check_rate_limiting,
         "ok",
         phrase("rate.on", per_sec=per_sec, burst=burst),
-        phrase("rate.on.do", pace=f"{per_sec * 0.9:g}"),
+        phrase("rate.on.do", pace=_count(per_sec * 0.9)),
     )
 
 
