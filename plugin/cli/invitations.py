@@ -39,6 +39,7 @@ def invitations_group() -> None:
 @click.option("--wave", "wave_name", default=None, help="Only this wave (by name).")
 def status(wave_name: str | None) -> None:
     """The funnel: planned, sent, reminded, joined, activated, profile complete, failed."""
+    from plugin.invitations.failure_reasons import worded_failure
     from plugin.invitations.service import overdue_leases
     from plugin.onboarding.funnel import funnel
     from plugin.typography import percent
@@ -79,7 +80,7 @@ def status(wave_name: str | None) -> None:
         failures.add_column(say("invitations.status.column_reason"))
         failures.add_column(say("invitations.status.column_people"), justify="right")
         for reason, count in result.failures:
-            failures.add_row(shown(reason), str(count))
+            failures.add_row(shown(worded_failure(reason, language)), str(count))
         console.print(failures)
         console.print(shown(say("invitations.status.fix_then_retry")))
     if result.uncertain:

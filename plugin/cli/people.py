@@ -373,7 +373,9 @@ def cohorts_approve(note: str) -> None:
 def cohorts_list() -> None:
     """Cohorts and their sizes."""
     from plugin.cohorts.service import cohort_sizes
+    from plugin.cohorts.stored_text import worded_description
 
+    language = cli_language()
     with transaction(context().sessions) as session:
         rows = cohort_sizes(session)
     table = Table(title=say("cohorts.title"), title_justify="left")
@@ -383,7 +385,8 @@ def cohorts_list() -> None:
         )
     for cohort, size in rows:
         kind = say(f"cohorts.kind.{cohort.kind.value}")
-        table.add_row(shown(cohort.name), kind, str(size), shown(cohort.description))
+        description = worded_description(cohort.description, language)
+        table.add_row(shown(cohort.name), kind, str(size), shown(description))
     console.print(table)
 
 
@@ -393,7 +396,9 @@ def cohorts_list() -> None:
 def cohorts_show(name: str, limit: int) -> None:
     """The members of cohort NAME."""
     from plugin.cohorts.service import cohort_members
+    from plugin.cohorts.stored_text import worded_description, worded_reason
 
+    language = cli_language()
     with transaction(context().sessions) as session:
         found = cohort_members(session, name, limit)
     cohort = found.cohort
@@ -401,7 +406,7 @@ def cohorts_show(name: str, limit: int) -> None:
         "cohorts.show.title",
         name=shown(cohort.name),
         kind=say(f"cohorts.kind.{cohort.kind.value}"),
-        description=shown(cohort.description),
+        description=shown(worded_description(cohort.description, language)),
     )
     table = Table(title=title, title_justify="left")
     for column in ("name", "department", "site", "role", "volunteer", "why"):
@@ -413,7 +418,7 @@ def cohorts_show(name: str, limit: int) -> None:
             shown(person.site),
             say(f"role.{person.role.value}"),
             say("answer.yes") if person.volunteer else "",
-            shown(reason),
+            shown(worded_reason(reason, language)),
         )
     console.print(table)
 

@@ -6,8 +6,9 @@ import sys
 
 import click
 
-from plugin.cli.base import console, context, say, shown
-from plugin.preflight import PreflightContext, run_preflight
+from plugin.cli.base import cli_language, console, context, say, shown
+from plugin.errors import localize
+from plugin.preflight import PreflightContext, blocker_line, run_preflight
 from plugin.preflight.views import preflight_table
 
 
@@ -38,11 +39,12 @@ def preflight_command(cohort_sizes: tuple[int, ...], wave_size: int | None) -> N
             client=client, deploy=settings, cohort_sizes=cohort_sizes, wave_size=wave_size
         )
         report = run_preflight(ctx)
-    console.print(preflight_table(report, settings.mattermost_url))
+    language = cli_language()
+    console.print(preflight_table(report, settings.mattermost_url, language))
     if report.blocked:
         console.print(say("preflight.blocked"))
         for check in report.blockers:
-            console.print(f"  • {shown(check.name)}: {shown(check.action)}")
+            console.print(f"  • {shown(localize(blocker_line(check), language))}")
         sys.exit(1)
     console.print(say("preflight.clear"))
 

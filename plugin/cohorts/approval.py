@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from plugin import clock
 from plugin.audit.service import record
 from plugin.cohorts.models import Cohort, CohortKind, CohortMember, Wave, WaveStatus
+from plugin.cohorts.stored_text import REASON_DRAWN, REASON_MUST_INCLUDE
 from plugin.errors import EnvolError
 from plugin.i18n import messages_of
 from plugin.people.models import Person, PersonStatus
@@ -53,9 +54,9 @@ class CurrentPilot:
 
 
 def _reason_group(reason: str) -> str:
-    if reason.startswith("pilot: must include"):
+    if reason.startswith(REASON_MUST_INCLUDE):
         return "must include"
-    if reason.startswith("pilot: drawn"):
+    if reason.startswith(REASON_DRAWN):
         return "drawn"
     return "added by hand"
 

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from plugin import clock
 from plugin.cohorts.gates import GateMeasures, GateResult, evaluate_gate, failing_criteria
 from plugin.cohorts.models import Wave, WaveStatus
-from plugin.errors import EnvolError
+from plugin.errors import EnvolError, localize
 from plugin.i18n import load_catalogue, long_date
 from plugin.settings import RuntimeSettings
 
@@ -98,6 +98,8 @@ class Refusal:
             )
         if isinstance(values.get("failing"), tuple):
             values["failing"] = failing_criteria(values["failing"], language)
+        if isinstance(values.get("problems"), tuple):  # preflight's lines, maybe Phrases
+            values["problems"] = "; ".join(localize(line, language) for line in values["problems"])
         return load_catalogue(_MESSAGES).render(
             f"refusal.{self.code.value}", language, wave=self.wave, **values
         )
@@ -191,7 +193,7 @@ def _fact_refusals(wave: Wave, facts: LaunchFacts) -> list[Refusal]:
             Refusal(
                 RefusalCode.PREFLIGHT_BLOCKED,
                 wave.name,
-                {"problems": "; ".join(facts.preflight_blockers)},
+                {"problems": tuple(facts.preflight_blockers)},
             )
         )
     return refusals

@@ -31,6 +31,13 @@ from plugin.cohorts.models import (
     WaveStatus,
 )
 from plugin.cohorts.pilot import Candidate, PilotSelection, select_pilot
+from plugin.cohorts.stored_text import (
+    REASON_DRAWN,
+    REASON_MANUAL,
+    REASON_MUST_INCLUDE,
+    REASON_PLAN,
+    stored_description,
+)
 from plugin.errors import EnvolError
 from plugin.i18n import Message, messages_of
 from plugin.people.models import Person, PersonRole, PersonStatus
@@ -126,7 +133,7 @@ def build_plan(
             start - dt.timedelta(weeks=2),
             [MANAGERS_CHAMPIONS_CHANNEL, *common],
             sorted(c.id for c in core),
-            "Managers, champions and the launch committee: trained first, they animate the rest.",
+            stored_description("plan.what.managers_champions"),
         ),
         WavePlan(
             PILOT,
@@ -135,7 +142,7 @@ def build_plan(
             start,
             common,
             pilot.selected_ids,
-            f"Pilot: {percent:g}% of the roster, stratified by department and site (seed {seed}).",
+            stored_description("plan.what.pilot", percent=percent, seed=seed),
         ),
     ]
     taken = set(pilot.selected_ids) | {c.id for c in core}
@@ -157,7 +164,7 @@ def build_plan(
                 general_start + number * _GENERAL_WAVE_SPACING,
                 common,
                 sorted(c.id for c in members),
-                f"General wave {number + 1} of {general_waves}.",
+                stored_description("plan.what.wave", number=number + 1, total=general_waves),
             )
         )
     return CohortPlan(pilot=pilot, waves=waves, warnings=list(pilot.warnings))
@@ -188,7 +195,10 @@ def apply_plan(session: Session, plan: CohortPlan, *, actor: str, replace: bool 
         for stratum in plan.pilot.strata
         for person_id, why in zip(
             stratum.selected_ids,
-            [*["must include"] * sum(stratum.included.values()), *["drawn"] * stratum.drawn],
+            [
+                *[REASON_MUST_INCLUDE] * sum(stratum.included.values()),
+                *[REASON_DRAWN] * stratum.drawn,
+            ],
             strict=True,
         )
     }
@@ -201,9 +211,7 @@ def apply_plan(session: Session, plan: CohortPlan, *, actor: str, replace: bool 
                 "cohort_id": cohort.id,
                 "person_id": person_id,
                 "added_by": actor,
-                "reason": f"pilot: {reasons[person_id]}"
-                if wave_plan.kind == CohortKind.PILOT
-                else "plan",
+                "reason": reasons[person_id] if wave_plan.kind == CohortKind.PILOT else REASON_PLAN,
                 "added_at": now,
             }
             for person_id in wave_plan.person_ids
@@ -305,7 +313,7 @@ def add_to_cohort(
             cohort_id=cohort.id,
             person_id=person.id,
             added_by=actor,
-            reason=(reason or "manual")[:200],
+            reason=(reason or REASON_MANUAL)[:200],
             added_at=clock.now(),
         )
     )

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from plugin.campaigns.models import CampaignDelivery, CampaignStepRun, DeliveryStatus
 from plugin.campaigns.plan import CampaignPlan, StepKind
 from plugin.cohorts.guards import LaunchFacts
-from plugin.preflight import PreflightReport
+from plugin.preflight import PreflightReport, blocker_line
 
 _PENDING = (DeliveryStatus.PLANNED, DeliveryStatus.SENDING)
 
@@ -54,8 +54,9 @@ def announcement_sent_at(session: Session, plan: CampaignPlan) -> tuple[str, dt.
 
 
 def preflight_blockers(report: PreflightReport) -> tuple[str, ...]:
-    """One "check: what to change" line per blocking problem of a preflight report."""
-    return tuple(f"{check.name}: {check.action}" for check in report.blockers)
+    """One "check: what to change" line per blocking problem of a preflight report (Phrases:
+    a wave's refusal words them in its reader's language)."""
+    return tuple(blocker_line(check) for check in report.blockers)
 
 
 def launch_facts(

@@ -37,6 +37,12 @@ from plugin.delivery.leases import still_mine
 from plugin.delivery.models import OutboundChannel
 from plugin.delivery.outbox import scrub
 from plugin.invitations.environment import CycleEnvironment
+from plugin.invitations.failure_reasons import (
+    GAVE_UP,
+    MATTERMOST_DID_NOT_ADD,
+    NOT_ADDED_TO_TEAM,
+    REMOVED_FROM_ROSTER,
+)
 from plugin.invitations.lifecycle import transition
 from plugin.invitations.models import (
     AWAITING_STATES,
@@ -118,7 +124,7 @@ def dispatch_invitations(env: CycleEnvironment) -> DispatchReport:
         rows = _load(env, ids)
         for row in rows:
             if row.recipient is None:  # the person was forgotten since planning
-                _fail(env, row, "the person was removed from the roster", report)
+                _fail(env, row, REMOVED_FROM_ROSTER, report)
         rows = [r for r in rows if r.recipient is not None]
         _dispatch_planned(env, [r for r in rows if r.state == InvitationState.PLANNED], report)
         _dispatch_awaiting(env, [r for r in rows if r.state != InvitationState.PLANNED], report)
@@ -228,7 +234,7 @@ def _add_to_team(
         return
     except MattermostError as error:
         for row, _ in pairs:
-            _fail(env, row, f"could not add to the team: {error.message}", report)
+            _fail(env, row, NOT_ADDED_TO_TEAM.format(detail=error.message), report)
         return
     outcome = {r.user_id: r for r in results}
     now = clock.now()
@@ -240,7 +246,7 @@ def _add_to_team(
             invitation = session.get_one(Invitation, row.invitation_id)
             _link_person(session, invitation, user_id)
             if result is None or not result.added:
-                why = (result.error if result else "") or "Mattermost did not add the person"
+                why = (result.error if result else "") or MATTERMOST_DID_NOT_ADD
                 invitation.attempts += 1
                 invitation.last_error = scrub(why)
                 if invitation.attempts >= MAX_ATTEMPTS:
@@ -753,7 +759,7 @@ def _after_failure(
         invitation.due_at = retry_at or clock.now() + BACKOFF.after(invitation.attempts)
         report.deferred += 1
         return
-    reason = f"gave up after {invitation.attempts} attempts: {error}" if temporary else error
+    reason = GAVE_UP.format(attempts=invitation.attempts, detail=error) if temporary else error
     if invitation.state in AWAITING_STATES:
         transition(session, invitation, InvitationState.FAILED, reason=reason)
         report.failed += 1

@@ -20,6 +20,7 @@ from plugin.audit.service import record
 from plugin.cohorts.models import Wave, WaveHandoff
 from plugin.delivery.models import OutboundMessage, OutboundState
 from plugin.errors import EnvolError
+from plugin.invitations.failure_reasons import NO_REASON
 from plugin.invitations.lifecycle import transition
 from plugin.invitations.models import (
     AWAITING_STATES,
@@ -98,7 +99,7 @@ def retry_failed(
     failed = list(session.scalars(query.order_by(Invitation.id)))
     plan = RetryPlan(
         invitation_ids=[i.id for i in failed],
-        reasons=dict(Counter(i.failure_reason or "(no reason)" for i in failed)),
+        reasons=dict(Counter(i.failure_reason or NO_REASON for i in failed)),
     )
     if dry_run or not failed:
         return plan

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from plugin.cohorts.models import Wave
 from plugin.delivery.models import OutboundMessage, OutboundState
 from plugin.errors import EnvolError
+from plugin.invitations.failure_reasons import NO_REASON
 from plugin.invitations.models import Invitation, InvitationState, InvitationStrategy
 from plugin.invitations.strategies import DurationEstimate, estimate_duration
 from plugin.onboarding.models import ProfileFollowUp
@@ -93,7 +94,7 @@ def funnel(session: Session, runtime: RuntimeSettings, wave_name: str | None = N
         or 0
     )
     result.failures = [
-        (reason or "(no reason)", count)
+        (reason or NO_REASON, count)
         for reason, count in session.execute(
             select(Invitation.failure_reason, func.count())
             .where(Invitation.state == InvitationState.FAILED, *scope)

@@ -5,6 +5,7 @@ from plugin.preflight.service import (
     Check,
     PreflightContext,
     PreflightReport,
+    blocker_line,
     register_check,
     run_preflight,
 )
@@ -14,6 +15,7 @@ __all__ = [
     "Check",
     "PreflightContext",
     "PreflightReport",
+    "blocker_line",
     "register_check",
     "run_preflight",
 ]

@@ -13,11 +13,13 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from plugin.cohorts.limits import limits_from_server
 from plugin.errors import ValidationFailed
+from plugin.i18n import Message, Phrase, messages_of
 from plugin.launch_files import load_launch_facts
 from plugin.mattermost import (
     Forbidden,
@@ -27,6 +29,31 @@ from plugin.mattermost import (
     Unauthorized,
 )
 from plugin.settings import DeploySettings, RuntimeSettings, runtime_settings_from_config
+from plugin.typography import number
+
+# The table's words live in ``messages.yaml``: a check's name, finding and action are Phrases,
+# English to code, logs and tests (``report.check("Team size")``), worded for the reader on screen.
+CATALOGUE = Path(__file__).with_name("messages.yaml")
+said = messages_of(CATALOGUE)
+
+
+def phrase(key: str, /, **values: Any) -> Phrase:
+    return Phrase(said(key, **values))
+
+
+@dataclass(frozen=True)
+class _Count:
+    """A number, written as its reader writes it (``1 500`` / ``1,500``, ``2,7`` / ``2.7``)."""
+
+    value: float
+
+    def localized(self, language: str) -> str:
+        return number(self.value, language)
+
+
+def _count(value: float | None) -> Phrase | None:
+    return None if value is None else Phrase(_Count(value))
+
 
 Status = Literal["ok", "warn", "block"]
 
@@ -36,7 +63,8 @@ MATTERMOST_INVITES_PER_HOUR = 20
 
 @dataclass(frozen=True)
 class Check:
-    """One line of the preflight table."""
+    """One line of the preflight table; ``name``, ``found`` and ``action`` are ``Phrase``s
+    (or plain text a capability's check wrote), worded with ``plugin.errors.localize``."""
 
     name: str
     status: Status
@@ -116,81 +144,90 @@ class PreflightReport:
         return next(check for check in self.checks if check.name == name)
 
 
+def blocker_line(check: Check) -> Phrase:
+    """``Team size: raise …``: a blocking check and what to change, in any language."""
+    return phrase("blocker_line", name=check.name, action=check.action)
+
+
 # --------------------------------------------------------------------------- checks
+
+
+def _named(check: PreflightCheck) -> str:
+    """A check's name for its line: the catalogue's (``name.team_size`` for
+    ``check_team_size``), else its function's name for a capability's own check."""
+    key = "name." + check.__name__.removeprefix("check_")
+    try:
+        return phrase(key)
+    except KeyError:
+        return check.__name__.removeprefix("check_").replace("_", " ").capitalize()
+
+
+def _line(check: PreflightCheck, status: Status, found: str, action: str) -> Check:
+    return Check(_named(check), status, found, action)
 
 
 def check_connection(ctx: PreflightContext) -> Check:
     ctx.client.ping()
     me = ctx.me
     version = ctx.client_config.get("Version") or "?"
-    edition = "Enterprise build" if ctx.client_config.get("BuildEnterpriseReady") == "true" else ""
-    found = f"Mattermost {version} {edition}".strip() + f", signed in as @{me.get('username')}"
-    return Check("Server", "ok", found, "Envol talks to this server with this token")
+    enterprise = ctx.client_config.get("BuildEnterpriseReady") == "true"
+    found = phrase(
+        "connection.found_enterprise" if enterprise else "connection.found",
+        version=version,
+        username=me.get("username"),
+    )
+    return _line(check_connection, "ok", found, phrase("connection.do"))
 
 
 def check_licence(ctx: PreflightContext) -> Check:
     if ctx.licensed:
-        sku = ctx.client.get_license().get("SkuShortName") or "licensed"
-        return Check("Edition", "ok", f"licensed ({sku})", "licensed features are used")
-    return Check(
-        "Edition",
-        "ok",
-        "no licence (Team Edition or unlicensed Enterprise)",
-        "Envol uses only what every edition allows; see bookmarks below",
-    )
+        sku = ctx.client.get_license().get("SkuShortName")
+        found = phrase("licence.found", sku=sku) if sku else phrase("licence.found_no_sku")
+        return _line(check_licence, "ok", found, phrase("licence.do"))
+    return _line(check_licence, "ok", phrase("licence.none"), phrase("licence.none.do"))
 
 
 def check_permissions(ctx: PreflightContext) -> Check:
-    roles = str(ctx.me.get("roles", ""))
-    kind = "bot" if ctx.me.get("is_bot") else "user"
-    readable = ctx.config is not None
-    found = f"{kind} with roles '{roles}'; config {'readable' if readable else 'NOT readable'}"
-    if not readable:
-        return Check(
-            "Token permissions",
+    account = {
+        "kind": said("account.bot" if ctx.me.get("is_bot") else "account.user"),
+        "roles": str(ctx.me.get("roles", "")),
+    }
+    if ctx.config is None:
+        return _line(
+            check_permissions,
             "block",
-            found,
-            "give this account the system_admin role (System Console > User Management > "
-            "Users), or use a system admin's personal access token: Envol reads its settings "
-            "from the config and changes team size and branding",
+            phrase("permissions.unreadable", **account),
+            phrase("permissions.unreadable.do"),
         )
     if not ctx.is_system_admin:
-        return Check(
-            "Token permissions",
+        return _line(
+            check_permissions,
             "warn",
-            found + "; config patch not allowed",
-            "make the account a system admin so Envol can patch the config itself; "
-            "otherwise apply the config changes below by hand",
+            phrase("permissions.no_patch", **account),
+            phrase("permissions.no_patch.do"),
         )
-    return Check(
-        "Token permissions", "ok", found + "; config read and patch allowed", "none needed"
+    return _line(
+        check_permissions, "ok", phrase("permissions.ok", **account), phrase("none_needed")
     )
 
 
 def check_bot_account(ctx: PreflightContext) -> Check:
     username = ctx.settings.bot_username
     bot = ctx.client.find_bot(username)
+    status: Status
     if bot is not None and not bot.get("delete_at"):
-        return Check("Bot account", "ok", f"@{username} exists", "Envol posts as this bot")
-    if bot is not None:
-        return Check(
-            "Bot account",
-            "block",
-            f"@{username} is disabled",
-            "enable it: System Console > Integrations > Bot Accounts",
-        )
-    if ctx.setting("ServiceSettings", "EnableBotAccountCreation", False):
-        return Check(
-            "Bot account",
-            "warn",
-            f"@{username} does not exist yet",
-            "create it (Integrations > Bot Accounts) or let Envol's setup create it",
-        )
-    return Check(
-        "Bot account",
-        "block",
-        f"@{username} does not exist and bot creation is off",
-        "set ServiceSettings.EnableBotAccountCreation = true, then create the bot",
+        state, status = "bot.exists", "ok"
+    elif bot is not None:
+        state, status = "bot.disabled", "block"
+    elif ctx.setting("ServiceSettings", "EnableBotAccountCreation", False):
+        state, status = "bot.missing", "warn"
+    else:
+        state, status = "bot.no_creation", "block"
+    return _line(
+        check_bot_account,
+        status,
+        phrase(state, username=username),
+        phrase(state + ".do"),
     )
 
 
@@ -198,157 +235,150 @@ def check_team_size(ctx: PreflightContext) -> Check:
     limit = ctx.setting("TeamSettings", "MaxUsersPerTeam")
     planned = sum(ctx.cohort_sizes)
     if limit is None:
-        return Check(
-            "Team size",
+        return _line(
+            check_team_size,
             "warn",
-            "MaxUsersPerTeam unknown (config unreadable)",
-            f"make sure TeamSettings.MaxUsersPerTeam ≥ {planned or 'the number of people'}",
+            phrase("team.unknown"),
+            phrase("team.unknown.do", planned=_count(planned))
+            if planned
+            else phrase("team.unknown.do_people"),
         )
     if not planned:
-        return Check(
-            "Team size",
+        return _line(
+            check_team_size,
             "ok" if limit > 50 else "warn",
-            f"MaxUsersPerTeam = {limit}; no cohort sizes given",
-            "pass the planned cohort sizes to compare",
+            phrase("team.no_sizes", limit=limit),
+            phrase("team.no_sizes.do"),
         )
-    found = f"MaxUsersPerTeam = {limit}; {planned} people planned ({len(ctx.cohort_sizes)} cohorts)"
+    found = phrase(
+        "team.found", limit=limit, planned=_count(planned), cohorts=len(ctx.cohort_sizes)
+    )
     if limit < planned:
         target = max(planned, math.ceil(planned * 1.1 / 100) * 100)
-        return Check(
-            "Team size",
-            "block",
-            found,
-            f"raise TeamSettings.MaxUsersPerTeam to at least {target} (System Console > Site "
-            f'Configuration > Users and Teams, or PUT /api/v4/config/patch {{"TeamSettings": '
-            f'{{"MaxUsersPerTeam": {target}}}}})',
-        )
-    return Check("Team size", "ok", found, "every cohort fits")
+        return _line(check_team_size, "block", found, phrase("team.raise.do", target=target))
+    return _line(check_team_size, "ok", found, phrase("team.fits.do"))
 
 
 def check_user_limits(ctx: PreflightContext) -> Check:
     limits = limits_from_server(ctx.client)
     if limits.user_cap is None and limits.soft_user_cap is None:
-        return Check("User limits", "ok", "no user cap reported", "none needed")
+        return _line(check_user_limits, "ok", phrase("users.no_cap"), phrase("none_needed"))
     active = limits.users_already_on_server
     planned = active + sum(ctx.cohort_sizes)
     hard = limits.user_cap - 1 if limits.user_cap else None  # user_cap: the most accepted
-    found = (
-        f"{active} active; unlicensed caps {limits.soft_user_cap} soft / "
-        f"{hard} hard; {planned} after the launch"
+    found = phrase(
+        "users.found",
+        active=_count(active),
+        soft=_count(limits.soft_user_cap),
+        hard=_count(hard),
+        planned=_count(planned),
     )
     # The same rule as `waves list`'s warnings (plugin/cohorts/service.py), so both agree.
     problem = limits.user_cap_problem(planned)
     if problem is None:
-        return Check("User limits", "ok", found, "none needed")
+        return _line(check_user_limits, "ok", found, phrase("none_needed"))
     level, why = problem
-    fix = (
-        "get a licence: the server refuses users past the cap"
-        if level == "block"
-        else "past the soft cap admins see a warning"
-    )
-    return Check("User limits", level, found, f"{fix} ({why})")
+    return _line(check_user_limits, level, found, phrase(f"users.{level}.do", why=why))
 
 
 def check_invitations(ctx: PreflightContext) -> Check:
     strategy = ctx.settings.invitation_strategy
     wave = ctx.wave_size or max(ctx.cohort_sizes, default=0)
     if strategy != "mattermost_email":
-        return Check(
-            "E-mail invitations",
+        return _line(
+            check_invitations,
             "ok",
-            f"strategy {strategy}",
-            "Envol sends its own invitations (no Mattermost e-mail limit)"
-            if strategy == "envol_email"
-            else "people sign in with SSO; no invitation e-mails",
+            phrase("invitations.strategy", strategy=strategy),
+            phrase(
+                "invitations.envol_email.do" if strategy == "envol_email" else "invitations.sso.do"
+            ),
         )
     if not ctx.setting("ServiceSettings", "EnableEmailInvitations", True):
-        return Check(
-            "E-mail invitations",
-            "block",
-            "strategy mattermost_email but EnableEmailInvitations is off",
-            "set ServiceSettings.EnableEmailInvitations = true, or choose envol_email",
+        return _line(
+            check_invitations, "block", phrase("invitations.off"), phrase("invitations.off.do")
         )
     hours = math.ceil(wave / MATTERMOST_INVITES_PER_HOUR) if wave else 0
-    found = f"Mattermost sends {MATTERMOST_INVITES_PER_HOUR}/hour per sender"
     if wave > MATTERMOST_INVITES_PER_HOUR:
-        return Check(
-            "E-mail invitations",
+        return _line(
+            check_invitations,
             "warn",
-            f"{found}: a wave of {wave} takes about {hours} h",
-            f"Envol spreads the wave over {hours} h; choose envol_email to send it at once",
+            phrase(
+                "invitations.slow",
+                per_hour=MATTERMOST_INVITES_PER_HOUR,
+                wave=_count(wave),
+                hours=hours,
+            ),
+            phrase("invitations.slow.do", hours=hours),
         )
-    return Check("E-mail invitations", "ok", found, "a wave fits in one hour")
+    return _line(
+        check_invitations,
+        "ok",
+        phrase("invitations.rate", per_hour=MATTERMOST_INVITES_PER_HOUR),
+        phrase("invitations.fits.do"),
+    )
 
 
 def check_rate_limiting(ctx: PreflightContext) -> Check:
     settings = ctx.config.get("RateLimitSettings") if ctx.config else None
     if settings is None:
-        return Check(
-            "Rate limiting",
-            "warn",
-            "unknown (config unreadable)",
-            "Envol slows down when the server answers 429",
+        return _line(
+            check_rate_limiting, "warn", phrase("unknown_unreadable"), phrase("rate.unknown.do")
         )
     if not settings.get("Enable"):
-        return Check("Rate limiting", "ok", "off", "Envol does not pace itself")
+        return _line(check_rate_limiting, "ok", phrase("rate.off"), phrase("rate.off.do"))
     per_sec = settings.get("PerSec", 10)
     burst = settings.get("MaxBurst", 100)
-    return Check(
-        "Rate limiting",
+    return _line(
+        check_rate_limiting,
         "ok",
-        f"on: {per_sec}/s, burst {burst}",
-        f"Envol paces itself at {per_sec * 0.9:g}/s and honours Retry-After",
+        phrase("rate.on", per_sec=per_sec, burst=burst),
+        phrase("rate.on.do", pace=_count(per_sec * 0.9)),
     )
 
 
 def check_plugin_uploads(ctx: PreflightContext) -> Check:
     enabled = ctx.setting("PluginSettings", "EnableUploads")
     if enabled is None:
-        return Check("Plugin uploads", "warn", "unknown (config unreadable)", "")
+        return _line(check_plugin_uploads, "warn", phrase("unknown_unreadable"), "")
     if enabled:
-        return Check("Plugin uploads", "ok", "EnableUploads = true", "upload Envol's bundle")
-    return Check(
-        "Plugin uploads",
-        "warn",
-        "EnableUploads = false",
-        "set PluginSettings.EnableUploads = true in config.json (the API cannot) or install "
-        "the bundle with mmctl; until then Envol's settings page is absent and defaults apply",
+        return _line(
+            check_plugin_uploads, "ok", "EnableUploads = true", phrase("plugin_uploads.on.do")
+        )
+    return _line(
+        check_plugin_uploads, "warn", "EnableUploads = false", phrase("plugin_uploads.off.do")
     )
 
 
 def check_uploads(ctx: PreflightContext) -> Check:
     allowed = ctx.setting("FileSettings", "EnableFileAttachments", True)
     if allowed:
-        return Check("File attachments", "ok", "allowed", "guides are attached to posts")
-    return Check(
-        "File attachments",
+        return _line(
+            check_uploads, "ok", phrase("attachments.allowed"), phrase("attachments.allowed.do")
+        )
+    return _line(
+        check_uploads,
         "warn",
         "FileSettings.EnableFileAttachments = false",
-        "turn it on, or guides are posted as links",
+        phrase("attachments.off.do"),
     )
 
 
 def check_branding(ctx: PreflightContext) -> Check:
     enabled = ctx.client_config.get("EnableCustomBrand") == "true"
-    found = f"custom brand {'on' if enabled else 'off'} (all editions allow it)"
+    found = phrase("branding.on" if enabled else "branding.off")
     if ctx.config is not None and ctx.is_system_admin:
-        return Check("Branding", "ok", found, "Envol sets the brand image, texts and site name")
-    return Check(
-        "Branding",
-        "warn",
-        found,
-        "this token cannot change the config: set the brand in the System Console by hand",
-    )
+        return _line(check_branding, "ok", found, phrase("branding.ok.do"))
+    return _line(check_branding, "warn", found, phrase("branding.by_hand.do"))
 
 
 def check_bookmarks(ctx: PreflightContext) -> Check:
-    if ctx.licensed:
-        return Check("Channel bookmarks", "ok", "available (licensed)", "Envol adds bookmarks")
-    return Check(
-        "Channel bookmarks",
-        "warn",
-        "unavailable: channel bookmarks need a licence",
-        "key links are pinned in the channel instead",
+    status: Status = "ok" if ctx.licensed else "warn"
+    state = "available" if ctx.licensed else "unavailable"
+    return _line(
+        check_bookmarks,
+        status,
+        phrase(f"bookmarks.{state}"),
+        phrase(f"bookmarks.{state}.do"),
     )
 
 
@@ -366,38 +396,33 @@ def _private_host(host: str) -> bool | None:
 
 
 def check_public_url(ctx: PreflightContext) -> Check:
-    host = urlsplit(ctx.deploy.public_url).hostname or ""
+    url = ctx.deploy.public_url
+    host = urlsplit(url).hostname or ""
     private = _private_host(host)
     if private is None:
-        return Check(
-            "Envol's public URL",
-            "ok",
-            f"{ctx.deploy.public_url} (a name; if it resolves to a private address, list it "
-            "in AllowedUntrustedInternalConnections)",
-            "Mattermost calls Envol's slash commands and buttons there",
-        )
+        return _line(check_public_url, "ok", phrase("url.name", url=url), phrase("url.name.do"))
     if not private:
-        return Check("Envol's public URL", "ok", ctx.deploy.public_url, "reachable as public")
+        return _line(check_public_url, "ok", url, phrase("url.public.do"))
     allowed = str(ctx.setting("ServiceSettings", "AllowedUntrustedInternalConnections", "") or "")
-    listed = _host_allowed(host, allowed)
-    found = f"{ctx.deploy.public_url} is a private address"
-    if listed:
-        return Check(
-            "Envol's public URL", "ok", found + f"; allowed ({allowed})", "Mattermost may call it"
+    if _host_allowed(host, allowed):
+        return _line(
+            check_public_url,
+            "ok",
+            phrase("url.private_allowed", url=url, allowed=allowed),
+            phrase("url.private_allowed.do"),
         )
     if ctx.config is None:
-        return Check(
-            "Envol's public URL",
+        return _line(
+            check_public_url,
             "warn",
-            found,
-            f"make sure ServiceSettings.AllowedUntrustedInternalConnections lists {host}",
+            phrase("url.private", url=url),
+            phrase("url.private_unknown.do", host=host),
         )
-    return Check(
-        "Envol's public URL",
+    return _line(
+        check_public_url,
         "block",
-        found + " not listed in AllowedUntrustedInternalConnections",
-        f"add {host} to ServiceSettings.AllowedUntrustedInternalConnections (Environment > "
-        "Developer), or Mattermost refuses to call Envol's commands, buttons and dialogs",
+        phrase("url.private_unlisted", url=url),
+        phrase("url.private_unlisted.do", host=host),
     )
 
 
@@ -419,41 +444,49 @@ def check_launch_facts(ctx: PreflightContext) -> Check:
     """The company's name and the launch date must be the company's own: left empty, Envol
     would announce the demo's example company on a date nobody chose."""
     settings = ctx.settings
-    found = f"company {settings.company_name!r}, launch on {settings.launch_date.isoformat()}"
+    found = said(
+        "facts.found",
+        company=repr(settings.company_name),
+        date=settings.launch_date.isoformat(),
+    )
     unset = settings.example_facts
     if not unset:
         return _check_launch_yaml(found)
     if ctx.deploy.example_facts:
-        return Check(
-            "Launch facts",
+        return _line(
+            check_launch_facts,
             "ok",
-            found + " (the demo's example values, allowed by ENVOL_EXAMPLE_FACTS)",
-            "set CompanyName and LaunchDate before a real launch",
+            phrase("facts.example_allowed", found=found),
+            phrase("facts.example_allowed.do"),
         )
-    return Check(
-        "Launch facts",
+    return _line(
+        check_launch_facts,
         "block",
-        f"{' and '.join(unset)} not set: Envol would use the demo's {found}",
-        f"set {' and '.join(unset)} in System Console > Plugins > Envol (Launch), "
-        "and the other facts in seed_content/launch.yaml",
+        phrase("facts.unset", unset=list(unset), found=found),
+        phrase("facts.unset.do", unset=list(unset)),
     )
 
 
-def _check_launch_yaml(found: str) -> Check:
+def _check_launch_yaml(found: Message) -> Check:
     """The shipped launch.yaml still signs with the demo's addresses: a warning only (the
     content may live in another folder, given to ``envol seed`` with --content)."""
     try:
         facts = load_launch_facts()
     except ValidationFailed as error:
-        return Check("Launch facts", "warn", found + f"; {error}", "run envol seed validate")
+        return _line(
+            check_launch_facts,
+            "warn",
+            phrase("facts.launch_yaml_invalid", found=found, error=Phrase(error)),
+            phrase("facts.launch_yaml_invalid.do"),
+        )
     example = facts.example_addresses()
     if not example:
-        return Check("Launch facts", "ok", found, "none needed")
-    return Check(
-        "Launch facts",
+        return _line(check_launch_facts, "ok", Phrase(found), phrase("none_needed"))
+    return _line(
+        check_launch_facts,
         "warn",
-        found + f"; seed_content/launch.yaml still has the demo's {', '.join(example)}",
-        "write your own signers and addresses in seed_content/launch.yaml",
+        phrase("facts.example_addresses", found=found, fields=", ".join(example)),
+        phrase("facts.example_addresses.do"),
     )
 
 
@@ -482,10 +515,6 @@ def register_check(check: PreflightCheck) -> PreflightCheck:
     return check
 
 
-def _title(check: PreflightCheck) -> str:
-    return check.__name__.removeprefix("check_").replace("_", " ").capitalize()
-
-
 def run_preflight(
     ctx: PreflightContext, checks: Sequence[PreflightCheck] | None = None
 ) -> PreflightReport:
@@ -495,16 +524,8 @@ def run_preflight(
         try:
             results.append(check(ctx))
         except (MattermostUnavailable, Unauthorized) as error:
-            results.append(
-                Check(
-                    _title(check),
-                    "block",
-                    str(error),
-                    "check ENVOL_MATTERMOST_URL and ENVOL_MATTERMOST_TOKEN, and that the server "
-                    "is up",
-                )
-            )
+            results.append(_line(check, "block", Phrase(error), phrase("unreachable.do")))
             break
         except MattermostError as error:
-            results.append(Check(_title(check), "block", str(error), "see the server's message"))
+            results.append(_line(check, "block", Phrase(error), phrase("server_error.do")))
     return PreflightReport(tuple(results))

@@ -330,6 +330,38 @@ def test_cohorts_commands_speak_the_operators_language(planned: EnvolContext) ->
 
 
 @on_sqlite
+def test_cohort_descriptions_and_reasons_are_worded_for_their_reader(
+    planned: EnvolContext,
+) -> None:
+    """Stored as keys by the plan, a cohort's description and its members' reasons are worded
+    when shown; a text written before (or typed by an operator) is shown as it is."""
+    from plugin.cohorts.models import Cohort
+
+    listed_fr = run("fr", "cohorts", "list")[1]
+    listed_en = run("en", "cohorts", "list")[1]
+    shown_fr = run("fr", "cohorts", "show", "pilote")[1]
+    shown_en = run("en", "cohorts", "show", "pilote")[1]
+
+    # Table cells wrap: whole phrases are looked for in the titles, words in the cells.
+    assert "Vague générale" in listed_fr and "General wave" not in listed_fr
+    assert "General wave" in listed_en and "Vague générale" not in listed_en
+    # ``run`` joins the words: the no-break spaces read as spaces here.
+    assert shown_fr.startswith("pilote (pilote) : Pilote : 10 % de l'effectif, stratifié par")
+    assert shown_en.startswith(
+        "pilote (pilot): Pilot: 10% of the roster, stratified by department and site (seed"
+    )
+    assert "tiré au sort" in shown_fr and "drawn" not in shown_fr
+    assert "drawn" in shown_en and "plan.what" not in shown_en + listed_en
+
+    with transaction(planned.sessions) as session:
+        pilot = session.scalars(select(Cohort).where(Cohort.name == "pilote")).one()
+        pilot.description = "Written before: kept as typed."
+    assert run("fr", "cohorts", "show", "pilote")[1].startswith(
+        "pilote (pilote) : Written before: kept as typed."
+    )
+
+
+@on_sqlite
 def test_waitlist_commands_speak_the_operators_language(planned: EnvolContext) -> None:
     from plugin.cohorts.waitlist import submit_request
     from plugin.people.models import Language

@@ -161,3 +161,62 @@ def test_a_broken_campaign_plan_is_listed_in_the_persons_language(
     assert "is not a day" not in french and "error(s)" not in french
     assert f"plan.yaml:{lines['when']}: error: step 'teaser-2': when: 'J40' is not a day" in english
     assert f"plan.yaml:{lines['langue']}: error: unknown key 'langue'" in english
+
+
+def test_preflights_blockers_are_in_the_persons_language(
+    console_world: ConsoleWorld, tmp_path: Path
+) -> None:
+    """The overview's blocking problems and a wave's refusal quote preflight's checks: each in
+    the reader's words (Envol's public URL, on loopback, is not yet allowed by Mattermost)."""
+    world = console_world
+    _import(world, tmp_path)
+    world.on_wave_0_date()
+    claire = _signed_in(world, "claire")
+    root = _signed_in(world, "root")
+
+    french = html.unescape(claire.get("/console/").text)
+    english = html.unescape(root.get("/console/").text)
+
+    assert "Vérification préalable — URL publique d'Envol\u00a0:" in french
+    assert "est une adresse privée absente d'AllowedUntrustedInternalConnections" in french
+    assert "ajoutez 127.0.0.1 à ServiceSettings.AllowedUntrustedInternalConnections" in french
+    assert "is a private address" not in french and "Envol's public URL" not in french
+    assert "Preflight — Envol's public URL: " in english
+    assert "add 127.0.0.1 to ServiceSettings.AllowedUntrustedInternalConnections" in english
+
+    _post(claire, "/console/cohorts/approve-proposal", seed="1")
+    refused = _post(claire, "/console/waves/managers-champions/launch",
+                    confirm="managers-champions", people="0")  # fmt: skip
+    assert "Le preflight signale un problème bloquant (URL publique d'Envol\u00a0: ajoutez" in (
+        refused
+    )
+
+
+def test_an_invitations_failure_reason_is_in_the_persons_language(
+    console_world: ConsoleWorld, tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+
+    from plugin.cohorts.models import Wave
+    from plugin.invitations.models import Invitation, InvitationState
+    from plugin.people.models import Person
+
+    world = console_world
+    _import(world, tmp_path)
+    claire = _signed_in(world, "claire")
+    _post(claire, "/console/cohorts/approve-proposal", seed="1")
+    with world.context.sessions.begin() as session:
+        wave = session.scalars(select(Wave).order_by(Wave.position)).first()
+        person = session.scalars(select(Person).order_by(Person.id)).first()
+        assert wave is not None and person is not None
+        session.add(Invitation(
+            person_id=person.id, wave_id=wave.id, state=InvitationState.FAILED,
+            failure_reason="gave up after 5 attempts: temporary 421: mailbox busy",
+        ))  # fmt: skip
+
+    french = html.unescape(claire.get("/console/invitations").text)
+    english = html.unescape(_signed_in(world, "root").get("/console/invitations").text)
+
+    assert "abandon après 5 tentatives\u00a0: échec temporaire 421\u00a0: mailbox busy" in french
+    assert "gave up after" not in french
+    assert "gave up after 5 attempts: temporary 421: mailbox busy" in english

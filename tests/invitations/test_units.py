@@ -104,3 +104,28 @@ def test_forgetting_a_person_keeps_an_anonymous_invitation_and_deletes_what_was_
     invitations = db_session.scalars(select(Invitation)).all()
     assert len(invitations) == 2 and sum(i.person_id is None for i in invitations) == 1
     assert db_session.scalars(select(OutboundMessage)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("stored", "french"),
+    [
+        (
+            "gave up after 5 attempts: temporary 421: try again later",
+            "abandon après 5 tentatives\u00a0: échec temporaire 421\u00a0: try again later",
+        ),
+        (
+            "could not add to the team: team is full",
+            "ajout à l'équipe impossible\u00a0: team is full",
+        ),
+        ("the person was removed from the roster", "la personne a été retirée de l'effectif"),
+        ("(no reason)", "(sans raison)"),
+        ("a server's own sentence", "a server's own sentence"),
+    ],
+)
+def test_a_failure_reason_is_worded_for_its_reader_and_the_servers_words_kept(
+    stored: str, french: str
+) -> None:
+    from plugin.invitations.failure_reasons import worded_failure
+
+    assert worded_failure(stored, "fr") == french
+    assert worded_failure(stored, "en") == stored

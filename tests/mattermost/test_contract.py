@@ -356,7 +356,7 @@ def test_preflight_on_team_edition_with_a_small_team_cap(
     assert "licence" in report.check("Channel bookmarks").found
     team_size = report.check("Team size")
     assert team_size.status == "block"
-    assert "MaxUsersPerTeam = 50" in team_size.found and "1500 people" in team_size.found
+    assert "MaxUsersPerTeam = 50" in team_size.found and "1,500 people" in team_size.found
     assert '"MaxUsersPerTeam": 1700' in team_size.action
     assert report.blocked
     assert report.check("Server").status == "ok"
@@ -413,7 +413,7 @@ def test_preflight_user_caps_are_the_servers(sandbox: Sandbox, planned: int, sta
         )
     check = report.check("User limits")
     assert check.status == status, check
-    assert "5000 soft / 11000 hard" in check.found
+    assert "5,000 soft / 11,000 hard" in check.found
 
 
 @pytest.mark.parametrize("planned", [40, 49, 60, 100, 101])

@@ -61,3 +61,22 @@ def test_preflight_passes_on_a_ready_server(sandbox: Sandbox, cli_context: Envol
     assert "Nothing blocks the launch." in result.output
     assert "Rien ne bloque le lancement." in french.output
     assert "need a licence" in result.output  # Team Edition: bookmarks warning
+
+
+def test_preflight_table_speaks_the_operators_language(cli_context: EnvolContext) -> None:
+    """The checks' names, findings and actions, not only the verdict, in --lang's language."""
+    arguments = ["preflight", "--cohort-size", "150", "--cohort-size", "1350"]
+    english = CliRunner().invoke(root, ["--lang", "en", *arguments], terminal_width=200).output
+    french = CliRunner().invoke(root, ["--lang", "fr", *arguments], terminal_width=200).output
+    assert "Team size" in english and "1,500 people planned (2 cohorts)" in english
+    assert "Taille d'équipe" in french and "1\u202f500 personnes prévues (2 cohortes)" in french
+    assert "Team size" not in french and "people planned" not in french
+    assert "no licence (Team Edition or unlicensed Enterprise)" in english
+    assert "pas de licence (Team Edition ou Enterprise sans licence)" in french
+    # The blockers under the verdict: the check's name, then what to change.
+    assert "• Bot account: set ServiceSettings.EnableBotAccountCreation = true" in english
+    assert (
+        "• Compte bot\u00a0: mettez ServiceSettings.EnableBotAccountCreation = true, "
+        "puis créez le bot" in french
+    )
+    assert "│ bloquant" in french and "│ block " in english

@@ -147,3 +147,24 @@ def test_status_opt_out_and_run_once_speak_the_operators_language(
     assert "Failures, by reason" in status_en
     assert opted_fr.endswith("invitation(s) arrêtée(s).") and "stopped" not in opted_fr
     assert opted_en == "0 invitation(s) stopped."  # already stopped by the French run
+
+
+def test_status_words_failure_reasons_in_the_operators_language(
+    sandbox: Sandbox,
+    envol_context: EnvolContext,
+    smtp_server: SmtpServer,
+    frozen_clock: FrozenClock,
+) -> None:
+    build_scene(sandbox, envol_context.sessions, people=6, existing_every=3, managers=0)
+    smtp_server.handler.reject_permanently.add("person1@acme.test")
+    run_once(environment(sandbox, envol_context.sessions, smtp_url=smtp_server.url))
+
+    def status(language: str) -> str:
+        result = CliRunner().invoke(root, ["--lang", language, "invitations", "status"])
+        assert result.exit_code == 0, result.output
+        return " ".join(result.output.split())
+
+    french, english = status("fr"), status("en")
+    # Envol's words translated; the relay's own answer quoted as it gave it.
+    assert "échec définitif 550 : " in french and "permanent 550" not in french
+    assert "permanent 550: " in english

@@ -10,13 +10,27 @@ from flask import request
 
 from plugin.console.queries import failed_invitations, waves_in_order
 from plugin.errors import EnvolError
+from plugin.invitations.failure_reasons import worded_failure
 from plugin.invitations.service import retry_failed
 from plugin.onboarding.funnel import funnel
 from webhooks.console import blueprint
-from webhooks.console.auth import acting, found, load_user, signed_in, transaction_for_console
+from webhooks.console.auth import (
+    acting,
+    current_language,
+    found,
+    load_user,
+    signed_in,
+    transaction_for_console,
+)
 from webhooks.console.pages import done, refusal, render_page
 
 FAILURES_SHOWN = 200
+
+
+@blueprint.app_template_filter("failure_words")
+def failure_words(reason: str | None) -> str:
+    """Why an invitation failed, in the signed-in person's language (the server's words kept)."""
+    return worded_failure(reason, current_language()) if reason else ""
 
 
 def _funnels(session: Any) -> list[Any]:

@@ -21,6 +21,7 @@ from plugin.cohorts.models import WaveStatus
 from plugin.cohorts.service import next_planned_wave
 from plugin.console.launch import launch_facts
 from plugin.console.queries import active_people, last_roster_import, waves_in_order
+from plugin.errors import localize
 from plugin.launch_files import errors_of
 from plugin.metrics.gates import MetricsGateMeasures
 from plugin.onboarding.funnel import funnel
@@ -148,10 +149,11 @@ def blockers(session: Any, language: str) -> list[Blocker]:
         )
     else:
         for check in report.blockers:
+            name, finding = localize(check.name, language), localize(check.found, language)
             found_blockers.append(
                 Blocker(
-                    f"{t('blocker.preflight', language)} {check.name}: {check.found}",
-                    check.action,
+                    t("blocker.preflight", language, name=name, found=finding),
+                    localize(check.action, language),
                     "",
                 )
             )
