@@ -65,9 +65,9 @@ from plugin.campaigns.models import (
 )
 from plugin.campaigns.plan import CampaignPlan, Channel, Step
 from plugin.campaigns.platform import PlatformFailure, PlatformSender
-from plugin.campaigns.rendering import RenderSettings, TemplateFailure
+from plugin.campaigns.rendering import HtmlForMany, RenderSettings, TemplateFailure
 from plugin.campaigns.service import Recipient, recipients_for, resolve_sender
-from plugin.campaigns.validation import render_step_for, validate_plan
+from plugin.campaigns.validation import render_email_for, render_step_for, validate_plan
 from plugin.db import transaction
 from plugin.delivery.backoff import Backoff
 from plugin.delivery.journal import was_accepted
@@ -147,6 +147,7 @@ class CampaignDispatcher:
         self.on_progress = on_progress
         self._mail: JournalledMailPool | None = None
         self._pending: list[tuple[CampaignDelivery, dict[str, Any], str]] = []
+        self._html = HtmlForMany()  # for this plan and these settings: one dispatcher's
 
     @property
     def launch_date(self) -> dt.date:
@@ -588,8 +589,14 @@ class CampaignDispatcher:
         self, row: CampaignDelivery, step: Step, recipient: Recipient
     ) -> Future[Accepted]:
         assert self._mail is not None, "no mailer for e-mail steps"
-        rendered = render_step_for(
-            self.plan, step, row.language, self.settings, recipient, self.mail_from.email
+        rendered, html = render_email_for(
+            self.plan,
+            step,
+            row.language,
+            self.settings,
+            recipient,
+            self.mail_from.email,
+            self._html,
         )
         person = recipient.person
         sender = resolve_sender(self.plan, step, recipient, row.language, self.mail_from.email)
@@ -598,7 +605,7 @@ class CampaignDispatcher:
             recipient=Address(person.email, person.display_name),
             subject=rendered.subject,
             text=rendered.text,
-            html=rendered.html,
+            html=html,
             message_id=row.message_ref,
             reply_to=Address(sender.reply_to) if sender.reply_to else None,
             mandatory=step.mandatory,
