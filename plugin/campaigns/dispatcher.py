@@ -45,6 +45,7 @@ import logging
 import secrets
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from concurrent.futures import wait as wait_for_all
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -479,6 +480,8 @@ class CampaignDispatcher:
         settles without re-sending.
         """
         stopped = False
+        # One wake-up for the batch, not one for each e-mail still on the wire.
+        wait_for_all([future for _, future in started.emails])
         for row, future in started.emails:
             stopped = self._settle(row, future, report) or stopped
             self._progress()
