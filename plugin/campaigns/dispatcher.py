@@ -15,7 +15,8 @@ One run (the Celery beat task every minute, or ``envol campaign send-due``):
    lease (``update_held``). Temporary failures (SMTP 4xx, refused connections, Mattermost
    429/5xx) are retried with exponential backoff (``DispatchPolicy.retry``); permanent ones (SMTP
    5xx for this recipient, a template that fails) are recorded for the recipient and never
-   retried. E-mails are rendered here and sent by ``plugin.delivery.mail_pool`` on up to
+   retried. E-mails are rendered here (their HTML part through markdown-it once per shape of
+   a step's body: ``rendering.HtmlForMany``) and sent by ``plugin.delivery.mail_pool`` on up to
    ``SmtpConfig.connections`` connections at once (``?connections=`` in ``ENVOL_SMTP_URL``;
    one connection first, more once the relay has accepted and the journal recorded a message);
    their outcomes are taken in order and a batch's outcomes written one UPDATE per outcome.
