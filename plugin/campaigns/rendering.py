@@ -396,8 +396,13 @@ class HtmlForMany:
     or compares a value, or anything else the placeholders changed, falls back to markdown-it
     for that recipient. The result is always ``markdown_to_html`` of the recipient's body.
 
-    For one plan and one set of render settings (the rest of the context is taken as fixed).
+    Meant for one plan and one set of render settings (any other context is checked, and costs
+    a skeleton). At most ``MAX_SHAPES`` skeletons are kept: values that are not plain words
+    (``R&D``) are part of a shape, and a template writing one that differs for everyone must
+    not keep a skeleton per recipient; past the limit, new shapes go through markdown-it.
     """
+
+    MAX_SHAPES = 256
 
     def __init__(self) -> None:
         self._skeletons: dict[tuple[Any, ...], _Skeleton | None] = {}
@@ -428,6 +433,8 @@ class HtmlForMany:
                 shape.append(("as is", owner, attribute, value))
         key = tuple(shape)
         if key not in self._skeletons:
+            if len(self._skeletons) >= self.MAX_SHAPES:
+                return None
             self._skeletons[key] = self._skeleton(template, context, values)
         skeleton = self._skeletons[key]
         if skeleton is None or skeleton.html is None:

@@ -126,3 +126,16 @@ def test_html_for_many_renders_every_body_whose_placeholders_markdown_changes() 
         many.html(template, context, render(template, context))
 
     assert many.markdown_renders == 3 + 2  # each recipient, and the two skeletons that failed
+
+
+def test_html_for_many_keeps_a_bounded_number_of_skeletons() -> None:
+    template, many = _template("Service {{ person.department }}\n"), HtmlForMany()
+    many.MAX_SHAPES = 3
+    departments = [f"R&D {n}" for n in range(6)]  # not plain words: each one is a shape
+
+    for department in departments:
+        context = _context(_person("Zoé", department=department))
+        rendered = render(template, context)
+        assert many.html(template, context, rendered) == rendered.html
+
+    assert many.markdown_renders == 3 + 3  # three skeletons, then three bodies of their own
