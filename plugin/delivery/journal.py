@@ -57,7 +57,7 @@ class AcceptanceJournal:
         self.record_many([message_id], purpose)
 
     def record_many(self, message_ids: Sequence[str], purpose: str) -> None:
-        """Commit ``message_ids`` as accepted (one INSERT statement, each row committed).
+        """Commit ``message_ids`` as accepted (one call to the database, each row committed).
 
         Ids recorded before (an earlier attempt's) are harmless: the batch is then written row
         by row, each duplicate skipped. A lost database connection is retried on a fresh one for
