@@ -28,7 +28,9 @@ class Figure:
     API allows), not a measurement of the same run. ``goal_max`` / ``goal_min`` are the ratio
     the issue asks for. A "never twice" figure is a ``count``: ``measured`` is the number of
     duplicates, printed as ``duplicates = N`` (``count_name``), never as a ratio (501 / 500
-    rounds to 1.00).
+    rounds to 1.00). Its goal is 0, or, where the documented guarantee allows copies, the
+    bound it documents: ``goal_max``, also the ``baseline`` (a computed bound, ``computed``).
+    ``detail`` is printed after the count (the copies and distinct messages it comes from).
     """
 
     benchmark: str
@@ -42,6 +44,7 @@ class Figure:
     goal_min: float | None = None
     count: bool = False
     count_name: str = "duplicates"
+    detail: str = ""
 
     @property
     def ratio(self) -> float:
@@ -50,7 +53,7 @@ class Figure:
     @property
     def goal(self) -> str:
         if self.count:
-            return "0"
+            return "0" if self.goal_max is None else f"≤ {self.goal_max:g}"
         if self.goal_max is not None:
             return f"≤ {self.goal_max:g}×"
         if self.goal_min is not None:
@@ -61,7 +64,7 @@ class Figure:
     def met(self) -> bool | None:
         """Whether the goal is met; None when the figure has no goal."""
         if self.count:
-            return self.measured == 0
+            return self.measured <= (self.goal_max or 0)
         if self.goal_max is not None:
             return self.ratio <= self.goal_max
         if self.goal_min is not None:
@@ -82,6 +85,26 @@ def duplicates(benchmark: str, what: str, copies: int, distinct: int, unit: str)
         f"{copies:,} copies of {distinct:,} distinct",
         unit,
         count=True,
+    )
+
+
+def bounded_duplicates(
+    benchmark: str, what: str, copies: int, distinct: int, unit: str, bound: int, why: str
+) -> Figure:
+    """A "never twice" figure whose documented guarantee allows up to ``bound`` copies (e.g.
+    one e-mail a connection a kill, same Message-ID): the count is checked against that
+    computed bound, ``why`` being its formula, and printed as a count, not as a ratio."""
+    return Figure(
+        benchmark,
+        what,
+        copies - distinct,
+        bound,
+        why,
+        unit,
+        computed=True,
+        goal_max=bound,
+        count=True,
+        detail=f"{copies:,} copies of {distinct:,} distinct",
     )
 
 

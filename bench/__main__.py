@@ -70,7 +70,12 @@ def row(figure: dict[str, Any]) -> list[str]:
     unit = figure["unit"]
     if figure.get("count"):
         measured = f"{figure.get('count_name', 'duplicates')} = {figure['measured']:,.0f}"
-        baseline = f"({figure['baseline_what']})"
+        if figure.get("detail"):
+            measured += f" ({figure['detail']})"
+        if figure.get("computed"):  # the bound the guarantee documents
+            baseline = f"≤ {figure['baseline']:,.0f} ({figure['baseline_what']}; computed bound)"
+        else:
+            baseline = f"({figure['baseline_what']})"
         ratio = "—"
     else:
         kind = "computed bound" if figure.get("computed") else "measured"
@@ -100,20 +105,43 @@ def merge(
     return sorted(kept + new, key=lambda f: order.get(str(f.get("module", "")), len(order)))
 
 
-def readme_table(results: dict[str, Any]) -> str:
+def readme_table(results: dict[str, Any], kept_rows: list[str] | None = None) -> str:
+    """The table of ``results``; ``kept_rows`` (lines of an older table) stay for the
+    benchmarks that ``results`` does not hold, in the benchmarks' order."""
     lines = [
         f"Machine: {results.get('machine', '?')}. Each row says when it was measured and at "
         "which size (`quick` = `python -m bench --quick`). A baseline is *measured* in the same "
-        'run, or a *computed bound* (a formula); a "never twice" figure is a count of duplicates.',
+        'run, or a *computed bound* (a formula); a "never twice" figure is a count of duplicates, '
+        "against 0 or, where the guarantee allows copies, against the bound it documents (a "
+        "*computed bound*).",
         "",
         "| " + " | ".join([*COLUMNS, "run"]) + " |",
         "|" + "---|" * (len(COLUMNS) + 1),
     ]
+    rows: list[tuple[str, str]] = []
     for figure in results["figures"]:
         cells = row(figure)
         run = f"{figure.get('date', '?')[:10]}, {'quick' if figure.get('quick') else 'full'}"
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in [*cells, run]) + " |")
-    return "\n".join(lines)
+        line = "| " + " | ".join(c.replace("|", "\\|") for c in [*cells, run]) + " |"
+        rows.append((str(figure["benchmark"]), line))
+    measured = {benchmark for benchmark, _ in rows}
+    for line in kept_rows or []:
+        benchmark = _first_cell(line)
+        if benchmark not in measured:
+            rows.append((benchmark, line))
+    order = {name.removeprefix("bench_"): i for i, name in enumerate(benchmarks())}
+    rows.sort(key=lambda r: order.get(r[0], len(order)))  # stable: each one's rows in order
+    return "\n".join(lines + [line for _, line in rows])
+
+
+def _first_cell(line: str) -> str:
+    return line.strip().strip("|").split("|", 1)[0].strip()
+
+
+def _table_rows(block: str) -> list[str]:
+    """The figure rows of a table written by ``readme_table`` (no header, no rule)."""
+    rows = [line for line in block.splitlines() if line.startswith("| ")]
+    return [line for line in rows if _first_cell(line) != COLUMNS[0]]
 
 
 def write_readme(results: dict[str, Any], readme: Path = README) -> None:
@@ -121,8 +149,10 @@ def write_readme(results: dict[str, Any], readme: Path = README) -> None:
     if BEGIN not in text or END not in text:
         raise SystemExit(f"{readme}: no {BEGIN} … {END} markers around the benchmark table")
     head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    readme.write_text(f"{head}{BEGIN}\n{readme_table(results)}\n{END}{tail}", encoding="utf-8")
+    block, tail = rest.split(END, 1)
+    # The JSON may hold some benchmarks only (it is not committed): the others' rows stay.
+    table = readme_table(results, _table_rows(block))
+    readme.write_text(f"{head}{BEGIN}\n{table}\n{END}{tail}", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:

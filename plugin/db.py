@@ -166,7 +166,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # transaction that reads and then writes fails at once with "database is locked"
             # when another connection wrote meanwhile (the busy timeout cannot help that
             # upgrade), whereas IMMEDIATE waits its turn. Reads stay deferred and concurrent.
-            immediate = conn.get_execution_options().get(_BEGIN_IMMEDIATE)
+            options = conn.get_execution_options()
+            if options.get("isolation_level") == "AUTOCOMMIT":
+                return  # each statement its own transaction (the e-mail journal's INSERTs)
+            immediate = options.get(_BEGIN_IMMEDIATE)
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine

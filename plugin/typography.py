@@ -47,6 +47,11 @@ def mark_values(value: Any) -> Any:
     return f"{VALUE_MARK}{value}"
 
 
+def elides_before(value: str) -> bool:
+    """Whether French elides the word written before ``value`` (« de » + « Anne » -> « d'Anne »)."""
+    return value[:1] in _VOWEL if value else False
+
+
 def elide(text: str) -> str:
     """« de » + marked value starting with a vowel -> « d' »; the marks are kept."""
 

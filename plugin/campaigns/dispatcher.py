@@ -15,7 +15,8 @@ One run (the Celery beat task every minute, or ``envol campaign send-due``):
    lease (``update_held``). Temporary failures (SMTP 4xx, refused connections, Mattermost
    429/5xx) are retried with exponential backoff (``DispatchPolicy.retry``); permanent ones (SMTP
    5xx for this recipient, a template that fails) are recorded for the recipient and never
-   retried. E-mails are rendered here and sent by ``plugin.delivery.mail_pool`` on up to
+   retried. E-mails are rendered here (their HTML part through markdown-it once per shape of
+   a step's body: ``rendering.HtmlForMany``) and sent by ``plugin.delivery.mail_pool`` on up to
    ``SmtpConfig.connections`` connections at once (``?connections=`` in ``ENVOL_SMTP_URL``;
    one connection first, more once the relay has accepted and the journal recorded a message);
    their outcomes are taken in order and a batch's outcomes written one UPDATE per outcome.
@@ -45,6 +46,7 @@ import logging
 import secrets
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from concurrent.futures import wait as wait_for_all
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -65,9 +67,9 @@ from plugin.campaigns.models import (
 )
 from plugin.campaigns.plan import CampaignPlan, Channel, Step
 from plugin.campaigns.platform import PlatformFailure, PlatformSender
-from plugin.campaigns.rendering import RenderSettings, TemplateFailure
+from plugin.campaigns.rendering import HtmlForMany, RenderSettings, TemplateFailure
 from plugin.campaigns.service import Recipient, recipients_for, resolve_sender
-from plugin.campaigns.validation import render_step_for, validate_plan
+from plugin.campaigns.validation import render_email_for, render_step_for, validate_plan
 from plugin.db import transaction
 from plugin.delivery.backoff import Backoff
 from plugin.delivery.journal import was_accepted
@@ -147,6 +149,7 @@ class CampaignDispatcher:
         self.on_progress = on_progress
         self._mail: JournalledMailPool | None = None
         self._pending: list[tuple[CampaignDelivery, dict[str, Any], str]] = []
+        self._html = HtmlForMany()  # for this plan and these settings: one dispatcher's
 
     @property
     def launch_date(self) -> dt.date:
@@ -478,6 +481,8 @@ class CampaignDispatcher:
         settles without re-sending.
         """
         stopped = False
+        # One wake-up for the batch, not one for each e-mail still on the wire.
+        wait_for_all([future for _, future in started.emails])
         for row, future in started.emails:
             stopped = self._settle(row, future, report) or stopped
             self._progress()
@@ -588,8 +593,14 @@ class CampaignDispatcher:
         self, row: CampaignDelivery, step: Step, recipient: Recipient
     ) -> Future[Accepted]:
         assert self._mail is not None, "no mailer for e-mail steps"
-        rendered = render_step_for(
-            self.plan, step, row.language, self.settings, recipient, self.mail_from.email
+        rendered, html = render_email_for(
+            self.plan,
+            step,
+            row.language,
+            self.settings,
+            recipient,
+            self.mail_from.email,
+            self._html,
         )
         person = recipient.person
         sender = resolve_sender(self.plan, step, recipient, row.language, self.mail_from.email)
@@ -598,7 +609,7 @@ class CampaignDispatcher:
             recipient=Address(person.email, person.display_name),
             subject=rendered.subject,
             text=rendered.text,
-            html=rendered.html,
+            html=html,
             message_id=row.message_ref,
             reply_to=Address(sender.reply_to) if sender.reply_to else None,
             mandatory=step.mandatory,

@@ -24,7 +24,7 @@ from markdown_it import MarkdownIt
 
 from plugin.campaigns.plan import CampaignPlan, Step, Template, phrase
 from plugin.i18n import long_date, weekday_name
-from plugin.typography import finish, mark_values
+from plugin.typography import elides_before, finish, mark_values
 
 _PERSON_FIELDS = (
     "first_name",
@@ -326,7 +326,10 @@ def markdown_to_text(markdown: str) -> str:
 
 
 def markdown_to_html(markdown: str, *, title: str, language: str) -> str:
-    body = _markdown().render(markdown)
+    return _html_page(_markdown().render(markdown), title=title, language=language)
+
+
+def _html_page(body: str, *, title: str, language: str) -> str:
     return (
         f'<!DOCTYPE html>\n<html lang="{language}">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{html.escape(title)}</title>\n</head>\n"
@@ -335,3 +338,166 @@ def markdown_to_html(markdown: str, *, title: str, language: str) -> str:
         ' padding: 16px;">\n'
         f"{body}</body>\n</html>\n"
     )
+
+
+# --------------------------------------------------------------------------- HTML for many
+
+# The template variables that change with the recipient (``build_context``).
+_PER_RECIPIENT = ("person", "manager", "sender")
+# A value that Markdown and French typography treat as an ordinary word wherever a template puts
+# it: it starts with a letter, ends with a letter or a digit, and holds only letters, digits,
+# single spaces, hyphens and apostrophes — no Markdown or HTML sign, nothing ``finish`` changes
+# inside it, and nothing markdown-it escapes (so it reads the same in the HTML part).
+_PLAIN_VALUE = re.compile(r"[^\W\d_](?:(?:[^\W_]|[-'’]| (?! ))*[^\W_])?")
+# Markdown where a value's spaces or case would change the structure (a code fence's info
+# string, a link reference's label): such a body is rendered for every recipient.
+_STRUCTURAL = re.compile(r"```|~~~|\]:")
+_FIRST_PLACEHOLDER = 0xE000  # Unicode private use: never in a template nor in a name
+
+
+@cache
+def _per_recipient_fields(template: Template) -> tuple[tuple[str, str], ...] | None:
+    """The ``(variable, attribute)`` pairs of per-recipient values the template writes, or
+    None when it uses a per-recipient variable other than through one of its attributes."""
+    fields: set[tuple[str, str]] = set()
+    for source in (template.subject, template.body):
+        try:
+            tree = _environment().parse(source)
+        except jinja2.TemplateSyntaxError:
+            return None  # rendering reports it
+        owners = set()
+        for attribute in tree.find_all(nodes.Getattr):
+            if isinstance(attribute.node, nodes.Name) and attribute.node.name in _PER_RECIPIENT:
+                fields.add((attribute.node.name, attribute.attr))
+                owners.add(id(attribute.node))
+        for name in tree.find_all(nodes.Name):
+            if name.name in _PER_RECIPIENT and id(name) not in owners:
+                return None  # ``{% if manager %}``, ``person[…]``: no placeholder stands in
+    return tuple(sorted(fields))
+
+
+@dataclass(frozen=True)
+class _Skeleton:
+    """A body rendered once with placeholders: its Markdown and HTML, or no HTML when the
+    placeholders did not come through markdown-it intact (a link target, a code fence)."""
+
+    placeholders: tuple[str, ...]
+    markdown: str
+    html: str | None
+
+
+class HtmlForMany:
+    """The HTML part of one plan's e-mails, for many recipients (``markdown_to_html``).
+
+    markdown-it costs more than the rest of an e-mail (rendering, MIME, SMTP) together, yet a
+    step's body differs between two recipients only by their names. The template is rendered
+    once more with a placeholder for each per-recipient value that is a plain word
+    (``_PLAIN_VALUE``) — one that starts with a vowel when the value does, so French elision
+    comes out the same — and that body goes through markdown-it once per shape. A recipient's
+    HTML is then the skeleton's with the values put back, **only if** putting them back into the
+    skeleton's Markdown gives exactly the recipient's Markdown: a template that tests, filters
+    or compares a value, or anything else the placeholders changed, falls back to markdown-it
+    for that recipient. The result is always ``markdown_to_html`` of the recipient's body.
+
+    Meant for one plan and one set of render settings (any other context is checked, and costs
+    a skeleton). At most ``MAX_SHAPES`` skeletons are kept: values that are not plain words
+    (``R&D``) are part of a shape, and a template writing one that differs for everyone must
+    not keep a skeleton per recipient; past the limit, new shapes go through markdown-it.
+    """
+
+    MAX_SHAPES = 256
+
+    def __init__(self) -> None:
+        self._skeletons: dict[tuple[Any, ...], _Skeleton | None] = {}
+        self.markdown_renders = 0  # bodies that went through markdown-it (tests, profiling)
+
+    def html(self, template: Template, context: dict[str, Any], rendered: RenderedMessage) -> str:
+        """``rendered.html``, where ``rendered`` is ``render(template, context)``."""
+        html = self._from_skeleton(template, context, rendered)
+        if html is None:
+            self.markdown_renders += 1
+            return rendered.html
+        return html
+
+    def _from_skeleton(
+        self, template: Template, context: dict[str, Any], rendered: RenderedMessage
+    ) -> str | None:
+        fields = _per_recipient_fields(template)
+        if fields is None:
+            return None
+        values: list[tuple[str, str, str]] = []  # (variable, attribute, plain value)
+        shape: list[Any] = [template]
+        for owner, attribute in fields:
+            value = _value_of(context.get(owner), attribute)
+            if isinstance(value, str) and _PLAIN_VALUE.fullmatch(value):
+                values.append((owner, attribute, value))
+                shape.append(elides_before(value))
+            else:  # kept as it is: part of the skeleton, so of its key
+                shape.append(("as is", owner, attribute, value))
+        key = tuple(shape)
+        if key not in self._skeletons:
+            if len(self._skeletons) >= self.MAX_SHAPES:
+                return None
+            self._skeletons[key] = self._skeleton(template, context, values)
+        skeleton = self._skeletons[key]
+        if skeleton is None or skeleton.html is None:
+            return None
+        markdown, html = skeleton.markdown, skeleton.html
+        for placeholder, (_, _, value) in zip(skeleton.placeholders, values, strict=True):
+            markdown = markdown.replace(placeholder, value)
+            html = html.replace(placeholder, value)
+        if markdown != rendered.markdown:
+            return None
+        return _html_page(html, title=rendered.subject, language=rendered.language)
+
+    def _skeleton(
+        self, template: Template, context: dict[str, Any], values: list[tuple[str, str, str]]
+    ) -> _Skeleton | None:
+        placeholders = tuple(
+            # A placeholder is a word: a letter (a vowel when the value starts with one), a
+            # private-use character naming it, a letter; ``finish`` sees what it sees in a name.
+            ("a" if elides_before(value) else "b") + chr(_FIRST_PLACEHOLDER + index) + "x"
+            for index, (_, _, value) in enumerate(values)
+        )
+        replaced: dict[str, dict[str, str]] = {}
+        for placeholder, (owner, attribute, _) in zip(placeholders, values, strict=True):
+            replaced.setdefault(owner, {})[attribute] = placeholder
+        standing_in = {
+            owner: _Attributes(context.get(owner), attributes)
+            for owner, attributes in replaced.items()
+        }
+        try:
+            rendered = render(template, {**context, **standing_in})
+        except TemplateFailure:
+            return None
+        if _STRUCTURAL.search(rendered.markdown):
+            return _Skeleton(placeholders, rendered.markdown, None)
+        self.markdown_renders += 1
+        body = _markdown().render(rendered.markdown)
+        intact = all(body.count(p) == rendered.markdown.count(p) for p in placeholders)
+        return _Skeleton(placeholders, rendered.markdown, body if intact else None)
+
+
+class _Attributes:
+    """A per-recipient variable (a ``PersonView``, the sender's dict) with some attributes
+    replaced by placeholders."""
+
+    def __init__(self, original: Any, replaced: dict[str, str]) -> None:
+        self._original = original
+        self._replaced = replaced
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._replaced:
+            return self._replaced[name]
+        if isinstance(self._original, dict):
+            try:
+                return self._original[name]
+            except KeyError:
+                raise AttributeError(name) from None
+        return getattr(self._original, name)
+
+
+def _value_of(owner: Any, attribute: str) -> Any:
+    if isinstance(owner, dict):
+        return owner.get(attribute)
+    return getattr(owner, attribute, None)

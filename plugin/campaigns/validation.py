@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import holidays
 from sqlalchemy import select
@@ -43,6 +44,7 @@ from plugin.campaigns.plan import (
     step_label,
 )
 from plugin.campaigns.rendering import (
+    HtmlForMany,
     RenderedMessage,
     RenderSettings,
     TemplateFailure,
@@ -420,8 +422,19 @@ def _render_for(
     recipient: Recipient | None,
     default_from: str,
 ) -> RenderedMessage:
+    return render(template, _context_for(plan, step, language, settings, recipient, default_from))
+
+
+def _context_for(
+    plan: CampaignPlan,
+    step: Step,
+    language: str,
+    settings: RenderSettings,
+    recipient: Recipient | None,
+    default_from: str,
+) -> dict[str, Any]:
     sender = resolve_sender(plan, step, recipient, language, default_from)
-    context = build_context(
+    return build_context(
         plan,
         step,
         language,
@@ -432,7 +445,6 @@ def _render_for(
         sender_email=sender.email,
         sender_title=sender.title,
     )
-    return render(template, context)
 
 
 def render_step_for(
@@ -447,3 +459,20 @@ def render_step_for(
     return _render_for(
         plan, step, language, step.templates[language], settings, recipient, default_from
     )
+
+
+def render_email_for(
+    plan: CampaignPlan,
+    step: Step,
+    language: str,
+    settings: RenderSettings,
+    recipient: Recipient,
+    default_from: str,
+    html_for_many: HtmlForMany,
+) -> tuple[RenderedMessage, str]:
+    """``render_step_for`` and the message's HTML part, the latter through ``html_for_many``
+    (markdown-it once per shape of the step's body, not once per recipient)."""
+    template = step.templates[language]
+    context = _context_for(plan, step, language, settings, recipient, default_from)
+    rendered = render(template, context)
+    return rendered, html_for_many.html(template, context, rendered)

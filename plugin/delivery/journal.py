@@ -31,6 +31,7 @@ log = logging.getLogger("envol.mail")
 # the relay has accepted the message, and an acceptance that is not journalled means a copy.
 RECORD_RETRY_SECONDS = 10.0
 RECONNECT_BACKOFF = Backoff(first=dt.timedelta(seconds=0.2), ceiling=dt.timedelta(seconds=2))
+
 _INSERT = insert(AcceptedMessage)
 
 
@@ -39,6 +40,9 @@ class AcceptanceJournal:
 
     One connection for the run, not one per message: on SQLite, opening and closing a
     connection per commit costs more than the commit (the last close checkpoints the WAL).
+    The connection autocommits: a record is one call into the database (the INSERT) where
+    BEGIN, INSERT and COMMIT made three, each one a wait for the interpreter lock again while
+    the sender's SMTP connection waits for the journal.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -53,7 +57,7 @@ class AcceptanceJournal:
         self.record_many([message_id], purpose)
 
     def record_many(self, message_ids: Sequence[str], purpose: str) -> None:
-        """Commit ``message_ids`` as accepted in one transaction (one multi-row INSERT).
+        """Commit ``message_ids`` as accepted (one call to the database, each row committed).
 
         Ids recorded before (an earlier attempt's) are harmless: the batch is then written row
         by row, each duplicate skipped. A lost database connection is retried on a fresh one for
@@ -88,17 +92,22 @@ class AcceptanceJournal:
 
     def _insert(self, message_ids: Sequence[str], purpose: str) -> None:
         if self._connection is None:
-            self._connection = self._engine.connect()
-        accepted_at = clock.now()
-        with self._connection.begin():
-            # One statement with bound parameters: compiled once, not once per message.
-            self._connection.execute(
-                _INSERT,
-                [
-                    {"message_id": message_id, "purpose": purpose, "accepted_at": accepted_at}
-                    for message_id in message_ids
-                ],
+            self._connection = self._engine.connect().execution_options(
+                isolation_level="AUTOCOMMIT"
             )
+        accepted_at = clock.now()
+        # Each row is committed when its INSERT ends, all of them by the time ``execute``
+        # returns: a group's acceptances need no transaction together (each is true on its
+        # own; one recorded before a failure stays recorded, and recording it again is
+        # harmless). One statement with bound parameters: compiled once, not once per message.
+        self._connection.execute(
+            _INSERT,
+            [
+                {"message_id": message_id, "purpose": purpose, "accepted_at": accepted_at}
+                for message_id in message_ids
+            ],
+        )
+        self._connection.commit()  # ends SQLAlchemy's own transaction; nothing left to commit
 
     def close(self) -> None:
         if self._connection is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench import Figure, duplicates
+from bench import Figure, bounded_duplicates, duplicates
 from bench.__main__ import BEGIN, END, benchmarks, merge, row, write_readme
 
 
@@ -55,3 +55,36 @@ def test_every_bench_module_is_found_and_the_readme_table_is_rewritten(tmp_path:
 
     text = readme.read_text(encoding="utf-8")
     assert "stale" not in text and "duplicates = 0" in text and text.endswith("## next\n")
+
+
+def test_copies_within_a_documented_bound_print_as_a_count_against_that_bound() -> None:
+    within = bounded_duplicates("worker_kills", "campaign: copies", 502, 500, "e-mails", 3, "1 × 3")
+    beyond = bounded_duplicates("worker_kills", "campaign: copies", 504, 500, "e-mails", 3, "1 × 3")
+
+    cells = row(_as_json(within, "worker_kills"))
+
+    assert cells[2] == "duplicates = 2 (502 copies of 500 distinct)"
+    assert cells[3] == "≤ 3 (1 × 3; computed bound)"
+    assert cells[4] == "—"
+    assert cells[5] == "≤ 3 ✓"
+    assert row(_as_json(beyond, "worker_kills"))[5] == "≤ 3 ✗"
+
+
+def test_the_readme_keeps_the_rows_of_benchmarks_the_results_do_not_hold(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    old = {
+        "figures": [
+            _as_json(Figure("cli_startup", "cli", 1, 1, "b", "s"), "cli_startup"),
+            _as_json(Figure("smtp", "old smtp", 1, 1, "b", "s"), "smtp"),
+            _as_json(Figure("demo", "demo", 1, 1, "b", "s"), "demo"),
+        ]
+    }
+    readme.write_text(f"# x\n\n{BEGIN}\n{END}\n", encoding="utf-8")
+    write_readme(old, readme)
+
+    new = [_as_json(Figure("smtp", "new smtp", 2, 1, "b", "s"), "smtp")]
+    write_readme({"machine": "m", "figures": new}, readme)
+
+    text = readme.read_text(encoding="utf-8")
+    rows = [line.split(" | ")[1] for line in text.splitlines() if line.startswith("| ")]
+    assert rows == ["what", "cli", "new smtp", "demo"]

@@ -409,15 +409,15 @@ def test_a_template_failing_on_the_render_thread_fails_that_recipient_only(
     render_settings: RenderSettings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    render = dispatcher_module.render_step_for
+    render = dispatcher_module.render_email_for
     broken = world.employees[1].email
 
-    def failing_for_one(plan, step, language, settings, recipient, default_from):  # type: ignore[no-untyped-def]
+    def failing_for_one(plan, step, language, settings, recipient, default_from, html):  # type: ignore[no-untyped-def]
         if recipient is not None and recipient.person.email == broken:
             raise TemplateFailure("teaser-1.fr.md", 3, "'manager' is undefined")
-        return render(plan, step, language, settings, recipient, default_from)
+        return render(plan, step, language, settings, recipient, default_from, html)
 
-    monkeypatch.setattr(dispatcher_module, "render_step_for", failing_for_one)
+    monkeypatch.setattr(dispatcher_module, "render_email_for", failing_for_one)
     at(dt.date(2027, 1, 15))
     report = make_dispatcher(envol_context, smtp_server.url, render_settings).run()
     assert (report.sent, report.failed) == (4, 1)

@@ -1,10 +1,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
-from plugin.campaigns.rendering import markdown_to_html, markdown_to_text
+from plugin.campaigns.plan import Template
+from plugin.campaigns.rendering import (
+    HtmlForMany,
+    PersonView,
+    markdown_to_html,
+    markdown_to_text,
+    render,
+)
 from plugin.i18n import long_date
 
 
@@ -41,3 +49,93 @@ def test_html_part_escapes_markup_from_names() -> None:
     html = markdown_to_html("Bonjour <b>Zoé</b> & co", title="Un <titre>", language="fr")
     assert "&lt;b&gt;Zoé&lt;/b&gt; &amp; co" in html
     assert "<title>Un &lt;titre&gt;</title>" in html and '<html lang="fr">' in html
+
+
+# --------------------------------------------------------------------------- HtmlForMany
+
+
+def _template(body: str, language: str = "fr") -> Template:
+    return Template(language, "t.md", Path("t.md"), "Pour {{ person.first_name }}", 2, body, 4)
+
+
+def _person(first_name: str, last_name: str = "Lefèvre", department: str = "") -> PersonView:
+    return PersonView(first_name, last_name, department, "", "fr", "member")
+
+
+def _context(person: PersonView, manager: PersonView | None = None) -> dict[str, object]:
+    return {
+        "person": person,
+        "manager": manager,
+        "sender": {"name": "L'équipe", "email": "l@exemple.fr", "title": ""},
+        "company": "Exemple SA",
+    }
+
+
+BODIES = {
+    "greeting": "Bonjour {{ person.first_name }},\n\n**Chez {{ company }}**, un message.\n",
+    "elision": "Le message de {{ person.first_name }} et de {{ person.last_name }} !\n",
+    "emphasis": "_{{ person.first_name }}_ et **{{ person.display_name }}**\n",
+    "link target": "[profil](https://x.example/{{ person.first_name }})\n",
+    "code fence": "```{{ person.first_name }}\ncode\n```\n",
+    "list": "{{ person.first_name }}. suite\n\n- {{ person.department }}\n",
+    "test on a value": "{% if person.department %}Service {{ person.department }}{% endif %}\n",
+    "comparison": "{% if person.first_name == 'Anne' %}Chère Anne{% else %}Bonjour{% endif %}\n",
+    "filter": "{{ person.first_name | upper }} {{ person.first_name }}\n",
+    "whole variable": "{% if manager %}{{ manager.first_name }}{% endif %}, {{ person.site }}\n",
+    "sender": "{{ sender.name }} pour {{ person.first_name }}\n",
+}
+NAMES = [
+    "Zoé", "Anne", "Élodie", "Jean-Pierre", "Marie Claire", "Marie  Claire", "O'Neil", "Zoé12",
+    "*Bob*", "<b>x</b>", "A&B", "1. Un", "Hélène_", "x", "Yves", "Amélie ?", "Œdipe", "hé", "",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("body", BODIES.values(), ids=BODIES.keys())
+def test_html_for_many_is_markdown_to_html_of_each_recipients_body(body: str) -> None:
+    template, many = _template(body), HtmlForMany()
+    for first_name in NAMES:
+        for person in (_person(first_name), _person(first_name, "de la Tour", "Ventes")):
+            context = _context(person, manager=_person("Ariane"))
+            rendered = render(template, context)
+
+            html = many.html(template, context, rendered)
+
+            assert html == markdown_to_html(
+                rendered.markdown, title=rendered.subject, language="fr"
+            ), (first_name, person.last_name)
+
+
+def test_html_for_many_runs_markdown_it_once_per_shape_of_the_body() -> None:
+    template, many = _template(BODIES["elision"]), HtmlForMany()
+    people = [_person(f"{first}{n}") for n in range(50) for first in ("Zoé", "Anne")]
+
+    for person in people:
+        context = _context(person)
+        html = many.html(template, context, render(template, context))
+        assert person.first_name in html
+
+    # One shape per initial (elided "d'Anne…" or not "de Zoé…"), the last name always the same.
+    assert many.markdown_renders == 2
+
+
+def test_html_for_many_renders_every_body_whose_placeholders_markdown_changes() -> None:
+    template, many = _template(BODIES["link target"]), HtmlForMany()
+
+    for first_name in ("Zoé", "Anne", "Yves"):
+        context = _context(_person(first_name))
+        many.html(template, context, render(template, context))
+
+    assert many.markdown_renders == 3 + 2  # each recipient, and the two skeletons that failed
+
+
+def test_html_for_many_keeps_a_bounded_number_of_skeletons() -> None:
+    template, many = _template("Service {{ person.department }}\n"), HtmlForMany()
+    many.MAX_SHAPES = 3
+    departments = [f"R&D {n}" for n in range(6)]  # not plain words: each one is a shape
+
+    for department in departments:
+        context = _context(_person("Zoé", department=department))
+        rendered = render(template, context)
+        assert many.html(template, context, rendered) == rendered.html
+
+    assert many.markdown_renders == 3 + 3  # three skeletons, then three bodies of their own

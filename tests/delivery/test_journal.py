@@ -24,6 +24,21 @@ def test_recording_twice_is_harmless(envol_context: EnvolContext) -> None:
         assert session.scalar(select(func.count()).select_from(AcceptedMessage)) == 1
 
 
+def test_a_record_is_committed_at_once_and_leaves_no_transaction_open(
+    envol_context: EnvolContext,
+) -> None:
+    with closing(AcceptanceJournal(envol_context.engine)) as journal:
+        journal.record_many(["<a@acme.test>", "<b@acme.test>"], purpose="campaign")
+        # Between records the journal's kept connection holds nothing: another writer goes
+        # through at once (on SQLite a transaction left open would hold the write lock).
+        with envol_context.sessions() as session, session.begin():
+            session.add(AcceptedMessage(message_id="<c@acme.test>", purpose="other"))
+        journal.record_many(["<b@acme.test>", "<d@acme.test>"], purpose="campaign")
+        with envol_context.sessions() as session:
+            found = set(session.scalars(select(AcceptedMessage.message_id)))
+        assert found == {"<a@acme.test>", "<b@acme.test>", "<c@acme.test>", "<d@acme.test>"}
+
+
 def test_a_lost_connection_is_replaced_and_the_acceptance_still_recorded(
     envol_context: EnvolContext, caplog: pytest.LogCaptureFixture
 ) -> None:
