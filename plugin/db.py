@@ -160,6 +160,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
+        @event.listens_for(engine, "checkout")
+        def _sqlite_own_transactions(dbapi_connection: Any, *_: Any) -> None:
+            # A pooled connection that served an AUTOCOMMIT connection (the e-mail journal)
+            # comes back with pysqlite's implicit transactions on (SQLAlchemy resets it to
+            # the default level): take control again, as on connect.
+            dbapi_connection.isolation_level = None
+
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
             # A unit of work (``transaction()``) takes the write lock up front: a deferred

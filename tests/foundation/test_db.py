@@ -74,3 +74,15 @@ def test_sqlite_sessions_reuse_their_connection_and_a_forked_child_opens_its_own
     os.waitpid(child, 0)
     assert os.read(read, 10) == b"True"  # the child did not use its parent's connection
     engine.dispose()
+
+
+def test_a_pooled_connection_after_autocommit_still_leaves_transactions_to_envol(
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("create table t (x)"))
+    with engine.connect() as connection:
+        # None: pysqlite begins nothing on its own; Envol's "begin" event does (IMMEDIATE).
+        assert connection.connection.dbapi_connection.isolation_level is None  # type: ignore[union-attr]
+    engine.dispose()
