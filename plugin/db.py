@@ -143,6 +143,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # memory), paid thousands of times by a launch. A forked Celery child must not share
         # its parent's open connections, so it forgets them without closing them (SQLAlchemy's
         # advice for multiprocessing) and opens its own.
+        # Five kept open; beyond them, as many as the threads need (closed when returned),
+        # as before pooling: a busy webhooks server must never wait 30 s for a free one.
+        kwargs.setdefault("max_overflow", -1)
         engine = _create_engine(url, **kwargs)
         _forget_connections_after_fork(engine)
 

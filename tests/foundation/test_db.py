@@ -86,3 +86,16 @@ def test_a_pooled_connection_after_autocommit_still_leaves_transactions_to_envol
         # None: pysqlite begins nothing on its own; Envol's "begin" event does (IMMEDIATE).
         assert connection.connection.dbapi_connection.isolation_level is None  # type: ignore[union-attr]
     engine.dispose()
+
+
+def test_sqlite_never_makes_a_thread_wait_for_a_pooled_connection(
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    import contextlib
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}", pool_timeout=1)
+    with contextlib.ExitStack() as stack:
+        # More connections at once than the pool keeps (5) plus QueuePool's default overflow.
+        held = [stack.enter_context(engine.connect()) for _ in range(40)]
+        assert all(c.execute(text("select 1")).scalar() == 1 for c in held)
+    engine.dispose()
