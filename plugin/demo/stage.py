@@ -109,7 +109,7 @@ class DemoStage:
     _tasks_sent: int = 0
     _tasks_lock: threading.Lock = field(default_factory=threading.Lock)
     # Held for the whole demo: SQLite checkpoints its WAL whenever the last connection to the
-    # file closes, and Envol's engine on SQLite opens one connection per session (NullPool).
+    # file closes, and the processes' pools (the worker's, a step's own engine) come and go.
     _keep_open: sqlite3.Connection | None = None
     # The stage's end of the doorbell shared with the current worker (plugin/demo/worker.py).
     _doorbell: Doorbell | None = None
