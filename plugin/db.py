@@ -119,15 +119,17 @@ def _create_engine(url: str, **kwargs: Any) -> Engine:
         ) from error
 
 
-def _forget_connections_after_fork(engine: Engine) -> None:
-    reference = weakref.ref(engine)
+# SQLite engines whose pooled connections a forked child must forget. One fork hook for all of
+# them (registered once below), not one per engine: the tests make hundreds of engines.
+_POOLED_SQLITE_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
 
-    def forget() -> None:
-        alive = reference()
-        if alive is not None:
-            alive.dispose(close=False)
 
-    os.register_at_fork(after_in_child=forget)
+def _forget_pooled_connections_in_child() -> None:
+    for engine in list(_POOLED_SQLITE_ENGINES):
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_pooled_connections_in_child)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -147,7 +149,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # as before pooling: a busy webhooks server must never wait 30 s for a free one.
         kwargs.setdefault("max_overflow", -1)
         engine = _create_engine(url, **kwargs)
-        _forget_connections_after_fork(engine)
+        _POOLED_SQLITE_ENGINES.add(engine)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
