@@ -43,7 +43,6 @@ from typing import Any, Literal, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import requests
-import requests.adapters
 
 from plugin import clock, i18n
 from plugin.demo import phrasebook
@@ -280,7 +279,7 @@ class Population:
         self._team_channels: list[tuple[str, str]] | None = None
         # A proxy look-up per request costs time on the loopback; a staging server may need one.
         self._local = urlsplit(world.url).hostname in ("127.0.0.1", "localhost", "::1")
-        self._adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=4)
+        self._transport = world.people_transport()
 
     # ================================================================== lookups
 
@@ -858,17 +857,16 @@ class Population:
         return client
 
     def _adopt(self, client: AppUser) -> AppUser:
-        """Route the person's requests through the population's one connection pool: each
+        """Route the person's requests through the world's one transport for all people: each
         person's own keep-alive connection would cost a connect per action, and the sandbox
         serves every open connection from a thread (1,500 idle ones would pin 1,500)."""
         client.http.trust_env = not self._local
-        client.http.mount("http://", self._adapter)
-        client.http.mount("https://", self._adapter)
+        client.http.mount(f"{self.world.url}/", self._transport)
         return client
 
     def _release(self) -> None:
         """Let the sandbox's connection threads go between steps (the people's apps too)."""
-        self._adapter.close()
+        self._transport.close()
         for client in self._clients.values():
             client.close_app()
 

@@ -40,7 +40,9 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any, Protocol
 
 import requests
+from requests.adapters import BaseAdapter, HTTPAdapter
 
+from plugin.demo.in_process import WsgiAdapter
 from plugin.demo.person import PERSON_HEADER, AppUser
 from plugin.jsontypes import JSON
 
@@ -144,6 +146,11 @@ class World(Protocol):
         """A session token for the user, as if they had signed in."""
         ...
 
+    def people_transport(self) -> BaseAdapter:
+        """What carries the people's API requests (not their WebSocket): mount it on their
+        sessions; one for all of them."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -165,11 +172,11 @@ def app_user(world: World, user_id: str) -> AppUser:
 
 
 def _post_sign_up(
-    url: str, email: str, username: str, password: str, profile: Mapping[str, str],
-    invite_id: str | None, token: str | None,
+    http: requests.Session, url: str, email: str, username: str, password: str,
+    profile: Mapping[str, str], invite_id: str | None, token: str | None,
 ) -> str:  # fmt: skip
     params = {"iid": invite_id} if invite_id is not None else {"t": token or ""}
-    response = requests.post(
+    response = http.post(
         f"{url}/api/v4/users",
         params=params,
         json={"email": email, "username": username, "password": password, **profile},
@@ -191,6 +198,10 @@ class SandboxWorld:
         self.sandbox = sandbox
         self.state = sandbox.state
         self._posts_scanned = 0
+        # The people's requests go straight into the sandbox's application (in_process.py).
+        self._transport = WsgiAdapter(sandbox.wsgi_app)
+        self._sign_ups = requests.Session()
+        self._sign_ups.mount(f"{sandbox.url}/", self._transport)
 
     @property
     def url(self) -> str:
@@ -279,11 +290,16 @@ class SandboxWorld:
         invite_id: str | None = None,
         token: str | None = None,
     ) -> str:
-        return _post_sign_up(self.url, email, username, SANDBOX_PASSWORD, profile, invite_id, token)
+        return _post_sign_up(
+            self._sign_ups, self.url, email, username, SANDBOX_PASSWORD, profile, invite_id, token
+        )
 
     def token_for(self, user_id: str) -> str:
         # Where a real server would have the person sign in: a token made directly.
         return self.sandbox.create_token(user_id)
+
+    def people_transport(self) -> BaseAdapter:
+        return self._transport
 
     def close(self) -> None:
         pass  # nothing held: the sandbox belongs to the stage
@@ -299,6 +315,12 @@ class ApiWorld:
         self._url = url.rstrip("/")
         self.http = requests.Session()
         self.http.headers.update({"Authorization": f"Bearer {admin_token}", PERSON_HEADER: "1"})
+        # The people's connections: one pool for all (each person's own keep-alive connection
+        # would cost a connect per action); a sign-up carries no token.
+        self._people = HTTPAdapter(pool_connections=1, pool_maxsize=4)
+        self._sign_ups = requests.Session()
+        self._sign_ups.mount("http://", self._people)
+        self._sign_ups.mount("https://", self._people)
         self._users: dict[str, JSON] = {}
         self._channels: dict[str, JSON] = {}
         self._passwords: dict[str, str] = {}  # user id -> the password the demo set
@@ -495,7 +517,9 @@ class ApiWorld:
     ) -> str:
         # Strong enough for any password policy: upper and lower case, digits, a symbol.
         password = f"Envol-{secrets.token_urlsafe(12)}-9a"
-        user_id = _post_sign_up(self.url, email, username, password, profile, invite_id, token)
+        user_id = _post_sign_up(
+            self._sign_ups, self.url, email, username, password, profile, invite_id, token
+        )
         self._passwords[user_id] = password
         return user_id
 
@@ -520,5 +544,9 @@ class ApiWorld:
             )
         return str(response.json()["token"])
 
+    def people_transport(self) -> BaseAdapter:
+        return self._people
+
     def close(self) -> None:
+        self._sign_ups.close()
         self.http.close()
