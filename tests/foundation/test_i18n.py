@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from jinja2 import UndefinedError
+from jinja2 import TemplateSyntaxError, UndefinedError
 
 from plugin import i18n
 from plugin.errors import ValidationFailed
 
 PLUGIN = Path(i18n.__file__).parent
-CATALOGUES = sorted(PLUGIN.rglob("messages.yaml"))
+CATALOGUES = sorted(
+    [*PLUGIN.rglob("messages.yaml"), *(PLUGIN.parent / "webhooks").rglob("messages.yaml")]
+)
 
 
 def test_every_capability_catalogue_is_found() -> None:
@@ -20,9 +22,20 @@ def test_every_capability_catalogue_is_found() -> None:
 
 
 @pytest.mark.parametrize("path", CATALOGUES, ids=lambda p: p.parent.name)
-def test_catalogue_loads_with_both_languages(path: Path) -> None:
+def test_catalogue_loads_with_both_languages_and_compiles(path: Path) -> None:
     catalogue = i18n.Catalogue(path)
     assert catalogue.keys
+    catalogue.compile_all()  # templates compile at their first use: a broken one fails here
+
+
+def test_a_broken_template_fails_to_compile(tmp_path: Path) -> None:
+    path = tmp_path / "messages.yaml"
+    path.write_text("greeting:\n  fr: Bonjour {{ name\n  en: Hello\n", encoding="utf-8")
+    catalogue = i18n.Catalogue(path)  # loads: both languages are there
+
+    with pytest.raises(TemplateSyntaxError):
+        catalogue.compile_all()
+    assert catalogue.render("greeting", "en") == "Hello"
 
 
 def test_a_missing_language_is_refused(tmp_path: Path) -> None:
