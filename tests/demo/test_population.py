@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from email.message import EmailMessage
 from statistics import mean
 from typing import Any
@@ -272,6 +273,32 @@ def test_a_call_budget_caps_a_days_activity(scene: Scene) -> None:
 # ----------------------------------------------------------------------------- surveys, polls
 
 
+def opens_dialog(
+    sandbox: Sandbox,
+    token: str,
+    *,
+    on: str,
+    trigger_id: Callable[[ReceivedCall], str],
+    url: str,
+    dialog: dict[str, Any],
+) -> Callable[[ReceivedCall], tuple[int, Any]]:
+    """An integration's reply that opens ``dialog`` when its ``on`` path is called, as Envol's
+    webhooks do with the call's trigger id."""
+
+    def reply(call: ReceivedCall) -> tuple[int, Any]:
+        if call.path == on:
+            opened = requests.post(
+                f"{sandbox.url}/api/v4/actions/dialogs/open",
+                json={"trigger_id": trigger_id(call), "url": url, "dialog": dialog},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=10,
+            )
+            assert opened.status_code == 200
+        return 200, {}
+
+    return reply
+
+
 def _bot(sandbox: Sandbox, team: dict[str, Any]) -> tuple[dict[str, Any], str]:
     bot = sandbox.create_bot("envol", "Envol")
     sandbox.add_team_member(team["id"], bot["user_id"])
@@ -446,22 +473,10 @@ def _support_command(scene: Scene, receiver: IntegrationReceiver) -> None:
         ],
     }
 
-    def reply(call: ReceivedCall) -> tuple[int, Any]:
-        if call.path == "/command":
-            opened = requests.post(
-                f"{sandbox.url}/api/v4/actions/dialogs/open",
-                json={
-                    "trigger_id": call.form["trigger_id"],
-                    "url": f"{receiver.url}/support",
-                    "dialog": dialog,
-                },
-                headers={"Authorization": f"Bearer {bot_token}"},
-                timeout=10,
-            )
-            assert opened.status_code == 200
-        return 200, {}
-
-    receiver.reply = reply
+    receiver.reply = opens_dialog(
+        sandbox, bot_token, on="/command", trigger_id=lambda call: call.form["trigger_id"],
+        url=f"{receiver.url}/support", dialog=dialog,
+    )  # fmt: skip
 
 
 def test_support_request_runs_the_command_and_submits_the_dialog(

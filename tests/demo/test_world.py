@@ -19,8 +19,8 @@ from plugin.demo.simulation_log import SimulationLog
 from plugin.demo.world import ApiWorld, SandboxWorld, SignUpFailed, World, world_for
 from plugin.sandbox import Sandbox
 from tests.demo.conftest import START, Scene, build_scene
-from tests.demo.test_population import _bot, _bot_post
-from tests.helpers.sandbox import IntegrationReceiver, ReceivedCall
+from tests.demo.test_population import _bot, _bot_post, opens_dialog
+from tests.helpers.sandbox import IntegrationReceiver
 
 
 def _api_world(sandbox: Sandbox) -> ApiWorld:
@@ -178,22 +178,10 @@ def _live_a_launch(
     }
     bot, bot_token = _bot(sandbox, scene.team)
 
-    def reply(call: ReceivedCall) -> tuple[int, Any]:
-        if call.path == "/survey":
-            opened = requests.post(
-                f"{sandbox.url}/api/v4/actions/dialogs/open",
-                json={
-                    "trigger_id": call.json["trigger_id"],
-                    "url": f"{receiver.url}/dialog",
-                    "dialog": dialog,
-                },
-                headers={"Authorization": f"Bearer {bot_token}"},
-                timeout=10,
-            )
-            assert opened.status_code == 200
-        return 200, {}
-
-    receiver.reply = reply
+    receiver.reply = opens_dialog(
+        sandbox, bot_token, on="/survey", trigger_id=lambda call: call.json["trigger_id"],
+        url=f"{receiver.url}/dialog", dialog=dialog,
+    )  # fmt: skip
     population = Population(world, scene.roster, seed=13, team_id=scene.team["id"])
     population.receive(scene.invitations(), START)
     town_square = sandbox.channel_by_name(scene.team["id"], "town-square")
