@@ -26,9 +26,6 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-import openpyxl
-from openpyxl.utils.exceptions import InvalidFileException
-
 from plugin.errors import ValidationFailed, localize
 from plugin.i18n import Message, messages_of
 from plugin.people.models import Language, PersonRole
@@ -452,6 +449,10 @@ def _cell_text(value: Any) -> str:
 
 def workbook_rows(path: Path, sheet_name: str | None = None) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells as text) for every row of the named sheet, or of the first one."""
+    # Imported here: openpyxl costs a third of a second to import, and most rosters are CSV.
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:
