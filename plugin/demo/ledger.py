@@ -409,7 +409,7 @@ class _SandboxReader:
             self.ledger.section(name).add(key, self.post_content(post))
             if post.get("is_pinned"):
                 self.ledger.section("pins").add(key)
-        for reaction in self.state.reactions:
+        for reaction in self.state.reactions.values():
             if reaction["user_id"] not in self.envol:
                 continue
             target = self.state.posts.get(reaction["post_id"])

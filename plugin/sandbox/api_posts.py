@@ -305,7 +305,7 @@ def add_reaction(call: Call) -> Result:
 def list_reactions(call: Call) -> Result:
     post = call.state.post(call.params["post_id"])
     call.require_channel_read(post["channel_id"])
-    return 200, [r for r in call.state.reactions if r["post_id"] == post["id"]]
+    return 200, [r for r in call.state.reactions.values() if r["post_id"] == post["id"]]
 
 
 @route("DELETE", "/api/v4/users/<user_id>/posts/<post_id>/reactions/<emoji_name>")
@@ -313,18 +313,11 @@ def remove_reaction(call: Call) -> Result:
     user_id = call.user_param()
     call.require_self_or_admin(user_id, "remove_others_reactions")
     post = call.state.post(call.params["post_id"])
-    before = len(call.state.reactions)
-    call.state.reactions[:] = [
-        r
-        for r in call.state.reactions
-        if not (
-            r["user_id"] == user_id
-            and r["post_id"] == post["id"]
-            and r["emoji_name"] == call.params["emoji_name"]
+    removed = call.state.reactions.pop((user_id, post["id"], call.params["emoji_name"]), None)
+    if removed is not None:
+        post["has_reactions"] = any(
+            r["post_id"] == post["id"] for r in call.state.reactions.values()
         )
-    ]
-    if len(call.state.reactions) != before:
-        post["has_reactions"] = any(r["post_id"] == post["id"] for r in call.state.reactions)
         post["update_at"] = now_ms()
     return status_ok()
 

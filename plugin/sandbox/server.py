@@ -520,20 +520,16 @@ class Sandbox:
             post = self.state.post(post_id)
             if check_access and self.state.channel_member(post["channel_id"], user_id) is None:
                 raise forbidden("add_reaction")
-            for reaction in self.state.reactions:
-                if (reaction["user_id"], reaction["post_id"], reaction["emoji_name"]) == (
-                    user_id,
-                    post_id,
-                    emoji_name,
-                ):
-                    return dict(reaction)
+            existing = self.state.reactions.get((user_id, post_id, emoji_name))
+            if existing is not None:
+                return dict(existing)
             reaction = {
                 "user_id": user_id,
                 "post_id": post_id,
                 "emoji_name": emoji_name,
                 "create_at": now_ms(),
             }
-            self.state.reactions.append(reaction)
+            self.state.reactions[(user_id, post_id, emoji_name)] = reaction
             post["has_reactions"] = True
             post["update_at"] = now_ms()
             return dict(reaction)

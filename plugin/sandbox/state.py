@@ -163,10 +163,13 @@ class SandboxState:
     channels: dict[str, JSON] = field(default_factory=dict)
     channel_members: dict[tuple[str, str], JSON] = field(default_factory=dict)  # (channel, user)
     posts: dict[str, JSON] = field(default_factory=dict)
+    thread_replies: dict[str, list[str]] = field(default_factory=dict)  # root post -> replies
     ephemeral_posts: list[JSON] = field(default_factory=list)
     files: dict[str, JSON] = field(default_factory=dict)
     file_contents: dict[str, bytes] = field(default_factory=dict)
-    reactions: list[JSON] = field(default_factory=list)
+    # (user, post, emoji) -> the reaction: one each, found without a scan (a launch adds
+    # thousands); in the order added.
+    reactions: dict[tuple[str, str, str], JSON] = field(default_factory=dict)
     preferences: dict[tuple[str, str, str], JSON] = field(default_factory=dict)
     categories: dict[tuple[str, str], list[JSON]] = field(default_factory=dict)  # (user, team)
     bookmarks: dict[str, JSON] = field(default_factory=dict)
@@ -724,13 +727,15 @@ class SandboxState:
         channel["last_post_at"] = stamp
         channel["total_msg_count"] += 1
         if root_id:
-            for other in self.posts.values():
-                if other["id"] == root_id or other["root_id"] == root_id:
-                    other["reply_count"] = sum(
-                        1
-                        for p in self.posts.values()
-                        if p["root_id"] == root_id and not p["delete_at"]
-                    )
+            # Every post of the thread carries its reply count (deleted replies aside); the
+            # thread's own index, not a scan of every post for each reply.
+            replies = self.thread_replies.setdefault(root_id, [])
+            replies.append(post["id"])
+            count = sum(1 for reply_id in replies if not self.posts[reply_id]["delete_at"])
+            for thread_post_id in (root_id, *replies):
+                thread_post = self.posts.get(thread_post_id)
+                if thread_post is not None:
+                    thread_post["reply_count"] = count
         return post
 
     def post(self, post_id: str) -> JSON:

@@ -260,6 +260,49 @@ def test_non_member_cannot_post(sandbox: Sandbox, team: dict[str, Any]) -> None:
     assert response.json()["id"] == "api.context.permissions.app_error"
 
 
+def test_every_post_of_a_thread_counts_its_live_replies(
+    sandbox: Sandbox, admin: Api, team: dict[str, Any]
+) -> None:
+    town = sandbox.channel_by_name(team["id"], "town-square")
+    root = admin.post("/posts", json={"channel_id": town["id"], "message": "Question"}).json()
+
+    def reply(text: str) -> dict[str, Any]:
+        body = {"channel_id": town["id"], "message": text, "root_id": root["id"]}
+        return dict(admin.post("/posts", json=body).json())
+
+    first, second = reply("one"), reply("two")
+    assert admin.delete(f"/posts/{second['id']}").status_code == 200
+    third = reply("three")  # counted when a reply is posted: the deleted one no longer counts
+
+    counts = {
+        pid: admin.get(f"/posts/{pid}").json()["reply_count"]
+        for pid in (root["id"], first["id"], third["id"])
+    }
+    assert counts == {root["id"]: 2, first["id"]: 2, third["id"]: 2}
+    other = admin.post("/posts", json={"channel_id": town["id"], "message": "Alone"}).json()
+    assert admin.get(f"/posts/{other['id']}").json()["reply_count"] == 0
+
+
+def test_a_reaction_is_kept_once_per_person_post_and_emoji(
+    sandbox: Sandbox, admin: Api, team: dict[str, Any]
+) -> None:
+    town = sandbox.channel_by_name(team["id"], "town-square")
+    post = admin.post("/posts", json={"channel_id": town["id"], "message": "Hello"}).json()
+    body = {"user_id": sandbox.admin_user_id, "post_id": post["id"], "emoji_name": "tada"}
+
+    first = admin.post("/reactions", json=body).json()
+    again = admin.post("/reactions", json=body).json()
+    admin.post("/reactions", json={**body, "emoji_name": "heart"})
+
+    assert again["create_at"] == first["create_at"]
+    listed = admin.get(f"/posts/{post['id']}/reactions").json()
+    assert [r["emoji_name"] for r in listed] == ["tada", "heart"]
+    admin.delete(f"/users/{sandbox.admin_user_id}/posts/{post['id']}/reactions/tada")
+    assert admin.get(f"/posts/{post['id']}").json()["has_reactions"] is True  # heart remains
+    admin.delete(f"/users/{sandbox.admin_user_id}/posts/{post['id']}/reactions/heart")
+    assert admin.get(f"/posts/{post['id']}").json()["has_reactions"] is False
+
+
 def test_files_reactions_and_ephemeral(sandbox: Sandbox, admin: Api, team: dict[str, Any]) -> None:
     town = sandbox.channel_by_name(team["id"], "town-square")
     uploaded = admin.post(
