@@ -154,6 +154,27 @@ def still_mine(
     )
 
 
+def still_mine_among(
+    session: Session,
+    model: Any,
+    row_ids: Sequence[int],
+    owner: str,
+    now: dt.datetime,
+    lease: dt.timedelta = LEASE,
+    columns: LeaseColumns = DEFAULT_COLUMNS,
+) -> set[int]:
+    """``still_mine`` for many rows in one statement: the ids of ``row_ids`` that ``owner``
+    still holds, their lease extended in the caller's transaction."""
+    if not update_held(session, model, row_ids, owner, {columns.expires: now + lease}, columns):
+        return set()
+    table = inspect(model).columns
+    return set(
+        session.scalars(
+            select(table["id"]).where(table["id"].in_(row_ids), table[columns.owner] == owner)
+        )
+    )
+
+
 def release(
     session: Session,
     model: Any,

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from plugin import clock, i18n
 from plugin.audit.service import record
 from plugin.db import transaction
-from plugin.delivery.leases import still_mine
+from plugin.delivery.leases import still_mine, still_mine_among
 from plugin.delivery.posts import DmOutcome, send_dm_once
 from plugin.invitations.environment import CycleEnvironment
 from plugin.invitations.models import Invitation
@@ -108,6 +108,19 @@ def follow_up_profiles(env: CycleEnvironment) -> FollowUpReport:
     return report
 
 
+@dataclass(frozen=True)
+class _Nudge:
+    """A nudge the check decided to send, with what its message needs."""
+
+    follow_up_id: int
+    person_id: int
+    number: int
+    user: Mapping[str, Any]
+    first_name: str
+    language: str
+    score: ProfileScore
+
+
 def _follow_up_batch(env: CycleEnvironment, ids: list[int], report: FollowUpReport) -> None:
     try:
         with env.sessions() as session:
@@ -118,66 +131,87 @@ def _follow_up_batch(env: CycleEnvironment, ids: list[int], report: FollowUpRepo
             ).all()
             work = [(r.id, r.mattermost_user_id, first, lang.value) for r, first, lang in rows]
         users = {str(u["id"]): u for u in env.mm.get_users_by_ids([w[1] for w in work])}
-        for follow_up_id, user_id, first_name, language in work:
-            report.checked += 1
+        for nudge in _check_batch(env, work, users, report):
             try:
-                _follow_one(env, follow_up_id, users.get(user_id), first_name, language, report)
+                _send_nudge(env, nudge, report)
             except MattermostError as error:
                 report.errors.append(str(error))
                 with transaction(env.sessions) as session:
-                    row = session.get_one(ProfileFollowUp, follow_up_id)
+                    row = session.get_one(ProfileFollowUp, nudge.follow_up_id)
                     row.due_at = clock.now() + dt.timedelta(minutes=10)
     except MattermostError as error:
         report.errors.append(str(error))
 
 
-def _follow_one(
+def _check_batch(
     env: CycleEnvironment,
-    follow_up_id: int,
-    user: Mapping[str, Any] | None,
-    first_name: str,
-    language: str,
+    work: list[tuple[int, str, str, str]],
+    users: Mapping[str, Mapping[str, Any]],
     report: FollowUpReport,
-) -> None:
+) -> list[_Nudge]:
+    """Score every row of the batch against the fresh profiles in one transaction, and say
+    which nudges are due. Most checks send nothing (a profile completed, a nudge not due
+    yet, a daily recheck after the last one): a transaction each cost more than the check."""
     now = clock.now()
     delays = env.runtime.profile_nudge_delays_days
+    nudges: list[_Nudge] = []
     with transaction(env.sessions) as session:
-        if not still_mine(session, ProfileFollowUp, follow_up_id, env.owner, now, env.lease):
-            return
-        row = session.get_one(ProfileFollowUp, follow_up_id)
-        if user is None or user.get("delete_at"):
-            row.due_at = None  # the account is gone: nothing to follow
-            report.left_alone += 1
-            return
-        score = profile_score(user)
-        if apply_score(session, row, score):
-            report.completed += 1
-            return
-        nudge_number = row.nudges_sent + 1
-        nudge_due = (
-            row.joined_at + _days(delays[row.nudges_sent])
-            if row.nudges_sent < len(delays)
-            else None
+        held = still_mine_among(
+            session, ProfileFollowUp, [w[0] for w in work], env.owner, now, env.lease
         )
-        person_id, joined_at = row.person_id, row.joined_at
-        if nudge_due is None:
-            last = joined_at + _days(delays[-1]) if delays else joined_at
-            if now >= last + FOLLOW_UP_AFTER_LAST_NUDGE:
-                row.due_at = None
+        rows = {
+            row.id: row
+            for row in session.scalars(select(ProfileFollowUp).where(ProfileFollowUp.id.in_(held)))
+        }
+        for follow_up_id, user_id, first_name, language in work:
+            report.checked += 1
+            row = rows.get(follow_up_id)
+            if row is None:
+                continue  # another worker took the row over: it checks it
+            user = users.get(user_id)
+            if user is None or user.get("delete_at"):
+                row.due_at = None  # the account is gone: nothing to follow
                 report.left_alone += 1
-            else:
-                row.due_at = now + RECHECK_INTERVAL
-            return
-        if now < nudge_due:
-            row.due_at = nudge_due
-            return
-    locale = i18n.pick_language(
-        str(user.get("locale") or ""), language, default=env.runtime.default_language
-    )
+                continue
+            score = profile_score(user)
+            if apply_score(session, row, score):
+                report.completed += 1
+                continue
+            if row.nudges_sent >= len(delays):
+                last = row.joined_at + _days(delays[-1]) if delays else row.joined_at
+                if now >= last + FOLLOW_UP_AFTER_LAST_NUDGE:
+                    row.due_at = None
+                    report.left_alone += 1
+                else:
+                    row.due_at = now + RECHECK_INTERVAL
+                continue
+            nudge_due = row.joined_at + _days(delays[row.nudges_sent])
+            if now < nudge_due:
+                row.due_at = nudge_due
+                continue
+            locale = i18n.pick_language(
+                str(user.get("locale") or ""), language, default=env.runtime.default_language
+            )
+            nudges.append(
+                _Nudge(
+                    follow_up_id=follow_up_id,
+                    person_id=row.person_id,
+                    number=row.nudges_sent + 1,
+                    user=user,
+                    first_name=first_name,
+                    language=locale,
+                    score=score,
+                )
+            )
+    return nudges
+
+
+def _send_nudge(env: CycleEnvironment, nudge: _Nudge, report: FollowUpReport) -> None:
+    delays = env.runtime.profile_nudge_delays_days
 
     def count_nudge(session: Session, outcome: DmOutcome) -> None:
-        row = session.get_one(ProfileFollowUp, follow_up_id)
-        row.nudges_sent = max(row.nudges_sent, nudge_number)
+        row = session.get_one(ProfileFollowUp, nudge.follow_up_id)
+        row.nudges_sent = max(row.nudges_sent, nudge.number)
         if row.nudges_sent < len(delays):
             row.due_at = row.joined_at + _days(delays[row.nudges_sent])
         else:
@@ -189,27 +223,27 @@ def _follow_one(
                 actor="envol",
                 action="profile.nudged",
                 subject_type="person",
-                subject_id=person_id,
-                details={"nudge": nudge_number, "score": score.score},
+                subject_id=nudge.person_id,
+                details={"nudge": nudge.number, "score": nudge.score.score},
             )
 
     outcome = send_dm_once(
         env.courier,
-        f"nudge:{person_id}:{nudge_number}",
+        f"nudge:{nudge.person_id}:{nudge.number}",
         kind="profile_nudge",
-        user_id=str(user["id"]),
-        message=nudge_text(env, user, first_name, score, locale),
-        person_id=person_id,
+        user_id=str(nudge.user["id"]),
+        message=nudge_text(env, nudge.user, nudge.first_name, nudge.score, nudge.language),
+        person_id=nudge.person_id,
         then=count_nudge,
         still_held=lambda session: still_mine(
-            session, ProfileFollowUp, follow_up_id, env.owner, clock.now(), env.lease
+            session, ProfileFollowUp, nudge.follow_up_id, env.owner, clock.now(), env.lease
         ),
     )
     if outcome is DmOutcome.BUSY:  # another worker is posting it: look again once it is over
         with transaction(env.sessions) as session:
             now = clock.now()
-            if still_mine(session, ProfileFollowUp, follow_up_id, env.owner, now, env.lease):
-                session.get_one(ProfileFollowUp, follow_up_id).due_at = now + env.lease
+            if still_mine(session, ProfileFollowUp, nudge.follow_up_id, env.owner, now, env.lease):
+                session.get_one(ProfileFollowUp, nudge.follow_up_id).due_at = now + env.lease
 
 
 def nudge_text(

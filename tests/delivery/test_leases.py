@@ -12,11 +12,13 @@ from plugin import clock
 from plugin.campaigns.models import CampaignDelivery, DeliveryStatus
 from plugin.cohorts.models import Cohort, Wave
 from plugin.delivery.leases import (
+    LEASE,
     LeaseColumns,
     claim_due,
     client_limits,
     release,
     still_mine,
+    still_mine_among,
     update_held,
 )
 from plugin.invitations.models import Invitation
@@ -48,6 +50,27 @@ def test_two_claimers_never_get_the_same_row_and_an_expired_lease_is_taken_over(
     assert sorted(third) == sorted(first + second)
     assert not still_mine(db_session, Invitation, first[0], "a", later)
     assert still_mine(db_session, Invitation, first[0], "c", later)
+
+
+def test_the_rows_still_mine_among_many_are_those_held_and_their_lease_is_extended(
+    db_session: Session, frozen_clock: clock.FrozenClock
+) -> None:
+    ids = _due_invitations(db_session, 6)
+    now = clock.now()
+    mine = claim_due(db_session, Invitation, owner="a", now=now, limit=4)
+    theirs = claim_due(db_session, Invitation, owner="b", now=now, limit=4)
+    later = now + dt.timedelta(minutes=5)
+
+    held = still_mine_among(db_session, Invitation, ids, "a", later, dt.timedelta(minutes=10))
+
+    assert held == set(mine) and not held & set(theirs)
+    expiries = {
+        row.id: row.lease_expires_at
+        for row in db_session.execute(select(Invitation.id, Invitation.lease_expires_at))
+    }
+    assert {expiries[i] for i in mine} == {later + dt.timedelta(minutes=10)}
+    assert {expiries[i] for i in theirs} == {now + LEASE}
+    assert still_mine_among(db_session, Invitation, theirs, "a", later) == set()
 
 
 def test_rows_not_yet_due_or_filtered_out_are_not_claimed(
