@@ -139,3 +139,16 @@ def test_html_for_many_keeps_a_bounded_number_of_skeletons() -> None:
         assert many.html(template, context, rendered) == rendered.html
 
     assert many.markdown_renders == 3 + 3  # three skeletons, then three bodies of their own
+
+
+def test_jinja_globals_stay_available_to_templates() -> None:
+    # Compiled templates hold their globals as a plain dict (rendering.py): Jinja's own
+    # (``range``, ``namespace``…) must still be there.
+    template = _template(
+        "{% set seen = namespace(n=0) %}{% for i in range(3) %}{% set seen.n = seen.n + i %}"
+        "{% endfor %}{{ seen.n }} pour {{ person.first_name }}\n"
+    )
+    person = PersonView("Zoé", "Lefèvre", "", "", "fr", "employee")
+    rendered = render(template, {"person": person})
+    assert rendered.subject == "Pour Zoé"
+    assert rendered.markdown == "3 pour Zoé\n"
