@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, load_only, sessionmaker
 
 from plugin import clock
 from plugin.audit.service import record
@@ -92,6 +92,22 @@ RETRY = Backoff(first=dt.timedelta(minutes=1), ceiling=dt.timedelta(hours=6), ji
 # A delivery is due again at ``next_attempt_at`` (``due_at`` is its step's date); its lease owner
 # is a token drawn for each claim.
 LEASE_COLUMNS = LeaseColumns(due="next_attempt_at", owner="lease_token")
+
+
+# What sending and recording a claimed row read of it (the rest is written, never read here):
+# loading a row's dates and errors too cost a third of loading it.
+_SENDING_NEEDS = (
+    CampaignDelivery.id,
+    CampaignDelivery.step_key,
+    CampaignDelivery.person_id,
+    CampaignDelivery.channel,
+    CampaignDelivery.language,
+    CampaignDelivery.message_ref,
+    CampaignDelivery.attempts,
+    CampaignDelivery.lease_token,
+    CampaignDelivery.in_doubt,
+    CampaignDelivery.created_at,
+)
 
 
 @dataclass(frozen=True)
@@ -389,6 +405,7 @@ class CampaignDispatcher:
             claimed = list(
                 session.scalars(
                     select(CampaignDelivery)
+                    .options(load_only(*_SENDING_NEEDS, raiseload=True))
                     .where(CampaignDelivery.id.in_(ids))
                     .order_by(CampaignDelivery.next_attempt_at, CampaignDelivery.id)
                 )
