@@ -42,6 +42,7 @@ Delivery guarantee — **at least once, with duplicates detected wherever they c
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import secrets
 from collections.abc import Callable, Iterator
@@ -422,6 +423,10 @@ class CampaignDispatcher:
         one's outcomes are taken and written: the connections are not left idle while the
         database records a batch and claims the next.
         """
+        with _long_lived_objects_set_aside():
+            return self._run(now)
+
+    def _run(self, now: dt.datetime | None) -> DispatchReport:
         report = DispatchReport()
         self.plan_due(now or clock.now(), report)
         handled = 0
@@ -793,6 +798,30 @@ class _ConnectionLevel(EnvolError):
         super().__init__(reason)
         self.reason = reason
         self.code = code
+
+
+@contextmanager
+def _long_lived_objects_set_aside() -> Iterator[None]:
+    """The objects alive when a run starts (modules, SQLAlchemy's and Jinja's caches, locale
+    data: hundreds of thousands) set aside from the garbage collector until it ends.
+
+    A run makes objects that outlive the collector's young generations (a batch's rows, people,
+    messages and futures live while the next batch is rendered), so its oldest generation is
+    collected every few hundred e-mails, and each of those collections walked every object of
+    the process: 80 µs of CPU per e-mail of a 10,000-person step, a fifth of the dispatcher's
+    own work. Frozen (``gc.freeze``), they are not walked; the run's own objects are collected
+    as before, and ``gc.unfreeze`` hands the others back at the end (garbage among them is then
+    collected as usual, one run later). Nothing is done when objects are frozen already (a
+    pre-fork server may freeze its own before forking): unfreezing would undo that.
+    """
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _says(text: str, key: str) -> bool:
