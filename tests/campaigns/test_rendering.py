@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
 
 from plugin.campaigns.plan import Template
 from plugin.campaigns.rendering import (
+    _EMPHASIS,
+    _LINK,
     HtmlForMany,
     PersonView,
     markdown_to_html,
@@ -152,3 +155,24 @@ def test_jinja_globals_stay_available_to_templates() -> None:
     rendered = render(template, {"person": person})
     assert rendered.subject == "Pour Zoé"
     assert rendered.markdown == "3 pour Zoé\n"
+
+
+@pytest.mark.parametrize(
+    "markdown",
+    [
+        "Bonjour Zoé,\n\nÀ lundi.\n",
+        "**Gras** et __gras__, sans lien\n",
+        "[l'app](https://x.example/app) sans emphase\n",
+        "[https://x.example](https://x.example) et **fin**\n",
+        "_[_](_)x_[_](_) : les liens seuls font naître une emphase\n",
+    ],
+)
+def test_the_text_part_skips_only_the_patterns_a_body_cannot_hold(markdown: str) -> None:
+    # markdown_to_text scans for links and emphasis only when their signs are there: the same
+    # text as always applying both substitutions.
+    def link(match: re.Match[str]) -> str:
+        label, url = match.group(1), match.group(2)
+        return url if label == url else f"{label} ({url})"
+
+    always = _EMPHASIS.sub(r"\2", _LINK.sub(link, markdown))
+    assert markdown_to_text(markdown) == always
