@@ -287,10 +287,21 @@ def campaign_variables(plan: CampaignPlan, language: str) -> dict[str, str]:
 
 
 # A step's subject is most often the same for every recipient of a language, and its typography
-# (``finish``, a function of the text alone) cost 10 µs an e-mail: done once per distinct subject.
-@lru_cache(maxsize=1024)
-def _finished_subject(subject: str, language: str) -> str:
+# (``finish``, a function of the text alone) cost 10 µs an e-mail: done once per distinct subject
+# that names no one (a subject with a person's name is not kept: the erasure of a person must not
+# leave their name in a cache).
+@lru_cache(maxsize=256)
+def _finished_impersonal_subject(subject: str, language: str) -> str:
     return finish(subject, language).strip()
+
+
+@cache
+def _subject_names_no_one(template: Template) -> bool:
+    try:
+        tree = _environment().parse(template.subject)
+    except jinja2.TemplateSyntaxError:
+        return False  # rendering reports it
+    return not any(name.name in _PER_RECIPIENT for name in tree.find_all(nodes.Name))
 
 
 def render(template: Template, context: dict[str, Any]) -> RenderedMessage:
@@ -307,7 +318,10 @@ def render(template: Template, context: dict[str, Any]) -> RenderedMessage:
         raise TemplateFailure(
             template.file, _template_line(error.__traceback__), str(error)
         ) from None
-    subject = _finished_subject(subject, template.language)
+    if _subject_names_no_one(template):
+        subject = _finished_impersonal_subject(subject, template.language)
+    else:
+        subject = finish(subject, template.language).strip()
     body = finish(body, template.language)
     if not subject:
         raise TemplateFailure(template.file, template.subject_line, phrase("check.subject_empty"))

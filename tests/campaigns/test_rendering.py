@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from plugin.campaigns.rendering import (
     _LINK,
     HtmlForMany,
     PersonView,
+    _finished_impersonal_subject,
     markdown_to_html,
     markdown_to_text,
     render,
@@ -176,3 +178,15 @@ def test_the_text_part_skips_only_the_patterns_a_body_cannot_hold(markdown: str)
 
     always = _EMPHASIS.sub(r"\2", _LINK.sub(link, markdown))
     assert markdown_to_text(markdown) == always
+
+
+def test_only_subjects_that_name_no_one_are_kept_once_typeset() -> None:
+    person = PersonView("Zoé", "Lefèvre", "", "", "fr", "employee")
+    personal = _template("Corps\n")  # its subject is "Pour {{ person.first_name }}"
+    impersonal = replace(personal, subject="Le lancement de {{ company }} : bientôt")
+    context = {"person": person, "company": "Exemple SA"}
+    assert render(personal, context).subject == "Pour Zoé"
+    assert render(impersonal, context).subject == "Le lancement d'Exemple SA\u00a0: bientôt"
+    kept = _finished_impersonal_subject.cache_info().currsize
+    render(personal, {**context, "person": replace(person, first_name="Anne")})
+    assert _finished_impersonal_subject.cache_info().currsize == kept  # no name was kept
