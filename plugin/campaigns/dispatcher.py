@@ -50,9 +50,9 @@ from concurrent.futures import Future
 from concurrent.futures import wait as wait_for_all
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import and_, case, insert, literal, select, update
+from sqlalchemy import Table, and_, bindparam, case, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, load_only, sessionmaker
 
@@ -108,6 +108,18 @@ _SENDING_NEEDS = (
     CampaignDelivery.lease_token,
     CampaignDelivery.in_doubt,
     CampaignDelivery.created_at,
+)
+
+
+_DELIVERIES = cast(Table, CampaignDelivery.__table__)
+# A sent row's own send time, where the lease is still held (``_flush``).
+_SET_SENT_AT = (
+    update(_DELIVERIES)
+    .where(
+        _DELIVERIES.c.id == bindparam("held_id"),
+        _DELIVERIES.c.lease_token == bindparam("held_by"),
+    )
+    .values(sent_at=bindparam("sent", type_=CampaignDelivery.sent_at.type))
 )
 
 
@@ -749,8 +761,10 @@ class CampaignDispatcher:
     def _flush(self, report: DispatchReport) -> None:
         """Write the batch's outcomes where we still hold the lease (one transaction).
 
-        Rows with the same outcome share one UPDATE (their ``sent_at`` kept row by row): a
-        statement per row cost more than sending the e-mail.
+        Rows with the same outcome share one UPDATE: a statement per row cost more than sending
+        the e-mail. Sent rows keep their own ``sent_at``, written first by one statement run for
+        every row (executemany), under the same lease condition: a ``CASE`` of a batch's 200
+        send times, built and compiled for every batch, cost 25 µs an e-mail.
         """
         pending, self._pending = self._pending, []
         if not pending:
@@ -763,12 +777,12 @@ class CampaignDispatcher:
             for (token, counter, shared), rows in groups.items():
                 values = dict(shared)
                 if "sent_at" in rows[0][1]:
-                    values["sent_at"] = case(
-                        {
-                            row.id: literal(row_values["sent_at"], CampaignDelivery.sent_at.type)
+                    session.execute(
+                        _SET_SENT_AT,
+                        [
+                            {"held_id": row.id, "held_by": token, "sent": row_values["sent_at"]}
                             for row, row_values in rows
-                        },
-                        value=CampaignDelivery.id,
+                        ],
                     )
                 ids = [row.id for row, _ in rows]
                 changed = update_held(session, CampaignDelivery, ids, token, values, LEASE_COLUMNS)

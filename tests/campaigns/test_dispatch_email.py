@@ -464,3 +464,32 @@ def test_a_run_leaves_objects_frozen_by_someone_else_frozen(
         assert gc.get_freeze_count() > 0  # not unfrozen (only those freed since have left)
     finally:
         gc.unfreeze()
+
+
+def test_outcomes_and_send_times_are_written_only_where_the_lease_is_still_held(
+    envol_context: EnvolContext,
+    world: Roster,
+    smtp_server: SmtpServer,
+    render_settings: RenderSettings,
+) -> None:
+    at(dt.date(2027, 1, 15))
+    dispatcher = make_dispatcher(envol_context, smtp_server.url, render_settings)
+    dispatcher.plan_due(clock.now(), dispatcher_module.DispatchReport())
+    claimed = dispatcher.claim(clock.now(), 10)
+    assert len(claimed) == 5
+    taken_over, kept = claimed[0], claimed[1:]
+    with transaction(envol_context.sessions) as session:
+        session.get_one(CampaignDelivery, taken_over.id).lease_token = "another-worker"
+    report = dispatcher_module.DispatchReport()
+    for number, row in enumerate(claimed):
+        sent_at = clock.now() + dt.timedelta(seconds=number)
+        dispatcher._finish(row, DeliveryStatus.SENT, "", report, sent_at=sent_at)
+    dispatcher._flush(report)
+    assert report.sent == 4
+    by_id = {row.id: row for row in deliveries(envol_context)}
+    lost = by_id[taken_over.id]
+    assert (lost.status, lost.sent_at, lost.lease_token) == ("sending", None, "another-worker")
+    assert [by_id[row.id].sent_at for row in kept] == [
+        clock.now() + dt.timedelta(seconds=number) for number in range(1, 5)
+    ]
+    assert {by_id[row.id].status for row in kept} == {"sent"}
