@@ -42,6 +42,7 @@ Delivery guarantee — **at least once, with duplicates detected wherever they c
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import secrets
 from collections.abc import Callable, Iterator
@@ -49,11 +50,11 @@ from concurrent.futures import Future
 from concurrent.futures import wait as wait_for_all
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import and_, case, insert, literal, select, update
+from sqlalchemy import Table, and_, bindparam, case, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, load_only, sessionmaker
 
 from plugin import clock
 from plugin.audit.service import record
@@ -92,6 +93,34 @@ RETRY = Backoff(first=dt.timedelta(minutes=1), ceiling=dt.timedelta(hours=6), ji
 # A delivery is due again at ``next_attempt_at`` (``due_at`` is its step's date); its lease owner
 # is a token drawn for each claim.
 LEASE_COLUMNS = LeaseColumns(due="next_attempt_at", owner="lease_token")
+
+
+# What sending and recording a claimed row read of it (the rest is written, never read here):
+# loading a row's dates and errors too cost a third of loading it.
+_SENDING_NEEDS = (
+    CampaignDelivery.id,
+    CampaignDelivery.step_key,
+    CampaignDelivery.person_id,
+    CampaignDelivery.channel,
+    CampaignDelivery.language,
+    CampaignDelivery.message_ref,
+    CampaignDelivery.attempts,
+    CampaignDelivery.lease_token,
+    CampaignDelivery.in_doubt,
+    CampaignDelivery.created_at,
+)
+
+
+_DELIVERIES = cast(Table, CampaignDelivery.__table__)
+# A sent row's own send time, where the lease is still held (``_flush``).
+_SET_SENT_AT = (
+    update(_DELIVERIES)
+    .where(
+        _DELIVERIES.c.id == bindparam("held_id"),
+        _DELIVERIES.c.lease_token == bindparam("held_by"),
+    )
+    .values(sent_at=bindparam("sent", type_=CampaignDelivery.sent_at.type))
+)
 
 
 @dataclass(frozen=True)
@@ -389,6 +418,7 @@ class CampaignDispatcher:
             claimed = list(
                 session.scalars(
                     select(CampaignDelivery)
+                    .options(load_only(*_SENDING_NEEDS, raiseload=True))
                     .where(CampaignDelivery.id.in_(ids))
                     .order_by(CampaignDelivery.next_attempt_at, CampaignDelivery.id)
                 )
@@ -405,6 +435,10 @@ class CampaignDispatcher:
         one's outcomes are taken and written: the connections are not left idle while the
         database records a batch and claims the next.
         """
+        with _long_lived_objects_set_aside():
+            return self._run(now)
+
+    def _run(self, now: dt.datetime | None) -> DispatchReport:
         report = DispatchReport()
         self.plan_due(now or clock.now(), report)
         handled = 0
@@ -727,8 +761,10 @@ class CampaignDispatcher:
     def _flush(self, report: DispatchReport) -> None:
         """Write the batch's outcomes where we still hold the lease (one transaction).
 
-        Rows with the same outcome share one UPDATE (their ``sent_at`` kept row by row): a
-        statement per row cost more than sending the e-mail.
+        Rows with the same outcome share one UPDATE: a statement per row cost more than sending
+        the e-mail. Sent rows keep their own ``sent_at``, written first by one statement run for
+        every row (executemany), under the same lease condition: a ``CASE`` of a batch's 200
+        send times, built and compiled for every batch, cost 25 µs an e-mail.
         """
         pending, self._pending = self._pending, []
         if not pending:
@@ -741,12 +777,12 @@ class CampaignDispatcher:
             for (token, counter, shared), rows in groups.items():
                 values = dict(shared)
                 if "sent_at" in rows[0][1]:
-                    values["sent_at"] = case(
-                        {
-                            row.id: literal(row_values["sent_at"], CampaignDelivery.sent_at.type)
+                    session.execute(
+                        _SET_SENT_AT,
+                        [
+                            {"held_id": row.id, "held_by": token, "sent": row_values["sent_at"]}
                             for row, row_values in rows
-                        },
-                        value=CampaignDelivery.id,
+                        ],
                     )
                 ids = [row.id for row, _ in rows]
                 changed = update_held(session, CampaignDelivery, ids, token, values, LEASE_COLUMNS)
@@ -776,6 +812,30 @@ class _ConnectionLevel(EnvolError):
         super().__init__(reason)
         self.reason = reason
         self.code = code
+
+
+@contextmanager
+def _long_lived_objects_set_aside() -> Iterator[None]:
+    """The objects alive when a run starts (modules, SQLAlchemy's and Jinja's caches, locale
+    data: hundreds of thousands) set aside from the garbage collector until it ends.
+
+    A run makes objects that outlive the collector's young generations (a batch's rows, people,
+    messages and futures live while the next batch is rendered), so its oldest generation is
+    collected every few hundred e-mails, and each of those collections walked every object of
+    the process: 80 µs of CPU per e-mail of a 10,000-person step, a fifth of the dispatcher's
+    own work. Frozen (``gc.freeze``), they are not walked; the run's own objects are collected
+    as before, and ``gc.unfreeze`` hands the others back at the end (garbage among them is then
+    collected as usual, one run later). Nothing is done when objects are frozen already (a
+    pre-fork server may freeze its own before forking): unfreezing would undo that.
+    """
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _says(text: str, key: str) -> bool:

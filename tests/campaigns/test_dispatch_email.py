@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import itertools
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -424,3 +426,70 @@ def test_a_template_failing_on_the_render_thread_fails_that_recipient_only(
     assert broken not in {m["To"].addresses[0].addr_spec for m in smtp_server.messages}
     [failed] = [r for r in deliveries(envol_context) if r.status == DeliveryStatus.FAILED]
     assert failed.error.startswith("template: teaser-1.fr.md:3")
+
+
+def test_a_run_sets_the_process_objects_aside_from_the_collector_and_hands_them_back(
+    envol_context: EnvolContext,
+    world: Roster,
+    smtp_server: SmtpServer,
+    render_settings: RenderSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    at(dt.date(2027, 1, 15))
+    frozen_during: list[int] = []
+    send_row = CampaignDispatcher._send_row
+
+    def watching(self: CampaignDispatcher, *args: Any, **kwargs: Any) -> Any:
+        frozen_during.append(gc.get_freeze_count())
+        return send_row(self, *args, **kwargs)
+
+    monkeypatch.setattr(CampaignDispatcher, "_send_row", watching)
+    report = make_dispatcher(envol_context, smtp_server.url, render_settings).run()
+    assert report.sent == 5 and len(frozen_during) == 5
+    assert min(frozen_during) > 0  # the objects alive before the run were set aside...
+    assert gc.get_freeze_count() == 0  # ...and handed back, even after the last batch
+
+
+def test_a_run_leaves_objects_frozen_by_someone_else_frozen(
+    envol_context: EnvolContext,
+    world: Roster,
+    smtp_server: SmtpServer,
+    render_settings: RenderSettings,
+) -> None:
+    at(dt.date(2027, 1, 15))
+    gc.freeze()  # as a pre-fork server does before forking its workers
+    try:
+        report = make_dispatcher(envol_context, smtp_server.url, render_settings).run()
+        assert report.sent == 5
+        assert gc.get_freeze_count() > 0  # not unfrozen (only those freed since have left)
+    finally:
+        gc.unfreeze()
+
+
+def test_outcomes_and_send_times_are_written_only_where_the_lease_is_still_held(
+    envol_context: EnvolContext,
+    world: Roster,
+    smtp_server: SmtpServer,
+    render_settings: RenderSettings,
+) -> None:
+    at(dt.date(2027, 1, 15))
+    dispatcher = make_dispatcher(envol_context, smtp_server.url, render_settings)
+    dispatcher.plan_due(clock.now(), dispatcher_module.DispatchReport())
+    claimed = dispatcher.claim(clock.now(), 10)
+    assert len(claimed) == 5
+    taken_over, kept = claimed[0], claimed[1:]
+    with transaction(envol_context.sessions) as session:
+        session.get_one(CampaignDelivery, taken_over.id).lease_token = "another-worker"
+    report = dispatcher_module.DispatchReport()
+    for number, row in enumerate(claimed):
+        sent_at = clock.now() + dt.timedelta(seconds=number)
+        dispatcher._finish(row, DeliveryStatus.SENT, "", report, sent_at=sent_at)
+    dispatcher._flush(report)
+    assert report.sent == 4
+    by_id = {row.id: row for row in deliveries(envol_context)}
+    lost = by_id[taken_over.id]
+    assert (lost.status, lost.sent_at, lost.lease_token) == ("sending", None, "another-worker")
+    assert [by_id[row.id].sent_at for row in kept] == [
+        clock.now() + dt.timedelta(seconds=number) for number in range(1, 5)
+    ]
+    assert {by_id[row.id].status for row in kept} == {"sent"}

@@ -1,14 +1,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from plugin.campaigns.plan import Template
 from plugin.campaigns.rendering import (
+    _EMPHASIS,
+    _LINK,
     HtmlForMany,
     PersonView,
+    _finished_impersonal_subject,
     markdown_to_html,
     markdown_to_text,
     render,
@@ -139,3 +144,49 @@ def test_html_for_many_keeps_a_bounded_number_of_skeletons() -> None:
         assert many.html(template, context, rendered) == rendered.html
 
     assert many.markdown_renders == 3 + 3  # three skeletons, then three bodies of their own
+
+
+def test_jinja_globals_stay_available_to_templates() -> None:
+    # Compiled templates hold their globals as a plain dict (rendering.py): Jinja's own
+    # (``range``, ``namespace``…) must still be there.
+    template = _template(
+        "{% set seen = namespace(n=0) %}{% for i in range(3) %}{% set seen.n = seen.n + i %}"
+        "{% endfor %}{{ seen.n }} pour {{ person.first_name }}\n"
+    )
+    person = PersonView("Zoé", "Lefèvre", "", "", "fr", "employee")
+    rendered = render(template, {"person": person})
+    assert rendered.subject == "Pour Zoé"
+    assert rendered.markdown == "3 pour Zoé\n"
+
+
+@pytest.mark.parametrize(
+    "markdown",
+    [
+        "Bonjour Zoé,\n\nÀ lundi.\n",
+        "**Gras** et __gras__, sans lien\n",
+        "[l'app](https://x.example/app) sans emphase\n",
+        "[https://x.example](https://x.example) et **fin**\n",
+        "_[_](_)x_[_](_) : les liens seuls font naître une emphase\n",
+    ],
+)
+def test_the_text_part_skips_only_the_patterns_a_body_cannot_hold(markdown: str) -> None:
+    # markdown_to_text scans for links and emphasis only when their signs are there: the same
+    # text as always applying both substitutions.
+    def link(match: re.Match[str]) -> str:
+        label, url = match.group(1), match.group(2)
+        return url if label == url else f"{label} ({url})"
+
+    always = _EMPHASIS.sub(r"\2", _LINK.sub(link, markdown))
+    assert markdown_to_text(markdown) == always
+
+
+def test_only_subjects_that_name_no_one_are_kept_once_typeset() -> None:
+    person = PersonView("Zoé", "Lefèvre", "", "", "fr", "employee")
+    personal = _template("Corps\n")  # its subject is "Pour {{ person.first_name }}"
+    impersonal = replace(personal, subject="Le lancement de {{ company }} : bientôt")
+    context = {"person": person, "company": "Exemple SA"}
+    assert render(personal, context).subject == "Pour Zoé"
+    assert render(impersonal, context).subject == "Le lancement d'Exemple SA\u00a0: bientôt"
+    kept = _finished_impersonal_subject.cache_info().currsize
+    render(personal, {**context, "person": replace(person, first_name="Anne")})
+    assert _finished_impersonal_subject.cache_info().currsize == kept  # no name was kept

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from contextlib import closing
 
 import pytest
 from sqlalchemy import func, select, text
 
 from plugin.app import EnvolContext
+from plugin.clock import FrozenClock
 from plugin.delivery.journal import AcceptanceJournal, JournalledMailer, was_accepted
 from plugin.delivery.models import AcceptedMessage
 from plugin.mail import Address, MailSendError, OutgoingEmail, SmtpConfig, SmtpMailer
@@ -37,6 +39,32 @@ def test_a_record_is_committed_at_once_and_leaves_no_transaction_open(
         with envol_context.sessions() as session:
             found = set(session.scalars(select(AcceptedMessage.message_id)))
         assert found == {"<a@acme.test>", "<b@acme.test>", "<c@acme.test>", "<d@acme.test>"}
+
+
+def test_a_record_stores_what_the_orm_stores(
+    envol_context: EnvolContext, frozen_clock: FrozenClock
+) -> None:
+    # The journal writes its INSERT as driver SQL: the stored values must be SQLAlchemy's own
+    # for the dialect, byte for byte, or lookups and reports would read another format.
+    moment = frozen_clock.advance(dt.timedelta(microseconds=123_456))
+    with closing(AcceptanceJournal(envol_context.engine)) as journal:
+        journal.record("<journal@acme.test>", purpose="campaign")
+    with envol_context.sessions() as session, session.begin():
+        session.add(
+            AcceptedMessage(message_id="<orm@acme.test>", purpose="campaign", accepted_at=moment)
+        )
+    with envol_context.engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT message_id, CAST(accepted_at AS VARCHAR) AS accepted_at "
+                "FROM mail_accepted_message WHERE purpose = 'campaign'"
+            )
+        ).all()
+    stored = {row.message_id: row.accepted_at for row in rows}
+    assert stored["<journal@acme.test>"] == stored["<orm@acme.test>"]
+    with envol_context.sessions() as session:
+        recorded = session.get(AcceptedMessage, "<journal@acme.test>")
+        assert recorded is not None and recorded.accepted_at == moment
 
 
 def test_a_lost_connection_is_replaced_and_the_acceptance_still_recorded(
