@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from plugin.jsontypes import JSON
@@ -106,31 +106,33 @@ def public_channels(mm: MattermostClient, team_id: str) -> dict[str, str]:
 
 
 @dataclass
-class PostReading:
-    """Posts changed since each channel's cursor, and the cursors to store afterwards."""
+class ChannelReading:
+    """One channel's posts changed since its cursor, and the cursor to store afterwards."""
 
-    posts: list[JSON] = field(default_factory=list)
-    cursors: dict[str, int] = field(default_factory=dict)
+    channel_id: str
+    posts: list[JSON]
+    read_until_ms: int
 
 
-def read_posts_since(
+def iter_posts_since(
     mm: MattermostClient,
     channel_ids: Iterable[str],
     cursors: Mapping[str, int],
     first_read_since: dt.datetime,
-) -> PostReading:
-    """One ``since`` request per channel: from its cursor, or ``first_read_since`` at first."""
-    reading = PostReading()
+) -> Iterator[ChannelReading]:
+    """One ``since`` request per channel: from its cursor, or ``first_read_since`` at first.
+    A channel at a time: the caller stores each before the next is read, so the posts of every
+    channel are never in memory together (issue 18)."""
     first_ms = int(first_read_since.timestamp() * 1000)
     for channel_id in channel_ids:
         cursor = cursors.get(channel_id)
         since_ms = max(0, cursor - CURSOR_OVERLAP_MS) if cursor else first_ms
         newest = cursor or first_ms
+        posts = []
         for post in mm.iter_channel_posts(channel_id, since=since_ms):
-            reading.posts.append(post)
+            posts.append(post)
             newest = max(newest, int(post.get("update_at") or 0), int(post.get("create_at") or 0))
-        reading.cursors[channel_id] = newest
-    return reading
+        yield ChannelReading(channel_id, posts, newest)
 
 
 def is_person_post(post: Mapping[str, Any], bot_ids: set[str]) -> bool:

@@ -46,11 +46,11 @@ from plugin.mattermost import MattermostClient
 from plugin.metrics.collect import (
     IDS_PER_REQUEST,
     is_person_post,
+    iter_posts_since,
     iter_team_users,
     minimum_requests,
     public_channels,
     read_last_activity,
-    read_posts_since,
 )
 from plugin.metrics.measures import (
     FOUR_WEEKS,
@@ -408,20 +408,21 @@ def _read_posts(
         channels.setdefault(
             channel_id, cursor_rows[channel_id].channel_name if channel_id in cursor_rows else ""
         )
-    reading = read_posts_since(
+    bot_ids = _bot_ids(session)
+    new_posts = 0
+    for reading in iter_posts_since(
         mm,
         channels,
         {cid: row.read_until_ms for cid, row in cursor_rows.items()},
         first_read_since=now - FOUR_WEEKS,
-    )
-    new_posts = _store_posts(session, reading.posts, _bot_ids(session))
-    for channel_id, read_until in reading.cursors.items():
-        row = cursor_rows.get(channel_id)
+    ):
+        new_posts += _store_posts(session, reading.posts, bot_ids)
+        row = cursor_rows.get(reading.channel_id)
         if row is None:
-            row = ChannelCursor(channel_id=channel_id)
+            row = cursor_rows[reading.channel_id] = ChannelCursor(channel_id=reading.channel_id)
             session.add(row)
-        row.read_until_ms = read_until
-        row.channel_name = channels.get(channel_id) or row.channel_name or channel_id
+        row.read_until_ms = reading.read_until_ms
+        row.channel_name = channels.get(reading.channel_id) or row.channel_name or row.channel_id
     session.flush()
     return channels, len(public), new_posts
 
