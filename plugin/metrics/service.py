@@ -180,8 +180,9 @@ def _post_counts_of(
 
 
 # People per chunk of the streaming pass: read, measured, stored and folded into the groups
-# together, so memory does not grow with the roster (bench/bench_metrics_snapshot.py).
-SNAPSHOT_CHUNK = 2_000
+# together, so memory does not grow with the roster (bench/bench_metrics_snapshot.py). A chunk
+# of 2,000 held some 2 MiB more at its peak than one of 1,000 (rows, measures, insert dicts).
+SNAPSHOT_CHUNK = 1_000
 
 _PERSON_COLUMNS = (
     Person.id,
@@ -290,6 +291,7 @@ def _store_team_users(session: Session, mm: MattermostClient, team_id: str) -> i
                 for user in users
             ],
         )
+        del users  # not held through the next request
     return int(session.scalar(select(func.count()).select_from(_team_user)) or 0)
 
 
@@ -423,6 +425,9 @@ def _read_posts(
             session.add(row)
         row.read_until_ms = reading.read_until_ms
         row.channel_name = channels.get(reading.channel_id) or row.channel_name or row.channel_id
+        # Let this channel's posts go before the next channel is read (the loop variable would
+        # hold them through the next request: 1.9 MiB for 833 posts in the benchmark).
+        del reading
     session.flush()
     return channels, len(public), new_posts
 
