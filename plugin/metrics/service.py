@@ -483,10 +483,16 @@ def take_snapshot(
         )
         folder.add(session, measures)
         snapshot.people += len(measures)
-    session.execute(
-        insert(GroupSnapshot),
-        [{"snapshot_id": snapshot.id, "day": snapshot.day, **g.as_row()} for g in folder.groups()],
-    )
+    # A chunk of rows at a time: there is a group for every manager.
+    groups = folder.groups()
+    for start in range(0, len(groups), SNAPSHOT_CHUNK):
+        session.execute(
+            insert(GroupSnapshot),
+            [
+                {"snapshot_id": snapshot.id, "day": snapshot.day, **group.as_row()}
+                for group in groups[start : start + SNAPSHOT_CHUNK]
+            ],
+        )
     _store_spaces(session, snapshot, channels, now)
     snapshot.requests = mm.request_count - requests_before
     snapshot.minimum_requests = minimum_requests(
