@@ -4,7 +4,11 @@ measured here (10,000 against 1,000 with --quick).
 Memory is tracemalloc's peak during ``take_snapshot`` above what was allocated before it (the
 "idle" process: imports, the sandbox's state, the database engine). The sandbox serves the
 requests from a thread of the same process, so its transient allocations per request count too
-(they do not grow with the roster: a page of 200 members, 1,000 users a request). A streaming
+(they do not grow with the roster: a page of 200 members, 1,000 users a request). One of them
+is most of every figure: after a response werkzeug's server drains the socket with
+``rfile.read(10_000_000)``, a 9.5 MiB buffer (every other ping shows it). The 1,000-person
+baseline read 11.1 MiB in some runs and 13.9 in others, most likely as that buffer coincides or
+not with a 1,000-user answer being parsed; the ratio moves with it. A streaming
 snapshot keeps its peak flat (goal ≤ 1.5×); its time may grow linearly (goal ≤ 1.2 × the
 roster ratio, 120× for 100 times the people).
 """

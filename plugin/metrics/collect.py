@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from plugin.jsontypes import JSON
@@ -54,25 +54,15 @@ class TeamUser:
     profile_complete: bool
 
 
-@dataclass
-class TeamReading:
-    team: JSON
-    members: int  # active members that are active users (their ids are the keys of ``users``)
-    users: dict[str, TeamUser]
+def iter_team_users(mm: MattermostClient, team_id: str) -> Iterator[list[TeamUser]]:
+    """The team's active members that are active users, reduced to what the snapshot needs,
+    one request's worth (``IDS_PER_REQUEST``) at a time as the member pages come: the caller
+    stores each batch away, so neither the user objects nor the team's member ids are ever in
+    memory together (issue 18)."""
 
-    def users_by_email(self) -> dict[str, TeamUser]:
-        return {user.email: user for user in self.users.values() if user.email}
-
-
-def read_team(mm: MattermostClient, team_name: str) -> TeamReading:
-    """The team, its active members and what the snapshot needs of each (deactivated users
-    left out). Users are read ``IDS_PER_REQUEST`` at a time, as the member pages come, and
-    reduced at once: neither the whole user objects nor the member ids of the team are ever
-    in memory together (issue 18)."""
-    team = mm.get_team_by_name(team_name)
-    users: dict[str, TeamUser] = {}
-
-    def read_users(ids: list[str]) -> None:
+    def read_users(ids: list[str]) -> list[TeamUser]:
+        # By id: a member listed twice in one batch is read and kept once.
+        users: dict[str, TeamUser] = {}
         for user in mm.get_users_by_ids(ids):
             if not user.get("delete_at"):
                 users[user["id"]] = TeamUser(
@@ -81,21 +71,22 @@ def read_team(mm: MattermostClient, team_name: str) -> TeamReading:
                     is_bot=bool(user.get("is_bot")),
                     profile_complete=profile_is_complete(user),
                 )
+        return list(users.values())
 
     pending: list[str] = []
-    for member in mm.iter_team_members(team["id"]):
+    for member in mm.iter_team_members(team_id):
         if not member.get("delete_at"):
             pending.append(member["user_id"])
             if len(pending) == IDS_PER_REQUEST:
-                read_users(pending)
+                yield read_users(pending)
                 pending = []
     if pending:
-        read_users(pending)
-    return TeamReading(team=team, members=len(users), users=users)
+        yield read_users(pending)
 
 
 def read_last_activity(mm: MattermostClient, user_ids: Iterable[str]) -> dict[str, int]:
-    """``last_activity_at`` (ms) by user id; 0 when Mattermost never saw the person."""
+    """``last_activity_at`` (ms) by user id; 0 when Mattermost never saw the person. The
+    snapshot passes ``IDS_PER_REQUEST`` ids at a time (one request)."""
     ids = list(dict.fromkeys(user_ids))
     activity: dict[str, int] = {}
     # A chunk a request, reduced at once: the status objects of the whole team never pile up.
@@ -115,31 +106,33 @@ def public_channels(mm: MattermostClient, team_id: str) -> dict[str, str]:
 
 
 @dataclass
-class PostReading:
-    """Posts changed since each channel's cursor, and the cursors to store afterwards."""
+class ChannelReading:
+    """One channel's posts changed since its cursor, and the cursor to store afterwards."""
 
-    posts: list[JSON] = field(default_factory=list)
-    cursors: dict[str, int] = field(default_factory=dict)
+    channel_id: str
+    posts: list[JSON]
+    read_until_ms: int
 
 
-def read_posts_since(
+def iter_posts_since(
     mm: MattermostClient,
     channel_ids: Iterable[str],
     cursors: Mapping[str, int],
     first_read_since: dt.datetime,
-) -> PostReading:
-    """One ``since`` request per channel: from its cursor, or ``first_read_since`` at first."""
-    reading = PostReading()
+) -> Iterator[ChannelReading]:
+    """One ``since`` request per channel: from its cursor, or ``first_read_since`` at first.
+    A channel at a time: the caller stores each before the next is read, so the posts of every
+    channel are never in memory together (issue 18)."""
     first_ms = int(first_read_since.timestamp() * 1000)
     for channel_id in channel_ids:
         cursor = cursors.get(channel_id)
         since_ms = max(0, cursor - CURSOR_OVERLAP_MS) if cursor else first_ms
         newest = cursor or first_ms
+        posts = []
         for post in mm.iter_channel_posts(channel_id, since=since_ms):
-            reading.posts.append(post)
+            posts.append(post)
             newest = max(newest, int(post.get("update_at") or 0), int(post.get("create_at") or 0))
-        reading.cursors[channel_id] = newest
-    return reading
+        yield ChannelReading(channel_id, posts, newest)
 
 
 def is_person_post(post: Mapping[str, Any], bot_ids: set[str]) -> bool:

@@ -86,7 +86,9 @@ class PersonMeasure:
         return dict(self.__dict__)
 
 
-@dataclass
+# Slots: a snapshot holds one tally and one group a manager (a tenth of the roster), so their
+# size is the snapshot's memory at 100,000 people (issue 18).
+@dataclass(slots=True)
 class SurveyTally:
     """Sums of the four answers over the responses counted for a group."""
 
@@ -105,7 +107,7 @@ class SurveyTally:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class GroupMeasure:
     """One group's totals; becomes a ``GroupSnapshot`` row."""
 

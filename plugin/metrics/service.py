@@ -16,7 +16,26 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, delete, func, insert, or_, select
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ColumnElement,
+    Index,
+    Integer,
+    MetaData,
+    Row,
+    String,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from plugin import clock
@@ -25,14 +44,13 @@ from plugin.invitations.models import Invitation, InvitationState
 from plugin.jsontypes import JSON
 from plugin.mattermost import MattermostClient
 from plugin.metrics.collect import (
-    TeamReading,
-    TeamUser,
+    IDS_PER_REQUEST,
     is_person_post,
+    iter_posts_since,
+    iter_team_users,
     minimum_requests,
     public_channels,
     read_last_activity,
-    read_posts_since,
-    read_team,
 )
 from plugin.metrics.measures import (
     FOUR_WEEKS,
@@ -139,25 +157,32 @@ class _PostCounts:
     replies_28d: int = 0
 
 
-def _post_counts_by_user(session: Session, now: dt.datetime) -> dict[str, _PostCounts]:
+def _post_counts_of(
+    session: Session, user_ids: Iterable[str], now: dt.datetime
+) -> dict[str, _PostCounts]:
+    """Posts and replies of ``user_ids`` (one chunk of people's users) over 7 and 28 days."""
     week_ago = now - WEEK
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    rows = session.execute(
-        select(ObservedPost.user_id, ObservedPost.is_reply, ObservedPost.created_at).where(
-            ObservedPost.created_at > now - FOUR_WEEKS, ObservedPost.created_at <= now
+    for ids in _chunks(sorted(user_ids)):
+        rows = session.execute(
+            select(ObservedPost.user_id, ObservedPost.is_reply, ObservedPost.created_at).where(
+                ObservedPost.user_id.in_(ids),
+                ObservedPost.created_at > now - FOUR_WEEKS,
+                ObservedPost.created_at <= now,
+            )
         )
-    )
-    for user_id, is_reply, created_at in rows:
-        tally = counts[user_id]
-        tally[3 if is_reply else 2] += 1
-        if created_at > week_ago:
-            tally[1 if is_reply else 0] += 1
+        for user_id, is_reply, created_at in rows:
+            tally = counts[user_id]
+            tally[3 if is_reply else 2] += 1
+            if created_at > week_ago:
+                tally[1 if is_reply else 0] += 1
     return {user_id: _PostCounts(*tally) for user_id, tally in counts.items()}
 
 
 # People per chunk of the streaming pass: read, measured, stored and folded into the groups
-# together, so memory does not grow with the roster (bench/bench_metrics_snapshot.py).
-SNAPSHOT_CHUNK = 2_000
+# together, so memory does not grow with the roster (bench/bench_metrics_snapshot.py). A chunk
+# of 2,000 held some 2 MiB more at its peak than one of 1,000 (rows, measures, insert dicts).
+SNAPSHOT_CHUNK = 1_000
 
 _PERSON_COLUMNS = (
     Person.id,
@@ -200,50 +225,209 @@ def _people_chunks(session: Session) -> Iterator[Sequence[Row[Any]]]:
         last = chunk[-1].id
 
 
-def _match_users(session: Session, team: TeamReading) -> dict[int, TeamUser]:
-    """Person id → their Mattermost user: by the stored user id, else by e-mail."""
-    by_email = team.users_by_email()
-    user_of: dict[int, TeamUser] = {}
+# --------------------------------------------------------------------------- scratch tables
+
+# What the snapshot learns per person lives in the database while it runs, not in Python: the
+# team's users and who matched whom would otherwise cost some 480 bytes a person for the whole
+# snapshot (65 MiB at 100,000 people; issue 18). TEMPORARY tables: private to the snapshot's
+# connection, never migrated, gone with the transaction's connection on PostgreSQL and dropped
+# at the end on both backends.
+_SCRATCH = MetaData()
+
+# The team's active users, as read from Mattermost a request at a time.
+_team_user = Table(
+    "metrics_scratch_team_user",
+    _SCRATCH,
+    Column("user_id", String(26), primary_key=True),
+    Column("email", String, nullable=False),  # lower-cased
+    Column("is_bot", Boolean, nullable=False),
+    Column("profile_complete", Boolean, nullable=False),
+    # ``last_activity_at`` (ms) from the statuses; 0 until read, or when never seen.
+    Column("last_activity_ms", BigInteger, nullable=False, default=0),
+    Index("metrics_scratch_team_user_email", "email"),
+    prefixes=["TEMPORARY"],
+)
+
+# Roster person → their Mattermost user (two people may match one user: by id and by e-mail).
+_matched = Table(
+    "metrics_scratch_matched",
+    _SCRATCH,
+    Column("person_id", Integer, primary_key=True),
+    Column("user_id", String(26), nullable=False),
+    Index("metrics_scratch_matched_user_id", "user_id"),
+    prefixes=["TEMPORARY"],
+)
+
+
+def _drop_scratch(session: Session) -> None:
+    # IF EXISTS: a snapshot that failed on SQLite may leave them on its pooled connection.
+    for table in reversed(_SCRATCH.sorted_tables):
+        session.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
+
+
+def _create_scratch(session: Session) -> None:
+    _drop_scratch(session)
+    _SCRATCH.create_all(session.connection(), checkfirst=False)
+
+
+def _store_team_users(session: Session, mm: MattermostClient, team_id: str) -> int:
+    """Read the team's active users into ``_team_user``; returns how many there are."""
+    for users in iter_team_users(mm, team_id):
+        ids = [user.id for user in users]
+        # A member listed on two pages (the team grew while it was paged) is kept once, as
+        # last read.
+        for chunk in _chunks(ids):
+            session.execute(delete(_team_user).where(_team_user.c.user_id.in_(chunk)))
+        session.execute(
+            insert(_team_user),
+            [
+                {
+                    "user_id": user.id,
+                    "email": user.email,
+                    "is_bot": user.is_bot,
+                    "profile_complete": user.profile_complete,
+                    "last_activity_ms": 0,
+                }
+                for user in users
+            ],
+        )
+        del users  # not held through the next request
+    return int(session.scalar(select(func.count()).select_from(_team_user)) or 0)
+
+
+def _team_user_ids_by(session: Session, column: Any, values: Iterable[str]) -> dict[str, str]:
+    """``column``'s value → user id, for the team users whose ``column`` is among ``values``."""
+    found: dict[str, str] = {}
+    for chunk in _chunks(sorted(set(values))):
+        rows = session.execute(select(column, _team_user.c.user_id).where(column.in_(chunk)))
+        found.update(rows.tuples().all())
+    return found
+
+
+def _match_people(session: Session) -> int:
+    """Match every roster person to their Mattermost user, a chunk of people at a time: by the
+    stored user id, else by e-mail. Returns how many matched."""
+    matched = 0
     for chunk in _people_chunks(session):
+        by_id = _team_user_ids_by(
+            session,
+            _team_user.c.user_id,
+            (p.mattermost_user_id for p in chunk if p.mattermost_user_id),
+        )
+        by_email = _team_user_ids_by(
+            session, _team_user.c.email, (p.email for p in chunk if p.email)
+        )
+        rows = []
         for person in chunk:
-            user = team.users.get(person.mattermost_user_id or "") or by_email.get(person.email)
-            if user is not None:
-                user_of[person.id] = user
-    return user_of
+            user_id = by_id.get(person.mattermost_user_id or "") or by_email.get(person.email)
+            if user_id is not None:
+                rows.append({"person_id": person.id, "user_id": user_id})
+        if rows:
+            session.execute(insert(_matched), rows)
+            matched += len(rows)
+    return matched
+
+
+def _store_last_activity(session: Session, mm: MattermostClient) -> None:
+    """The matched users' last activity, one status request per ``IDS_PER_REQUEST`` users
+    (keyset pages over the matched user ids: each asked once)."""
+    last = ""
+    while True:
+        ids = list(
+            session.scalars(
+                select(_matched.c.user_id)
+                .where(_matched.c.user_id > last)
+                .distinct()
+                .order_by(_matched.c.user_id)
+                .limit(IDS_PER_REQUEST)
+            )
+        )
+        if not ids:
+            return
+        activity = read_last_activity(mm, ids)
+        if activity:
+            session.execute(
+                update(_team_user)
+                .where(_team_user.c.user_id == bindparam("seen_user_id"))
+                .values(last_activity_ms=bindparam("seen_ms")),
+                [{"seen_user_id": uid, "seen_ms": ms} for uid, ms in activity.items()],
+            )
+        last = ids[-1]
+
+
+def _bot_ids(session: Session) -> set[str]:
+    return set(session.scalars(select(_team_user.c.user_id).where(_team_user.c.is_bot)))
+
+
+def _person_of_user(user_id: Any) -> ColumnElement[Any]:
+    """The roster person matched to ``user_id`` (the highest id, should two have matched it)."""
+    return (
+        select(func.max(_matched.c.person_id))
+        .where(_matched.c.user_id == user_id)
+        .scalar_subquery()
+    )
+
+
+@dataclass(frozen=True)
+class _MatchedUser:
+    user_id: str
+    profile_complete: bool
+    last_activity_ms: int
+
+
+def _matched_users(session: Session, first: int, last: int) -> dict[int, _MatchedUser]:
+    """Person id → their user, for the matched people with ids in [first, last]."""
+    rows = session.execute(
+        select(
+            _matched.c.person_id,
+            _team_user.c.user_id,
+            _team_user.c.profile_complete,
+            _team_user.c.last_activity_ms,
+        )
+        .join(_team_user, _team_user.c.user_id == _matched.c.user_id)
+        .where(_matched.c.person_id.between(first, last))
+    )
+    return {
+        person_id: _MatchedUser(user_id, bool(complete), int(last_ms or 0))
+        for person_id, user_id, complete, last_ms in rows
+    }
 
 
 def _read_posts(
     session: Session,
     mm: MattermostClient,
-    team: TeamReading,
+    team_id: str,
     extra_channel_ids: Iterable[str],
     now: dt.datetime,
 ) -> tuple[dict[str, str], int, int]:
     """Read the watched channels' new posts and move their cursors.
 
     Returns (channel id → name, public channels, new posts stored)."""
-    public = public_channels(mm, team.team["id"])
+    public = public_channels(mm, team_id)
     channels = dict(public)
     cursor_rows = {row.channel_id: row for row in session.scalars(select(ChannelCursor))}
     for channel_id in extra_channel_ids:
         channels.setdefault(
             channel_id, cursor_rows[channel_id].channel_name if channel_id in cursor_rows else ""
         )
-    reading = read_posts_since(
+    bot_ids = _bot_ids(session)
+    new_posts = 0
+    for reading in iter_posts_since(
         mm,
         channels,
         {cid: row.read_until_ms for cid, row in cursor_rows.items()},
         first_read_since=now - FOUR_WEEKS,
-    )
-    bot_ids = {uid for uid, user in team.users.items() if user.is_bot}
-    new_posts = _store_posts(session, reading.posts, bot_ids)
-    for channel_id, read_until in reading.cursors.items():
-        row = cursor_rows.get(channel_id)
+    ):
+        new_posts += _store_posts(session, reading.posts, bot_ids)
+        row = cursor_rows.get(reading.channel_id)
         if row is None:
-            row = ChannelCursor(channel_id=channel_id)
+            row = cursor_rows[reading.channel_id] = ChannelCursor(channel_id=reading.channel_id)
             session.add(row)
-        row.read_until_ms = read_until
-        row.channel_name = channels.get(channel_id) or row.channel_name or channel_id
+        row.read_until_ms = reading.read_until_ms
+        row.channel_name = channels.get(reading.channel_id) or row.channel_name or row.channel_id
+        # Let this channel's posts go before the next channel is read (the loop variable would
+        # hold them through the next request: 1.9 MiB for 833 posts in the benchmark).
+        del reading
     session.flush()
     return channels, len(public), new_posts
 
@@ -260,86 +444,98 @@ def take_snapshot(
 
     ``extra_channel_ids`` are watched besides the team's public channels (the seeded private
     spaces). Taking the snapshot again the same day replaces that day's rows.
+
+    It streams: the team's users go to scratch tables as their pages come, and people are
+    matched, measured, stored and folded into their groups ``SNAPSHOT_CHUNK`` at a time, so its
+    memory does not grow with the roster (bench/bench_metrics_snapshot.py).
     """
     say = progress or (lambda _message: None)
     now = clock.now()
     requests_before = mm.request_count
+    _create_scratch(session)
     say(f"team members of {runtime.team_name}")
-    team = read_team(mm, runtime.team_name)
-    user_of = _match_users(session, team)
-    say(f"last activity of {len(user_of)} people")
-    activity = read_last_activity(mm, [user.id for user in user_of.values()])
-    channels, public, new_posts = _read_posts(session, mm, team, extra_channel_ids, now)
-    team.users.clear()  # the matched users are in ``user_of``; the others are not needed now
+    team = mm.get_team_by_name(runtime.team_name)
+    members = _store_team_users(session, mm, team["id"])
+    matched = _match_people(session)
+    say(f"last activity of {matched} people")
+    _store_last_activity(session, mm)
+    channels, public, new_posts = _read_posts(session, mm, team["id"], extra_channel_ids, now)
 
     say("measures per person and per group")
     snapshot = _fresh_snapshot(session, now.date())
     snapshot.taken_at = now
     snapshot.channels = len(channels)
     snapshot.posts_fetched = new_posts
-    user_to_person = {user.id: pid for pid, user in user_of.items()}
-    folder = _GroupFolder(session, user_to_person)
-    measuring = _Measuring(user_of, activity, _post_counts_by_user(session, now), now)
+    folder = _GroupFolder(session)
     snapshot.people = 0
     for chunk in _people_chunks(session):
         ids = [person.id for person in chunk]
+        users = _matched_users(session, ids[0], ids[-1])
+        post_counts = _post_counts_of(session, (u.user_id for u in users.values()), now)
         invited = _invited_among(session, ids)
-        measures = [measuring.measure(person, person.id in invited) for person in chunk]
+        measures = [
+            _measure(person, users.get(person.id), post_counts, person.id in invited, now)
+            for person in chunk
+        ]
         session.execute(
             insert(PersonSnapshot),
             [{"snapshot_id": snapshot.id, **m.as_row()} for m in measures],
         )
         folder.add(session, measures)
         snapshot.people += len(measures)
-    session.execute(
-        insert(GroupSnapshot),
-        [{"snapshot_id": snapshot.id, "day": snapshot.day, **g.as_row()} for g in folder.groups()],
-    )
+    # A chunk of rows at a time: there is a group for every manager.
+    groups = folder.groups()
+    for start in range(0, len(groups), SNAPSHOT_CHUNK):
+        session.execute(
+            insert(GroupSnapshot),
+            [
+                {"snapshot_id": snapshot.id, "day": snapshot.day, **group.as_row()}
+                for group in groups[start : start + SNAPSHOT_CHUNK]
+            ],
+        )
     _store_spaces(session, snapshot, channels, now)
     snapshot.requests = mm.request_count - requests_before
     snapshot.minimum_requests = minimum_requests(
-        members=team.members,
-        status_ids=len(user_of),
+        members=members,
+        status_ids=matched,
         public_channels=public,
         watched=len(channels),
     )
+    _drop_scratch(session)
     session.flush()
     return snapshot
 
 
-@dataclass
-class _Measuring:
-    """One person's measures from what the snapshot read (users, activity, posts)."""
-
-    user_of: dict[int, TeamUser]
-    activity: dict[str, int]
-    post_counts: dict[str, _PostCounts]
-    now: dt.datetime
-
-    def measure(self, person: Row[Any], invited: bool) -> PersonMeasure:
-        measure = PersonMeasure(
-            person_id=person.id,
-            department=person.department,
-            site=person.site,
-            manager_id=person.manager_id,
+def _measure(
+    person: Row[Any],
+    user: _MatchedUser | None,
+    post_counts: dict[str, _PostCounts],
+    invited: bool,
+    now: dt.datetime,
+) -> PersonMeasure:
+    """One person's measures from what the snapshot read (their user, activity, posts)."""
+    measure = PersonMeasure(
+        person_id=person.id,
+        department=person.department,
+        site=person.site,
+        manager_id=person.manager_id,
+    )
+    if user is not None:
+        counts = post_counts.get(user.user_id, _PostCounts())
+        last_ms = user.last_activity_ms
+        measure.joined = True
+        measure.profile_complete = user.profile_complete
+        measure.last_activity_at = _from_ms(last_ms) if last_ms else None
+        measure.posts_7d, measure.replies_7d = counts.posts_7d, counts.replies_7d
+        measure.posts_28d, measure.replies_28d = counts.posts_28d, counts.replies_28d
+        measure.contributed_7d = counts.posts_7d + counts.replies_7d > 0
+        measure.contributed_28d = counts.posts_28d + counts.replies_28d > 0
+        recently_seen = measure.last_activity_at is not None and (
+            measure.last_activity_at > now - WEEK
         )
-        user = self.user_of.get(person.id)
-        if user is not None:
-            counts = self.post_counts.get(user.id, _PostCounts())
-            last_ms = self.activity.get(user.id, 0)
-            measure.joined = True
-            measure.profile_complete = user.profile_complete
-            measure.last_activity_at = _from_ms(last_ms) if last_ms else None
-            measure.posts_7d, measure.replies_7d = counts.posts_7d, counts.replies_7d
-            measure.posts_28d, measure.replies_28d = counts.posts_28d, counts.replies_28d
-            measure.contributed_7d = counts.posts_7d + counts.replies_7d > 0
-            measure.contributed_28d = counts.posts_28d + counts.replies_28d > 0
-            recently_seen = measure.last_activity_at is not None and (
-                measure.last_activity_at > self.now - WEEK
-            )
-            measure.active_7d = recently_seen or measure.contributed_7d
-        measure.invited = invited or measure.joined
-        return measure
+        measure.active_7d = recently_seen or measure.contributed_7d
+    measure.invited = invited or measure.joined
+    return measure
 
 
 def _fresh_snapshot(session: Session, day: dt.date) -> MetricsSnapshot:
@@ -399,42 +595,43 @@ def _store_spaces(
 # --------------------------------------------------------------------------- aggregation
 
 
-def _tickets_by_person(session: Session, user_to_person: dict[str, int]) -> dict[int, list[int]]:
+def _tickets_by_person(session: Session, first: int, last: int) -> dict[int, list[int]]:
+    """[opened, resolved] tickets of the people with ids in [first, last]: a ticket without a
+    person is its requester's, by the user matched to them."""
+    owner = func.coalesce(SupportTicket.person_id, _person_of_user(SupportTicket.requester_user_id))
     tickets: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for person_id, requester, status in session.execute(
-        select(SupportTicket.person_id, SupportTicket.requester_user_id, SupportTicket.status)
+    for person_id, status in session.execute(
+        select(owner, SupportTicket.status).where(owner.between(first, last))
     ):
-        owner = person_id if person_id is not None else user_to_person.get(requester)
-        if owner is None:
-            continue
-        tickets[owner][0] += 1
+        tickets[person_id][0] += 1
         if status in (TicketStatus.RESOLVED, TicketStatus.SELF_SERVED):
-            tickets[owner][1] += 1
+            tickets[person_id][1] += 1
     return tickets
 
 
 def _survey_answers(
-    session: Session, user_to_person: dict[str, int]
-) -> list[tuple[int, int | None, dt.datetime, dict[str, int]]]:
-    """(person id, wave id, submitted at, answers) for every response of a roster person."""
+    session: Session, first: int, last: int
+) -> list[tuple[int, int | None, dict[str, int]]]:
+    """(person id, wave id, answers) of the people with ids in [first, last], oldest first: a
+    response without a person is its user's, by the person matched to them."""
+    owner = func.coalesce(SurveyResponse.person_id, _person_of_user(SurveyResponse.user_id))
+    questions = [q for q, _, _ in SURVEY_QUESTIONS]
     answers = []
-    for response in session.scalars(select(SurveyResponse).order_by(SurveyResponse.submitted_at)):
-        person_id = response.person_id
-        if person_id is None:
-            person_id = user_to_person.get(response.user_id)
-        if person_id is None:
-            continue
-        values = {q: int(getattr(response, q)) for q, _, _ in SURVEY_QUESTIONS}
-        answers.append((person_id, response.wave_id, response.submitted_at, values))
+    for person_id, wave_id, *values in session.execute(
+        select(owner, SurveyResponse.wave_id, *(getattr(SurveyResponse, q) for q in questions))
+        .where(owner.between(first, last))
+        .order_by(SurveyResponse.submitted_at)
+    ):
+        answers.append((person_id, wave_id, dict(zip(questions, map(int, values), strict=True))))
     return answers
 
 
 class _GroupFolder:
     """Folds people into their groups chunk by chunk: all, department, site, manager, cohort,
-    wave. Holds one total per group and the survey answers (one per respondent), never the
-    list of each group's members."""
+    wave. Holds one total per group, never the list of each group's members; tickets and
+    survey answers are read for each chunk's people."""
 
-    def __init__(self, session: Session, user_to_person: dict[str, int]) -> None:
+    def __init__(self, session: Session) -> None:
         self._groups: dict[tuple[str, str], GroupMeasure] = {}
         self.cohorts = {
             c.id: c.name
@@ -449,14 +646,6 @@ class _GroupFolder:
         for wave in waves:
             self.waves_of_cohort[wave.cohort_id].append(wave)
         self.wave_by_id = {wave.id: wave for wave in waves}
-        self.tickets = _tickets_by_person(session, user_to_person)
-        # Survey: for a wave, the answers given for that wave; elsewhere each person's latest.
-        self.latest: dict[int, dict[str, int]] = {}
-        self.by_wave: dict[int, dict[int, dict[str, int]]] = defaultdict(dict)
-        for person_id, wave_id, _submitted, values in _survey_answers(session, user_to_person):
-            self.latest[person_id] = values
-            if wave_id is not None:
-                self.by_wave[wave_id][person_id] = values
         self._group("all", "all", "all")
         for cohort_id, name in self.cohorts.items():
             self._group("cohort", str(cohort_id), name)
@@ -498,6 +687,14 @@ class _GroupFolder:
         ids = [m.person_id for m in measures]
         cohorts_of = self._cohorts_of(session, ids)
         handed_in = self._handed_in(session, ids)
+        tickets_of = _tickets_by_person(session, ids[0], ids[-1])
+        # Survey: for a wave, the answers given for that wave; elsewhere each person's latest.
+        latest: dict[int, dict[str, int]] = {}
+        by_wave: dict[int, dict[int, dict[str, int]]] = defaultdict(dict)
+        for person_id, wave_id, values in _survey_answers(session, ids[0], ids[-1]):
+            latest[person_id] = values
+            if wave_id is not None:
+                by_wave[wave_id][person_id] = values
         for person in measures:
             keys = [
                 ("all", "all", "all"),
@@ -517,11 +714,11 @@ class _GroupFolder:
                 if handed is None:
                     waves += self.waves_of_cohort.get(cohort_id, [])
             keys += [("wave", str(w.id), w.name) for w in waves]
-            tickets = self.tickets.get(person.person_id, [0, 0])
+            tickets = tickets_of.get(person.person_id, [0, 0])
             for dimension, key, label in keys:
                 group = self._group(dimension, key, label)
                 group.add_person(person, (tickets[0], tickets[1]))
-                source = self.by_wave.get(int(key), {}) if dimension == "wave" else self.latest
+                source = by_wave.get(int(key), {}) if dimension == "wave" else latest
                 answers = source.get(person.person_id)
                 if answers is not None:
                     group.survey.add(answers)

@@ -172,6 +172,26 @@ def test_team_with_default_channels_members_and_icon(sandbox: Sandbox, admin: Ap
     assert admin.get(f"/teams/{team['id']}").json()["last_team_icon_update"] > 0
 
 
+def test_team_members_are_paged_by_user_id_as_mattermost_does(sandbox: Sandbox, admin: Api) -> None:
+    team = sandbox.create_team("paged", "Paged")
+    for index in range(7):
+        sandbox.add_team_member(team["id"], sandbox.create_user(f"member{index}")["id"])
+
+    def page(number: int) -> list[str]:
+        members = admin.get(
+            f"/teams/{team['id']}/members", params={"page": number, "per_page": 3}
+        ).json()
+        return [m["user_id"] for m in members]
+
+    everyone = sorted(sandbox.team_member_ids(team["id"]))
+    assert page(0) + page(1) + page(2) == everyone  # ORDER BY UserId, as SqlTeamStore
+    assert page(3) == []
+    # Someone who joins between two reads is listed in their place from the next read on.
+    late = sandbox.create_user("late")["id"]
+    sandbox.add_team_member(team["id"], late)
+    assert page(0) + page(1) + page(2) == sorted([*everyone, late])
+
+
 def test_channels_archive_restore_and_members(
     sandbox: Sandbox, admin: Api, team: dict[str, Any]
 ) -> None:
