@@ -44,8 +44,8 @@ def test_a_record_is_committed_at_once_and_leaves_no_transaction_open(
 def test_a_record_stores_what_the_orm_stores(
     envol_context: EnvolContext, frozen_clock: FrozenClock
 ) -> None:
-    # The journal writes its INSERT as driver SQL: the stored values must be SQLAlchemy's own
-    # for the dialect, byte for byte, or lookups and reports would read another format.
+    # The journal's own INSERT (autocommitted, many at once) must store what the ORM stores,
+    # byte for byte, or lookups and reports would read another format.
     moment = frozen_clock.advance(dt.timedelta(microseconds=123_456))
     with closing(AcceptanceJournal(envol_context.engine)) as journal:
         journal.record("<journal@acme.test>", purpose="campaign")
