@@ -226,22 +226,16 @@ class SandboxState:
         is_bot: bool = False,
         props: JSON | None = None,
     ) -> JSON:
-        username = username.lower()
-        email = email.lower()
-        self._check_new_user(username, email, is_bot)
-        return self._store_new_user(
-            username=username,
-            email=email,
-            password=password,
-            first_name=first_name,
-            last_name=last_name,
-            nickname=nickname,
-            position=position,
-            locale=locale,
-            roles=roles,
-            is_bot=is_bot,
-            props=props,
-        )
+        return self.create_users(
+            [
+                {
+                    "username": username, "email": email, "password": password,
+                    "first_name": first_name, "last_name": last_name, "nickname": nickname,
+                    "position": position, "locale": locale, "roles": roles, "is_bot": is_bot,
+                    "props": props,
+                }
+            ]
+        )[0]  # fmt: skip
 
     def create_users(self, people: Iterable[Mapping[str, Any]]) -> list[JSON]:
         """Many users at once: one mapping of ``create_user``'s keyword arguments each, with
@@ -265,28 +259,20 @@ class SandboxState:
             if email in taken_emails:
                 raise _email_exists()
             self._check_user_limit(is_bot, active)
-            created.append(self._store_new_user(**{**fields, "username": username, "email": email}))
+            created.append(self._store_new_user({**fields, "username": username, "email": email}))
             taken_usernames.add(username)
             taken_emails.add(email)
             active += not is_bot
         return created
 
-    def _store_new_user(
-        self,
-        *,
-        username: str,
-        email: str,
-        password: str = "",
-        first_name: str = "",
-        last_name: str = "",
-        nickname: str = "",
-        position: str = "",
-        locale: str = "en",
-        roles: str = "system_user",
-        is_bot: bool = False,
-        props: JSON | None = None,
-    ) -> JSON:
-        """A new user from checked, lower-cased fields."""
+    def _store_new_user(self, fields: Mapping[str, Any]) -> JSON:
+        """A new user from checked, lower-cased fields (``create_user``'s keywords)."""
+        username, email = str(fields["username"]), str(fields["email"])
+        password = str(fields.get("password", ""))
+        first_name, last_name = fields.get("first_name", ""), fields.get("last_name", "")
+        nickname, position = fields.get("nickname", ""), fields.get("position", "")
+        locale, roles = fields.get("locale", "en"), fields.get("roles", "system_user")
+        is_bot, props = bool(fields.get("is_bot", False)), fields.get("props")
         stamp = now_ms()
         user_id = self.ids.new_id()
         user: JSON = {
@@ -327,16 +313,6 @@ class SandboxState:
         self.users[user_id] = user
         self.passwords[user_id] = password
         return user
-
-    def _check_new_user(self, username: str, email: str, is_bot: bool) -> None:
-        """``User.IsValid``, the unique username and e-mail, and the unlicensed user cap."""
-        self._check_user_form(username, email, is_bot)
-        for existing in self.users.values():
-            if existing["username"] == username:
-                raise _username_exists()
-            if existing["email"] == email:
-                raise _email_exists()
-        self._check_user_limit(is_bot, self.active_user_count())
 
     @staticmethod
     def _check_user_form(username: str, email: str, is_bot: bool) -> None:
