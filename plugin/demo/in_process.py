@@ -1,13 +1,19 @@
 """A ``requests`` transport that hands each request to a WSGI application of this process.
 
-The sandbox demo's simulated people make most of its requests (posts, reactions, dialogs,
-sidebar categories). Over the loopback each costs about 1.4 ms of CPU in this process — a
-connection, a server thread, HTTP parsed and written twice — against 0.15 ms for the sandbox's
-own work, and the demo runs on one core (the GIL). Their requests therefore go straight into the
-sandbox's WSGI application: the same routing, authentication, handlers and request log; the
-sandbox never faults nor rate-limits a person's request (``PERSON_HEADER``), so nothing a
-socket would add is lost. Envol's own requests, and the people's WebSocket, still cross the
-network: they are what the demo shows of Envol's link to Mattermost.
+The sandbox demo runs on one core (the GIL), and over the loopback each request cost about
+1.4 ms of CPU in this process — a connection, a server thread, HTTP parsed and written twice —
+against 0.15 ms for the sandbox's own work (0.47 ms a call in process, measured with Envol's
+client on ``GET /users/me``). So two callers hand their requests straight to the sandbox's WSGI
+application — the same routing, authentication, handlers, request log, rate limit and faults:
+
+* the simulated people (posts, reactions, dialogs, sidebar categories), whom the sandbox never
+  faults nor rate-limits (``PERSON_HEADER``);
+* Envol's launch cycle in the demo's own process (``World.envol_transport``: invitations,
+  welcomes, nudges, digests, surveys, snapshots). A connection the sandbox drops on purpose
+  (``--faults``) reaches its client as ``requests.ConnectionError``, as a reset socket does.
+
+What still crosses the network, as in production: the worker process's and the webhooks'
+requests to the sandbox, the sandbox's calls to Envol's webhooks, and the people's WebSocket.
 
 werkzeug builds the WSGI environ and runs the application (``werkzeug.test``); this adapter
 only translates between ``requests``' prepared request and response and those.
@@ -53,12 +59,21 @@ class WsgiAdapter(BaseAdapter):
             method=request.method or "GET",
             headers=list(request.headers.items()),
             data=body.encode("utf-8") if isinstance(body, str) else body,
+            # As a loopback client: the sandbox's rate limit keys on the client's address.
+            environ_base={"REMOTE_ADDR": "127.0.0.1"},
         )
         try:
             environ = builder.get_environ()
         finally:
             builder.close()
-        app_iter, status, headers = run_wsgi_app(self.app, environ, buffered=True)
+        try:
+            app_iter, status, headers = run_wsgi_app(self.app, environ, buffered=True)
+        except ConnectionAbortedError as error:
+            # The application hung up (the sandbox's injected drop): what a client sees of a
+            # reset connection, after the request may have been applied.
+            raise requests.ConnectionError(
+                f"connection aborted by the server: {error}", request=request
+            ) from error
         try:
             content = b"".join(app_iter)
         finally:

@@ -35,6 +35,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from plugin import clock, db
 from plugin.app import EnvolContext, build_context, set_context
+from plugin.demo.in_process import WsgiAdapter
 from plugin.demo.mail_catcher import MailCatcher, free_port
 from plugin.demo.scene import SCENE_RECORD_FILE, Scene
 from plugin.demo.worker import DOORBELL_ENV, PROGRESS_ENV, Doorbell, read_progress
@@ -318,6 +319,12 @@ class DemoStage:
             request_handler=_QuietHandler,
         )
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        if self.sandbox is not None:
+            # The sandbox's calls to these webhooks (a person's slash command, button, dialog)
+            # reach the application in process; a browser and the worker still use the port.
+            self.sandbox.integrations.mount(
+                f"{self.webhooks_url}/", WsgiAdapter(lambda e, s: holder["app"](e, s))
+            )
 
     @property
     def _progress_path(self) -> Path:

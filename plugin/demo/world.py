@@ -151,6 +151,11 @@ class World(Protocol):
         sessions; one for all of them."""
         ...
 
+    def envol_transport(self) -> BaseAdapter | None:
+        """What carries the requests of Envol's launch cycle in the demo's process; None: the
+        network, as Envol's own client makes it (a real server)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -164,6 +169,18 @@ def world_for(run: DemoRun) -> World:
         return SandboxWorld(sandbox)
     settings = run.context.settings
     return ApiWorld(settings.mattermost_url, settings.mattermost_token.get_secret_value())
+
+
+def envol_session(world: World) -> requests.Session | None:
+    """A session for Envol's client (``MattermostClient(session=…)``) on the world's transport;
+    None leaves the client its own connection pool."""
+    transport = world.envol_transport()
+    if transport is None:
+        return None
+    session = requests.Session()
+    session.trust_env = False  # as the client's own session: nothing to read per request
+    session.mount(f"{world.url}/", transport)
+    return session
 
 
 def app_user(world: World, user_id: str) -> AppUser:
@@ -299,6 +316,10 @@ class SandboxWorld:
         return self.sandbox.create_token(user_id)
 
     def people_transport(self) -> BaseAdapter:
+        return self._transport
+
+    def envol_transport(self) -> BaseAdapter | None:
+        # The same WSGI application, faults and rate limit included (``plugin.demo.in_process``).
         return self._transport
 
     def close(self) -> None:
@@ -546,6 +567,9 @@ class ApiWorld:
 
     def people_transport(self) -> BaseAdapter:
         return self._people
+
+    def envol_transport(self) -> BaseAdapter | None:
+        return None
 
     def close(self) -> None:
         self._sign_ups.close()

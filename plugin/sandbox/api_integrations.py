@@ -261,7 +261,7 @@ def _post(call: Call, url: str, timeout: float, **kwargs: Any) -> requests.Respo
             "api.sandbox.plugin_integration.app_error",
             "The sandbox runs no plugins: integration URLs must be http(s).",
         )
-    return requests.post(url, timeout=max(timeout, 0.1), **kwargs)
+    return call.sandbox.integrations.post(url, timeout=max(timeout, 0.1), **kwargs)
 
 
 def _command_response(response: requests.Response) -> JSON:
@@ -482,7 +482,7 @@ def _call_command(
     )
     try:
         if command["method"] == "G":
-            response = requests.get(
+            response = call.sandbox.integrations.get(
                 command["url"], params=form, headers=headers, timeout=max(timeout, 0.1)
             )
         else:

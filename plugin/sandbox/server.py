@@ -14,6 +14,7 @@ import weakref
 from pathlib import Path
 from typing import Any, ClassVar
 
+import requests
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -155,6 +156,11 @@ class Sandbox:
         self.admin_token = ""
         # The people's apps connected over GET /api/v4/websocket (plugin/sandbox/websocket.py).
         self.events = EventHub()
+        # The server's HTTP client for integrations (slash commands, buttons, dialogs): one
+        # pool of connections, as the server's. A transport mounted on it reaches an
+        # application of this process (the demo's webhooks: ``plugin.demo.in_process``).
+        self.integrations = requests.Session()
+        self.integrations.trust_env = False  # loopback integrations: no proxy to look up
         self._build_state()
         Sandbox._alive.add(self)
 
@@ -206,6 +212,7 @@ class Sandbox:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._server = self._thread = None
+        self.integrations.close()
 
     def __enter__(self) -> Sandbox:
         return self

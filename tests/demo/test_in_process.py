@@ -11,7 +11,10 @@ import requests
 
 from plugin.demo.in_process import WsgiAdapter
 from plugin.demo.person import PERSON_HEADER, AppUser, CallFailed
+from plugin.demo.sandbox_people import as_user
+from plugin.mattermost import MattermostClient, Retryable
 from plugin.sandbox import Sandbox
+from tests.helpers.sandbox import IntegrationReceiver
 
 # A 1×1 PNG: a real image for the profile picture upload (multipart).
 PNG = base64.b64decode(
@@ -85,3 +88,50 @@ def test_a_person_posts_uploads_and_fails_in_process(sandbox: Sandbox) -> None:
         ("POST", "/api/v4/users/{user_id}/image", person.user_id),
         ("POST", "/api/v4/posts", person.user_id),
     ]
+
+
+@pytest.mark.parametrize("in_process", [False, True], ids=["over-http", "in-process"])
+def test_envol_sees_a_dropped_connection_as_over_the_network(
+    sandbox: Sandbox, in_process: bool
+) -> None:
+    """``--faults`` drops Envol's connections: in process, the client must draw the same
+    conclusion (it may have been applied, so not re-sent) as from a reset socket."""
+    team = sandbox.create_team("acme", "Acme")
+    channel = sandbox.create_channel(team["id"], "cafe", "Café")
+    session = None
+    if in_process:
+        session = requests.Session()
+        session.mount(f"{sandbox.url}/", WsgiAdapter(sandbox.wsgi_app))
+    client = MattermostClient(sandbox.url, sandbox.admin_token, session=session)
+    sandbox.set_faults(drop_rate=1.0, seed=1)
+
+    with pytest.raises(Retryable, match="may have been applied"):
+        client.create_post(channel["id"], "Bienvenue")
+
+    assert [e.fault for e in sandbox.request_log.entries()] == ["drop"]
+
+
+def test_the_sandbox_calls_an_integration_in_process(sandbox: Sandbox) -> None:
+    """A WSGI application mounted on the sandbox's integrations client gets the slash command
+    as a server's HTTP call would bring it, with no port open."""
+    receiver = IntegrationReceiver(reply=lambda call: (200, {"text": "On it!"}))
+    url = "http://webhooks.invalid"  # nothing listens there: only the mount can answer
+    sandbox.integrations.mount(f"{url}/", WsgiAdapter(receiver))
+    team = sandbox.create_team("acme", "Acme")
+    user = sandbox.create_user("alice")
+    sandbox.add_team_member(team["id"], user["id"])
+    admin = requests.Session()
+    admin.headers["Authorization"] = f"Bearer {sandbox.admin_token}"
+    command = admin.post(
+        f"{sandbox.url}/api/v4/commands",
+        json={"team_id": team["id"], "trigger": "aide", "method": "P", "url": f"{url}/cmd"},
+        timeout=10,
+    ).json()
+    town = sandbox.channel_by_name(team["id"], "town-square")
+
+    answer = as_user(sandbox, user["id"]).run_command(town["id"], "/aide mon badge")
+
+    assert answer["text"] == "On it!"
+    [received] = receiver.calls
+    assert received.headers["Authorization"] == f"Token {command['token']}"
+    assert (received.form["command"], received.form["text"]) == ("/aide", "mon badge")
