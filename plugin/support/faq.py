@@ -12,7 +12,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -231,14 +231,20 @@ def _overlap_score(query: Sequence[str], target: Sequence[str]) -> float:
     return 100.0 * found / len(set(query))
 
 
+@lru_cache(maxsize=1024)
+def _entry_stems(entry: FaqEntry) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(question and keywords, answer) normalised: an entry is scored against every request in
+    its language, and stemming its answer again each time cost more than the scoring."""
+    return normalise(entry.search_text(), entry.language), normalise(entry.answer, entry.language)
+
+
 def score_entry(query: Sequence[str], entry: FaqEntry) -> float:
     """How well the request's stems match the entry (0–100).
 
     The question and keywords weigh most; the answer helps a little, so a long description
     that mentions the right words still finds the entry without the answer's prose dominating.
     """
-    question = normalise(entry.search_text(), entry.language)
-    answer = normalise(entry.answer, entry.language)
+    question, answer = _entry_stems(entry)
     # The share of the *entry's* words present too: a one-word query matching one keyword of a
     # long entry should not beat a query matching most of a short question.
     coverage = _overlap_score(question, query)
