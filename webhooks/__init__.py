@@ -5,26 +5,37 @@ Handlers are thin: verify the request, parse it into a typed object, call a serv
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from plugin.app import EnvolContext, build_context
 from plugin.settings import DeploySettings, require_production_secret
 from webhooks.answers import install_app_error_handlers
-from webhooks.context import CONTEXT_KEY, envol_context
+from webhooks.context import CONTEXT_KEY, MATTERMOST_SESSION_KEY, envol_context
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = ["CONTEXT_KEY", "create_app", "envol_context"]
 
 
 def create_app(
-    settings: DeploySettings | None = None, *, context: EnvolContext | None = None
+    settings: DeploySettings | None = None,
+    *,
+    context: EnvolContext | None = None,
+    mattermost_session: requests.Session | None = None,
 ) -> Flask:
-    """Build the app; ``settings=None`` reads them from the environment."""
+    """Build the app; ``settings=None`` reads them from the environment.
+    ``mattermost_session`` carries the integrations' calls to Mattermost (default: the client's
+    own connection pool; the sandbox demo's reaches the sandbox in process)."""
     context = context or build_context(settings)
     # Every signature the webhooks check is only as secret as this key: refuse a known one.
     require_production_secret(context.settings)
     app = Flask(__name__)
     app.extensions[CONTEXT_KEY] = context
+    app.extensions[MATTERMOST_SESSION_KEY] = mattermost_session
     # Mattermost's payloads are small and shallow: anything bigger or deeper is refused before
     # it is parsed; a database outage or a bug is answered (and logged) the same everywhere.
     install_app_error_handlers(app)

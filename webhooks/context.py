@@ -7,6 +7,8 @@ from flask import Flask
 from plugin.app import EnvolContext
 
 CONTEXT_KEY = "envol.context"
+# The requests.Session for the integrations' Mattermost client (None: the client's own).
+MATTERMOST_SESSION_KEY = "envol.mattermost_session"
 
 
 def envol_context(app: Flask) -> EnvolContext:

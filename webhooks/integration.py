@@ -19,7 +19,7 @@ from plugin.mattermost import MattermostClient
 from plugin.people.directory import roster_member
 from plugin.security.service import Signer
 from plugin.settings import RuntimeSettings
-from webhooks.context import envol_context
+from webhooks.context import MATTERMOST_SESSION_KEY, envol_context
 
 INTEGRATION_KEY = "envol.integration"
 USER_CACHE_SECONDS = 300.0
@@ -120,7 +120,10 @@ def integration(app: Flask | None = None) -> Integration:
         if found is None:
             context = envol_context(app)
             client = MattermostClient.from_settings(
-                context.settings, timeout=5.0, retry_budget_seconds=8.0
+                context.settings,
+                timeout=5.0,
+                retry_budget_seconds=8.0,
+                session=app.extensions.get(MATTERMOST_SESSION_KEY),
             )
             found = Integration(
                 context=context,

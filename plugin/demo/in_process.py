@@ -8,12 +8,16 @@ application — the same routing, authentication, handlers, request log, rate li
 
 * the simulated people (posts, reactions, dialogs, sidebar categories), whom the sandbox never
   faults nor rate-limits (``PERSON_HEADER``);
-* Envol's launch cycle in the demo's own process (``World.envol_transport``: invitations,
-  welcomes, nudges, digests, surveys, snapshots). A connection the sandbox drops on purpose
-  (``--faults``) reaches its client as ``requests.ConnectionError``, as a reset socket does.
+* Envol in the demo's own process: the launch cycle (``World.envol_transport``: invitations,
+  welcomes, nudges, digests, surveys, snapshots) and the webhooks' integrations. A connection
+  the sandbox drops on purpose (``--faults``) reaches the client as
+  ``requests.ConnectionError``, as a reset socket does.
 
-What still crosses the network, as in production: the worker process's and the webhooks'
-requests to the sandbox, the sandbox's calls to Envol's webhooks, and the people's WebSocket.
+And the other way, the sandbox's calls to Envol's webhooks (a person's slash command, button
+or dialog) reach the Flask application in process (``Sandbox.integrations``).
+
+What still crosses the network, as in production: the worker process's requests, the
+sandbox's calls to the support step's own webhooks, a browser's, and the people's WebSocket.
 
 werkzeug builds the WSGI environ and runs the application (``werkzeug.test``); this adapter
 only translates between ``requests``' prepared request and response and those.
@@ -32,6 +36,14 @@ from requests.utils import get_encoding_from_headers
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 WsgiApp = Callable[[dict[str, Any], Any], Any]
+
+
+def session_into(app: WsgiApp, base_url: str) -> requests.Session:
+    """A session whose requests under ``base_url`` go to ``app`` (others to the network)."""
+    session = requests.Session()
+    session.trust_env = False  # no proxy nor .netrc to look up for an application in process
+    session.mount(f"{base_url.rstrip('/')}/", WsgiAdapter(app))
+    return session
 
 
 class WsgiAdapter(BaseAdapter):

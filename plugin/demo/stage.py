@@ -35,7 +35,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from plugin import clock, db
 from plugin.app import EnvolContext, build_context, set_context
-from plugin.demo.in_process import WsgiAdapter
+from plugin.demo.in_process import WsgiAdapter, session_into
 from plugin.demo.mail_catcher import MailCatcher, free_port
 from plugin.demo.scene import SCENE_RECORD_FILE, Scene
 from plugin.demo.worker import DOORBELL_ENV, PROGRESS_ENV, Doorbell, read_progress
@@ -243,7 +243,7 @@ class DemoStage:
         at once, the worker after a restart (it read its token from the environment)."""
         self.settings = self.settings.model_copy(update={"mattermost_token": SecretStr(token)})
         context = self.context()
-        self._holder["app"] = _make_app(context)
+        self._holder["app"] = _make_app(context, self.sandbox)
         if self._worker is not None:
             self.settle()
             self._stop_worker()
@@ -309,7 +309,7 @@ class DemoStage:
         )
 
     def _serve_webhooks(self, port: int) -> None:
-        self._holder["app"] = _make_app(self.context())
+        self._holder["app"] = _make_app(self.context(), self.sandbox)
         holder = self._holder
         self._server = make_server(
             self.listen_host,
@@ -437,7 +437,12 @@ def _forget_broker_connections() -> None:
         amqp._producer_pool = None
 
 
-def _make_app(context: EnvolContext) -> Any:
+def _make_app(context: EnvolContext, sandbox: Sandbox | None) -> Any:
     from webhooks import create_app
 
-    return create_app(context=context)
+    return create_app(
+        context=context,
+        mattermost_session=None
+        if sandbox is None
+        else session_into(sandbox.wsgi_app, context.settings.mattermost_url),
+    )

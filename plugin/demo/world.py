@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
 
-from plugin.demo.in_process import WsgiAdapter
+from plugin.demo.in_process import WsgiAdapter, session_into
 from plugin.demo.person import PERSON_HEADER, AppUser
 from plugin.jsontypes import JSON
 
@@ -151,9 +151,10 @@ class World(Protocol):
         sessions; one for all of them."""
         ...
 
-    def envol_transport(self) -> BaseAdapter | None:
-        """What carries the requests of Envol's launch cycle in the demo's process; None: the
-        network, as Envol's own client makes it (a real server)."""
+    def envol_session(self) -> requests.Session | None:
+        """A session for the client of Envol's launch cycle in the demo's process
+        (``MattermostClient(session=…)``); None: the client's own connection pool (a real
+        server)."""
         ...
 
     def close(self) -> None: ...
@@ -169,18 +170,6 @@ def world_for(run: DemoRun) -> World:
         return SandboxWorld(sandbox)
     settings = run.context.settings
     return ApiWorld(settings.mattermost_url, settings.mattermost_token.get_secret_value())
-
-
-def envol_session(world: World) -> requests.Session | None:
-    """A session for Envol's client (``MattermostClient(session=…)``) on the world's transport;
-    None leaves the client its own connection pool."""
-    transport = world.envol_transport()
-    if transport is None:
-        return None
-    session = requests.Session()
-    session.trust_env = False  # as the client's own session: nothing to read per request
-    session.mount(f"{world.url}/", transport)
-    return session
 
 
 def app_user(world: World, user_id: str) -> AppUser:
@@ -318,9 +307,9 @@ class SandboxWorld:
     def people_transport(self) -> BaseAdapter:
         return self._transport
 
-    def envol_transport(self) -> BaseAdapter | None:
+    def envol_session(self) -> requests.Session | None:
         # The same WSGI application, faults and rate limit included (``plugin.demo.in_process``).
-        return self._transport
+        return session_into(self.sandbox.wsgi_app, self.url)
 
     def close(self) -> None:
         pass  # nothing held: the sandbox belongs to the stage
@@ -568,7 +557,7 @@ class ApiWorld:
     def people_transport(self) -> BaseAdapter:
         return self._people
 
-    def envol_transport(self) -> BaseAdapter | None:
+    def envol_session(self) -> requests.Session | None:
         return None
 
     def close(self) -> None:

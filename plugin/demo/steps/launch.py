@@ -37,7 +37,7 @@ from plugin.demo.arrivals import invitations_from_emails
 from plugin.demo.commands import install_demo_commands
 from plugin.demo.coverage import roster_coverage
 from plugin.demo.population import Population
-from plugin.demo.world import World, envol_session, world_for
+from plugin.demo.world import World, world_for
 from plugin.invitations.environment import build_environment
 from plugin.invitations.service import plan_wave_invitations
 from plugin.mattermost import MattermostClient
@@ -67,7 +67,7 @@ class _Launch:
         # Envol's cycle, in this process, reaches the sandbox without a socket (the demo's one
         # core spent most of a request's CPU on HTTP); a real server, over the network.
         self.mm = MattermostClient.from_settings(
-            self.context.settings, session=envol_session(world)
+            self.context.settings, session=world.envol_session()
         )
         self.team = self.mm.get_team_by_name(self.runtime.team_name)
         with self.context.sessions() as session:
