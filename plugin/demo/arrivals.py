@@ -16,8 +16,10 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from email.message import EmailMessage, Message
+from email.message import Message
 from email.utils import getaddresses
+
+from plugin.demo.mail_catcher import body_text
 
 INVITE_LINK = "invite_link"
 MATTERMOST_EMAIL = "mattermost_email"
@@ -62,20 +64,6 @@ def invitation_link(
     return ReceivedInvitation(email, INVITE_LINK, invite_id_from_link(link_or_id), at)
 
 
-def _body_text(message: Message) -> str:
-    if isinstance(message, EmailMessage):
-        body = message.get_body(preferencelist=("plain", "html"))
-        if body is not None:
-            return str(body.get_content())
-    parts: list[str] = []
-    for part in message.walk():
-        if part.get_content_maintype() == "text":
-            payload = part.get_payload(decode=True)
-            if isinstance(payload, bytes):
-                parts.append(payload.decode(part.get_content_charset() or "utf-8", "replace"))
-    return "\n".join(parts)
-
-
 def invitations_from_emails(
     messages: Iterable[Message], at: dt.datetime | None = None
 ) -> list[ReceivedInvitation]:
@@ -83,7 +71,7 @@ def invitations_from_emails(
     one per recipient of each message that carries a team invite link; others are ignored."""
     found: list[ReceivedInvitation] = []
     for message in messages:
-        match = INVITE_LINK_PATTERN.search(_body_text(message))
+        match = INVITE_LINK_PATTERN.search(body_text(message))
         if match is None:
             continue
         for _, address in getaddresses(message.get_all("To", [])):

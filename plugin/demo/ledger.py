@@ -27,11 +27,12 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from email.message import EmailMessage, Message
+from email.message import Message
 from email.utils import getaddresses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from plugin.demo.mail_catcher import body_text
 from plugin.jsontypes import JSON
 from plugin.mattermost import MARKER_PROP
 
@@ -302,23 +303,10 @@ def _add_emails(ledger: Ledger, mail: Iterable[Message], normalise: _Normaliser)
         if not key:
             message_id = str(message["Message-ID"] or "").strip()
             key = message_id if message_id.startswith("<envol.") else ""
-        body = normalise(_email_text(message))
+        body = normalise(body_text(message))
         for _, address in getaddresses([str(v) for v in message.get_all("To", [])]):
             recipient = address.lower()
             section.add(f"{recipient} | {key or '-'} | {subject}", {"body": body})
-
-
-def _email_text(message: Message) -> str:
-    if isinstance(message, EmailMessage):
-        body = message.get_body(preferencelist=("plain", "html"))
-        if body is not None:
-            return str(body.get_content()).replace("\r\n", "\n")
-    parts: list[str] = []
-    for part in message.walk():
-        payload = part.get_payload(decode=True) if part.get_content_maintype() == "text" else None
-        if isinstance(payload, bytes):
-            parts.append(payload.decode(part.get_content_charset() or "utf-8", "replace"))
-    return "\n".join(parts).replace("\r\n", "\n")
 
 
 class _SandboxReader:
