@@ -43,13 +43,17 @@ import enum
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table, TextualSelect, bindparam, select, text
+from sqlalchemy import Table, TextualSelect, bindparam, select, text, update
+from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from plugin import clock
 from plugin.delivery.models import OutboundChannel, OutboundMessage, OutboundState
+
+# Statements on the table itself (Core, not the ORM's bulk paths): no object is synchronised.
+_TABLE = cast(Table, OutboundMessage.__table__)
 
 # The columns ``begin`` writes to a new row (the database gives the id; not finished yet), in
 # the INSERT below and in the ORM object that stands for the row.
@@ -75,17 +79,15 @@ def _insert_if_absent() -> TextualSelect:
     SQLAlchemy 2.0 compiles its dialects' ``on_conflict_do_nothing`` again at every execution
     (their INSERT is not cacheable: a millisecond a message); the values still go through the
     columns' own types (the enums' values, ``UTCDateTime``), as an ORM INSERT's do."""
-    table = OutboundMessage.__table__
-    assert isinstance(table, Table)
     names = ", ".join(f'"{name}"' for name in _NEW_ROW_COLUMNS)
     values = ", ".join(f":{name}" for name in _NEW_ROW_COLUMNS)
     return (
         text(
-            f"INSERT INTO {table.name} ({names}) VALUES ({values}) "
+            f"INSERT INTO {_TABLE.name} ({names}) VALUES ({values}) "
             'ON CONFLICT ("key") DO NOTHING RETURNING id'
         )
-        .bindparams(*(bindparam(name, type_=table.c[name].type) for name in _NEW_ROW_COLUMNS))
-        .columns(table.c.id)
+        .bindparams(*(bindparam(name, type_=_TABLE.c[name].type) for name in _NEW_ROW_COLUMNS))
+        .columns(_TABLE.c.id)
     )
 
 
@@ -201,11 +203,7 @@ def restart(session: Session, message: OutboundMessage, owner: str) -> None:
 
 
 def finish(session: Session, message: OutboundMessage, reference: str = "") -> None:
-    message.state = OutboundState.SENT
-    message.finished_at = clock.now()
-    message.error = ""
-    if reference:
-        message.reference = reference
+    _apply(message, _finished(reference))
 
 
 def mark_uncertain(session: Session, message: OutboundMessage, why: str) -> None:
@@ -215,6 +213,45 @@ def mark_uncertain(session: Session, message: OutboundMessage, why: str) -> None
 
 
 def fail(session: Session, message: OutboundMessage, error: str, *, temporary: bool) -> None:
-    message.state = OutboundState.RETRY if temporary else OutboundState.FAILED
-    message.finished_at = clock.now()
-    message.error = scrub(error)
+    _apply(message, _failed(error, temporary))
+
+
+# Step 3 for a row this session has not loaded (the step-1 transaction that made it is over):
+# one UPDATE by key, where reading the row first and flushing its changes made two statements.
+_SETTLE = update(_TABLE).where(_TABLE.c.key == bindparam("settled_key"))
+
+
+def finish_key(session: Session, key: str, reference: str = "") -> None:
+    """``finish`` the row of ``key`` without loading it."""
+    _settle_key(session, key, _finished(reference))
+
+
+def fail_key(session: Session, key: str, error: str, *, temporary: bool) -> None:
+    """``fail`` the row of ``key`` without loading it."""
+    _settle_key(session, key, _failed(error, temporary))
+
+
+def _finished(reference: str) -> dict[str, Any]:
+    values: dict[str, Any] = {"state": OutboundState.SENT, "finished_at": clock.now(), "error": ""}
+    if reference:
+        values["reference"] = reference
+    return values
+
+
+def _failed(error: str, temporary: bool) -> dict[str, Any]:
+    state = OutboundState.RETRY if temporary else OutboundState.FAILED
+    return {"state": state, "finished_at": clock.now(), "error": scrub(error)}
+
+
+def _apply(message: OutboundMessage, values: Mapping[str, Any]) -> None:
+    for name, value in values.items():
+        setattr(message, name, value)
+
+
+def _settle_key(session: Session, key: str, values: Mapping[str, Any]) -> None:
+    # The SET clause is the values' columns (an UPDATE executed with parameters sets those).
+    result: Any = session.execute(_SETTLE, {"settled_key": key, **values})
+    if result.rowcount != 1:
+        # As ``message_for`` did: the row is gone (its person was forgotten meanwhile), and the
+        # caller's own bookkeeping in this transaction must not commit as if it were recorded.
+        raise NoResultFound(f"no outbox row for {key!r}")

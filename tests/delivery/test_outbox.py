@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
+import pytest
 from sqlalchemy import select, text
+from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import Session
 
 from plugin import clock
@@ -134,3 +136,35 @@ def test_begin_stores_what_the_orm_stores(
         assert {n: getattr(read_back, n) for n in compared} == {
             n: getattr(begun, n) for n in compared
         }
+
+
+def test_settling_by_key_records_what_settling_the_loaded_row_does(
+    db_session: Session, frozen_clock: FrozenClock
+) -> None:
+    lease = dt.timedelta(minutes=10)
+    for key in ("k:loaded", "k:by-key"):
+        outbox.begin(
+            db_session, key, kind="x", channel=OutboundChannel.SMTP, owner="a", in_flight=lease
+        )
+    db_session.flush()
+
+    def settled(key: str) -> tuple[object, ...]:
+        db_session.flush()  # the loaded row's changes
+        db_session.expire_all()  # the UPDATE by key bypassed the identity map
+        row = outbox.message_for(db_session, key)
+        return row.state, row.reference, row.error, row.finished_at
+
+    frozen_clock.advance(dt.timedelta(seconds=3))
+    outbox.fail(db_session, outbox.message_for(db_session, "k:loaded"), "451 a@b.c", temporary=True)
+    outbox.fail_key(db_session, "k:by-key", "451 a@b.c", temporary=True)
+    assert settled("k:by-key") == settled("k:loaded") == (
+        OutboundState.RETRY, "", "451 ***", clock.now(),
+    )  # fmt: skip
+    outbox.finish(db_session, outbox.message_for(db_session, "k:loaded"), "<id@x>")
+    outbox.finish_key(db_session, "k:by-key", "<id@x>")
+    outbox.finish_key(db_session, "k:by-key")  # no reference given: the one recorded stays
+    assert settled("k:by-key") == settled("k:loaded") == (
+        OutboundState.SENT, "<id@x>", "", clock.now(),
+    )  # fmt: skip
+    with pytest.raises(NoResultFound):  # its person was forgotten meanwhile: nothing recorded
+        outbox.finish_key(db_session, "k:forgotten", "<id@x>")
