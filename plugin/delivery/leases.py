@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import os
 import socket
 import uuid
@@ -30,7 +31,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, inspect, or_, select, update
+from sqlalchemy import ColumnElement, Update, and_, bindparam, inspect, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from plugin import clock
@@ -149,8 +150,23 @@ def still_mine(
     """Re-assert and extend the lease in the caller's transaction (a write, so SQLite locks at
     once): a worker busy on a long batch keeps the rows it is working on. False when another
     worker took the row over: do not send."""
-    return bool(
-        update_held(session, model, [row_id], owner, {columns.expires: now + lease}, columns)
+    # ``update_held`` for one row, its statement built once: called before every message sent,
+    # building the UPDATE and its expanding IN (rendered again at each execution) cost as much
+    # as executing it.
+    result: Any = session.execute(
+        _extend_lease(model, columns),
+        {"held_id": row_id, "held_by": owner, "held_until": now + lease},
+    )
+    return bool(result.rowcount)
+
+
+@functools.cache
+def _extend_lease(model: Any, columns: LeaseColumns) -> Update:
+    table = inspect(model).columns
+    return (
+        update(model.__table__)
+        .where(table["id"] == bindparam("held_id"), table[columns.owner] == bindparam("held_by"))
+        .values({table[columns.expires]: bindparam("held_until")})
     )
 
 

@@ -41,14 +41,57 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, TextualSelect, bindparam, select, text, update
+from sqlalchemy.exc import NoResultFound
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from plugin import clock
 from plugin.delivery.models import OutboundChannel, OutboundMessage, OutboundState
+
+# Statements on the table itself (Core, not the ORM's bulk paths): no object is synchronised.
+_TABLE = cast(Table, OutboundMessage.__table__)
+
+# The columns ``begin`` writes to a new row (the database gives the id; not finished yet), in
+# the INSERT below and in the ORM object that stands for the row.
+_NEW_ROW_COLUMNS = (
+    "key",
+    "kind",
+    "channel",
+    "person_id",
+    "invitation_id",
+    "state",
+    "attempts",
+    "owner",
+    "reference",
+    "channel_ref",
+    "error",
+    "started_at",
+)
+
+
+def _insert_if_absent() -> TextualSelect:
+    """``INSERT … ON CONFLICT ("key") DO NOTHING RETURNING id``: the new row's id, or no row
+    when the key exists. The same SQL on both backends (SQLite since 3.35), as text because
+    SQLAlchemy 2.0 compiles its dialects' ``on_conflict_do_nothing`` again at every execution
+    (their INSERT is not cacheable: a millisecond a message); the values still go through the
+    columns' own types (the enums' values, ``UTCDateTime``), as an ORM INSERT's do."""
+    names = ", ".join(f'"{name}"' for name in _NEW_ROW_COLUMNS)
+    values = ", ".join(f":{name}" for name in _NEW_ROW_COLUMNS)
+    return (
+        text(
+            f"INSERT INTO {_TABLE.name} ({names}) VALUES ({values}) "
+            'ON CONFLICT ("key") DO NOTHING RETURNING id'
+        )
+        .bindparams(*(bindparam(name, type_=_TABLE.c[name].type) for name in _NEW_ROW_COLUMNS))
+        .columns(_TABLE.c.id)
+    )
+
+
+_INSERT_IF_ABSENT = _insert_if_absent()
 
 _EMAIL = re.compile(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+")
 
@@ -87,31 +130,33 @@ def begin(
     in_flight: dt.timedelta,
 ) -> BeginResult:
     """Step 1, in the caller's transaction; the caller commits before sending."""
-    existing = session.scalar(select(OutboundMessage).where(OutboundMessage.key == key))
     now = clock.now()
-    if existing is None:
-        message = OutboundMessage(
-            key=key,
-            kind=kind,
-            channel=channel,
-            person_id=person_id,
-            invitation_id=invitation_id,
-            state=OutboundState.SENDING,
-            attempts=1,
-            owner=owner,
-            reference=reference,
-            channel_ref=channel_ref,
-            started_at=now,
-        )
-        try:
-            with session.begin_nested():
-                session.add(message)
-        except IntegrityError:
-            # Another worker inserted the key between our read and our insert.
-            existing = session.scalar(select(OutboundMessage).where(OutboundMessage.key == key))
-            assert existing is not None
-            return BeginResult(_outcome_of(existing, owner, now - in_flight), existing)
-        return BeginResult(Begin.PROCEED, message)
+    values = {
+        "key": key,
+        "kind": kind,
+        "channel": channel,
+        "person_id": person_id,
+        "invitation_id": invitation_id,
+        "state": OutboundState.SENDING,
+        "attempts": 1,
+        "owner": owner,
+        "reference": reference,
+        "channel_ref": channel_ref,
+        "error": "",
+        "started_at": now,
+    }
+    while True:
+        # A fresh key is the common case: one statement inserts it, where a read, a SAVEPOINT,
+        # the INSERT and its RELEASE made four. The unique key still decides between two
+        # workers: the loser's INSERT does nothing (on PostgreSQL, once the winner committed)
+        # and the loser reads the winner's row below.
+        new_id = session.scalar(_INSERT_IF_ABSENT, values)
+        if new_id is not None:
+            return BeginResult(Begin.PROCEED, _persistent(session, new_id, values))
+        existing = session.scalar(select(OutboundMessage).where(OutboundMessage.key == key))
+        if existing is not None:
+            break
+        # The row in the way was deleted since (its person forgotten): insert again.
     outcome = _outcome_of(existing, owner, now - in_flight)
     if outcome is Begin.PROCEED:  # a retry after a temporary failure
         existing.state = OutboundState.SENDING
@@ -121,6 +166,15 @@ def begin(
         existing.reference = reference or existing.reference
         existing.channel_ref = channel_ref or existing.channel_ref
     return BeginResult(outcome, existing)
+
+
+def _persistent(session: Session, row_id: int, values: Mapping[str, Any]) -> OutboundMessage:
+    """The ORM object of the row just inserted, as ``session.add`` and a flush would have left
+    it (persistent, every column loaded, changes flushed as an UPDATE), without reading it."""
+    message = OutboundMessage(id=row_id, finished_at=None, **values)
+    make_transient_to_detached(message)
+    session.add(message)
+    return message
 
 
 def _outcome_of(message: OutboundMessage, owner: str, in_flight_since: dt.datetime) -> Begin:
@@ -149,11 +203,7 @@ def restart(session: Session, message: OutboundMessage, owner: str) -> None:
 
 
 def finish(session: Session, message: OutboundMessage, reference: str = "") -> None:
-    message.state = OutboundState.SENT
-    message.finished_at = clock.now()
-    message.error = ""
-    if reference:
-        message.reference = reference
+    _apply(message, _finished(reference))
 
 
 def mark_uncertain(session: Session, message: OutboundMessage, why: str) -> None:
@@ -163,6 +213,45 @@ def mark_uncertain(session: Session, message: OutboundMessage, why: str) -> None
 
 
 def fail(session: Session, message: OutboundMessage, error: str, *, temporary: bool) -> None:
-    message.state = OutboundState.RETRY if temporary else OutboundState.FAILED
-    message.finished_at = clock.now()
-    message.error = scrub(error)
+    _apply(message, _failed(error, temporary))
+
+
+# Step 3 for a row this session has not loaded (the step-1 transaction that made it is over):
+# one UPDATE by key, where reading the row first and flushing its changes made two statements.
+_SETTLE = update(_TABLE).where(_TABLE.c.key == bindparam("settled_key"))
+
+
+def finish_key(session: Session, key: str, reference: str = "") -> None:
+    """``finish`` the row of ``key`` without loading it."""
+    _settle_key(session, key, _finished(reference))
+
+
+def fail_key(session: Session, key: str, error: str, *, temporary: bool) -> None:
+    """``fail`` the row of ``key`` without loading it."""
+    _settle_key(session, key, _failed(error, temporary))
+
+
+def _finished(reference: str) -> dict[str, Any]:
+    values: dict[str, Any] = {"state": OutboundState.SENT, "finished_at": clock.now(), "error": ""}
+    if reference:
+        values["reference"] = reference
+    return values
+
+
+def _failed(error: str, temporary: bool) -> dict[str, Any]:
+    state = OutboundState.RETRY if temporary else OutboundState.FAILED
+    return {"state": state, "finished_at": clock.now(), "error": scrub(error)}
+
+
+def _apply(message: OutboundMessage, values: Mapping[str, Any]) -> None:
+    for name, value in values.items():
+        setattr(message, name, value)
+
+
+def _settle_key(session: Session, key: str, values: Mapping[str, Any]) -> None:
+    # The SET clause is the values' columns (an UPDATE executed with parameters sets those).
+    result: Any = session.execute(_SETTLE, {"settled_key": key, **values})
+    if result.rowcount != 1:
+        # As ``message_for`` did: the row is gone (its person was forgotten meanwhile), and the
+        # caller's own bookkeeping in this transaction must not commit as if it were recorded.
+        raise NoResultFound(f"no outbox row for {key!r}")

@@ -163,11 +163,10 @@ def _settle(
 ) -> None:
     """Step 3: the outcome (``detail`` is the post id, or the error), with the caller's own."""
     with transaction(courier.sessions) as session:
-        message = outbox.message_for(session, key)
         if outcome is DmOutcome.FAILED:
-            outbox.fail(session, message, detail, temporary=False)
+            outbox.fail_key(session, key, detail, temporary=False)
         else:
-            outbox.finish(session, message, detail)
+            outbox.finish_key(session, key, detail)
         if then is not None:
             then(session, outcome)
 

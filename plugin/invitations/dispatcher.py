@@ -651,8 +651,7 @@ def _record_sent_in(
     strategy: InvitationStrategy,
     report: DispatchReport,
 ) -> None:
-    message = outbox.message_for(session, key)
-    outbox.finish(session, message, reference)
+    outbox.finish_key(session, key, reference)
     invitation = session.get_one(Invitation, row.invitation_id)
     _apply_sent(session, invitation, number, strategy, env.runtime.reminder_delays_days)
     _count_sent(report, number, strategy)
@@ -737,8 +736,7 @@ def _record_send_failure(
     count_attempt: bool = True,
 ) -> None:
     with transaction(env.sessions) as session:
-        message = outbox.message_for(session, key)
-        outbox.fail(session, message, error, temporary=temporary)
+        outbox.fail_key(session, key, error, temporary=temporary)
         invitation = session.get_one(Invitation, row.invitation_id)
         _after_failure(session, invitation, error, temporary, report, retry_at, count_attempt)
 

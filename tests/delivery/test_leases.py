@@ -49,7 +49,11 @@ def test_two_claimers_never_get_the_same_row_and_an_expired_lease_is_taken_over(
     third = claim_due(db_session, Invitation, owner="c", now=later, limit=20)
     assert sorted(third) == sorted(first + second)
     assert not still_mine(db_session, Invitation, first[0], "a", later)
-    assert still_mine(db_session, Invitation, first[0], "c", later)
+    assert still_mine(db_session, Invitation, first[0], "c", later, dt.timedelta(minutes=3))
+    # The holder's check extends its lease; the loser's wrote nothing.
+    db_session.expire_all()
+    row = db_session.get_one(Invitation, first[0])
+    assert (row.lease_owner, row.lease_expires_at) == ("c", later + dt.timedelta(minutes=3))
 
 
 def test_the_rows_still_mine_among_many_are_those_held_and_their_lease_is_extended(
