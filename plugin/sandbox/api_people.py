@@ -332,7 +332,9 @@ def user_teams(call: Call) -> Result:
 @route("POST", "/api/v4/users/status/ids")
 def statuses_by_ids(call: Call) -> Result:
     ids = call.json_list("user_ids")
-    return 200, [call.state.status_of(i) for i in dict.fromkeys(ids) if i in call.state.users]
+    now = now_ms()  # one moment for the whole answer (and one clock reading, not one a user)
+    state = call.state
+    return 200, [state.status_of(i, now) for i in dict.fromkeys(ids) if i in state.users]
 
 
 @route("POST", "/api/v4/users/<user_id>/tokens")

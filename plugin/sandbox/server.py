@@ -706,8 +706,9 @@ class Sandbox:
     def _statuses_for_socket(self, user_ids: list[str] | None) -> JSON:
         with self.state.lock:
             wanted = user_ids if user_ids is not None else list(self.state.statuses)
+            now = now_ms()
             return {
-                uid: self.state.status_of(uid)["status"]
+                uid: self.state.status_of(uid, now)["status"]
                 for uid in wanted
                 if uid in self.state.users
             }

@@ -360,7 +360,8 @@ class SandboxState:
     def touch(self, user_id: str) -> None:
         self.last_activity[user_id] = now_ms()
 
-    def status_of(self, user_id: str) -> JSON:
+    def status_of(self, user_id: str, now: int | None = None) -> JSON:
+        """``now`` (ms): one reading of the clock for a whole list of statuses."""
         manual = self.statuses.get(user_id)
         last = self.last_activity.get(user_id, 0)
         if manual is not None:
@@ -370,7 +371,7 @@ class SandboxState:
                 "manual": True,
                 "last_activity_at": last,
             }
-        idle_ms = now_ms() - last
+        idle_ms = (now_ms() if now is None else now) - last
         if not last:
             status = "offline"
         elif idle_ms < 5 * 60 * 1000:  # UserStatusAwayTimeout defaults to 300 s
