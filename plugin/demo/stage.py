@@ -311,20 +311,18 @@ class DemoStage:
     def _serve_webhooks(self, port: int) -> None:
         self._holder["app"] = _make_app(self.context(), self.sandbox)
         holder = self._holder
+
+        def webhooks(environ: dict[str, Any], start_response: Any) -> Any:
+            return holder["app"](environ, start_response)  # the app of the current token
+
         self._server = make_server(
-            self.listen_host,
-            port,
-            lambda e, s: holder["app"](e, s),
-            threaded=True,
-            request_handler=_QuietHandler,
+            self.listen_host, port, webhooks, threaded=True, request_handler=_QuietHandler
         )
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         if self.sandbox is not None:
             # The sandbox's calls to these webhooks (a person's slash command, button, dialog)
             # reach the application in process; a browser and the worker still use the port.
-            self.sandbox.integrations.mount(
-                f"{self.webhooks_url}/", WsgiAdapter(lambda e, s: holder["app"](e, s))
-            )
+            self.sandbox.integrations.mount(f"{self.webhooks_url}/", WsgiAdapter(webhooks))
 
     @property
     def _progress_path(self) -> Path:
