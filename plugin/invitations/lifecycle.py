@@ -14,9 +14,11 @@ strategy and the reason, in the caller's transaction.
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+import functools
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import Table, Update, bindparam, update
 from sqlalchemy.orm import Session
 
 from plugin import clock
@@ -74,21 +76,116 @@ def transition(
     elif old == S.FAILED or new_state == S.PLANNED:
         invitation.failure_reason = ""
         invitation.ended_at = None
+    _audit_move(
+        session,
+        invitation.id,
+        old,
+        new_state,
+        wave_id=invitation.wave_id,
+        person_id=invitation.person_id,
+        strategy=invitation.strategy,
+        actor=actor,
+        reason=reason,
+        details=details,
+    )
+
+
+def _audit_move(
+    session: Session,
+    invitation_id: int,
+    old: InvitationState,
+    new_state: InvitationState,
+    *,
+    wave_id: int,
+    person_id: int | None,
+    strategy: Any,
+    actor: str,
+    reason: str,
+    details: dict[str, Any] | None,
+) -> None:
     record(
         session,
         actor=actor,
         action=f"invitation.{new_state.value}",
         subject_type="invitation",
-        subject_id=invitation.id,
+        subject_id=invitation_id,
         reason=reason,
         details={
             "from": old.value,
-            "wave_id": invitation.wave_id,
-            "person_id": invitation.person_id,
-            "strategy": invitation.strategy.value if invitation.strategy else None,
+            "wave_id": wave_id,
+            "person_id": person_id,
+            "strategy": strategy.value if strategy else None,
             **(details or {}),
         },
     )
+
+
+_INVITATIONS = cast(Table, Invitation.__table__)
+
+
+@functools.cache
+def _activate_held() -> Update:
+    """joined → activated on a row ``held_by`` still holds (its lease renewed, as ``still_mine``
+    does), nothing left due; returns what the audit entry and the follow-up need. Built once:
+    it runs once per person who arrives."""
+    table = _INVITATIONS.c
+    return (
+        update(_INVITATIONS)
+        .where(
+            table.id == bindparam("held_id"),
+            table.lease_owner == bindparam("held_by"),
+            table.state == InvitationState.JOINED,
+        )
+        .values(
+            {
+                table.state: InvitationState.ACTIVATED,
+                table.activated_at: bindparam("now"),
+                table.attempts: 0,
+                table.last_error: "",
+                table.due_at: None,
+                table.lease_expires_at: bindparam("held_until"),
+            }
+        )
+        .returning(table.wave_id, table.person_id, table.strategy, table.joined_at)
+    )
+
+
+def activate_held(
+    session: Session,
+    invitation_id: int,
+    owner: str,
+    lease_until: dt.datetime,
+    *,
+    actor: str = "envol",
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+) -> Any | None:
+    """``transition`` to ``activated`` (attempts and error reset, nothing due) of a ``joined``
+    invitation that ``owner`` still holds, in one statement instead of a lease check, a load
+    and a flush; audited like ``transition``. Returns the row's ``wave_id``, ``person_id``,
+    ``strategy`` and ``joined_at``, or None when nothing was written: the lease was lost, or
+    the row is not ``joined`` (then ``transition`` on the loaded row says why)."""
+    now = clock.now()
+    reason = scrub(reason)
+    row = session.execute(
+        _activate_held(),
+        {"held_id": invitation_id, "held_by": owner, "held_until": lease_until, "now": now},
+    ).first()
+    if row is None:
+        return None
+    _audit_move(
+        session,
+        invitation_id,
+        InvitationState.JOINED,
+        InvitationState.ACTIVATED,
+        wave_id=row.wave_id,
+        person_id=row.person_id,
+        strategy=row.strategy,
+        actor=actor,
+        reason=reason,
+        details=details,
+    )
+    return row
 
 
 def transition_if(

@@ -31,7 +31,7 @@ from plugin.delivery.outbox import scrub
 from plugin.delivery.posts import DmOutcome, send_dm_once
 from plugin.invitations.dispatcher import BACKOFF
 from plugin.invitations.environment import CycleEnvironment
-from plugin.invitations.lifecycle import transition
+from plugin.invitations.lifecycle import activate_held, transition
 from plugin.invitations.models import Invitation, InvitationState
 from plugin.mattermost import MattermostError, Retryable
 from plugin.onboarding.followup import start_follow_up
@@ -173,25 +173,28 @@ def _settle_one(
             report.welcomed += 1
         elif outcome is DmOutcome.ALREADY_SENT:
             report.already_welcomed += 1
-        if not still_mine(
-            session, Invitation, arrival.invitation_id, env.owner, clock.now(), env.lease
-        ):
-            return
-        invitation = session.get_one(Invitation, arrival.invitation_id)
-        if arrival.person_id is not None:
-            start_follow_up(
-                session, arrival.person_id, arrival.user_id, invitation, score, env.runtime
-            )
-        invitation.attempts = 0
-        invitation.last_error = ""
-        invitation.due_at = None
-        transition(
+        now = clock.now()
+        activated = activate_held(
             session,
-            invitation,
-            InvitationState.ACTIVATED,
+            arrival.invitation_id,
+            env.owner,
+            now + env.lease,
             reason="channels, sidebar category, theme and welcome done",
             details={"profile_score": score.score},
         )
+        if activated is None:
+            if still_mine(session, Invitation, arrival.invitation_id, env.owner, now, env.lease):
+                # Held but no longer joined: ``transition`` refuses the move (a bug).
+                transition(
+                    session,
+                    session.get_one(Invitation, arrival.invitation_id),
+                    InvitationState.ACTIVATED,
+                )
+            return  # another worker took the row over: it activates it
+        if arrival.person_id is not None:
+            start_follow_up(
+                session, arrival.person_id, arrival.user_id, activated.joined_at, score, env.runtime
+            )
         report.activated += 1
 
     if arrival.person_id is None:  # forgotten since: nobody to welcome

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, Update, bindparam, select, update
+from sqlalchemy import Table, Update, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from plugin import clock, i18n
@@ -23,7 +23,6 @@ from plugin.db import transaction
 from plugin.delivery.leases import still_mine, still_mine_among, update_held
 from plugin.delivery.posts import DmOutcome, send_dm_once
 from plugin.invitations.environment import CycleEnvironment
-from plugin.invitations.models import Invitation
 from plugin.mattermost import MattermostError
 from plugin.onboarding.models import ProfileFollowUp
 from plugin.onboarding.profile import ProfileScore, profile_score
@@ -36,6 +35,10 @@ FOLLOW_UP_AFTER_LAST_NUDGE = dt.timedelta(days=14)
 
 
 _FOLLOW_UPS = cast(Table, ProfileFollowUp.__table__)
+_FOLLOW_UP_OF_PERSON = select(_FOLLOW_UPS.c.id).where(
+    _FOLLOW_UPS.c.person_id == bindparam("person_id")
+)
+_NEW_FOLLOW_UP = insert(_FOLLOW_UPS)
 
 
 def _days(n: int) -> dt.timedelta:
@@ -43,34 +46,36 @@ def _days(n: int) -> dt.timedelta:
 
 
 def start_follow_up(
-    session: Any,
+    session: Session,
     person_id: int,
     user_id: str,
-    invitation: Invitation,
+    joined_at: dt.datetime | None,
     score: ProfileScore,
     runtime: RuntimeSettings,
-) -> ProfileFollowUp:
+) -> None:
     """Create (once per person) the follow-up row of someone who just arrived."""
-    existing = session.scalar(select(ProfileFollowUp).where(ProfileFollowUp.person_id == person_id))
-    if existing is not None:
-        return existing
-    joined_at = invitation.joined_at or clock.now()
+    # Core statements: one person at a time as they arrive, and no object of the session
+    # stands for the row (an ORM add and flush cost more than the INSERT).
+    if session.scalar(_FOLLOW_UP_OF_PERSON, {"person_id": person_id}) is not None:
+        return
+    now = clock.now()
+    joined_at = joined_at or now
     delays = runtime.profile_nudge_delays_days
-    row = ProfileFollowUp(
-        person_id=person_id,
-        mattermost_user_id=user_id,
-        joined_at=joined_at,
-        score=score.score,
-        missing=list(score.missing),
-        complete=score.complete,
-        completed_at=clock.now() if score.complete else None,
-        checked_at=clock.now(),
-        nudges_sent=0,
-        due_at=None if score.complete or not delays else joined_at + _days(delays[0]),
+    session.execute(
+        _NEW_FOLLOW_UP,
+        {
+            "person_id": person_id,
+            "mattermost_user_id": user_id,
+            "joined_at": joined_at,
+            "score": score.score,
+            "missing": list(score.missing),
+            "complete": score.complete,
+            "completed_at": now if score.complete else None,
+            "checked_at": now,
+            "nudges_sent": 0,
+            "due_at": None if score.complete or not delays else joined_at + _days(delays[0]),
+        },
     )
-    session.add(row)
-    session.flush()
-    return row
 
 
 @dataclass

@@ -14,7 +14,7 @@ from plugin.audit.models import AuditEvent
 from plugin.cohorts.models import Cohort, Wave, WaveHandoff
 from plugin.delivery import outbox
 from plugin.delivery.models import OutboundChannel
-from plugin.invitations.lifecycle import IllegalTransition, transition
+from plugin.invitations.lifecycle import IllegalTransition, activate_held, transition
 from plugin.invitations.models import Invitation, InvitationState, InvitationStrategy
 from plugin.invitations.service import plan_wave_invitations
 from plugin.invitations.strategies import estimate_duration, take_invite_budget
@@ -64,6 +64,48 @@ def test_transitions_are_checked_and_audited(db_session: Session, frozen_clock: 
     ).all()
     assert [e.action for e in events] == ["invitation.sent", "invitation.failed"]
     assert events[1].details["from"] == "sent" and "bob@" not in events[1].reason
+
+
+def test_an_arrival_is_activated_only_on_a_joined_row_its_worker_still_holds(
+    db_session: Session, frozen_clock: clock.FrozenClock
+) -> None:
+    wave_id = _wave_with_people(db_session, 1)
+    plan_wave_invitations(db_session, wave_id)
+    invitation = db_session.scalars(select(Invitation)).one()
+    invitation.strategy = InvitationStrategy.EXISTING_USER
+    transition(db_session, invitation, InvitationState.JOINED)
+    invitation.lease_owner = "worker-b"  # B took the row over
+    invitation.attempts, invitation.last_error = 2, "timeout"
+    db_session.flush()
+    until = frozen_clock() + dt.timedelta(minutes=10)
+
+    assert activate_held(db_session, invitation.id, "worker-a", until, reason="done") is None
+    db_session.refresh(invitation)
+    assert invitation.state == InvitationState.JOINED and invitation.attempts == 2
+
+    activated = activate_held(
+        db_session, invitation.id, "worker-b", until, reason="done", details={"score": 40}
+    )
+    assert activated is not None and activated.joined_at == invitation.joined_at
+    db_session.flush()
+    db_session.refresh(invitation)
+    assert invitation.state == InvitationState.ACTIVATED
+    assert invitation.activated_at == frozen_clock()
+    assert (invitation.attempts, invitation.last_error, invitation.due_at) == (0, "", None)
+    assert invitation.lease_expires_at == until
+    event = db_session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "invitation.activated")
+    ).one()
+    assert event.reason == "done" and event.subject_id == str(invitation.id)
+    assert event.details == {
+        "from": "joined",
+        "wave_id": wave_id,
+        "person_id": invitation.person_id,
+        "strategy": "existing_user",
+        "score": 40,
+    }
+    # Already activated: nothing more is written.
+    assert activate_held(db_session, invitation.id, "worker-b", until) is None
 
 
 def test_the_mattermost_invitation_allowance_is_20_an_hour(
