@@ -43,7 +43,7 @@ from plugin.invitations.failure_reasons import (
     NOT_ADDED_TO_TEAM,
     REMOVED_FROM_ROSTER,
 )
-from plugin.invitations.lifecycle import transition
+from plugin.invitations.lifecycle import first_send, transition
 from plugin.invitations.models import (
     AWAITING_STATES,
     Invitation,
@@ -657,8 +657,21 @@ def _record_sent_in(
     report: DispatchReport,
 ) -> None:
     outbox.finish_key(session, key, reference)
-    invitation = session.get_one(Invitation, row.invitation_id)
-    _apply_sent(session, invitation, number, strategy, env.runtime.reminder_delays_days)
+    delays = env.runtime.reminder_delays_days
+    now = clock.now()
+    # The common case, an invitation e-mail to someone never sent one, in one statement; any
+    # other (a reminder, Mattermost's e-mail, no reminder scheduled, a row not as expected)
+    # goes through the loaded row and ``_apply_sent``.
+    if not (
+        number == 0
+        and strategy == InvitationStrategy.ENVOL_EMAIL
+        and delays
+        and first_send(
+            session, row.invitation_id, strategy, now + dt.timedelta(days=delays[0]), now=now
+        )
+    ):
+        invitation = session.get_one(Invitation, row.invitation_id)
+        _apply_sent(session, invitation, number, strategy, delays)
     _count_sent(report, number, strategy)
 
 

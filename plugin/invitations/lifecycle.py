@@ -18,14 +18,14 @@ import datetime as dt
 import functools
 from typing import Any, cast
 
-from sqlalchemy import Table, Update, bindparam, update
+from sqlalchemy import Table, Update, bindparam, func, update
 from sqlalchemy.orm import Session
 
 from plugin import clock
 from plugin.audit.service import record
 from plugin.delivery.leases import lease_is_free
 from plugin.delivery.outbox import scrub
-from plugin.invitations.models import Invitation, InvitationState
+from plugin.invitations.models import Invitation, InvitationState, InvitationStrategy
 
 S = InvitationState
 
@@ -186,6 +186,76 @@ def activate_held(
         details=details,
     )
     return row
+
+
+@functools.cache
+def _first_send() -> Update:
+    """planned → sent of a row never sent before (no ``sent_at``, no reminder), the strategy
+    kept if set, attempts and error reset, the first reminder scheduled; returns what the
+    audit entry needs."""
+    table = _INVITATIONS.c
+    return (
+        update(_INVITATIONS)
+        .where(
+            table.id == bindparam("invitation_id"),
+            table.state == InvitationState.PLANNED,
+            table.sent_at.is_(None),
+            table.reminders_sent == 0,
+        )
+        .values(
+            {
+                table.state: InvitationState.SENT,
+                table.sent_at: bindparam("now"),
+                table.strategy: func.coalesce(
+                    table.strategy, bindparam("strategy", type_=table.strategy.type)
+                ),
+                table.attempts: 0,
+                table.last_error: "",
+                table.due_at: bindparam("first_reminder_at"),
+            }
+        )
+        .returning(table.wave_id, table.person_id, table.strategy)
+    )
+
+
+def first_send(
+    session: Session,
+    invitation_id: int,
+    strategy: InvitationStrategy,
+    first_reminder_at: dt.datetime,
+    *,
+    now: dt.datetime,
+    actor: str = "envol",
+) -> bool:
+    """The invitation e-mail went out: ``transition`` to ``sent`` of a ``planned`` row never
+    sent before, with the bookkeeping of a successful send (strategy set if unset, attempts and
+    error reset, ``due_at`` at the first reminder), in one statement instead of a load and a
+    flush; audited as ``transition`` does. False when the row is not in that case: nothing
+    written, the caller takes the general way."""
+    row = session.execute(
+        _first_send(),
+        {
+            "invitation_id": invitation_id,
+            "now": now,
+            "strategy": strategy,
+            "first_reminder_at": first_reminder_at,
+        },
+    ).first()
+    if row is None:
+        return False
+    _audit_move(
+        session,
+        invitation_id,
+        InvitationState.PLANNED,
+        InvitationState.SENT,
+        wave_id=row.wave_id,
+        person_id=row.person_id,
+        strategy=row.strategy,
+        actor=actor,
+        reason="",
+        details=None,
+    )
+    return True
 
 
 def transition_if(
