@@ -288,6 +288,33 @@ def apply_company_theme(
     return counts
 
 
+@dataclass(frozen=True)
+class CompanyTheme:
+    """The company theme ``envol brand apply`` recorded: its stored value and its colours."""
+
+    value: str
+    colours: Mapping[str, str]
+
+
+def company_theme(session: Session) -> CompanyTheme | None:
+    """The recorded company theme, None before ``envol brand apply`` has run once. Read once
+    for a batch of arrivals, not once per person."""
+    setting = session.get(BrandSetting, THEME_SETTING)
+    if setting is None or not setting.value:
+        return None
+    return CompanyTheme(setting.value, json.loads(setting.value))
+
+
+def theme_new_member(
+    client: MattermostClient, session: Session, user_id: str, theme: CompanyTheme
+) -> bool:
+    """``apply_theme_to_new_member`` with the company theme already read. Returns True when
+    the theme was set."""
+    decision = _theme_one(client, session, user_id, theme.value, theme.colours, dry_run=False)
+    session.commit()
+    return decision in ("set", "update")
+
+
 def apply_theme_to_new_member(
     client: MattermostClient, session: Session, user_id: str, team_id: str
 ) -> bool:
@@ -296,10 +323,5 @@ def apply_theme_to_new_member(
     Called by the invitations capability on join. Returns True when the theme was set. Does
     nothing before ``envol brand apply`` has run once (no company theme is known yet).
     """
-    setting = session.get(BrandSetting, THEME_SETTING)
-    if setting is None or not setting.value:
-        return False
-    theme = json.loads(setting.value)
-    decision = _theme_one(client, session, user_id, setting.value, theme, dry_run=False)
-    session.commit()
-    return decision in ("set", "update")
+    theme = company_theme(session)
+    return theme is not None and theme_new_member(client, session, user_id, theme)

@@ -33,7 +33,7 @@ from plugin.db import transaction
 from plugin.delivery import outbox
 from plugin.delivery.backoff import Backoff
 from plugin.delivery.journal import was_accepted
-from plugin.delivery.leases import still_mine
+from plugin.delivery.leases import still_mine, still_mine_among
 from plugin.delivery.models import OutboundChannel
 from plugin.delivery.outbox import scrub
 from plugin.invitations.environment import CycleEnvironment
@@ -43,7 +43,7 @@ from plugin.invitations.failure_reasons import (
     NOT_ADDED_TO_TEAM,
     REMOVED_FROM_ROSTER,
 )
-from plugin.invitations.lifecycle import transition
+from plugin.invitations.lifecycle import first_send, transition
 from plugin.invitations.models import (
     AWAITING_STATES,
     Invitation,
@@ -239,11 +239,16 @@ def _add_to_team(
     outcome = {r.user_id: r for r in results}
     now = clock.now()
     with transaction(env.sessions) as session:
+        held = _load_held(session, env, [row.invitation_id for row, _ in pairs], now)
+        # Their people in the session too, for ``_link_person``: one SELECT, not one a row.
+        person_ids = [i.person_id for i in held.values() if i.person_id is not None]
+        if person_ids:
+            session.scalars(select(Person).where(Person.id.in_(person_ids))).all()
         for row, user_id in pairs:
             result = outcome.get(user_id)
-            if not still_mine(session, Invitation, row.invitation_id, env.owner, now, env.lease):
-                continue
-            invitation = session.get_one(Invitation, row.invitation_id)
+            invitation = held.get(row.invitation_id)
+            if invitation is None:
+                continue  # another worker took the row over
             _link_person(session, invitation, user_id)
             if result is None or not result.added:
                 why = (result.error if result else "") or MATTERMOST_DID_NOT_ADD
@@ -652,8 +657,21 @@ def _record_sent_in(
     report: DispatchReport,
 ) -> None:
     outbox.finish_key(session, key, reference)
-    invitation = session.get_one(Invitation, row.invitation_id)
-    _apply_sent(session, invitation, number, strategy, env.runtime.reminder_delays_days)
+    delays = env.runtime.reminder_delays_days
+    now = clock.now()
+    # The common case, an invitation e-mail to someone never sent one, in one statement; any
+    # other (a reminder, Mattermost's e-mail, no reminder scheduled, a row not as expected)
+    # goes through the loaded row and ``_apply_sent``.
+    if not (
+        number == 0
+        and strategy == InvitationStrategy.ENVOL_EMAIL
+        and delays
+        and first_send(
+            session, row.invitation_id, strategy, now + dt.timedelta(days=delays[0]), now=now
+        )
+    ):
+        invitation = session.get_one(Invitation, row.invitation_id)
+        _apply_sent(session, invitation, number, strategy, delays)
     _count_sent(report, number, strategy)
 
 
@@ -808,6 +826,22 @@ def _held(
         return
     now = clock.now()
     with transaction(env.sessions) as session:
+        held = _load_held(session, env, [row.invitation_id for row in rows], now)
         for row in rows:
-            if still_mine(session, Invitation, row.invitation_id, env.owner, now, env.lease):
-                yield session, session.get_one(Invitation, row.invitation_id), now
+            invitation = held.get(row.invitation_id)
+            if invitation is not None:
+                yield session, invitation, now
+
+
+def _load_held(
+    session: Session, env: CycleEnvironment, invitation_ids: Sequence[int], now: dt.datetime
+) -> dict[int, Invitation]:
+    """The invitations of ``invitation_ids`` this worker still holds, their lease renewed: two
+    statements for the lot, not a lease check and a load per row."""
+    held = still_mine_among(session, Invitation, invitation_ids, env.owner, now, env.lease)
+    if not held:
+        return {}
+    return {
+        invitation.id: invitation
+        for invitation in session.scalars(select(Invitation).where(Invitation.id.in_(held)))
+    }

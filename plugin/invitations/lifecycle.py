@@ -14,16 +14,18 @@ strategy and the reason, in the caller's transaction.
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+import functools
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import Table, Update, bindparam, func, update
 from sqlalchemy.orm import Session
 
 from plugin import clock
 from plugin.audit.service import record
 from plugin.delivery.leases import lease_is_free
 from plugin.delivery.outbox import scrub
-from plugin.invitations.models import Invitation, InvitationState
+from plugin.invitations.models import Invitation, InvitationState, InvitationStrategy
 
 S = InvitationState
 
@@ -74,21 +76,186 @@ def transition(
     elif old == S.FAILED or new_state == S.PLANNED:
         invitation.failure_reason = ""
         invitation.ended_at = None
+    _audit_move(
+        session,
+        invitation.id,
+        old,
+        new_state,
+        wave_id=invitation.wave_id,
+        person_id=invitation.person_id,
+        strategy=invitation.strategy,
+        actor=actor,
+        reason=reason,
+        details=details,
+    )
+
+
+def _audit_move(
+    session: Session,
+    invitation_id: int,
+    old: InvitationState,
+    new_state: InvitationState,
+    *,
+    wave_id: int,
+    person_id: int | None,
+    strategy: Any,
+    actor: str,
+    reason: str,
+    details: dict[str, Any] | None,
+) -> None:
     record(
         session,
         actor=actor,
         action=f"invitation.{new_state.value}",
         subject_type="invitation",
-        subject_id=invitation.id,
+        subject_id=invitation_id,
         reason=reason,
         details={
             "from": old.value,
-            "wave_id": invitation.wave_id,
-            "person_id": invitation.person_id,
-            "strategy": invitation.strategy.value if invitation.strategy else None,
+            "wave_id": wave_id,
+            "person_id": person_id,
+            "strategy": strategy.value if strategy else None,
             **(details or {}),
         },
     )
+
+
+_INVITATIONS = cast(Table, Invitation.__table__)
+
+
+@functools.cache
+def _activate_held() -> Update:
+    """joined → activated on a row ``held_by`` still holds (its lease renewed, as ``still_mine``
+    does), nothing left due; returns what the audit entry and the follow-up need. Built once:
+    it runs once per person who arrives."""
+    table = _INVITATIONS.c
+    return (
+        update(_INVITATIONS)
+        .where(
+            table.id == bindparam("held_id"),
+            table.lease_owner == bindparam("held_by"),
+            table.state == InvitationState.JOINED,
+        )
+        .values(
+            {
+                table.state: InvitationState.ACTIVATED,
+                table.activated_at: bindparam("now"),
+                table.attempts: 0,
+                table.last_error: "",
+                table.due_at: None,
+                table.lease_expires_at: bindparam("held_until"),
+            }
+        )
+        .returning(table.wave_id, table.person_id, table.strategy, table.joined_at)
+    )
+
+
+def activate_held(
+    session: Session,
+    invitation_id: int,
+    owner: str,
+    lease_until: dt.datetime,
+    *,
+    actor: str = "envol",
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+) -> Any | None:
+    """``transition`` to ``activated`` (attempts and error reset, nothing due) of a ``joined``
+    invitation that ``owner`` still holds, in one statement instead of a lease check, a load
+    and a flush; audited like ``transition``. Returns the row's ``wave_id``, ``person_id``,
+    ``strategy`` and ``joined_at``, or None when nothing was written: the lease was lost, or
+    the row is not ``joined`` (then ``transition`` on the loaded row says why)."""
+    now = clock.now()
+    reason = scrub(reason)
+    row = session.execute(
+        _activate_held(),
+        {"held_id": invitation_id, "held_by": owner, "held_until": lease_until, "now": now},
+    ).first()
+    if row is None:
+        return None
+    _audit_move(
+        session,
+        invitation_id,
+        InvitationState.JOINED,
+        InvitationState.ACTIVATED,
+        wave_id=row.wave_id,
+        person_id=row.person_id,
+        strategy=row.strategy,
+        actor=actor,
+        reason=reason,
+        details=details,
+    )
+    return row
+
+
+@functools.cache
+def _first_send() -> Update:
+    """planned → sent of a row never sent before (no ``sent_at``, no reminder), the strategy
+    kept if set, attempts and error reset, the first reminder scheduled; returns what the
+    audit entry needs."""
+    table = _INVITATIONS.c
+    return (
+        update(_INVITATIONS)
+        .where(
+            table.id == bindparam("invitation_id"),
+            table.state == InvitationState.PLANNED,
+            table.sent_at.is_(None),
+            table.reminders_sent == 0,
+        )
+        .values(
+            {
+                table.state: InvitationState.SENT,
+                table.sent_at: bindparam("now"),
+                table.strategy: func.coalesce(
+                    table.strategy, bindparam("strategy", type_=table.strategy.type)
+                ),
+                table.attempts: 0,
+                table.last_error: "",
+                table.due_at: bindparam("first_reminder_at"),
+            }
+        )
+        .returning(table.wave_id, table.person_id, table.strategy)
+    )
+
+
+def first_send(
+    session: Session,
+    invitation_id: int,
+    strategy: InvitationStrategy,
+    first_reminder_at: dt.datetime,
+    *,
+    now: dt.datetime,
+    actor: str = "envol",
+) -> bool:
+    """The invitation e-mail went out: ``transition`` to ``sent`` of a ``planned`` row never
+    sent before, with the bookkeeping of a successful send (strategy set if unset, attempts and
+    error reset, ``due_at`` at the first reminder), in one statement instead of a load and a
+    flush; audited as ``transition`` does. False when the row is not in that case: nothing
+    written, the caller takes the general way."""
+    row = session.execute(
+        _first_send(),
+        {
+            "invitation_id": invitation_id,
+            "now": now,
+            "strategy": strategy,
+            "first_reminder_at": first_reminder_at,
+        },
+    ).first()
+    if row is None:
+        return False
+    _audit_move(
+        session,
+        invitation_id,
+        InvitationState.PLANNED,
+        InvitationState.SENT,
+        wave_id=row.wave_id,
+        person_id=row.person_id,
+        strategy=row.strategy,
+        actor=actor,
+        reason="",
+        details=None,
+    )
+    return True
 
 
 def transition_if(

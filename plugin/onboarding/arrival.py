@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin import clock, i18n
-from plugin.branding.service import apply_theme_to_new_member
+from plugin.branding.service import CompanyTheme, company_theme, theme_new_member
 from plugin.cohorts.models import Cohort, Wave
 from plugin.db import transaction
 from plugin.delivery.leases import still_mine
@@ -31,7 +31,7 @@ from plugin.delivery.outbox import scrub
 from plugin.delivery.posts import DmOutcome, send_dm_once
 from plugin.invitations.dispatcher import BACKOFF
 from plugin.invitations.environment import CycleEnvironment
-from plugin.invitations.lifecycle import transition
+from plugin.invitations.lifecycle import activate_held, transition
 from plugin.invitations.models import Invitation, InvitationState
 from plugin.mattermost import MattermostError, Retryable
 from plugin.onboarding.followup import start_follow_up
@@ -73,14 +73,14 @@ def process_arrivals(env: CycleEnvironment) -> ArrivalReport:
         if not ids:
             return report
         try:
-            arrivals = _load(env, ids)
+            arrivals, theme = _load(env, ids)
             users = {
                 str(u["id"]): u for u in env.mm.get_users_by_ids([a.user_id for a in arrivals])
             }
             _add_to_channels(env, arrivals, report)
             for arrival in arrivals:
                 try:
-                    _settle_one(env, arrival, users.get(arrival.user_id), report)
+                    _settle_one(env, arrival, users.get(arrival.user_id), theme, report)
                 except MattermostError as error:
                     _defer(env, arrival, str(error), report)
         except Retryable as error:
@@ -89,7 +89,8 @@ def process_arrivals(env: CycleEnvironment) -> ArrivalReport:
     return report
 
 
-def _load(env: CycleEnvironment, ids: Sequence[int]) -> list[_Arrival]:
+def _load(env: CycleEnvironment, ids: Sequence[int]) -> tuple[list[_Arrival], CompanyTheme | None]:
+    """The batch's arrivals, and the company theme they get (read once for the batch)."""
     with env.sessions() as session:
         rows = session.execute(
             select(Invitation, Person, Wave.channels, Cohort.name)
@@ -99,7 +100,7 @@ def _load(env: CycleEnvironment, ids: Sequence[int]) -> list[_Arrival]:
             .where(Invitation.id.in_(ids))
             .order_by(Invitation.id)
         ).all()
-        return [
+        arrivals = [
             _Arrival(
                 invitation_id=invitation.id,
                 person_id=person.id if person else None,
@@ -113,6 +114,7 @@ def _load(env: CycleEnvironment, ids: Sequence[int]) -> list[_Arrival]:
             )
             for invitation, person, channels, cohort_name in rows
         ]
+        return arrivals, company_theme(session)
 
 
 def _add_to_channels(
@@ -151,6 +153,7 @@ def _settle_one(
     env: CycleEnvironment,
     arrival: _Arrival,
     user: Mapping[str, Any] | None,
+    theme: CompanyTheme | None,
     report: ArrivalReport,
 ) -> None:
     if user is None:
@@ -159,10 +162,11 @@ def _settle_one(
     channel_ids = env.targets.channel_ids(arrival.channels)
     if channel_ids and ensure_sidebar_category(env, arrival.user_id, arrival.category, channel_ids):
         report.categories += 1
-    # One unit of work (on SQLite, the write lock first): it reads, then records the theme.
-    with transaction(env.sessions) as session:
-        if apply_theme_to_new_member(env.mm, session, arrival.user_id, env.targets.team_id):
-            report.themed += 1
+    if theme is not None:  # none before ``envol brand apply``: no transaction at all
+        # One unit of work (on SQLite, the write lock first): it reads, then records the theme.
+        with transaction(env.sessions) as session:
+            if theme_new_member(env.mm, session, arrival.user_id, theme):
+                report.themed += 1
     language = i18n.pick_language(
         str(user.get("locale") or ""), arrival.language, default=env.runtime.default_language
     )
@@ -173,25 +177,28 @@ def _settle_one(
             report.welcomed += 1
         elif outcome is DmOutcome.ALREADY_SENT:
             report.already_welcomed += 1
-        if not still_mine(
-            session, Invitation, arrival.invitation_id, env.owner, clock.now(), env.lease
-        ):
-            return
-        invitation = session.get_one(Invitation, arrival.invitation_id)
-        if arrival.person_id is not None:
-            start_follow_up(
-                session, arrival.person_id, arrival.user_id, invitation, score, env.runtime
-            )
-        invitation.attempts = 0
-        invitation.last_error = ""
-        invitation.due_at = None
-        transition(
+        now = clock.now()
+        activated = activate_held(
             session,
-            invitation,
-            InvitationState.ACTIVATED,
+            arrival.invitation_id,
+            env.owner,
+            now + env.lease,
             reason="channels, sidebar category, theme and welcome done",
             details={"profile_score": score.score},
         )
+        if activated is None:
+            if still_mine(session, Invitation, arrival.invitation_id, env.owner, now, env.lease):
+                # Held but no longer joined: ``transition`` refuses the move (a bug).
+                transition(
+                    session,
+                    session.get_one(Invitation, arrival.invitation_id),
+                    InvitationState.ACTIVATED,
+                )
+            return  # another worker took the row over: it activates it
+        if arrival.person_id is not None:
+            start_follow_up(
+                session, arrival.person_id, arrival.user_id, activated.joined_at, score, env.runtime
+            )
         report.activated += 1
 
     if arrival.person_id is None:  # forgotten since: nobody to welcome

@@ -10,20 +10,19 @@ the managers' digest), without any more messages.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, Update, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from plugin import clock, i18n
 from plugin.audit.service import record
 from plugin.db import transaction
-from plugin.delivery.leases import still_mine, still_mine_among
+from plugin.delivery.leases import still_mine, still_mine_among, update_held
 from plugin.delivery.posts import DmOutcome, send_dm_once
 from plugin.invitations.environment import CycleEnvironment
-from plugin.invitations.models import Invitation
 from plugin.mattermost import MattermostError
 from plugin.onboarding.models import ProfileFollowUp
 from plugin.onboarding.profile import ProfileScore, profile_score
@@ -35,39 +34,48 @@ RECHECK_INTERVAL = dt.timedelta(days=1)
 FOLLOW_UP_AFTER_LAST_NUDGE = dt.timedelta(days=14)
 
 
+_FOLLOW_UPS = cast(Table, ProfileFollowUp.__table__)
+_FOLLOW_UP_OF_PERSON = select(_FOLLOW_UPS.c.id).where(
+    _FOLLOW_UPS.c.person_id == bindparam("person_id")
+)
+_NEW_FOLLOW_UP = insert(_FOLLOW_UPS)
+
+
 def _days(n: int) -> dt.timedelta:
     return dt.timedelta(days=n)
 
 
 def start_follow_up(
-    session: Any,
+    session: Session,
     person_id: int,
     user_id: str,
-    invitation: Invitation,
+    joined_at: dt.datetime | None,
     score: ProfileScore,
     runtime: RuntimeSettings,
-) -> ProfileFollowUp:
+) -> None:
     """Create (once per person) the follow-up row of someone who just arrived."""
-    existing = session.scalar(select(ProfileFollowUp).where(ProfileFollowUp.person_id == person_id))
-    if existing is not None:
-        return existing
-    joined_at = invitation.joined_at or clock.now()
+    # Core statements: one person at a time as they arrive, and no object of the session
+    # stands for the row (an ORM add and flush cost more than the INSERT).
+    if session.scalar(_FOLLOW_UP_OF_PERSON, {"person_id": person_id}) is not None:
+        return
+    now = clock.now()
+    joined_at = joined_at or now
     delays = runtime.profile_nudge_delays_days
-    row = ProfileFollowUp(
-        person_id=person_id,
-        mattermost_user_id=user_id,
-        joined_at=joined_at,
-        score=score.score,
-        missing=list(score.missing),
-        complete=score.complete,
-        completed_at=clock.now() if score.complete else None,
-        checked_at=clock.now(),
-        nudges_sent=0,
-        due_at=None if score.complete or not delays else joined_at + _days(delays[0]),
+    session.execute(
+        _NEW_FOLLOW_UP,
+        {
+            "person_id": person_id,
+            "mattermost_user_id": user_id,
+            "joined_at": joined_at,
+            "score": score.score,
+            "missing": list(score.missing),
+            "complete": score.complete,
+            "completed_at": now if score.complete else None,
+            "checked_at": now,
+            "nudges_sent": 0,
+            "due_at": None if score.complete or not delays else joined_at + _days(delays[0]),
+        },
     )
-    session.add(row)
-    session.flush()
-    return row
 
 
 @dataclass
@@ -114,6 +122,7 @@ class _Nudge:
 
     follow_up_id: int
     person_id: int
+    joined_at: dt.datetime
     number: int
     user: Mapping[str, Any]
     first_name: str
@@ -137,8 +146,14 @@ def _follow_up_batch(env: CycleEnvironment, ids: list[int], report: FollowUpRepo
             except MattermostError as error:
                 report.errors.append(str(error))
                 with transaction(env.sessions) as session:
-                    row = session.get_one(ProfileFollowUp, nudge.follow_up_id)
-                    row.due_at = clock.now() + dt.timedelta(minutes=10)
+                    retry_at = clock.now() + dt.timedelta(minutes=10)
+                    update_held(
+                        session,
+                        ProfileFollowUp,
+                        [nudge.follow_up_id],
+                        env.owner,
+                        {"due_at": retry_at},
+                    )
     except MattermostError as error:
         report.errors.append(str(error))
 
@@ -196,6 +211,7 @@ def _check_batch(
                 _Nudge(
                     follow_up_id=follow_up_id,
                     person_id=row.person_id,
+                    joined_at=row.joined_at,
                     number=row.nudges_sent + 1,
                     user=user,
                     first_name=first_name,
@@ -206,17 +222,64 @@ def _check_batch(
     return nudges
 
 
+# The count of a nudge just posted, on the row this worker still holds (its lease extended),
+# unless the row already counts it. One statement instead of a lease check, a load and a flush.
+_COUNT_NUDGE: Update = (
+    update(_FOLLOW_UPS)
+    .where(
+        _FOLLOW_UPS.c.id == bindparam("follow_up_id"),
+        _FOLLOW_UPS.c.lease_owner == bindparam("owner"),
+        _FOLLOW_UPS.c.nudges_sent < bindparam("number"),
+    )
+    .values(
+        nudges_sent=bindparam("number"),
+        due_at=bindparam("next_due"),
+        lease_expires_at=bindparam("lease_until"),
+    )
+)
+
+
+def _next_due_after_nudge(
+    joined_at: dt.datetime, nudges_sent: int, delays: Sequence[int], now: dt.datetime
+) -> dt.datetime:
+    """The next nudge's moment, or after the last one the daily re-check."""
+    if nudges_sent < len(delays):
+        return joined_at + _days(delays[nudges_sent])
+    return now + RECHECK_INTERVAL
+
+
+def _count_nudge(
+    session: Session, env: CycleEnvironment, nudge: _Nudge, delays: Sequence[int]
+) -> None:
+    """Count the nudge on its row if this worker still holds it. A row another worker took
+    over is left to it: that worker finds the nudge already posted and counts it then."""
+    now = clock.now()
+    counted: Any = session.execute(
+        _COUNT_NUDGE,
+        {
+            "follow_up_id": nudge.follow_up_id,
+            "owner": env.owner,
+            "number": nudge.number,
+            "next_due": _next_due_after_nudge(nudge.joined_at, nudge.number, delays, now),
+            "lease_until": now + env.lease,
+        },
+    )
+    if counted.rowcount:
+        return
+    if not still_mine(session, ProfileFollowUp, nudge.follow_up_id, env.owner, now, env.lease):
+        return
+    # Still held, and the row already counts this nudge or a later one: only the schedule.
+    row = session.get_one(ProfileFollowUp, nudge.follow_up_id)
+    row.due_at = _next_due_after_nudge(row.joined_at, row.nudges_sent, delays, now)
+
+
 def _send_nudge(env: CycleEnvironment, nudge: _Nudge, report: FollowUpReport) -> None:
     delays = env.runtime.profile_nudge_delays_days
 
     def count_nudge(session: Session, outcome: DmOutcome) -> None:
-        row = session.get_one(ProfileFollowUp, nudge.follow_up_id)
-        row.nudges_sent = max(row.nudges_sent, nudge.number)
-        if row.nudges_sent < len(delays):
-            row.due_at = row.joined_at + _days(delays[row.nudges_sent])
-        else:
-            row.due_at = clock.now() + RECHECK_INTERVAL
         if outcome is DmOutcome.SENT:
+            # The nudge went out, whoever holds the row now: audited here, once (a new holder
+            # finds it ALREADY_SENT and does not audit it again).
             report.nudged += 1
             record(
                 session,
@@ -226,6 +289,7 @@ def _send_nudge(env: CycleEnvironment, nudge: _Nudge, report: FollowUpReport) ->
                 subject_id=nudge.person_id,
                 details={"nudge": nudge.number, "score": nudge.score.score},
             )
+        _count_nudge(session, env, nudge, delays)
 
     outcome = send_dm_once(
         env.courier,
@@ -242,8 +306,14 @@ def _send_nudge(env: CycleEnvironment, nudge: _Nudge, report: FollowUpReport) ->
     if outcome is DmOutcome.BUSY:  # another worker is posting it: look again once it is over
         with transaction(env.sessions) as session:
             now = clock.now()
-            if still_mine(session, ProfileFollowUp, nudge.follow_up_id, env.owner, now, env.lease):
-                session.get_one(ProfileFollowUp, nudge.follow_up_id).due_at = now + env.lease
+            # Renews the lease as ``still_mine`` does, with the new schedule, in one statement.
+            update_held(
+                session,
+                ProfileFollowUp,
+                [nudge.follow_up_id],
+                env.owner,
+                {"due_at": now + env.lease, "lease_expires_at": now + env.lease},
+            )
 
 
 def nudge_text(

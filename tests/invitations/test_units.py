@@ -14,7 +14,13 @@ from plugin.audit.models import AuditEvent
 from plugin.cohorts.models import Cohort, Wave, WaveHandoff
 from plugin.delivery import outbox
 from plugin.delivery.models import OutboundChannel
-from plugin.invitations.lifecycle import IllegalTransition, transition
+from plugin.invitations.dispatcher import _apply_sent
+from plugin.invitations.lifecycle import (
+    IllegalTransition,
+    activate_held,
+    first_send,
+    transition,
+)
 from plugin.invitations.models import Invitation, InvitationState, InvitationStrategy
 from plugin.invitations.service import plan_wave_invitations
 from plugin.invitations.strategies import estimate_duration, take_invite_budget
@@ -64,6 +70,89 @@ def test_transitions_are_checked_and_audited(db_session: Session, frozen_clock: 
     ).all()
     assert [e.action for e in events] == ["invitation.sent", "invitation.failed"]
     assert events[1].details["from"] == "sent" and "bob@" not in events[1].reason
+
+
+def test_an_arrival_is_activated_only_on_a_joined_row_its_worker_still_holds(
+    db_session: Session, frozen_clock: clock.FrozenClock
+) -> None:
+    wave_id = _wave_with_people(db_session, 1)
+    plan_wave_invitations(db_session, wave_id)
+    invitation = db_session.scalars(select(Invitation)).one()
+    invitation.strategy = InvitationStrategy.EXISTING_USER
+    transition(db_session, invitation, InvitationState.JOINED)
+    invitation.lease_owner = "worker-b"  # B took the row over
+    invitation.attempts, invitation.last_error = 2, "timeout"
+    db_session.flush()
+    until = frozen_clock() + dt.timedelta(minutes=10)
+
+    assert activate_held(db_session, invitation.id, "worker-a", until, reason="done") is None
+    db_session.refresh(invitation)
+    assert invitation.state == InvitationState.JOINED and invitation.attempts == 2
+
+    activated = activate_held(
+        db_session, invitation.id, "worker-b", until, reason="done", details={"score": 40}
+    )
+    assert activated is not None and activated.joined_at == invitation.joined_at
+    db_session.flush()
+    db_session.refresh(invitation)
+    assert invitation.state == InvitationState.ACTIVATED
+    assert invitation.activated_at == frozen_clock()
+    assert (invitation.attempts, invitation.last_error, invitation.due_at) == (0, "", None)
+    assert invitation.lease_expires_at == until
+    event = db_session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "invitation.activated")
+    ).one()
+    assert event.reason == "done" and event.subject_id == str(invitation.id)
+    assert event.details == {
+        "from": "joined",
+        "wave_id": wave_id,
+        "person_id": invitation.person_id,
+        "strategy": "existing_user",
+        "score": 40,
+    }
+    # Already activated: nothing more is written.
+    assert activate_held(db_session, invitation.id, "worker-b", until) is None
+
+
+def test_the_first_send_in_one_statement_writes_and_audits_what_the_loaded_row_would(
+    db_session: Session, frozen_clock: clock.FrozenClock
+) -> None:
+    wave_id = _wave_with_people(db_session, 3)
+    plan_wave_invitations(db_session, wave_id)
+    by_orm, by_statement, already_sent = db_session.scalars(
+        select(Invitation).order_by(Invitation.id)
+    ).all()
+    for invitation in (by_orm, by_statement):
+        invitation.attempts, invitation.last_error = 3, "421 try later"
+    already_sent.sent_at = frozen_clock() - dt.timedelta(days=1)
+    db_session.flush()
+    now = frozen_clock()
+    strategy = InvitationStrategy.ENVOL_EMAIL
+
+    _apply_sent(db_session, by_orm, 0, strategy, [3, 7])
+    assert first_send(db_session, by_statement.id, strategy, now + dt.timedelta(days=3), now=now)
+    assert not first_send(db_session, already_sent.id, strategy, now, now=now)
+    db_session.flush()
+    db_session.expire_all()
+
+    columns = [c.key for c in Invitation.__table__.columns if c.key not in ("id", "person_id")]
+    orm_row, statement_row, untouched = db_session.scalars(
+        select(Invitation).order_by(Invitation.id)
+    ).all()
+    assert {c: getattr(statement_row, c) for c in columns} == {
+        c: getattr(orm_row, c) for c in columns
+    }
+    assert statement_row.state == InvitationState.SENT
+    assert statement_row.due_at == now + dt.timedelta(days=3)
+    assert untouched.state == InvitationState.PLANNED
+    events = db_session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "invitation.sent").order_by(AuditEvent.id)
+    ).all()
+    assert [(e.action, e.actor, e.reason, e.subject_id) for e in events] == [
+        ("invitation.sent", "envol", "", str(orm_row.id)),
+        ("invitation.sent", "envol", "", str(statement_row.id)),
+    ]
+    assert events[1].details == {**events[0].details, "person_id": statement_row.person_id}
 
 
 def test_the_mattermost_invitation_allowance_is_20_an_hour(
