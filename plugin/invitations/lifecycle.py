@@ -77,17 +77,9 @@ def transition(
         invitation.failure_reason = ""
         invitation.ended_at = None
     _audit_move(
-        session,
-        invitation.id,
-        old,
-        new_state,
-        wave_id=invitation.wave_id,
-        person_id=invitation.person_id,
-        strategy=invitation.strategy,
-        actor=actor,
-        reason=reason,
+        session, invitation.id, old, new_state, invitation, actor=actor, reason=reason,
         details=details,
-    )
+    )  # fmt: skip
 
 
 def _audit_move(
@@ -95,14 +87,15 @@ def _audit_move(
     invitation_id: int,
     old: InvitationState,
     new_state: InvitationState,
+    row: Any,
     *,
-    wave_id: int,
-    person_id: int | None,
-    strategy: Any,
     actor: str,
-    reason: str,
-    details: dict[str, Any] | None,
+    reason: str = "",
+    details: dict[str, Any] | None = None,
 ) -> None:
+    """The audit entry of a move; ``row`` is the loaded invitation or the row a statement
+    returned: its ``wave_id``, ``person_id`` and ``strategy`` go into the details."""
+    strategy = row.strategy
     record(
         session,
         actor=actor,
@@ -112,8 +105,8 @@ def _audit_move(
         reason=reason,
         details={
             "from": old.value,
-            "wave_id": wave_id,
-            "person_id": person_id,
+            "wave_id": row.wave_id,
+            "person_id": row.person_id,
             "strategy": strategy.value if strategy else None,
             **(details or {}),
         },
@@ -174,17 +167,9 @@ def activate_held(
     if row is None:
         return None
     _audit_move(
-        session,
-        invitation_id,
-        InvitationState.JOINED,
-        InvitationState.ACTIVATED,
-        wave_id=row.wave_id,
-        person_id=row.person_id,
-        strategy=row.strategy,
-        actor=actor,
-        reason=reason,
-        details=details,
-    )
+        session, invitation_id, InvitationState.JOINED, InvitationState.ACTIVATED, row,
+        actor=actor, reason=reason, details=details,
+    )  # fmt: skip
     return row
 
 
@@ -244,16 +229,7 @@ def first_send(
     if row is None:
         return False
     _audit_move(
-        session,
-        invitation_id,
-        InvitationState.PLANNED,
-        InvitationState.SENT,
-        wave_id=row.wave_id,
-        person_id=row.person_id,
-        strategy=row.strategy,
-        actor=actor,
-        reason="",
-        details=None,
+        session, invitation_id, InvitationState.PLANNED, InvitationState.SENT, row, actor=actor
     )
     return True
 
