@@ -11,7 +11,7 @@ from plugin.clock import FrozenClock
 from plugin.db import transaction
 from plugin.invitations.drain import run_dispatch
 from plugin.mattermost import MattermostClient
-from plugin.onboarding.arrival import process_arrivals
+from plugin.onboarding.arrival import ArrivalReport, process_arrivals
 from plugin.sandbox import Sandbox
 from tests.invitations.world import build_scene, environment
 
@@ -24,6 +24,16 @@ def _theme_of(sandbox: Sandbox, user_id: str) -> object:
     return json.loads(pref["value"]) if pref else None
 
 
+def _invite_and_welcome(sandbox: Sandbox, envol_context: EnvolContext) -> ArrivalReport:
+    """Envol's cycle once: the invitations, then the arrivals of those already in the team."""
+    env = environment(sandbox, envol_context.sessions)
+    try:
+        run_dispatch(env)
+        return process_arrivals(env)
+    finally:
+        env.close()
+
+
 def test_arrivals_get_the_company_theme_once_unless_they_chose_their_own(
     sandbox: Sandbox, envol_context: EnvolContext, frozen_clock: FrozenClock
 ) -> None:
@@ -34,12 +44,7 @@ def test_arrivals_get_the_company_theme_once_unless_they_chose_their_own(
     client = MattermostClient(sandbox.url, sandbox.admin_token)
     client.set_theme(picky, OWN)
     client.close()
-    env = environment(sandbox, envol_context.sessions)
-    try:
-        run_dispatch(env)
-        report = process_arrivals(env)
-    finally:
-        env.close()
+    report = _invite_and_welcome(sandbox, envol_context)
     assert (report.activated, report.themed) == (3, 2)
     assert _theme_of(sandbox, picky) == OWN
     assert all(_theme_of(sandbox, user_id) == COMPANY for user_id in others)
@@ -51,11 +56,6 @@ def test_without_a_company_theme_arrivals_are_left_as_they_are(
     sandbox: Sandbox, envol_context: EnvolContext, frozen_clock: FrozenClock
 ) -> None:
     scene = build_scene(sandbox, envol_context.sessions, people=2, existing_every=1, managers=0)
-    env = environment(sandbox, envol_context.sessions)
-    try:
-        run_dispatch(env)
-        report = process_arrivals(env)
-    finally:
-        env.close()
+    report = _invite_and_welcome(sandbox, envol_context)
     assert (report.activated, report.themed) == (2, 0)
     assert all(_theme_of(sandbox, u) is None for u in scene.existing_user_ids.values())
