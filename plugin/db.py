@@ -11,10 +11,10 @@ import datetime as dt
 import enum
 import os
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event, exc, text
 from sqlalchemy.engine import Dialect, make_url
@@ -187,6 +187,18 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return _create_engine(url, **kwargs)
+
+
+_T = TypeVar("_T")
+
+# Values per ``IN (…)`` clause: well under every backend's bound-parameter limit.
+IN_CHUNK = 500
+
+
+def in_chunks(items: Sequence[_T], size: int = IN_CHUNK) -> Iterator[Sequence[_T]]:
+    """``items`` a chunk at a time, for one ``column.in_(chunk)`` query each."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from plugin import clock
 from plugin.cohorts.models import Cohort, CohortKind, CohortMember, Wave, WaveHandoff
+from plugin.db import in_chunks
 from plugin.invitations.models import Invitation, InvitationState
 from plugin.jsontypes import JSON
 from plugin.mattermost import MattermostClient
@@ -75,12 +76,6 @@ from plugin.surveys.models import SurveyResponse
 Progress = Callable[[str], None]
 
 NO_VALUE_LABEL = "(none)"
-_IN_CHUNK = 500  # ids per IN (...) clause: well under every backend's parameter limit
-
-
-def _chunks(items: Sequence[str], size: int = _IN_CHUNK) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _from_ms(ms: int) -> dt.datetime:
@@ -99,10 +94,10 @@ def _store_posts(session: Session, posts: Iterable[JSON], bot_ids: set[str]) -> 
             deleted.append(post["id"])
         elif is_person_post(post, bot_ids):
             fresh[post["id"]] = post
-    for chunk in _chunks(deleted):
+    for chunk in in_chunks(deleted):
         session.execute(delete(ObservedPost).where(ObservedPost.post_id.in_(chunk)))
     known: set[str] = set()
-    for chunk in _chunks(list(fresh)):
+    for chunk in in_chunks(list(fresh)):
         known |= set(
             session.scalars(select(ObservedPost.post_id).where(ObservedPost.post_id.in_(chunk)))
         )
@@ -163,7 +158,7 @@ def _post_counts_of(
     """Posts and replies of ``user_ids`` (one chunk of people's users) over 7 and 28 days."""
     week_ago = now - WEEK
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for ids in _chunks(sorted(user_ids)):
+    for ids in in_chunks(sorted(user_ids)):
         rows = session.execute(
             select(ObservedPost.user_id, ObservedPost.is_reply, ObservedPost.created_at).where(
                 ObservedPost.user_id.in_(ids),
@@ -276,7 +271,7 @@ def _store_team_users(session: Session, mm: MattermostClient, team_id: str) -> i
         ids = [user.id for user in users]
         # A member listed on two pages (the team grew while it was paged) is kept once, as
         # last read.
-        for chunk in _chunks(ids):
+        for chunk in in_chunks(ids):
             session.execute(delete(_team_user).where(_team_user.c.user_id.in_(chunk)))
         session.execute(
             insert(_team_user),
@@ -298,7 +293,7 @@ def _store_team_users(session: Session, mm: MattermostClient, team_id: str) -> i
 def _team_user_ids_by(session: Session, column: Any, values: Iterable[str]) -> dict[str, str]:
     """``column``'s value → user id, for the team users whose ``column`` is among ``values``."""
     found: dict[str, str] = {}
-    for chunk in _chunks(sorted(set(values))):
+    for chunk in in_chunks(sorted(set(values))):
         rows = session.execute(select(column, _team_user.c.user_id).where(column.in_(chunk)))
         found.update(rows.tuples().all())
     return found
@@ -779,7 +774,7 @@ def manager_names(session: Session, manager_ids: Iterable[int]) -> dict[int, str
     """Current names of managers (a forgotten one is simply absent)."""
     ids = sorted(set(manager_ids))
     names: dict[int, str] = {}
-    for chunk in _chunks([str(i) for i in ids]):
+    for chunk in in_chunks([str(i) for i in ids]):
         for person in session.scalars(select(Person).where(Person.id.in_([int(i) for i in chunk]))):
             names[person.id] = person.display_name
     return names

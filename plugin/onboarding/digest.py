@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin import clock, i18n
-from plugin.db import transaction
+from plugin.db import in_chunks, transaction
 from plugin.delivery.models import OutboundMessage
 from plugin.delivery.posts import DmOutcome, send_dm_once
 from plugin.invitations.environment import CycleEnvironment
@@ -176,16 +176,11 @@ def _refresh_scores(
     return still_incomplete
 
 
-# Ids per SELECT … IN: well under SQLite's 32,766 bound parameters, and PostgreSQL's plans.
-_IN_CHUNK = 500
-
-
 def _follow_ups(session: Session, ids: list[int]) -> dict[int, ProfileFollowUp]:
     """The rows by id, a chunk per query: a manager's whole team in one round trip, not one
     ``Session.get`` per member every Monday."""
     rows: dict[int, ProfileFollowUp] = {}
-    for start in range(0, len(ids), _IN_CHUNK):
-        chunk = ids[start : start + _IN_CHUNK]
+    for chunk in in_chunks(ids):
         rows.update(
             (row.id, row)
             for row in session.scalars(select(ProfileFollowUp).where(ProfileFollowUp.id.in_(chunk)))
