@@ -206,8 +206,7 @@ class SandboxWorld:
         self._posts_scanned = 0
         # The people's requests go straight into the sandbox's application (in_process.py).
         self._transport = WsgiAdapter(sandbox.wsgi_app)
-        self._sign_ups = requests.Session()
-        self._sign_ups.mount(f"{sandbox.url}/", self._transport)
+        self._sign_ups = session_into(sandbox.wsgi_app, sandbox.url)
 
     @property
     def url(self) -> str:
