@@ -83,9 +83,11 @@ class AcceptanceJournal:
                 delay = RECONNECT_BACKOFF.after(failures).total_seconds()
                 if not error.connection_invalidated or time.monotonic() + delay > deadline:
                     raise
+                # Worded as ``database_outage_logged``'s line: one phrase to look for in a log.
                 log.warning(
-                    "the database connection was lost while journalling an accepted e-mail; "
-                    "retrying in %.1f s",
+                    "lost the database connection while journalling an accepted e-mail (%s); "
+                    "retrying in %.1f s on a new connection",
+                    str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__,
                     delay,
                 )
                 time.sleep(delay)

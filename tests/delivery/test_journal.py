@@ -85,7 +85,7 @@ def test_a_lost_connection_is_replaced_and_the_acceptance_still_recorded(
         journal.record("<second@acme.test>", purpose="invitation")
     with envol_context.sessions() as session:
         assert was_accepted(session, "<second@acme.test>")
-    assert "connection was lost while journalling" in caplog.text
+    assert "lost the database connection while journalling" in caplog.text
 
 
 def _email(to: str, message_id: str) -> OutgoingEmail:
