@@ -54,6 +54,8 @@ def elides_before(value: str) -> bool:
 
 def elide(text: str) -> str:
     """« de » + marked value starting with a vowel -> « d' »; the marks are kept."""
+    if VALUE_MARK not in text:
+        return text  # nothing substituted: nothing to elide (and the search is not cheap)
 
     def shorten(match: re.Match[str]) -> str:
         word = match.group(1)

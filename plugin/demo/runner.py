@@ -7,6 +7,8 @@ order of a real launch, printing what a user would see.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import shutil
@@ -14,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -212,7 +215,8 @@ def run_staged_demo(
             stage=stage,
             state=state,
         )
-        elapsed = run_demo(run)
+        with _collected_as_a_batch():
+            elapsed = run_demo(run)
         stage.settle()  # the ledger counts what the worker was asked to send
         _offer_console(stage, run, serve=serve)
         if stage.rehearsal:
@@ -237,6 +241,28 @@ def run_staged_demo(
     )
     outcome.write()
     return outcome
+
+
+# Allocations between two collections of the youngest generation (Python's default: 700).
+BATCH_GC_THRESHOLD = 20_000
+
+
+@contextlib.contextmanager
+def _collected_as_a_batch() -> Iterator[None]:
+    """The demo as the batch it is: what is alive before it (modules, the stage) is frozen out
+    of every collection, and the young generation is collected every 20,000 allocations
+    rather than 700. A launch makes millions of short-lived objects (rows, requests, JSON);
+    with the defaults the collector took about 2 s of a 1,500-person demo, 3 % of its time.
+    Reference counting still frees nearly everything at once: only cycles wait longer."""
+    thresholds = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(BATCH_GC_THRESHOLD, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def _report_rehearsal(stage: DemoStage, run: DemoRun) -> None:

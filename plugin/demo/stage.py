@@ -163,7 +163,8 @@ class DemoStage:
         if mattermost_url is not None and not token:
             raise EnvolError("--mattermost-url needs --token: a system admin's access token.")
         launch = runtime_settings_from_config({}).launch_date
-        shared_clock = clock.SharedFileClock(str(workdir / "clock"))
+        # The stage alone moves the demo's time; its worker and the CLI only read the file.
+        shared_clock = clock.SharedFileClock(str(workdir / "clock"), sole_writer=True)
         # The campaign starts 50 days before launch day: the CEO's announcement needs 30.
         shared_clock.set(
             dt.datetime.combine(launch - dt.timedelta(days=50), dt.time(8), tzinfo=dt.UTC)

@@ -82,3 +82,13 @@ def test_installing_the_same_shared_clock_again_keeps_the_one_moving_time(
         assert clock._source is not mover
     finally:
         clock.reset()
+
+
+def test_the_sole_writer_answers_from_memory_and_readers_follow_the_file(tmp_path: Path) -> None:
+    path = str(tmp_path / "clock")
+    stage, reader = clock.SharedFileClock(path, sole_writer=True), clock.SharedFileClock(path)
+    stage.set(dt.datetime(2027, 2, 1, 12, tzinfo=dt.UTC))
+    Path(path).unlink()  # the file is not read again: not even its absence is noticed
+    assert stage() == dt.datetime(2027, 2, 1, 12, tzinfo=dt.UTC)
+    assert stage.advance(dt.timedelta(days=1)) == dt.datetime(2027, 2, 2, 12, tzinfo=dt.UTC)
+    assert reader() == dt.datetime(2027, 2, 2, 12, tzinfo=dt.UTC)  # what the stage wrote
