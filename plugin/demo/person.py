@@ -83,6 +83,15 @@ class ReceivedDialog:
     team_id: str
 
 
+@dataclass(frozen=True)
+class Screen:
+    """What the app shows after a sync: the dialogs opened and the ephemeral posts received
+    since it connected, oldest first."""
+
+    dialogs: list[ReceivedDialog]
+    ephemeral_messages: list[JSON]
+
+
 class EventStream:
     """The person's WebSocket: events kept in arrival order, requests answered by ``seq``."""
 
@@ -380,9 +389,17 @@ class AppUser:
     @property
     def dialogs(self) -> list[ReceivedDialog]:
         """Every dialog opened for this person since the app connected, oldest first."""
+        return self.screen().dialogs
+
+    def screen(self) -> Screen:
+        """The dialogs and ephemeral posts the app received so far, after one ``sync``: what
+        a person looks at after an action (each property alone costs a round trip)."""
         self.connect()
         self.app.sync()
-        return [self._received(e) for e in self.app.events("open_dialog")]
+        return Screen(
+            [self._received(e) for e in self.app.events("open_dialog")],
+            [json.loads(e["data"]["post"]) for e in self.app.events("ephemeral_message")],
+        )
 
     @property
     def last_dialog(self) -> ReceivedDialog:
@@ -451,6 +468,4 @@ class AppUser:
     @property
     def ephemeral_messages(self) -> list[JSON]:
         """The ephemeral posts this person's app received, oldest first."""
-        self.connect()
-        self.app.sync()
-        return [json.loads(e["data"]["post"]) for e in self.app.events("ephemeral_message")]
+        return self.screen().ephemeral_messages

@@ -696,28 +696,31 @@ class Population:
         rng = rng_for(self.seed, "answer", person.email, ref.key)
         score = _score(rng, person.traits.mood)
         action, selected = _choose_action(actions, rng, score)
-        before = len(user.dialogs)
+        screen = user.screen()
+        before = len(screen.dialogs)
         label = str(action.get("name", ""))
         error = ""
         submission: tuple[tuple[str, str], ...] = ()
         for _ in range(1 + TRIES_AGAIN):
-            told_before = len(user.ephemeral_messages)
+            told_before = len(screen.ephemeral_messages)
             try:
                 self._use_integration(
                     person, at, "click", user.click, ref.post_id, str(action["id"]), selected
                 )
             except ActionFailed as failed:
                 error = str(failed)
+                screen = user.screen()
                 continue  # the button answered an error: click it again
+            screen = user.screen()  # what the click brought: a dialog, or words
             error = ""
-            if len(user.dialogs) == before and _asked_to_click_again(
-                user.ephemeral_messages[told_before:]
+            if len(screen.dialogs) == before and _asked_to_click_again(
+                screen.ephemeral_messages[told_before:]
             ):
                 error = "the form could not open"
                 continue  # Envol said so, in words: a person clicks again
             break
         if not error:
-            dialogs = user.dialogs
+            dialogs = screen.dialogs
             if len(dialogs) > before:
                 values = fill_dialog(dialogs[-1].dialog, rng, person.traits.mood, person.language)
                 submission = tuple(sorted(values.items()))
@@ -799,9 +802,10 @@ class Population:
                     if tried == TRIES_AGAIN:
                         raise
                     continue  # the command answered an error: type it again
-                if len(user.dialogs) > before:
+                if len(dialogs := user.dialogs) > before:
                     break  # else Envol said the form could not open: type it again
-            dialogs = user.dialogs
+            else:
+                dialogs = user.dialogs
             if len(dialogs) > before:
                 opened = True
                 values = fill_dialog(
