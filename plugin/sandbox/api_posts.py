@@ -156,10 +156,8 @@ def channel_posts(call: Call) -> Result:
     posts = sorted(
         (
             p
-            for p in call.state.posts.values()
-            if p["channel_id"] == channel["id"]
-            and not p["delete_at"]
-            and (not since or p["update_at"] > since)
+            for p in call.state.posts_of_channel(channel["id"])
+            if not p["delete_at"] and (not since or p["update_at"] > since)
         ),
         key=lambda p: p["create_at"],
         reverse=True,
@@ -176,8 +174,8 @@ def pinned_posts(call: Call) -> Result:
     pinned = sorted(
         (
             p
-            for p in call.state.posts.values()
-            if p["channel_id"] == channel["id"] and p["is_pinned"] and not p["delete_at"]
+            for p in call.state.posts_of_channel(channel["id"])
+            if p["is_pinned"] and not p["delete_at"]
         ),
         key=lambda p: p["create_at"],
     )

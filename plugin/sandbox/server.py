@@ -549,8 +549,8 @@ class Sandbox:
             return sorted(
                 (
                     dict(p)
-                    for p in self.state.posts.values()
-                    if p["channel_id"] == channel_id and (include_deleted or not p["delete_at"])
+                    for p in self.state.posts_of_channel(channel_id)
+                    if include_deleted or not p["delete_at"]
                 ),
                 key=lambda p: p["create_at"],
             )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,6 +164,9 @@ class SandboxState:
     channel_members: dict[tuple[str, str], JSON] = field(default_factory=dict)  # (channel, user)
     posts: dict[str, JSON] = field(default_factory=dict)
     thread_replies: dict[str, list[str]] = field(default_factory=dict)  # root post -> replies
+    # channel -> its posts' ids, oldest first: a channel's page is read without scanning the
+    # posts of every channel (a launch makes tens of thousands, mostly direct messages).
+    channel_post_ids: dict[str, list[str]] = field(default_factory=dict)
     ephemeral_posts: list[JSON] = field(default_factory=list)
     files: dict[str, JSON] = field(default_factory=dict)
     file_contents: dict[str, bytes] = field(default_factory=dict)
@@ -699,6 +702,7 @@ class SandboxState:
             "metadata": {},
         }
         self.posts[post["id"]] = post
+        self.channel_post_ids.setdefault(channel_id, []).append(post["id"])
         for file_id in files:
             self.files[file_id]["post_id"] = post["id"]
         channel["last_post_at"] = stamp
@@ -714,6 +718,10 @@ class SandboxState:
                 if thread_post is not None:
                     thread_post["reply_count"] = count
         return post
+
+    def posts_of_channel(self, channel_id: str) -> Iterator[JSON]:
+        """The channel's posts, deleted ones included, in the order they were made."""
+        return (self.posts[post_id] for post_id in self.channel_post_ids.get(channel_id, ()))
 
     def post(self, post_id: str) -> JSON:
         post = self.posts.get(post_id)
