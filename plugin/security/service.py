@@ -14,8 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, delete, text
 from sqlalchemy.orm import Session
 
 from plugin import clock
@@ -138,12 +137,23 @@ class Signer:
         return data
 
 
+# One statement where a SAVEPOINT, the ORM's INSERT and a RELEASE made three (0.7 ms a
+# submitted form). On PostgreSQL a concurrent spender's INSERT waits for the first to commit,
+# then does nothing: exactly one of them spends the nonce. Text, with the columns' own types,
+# for the reason given in ``plugin.delivery.outbox._insert_if_absent``.
+_SPEND = text(
+    "INSERT INTO spent_nonce (nonce, expires_at) VALUES (:nonce, :expires_at) "
+    "ON CONFLICT (nonce) DO NOTHING"
+).bindparams(
+    bindparam("nonce", type_=SpentNonce.__table__.c.nonce.type),
+    bindparam("expires_at", type_=SpentNonce.__table__.c.expires_at.type),
+)
+
+
 def _spend(session: Session, nonce: str, expires_at: dt.datetime) -> None:
-    try:
-        with session.begin_nested():
-            session.add(SpentNonce(nonce=nonce, expires_at=expires_at.astimezone(dt.UTC)))
-    except IntegrityError as error:
-        raise StaleRequest("this form was already submitted", "already_sent", 409) from error
+    spent = session.execute(_SPEND, {"nonce": nonce, "expires_at": expires_at.astimezone(dt.UTC)})
+    if not getattr(spent, "rowcount", 0):
+        raise StaleRequest("this form was already submitted", "already_sent", 409)
 
 
 def purge_spent_nonces(session: Session) -> int:
