@@ -16,7 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event, exc, text
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    Enum,
+    MetaData,
+    Table,
+    TextClause,
+    bindparam,
+    create_engine,
+    event,
+    exc,
+    text,
+)
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -199,6 +211,27 @@ def in_chunks(items: Sequence[_T], size: int = IN_CHUNK) -> Iterator[Sequence[_T
     """``items`` a chunk at a time, for one ``column.in_(chunk)`` query each."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def insert_unless_present(
+    table: Table, columns: Sequence[str], unique: str, *, returning: str | None = None
+) -> TextClause:
+    """``INSERT INTO table (columns) VALUES (…) ON CONFLICT (unique) DO NOTHING [RETURNING …]``,
+    bound by name (``:column``), the values going through the columns' own types (enums'
+    values, ``UTCDateTime``) as an ORM INSERT's do. One statement where a SAVEPOINT, an INSERT
+    and its RELEASE (or a read first) made three; on PostgreSQL a concurrent INSERT of the same
+    key waits for the first to commit, then does nothing. The same SQL on both backends
+    (SQLite since 3.35), as text because SQLAlchemy 2.0 compiles its dialects'
+    ``on_conflict_do_nothing`` again at every execution (that INSERT is not cacheable: a
+    millisecond a row)."""
+    names = ", ".join(f'"{name}"' for name in columns)
+    values = ", ".join(f":{name}" for name in columns)
+    sql = (
+        f'INSERT INTO {table.name} ({names}) VALUES ({values}) ON CONFLICT ("{unique}") DO NOTHING'
+    )
+    if returning is not None:
+        sql += f' RETURNING "{returning}"'
+    return text(sql).bindparams(*(bindparam(name, type_=table.c[name].type) for name in columns))
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -45,11 +45,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, TextualSelect, bindparam, select, text, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from plugin import clock
+from plugin.db import insert_unless_present
 from plugin.delivery.models import OutboundChannel, OutboundMessage, OutboundState
 
 # Statements on the table itself (Core, not the ORM's bulk paths): no object is synchronised.
@@ -73,25 +74,10 @@ _NEW_ROW_COLUMNS = (
 )
 
 
-def _insert_if_absent() -> TextualSelect:
-    """``INSERT … ON CONFLICT ("key") DO NOTHING RETURNING id``: the new row's id, or no row
-    when the key exists. The same SQL on both backends (SQLite since 3.35), as text because
-    SQLAlchemy 2.0 compiles its dialects' ``on_conflict_do_nothing`` again at every execution
-    (their INSERT is not cacheable: a millisecond a message); the values still go through the
-    columns' own types (the enums' values, ``UTCDateTime``), as an ORM INSERT's do."""
-    names = ", ".join(f'"{name}"' for name in _NEW_ROW_COLUMNS)
-    values = ", ".join(f":{name}" for name in _NEW_ROW_COLUMNS)
-    return (
-        text(
-            f"INSERT INTO {_TABLE.name} ({names}) VALUES ({values}) "
-            'ON CONFLICT ("key") DO NOTHING RETURNING id'
-        )
-        .bindparams(*(bindparam(name, type_=_TABLE.c[name].type) for name in _NEW_ROW_COLUMNS))
-        .columns(_TABLE.c.id)
-    )
-
-
-_INSERT_IF_ABSENT = _insert_if_absent()
+# The new row's id, or no row when the key exists.
+_INSERT_IF_ABSENT = insert_unless_present(_TABLE, _NEW_ROW_COLUMNS, "key", returning="id").columns(
+    _TABLE.c.id
+)
 
 _EMAIL = re.compile(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+")
 

@@ -787,7 +787,8 @@ class Population:
                 return None
             channel = sorted(channels)[0]
         user = self._client(person)
-        before = len(user.dialogs)
+        dialogs = user.dialogs
+        before = len(dialogs)
         error = ""
         opened = False
         category = ""
@@ -802,10 +803,9 @@ class Population:
                     if tried == TRIES_AGAIN:
                         raise
                     continue  # the command answered an error: type it again
-                if len(dialogs := user.dialogs) > before:
-                    break  # else Envol said the form could not open: type it again
-            else:
                 dialogs = user.dialogs
+                if len(dialogs) > before:
+                    break  # else Envol said the form could not open: type it again
             if len(dialogs) > before:
                 opened = True
                 values = fill_dialog(

@@ -774,8 +774,8 @@ def manager_names(session: Session, manager_ids: Iterable[int]) -> dict[int, str
     """Current names of managers (a forgotten one is simply absent)."""
     ids = sorted(set(manager_ids))
     names: dict[int, str] = {}
-    for chunk in in_chunks([str(i) for i in ids]):
-        for person in session.scalars(select(Person).where(Person.id.in_([int(i) for i in chunk]))):
+    for chunk in in_chunks(ids):
+        for person in session.scalars(select(Person).where(Person.id.in_(chunk))):
             names[person.id] = person.display_name
     return names
 

@@ -11,13 +11,14 @@ import datetime as dt
 import hmac
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import bindparam, delete, text
+from sqlalchemy import Table, delete
 from sqlalchemy.orm import Session
 
 from plugin import clock
+from plugin.db import insert_unless_present
 from plugin.errors import EnvolError
 from plugin.security.models import SpentNonce
 
@@ -137,17 +138,8 @@ class Signer:
         return data
 
 
-# One statement where a SAVEPOINT, the ORM's INSERT and a RELEASE made three (0.7 ms a
-# submitted form). On PostgreSQL a concurrent spender's INSERT waits for the first to commit,
-# then does nothing: exactly one of them spends the nonce. Text, with the columns' own types,
-# for the reason given in ``plugin.delivery.outbox._insert_if_absent``.
-_SPEND = text(
-    "INSERT INTO spent_nonce (nonce, expires_at) VALUES (:nonce, :expires_at) "
-    "ON CONFLICT (nonce) DO NOTHING"
-).bindparams(
-    bindparam("nonce", type_=SpentNonce.__table__.c.nonce.type),
-    bindparam("expires_at", type_=SpentNonce.__table__.c.expires_at.type),
-)
+# Spends the nonce, or does nothing when it was spent already (its row count says which).
+_SPEND = insert_unless_present(cast(Table, SpentNonce.__table__), ("nonce", "expires_at"), "nonce")
 
 
 def _spend(session: Session, nonce: str, expires_at: dt.datetime) -> None:
